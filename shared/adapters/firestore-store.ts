@@ -1,0 +1,67 @@
+import { Firestore, type Query } from '@google-cloud/firestore';
+import { MAX_BATCH_WRITES, chunk, type DocData, type DocWrite, type DocumentStore, type Filter, type QueryOptions, type StoredDoc } from '../ports/store.ts';
+
+/**
+ * The Firestore client honours FIRESTORE_EMULATOR_HOST by itself; `projectId` is the
+ * namespace (each test uses its own).
+ */
+export function createFirestore(projectId: string): Firestore {
+  return new Firestore({ projectId, ignoreUndefinedProperties: true });
+}
+
+function applyFilters(query: Query, filters: readonly Filter[]): Query {
+  return filters.reduce((q, f) => q.where(f.field, f.op, f.value), query);
+}
+
+export function createFirestoreStore(db: Firestore): DocumentStore {
+  return {
+    async get(collection, id) {
+      const snapshot = await db.collection(collection).doc(id).get();
+      return snapshot.exists ? (snapshot.data() as DocData) : undefined;
+    },
+    async getMany(collection, ids) {
+      if (ids.length === 0) return [];
+      const refs = ids.map((id) => db.collection(collection).doc(id));
+      const results: (DocData | undefined)[] = [];
+      for (const part of chunk(refs, 300)) {
+        const snapshots = await db.getAll(...part);
+        for (const s of snapshots) results.push(s.exists ? (s.data() as DocData) : undefined);
+      }
+      return results;
+    },
+    async set(collection, id, data, options) {
+      await db.collection(collection).doc(id).set(data, { merge: options?.merge ?? false });
+    },
+    async writeBatch(writes: readonly DocWrite[]) {
+      for (const part of chunk(writes, MAX_BATCH_WRITES)) {
+        const batch = db.batch();
+        for (const w of part) batch.set(db.collection(w.collection).doc(w.id), w.data, { merge: w.merge ?? false });
+        await batch.commit();
+      }
+    },
+    async countWhere(collection, filters) {
+      const snapshot = await applyFilters(db.collection(collection), filters).count().get();
+      return snapshot.data().count;
+    },
+    async query(collection, options: QueryOptions = {}) {
+      let query = applyFilters(db.collection(collection), options.filters ?? []);
+      if (options.orderBy) query = query.orderBy(options.orderBy.field, options.orderBy.direction ?? 'asc');
+      if (options.limit !== undefined) query = query.limit(options.limit);
+      const snapshot = await query.get();
+      return snapshot.docs.map((d): StoredDoc => ({ id: d.id, data: d.data() as DocData }));
+    },
+    async transaction(fn) {
+      return db.runTransaction(async (tx) =>
+        fn({
+          async get(collection, id) {
+            const snapshot = await tx.get(db.collection(collection).doc(id));
+            return snapshot.exists ? (snapshot.data() as DocData) : undefined;
+          },
+          set(collection, id, data, options) {
+            tx.set(db.collection(collection).doc(id), data, { merge: options?.merge ?? false });
+          },
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { DocData, DocumentStore, Filter, QueryOptions, StoredDoc } from '../ports/store.ts';
+
+function matches(data: DocData, filter: Filter): boolean {
+  const value = data[filter.field];
+  const wanted = filter.value as string | number;
+  switch (filter.op) {
+    case '==':
+      return value === filter.value;
+    case 'in':
+      return Array.isArray(filter.value) && (filter.value as unknown[]).includes(value);
+    case '<':
+      return value !== undefined && (value as string | number) < wanted;
+    case '<=':
+      return value !== undefined && (value as string | number) <= wanted;
+    case '>':
+      return value !== undefined && (value as string | number) > wanted;
+    case '>=':
+      return value !== undefined && (value as string | number) >= wanted;
+  }
+}
+
+/** An in-memory DocumentStore with Firestore's semantics where the kit relies on them. */
+export class MemoryStore implements DocumentStore {
+  readonly collections = new Map<string, Map<string, DocData>>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private table(collection: string): Map<string, DocData> {
+    let table = this.collections.get(collection);
+    if (!table) {
+      table = new Map();
+      this.collections.set(collection, table);
+    }
+    return table;
+  }
+
+  private write(collection: string, id: string, data: DocData, merge: boolean): void {
+    const table = this.table(collection);
+    const existing = table.get(id);
+    table.set(id, structuredClone(merge && existing ? { ...existing, ...data } : data));
+  }
+
+  get(collection: string, id: string): Promise<DocData | undefined> {
+    const found = this.collections.get(collection)?.get(id);
+    return Promise.resolve(found ? structuredClone(found) : undefined);
+  }
+
+  async getMany(collection: string, ids: readonly string[]): Promise<(DocData | undefined)[]> {
+    return Promise.all(ids.map((id) => this.get(collection, id)));
+  }
+
+  set(collection: string, id: string, data: DocData, options?: { merge?: boolean }): Promise<void> {
+    this.write(collection, id, data, options?.merge ?? false);
+    return Promise.resolve();
+  }
+
+  writeBatch(writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[]): Promise<void> {
+    for (const w of writes) this.write(w.collection, w.id, w.data, w.merge ?? false);
+    return Promise.resolve();
+  }
+
+  async countWhere(collection: string, filters: readonly Filter[]): Promise<number> {
+    return (await this.query(collection, { filters: [...filters] })).length;
+  }
+
+  query(collection: string, options: QueryOptions = {}): Promise<StoredDoc[]> {
+    let docs = [...(this.collections.get(collection) ?? new Map<string, DocData>()).entries()]
+      .filter(([, data]) => (options.filters ?? []).every((f) => matches(data, f)))
+      .map(([id, data]): StoredDoc => ({ id, data: structuredClone(data) }));
+    const order = options.orderBy;
+    if (order) {
+      const sign = order.direction === 'desc' ? -1 : 1;
+      docs = docs.sort((a, b) => {
+        const x = a.data[order.field] as string | number;
+        const y = b.data[order.field] as string | number;
+        return x < y ? -sign : x > y ? sign : 0;
+      });
+    }
+    return Promise.resolve(options.limit === undefined ? docs : docs.slice(0, options.limit));
+  }
+
+  /** Transactions run one at a time: exactly serialisable. */
+  transaction<T>(fn: (tx: { get: MemoryStore['get']; set: (c: string, id: string, d: DocData, o?: { merge?: boolean }) => void }) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      const pending: [string, string, DocData, boolean][] = [];
+      const result = await fn({
+        get: (c, id) => this.get(c, id),
+        set: (c, id, d, o) => {
+          pending.push([c, id, d, o?.merge ?? false]);
+        },
+      });
+      for (const [c, id, d, merge] of pending) this.write(c, id, d, merge);
+      return result;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  docs(collection: string): DocData[] {
+    return [...(this.collections.get(collection)?.values() ?? [])].map((d) => structuredClone(d));
+  }
+}

@@ -1,0 +1,141 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { IdentifierSchema } from '../messages/fields.ts';
+
+/** Cloud Functions gen2 memory sizes, in MiB. */
+export const FUNCTION_MEMORY_MB = [128, 256, 512, 1024, 2048, 4096, 8192] as const;
+
+const CollectionNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, 'lowercase letters, digits and _');
+
+/** What a processor must write for one game date, and how to count it. */
+export const OutputSchema = z
+  .object({
+    collection: CollectionNameSchema,
+    /** Field holding the game date (`YYYY-MM-DD`); the count for a date is `where(dateField == date)`. */
+    dateField: z.string().min(1).default('gameDate'),
+  })
+  .strict();
+
+export const ProcessorSpecSchema = z
+  .object({
+    name: IdentifierSchema,
+    description: z.string().min(1),
+    outputs: z.array(OutputSchema),
+  })
+  .strict();
+
+export const SubscriptionSettingsSchema = z
+  .object({
+    /** Must exceed the function's worst case, or a slow handler is redelivered while it runs. */
+    ackDeadlineSeconds: z.number().int().min(10).max(600),
+    /** Pub/Sub retry policy: exponential backoff between redeliveries. */
+    minBackoffSeconds: z.number().int().min(0).max(600),
+    maxBackoffSeconds: z.number().int().min(0).max(600),
+    /** After this many deliveries the message goes to the phase's dead-letter topic. */
+    maxDeliveryAttempts: z.number().int().min(5).max(100),
+  })
+  .strict();
+
+export const FunctionSettingsSchema = z
+  .object({
+    /** Event-driven gen2 functions allow at most 540 s. */
+    timeoutSeconds: z.number().int().min(1).max(540),
+    memoryMb: z.union(FUNCTION_MEMORY_MB.map((mb) => z.literal(mb))),
+  })
+  .strict();
+
+export const PhaseSpecSchema = z
+  .object({
+    id: IdentifierSchema,
+    description: z.string().min(1),
+    processors: z.array(ProcessorSpecSchema).min(1),
+    subscription: SubscriptionSettingsSchema,
+    function: FunctionSettingsSchema,
+    /** A phase RUNNING longer than this is stalled. */
+    expectedDurationSeconds: z.number().int().positive(),
+  })
+  .strict()
+  .superRefine((phase, ctx) => {
+    if (phase.subscription.maxBackoffSeconds < phase.subscription.minBackoffSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['subscription', 'maxBackoffSeconds'], message: `must be at least minBackoffSeconds (${phase.subscription.minBackoffSeconds})` });
+    }
+    if (phase.subscription.ackDeadlineSeconds <= phase.function.timeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subscription', 'ackDeadlineSeconds'],
+        message: `must exceed function.timeoutSeconds (${phase.function.timeoutSeconds}), or a slow run is redelivered while it still runs`,
+      });
+    }
+  });
+
+const CronSchema = z.string().superRefine((value, ctx) => {
+  try {
+    CronExpressionParser.parse(value, { tz: 'UTC' });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid cron expression "${value}": ${error instanceof Error ? error.message : String(error)}` });
+  }
+});
+
+export const ScheduleSchema = z
+  .object({
+    /** Cloud Scheduler cron, in `timeZone`. */
+    cron: CronSchema,
+    timeZone: z.string().min(1).default('UTC'),
+    /** The local scheduler's period, shorter than production so a demo shows it working. */
+    localEverySeconds: z.number().int().positive(),
+  })
+  .strict();
+
+export const PipelineDefinitionSchema = z
+  .object({
+    name: IdentifierSchema,
+    phases: z.array(PhaseSpecSchema).min(1),
+    schedules: z
+      .object({ dailyRun: ScheduleSchema, autoRetry: ScheduleSchema, reconcile: ScheduleSchema })
+      .strict(),
+    queue: z
+      .object({
+        /** Auto-retries of a queue entry before it is failed_permanent. */
+        maxRetries: z.number().int().min(0).max(50).default(3),
+        /** A source that has not published is asked again after this long (its cadence). */
+        notReadyRetrySeconds: z.number().int().positive().default(900),
+        /** ...until this long after the first try; then the entry is failed_permanent. */
+        notReadyDeadlineSeconds: z.number().int().positive().default(86_400),
+      })
+      .strict()
+      .default({ maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400 }),
+  })
+  .strict()
+  .superRefine((definition, ctx) => {
+    const phaseIds = new Map<string, number>();
+    const processorOwners = new Map<string, string>();
+    definition.phases.forEach((phase, index) => {
+      const earlier = phaseIds.get(phase.id);
+      if (earlier !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['phases', index, 'id'], message: `duplicate phase id "${phase.id}" (also phases[${earlier}])` });
+      }
+      phaseIds.set(phase.id, index);
+      phase.processors.forEach((processor, pIndex) => {
+        const owner = processorOwners.get(processor.name);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', index, 'processors', pIndex, 'name'],
+            message: `duplicate processor name "${processor.name}" (also in phase "${owner}"): queue entries and events name processors alone`,
+          });
+        }
+        processorOwners.set(processor.name, phase.id);
+      });
+    });
+  });
+
+export type PipelineDefinitionInput = z.input<typeof PipelineDefinitionSchema>;
+export type PipelineDefinition = z.output<typeof PipelineDefinitionSchema>;
+export type PhaseSpec = z.output<typeof PhaseSpecSchema>;
+export type ProcessorSpec = z.output<typeof ProcessorSpecSchema>;
+export type OutputSpec = z.output<typeof OutputSchema>;
+export type Schedule = z.output<typeof ScheduleSchema>;
+
+/** Processor names of a definition written `as const`: a typo is a compile error. */
+export type ProcessorNameOf<D extends PipelineDefinitionInput> = D['phases'][number]['processors'][number]['name'];
+export type PhaseIdOf<D extends PipelineDefinitionInput> = D['phases'][number]['id'];

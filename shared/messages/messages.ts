@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { GameDateSchema, IdentifierSchema, RunIdSchema, TraceparentSchema, TriggerSourceSchema } from './fields.ts';
+
+/** Fixed topics; phase topics are named by `phaseTopic` / `phaseDeadLetterTopic`. */
+export const TOPICS = {
+  runRequests: 'run-requests',
+  processorCompletions: 'processor-completions',
+  autoRetryTicks: 'auto-retry-ticks',
+  reconcileTicks: 'reconcile-ticks',
+} as const;
+
+export const phaseTopic = (phaseId: string): string => `phase-${phaseId}`;
+export const phaseDeadLetterTopic = (phaseId: string): string => `phase-${phaseId}-dlq`;
+
+/**
+ * Published to `run-requests` to start a run. The minimal form is
+ * `{"gameDate":"2024-04-21","triggerSource":"manual"}`; the rest is for recovery and backfills.
+ */
+export const RunRequestSchema = z
+  .object({
+    gameDate: GameDateSchema,
+    triggerSource: TriggerSourceSchema,
+    /** Start from this phase instead of the first. */
+    startPhase: IdentifierSchema.optional(),
+    /** Re-run only these processors of the start phase. */
+    processors: z.array(IdentifierSchema).min(1).optional(),
+    /** Start even if a RUNNING run exists for the date. */
+    force: z.boolean().optional(),
+    requestedBy: z.string().max(200).optional(),
+    traceparent: TraceparentSchema.optional(),
+  })
+  .strict();
+export type RunRequest = z.infer<typeof RunRequestSchema>;
+export const RUN_REQUEST_TOPIC = TOPICS.runRequests;
+
+/** Published to `phase-<phase>`: one processor's work for one run. */
+export const ProcessorRequestSchema = z
+  .object({
+    runId: RunIdSchema,
+    /** Deterministic from run, phase and processor (see `makeRequestId`): redeliveries and retries share it. */
+    requestId: z.string().min(1).max(300),
+    gameDate: GameDateSchema,
+    phase: IdentifierSchema,
+    processor: IdentifierSchema,
+    triggerSource: TriggerSourceSchema,
+    /** The event this request answers (the trigger decision or the failure being retried). */
+    parentEventId: z.string().min(1).nullable(),
+    traceparent: TraceparentSchema,
+  })
+  .strict();
+export type ProcessorRequest = z.infer<typeof ProcessorRequestSchema>;
+
+/** Published to `processor-completions` after the processor's writes were verified. */
+export const ProcessorCompletedSchema = z
+  .object({
+    runId: RunIdSchema,
+    requestId: z.string().min(1).max(300),
+    gameDate: GameDateSchema,
+    phase: IdentifierSchema,
+    processor: IdentifierSchema,
+    triggerSource: TriggerSourceSchema,
+    /** The `processor_completed` event id. */
+    parentEventId: z.string().min(1),
+    traceparent: TraceparentSchema,
+    completedAt: z.iso.datetime(),
+    durationMs: z.number().int().nonnegative(),
+    /** Documents written per collection, as verified by read-back. */
+    records: z.record(z.string(), z.number().int().nonnegative()),
+    /** Processor-specific counters (rows read, rejected, duplicates...). */
+    metrics: z.record(z.string(), z.number()),
+  })
+  .strict();
+export type ProcessorCompleted = z.infer<typeof ProcessorCompletedSchema>;
+export const PROCESSOR_COMPLETED_TOPIC = TOPICS.processorCompletions;
+
+/** Identity of one processor's work in one run: a redelivered or retried request overwrites, never duplicates. */
+export function makeRequestId(parts: { runId: string; phase: string; processor: string }): string {
+  return `${parts.runId}--${parts.phase}--${parts.processor}`;
+}

@@ -1,0 +1,69 @@
+import type { Classification } from '../errors/classify.ts';
+import type { ErrorDescription } from '../errors/describe.ts';
+import type { ProcessorRequest } from '../messages/messages.ts';
+import type { DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from './collections.ts';
+
+export const QUEUE_STATUSES = ['pending', 'waiting', 'retrying', 'succeeded', 'failed_permanent', 'discarded'] as const;
+export type QueueStatus = (typeof QUEUE_STATUSES)[number];
+
+/** The Pub/Sub message as it arrived, so a person or a retry can replay it exactly. */
+export interface OriginalMessage {
+  messageId: string;
+  /** base64, as delivered. */
+  data: string | null;
+  attributes: Record<string, string>;
+  subscription: string | null;
+}
+
+export interface FailureRecord {
+  /** The request's id, or `msg-<messageId>` for a payload that never parsed. */
+  entryId: string;
+  status: Extract<QueueStatus, 'waiting' | 'failed_permanent'>;
+  classification: Classification;
+  error: ErrorDescription;
+  request: ProcessorRequest | null;
+  phase: string;
+  original: OriginalMessage;
+  failureEventId: string;
+  /** For `waiting`: when the source is next worth asking. */
+  nextRetryAt: string | null;
+  /** For `waiting`: after this the entry is failed_permanent. */
+  deadlineAt: string | null;
+}
+
+/**
+ * Writes (or updates) the durable queue entry for a failure that will not be redelivered.
+ * Transactional so a duplicate delivery counts an occurrence instead of resetting history.
+ * If this throws, the caller must throw too: the message is then redelivered, not lost.
+ */
+export async function recordFailure(store: DocumentStore, record: FailureRecord, now: Date): Promise<void> {
+  await store.transaction(async (tx) => {
+    const existing = await tx.get(COLLECTIONS.queue, record.entryId);
+    const at = now.toISOString();
+    tx.set(COLLECTIONS.queue, record.entryId, {
+      requestId: record.entryId,
+      status: record.status,
+      errorType: record.classification.kind,
+      errorReason: record.classification.reason,
+      errorName: record.error.name,
+      lastError: record.error.message,
+      stack: record.error.stack,
+      needsManualFix: record.status === 'failed_permanent',
+      runId: record.request?.runId ?? null,
+      gameDate: record.request?.gameDate ?? null,
+      phase: record.phase,
+      processor: record.request?.processor ?? null,
+      request: record.request,
+      originalMessage: record.original,
+      failureEventId: record.failureEventId,
+      firstFailedAt: (existing?.firstFailedAt as string | undefined) ?? at,
+      lastFailedAt: at,
+      occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
+      retryCount: typeof existing?.retryCount === 'number' ? existing.retryCount : 0,
+      nextRetryAt: record.nextRetryAt,
+      deadlineAt: (existing?.deadlineAt as string | null | undefined) ?? record.deadlineAt,
+      updatedAt: at,
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { actionFor, classify } from '../errors/classify.ts';
+import { describeError } from '../errors/describe.ts';
+import type { ProcessorRequest } from '../messages/messages.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { DocumentStore } from '../ports/store.ts';
+import { assertNever } from '../lib/assert-never.ts';
+import { appendEvent, attemptEventId, errorEventFields, requestEventFields } from './events.ts';
+import { recordFailure, type OriginalMessage } from './failure-queue.ts';
+import { markRunFailed } from './processor-runs.ts';
+
+export interface FailureContext {
+  store: DocumentStore;
+  clock: Clock;
+  logger: Logger;
+  request: ProcessorRequest;
+  attempt: number;
+  original: OriginalMessage;
+  durationMs: number;
+  /** How long to wait for a source that has not published, and for how long at most. */
+  notReady: { retryAfterSeconds: number; deadlineSeconds: number };
+}
+
+/**
+ * Decides what a processor failure means for delivery. Returns normally only after the
+ * failure is durably recorded in the queue (then the caller acks on purpose); throws to
+ * make functions-framework answer 5xx so Pub/Sub redelivers.
+ */
+export async function handleProcessorFailure(error: unknown, ctx: FailureContext): Promise<void> {
+  const classification = classify(error);
+  const described = describeError(error);
+  const now = ctx.clock.now();
+  const eventId = attemptEventId(ctx.request.requestId, ctx.attempt, 'processor_failed');
+  const action = actionFor(classification.kind);
+  const fields = { ...classification, errorName: described.name, attempt: ctx.attempt };
+  const event = {
+    eventId,
+    type: 'processor_failed' as const,
+    at: now.toISOString(),
+    ...requestEventFields(ctx.request, ctx.attempt),
+    durationMs: ctx.durationMs,
+    ...errorEventFields(classification, described),
+  };
+  switch (action) {
+    case 'redeliver': {
+      ctx.logger.warn({ ...fields, err: described.message }, 'processor failed transiently; answering 5xx so Pub/Sub redelivers');
+      try {
+        await appendEvent(ctx.store, event);
+        await markRunFailed(ctx.store, ctx.request.requestId, 'failed_transient', { kind: classification.kind, message: described.message }, now);
+      } catch (recordError) {
+        // The redelivery matters more than the record of it: log and keep the original error.
+        ctx.logger.error({ err: describeError(recordError).message }, 'could not record the transient failure');
+      }
+      throw error;
+    }
+    case 'wait_for_source':
+    case 'fail_permanent': {
+      const status = action === 'wait_for_source' ? 'waiting' : 'failed_permanent';
+      // Durable first, ack second: if either write fails this throws and the message is redelivered.
+      await appendEvent(ctx.store, event);
+      await recordFailure(
+        ctx.store,
+        {
+          entryId: ctx.request.requestId,
+          status,
+          classification,
+          error: described,
+          request: ctx.request,
+          phase: ctx.request.phase,
+          original: ctx.original,
+          failureEventId: eventId,
+          nextRetryAt: status === 'waiting' ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString() : null,
+          deadlineAt: status === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
+        },
+        now,
+      );
+      await markRunFailed(ctx.store, ctx.request.requestId, status, { kind: classification.kind, message: described.message }, now);
+      const log = status === 'waiting' ? ctx.logger.info.bind(ctx.logger) : ctx.logger.error.bind(ctx.logger);
+      log({ ...fields, err: described.message, queueStatus: status }, status === 'waiting' ? 'source not ready; queued to wait, acking' : 'permanent failure recorded in failed_processor_queue; acking');
+      return;
+    }
+    default:
+      assertNever(action);
+  }
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { PermanentError, TransientError } from '../errors/errors.ts';
+import { describeError } from '../errors/describe.ts';
+import { classify } from '../errors/classify.ts';
+import type { LoadedDefinition } from '../definition/load.ts';
+import type { PhaseSpec } from '../definition/schema.ts';
+import type { HttpClient } from '../lib/http-client.ts';
+import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
+import { childTraceparent } from '../messages/fields.ts';
+import { PROCESSOR_COMPLETED_TOPIC, ProcessorRequestSchema, type ProcessorCompleted, type ProcessorRequest } from '../messages/messages.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { Publisher } from '../ports/publisher.ts';
+import type { DocumentStore } from '../ports/store.ts';
+import { appendEvent, attemptEventId, eventWrite, requestEventFields } from './events.ts';
+import type { FaultInjector } from './faults.ts';
+import { recordFailure, type OriginalMessage } from './failure-queue.ts';
+import { handleProcessorFailure } from './handle-failure.ts';
+import { beginAttempt, completedRunWrite } from './processor-runs.ts';
+import type { Processor } from './processor.ts';
+import { messageIdOf, type PubSubCloudEvent } from './pubsub-event.ts';
+import { createWriter } from './writer.ts';
+import { verifyWrites } from './verify-writes.ts';
+
+export interface PhaseHandlerDeps {
+  definition: LoadedDefinition;
+  phaseId: string;
+  processors: Readonly<Record<string, Processor>>;
+  store: DocumentStore;
+  publisher: Publisher;
+  http: HttpClient;
+  clock: Clock;
+  logger: Logger;
+  faults?: FaultInjector;
+}
+
+export type PhaseHandler = (event: PubSubCloudEvent) => Promise<void>;
+
+function originalOf(event: PubSubCloudEvent): OriginalMessage {
+  return {
+    messageId: messageIdOf(event),
+    data: event.data?.message?.data ?? null,
+    attributes: event.data?.message?.attributes ?? {},
+    subscription: event.data?.subscription ?? null,
+  };
+}
+
+/**
+ * Turns a phase's processors into a functions-framework cloudEvent handler.
+ * Return means ack; throw means redeliver. Nothing here swallows an error: a failure that
+ * is not worth redelivering is first recorded durably, then acked on purpose.
+ */
+export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
+  const phase: PhaseSpec = deps.definition.phase(deps.phaseId);
+  const missing = phase.processors.filter((p) => !deps.processors[p.name]).map((p) => p.name);
+  if (missing.length > 0) throw new Error(`phase "${phase.id}": no implementation registered for ${missing.join(', ')}`);
+  const leaseMs = phase.function.timeoutSeconds * 1000;
+
+  async function rejectMessage(error: unknown, event: PubSubCloudEvent, request: ProcessorRequest | null): Promise<void> {
+    const original = originalOf(event);
+    const entryId = request?.requestId ?? `msg-${original.messageId}`;
+    const classification = classify(error);
+    const described = describeError(error);
+    const now = deps.clock.now();
+    const eventId = `${entryId}--message_rejected`;
+    await appendEvent(deps.store, {
+      eventId,
+      type: 'message_rejected',
+      at: now.toISOString(),
+      ...(request ? requestEventFields(request, 0) : { runId: null, requestId: null, gameDate: null, processor: null, attempt: null, triggerSource: null, traceparent: null, parentEventId: null }),
+      phase: phase.id,
+      errorType: 'permanent',
+      errorReason: classification.reason,
+      errorName: described.name,
+      message: described.message,
+      stack: described.stack,
+    });
+    await recordFailure(
+      deps.store,
+      { entryId, status: 'failed_permanent', classification: { ...classification, kind: 'permanent' }, error: described, request, phase: phase.id, original, failureEventId: eventId, nextRetryAt: null, deadlineAt: null },
+      now,
+    );
+    deps.logger.error({ phase: phase.id, messageId: original.messageId, requestId: request?.requestId, err: described.message }, 'message rejected: recorded as failed_permanent, acking');
+  }
+
+  return async function handlePhaseEvent(event) {
+    let request: ProcessorRequest;
+    try {
+      request = parseMessage(ProcessorRequestSchema, decodeBase64Json(event.data?.message?.data, 'ProcessorRequest'), 'ProcessorRequest');
+    } catch (error) {
+      return rejectMessage(error, event, null);
+    }
+    if (request.phase !== phase.id) {
+      return rejectMessage(new PermanentError(`request for phase "${request.phase}" was delivered to phase "${phase.id}"`), event, request);
+    }
+    const spec = phase.processors.find((p) => p.name === request.processor);
+    const processor = deps.processors[request.processor];
+    if (!spec || !processor) {
+      const known = phase.processors.map((p) => p.name).join(', ');
+      return rejectMessage(new PermanentError(`unknown processor "${request.processor}" for phase "${phase.id}"; known processors: ${known}`), event, request);
+    }
+    const logger = deps.logger.child({ runId: request.runId, requestId: request.requestId, phase: phase.id, processor: request.processor, gameDate: request.gameDate });
+
+    const begun = await beginAttempt(deps.store, request, deps.clock.now(), leaseMs);
+    switch (begun.state) {
+      case 'completed':
+        // The work is done; the completion may not have left. Re-publishing is idempotent downstream.
+        await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.completion, { requestId: request.requestId });
+        logger.info({ duplicate: true }, 'duplicate delivery of a completed request: completion re-published, work not redone');
+        return;
+      case 'in_progress':
+        throw new TransientError(`request ${request.requestId} is being processed by another delivery until ${begun.leaseExpiresAt}`);
+      case 'settled':
+        logger.info({ queueStatus: begun.status }, 'request already settled in failed_processor_queue; acking without rerun');
+        return;
+      case 'started':
+        break;
+    }
+    const attempt = begun.attempt;
+    const started = deps.clock.now();
+    await appendEvent(deps.store, { eventId: attemptEventId(request.requestId, attempt, 'processor_started'), type: 'processor_started', at: started.toISOString(), ...requestEventFields(request, attempt) });
+    logger.info({ attempt, triggerSource: request.triggerSource }, 'processor started');
+
+    const writeStore = deps.faults ? deps.faults.storeFor(request.processor, deps.store) : deps.store;
+    const writer = createWriter(writeStore, request.runId, deps.clock);
+    let completion: ProcessorCompleted;
+    try {
+      const result = await processor.run({ request, attempt, store: deps.store, write: writer.write, http: deps.http, logger, clock: deps.clock });
+      const records = await verifyWrites(deps.store, spec, request.runId, writer.written);
+      const finished = deps.clock.now();
+      completion = {
+        runId: request.runId,
+        requestId: request.requestId,
+        gameDate: request.gameDate,
+        phase: phase.id,
+        processor: request.processor,
+        triggerSource: request.triggerSource,
+        parentEventId: attemptEventId(request.requestId, attempt, 'processor_completed'),
+        traceparent: childTraceparent(request.traceparent),
+        completedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(),
+        records,
+        metrics: result.metrics ?? {},
+      };
+    } catch (error) {
+      const durationMs = deps.clock.now().getTime() - started.getTime();
+      const notReady = { retryAfterSeconds: deps.definition.queue.notReadyRetrySeconds, deadlineSeconds: deps.definition.queue.notReadyDeadlineSeconds };
+      return handleProcessorFailure(error, { store: deps.store, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
+    }
+
+    await deps.store.writeBatch([
+      completedRunWrite(completion),
+      eventWrite({
+        eventId: completion.parentEventId,
+        type: 'processor_completed',
+        at: completion.completedAt,
+        ...requestEventFields(request, attempt),
+        durationMs: completion.durationMs,
+        records: completion.records,
+        metrics: completion.metrics,
+      }),
+    ]);
+    // If this publish fails the handler throws; the redelivery finds the run completed and re-publishes.
+    await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, { requestId: request.requestId, publishId: randomUUID() });
+    logger.info({ attempt, durationMs: completion.durationMs, records: completion.records, metrics: completion.metrics }, 'processor completed');
+  };
+}

@@ -1,0 +1,69 @@
+import type { ProcessorCompleted, ProcessorRequest } from '../messages/messages.ts';
+import type { DocData, DocWrite, DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from './collections.ts';
+
+export const PROCESSOR_RUN_STATUSES = ['running', 'completed', 'failed_transient', 'waiting', 'failed_permanent'] as const;
+export type ProcessorRunStatus = (typeof PROCESSOR_RUN_STATUSES)[number];
+
+export type BeginResult =
+  | { state: 'started'; attempt: number }
+  /** Work already done: re-publish the stored completion, ack, redo nothing. */
+  | { state: 'completed'; completion: ProcessorCompleted }
+  /** Another delivery holds the lease: redeliver later rather than run twice at once. */
+  | { state: 'in_progress'; leaseExpiresAt: string }
+  /** Settled in the failed-processor queue; only a retry (triggerSource=retry) runs it again. */
+  | { state: 'settled'; status: 'waiting' | 'failed_permanent' };
+
+/**
+ * Claims one attempt of a request, transactionally. Attempts are counted here because
+ * push deliveries carry no delivery-attempt count.
+ */
+export async function beginAttempt(store: DocumentStore, request: ProcessorRequest, now: Date, leaseMs: number): Promise<BeginResult> {
+  return store.transaction(async (tx) => {
+    const existing = await tx.get(COLLECTIONS.processorRuns, request.requestId);
+    const status = existing?.status as ProcessorRunStatus | undefined;
+    if (status === 'completed' && existing?.completion) {
+      return { state: 'completed', completion: existing.completion as ProcessorCompleted };
+    }
+    if (status === 'running' && typeof existing?.leaseExpiresAt === 'string' && existing.leaseExpiresAt > now.toISOString()) {
+      return { state: 'in_progress', leaseExpiresAt: existing.leaseExpiresAt };
+    }
+    if ((status === 'waiting' || status === 'failed_permanent') && request.triggerSource !== 'retry') {
+      return { state: 'settled', status };
+    }
+    const attempt = (typeof existing?.attempts === 'number' ? existing.attempts : 0) + 1;
+    tx.set(COLLECTIONS.processorRuns, request.requestId, {
+      requestId: request.requestId,
+      runId: request.runId,
+      gameDate: request.gameDate,
+      phase: request.phase,
+      processor: request.processor,
+      status: 'running' satisfies ProcessorRunStatus,
+      attempts: attempt,
+      firstAttemptAt: (existing?.firstAttemptAt as string | undefined) ?? now.toISOString(),
+      lastAttemptAt: now.toISOString(),
+      leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
+      lastTriggerSource: request.triggerSource,
+    });
+    return { state: 'started', attempt };
+  });
+}
+
+export function completedRunWrite(completion: ProcessorCompleted): DocWrite {
+  return {
+    collection: COLLECTIONS.processorRuns,
+    id: completion.requestId,
+    merge: true,
+    data: { status: 'completed' satisfies ProcessorRunStatus, completedAt: completion.completedAt, leaseExpiresAt: null, completion: completion as unknown as DocData, lastError: null },
+  };
+}
+
+export async function markRunFailed(
+  store: DocumentStore,
+  requestId: string,
+  status: Exclude<ProcessorRunStatus, 'running' | 'completed'>,
+  error: { kind: string; message: string },
+  now: Date,
+): Promise<void> {
+  await store.set(COLLECTIONS.processorRuns, requestId, { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString() }, { merge: true });
+}

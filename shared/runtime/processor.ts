@@ -1,0 +1,39 @@
+import type { PipelineDefinitionInput, ProcessorNameOf } from '../definition/schema.ts';
+import type { HttpClient } from '../lib/http-client.ts';
+import type { ProcessorRequest } from '../messages/messages.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { DocData, DocumentStore } from '../ports/store.ts';
+
+/** Reads only: every write goes through `ctx.write`, so it is stamped, batched and verified. */
+export type ReadStore = Pick<DocumentStore, 'get' | 'getMany' | 'countWhere' | 'query'>;
+
+export interface DomainDoc {
+  /** Derived from the domain (gameId, team...), so a redelivery overwrites instead of duplicating. */
+  id: string;
+  data: DocData;
+}
+
+export interface ProcessorContext {
+  request: ProcessorRequest;
+  /** 1 on the first delivery, counted by the runtime across redeliveries. */
+  attempt: number;
+  store: ReadStore;
+  /** Batched, idempotent write; stamps `runId` and `updatedAt`. Returns the number of documents. */
+  write(collection: string, docs: readonly DomainDoc[]): Promise<number>;
+  http: HttpClient;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface ProcessorResult {
+  /** Processor-specific counters for the completion message (rows read, rejected, duplicates...). */
+  metrics?: Record<string, number>;
+}
+
+export interface Processor {
+  run(ctx: ProcessorContext): Promise<ProcessorResult>;
+}
+
+/** Every processor the definition names, and no other: a missing or misspelt one is a compile error. */
+export type ProcessorRegistry<D extends PipelineDefinitionInput> = { readonly [K in ProcessorNameOf<D>]: Processor };

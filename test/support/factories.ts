@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import { makeRequestId, type ProcessorRequest } from '../../shared/messages/messages.ts';
+import { newTraceparent } from '../../shared/messages/fields.ts';
+import type { PubSubCloudEvent } from '../../shared/runtime/pubsub-event.ts';
+import type { Clock } from '../../shared/ports/clock.ts';
+
+export function makeProcessorRequest(overrides: Partial<ProcessorRequest> & Pick<ProcessorRequest, 'phase' | 'processor'>): ProcessorRequest {
+  const runId = overrides.runId ?? `run-${randomUUID().slice(0, 8)}`;
+  return {
+    runId,
+    requestId: makeRequestId({ runId, phase: overrides.phase, processor: overrides.processor }),
+    gameDate: '2024-04-21',
+    triggerSource: 'manual',
+    parentEventId: null,
+    traceparent: newTraceparent(),
+    ...overrides,
+  };
+}
+
+/** A push delivery as functions-framework hands it to a cloudEvent handler. */
+export function pubsubEvent(payload: unknown, options: { raw?: string; messageId?: string } = {}): PubSubCloudEvent {
+  const data = options.raw ?? Buffer.from(JSON.stringify(payload)).toString('base64');
+  const messageId = options.messageId ?? randomUUID();
+  return {
+    id: messageId,
+    type: 'google.cloud.pubsub.topic.v1.messagePublished',
+    source: '//pubsub.googleapis.com/projects/p/topics/t',
+    data: { message: { data, messageId, attributes: {} }, subscription: 'projects/p/subscriptions/s' },
+  };
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = '2026-03-01T12:00:00.000Z'): Clock & { advance(ms: number): void } {
+  let now = new Date(start).getTime();
+  return { now: () => new Date(now), advance: (ms) => (now += ms) };
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
+import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { createMemoryLogger } from '../../shared/lib/logger.ts';
+import { createHttpClient } from '../../shared/lib/http-client.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { createFaultInjector } from '../../shared/runtime/faults.ts';
+import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
+import type { Processor } from '../../shared/runtime/processor.ts';
+import { ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
+import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
+import { makeProcessorRequest, manualClock, pubsubEvent } from '../support/factories.ts';
+
+function setup(options: { processors?: Record<string, Processor>; failWrites?: number | 'always'; phaseId?: string } = {}) {
+  const store = new MemoryStore();
+  const publisher = new MemoryPublisher();
+  const clock = manualClock();
+  const logger = createMemoryLogger();
+  const handler = createPhaseHandler({
+    definition: testDefinition,
+    phaseId: options.phaseId ?? 'alpha',
+    processors: { ...testProcessors, ...options.processors },
+    store,
+    publisher,
+    clock,
+    logger,
+    http: createHttpClient({ retries: 0 }),
+    faults: options.failWrites === undefined ? undefined : createFaultInjector({ writeFailures: [{ processor: 'widgets', times: options.failWrites }] }),
+  });
+  return { store, publisher, clock, logger, handler };
+}
+
+const executions = (store: MemoryStore) => store.docs('executions').length;
+
+describe('phase handler', () => {
+  it('runs the processor, verifies its writes, records events and publishes the completion', async () => {
+    const { store, publisher, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await handler(pubsubEvent(request));
+
+    expect(store.docs('widgets')).toHaveLength(3);
+    expect(store.docs('widgets').every((d) => d.runId === request.runId && typeof d.updatedAt === 'string')).toBe(true);
+    const completions = publisher.on(TOPICS.processorCompletions);
+    expect(completions).toHaveLength(1);
+    const completion = ProcessorCompletedSchema.parse(completions[0]);
+    expect(completion).toMatchObject({ requestId: request.requestId, records: { widgets: 3, executions: 1 }, metrics: { widgets: 3 } });
+    expect(completion.traceparent.split('-')[1]).toBe(request.traceparent.split('-')[1]);
+    expect(store.docs(COLLECTIONS.events).map((e) => e.type).sort()).toEqual(['processor_completed', 'processor_started']);
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
+  it('acks a duplicate of a completed request without redoing the work, and re-publishes its completion', async () => {
+    const { store, publisher, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await handler(pubsubEvent(request));
+    await handler(pubsubEvent(request));
+    expect(executions(store)).toBe(1);
+    const completions = publisher.on(TOPICS.processorCompletions);
+    expect(completions).toHaveLength(2);
+    expect(completions[1]).toEqual(completions[0]);
+  });
+
+  it('throws on a failed write so the delivery is answered 5xx, and succeeds on the redelivery', async () => {
+    const { store, publisher, handler } = setup({ failWrites: 1 });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/injected write failure/);
+    expect(publisher.published).toHaveLength(0);
+    const failed = store.docs(COLLECTIONS.events).find((e) => e.type === 'processor_failed');
+    expect(failed).toMatchObject({ errorType: 'transient', attempt: 1, processor: 'widgets' });
+    expect(String(failed?.message)).toMatch(/injected write failure/);
+    expect(store.docs(COLLECTIONS.queue)).toHaveLength(0);
+
+    await handler(pubsubEvent(request));
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
+  });
+
+  it('treats a write that did not land as transient: completion is never published without the data', async () => {
+    const lying: Processor = {
+      async run(ctx) {
+        await ctx.write('widgets', [{ id: 'w1', data: { gameDate: ctx.request.gameDate } }]);
+        await ctx.write('executions', []);
+        return {};
+      },
+    };
+    const { store, publisher, handler } = setup({ processors: { widgets: lying } });
+    const original = store.writeBatch.bind(store);
+    // The batch "succeeds" but only the bookkeeping lands: the domain write is lost.
+    store.writeBatch = (writes) => original(writes.filter((w) => w.collection !== 'widgets'));
+    await expect(handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' })))).rejects.toThrow(/write not verified: widgets has 0 of the 1/);
+    expect(publisher.published).toHaveLength(0);
+  });
+
+  it('records a not-ready source as a waiting queue entry and acks', async () => {
+    const { store, handler, clock } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '1999-05-01' });
+    await handler(pubsubEvent(request));
+    const entry = await store.get(COLLECTIONS.queue, request.requestId);
+    expect(entry).toMatchObject({ status: 'waiting', errorType: 'not_ready', needsManualFix: false, processor: 'widgets' });
+    expect(entry?.nextRetryAt).toBe(new Date(clock.now().getTime() + 900_000).toISOString());
+    // A redelivery of the same message does not rerun a settled request.
+    await handler(pubsubEvent(request));
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ attempts: 1, status: 'waiting' });
+  });
+
+  it('records a permanent failure with type, message and stack, and acks', async () => {
+    const { store, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '1998-05-01' });
+    await handler(pubsubEvent(request));
+    const entry = await store.get(COLLECTIONS.queue, request.requestId);
+    expect(entry).toMatchObject({ status: 'failed_permanent', errorType: 'permanent', needsManualFix: true, lastError: 'schema of 1998-05-01 is not supported' });
+    expect(String(entry?.stack)).toMatch(/PermanentError/);
+    expect(entry?.originalMessage).toMatchObject({ data: Buffer.from(JSON.stringify(request)).toString('base64') });
+  });
+
+  it('classifies a TypeError in a processor as a bug: failed_permanent, not redelivered', async () => {
+    const buggy: Processor = {
+      run() {
+        const missing = undefined as unknown as { length: number };
+        return Promise.resolve({ metrics: { n: missing.length } });
+      },
+    };
+    const { store, handler } = setup({ processors: { widgets: buggy } });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await handler(pubsubEvent(request));
+    expect(await store.get(COLLECTIONS.queue, request.requestId)).toMatchObject({ status: 'failed_permanent', errorType: 'bug', errorReason: 'TypeError' });
+  });
+
+  it.each([
+    ['not base64 JSON', { raw: '!!!not-json' }, /data is not JSON/],
+    ['missing fields', { payload: { gameDate: '2024-04-21' } }, /invalid ProcessorRequest: runId/],
+    ['an impossible date', { payload: { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), gameDate: '2024-02-30' } }, /gameDate: not a calendar date/],
+  ])('rejects a payload with %s as failed_permanent keyed by message id', async (_label, input, message) => {
+    const { store, handler } = setup();
+    const event = 'raw' in input ? pubsubEvent(null, { raw: Buffer.from(input.raw).toString('base64'), messageId: 'm-1' }) : pubsubEvent(input.payload, { messageId: 'm-1' });
+    await handler(event);
+    const entry = await store.get(COLLECTIONS.queue, 'msg-m-1');
+    expect(entry).toMatchObject({ status: 'failed_permanent', errorType: 'permanent', errorReason: 'validation', occurrences: 1 });
+    expect(String(entry?.lastError)).toMatch(message);
+    await handler(event);
+    expect(await store.get(COLLECTIONS.queue, 'msg-m-1')).toMatchObject({ occurrences: 2 });
+  });
+
+  it('rejects an unknown processor naming the known ones', async () => {
+    const { store, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widget' });
+    await handler(pubsubEvent(request));
+    expect((await store.get(COLLECTIONS.queue, request.requestId))?.lastError).toBe('unknown processor "widget" for phase "alpha"; known processors: widgets, gadgets');
+  });
+
+  it('rejects a request for another phase', async () => {
+    const { store, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'beta', processor: 'summary' });
+    await handler(pubsubEvent(request));
+    expect((await store.get(COLLECTIONS.queue, request.requestId))?.lastError).toMatch(/delivered to phase "alpha"/);
+  });
+
+  it('throws (redeliver) when the failure itself cannot be recorded', async () => {
+    const { store, handler } = setup();
+    store.transaction = () => Promise.reject(Object.assign(new Error('14 UNAVAILABLE'), { code: 14 }));
+    await expect(handler(pubsubEvent(null, { raw: Buffer.from('nope').toString('base64') }))).rejects.toThrow(/UNAVAILABLE/);
+  });
+
+  it('redelivers, rather than runs twice, while another delivery holds the lease; runs after the lease expires', async () => {
+    const { store, clock, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await store.set(COLLECTIONS.processorRuns, request.requestId, { status: 'running', attempts: 1, leaseExpiresAt: new Date(clock.now().getTime() + 5000).toISOString() });
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/being processed by another delivery/);
+    clock.advance(6000);
+    await handler(pubsubEvent(request));
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  it('does not lose the completion when its publish fails: the redelivery re-publishes it', async () => {
+    const { store, publisher, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    publisher.failNext(1);
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/UNAVAILABLE/);
+    await handler(pubsubEvent(request));
+    expect(executions(store)).toBe(1);
+    expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
+  });
+
+  it('refuses to build a handler for a phase with an unregistered processor', () => {
+    expect(() => setup({ processors: { gadgets: undefined as unknown as Processor } })).toThrow(/no implementation registered for gadgets/);
+  });
+});

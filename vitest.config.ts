@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      {
+        test: {
+          name: 'emulator',
+          include: ['test/emulator/**/*.test.ts'],
+          environment: 'node',
+          // One pair of emulators for the run; each test owns a project id inside them.
+          globalSetup: ['test/emulator/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Function processes and the JVMs share 2 cores: keep emulator files from piling up.
+          maxWorkers: 2,
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});
