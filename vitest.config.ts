@@ -9,6 +9,8 @@ export default defineConfig({
           name: 'emulator',
           include: ['test/emulator/**/*.test.ts'],
           environment: 'node',
+          // No metadata server here: keep the Google auth library from probing for one.
+          env: { METADATA_SERVER_DETECTION: 'none' },
           // One pair of emulators for the run; each test owns a project id inside them.
           globalSetup: ['test/emulator/global-setup.ts'],
           testTimeout: 120_000,

@@ -5,8 +5,10 @@ import { MAX_BATCH_WRITES, chunk, type DocData, type DocWrite, type DocumentStor
  * The Firestore client honours FIRESTORE_EMULATOR_HOST by itself; `projectId` is the
  * namespace (each test uses its own).
  */
-export function createFirestore(projectId: string): Firestore {
-  return new Firestore({ projectId, ignoreUndefinedProperties: true });
+export function createFirestore(projectId: string, emulatorHost?: string): Firestore {
+  return emulatorHost
+    ? new Firestore({ projectId, host: emulatorHost, ssl: false, ignoreUndefinedProperties: true })
+    : new Firestore({ projectId, ignoreUndefinedProperties: true });
 }
 
 function applyFilters(query: Query, filters: readonly Filter[]): Query {

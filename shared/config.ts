@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** Defaults in one place; units in names. */
+const DEFAULTS = {
+  LOG_LEVEL: 'info',
+  /** Per-request timeout for calls to a source API. */
+  PHASEGATE_HTTP_TIMEOUT_MS: 10_000,
+  /** In-process retries of an idempotent outgoing call; the long tail is Pub/Sub's. */
+  PHASEGATE_HTTP_RETRIES: 2,
+} as const;
+
+export const ConfigSchema = z.object({
+  projectId: z.string().min(1, 'set GOOGLE_CLOUD_PROJECT (the project id; on the emulators, the namespace)'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+  httpTimeoutMs: z.coerce.number().int().positive(),
+  httpRetries: z.coerce.number().int().min(0).max(3),
+  /** JSON fault spec (tests, demo, chaos). Unset in production. */
+  faults: z.string().optional(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parsed once at cold start; a bad value fails loudly with the variable's name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = ConfigSchema.safeParse({
+    projectId: env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? '',
+    logLevel: env.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
+    httpTimeoutMs: env.PHASEGATE_HTTP_TIMEOUT_MS ?? DEFAULTS.PHASEGATE_HTTP_TIMEOUT_MS,
+    httpRetries: env.PHASEGATE_HTTP_RETRIES ?? DEFAULTS.PHASEGATE_HTTP_RETRIES,
+    faults: env.PHASEGATE_FAULTS,
+  });
+  if (!result.success) {
+    const names: Record<string, string> = { projectId: 'GOOGLE_CLOUD_PROJECT', logLevel: 'LOG_LEVEL', httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS', httpRetries: 'PHASEGATE_HTTP_RETRIES' };
+    throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { phaseDeadLetterTopic, phaseTopic, ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
+import { subscriptionName } from '../../infra/plan.ts';
+import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+import { makeProcessorRequest } from '../support/factories.ts';
+import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.stop();
+  harness = undefined;
+});
+
+const executionsOf = async (h: Harness, requestId: string) => (await h.store.query('executions', { filters: [{ field: 'requestId', op: '==', value: requestId }] })).length;
+
+describe('phase runtime through real push subscriptions into functions-framework', () => {
+  it('processes a good message once, lands its writes and publishes the completion', async () => {
+    harness = await startHarness({ label: 'good', definition: testDefinition });
+    const completions = await harness.observe(TOPICS.processorCompletions);
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '2024-04-21' });
+    await harness.publishJson(phaseTopic('alpha'), request);
+
+    const [message] = await completions.waitFor(1);
+    const completion = ProcessorCompletedSchema.parse(JSON.parse(message!.data.toString('utf8')));
+    expect(completion).toMatchObject({ requestId: request.requestId, records: { widgets: 3, executions: 1 } });
+    const widgets = await harness.store.query('widgets', { filters: [{ field: 'gameDate', op: '==', value: '2024-04-21' }] });
+    expect(widgets.map((w) => w.id).sort()).toEqual(['2024-04-21_0', '2024-04-21_1', '2024-04-21_2']);
+    expect(widgets.every((w) => w.data.runId === request.runId)).toBe(true);
+    expect(await harness.store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 1 });
+    // Acked: no second attempt shows up after a redelivery interval.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await executionsOf(harness, request.requestId)).toBe(1);
+    expect(completions.messages).toHaveLength(1);
+  });
+
+  it('answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message is on the DLQ', async () => {
+    harness = await startHarness({
+      label: 'dlq',
+      definition: testDefinition,
+      functionEnv: () => ({ PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }) }),
+    });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
+    await harness.publishJson(phaseTopic('alpha'), request);
+
+    const dlq = harness.stack.pubsub.subscription(subscriptionName(phaseDeadLetterTopic('alpha')));
+    const dead = await new Promise<{ data: string; attributes: Record<string, string> }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('nothing reached the dead-letter topic within 60 s')), 60_000);
+      dlq.on('message', (m: { data: Buffer; attributes: Record<string, string>; ack(): void }) => {
+        clearTimeout(timer);
+        m.ack();
+        resolve({ data: m.data.toString('utf8'), attributes: m.attributes });
+      });
+    });
+    await dlq.close();
+    expect(JSON.parse(dead.data)).toEqual(request);
+    expect(dead.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
+    const run = await harness.store.get(COLLECTIONS.processorRuns, request.requestId);
+    expect(run).toMatchObject({ status: 'failed_transient', attempts: 5 });
+    const failures = await harness.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: request.requestId }, { field: 'type', op: '==', value: 'processor_failed' }] });
+    expect(failures).toHaveLength(5);
+    expect(failures.every((f) => f.data.errorType === 'transient' && String(f.data.message).includes('injected write failure'))).toBe(true);
+  });
+
+  it('records an invalid payload as failed_permanent and does not redeliver it', async () => {
+    harness = await startHarness({ label: 'poison', definition: testDefinition });
+    const messageId = await harness.publishRaw(phaseTopic('alpha'), Buffer.from('{"gameDate": "2024-04-21", "oops"'));
+    const h = harness;
+    await eventually(async () => (await h.store.get(COLLECTIONS.queue, `msg-${messageId}`)) !== undefined, { what: 'the queue entry of the poison message' });
+    // Three retry-policy intervals later it is still a single occurrence: acked, not redelivered.
+    await new Promise((r) => setTimeout(r, 5000));
+    const entry = await harness.store.get(COLLECTIONS.queue, `msg-${messageId}`);
+    expect(entry).toMatchObject({ status: 'failed_permanent', errorType: 'permanent', errorReason: 'validation', occurrences: 1, needsManualFix: true });
+    expect(String(entry?.lastError)).toMatch(/data is not JSON/);
+    expect(entry?.originalMessage).toMatchObject({ messageId, data: Buffer.from('{"gameDate": "2024-04-21", "oops"').toString('base64') });
+  });
+
+  it('acks a duplicate delivery of a completed request without redoing the work', async () => {
+    harness = await startHarness({ label: 'dup', definition: testDefinition });
+    const completions = await harness.observe(TOPICS.processorCompletions);
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await harness.publishJson(phaseTopic('alpha'), request);
+    await completions.waitFor(1);
+    await harness.publishJson(phaseTopic('alpha'), request);
+    await completions.waitFor(2);
+    expect(await executionsOf(harness, request.requestId)).toBe(1);
+    expect(await harness.store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(JSON.parse(completions.messages[1]!.data.toString())).toEqual(JSON.parse(completions.messages[0]!.data.toString()));
+  });
+});
