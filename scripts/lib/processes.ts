@@ -7,7 +7,7 @@ export interface ManagedProcess {
   pid: number;
   child: ChildProcess;
   logFile: string;
-  isAlive(): boolean;
+  readonly isAlive: () => boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>;
 }

@@ -19,7 +19,7 @@ export function createFirestoreStore(db: Firestore): DocumentStore {
   return {
     async get(collection, id) {
       const snapshot = await db.collection(collection).doc(id).get();
-      return snapshot.exists ? (snapshot.data() as DocData) : undefined;
+      return snapshot.exists ? (snapshot.data()) : undefined;
     },
     async getMany(collection, ids) {
       if (ids.length === 0) return [];
@@ -27,7 +27,7 @@ export function createFirestoreStore(db: Firestore): DocumentStore {
       const results: (DocData | undefined)[] = [];
       for (const part of chunk(refs, 300)) {
         const snapshots = await db.getAll(...part);
-        for (const s of snapshots) results.push(s.exists ? (s.data() as DocData) : undefined);
+        for (const s of snapshots) results.push(s.exists ? (s.data()) : undefined);
       }
       return results;
     },
@@ -50,14 +50,14 @@ export function createFirestoreStore(db: Firestore): DocumentStore {
       if (options.orderBy) query = query.orderBy(options.orderBy.field, options.orderBy.direction ?? 'asc');
       if (options.limit !== undefined) query = query.limit(options.limit);
       const snapshot = await query.get();
-      return snapshot.docs.map((d): StoredDoc => ({ id: d.id, data: d.data() as DocData }));
+      return snapshot.docs.map((d): StoredDoc => ({ id: d.id, data: d.data() }));
     },
     async transaction(fn) {
       return db.runTransaction(async (tx) =>
         fn({
           async get(collection, id) {
             const snapshot = await tx.get(db.collection(collection).doc(id));
-            return snapshot.exists ? (snapshot.data() as DocData) : undefined;
+            return snapshot.exists ? (snapshot.data()) : undefined;
           },
           set(collection, id, data, options) {
             tx.set(db.collection(collection).doc(id), data, { merge: options?.merge ?? false });

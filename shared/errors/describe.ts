@@ -18,7 +18,7 @@ export function describeError(error: unknown): ErrorDescription {
     const causes: string[] = [];
     let cause: unknown = error.cause;
     for (let depth = 0; cause !== undefined && depth < 3; depth += 1) {
-      causes.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+      causes.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : typeof cause === 'string' ? cause : JSON.stringify(cause));
       cause = cause instanceof Error ? cause.cause : undefined;
     }
     const message = [error.message || error.name, ...causes.map((c) => `caused by ${c}`)].join('; ');

@@ -1,5 +1,5 @@
 import type { ProcessorCompleted, ProcessorRequest } from '../messages/messages.ts';
-import type { DocData, DocWrite, DocumentStore } from '../ports/store.ts';
+import type { DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 
 export const PROCESSOR_RUN_STATUSES = ['running', 'completed', 'failed_transient', 'waiting', 'failed_permanent'] as const;
@@ -40,7 +40,7 @@ export async function beginAttempt(store: DocumentStore, request: ProcessorReque
       processor: request.processor,
       status: 'running' satisfies ProcessorRunStatus,
       attempts: attempt,
-      firstAttemptAt: (existing?.firstAttemptAt as string | undefined) ?? now.toISOString(),
+      firstAttemptAt: (existing?.firstAttemptAt) ?? now.toISOString(),
       lastAttemptAt: now.toISOString(),
       leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
       lastTriggerSource: request.triggerSource,
@@ -54,7 +54,7 @@ export function completedRunWrite(completion: ProcessorCompleted): DocWrite {
     collection: COLLECTIONS.processorRuns,
     id: completion.requestId,
     merge: true,
-    data: { status: 'completed' satisfies ProcessorRunStatus, completedAt: completion.completedAt, leaseExpiresAt: null, completion: completion as unknown as DocData, lastError: null },
+    data: { status: 'completed' satisfies ProcessorRunStatus, completedAt: completion.completedAt, leaseExpiresAt: null, completion: completion, lastError: null },
   };
 }
 

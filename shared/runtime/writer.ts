@@ -7,7 +7,7 @@ export function createWriter(store: DocumentStore, runId: string, clock: Clock) 
   const written = new Map<string, Set<string>>();
   return {
     written: written as ReadonlyMap<string, ReadonlySet<string>>,
-    async write(collection: string, docs: readonly DomainDoc[]): Promise<number> {
+    write: async (collection: string, docs: readonly DomainDoc[]): Promise<number> => {
       const updatedAt = clock.now().toISOString();
       await store.writeBatch(docs.map((d) => ({ collection, id: d.id, data: { ...d.data, runId, updatedAt } })));
       const ids = written.get(collection) ?? new Set<string>();

@@ -5,12 +5,12 @@ import { createHttpClient } from '../../shared/lib/http-client.ts';
 function scripted(responses: (Response | Error)[]) {
   const calls: string[] = [];
   const fetchFn = (url: string | URL | Request) => {
-    calls.push(String(url));
+    calls.push(url instanceof Request ? url.url : url.toString());
     const next = responses.shift();
     if (!next) throw new Error('no more scripted responses');
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   };
-  return { calls, fetch: fetchFn as typeof fetch };
+  return { calls, fetch: fetchFn };
 }
 
 const sleeps: number[] = [];
