@@ -31,13 +31,15 @@ function buildDeps() {
 
 let deps: ReturnType<typeof buildDeps> | undefined;
 
-/** Registers one cloudEvent function per phase of the definition. Wiring only. */
-export function registerPhaseFunctions(definition: LoadedDefinition, processors: Readonly<Record<string, Processor>>): void {
+/** Registers one cloudEvent function per phase of the definition. Wiring only; `processors` may be a factory run at first use. */
+export function registerPhaseFunctions(definition: LoadedDefinition, processors: Readonly<Record<string, Processor>> | (() => Readonly<Record<string, Processor>>)): void {
+  let registry: Readonly<Record<string, Processor>> | undefined;
   for (const phase of definition.phases) {
     let handler: PhaseHandler | undefined;
     functions.cloudEvent<PubSubCloudEvent['data']>(phaseEntryPoint(phase.id), (event: CloudEvent<PubSubCloudEvent['data']>) => {
       deps ??= buildDeps();
-      handler ??= createPhaseHandler({ definition, phaseId: phase.id, processors, clock: systemClock, ...deps });
+      registry ??= typeof processors === 'function' ? processors() : processors;
+      handler ??= createPhaseHandler({ definition, phaseId: phase.id, processors: registry, clock: systemClock, ...deps });
       return handler({ id: event.id, source: event.source, type: event.type, data: event.data });
     });
   }

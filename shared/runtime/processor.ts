@@ -19,8 +19,8 @@ export interface ProcessorContext {
   /** 1 on the first delivery, counted by the runtime across redeliveries. */
   attempt: number;
   store: ReadStore;
-  /** Batched, idempotent write; stamps `runId` and `updatedAt`. Returns the number of documents. */
-  write(collection: string, docs: readonly DomainDoc[]): Promise<number>;
+  /** Batched, idempotent write; stamps `runId` and `updatedAt`. `merge` keeps fields it does not set. */
+  write(collection: string, docs: readonly DomainDoc[], options?: { merge?: boolean }): Promise<number>;
   http: HttpClient;
   logger: Logger;
   clock: Clock;

@@ -7,9 +7,9 @@ export function createWriter(store: DocumentStore, runId: string, clock: Clock) 
   const written = new Map<string, Set<string>>();
   return {
     written: written as ReadonlyMap<string, ReadonlySet<string>>,
-    write: async (collection: string, docs: readonly DomainDoc[]): Promise<number> => {
+    write: async (collection: string, docs: readonly DomainDoc[], options: { merge?: boolean } = {}): Promise<number> => {
       const updatedAt = clock.now().toISOString();
-      await store.writeBatch(docs.map((d) => ({ collection, id: d.id, data: { ...d.data, runId, updatedAt } })));
+      await store.writeBatch(docs.map((d) => ({ collection, id: d.id, data: { ...d.data, runId, updatedAt }, merge: options.merge ?? false })));
       const ids = written.get(collection) ?? new Set<string>();
       for (const d of docs) ids.add(d.id);
       written.set(collection, ids);

@@ -1,0 +1,41 @@
+import type { Processor } from '../../../shared/runtime/processor.ts';
+import { DOMAIN } from '../collections.ts';
+import type { GameFeatures } from '../precompute/features.ts';
+import type { Game } from '../raw/normalize.ts';
+import { grade, homeWinProbability, MODEL_VERSION } from './model.ts';
+
+/**
+ * One prediction per game of the next game date. If that game's result is already known
+ * (a backfill processed the later date first) it is graded at once, so grades do not
+ * depend on the order dates were processed in.
+ */
+export const predictGamesProcessor: Processor = {
+  async run(ctx) {
+    const date = ctx.request.gameDate;
+    const features = (await ctx.store.query(DOMAIN.gameFeatures, { filters: [{ field: 'sourceGameDate', op: '==', value: date }] })).map((d) => d.data as unknown as GameFeatures);
+    const results = await ctx.store.getMany(DOMAIN.games, features.map((f) => f.gameId));
+    const docs = features.map((f, i) => {
+      const p = homeWinProbability(f);
+      const prediction = { gameId: f.gameId, gameDate: f.gameDate, sourceGameDate: date, season: f.season, homeTeam: f.homeTeam, awayTeam: f.awayTeam, homeWinProbability: p, predictedWinner: p >= 0.5 ? f.homeTeam : f.awayTeam, modelVersion: MODEL_VERSION, madeForRunId: ctx.request.runId, netRatingDiff: f.netRatingDiff };
+      const result = results[i] as Game | undefined;
+      return { id: f.gameId, data: result ? { ...prediction, ...grade(prediction, result.winner) } : prediction };
+    });
+    await ctx.write(DOMAIN.predictions, docs, { merge: true });
+    return { metrics: { predictions: docs.length, gradedAtOnce: docs.filter((d) => 'correct' in d.data).length } };
+  },
+};
+
+/** Grades the predictions made earlier for this date's games against the real results. */
+export const gradePredictionsProcessor: Processor = {
+  async run(ctx) {
+    const date = ctx.request.gameDate;
+    const games = (await ctx.store.query(DOMAIN.games, { filters: [{ field: 'gameDate', op: '==', value: date }] })).map((d) => d.data as unknown as Game);
+    const predictions = await ctx.store.getMany(DOMAIN.predictions, games.map((g) => g.gameId));
+    const graded = games.flatMap((game, i) => {
+      const prediction = predictions[i] as { homeTeam: string; homeWinProbability: number; predictedWinner: string } | undefined;
+      return prediction ? [{ id: game.gameId, data: { ...grade(prediction, game.winner), gradedAt: ctx.clock.now().toISOString() } }] : [];
+    });
+    await ctx.write(DOMAIN.predictions, graded, { merge: true });
+    return { metrics: { games: games.length, graded: graded.length, correct: graded.filter((g) => g.data.correct).length } };
+  },
+};

@@ -1,0 +1,61 @@
+import { datasetFromRows, type Dataset, type RawRow } from './dataset.ts';
+
+/** mulberry32: a tiny seeded PRNG, so the same seed gives the same league. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TEAMS = Array.from({ length: 30 }, (_, i) => `T${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`);
+
+/**
+ * A synthetic league season with the real schema: 30 teams, `games` games (1,230 by default,
+ * a full regular season) over consecutive dates from `startDate`, about 8 games a date. Game ids
+ * follow `002YYNNNNN` (regular season). Used by the scale benchmark.
+ */
+export function syntheticDataset(options: { seed: number; games?: number; startDate?: string; headers: string[] }): Dataset {
+  const random = seededRandom(options.seed);
+  const total = options.games ?? 1230;
+  const start = new Date(`${options.startDate ?? '2030-10-20'}T00:00:00Z`);
+  const seasonStart = start.getUTCFullYear();
+  const season = `${seasonStart}-${String((seasonStart + 1) % 100).padStart(2, '0')}`;
+  const strength = new Map(TEAMS.map((t) => [t, (random() - 0.5) * 12]));
+  const rows: RawRow[] = [];
+  for (let g = 0; g < total; g += 1) {
+    const day = Math.floor(g / 8);
+    const date = new Date(start.getTime() + day * 86_400_000).toISOString().slice(0, 10);
+    const home = TEAMS[Math.floor(random() * TEAMS.length)]!;
+    let away = TEAMS[Math.floor(random() * TEAMS.length)]!;
+    while (away === home) away = TEAMS[Math.floor(random() * TEAMS.length)]!;
+    const overtime = random() < 0.06 ? 1 : 0;
+    const gameId = `002${String(seasonStart % 100).padStart(2, '0')}${String(g + 1).padStart(5, '0')}`;
+    const base = 100 + overtime * 10;
+    const homePts = Math.round(base + strength.get(home)! + 3 + (random() - 0.5) * 24);
+    let awayPts = Math.round(base + strength.get(away)! + (random() - 0.5) * 24);
+    if (awayPts === homePts) awayPts -= 1;
+    for (const [team, opp, pts, oppPts, isHome] of [[home, away, homePts, awayPts, true], [away, home, awayPts, homePts, false]] as const) {
+      const fga = 80 + Math.floor(random() * 15);
+      const fgm = Math.round(fga * (0.42 + random() * 0.1));
+      const fta = 15 + Math.floor(random() * 15);
+      const row: RawRow = Object.fromEntries(options.headers.map((h) => [h, '0']));
+      Object.assign(row, {
+        SEASON_YEAR: season, TEAM_ID: String(1610612700 + TEAMS.indexOf(team)), TEAM_ABBREVIATION: team, TEAM_NAME: `Team ${team}`,
+        GAME_ID: gameId, GAME_DATE: `${date}T00:00:00`, MATCHUP: isHome ? `${team} vs. ${opp}` : `${team} @ ${opp}`,
+        WL: pts > oppPts ? 'W' : 'L', MIN: `${48 + overtime * 5}.0`, FGM: String(fgm), FGA: String(fga),
+        FG3M: String(10 + Math.floor(random() * 8)), FG3A: String(30 + Math.floor(random() * 12)), FTM: String(Math.round(fta * 0.78)), FTA: String(fta),
+        OREB: String(8 + Math.floor(random() * 6)), DREB: String(30 + Math.floor(random() * 8)), AST: String(20 + Math.floor(random() * 8)),
+        TOV: `${12 + Math.floor(random() * 6)}.0`, STL: String(6 + Math.floor(random() * 4)), BLK: String(4 + Math.floor(random() * 4)),
+        PF: String(18 + Math.floor(random() * 6)), PTS: String(pts), PLUS_MINUS: `${pts - oppPts}.0`, AVAILABLE_FLAG: '1',
+      });
+      row.REB = String(Number(row.OREB) + Number(row.DREB));
+      rows.push(row);
+    }
+  }
+  return datasetFromRows(options.headers, rows);
+}
