@@ -75,7 +75,7 @@ export function datasetFromRows(headers: string[], rows: RawRow[]): Dataset {
 
 export function loadCsvDataset(path: string = DEFAULT_CSV): Dataset {
   const text = readFileSync(path, 'utf8');
-  const records = parse(text, { columns: true, skip_empty_lines: true }) as RawRow[];
+  const records = parse<RawRow>(text, { columns: true, skip_empty_lines: true });
   const headers = text.slice(0, text.indexOf('\n')).trim().split(',');
   return datasetFromRows(headers, records);
 }

@@ -35,25 +35,36 @@ export function syntheticDataset(options: { seed: number; games?: number; startD
     while (away === home) away = TEAMS[Math.floor(random() * TEAMS.length)]!;
     const overtime = random() < 0.06 ? 1 : 0;
     const gameId = `002${String(seasonStart % 100).padStart(2, '0')}${String(g + 1).padStart(5, '0')}`;
-    const base = 100 + overtime * 10;
-    const homePts = Math.round(base + strength.get(home)! + 3 + (random() - 0.5) * 24);
-    let awayPts = Math.round(base + strength.get(away)! + (random() - 0.5) * 24);
-    if (awayPts === homePts) awayPts -= 1;
-    for (const [team, opp, pts, oppPts, isHome] of [[home, away, homePts, awayPts, true], [away, home, awayPts, homePts, false]] as const) {
-      const fga = 80 + Math.floor(random() * 15);
-      const fgm = Math.round(fga * (0.42 + random() * 0.1));
+    // Box-score lines whose points add up (PTS = 2*FGM + FG3M + FTM), so they pass validation.
+    const line = (edge: number) => {
+      const fga = 80 + Math.floor(random() * 15) + overtime * 8;
+      const fgm = Math.round(fga * (0.42 + random() * 0.08 + edge / 200));
+      const fg3a = 28 + Math.floor(random() * 14);
+      const fg3m = Math.min(fgm, Math.round(fg3a * (0.3 + random() * 0.1)));
       const fta = 15 + Math.floor(random() * 15);
+      const ftm = Math.round(fta * 0.78);
+      return { fga, fgm, fg3a, fg3m, fta, ftm, pts: 2 * fgm + fg3m + ftm };
+    };
+    const homeLine = line(strength.get(home)! + 2);
+    const awayLine = line(strength.get(away)!);
+    if (homeLine.pts === awayLine.pts) {
+      homeLine.fta += 1;
+      homeLine.ftm += 1;
+      homeLine.pts += 1;
+    }
+    for (const [team, opp, mine, theirs, isHome] of [[home, away, homeLine, awayLine, true], [away, home, awayLine, homeLine, false]] as const) {
       const row: RawRow = Object.fromEntries(options.headers.map((h) => [h, '0']));
+      const oreb = 8 + Math.floor(random() * 6);
+      const dreb = 30 + Math.floor(random() * 8);
       Object.assign(row, {
         SEASON_YEAR: season, TEAM_ID: String(1610612700 + TEAMS.indexOf(team)), TEAM_ABBREVIATION: team, TEAM_NAME: `Team ${team}`,
         GAME_ID: gameId, GAME_DATE: `${date}T00:00:00`, MATCHUP: isHome ? `${team} vs. ${opp}` : `${team} @ ${opp}`,
-        WL: pts > oppPts ? 'W' : 'L', MIN: `${48 + overtime * 5}.0`, FGM: String(fgm), FGA: String(fga),
-        FG3M: String(10 + Math.floor(random() * 8)), FG3A: String(30 + Math.floor(random() * 12)), FTM: String(Math.round(fta * 0.78)), FTA: String(fta),
-        OREB: String(8 + Math.floor(random() * 6)), DREB: String(30 + Math.floor(random() * 8)), AST: String(20 + Math.floor(random() * 8)),
+        WL: mine.pts > theirs.pts ? 'W' : 'L', MIN: `${48 + overtime * 5}.0`, FGM: String(mine.fgm), FGA: String(mine.fga),
+        FG3M: String(mine.fg3m), FG3A: String(mine.fg3a), FTM: String(mine.ftm), FTA: String(mine.fta),
+        OREB: String(oreb), DREB: String(dreb), REB: String(oreb + dreb), AST: String(20 + Math.floor(random() * 8)),
         TOV: `${12 + Math.floor(random() * 6)}.0`, STL: String(6 + Math.floor(random() * 4)), BLK: String(4 + Math.floor(random() * 4)),
-        PF: String(18 + Math.floor(random() * 6)), PTS: String(pts), PLUS_MINUS: `${pts - oppPts}.0`, AVAILABLE_FLAG: '1',
+        PF: String(18 + Math.floor(random() * 6)), PTS: String(mine.pts), PLUS_MINUS: `${mine.pts - theirs.pts}.0`, AVAILABLE_FLAG: '1',
       });
-      row.REB = String(Number(row.OREB) + Number(row.DREB));
       rows.push(row);
     }
   }

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classify } from '../../shared/errors/classify.ts';
+import { createHttpClient } from '../../shared/lib/http-client.ts';
+import { createSourceClient } from '../../functions/pipeline/source/source-client.ts';
+import { ScheduleResponseSchema } from '../../functions/pipeline/source/payloads.ts';
+import { startSourceApi, type SourceApi } from '../../scripts/source-api/server.ts';
+import { syntheticDataset } from '../../scripts/source-api/synthetic.ts';
+import { boxscoresOf, realDataset } from '../support/real-data.ts';
+import { normalizeBoxscores } from '../../functions/pipeline/raw/normalize.ts';
+
+let api: SourceApi;
+beforeAll(async () => {
+  api = await startSourceApi({ dataset: realDataset() });
+});
+afterAll(async () => {
+  await api.close();
+});
+
+const client = () => createSourceClient(createHttpClient({ retries: 0, timeoutMs: 2000 }), api.url);
+
+describe('source client against the local source API', () => {
+  it('reads a real schedule with home and away from MATCHUP', async () => {
+    const schedule = await client().getJson('/v1/schedule', { date: '2024-04-21' }, ScheduleResponseSchema);
+    expect(schedule.games.map((g) => `${g.awayTeam}@${g.homeTeam}`)).toEqual(['MIA@BOS', 'IND@MIL', 'NOP@OKC', 'DAL@LAC']);
+  });
+
+  it('tells a wrong URL (plain 404) from not published (404 not_published)', async () => {
+    const wrong = await client().getJson('/v2/schedule', { date: '2024-04-21' }, ScheduleResponseSchema).catch((e: unknown) => e);
+    expect(classify(wrong)).toMatchObject({ kind: 'permanent' });
+    expect(String(wrong)).toMatch(/source endpoint not found/);
+    api.faults.add({ endpoint: 'schedule', kind: 'not_published', dates: ['2024-04-22'], times: 1 });
+    const notYet = await client().getJson('/v1/schedule', { date: '2024-04-22' }, ScheduleResponseSchema).catch((e: unknown) => e);
+    expect(classify(notYet)).toMatchObject({ kind: 'not_ready' });
+  });
+
+  it('switches faults at run time through the admin endpoint and rejects a bad fault', async () => {
+    const added = await fetch(`${api.url}/admin/faults`, { method: 'POST', body: JSON.stringify({ endpoint: 'schedule', kind: 'server_error', times: 1 }) });
+    expect(added.status).toBe(200);
+    const failed = await client().getJson('/v1/schedule', { date: '2024-04-21' }, ScheduleResponseSchema).catch((e: unknown) => e);
+    expect(classify(failed)).toMatchObject({ kind: 'transient', reason: 'http_503' });
+    expect((await client().getJson('/v1/schedule', { date: '2024-04-21' }, ScheduleResponseSchema)).games).toHaveLength(4);
+    const bad = await fetch(`${api.url}/admin/faults`, { method: 'POST', body: JSON.stringify({ endpoint: 'schedule', kind: 'explode' }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/kind/);
+  });
+
+  it('answers a bad date parameter with 400, a permanent error', async () => {
+    const error = await client().getJson('/v1/schedule', { date: '21/04/2024' }, ScheduleResponseSchema).catch((e: unknown) => e);
+    expect(classify(error)).toMatchObject({ kind: 'permanent', reason: 'http_400' });
+  });
+});
+
+describe('synthetic scale mode', () => {
+  it('is deterministic per seed and keeps the real schema', () => {
+    const headers = realDataset().headers;
+    const a = syntheticDataset({ seed: 7, headers });
+    const b = syntheticDataset({ seed: 7, headers });
+    const c = syntheticDataset({ seed: 8, headers });
+    const games = (d: typeof a) => d.dates.reduce((n, date) => n + d.scheduleOn(date).length, 0);
+    expect(games(a)).toBe(1230);
+    expect(a.rowsOn(a.dates[3]!)).toEqual(b.rowsOn(b.dates[3]!));
+    expect(a.rowsOn(a.dates[3]!)).not.toEqual(c.rowsOn(c.dates[3]!));
+    expect(Object.keys(a.rowsOn(a.dates[0]!)[0]!).sort()).toEqual([...headers].sort());
+    // Every synthetic row passes the same validation as real data.
+    for (const date of a.dates.slice(0, 20)) {
+      const n = normalizeBoxscores(date, boxscoresOf(date, a));
+      expect(n.rejected).toEqual([]);
+      expect(n.games).toHaveLength(a.scheduleOn(date).length);
+    }
+  });
+});
