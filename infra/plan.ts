@@ -1,6 +1,7 @@
 import type { LoadedDefinition } from '../shared/definition/load.ts';
 import type { PhaseSpec } from '../shared/definition/schema.ts';
 import { phaseDeadLetterTopic, phaseTopic, TOPICS } from '../shared/messages/messages.ts';
+import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint } from '../shared/entry-points.ts';
 
 /** One deployable function: a functions-framework target in the compiled entry module. */
 export interface FunctionPlan {
@@ -28,7 +29,7 @@ export interface ResourcePlan {
   subscriptions: SubscriptionPlan[];
 }
 
-export const phaseFunctionName = (phaseId: string): string => `phase-${phaseId}`;
+export const phaseFunctionName = phaseEntryPoint;
 export const subscriptionName = (topic: string): string => `${topic}-sub`;
 
 /** Ack deadline of the pull subscription that holds a dead-letter topic for a person or a tool. */
@@ -55,12 +56,37 @@ function phaseResources(phase: PhaseSpec): { functions: FunctionPlan[]; subscrip
   };
 }
 
+export const ORCHESTRATOR_DLQ_TOPIC = 'orchestrator-dlq';
+export const ORCHESTRATOR_FUNCTIONS = ORCHESTRATOR_ENTRY_POINTS;
+
+function orchestratorResources(definition: LoadedDefinition): { functions: FunctionPlan[]; subscriptions: SubscriptionPlan[] } {
+  const settings = definition.orchestrator;
+  const consumers = [
+    { name: ORCHESTRATOR_FUNCTIONS.runs, topic: TOPICS.runRequests },
+    { name: ORCHESTRATOR_FUNCTIONS.completions, topic: TOPICS.processorCompletions },
+  ];
+  return {
+    functions: consumers.map((c) => ({ name: c.name, entryPoint: c.name, trigger: { kind: 'pubsub' as const, topic: c.topic }, timeoutSeconds: settings.function.timeoutSeconds, memoryMb: settings.function.memoryMb })),
+    subscriptions: [
+      ...consumers.map((c) => ({
+        name: subscriptionName(c.topic),
+        topic: c.topic,
+        pushTo: c.name,
+        ackDeadlineSeconds: settings.subscription.ackDeadlineSeconds,
+        retryPolicy: { minBackoffSeconds: settings.subscription.minBackoffSeconds, maxBackoffSeconds: settings.subscription.maxBackoffSeconds },
+        deadLetter: { topic: ORCHESTRATOR_DLQ_TOPIC, maxDeliveryAttempts: settings.subscription.maxDeliveryAttempts },
+      })),
+      { name: subscriptionName(ORCHESTRATOR_DLQ_TOPIC), topic: ORCHESTRATOR_DLQ_TOPIC, pushTo: null, ackDeadlineSeconds: DEAD_LETTER_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
+    ],
+  };
+}
+
 /** Every resource the definition implies. Local provisioning, deploy and validate all read this. */
 export function planResources(definition: LoadedDefinition): ResourcePlan {
-  const perPhase = definition.phases.map(phaseResources);
+  const parts = [orchestratorResources(definition), ...definition.phases.map(phaseResources)];
   return {
-    topics: [...Object.values(TOPICS), ...definition.phases.flatMap((p) => [phaseTopic(p.id), phaseDeadLetterTopic(p.id)])],
-    functions: perPhase.flatMap((p) => p.functions),
-    subscriptions: perPhase.flatMap((p) => p.subscriptions),
+    topics: [...Object.values(TOPICS), ORCHESTRATOR_DLQ_TOPIC, ...definition.phases.flatMap((p) => [phaseTopic(p.id), phaseDeadLetterTopic(p.id)])],
+    functions: parts.flatMap((p) => p.functions),
+    subscriptions: parts.flatMap((p) => p.subscriptions),
   };
 }

@@ -24,6 +24,8 @@ export interface Stack {
   plan: ResourcePlan;
   functions: Map<string, RunningFunction>;
   pubsub: PubSub;
+  /** How often each function died and was started again. */
+  restarts: Map<string, number>;
   /** Stops and starts one function on the same port, as a crashed instance is replaced. */
   restartFunction(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -54,12 +56,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
   };
   const functions = new Map<string, RunningFunction>();
+  const restarts = new Map<string, number>();
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     await Promise.all([...functions.values()].map((f) => f.process.stop()));
+  };
+  /** Like Cloud Functions replacing a crashed instance: a function that dies is started again on its port. */
+  const supervise = (fn: RunningFunction) => {
+    functions.set(fn.name, fn);
+    fn.process.child.once('exit', (code, signal) => {
+      if (stopping || functions.get(fn.name) !== fn) return;
+      restarts.set(fn.name, (restarts.get(fn.name) ?? 0) + 1);
+      options.echo?.(fn.name, `exited (${signal ?? `code ${String(code)}`}); restarting`);
+      startFunction(specFor(fn.name, fn.port)).then(supervise, (error: unknown) => options.echo?.(fn.name, `restart failed: ${String(error)}`));
+    });
   };
   try {
     const started = await Promise.all(plan.functions.map((f) => startFunction(specFor(f.name))));
-    for (const f of started) functions.set(f.name, f);
+    for (const f of started) supervise(f);
   } catch (error) {
     await stopAll();
     throw error;
@@ -77,11 +92,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     plan,
     functions,
     pubsub,
+    restarts,
     async restartFunction(name) {
       const current = functions.get(name);
       if (!current) throw new Error(`unknown function ${name}`);
+      functions.delete(name);
       await current.process.stop();
-      functions.set(name, await startFunction(specFor(name, current.port)));
+      supervise(await startFunction(specFor(name, current.port)));
     },
     async stop() {
       await stopAll();

@@ -1,9 +1,12 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { LoadedDefinition } from '../definition/load.ts';
+import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint } from '../entry-points.ts';
 import { loadConfig } from '../config.ts';
 import { createHttpClient } from '../lib/http-client.ts';
 import { createLogger } from '../lib/logger.ts';
+import type { GateExpectations } from '../orchestration/gate.ts';
+import { createOrchestrator } from '../orchestration/orchestrator.ts';
 import { systemClock } from '../ports/clock.ts';
 import { createFaultInjector, parseFaultSpec } from '../runtime/faults.ts';
 import { createPhaseHandler, type PhaseHandler } from '../runtime/phase-handler.ts';
@@ -12,35 +15,51 @@ import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { createFirestore, createFirestoreStore } from './firestore-store.ts';
 import { createPubSub, createPubSubPublisher } from './pubsub-publisher.ts';
 
-/** Entry point name of a phase's function (`--target` locally, `--entry-point` on deploy). */
-export const phaseEntryPoint = (phaseId: string): string => `phase-${phaseId}`;
 
 /** Real clients, built on first use and once per instance. */
 function buildDeps() {
   const config = loadConfig();
-  const db = createFirestore(config.projectId);
+  const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
+  const publisher = createPubSubPublisher(createPubSub(config.projectId));
   return {
     config,
-    store: createFirestoreStore(db),
-    publisher: createPubSubPublisher(createPubSub(config.projectId)),
+    store: createFirestoreStore(createFirestore(config.projectId)),
+    publisher: faults ? faults.publisher(publisher) : publisher,
     http: createHttpClient({ timeoutMs: config.httpTimeoutMs, retries: config.httpRetries }),
     logger: createLogger({ name: 'phasegate', level: config.logLevel }),
-    faults: config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined,
+    faults,
   };
 }
 
 let deps: ReturnType<typeof buildDeps> | undefined;
+const getDeps = () => (deps ??= buildDeps());
 
-/** Registers one cloudEvent function per phase of the definition. Wiring only; `processors` may be a factory run at first use. */
-export function registerPhaseFunctions(definition: LoadedDefinition, processors: Readonly<Record<string, Processor>> | (() => Readonly<Record<string, Processor>>)): void {
-  let registry: Readonly<Record<string, Processor>> | undefined;
-  for (const phase of definition.phases) {
+type Registry = Readonly<Record<string, Processor>>;
+
+function toEvent(event: CloudEvent<PubSubCloudEvent['data']>): PubSubCloudEvent {
+  return { id: event.id, source: event.source, type: event.type, data: event.data };
+}
+
+export interface PipelineFunctions {
+  definition: LoadedDefinition;
+  /** The processors, or a factory run at first use (so configuration is read at cold start). */
+  processors: Registry | (() => Registry);
+  expectations: GateExpectations;
+}
+
+/** Registers every function of a pipeline: one per phase, and the orchestrator's two. Wiring only. */
+export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
+  let registry: Registry | undefined;
+  for (const phase of pipeline.definition.phases) {
     let handler: PhaseHandler | undefined;
     functions.cloudEvent<PubSubCloudEvent['data']>(phaseEntryPoint(phase.id), (event: CloudEvent<PubSubCloudEvent['data']>) => {
-      deps ??= buildDeps();
-      registry ??= typeof processors === 'function' ? processors() : processors;
-      handler ??= createPhaseHandler({ definition, phaseId: phase.id, processors: registry, clock: systemClock, ...deps });
-      return handler({ id: event.id, source: event.source, type: event.type, data: event.data });
+      registry ??= typeof pipeline.processors === 'function' ? pipeline.processors() : pipeline.processors;
+      handler ??= createPhaseHandler({ definition: pipeline.definition, phaseId: phase.id, processors: registry, clock: systemClock, ...getDeps() });
+      return handler(toEvent(event));
     });
   }
+  let orchestrator: ReturnType<typeof createOrchestrator> | undefined;
+  const getOrchestrator = () => (orchestrator ??= createOrchestrator({ definition: pipeline.definition, expectations: pipeline.expectations, clock: systemClock, ...getDeps() }));
+  functions.cloudEvent<PubSubCloudEvent['data']>(ORCHESTRATOR_ENTRY_POINTS.runs, (event: CloudEvent<PubSubCloudEvent['data']>) => getOrchestrator().onRunRequest(toEvent(event)));
+  functions.cloudEvent<PubSubCloudEvent['data']>(ORCHESTRATOR_ENTRY_POINTS.completions, (event: CloudEvent<PubSubCloudEvent['data']>) => getOrchestrator().onProcessorOutcome(toEvent(event)));
 }

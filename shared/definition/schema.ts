@@ -86,10 +86,26 @@ export const ScheduleSchema = z
   })
   .strict();
 
+/** The kit's own functions (orchestrator, recorder...): same settings shape as a phase. */
+const ControlFunctionSchema = z
+  .object({ subscription: SubscriptionSettingsSchema, function: FunctionSettingsSchema })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.subscription.ackDeadlineSeconds <= c.function.timeoutSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['subscription', 'ackDeadlineSeconds'], message: `must exceed function.timeoutSeconds (${c.function.timeoutSeconds})` });
+    }
+  });
+const DEFAULT_CONTROL = {
+  subscription: { ackDeadlineSeconds: 120, minBackoffSeconds: 2, maxBackoffSeconds: 60, maxDeliveryAttempts: 10 },
+  function: { timeoutSeconds: 60, memoryMb: 256 as const },
+};
+
 export const PipelineDefinitionSchema = z
   .object({
     name: IdentifierSchema,
     phases: z.array(PhaseSpecSchema).min(1),
+    /** Settings of the orchestrator's subscriptions and functions. */
+    orchestrator: ControlFunctionSchema.default(DEFAULT_CONTROL),
     schedules: z
       .object({ dailyRun: ScheduleSchema, autoRetry: ScheduleSchema, reconcile: ScheduleSchema })
       .strict(),

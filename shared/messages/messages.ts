@@ -73,6 +73,35 @@ export const ProcessorCompletedSchema = z
 export type ProcessorCompleted = z.infer<typeof ProcessorCompletedSchema>;
 export const PROCESSOR_COMPLETED_TOPIC = TOPICS.processorCompletions;
 
+/**
+ * Also published to `processor-completions`, after a failure was recorded in the
+ * failed-processor queue, so the run's status shows it at once.
+ */
+export const ProcessorFailedSchema = z
+  .object({
+    outcome: z.enum(['waiting', 'failed_permanent']),
+    runId: RunIdSchema,
+    requestId: z.string().min(1).max(300),
+    gameDate: GameDateSchema,
+    phase: IdentifierSchema,
+    processor: IdentifierSchema,
+    triggerSource: TriggerSourceSchema,
+    /** The `processor_failed` event id. */
+    parentEventId: z.string().min(1),
+    traceparent: TraceparentSchema,
+    errorType: z.enum(['transient', 'not_ready', 'permanent', 'bug']),
+    /** Capped at 1,000 characters. */
+    message: z.string(),
+    failedAt: z.iso.datetime(),
+  })
+  .strict();
+export type ProcessorFailed = z.infer<typeof ProcessorFailedSchema>;
+
+/** What the orchestrator reads from `processor-completions`: a completion or a recorded failure. */
+export const ProcessorOutcomeSchema = z.union([ProcessorCompletedSchema, ProcessorFailedSchema]);
+export type ProcessorOutcome = z.infer<typeof ProcessorOutcomeSchema>;
+export const isFailure = (outcome: ProcessorOutcome): outcome is ProcessorFailed => 'outcome' in outcome;
+
 /** Identity of one processor's work in one run: a redelivered or retried request overwrites, never duplicates. */
 export function makeRequestId(parts: { runId: string; phase: string; processor: string }): string {
   return `${parts.runId}--${parts.phase}--${parts.processor}`;

@@ -5,6 +5,14 @@ export const COLLECTIONS = {
   queue: 'failed_processor_queue',
   /** One document per requestId: attempts, lease, and the completion to re-publish on redelivery. */
   processorRuns: 'processor_runs',
+  /** One document per completion (`{requestId}`): fan-in without a hot document. */
+  runCompletions: 'run_completions',
+  /** `{runId}_{phaseId}`: which processors a phase expects, and the one trigger decision. */
+  runPhases: 'run_phases',
+  /** Messages decided in a transaction and re-sent until published. */
+  outbox: 'outbox',
+  /** `{gameDate}`: the run that holds the date, so two runs of a date are not started at once. */
+  runLocks: 'run_locks',
 } as const;
 
 /** Fields every domain document gets from the runtime's write helper. */

@@ -1,10 +1,13 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, DocWrite } from '../ports/store.ts';
 
 /**
  * Fault injection, for tests, the demo and the chaos soak. Set by the PHASEGATE_FAULTS
- * environment variable (JSON); off unless set. Counters live in the process, so
- * "the first K deliveries fail" holds for one function instance.
+ * environment variable (JSON); off unless set. Write-failure counters live in the process,
+ * so "the first K writes fail" holds for one function instance; crash counters live in a
+ * marker file, so a restarted instance does not crash again.
  */
 export const FaultSpecSchema = z
   .object({
@@ -19,12 +22,19 @@ export const FaultSpecSchema = z
           .strict(),
       )
       .default([]),
+    /** Every message this instance publishes is published this many times (duplicate deliveries). */
+    duplicatePublishes: z.number().int().min(1).max(10).default(1),
+    /** Kill the process at a named point, `times` times across restarts (counted in `markerFile`). */
+    crashes: z
+      .array(z.object({ point: z.string().min(1), times: z.number().int().positive(), markerFile: z.string().min(1) }).strict())
+      .default([]),
   })
   .strict();
 export type FaultSpec = z.infer<typeof FaultSpecSchema>;
 
 export function parseFaultSpec(json: string | undefined): FaultSpec {
-  if (json === undefined || json.trim() === '') return { writeFailures: [] };
+  const empty: FaultSpec = { writeFailures: [], duplicatePublishes: 1, crashes: [] };
+  if (json === undefined || json.trim() === '') return empty;
   const result = FaultSpecSchema.safeParse(JSON.parse(json));
   if (!result.success) throw new Error(`PHASEGATE_FAULTS is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return result.data;
@@ -39,10 +49,14 @@ export class InjectedWriteError extends Error {
 export interface FaultInjector {
   /** The store a processor sees: its writes fail while its fault lasts. */
   storeFor(processor: string, store: DocumentStore): DocumentStore;
+  /** The publisher, duplicating every message when asked to. */
+  publisher(publisher: Publisher): Publisher;
+  /** Exits the process here when a crash is configured for this point and not used up. */
+  crashPoint(point: string): void;
 }
 
-export function createFaultInjector(spec: FaultSpec): FaultInjector {
-  const remaining = new Map<string, number | 'always'>(spec.writeFailures.map((f) => [f.processor, f.times]));
+export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: number) => never = (code) => process.exit(code)): FaultInjector {
+  const remaining = new Map<string, number | 'always'>((spec.writeFailures ?? []).map((f) => [f.processor, f.times]));
   function maybeFail(processor: string): void {
     const left = remaining.get(processor);
     if (left === undefined) return;
@@ -52,6 +66,7 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
     }
     throw new InjectedWriteError(`14 UNAVAILABLE: injected write failure for processor ${processor}`);
   }
+  const copies = spec.duplicatePublishes ?? 1;
   return {
     storeFor(processor, store) {
       if (!remaining.has(processor)) return store;
@@ -70,6 +85,25 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
           return store.writeBatch(writes);
         },
       };
+    },
+    publisher(publisher) {
+      if (copies <= 1) return publisher;
+      return {
+        async publish(topic, message, attributes) {
+          const ids = await Promise.all(Array.from({ length: copies }, () => publisher.publish(topic, message, attributes)));
+          return ids[0]!;
+        },
+      };
+    },
+    crashPoint(point) {
+      for (const crash of spec.crashes ?? []) {
+        if (crash.point !== point) continue;
+        const done = existsSync(crash.markerFile) ? Number(readFileSync(crash.markerFile, 'utf8')) || 0 : 0;
+        if (done >= crash.times) continue;
+        writeFileSync(crash.markerFile, String(done + 1));
+        process.stderr.write(`phasegate: injected crash at ${point} (${done + 1}/${crash.times})\n`);
+        exit(137);
+      }
     },
   };
 }

@@ -1,6 +1,8 @@
 import { actionFor, classify } from '../errors/classify.ts';
 import { describeError } from '../errors/describe.ts';
-import type { ProcessorRequest } from '../messages/messages.ts';
+import { PROCESSOR_COMPLETED_TOPIC, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
+import { childTraceparent } from '../messages/fields.ts';
+import type { Publisher } from '../ports/publisher.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocumentStore } from '../ports/store.ts';
@@ -11,6 +13,7 @@ import { markRunFailed } from './processor-runs.ts';
 
 export interface FailureContext {
   store: DocumentStore;
+  publisher: Publisher;
   clock: Clock;
   logger: Logger;
   request: ProcessorRequest;
@@ -74,7 +77,23 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         },
         now,
       );
-      await markRunFailed(ctx.store, ctx.request.requestId, status, { kind: classification.kind, message: described.message }, now);
+      const notice: ProcessorFailed = {
+        outcome: status,
+        runId: ctx.request.runId,
+        requestId: ctx.request.requestId,
+        gameDate: ctx.request.gameDate,
+        phase: ctx.request.phase,
+        processor: ctx.request.processor,
+        triggerSource: ctx.request.triggerSource,
+        parentEventId: eventId,
+        traceparent: childTraceparent(ctx.request.traceparent),
+        errorType: classification.kind,
+        message: described.message,
+        failedAt: now.toISOString(),
+      };
+      await markRunFailed(ctx.store, ctx.request.requestId, status, { kind: classification.kind, message: described.message }, now, notice);
+      // The run shows the failure at once; if this publish fails, the redelivery re-sends it.
+      await ctx.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: ctx.request.requestId });
       const log = status === 'waiting' ? ctx.logger.info.bind(ctx.logger) : ctx.logger.error.bind(ctx.logger);
       log({ ...fields, err: described.message, queueStatus: status }, status === 'waiting' ? 'source not ready; queued to wait, acking' : 'permanent failure recorded in failed_processor_queue; acking');
       return;

@@ -7,7 +7,7 @@ import type { PhaseSpec } from '../definition/schema.ts';
 import type { HttpClient } from '../lib/http-client.ts';
 import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
 import { childTraceparent } from '../messages/fields.ts';
-import { PROCESSOR_COMPLETED_TOPIC, ProcessorRequestSchema, type ProcessorCompleted, type ProcessorRequest } from '../messages/messages.ts';
+import { PROCESSOR_COMPLETED_TOPIC, ProcessorRequestSchema, type ProcessorCompleted, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
@@ -80,6 +80,10 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       { entryId, status: 'failed_permanent', classification: { ...classification, kind: 'permanent' }, error: described, request, phase: phase.id, original, failureEventId: eventId, nextRetryAt: null, deadlineAt: null },
       now,
     );
+    if (request) {
+      const notice: ProcessorFailed = { outcome: 'failed_permanent', runId: request.runId, requestId: request.requestId, gameDate: request.gameDate, phase: request.phase, processor: request.processor, triggerSource: request.triggerSource, parentEventId: eventId, traceparent: childTraceparent(request.traceparent), errorType: 'permanent', message: described.message, failedAt: now.toISOString() };
+      await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: request.requestId });
+    }
     deps.logger.error({ phase: phase.id, messageId: original.messageId, requestId: request?.requestId, err: described.message }, 'message rejected: recorded as failed_permanent, acking');
   }
 
@@ -111,7 +115,8 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       case 'in_progress':
         throw new TransientError(`request ${request.requestId} is being processed by another delivery until ${begun.leaseExpiresAt}`);
       case 'settled':
-        logger.info({ queueStatus: begun.status }, 'request already settled in failed_processor_queue; acking without rerun');
+        if (begun.notice) await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.notice, { requestId: request.requestId });
+        logger.info({ queueStatus: begun.status }, 'request already settled in failed_processor_queue; failure notice re-sent, acking without rerun');
         return;
       case 'started':
         break;
@@ -145,7 +150,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     } catch (error) {
       const durationMs = deps.clock.now().getTime() - started.getTime();
       const notReady = { retryAfterSeconds: deps.definition.queue.notReadyRetrySeconds, deadlineSeconds: deps.definition.queue.notReadyDeadlineSeconds };
-      return handleProcessorFailure(error, { store: deps.store, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
+      return handleProcessorFailure(error, { store: deps.store, publisher: deps.publisher, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
     }
 
     await deps.store.writeBatch([

@@ -1,4 +1,4 @@
-import type { ProcessorCompleted, ProcessorRequest } from '../messages/messages.ts';
+import type { ProcessorCompleted, ProcessorFailed, ProcessorRequest } from '../messages/messages.ts';
 import type { DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 
@@ -12,7 +12,7 @@ export type BeginResult =
   /** Another delivery holds the lease: redeliver later rather than run twice at once. */
   | { state: 'in_progress'; leaseExpiresAt: string }
   /** Settled in the failed-processor queue; only a retry (triggerSource=retry) runs it again. */
-  | { state: 'settled'; status: 'waiting' | 'failed_permanent' };
+  | { state: 'settled'; status: 'waiting' | 'failed_permanent'; notice: ProcessorFailed | null };
 
 /**
  * Claims one attempt of a request, transactionally. Attempts are counted here because
@@ -22,14 +22,15 @@ export async function beginAttempt(store: DocumentStore, request: ProcessorReque
   return store.transaction(async (tx) => {
     const existing = await tx.get(COLLECTIONS.processorRuns, request.requestId);
     const status = existing?.status as ProcessorRunStatus | undefined;
-    if (status === 'completed' && existing?.completion) {
+    // A retry re-runs even a completed request: the gate found its data short.
+    if (status === 'completed' && existing?.completion && request.triggerSource !== 'retry') {
       return { state: 'completed', completion: existing.completion as ProcessorCompleted };
     }
     if (status === 'running' && typeof existing?.leaseExpiresAt === 'string' && existing.leaseExpiresAt > now.toISOString()) {
       return { state: 'in_progress', leaseExpiresAt: existing.leaseExpiresAt };
     }
     if ((status === 'waiting' || status === 'failed_permanent') && request.triggerSource !== 'retry') {
-      return { state: 'settled', status };
+      return { state: 'settled', status, notice: (existing?.failureNotice as ProcessorFailed | undefined) ?? null };
     }
     const attempt = (typeof existing?.attempts === 'number' ? existing.attempts : 0) + 1;
     tx.set(COLLECTIONS.processorRuns, request.requestId, {
@@ -64,6 +65,7 @@ export async function markRunFailed(
   status: Exclude<ProcessorRunStatus, 'running' | 'completed'>,
   error: { kind: string; message: string },
   now: Date,
+  failureNotice: ProcessorFailed | null = null,
 ): Promise<void> {
-  await store.set(COLLECTIONS.processorRuns, requestId, { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString() }, { merge: true });
+  await store.set(COLLECTIONS.processorRuns, requestId, { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString(), failureNotice }, { merge: true });
 }

@@ -1,0 +1,7 @@
+/**
+ * Names of the deployable functions, which are also their entry points (`--target` locally,
+ * `--entry-point` on deploy). The wiring registers them and infra plans them from here, so
+ * the two cannot drift apart.
+ */
+export const phaseEntryPoint = (phaseId: string): string => `phase-${phaseId}`;
+export const ORCHESTRATOR_ENTRY_POINTS = { runs: 'orchestrator-runs', completions: 'orchestrator-completions' } as const;

@@ -1,0 +1,76 @@
+import { PermanentError } from '../errors/errors.ts';
+import { parseMessage, decodeBase64Json } from '../messages/decode.ts';
+import { childTraceparent, newTraceparent } from '../messages/fields.ts';
+import { makeRequestId, phaseTopic, RunRequestSchema, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import { addToOutbox, flushOutbox } from './outbox.ts';
+import { newRunDoc, phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+import type { OrchestratorDeps } from './orchestrator.ts';
+import { rejectOrchestratorMessage } from './reject.ts';
+
+/** Run ids derive from the Pub/Sub message id: a redelivered RunRequest finds its run, never makes a second. */
+export function runIdFor(gameDate: string, messageId: string): string {
+  return `${gameDate}_${messageId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 60) || 'run'}`;
+}
+
+type StartOutcome = { state: 'started' | 'exists'; runId: string; decisionId: string } | { state: 'conflict'; runId: string; holder: string };
+
+function resolveStart(deps: OrchestratorDeps, request: RunRequest): { startPhase: string; processors: string[] } {
+  const first = deps.definition.phases[0]!;
+  const startPhase = request.startPhase ?? first.id;
+  const phase = deps.definition.phases.find((p) => p.id === startPhase);
+  if (!phase) throw new PermanentError(`unknown startPhase "${startPhase}"; phases are ${deps.definition.phases.map((p) => p.id).join(', ')}`);
+  const known = phase.processors.map((p) => p.name);
+  const unknown = (request.processors ?? []).filter((p) => !known.includes(p));
+  if (unknown.length > 0) throw new PermanentError(`unknown processor(s) ${unknown.join(', ')} for phase "${startPhase}"; known processors: ${known.join(', ')}`);
+  return { startPhase, processors: request.processors ?? known };
+}
+
+/** `run-requests`: creates the run and fans out one ProcessorRequest per processor of its first phase. */
+export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubCloudEvent): Promise<void> {
+  let request: RunRequest;
+  let start: { startPhase: string; processors: string[] };
+  try {
+    request = parseMessage(RunRequestSchema, decodeBase64Json(event.data?.message?.data, 'RunRequest'), 'RunRequest');
+    start = resolveStart(deps, request);
+  } catch (error) {
+    return rejectOrchestratorMessage(deps, event, error);
+  }
+  const now = deps.clock.now().toISOString();
+  const runId = runIdFor(request.gameDate, messageIdOf(event));
+  const decisionId = phaseDecisionId(runId, start.startPhase);
+  const traceparent = request.traceparent ? childTraceparent(request.traceparent) : newTraceparent();
+  const outcome = await deps.store.transaction(async (tx): Promise<StartOutcome> => {
+    if (await tx.get(COLLECTIONS.runs, runId)) return { state: 'exists', runId, decisionId };
+    const lock = await tx.get(COLLECTIONS.runLocks, request.gameDate);
+    if (lock && typeof lock.runId === 'string' && !request.force) {
+      const holder = await tx.get(COLLECTIONS.runs, lock.runId);
+      if (holder?.status === 'RUNNING') return { state: 'conflict', runId, holder: lock.runId };
+    }
+    const run = newRunDoc({ definition: deps.definition, runId, gameDate: request.gameDate, triggerSource: request.triggerSource, requestedBy: request.requestedBy ?? null, traceparent, startPhase: start.startPhase, processors: start.processors, now });
+    tx.set(COLLECTIONS.runs, runId, { ...run });
+    tx.set(COLLECTIONS.runLocks, request.gameDate, { runId, gameDate: request.gameDate, at: now });
+    const phaseDoc: RunPhaseDoc = { runId, phase: start.startPhase, gameDate: request.gameDate, expected: start.processors, status: 'running', startedAt: now, decidedAt: null, gate: null };
+    tx.set(COLLECTIONS.runPhases, decisionId, { ...phaseDoc });
+    const eventId = `${runId}--run_started`;
+    tx.set(COLLECTIONS.events, eventId, { eventId, type: 'run_started', at: now, runId, requestId: null, gameDate: request.gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, processors: start.processors, force: request.force ?? false });
+    for (const processor of start.processors) {
+      const message: ProcessorRequest = { runId, requestId: makeRequestId({ runId, phase: start.startPhase, processor }), gameDate: request.gameDate, phase: start.startPhase, processor, triggerSource: request.triggerSource, parentEventId: eventId, traceparent: childTraceparent(traceparent) };
+      addToOutbox(tx, { id: `${decisionId}--${processor}`, decisionId, runId, topic: phaseTopic(start.startPhase), message: { ...message }, attributes: { requestId: message.requestId }, status: 'pending', createdAt: now, sentAt: null });
+    }
+    return { state: 'started', runId, decisionId };
+  });
+  const logger = deps.logger.child({ runId, gameDate: request.gameDate });
+  if (outcome.state === 'conflict') {
+    const eventId = `${runId}--run_rejected`;
+    await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'run_rejected', at: now, runId: outcome.holder, requestId: null, gameDate: request.gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, message: `a run for ${request.gameDate} is already RUNNING (${outcome.holder}); publish with "force": true to start another` });
+    logger.warn({ runningRunId: outcome.holder }, `run request for ${request.gameDate} refused: run ${outcome.holder} is still RUNNING (set force to start anyway)`);
+    return;
+  }
+  deps.faults?.crashPoint('after-run-decision');
+  const sent = await flushOutbox(deps.store, deps.publisher, outcome.decisionId, () => deps.clock.now());
+  logger.info({ phase: start.startPhase, processors: start.processors, sent, redelivered: outcome.state === 'exists' }, outcome.state === 'exists' ? 'run request redelivered: pending triggers re-sent' : 'run started');
+}
+
+export type { RunDoc };

@@ -1,0 +1,82 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
+import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.stop();
+  harness = undefined;
+});
+
+/** Publishes a run request and waits for the run to reach a final status. */
+async function runToEnd(h: Harness, gameDate: string): Promise<Record<string, unknown>> {
+  const messageId = await h.publishJson(TOPICS.runRequests, { gameDate, triggerSource: 'manual' });
+  const runId = `${gameDate}_${messageId}`;
+  let run: Record<string, unknown> | undefined;
+  await eventually(
+    async () => {
+      run = await h.store.get(COLLECTIONS.runs, runId);
+      return run !== undefined && ['SUCCESS', 'PARTIAL', 'FAILED'].includes(String(run.status));
+    },
+    { timeoutMs: 60_000, what: () => `run ${runId} to finish (now ${String(run?.status)})` },
+  );
+  return run!;
+}
+
+describe('orchestration on the emulators', () => {
+  it('every completion delivered three times, processors completing concurrently: the next phase is triggered exactly once', async () => {
+    harness = await startHarness({
+      label: 'dup-completions',
+      definition: testDefinition,
+      // The phase functions publish every completion three times; the orchestrator publishes normally.
+      functionEnv: (name) => (name.startsWith('phase-') ? { PHASEGATE_FAULTS: JSON.stringify({ duplicatePublishes: 3 }) } : {}),
+    });
+    const beta = await harness.observe(phaseTopic('beta'));
+    const run = await runToEnd(harness, '2024-04-21');
+    expect(run.status).toBe('SUCCESS');
+    // Give late duplicates time to arrive; the count must not move.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(beta.messages).toHaveLength(1);
+    const h = harness;
+    const completions = await h.store.query(COLLECTIONS.runCompletions, { filters: [{ field: 'runId', op: '==', value: run.runId }] });
+    expect(completions).toHaveLength(3);
+    expect(await h.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`)).toMatchObject({ attempts: 1, status: 'completed' });
+  });
+
+  it('a completion without its data fails the gate with the shortfall and does not trigger the next phase', async () => {
+    harness = await startHarness({ label: 'gate-fail', definition: testDefinition });
+    const beta = await harness.observe(phaseTopic('beta'));
+    const run = await runToEnd(harness, '1997-05-01');
+    expect(run).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
+    const gateEvents = await harness.store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: run.runId }, { field: 'type', op: '==', value: 'gate_failed' }] });
+    expect(gateEvents[0]?.data.shortfalls).toEqual([{ collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] }]);
+    expect(await harness.store.get(COLLECTIONS.queue, `${String(run.runId)}--alpha--widgets`)).toMatchObject({ status: 'pending', errorReason: 'gate_failed' });
+    expect(beta.messages).toHaveLength(0);
+  });
+
+  it('the orchestrator killed after its decision and before its publish: the trigger still happens', async () => {
+    const markerFile = join(mkdtempSync(join(tmpdir(), 'phasegate-crash-')), 'crashes');
+    harness = await startHarness({
+      label: 'crash',
+      definition: testDefinition,
+      functionEnv: (name) => (name === 'orchestrator-completions' ? { PHASEGATE_FAULTS: JSON.stringify({ crashes: [{ point: 'after-trigger-decision', times: 1, markerFile }] }) } : {}),
+    });
+    const run = await runToEnd(harness, '2024-04-22');
+    expect(run.status).toBe('SUCCESS');
+    expect(existsSync(markerFile) && readFileSync(markerFile, 'utf8')).toBe('1');
+    expect(harness.stack.restarts.get('orchestrator-completions')).toBe(1);
+    const outbox = await harness.store.query(COLLECTIONS.outbox, { filters: [{ field: 'runId', op: '==', value: run.runId }] });
+    expect(outbox.every((o) => o.data.status === 'sent')).toBe(true);
+  });
+
+  it('a later processor failing for good makes the run PARTIAL; a first phase that cannot land makes it FAILED', async () => {
+    harness = await startHarness({ label: 'statuses', definition: testDefinition });
+    expect(await runToEnd(harness, '1995-05-01')).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
+    expect(await runToEnd(harness, '1998-05-01')).toMatchObject({ status: 'FAILED', lastError: 'widgets (permanent): schema of 1998-05-01 is not supported' });
+  });
+});

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
+import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { createMemoryLogger } from '../../shared/lib/logger.ts';
+import { createHttpClient } from '../../shared/lib/http-client.ts';
+import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { createFaultInjector } from '../../shared/runtime/faults.ts';
+import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
+import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
+import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+import { testExpectations } from '../fixtures/test-pipeline/expectations.ts';
+import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
+import { manualClock, pubsubEvent } from '../support/factories.ts';
+
+class Crash extends Error {}
+
+/** The orchestrator and both phase handlers over one in-memory store, with a hand-driven bus. */
+function world(options: { crashAt?: string } = {}) {
+  const store = new MemoryStore();
+  const publisher = new MemoryPublisher();
+  const clock = manualClock();
+  const logger = createMemoryLogger();
+  let crashes = options.crashAt ? 1 : 0;
+  const faults = createFaultInjector({});
+  const orchestrator = createOrchestrator({
+    definition: testDefinition,
+    expectations: testExpectations,
+    store,
+    publisher,
+    clock,
+    logger,
+    faults: { ...faults, crashPoint: (point) => {
+      if (point === options.crashAt && crashes > 0) {
+        crashes -= 1;
+        throw new Crash(`crash at ${point}`);
+      }
+    } },
+  });
+  const phases = Object.fromEntries(
+    testDefinition.phases.map((p) => [p.id, createPhaseHandler({ definition: testDefinition, phaseId: p.id, processors: testProcessors, store, publisher, clock, logger, http: createHttpClient({ retries: 0 }) })]),
+  );
+  let cursor = 0;
+  /** Delivers everything published since the last call (optionally each message `copies` times, shuffled). */
+  async function pump(copies = 1): Promise<void> {
+    for (let guard = 0; guard < 20 && cursor < publisher.published.length; guard += 1) {
+      const batch = publisher.published.slice(cursor);
+      cursor = publisher.published.length;
+      const deliveries = batch.flatMap((m) => Array.from({ length: copies }, () => m)).sort(() => Math.random() - 0.5);
+      for (const m of deliveries) {
+        const event = pubsubEvent(m.message, { messageId: m.messageId });
+        if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
+        else if (m.topic.startsWith('phase-')) await phases[m.topic.slice('phase-'.length)]!(event);
+      }
+    }
+  }
+  return { store, publisher, clock, orchestrator, pump };
+}
+
+const requestsOn = (w: ReturnType<typeof world>, phase: string) => w.publisher.on(phaseTopic(phase)) as { requestId: string }[];
+
+describe('orchestrator', () => {
+  it('creates the run, fans out the first phase, and runs to SUCCESS', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    expect(requestsOn(w, 'alpha').map((r) => r.requestId).sort()).toEqual(['2024-04-21_m1--alpha--gadgets', '2024-04-21_m1--alpha--widgets']);
+    await w.pump();
+    const run = await w.store.get(COLLECTIONS.runs, '2024-04-21_m1');
+    expect(run).toMatchObject({ status: 'SUCCESS', phases: { alpha: { status: 'SUCCEEDED', done: 2 }, beta: { status: 'SUCCEEDED', done: 1 } }, lastError: null });
+    expect((run?.statusHistory as { status: string }[]).map((h) => h.status)).toEqual(['RUNNING', 'SUCCESS']);
+  });
+
+  it('triggers the next phase exactly once when every completion is delivered three times, shuffled', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump(3);
+    expect(requestsOn(w, 'beta')).toHaveLength(1);
+    expect(w.store.docs(COLLECTIONS.outbox).filter((o) => o.topic === 'phase-beta')).toHaveLength(1);
+    expect((await w.store.get(COLLECTIONS.runs, '2024-04-21_m1'))?.status).toBe('SUCCESS');
+  });
+
+  it('does not start a second run while one is RUNNING for the date, unless forced', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }));
+    expect(await w.store.get(COLLECTIONS.runs, '2024-04-21_m2')).toBeUndefined();
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(/already RUNNING \(2024-04-21_m1\)/);
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }));
+    expect(await w.store.get(COLLECTIONS.runs, '2024-04-21_m3')).toMatchObject({ status: 'RUNNING' });
+  });
+
+  it('a redelivered run request does not create a second run or second triggers', async () => {
+    const w = world();
+    const event = pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' });
+    await w.orchestrator.onRunRequest(event);
+    await w.orchestrator.onRunRequest(event);
+    expect(w.store.docs(COLLECTIONS.runs)).toHaveLength(1);
+    expect(requestsOn(w, 'alpha')).toHaveLength(2);
+  });
+
+  it('fails the gate when a completion was published without the data, with the exact shortfall', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    const gate = w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed');
+    expect(gate?.shortfalls).toEqual([{ collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] }]);
+    expect(await w.store.get(COLLECTIONS.queue, '1997-05-01_m1--alpha--widgets')).toMatchObject({ status: 'pending', errorReason: 'gate_failed', processor: 'widgets' });
+    expect(await w.store.get(COLLECTIONS.runs, '1997-05-01_m1')).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
+  });
+
+  it('counts stale documents of an earlier run as missing', async () => {
+    const w = world();
+    await w.store.writeBatch([0, 1, 2].map((i) => ({ collection: 'widgets', id: `1996-05-01_${i}`, data: { gameDate: '1996-05-01', runId: 'an-old-run' } })));
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1996-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed')?.message).toBe('widgets (gameDate) expected 3, found 0');
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+  });
+
+  it('still triggers when it crashes between the decision and the publish', async () => {
+    const w = world({ crashAt: 'after-trigger-decision' });
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    const completions = () => w.publisher.published.filter((p) => p.topic === TOPICS.processorCompletions);
+    // Run the phase; the last completion's handling crashes after deciding.
+    await expect(w.pump()).rejects.toThrow(Crash);
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    expect(w.store.docs(COLLECTIONS.outbox).filter((o) => o.status === 'pending')).toHaveLength(1);
+    // Pub/Sub redelivers the unacked completion: the pending trigger is sent.
+    const last = completions().at(-1)!;
+    await w.orchestrator.onProcessorOutcome(pubsubEvent(last.message, { messageId: last.messageId }));
+    expect(requestsOn(w, 'beta')).toHaveLength(1);
+  });
+
+  it('marks a run PARTIAL when a later processor fails for good, FAILED when the root does', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1995-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    expect(await w.store.get(COLLECTIONS.runs, '1995-05-01_m1')).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1998-05-01', triggerSource: 'manual' }, { messageId: 'm2' }));
+    await w.pump();
+    expect(await w.store.get(COLLECTIONS.runs, '1998-05-01_m2')).toMatchObject({ status: 'FAILED' });
+  });
+
+  it('rejects a bad run request as NEEDS MANUAL FIX instead of crash-looping', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-13-01', triggerSource: 'manual' }, { messageId: 'bad' }));
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' }, { messageId: 'bad2' }));
+    expect(await w.store.get(COLLECTIONS.queue, 'msg-bad')).toMatchObject({ status: 'failed_permanent', phase: 'orchestrator' });
+    expect((await w.store.get(COLLECTIONS.queue, 'msg-bad2'))?.lastError).toBe('unknown startPhase "gamma"; phases are alpha, beta');
+  });
+
+  it('starts from a given phase with chosen processors, for recovery', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] }, { messageId: 'm1' }));
+    expect(requestsOn(w, 'alpha').map((r) => r.requestId)).toEqual(['2024-04-21_m1--alpha--gadgets']);
+    await w.pump();
+    expect(await w.store.get(COLLECTIONS.runs, '2024-04-21_m1')).toMatchObject({ status: 'SUCCESS' });
+  });
+});
