@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', sequence: { groupOrder: 0 } } },
       {
         test: {
           name: 'emulator',
@@ -17,6 +17,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Function processes and the JVMs share 2 cores: keep emulator files from piling up.
           maxWorkers: 2,
+          // Unit tests first: a broken unit fails fast, before the emulators start.
+          sequence: { groupOrder: 1 },
           fileParallelism: true,
         },
       },

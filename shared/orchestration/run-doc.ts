@@ -5,6 +5,8 @@ import { appendHistory, computeRunStatus, lastErrorOf, type PhaseState, type Pro
 /** `runs/{runId}` as stored. */
 export interface RunDoc extends RunState {
   runId: string;
+  /** The Pub/Sub message id of the RunRequest: how a publisher finds the run it started. */
+  requestMessageId: string;
   gameDate: string;
   triggerSource: string;
   requestedBy: string | null;
@@ -31,7 +33,7 @@ export interface RunPhaseDoc {
   gate: DocData | null;
 }
 
-export function newRunDoc(input: { definition: LoadedDefinition; runId: string; gameDate: string; triggerSource: string; requestedBy: string | null; traceparent: string; startPhase: string; processors: string[]; now: string }): RunDoc {
+export function newRunDoc(input: { definition: LoadedDefinition; requestMessageId: string; runId: string; gameDate: string; triggerSource: string; requestedBy: string | null; traceparent: string; startPhase: string; processors: string[]; now: string }): RunDoc {
   const startIndex = input.definition.phases.findIndex((p) => p.id === input.startPhase);
   const phaseOrder = input.definition.phases.slice(startIndex).map((p) => p.id);
   const phases: Record<string, PhaseState> = Object.fromEntries(
@@ -39,6 +41,7 @@ export function newRunDoc(input: { definition: LoadedDefinition; runId: string; 
   );
   return {
     runId: input.runId,
+    requestMessageId: input.requestMessageId,
     gameDate: input.gameDate,
     triggerSource: input.triggerSource,
     requestedBy: input.requestedBy,

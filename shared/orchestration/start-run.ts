@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PermanentError } from '../errors/errors.ts';
 import { parseMessage, decodeBase64Json } from '../messages/decode.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
@@ -9,9 +10,13 @@ import { newRunDoc, phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 
-/** Run ids derive from the Pub/Sub message id: a redelivered RunRequest finds its run, never makes a second. */
-export function runIdFor(gameDate: string, messageId: string): string {
-  return `${gameDate}_${messageId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 60) || 'run'}`;
+/**
+ * Run ids derive from the Pub/Sub message (id and publish time): a redelivered RunRequest
+ * finds its run and never makes a second, while two publishes never share a run, even on an
+ * emulator whose message ids restart at 1.
+ */
+export function runIdFor(gameDate: string, messageId: string, publishTime: string | undefined): string {
+  return `${gameDate}_${createHash('sha256').update(`${messageId}|${publishTime ?? ''}`).digest('hex').slice(0, 12)}`;
 }
 
 type StartOutcome = { state: 'started' | 'exists'; runId: string; decisionId: string } | { state: 'conflict'; runId: string; holder: string };
@@ -38,7 +43,7 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
     return rejectOrchestratorMessage(deps, event, error);
   }
   const now = deps.clock.now().toISOString();
-  const runId = runIdFor(request.gameDate, messageIdOf(event));
+  const runId = runIdFor(request.gameDate, messageIdOf(event), event.data?.message?.publishTime);
   const decisionId = phaseDecisionId(runId, start.startPhase);
   const traceparent = request.traceparent ? childTraceparent(request.traceparent) : newTraceparent();
   const outcome = await deps.store.transaction(async (tx): Promise<StartOutcome> => {
@@ -48,7 +53,7 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
       const holder = await tx.get(COLLECTIONS.runs, lock.runId);
       if (holder?.status === 'RUNNING') return { state: 'conflict', runId, holder: lock.runId };
     }
-    const run = newRunDoc({ definition: deps.definition, runId, gameDate: request.gameDate, triggerSource: request.triggerSource, requestedBy: request.requestedBy ?? null, traceparent, startPhase: start.startPhase, processors: start.processors, now });
+    const run = newRunDoc({ definition: deps.definition, requestMessageId: messageIdOf(event), runId, gameDate: request.gameDate, triggerSource: request.triggerSource, requestedBy: request.requestedBy ?? null, traceparent, startPhase: start.startPhase, processors: start.processors, now });
     tx.set(COLLECTIONS.runs, runId, { ...run });
     tx.set(COLLECTIONS.runLocks, request.gameDate, { runId, gameDate: request.gameDate, at: now });
     const phaseDoc: RunPhaseDoc = { runId, phase: start.startPhase, gameDate: request.gameDate, expected: start.processors, status: 'running', startedAt: now, decidedAt: null, gate: null };

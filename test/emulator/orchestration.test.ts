@@ -6,6 +6,7 @@ import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -16,7 +17,8 @@ afterEach(async () => {
 /** Publishes a run request and waits for the run to reach a final status. */
 async function runToEnd(h: Harness, gameDate: string): Promise<Record<string, unknown>> {
   const messageId = await h.publishJson(TOPICS.runRequests, { gameDate, triggerSource: 'manual' });
-  const runId = `${gameDate}_${messageId}`;
+  const runId = (await findRunByMessage(h.store, messageId))?.runId;
+  if (!runId) throw new Error(`no run was created for run request ${messageId}`);
   let run: Record<string, unknown> | undefined;
   await eventually(
     async () => {
@@ -34,7 +36,7 @@ describe('orchestration on the emulators', () => {
       label: 'dup-completions',
       definition: testDefinition,
       // The phase functions publish every completion three times; the orchestrator publishes normally.
-      functionEnv: (name) => (name.startsWith('phase-') ? { PHASEGATE_FAULTS: JSON.stringify({ duplicatePublishes: 3 }) } : {}),
+      functionEnv: (name): Record<string, string> => (name.startsWith('phase-') ? { PHASEGATE_FAULTS: JSON.stringify({ duplicatePublishes: 3 }) } : {}),
     });
     const beta = await harness.observe(phaseTopic('beta'));
     const run = await runToEnd(harness, '2024-04-21');
@@ -64,7 +66,7 @@ describe('orchestration on the emulators', () => {
     harness = await startHarness({
       label: 'crash',
       definition: testDefinition,
-      functionEnv: (name) => (name === 'orchestrator-completions' ? { PHASEGATE_FAULTS: JSON.stringify({ crashes: [{ point: 'after-trigger-decision', times: 1, markerFile }] }) } : {}),
+      functionEnv: (name): Record<string, string> => (name === 'orchestrator-completions' ? { PHASEGATE_FAULTS: JSON.stringify({ crashes: [{ point: 'after-trigger-decision', times: 1, markerFile }] }) } : {}),
     });
     const run = await runToEnd(harness, '2024-04-22');
     expect(run.status).toBe('SUCCESS');

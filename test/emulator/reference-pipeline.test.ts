@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOMAIN } from '../../functions/pipeline/collections.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { TOPICS } from '../../shared/messages/messages.ts';
+import { eventually } from '../support/emulator-harness.ts';
+import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { runDate, startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
 
 let h: ReferenceHarness;
@@ -50,5 +53,18 @@ describe('the reference pipeline on the emulators, real dates', () => {
     expect(await h.store.get(DOMAIN.predictions, '0042300101')).toMatchObject({
       sourceGameDate: '2024-04-20', homeTeam: 'BOS', homeWinProbability: 0.5622, predictedWinner: 'BOS', actualWinner: 'BOS', correct: true, brier: 0.1917,
     });
+  });
+
+  it('a run request for 2017-04-15 goes through the orchestrator and every gate to SUCCESS', async () => {
+    const messageId = await h.publishJson(TOPICS.runRequests, { gameDate: '2017-04-15', triggerSource: 'manual' });
+    const runId = (await findRunByMessage(h.store, messageId))!.runId;
+    let run: Record<string, unknown> | undefined;
+    await eventually(async () => (run = await h.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', { timeoutMs: 60_000, what: () => `run ${runId} to succeed (${JSON.stringify(run?.status)} ${String(run?.lastError)})` });
+    const phases = run!.phases as Record<string, { status: string; done: number; expected: string[] }>;
+    expect(Object.values(phases).map((p) => `${p.status} ${p.done}/${p.expected.length}`)).toEqual(Array(5).fill('SUCCEEDED 2/2'));
+    const gates = await h.store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }, { field: 'type', op: '==', value: 'gate_passed' }] });
+    expect(gates).toHaveLength(5);
+    const raw = gates.find((g) => g.data.phase === 'raw')!.data.checks as { collection: string; expected: number; found: number }[];
+    expect(raw.find((c) => c.collection === 'games')).toMatchObject({ expected: 4, found: 4 });
   });
 });

@@ -4,6 +4,9 @@ import { MemoryStore } from '../../shared/adapters/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
+import { runIdFor } from '../../shared/orchestration/start-run.ts';
+
+const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
@@ -63,9 +66,9 @@ describe('orchestrator', () => {
   it('creates the run, fans out the first phase, and runs to SUCCESS', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
-    expect(requestsOn(w, 'alpha').map((r) => r.requestId).sort()).toEqual(['2024-04-21_m1--alpha--gadgets', '2024-04-21_m1--alpha--widgets']);
+    expect(requestsOn(w, 'alpha').map((r) => r.requestId).sort()).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`, `${rid('2024-04-21', 'm1')}--alpha--widgets`]);
     await w.pump();
-    const run = await w.store.get(COLLECTIONS.runs, '2024-04-21_m1');
+    const run = await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'));
     expect(run).toMatchObject({ status: 'SUCCESS', phases: { alpha: { status: 'SUCCEEDED', done: 2 }, beta: { status: 'SUCCEEDED', done: 1 } }, lastError: null });
     expect((run?.statusHistory as { status: string }[]).map((h) => h.status)).toEqual(['RUNNING', 'SUCCESS']);
   });
@@ -76,17 +79,17 @@ describe('orchestrator', () => {
     await w.pump(3);
     expect(requestsOn(w, 'beta')).toHaveLength(1);
     expect(w.store.docs(COLLECTIONS.outbox).filter((o) => o.topic === 'phase-beta')).toHaveLength(1);
-    expect((await w.store.get(COLLECTIONS.runs, '2024-04-21_m1'))?.status).toBe('SUCCESS');
+    expect((await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1')))?.status).toBe('SUCCESS');
   });
 
   it('does not start a second run while one is RUNNING for the date, unless forced', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }));
-    expect(await w.store.get(COLLECTIONS.runs, '2024-04-21_m2')).toBeUndefined();
-    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(/already RUNNING \(2024-04-21_m1\)/);
+    expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm2'))).toBeUndefined();
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(/already RUNNING/);
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }));
-    expect(await w.store.get(COLLECTIONS.runs, '2024-04-21_m3')).toMatchObject({ status: 'RUNNING' });
+    expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({ status: 'RUNNING' });
   });
 
   it('a redelivered run request does not create a second run or second triggers', async () => {
@@ -105,8 +108,8 @@ describe('orchestrator', () => {
     expect(requestsOn(w, 'beta')).toHaveLength(0);
     const gate = w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed');
     expect(gate?.shortfalls).toEqual([{ collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] }]);
-    expect(await w.store.get(COLLECTIONS.queue, '1997-05-01_m1--alpha--widgets')).toMatchObject({ status: 'pending', errorReason: 'gate_failed', processor: 'widgets' });
-    expect(await w.store.get(COLLECTIONS.runs, '1997-05-01_m1')).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
+    expect(await w.store.get(COLLECTIONS.queue, `${rid('1997-05-01', 'm1')}--alpha--widgets`)).toMatchObject({ status: 'pending', errorReason: 'gate_failed', processor: 'widgets' });
+    expect(await w.store.get(COLLECTIONS.runs, rid('1997-05-01', 'm1'))).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
   });
 
   it('counts stale documents of an earlier run as missing', async () => {
@@ -136,10 +139,10 @@ describe('orchestrator', () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1995-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
     await w.pump();
-    expect(await w.store.get(COLLECTIONS.runs, '1995-05-01_m1')).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
+    expect(await w.store.get(COLLECTIONS.runs, rid('1995-05-01', 'm1'))).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1998-05-01', triggerSource: 'manual' }, { messageId: 'm2' }));
     await w.pump();
-    expect(await w.store.get(COLLECTIONS.runs, '1998-05-01_m2')).toMatchObject({ status: 'FAILED' });
+    expect(await w.store.get(COLLECTIONS.runs, rid('1998-05-01', 'm2'))).toMatchObject({ status: 'FAILED' });
   });
 
   it('rejects a bad run request as NEEDS MANUAL FIX instead of crash-looping', async () => {
@@ -153,8 +156,8 @@ describe('orchestrator', () => {
   it('starts from a given phase with chosen processors, for recovery', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] }, { messageId: 'm1' }));
-    expect(requestsOn(w, 'alpha').map((r) => r.requestId)).toEqual(['2024-04-21_m1--alpha--gadgets']);
+    expect(requestsOn(w, 'alpha').map((r) => r.requestId)).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`]);
     await w.pump();
-    expect(await w.store.get(COLLECTIONS.runs, '2024-04-21_m1')).toMatchObject({ status: 'SUCCESS' });
+    expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });
   });
 });

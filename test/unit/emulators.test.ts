@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmulatorsMissingError, locateEmulators, parseJavaVersion } from '../../scripts/lib/emulators.ts';
+import { isPortFree, preferredOrFreePort } from '../../scripts/lib/ports.ts';
+import { createServer } from 'node:net';
+
+describe('emulator manager', () => {
+  it.each([
+    ['openjdk version "17.0.15" 2025-04-15', 17],
+    ['java version "1.8.0_292"', 8],
+    ['openjdk version "21" 2023-09-19', 21],
+    ['nothing', undefined],
+  ])('reads the Java version from %s', (text, major) => expect(parseJavaVersion(text)).toBe(major));
+
+  it('says exactly what to install when the emulators are missing', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-sdk-'));
+    try {
+      locateEmulators({ ...process.env, PHASEGATE_GCLOUD_SDK_ROOT: empty });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(EmulatorsMissingError);
+      const message = (error as Error).message;
+      expect(message).toContain(`Pub/Sub emulator jar not found (looked under ${empty})`);
+      expect(message).toContain('Firestore emulator jar not found');
+      expect(message).toContain('apt-get install google-cloud-cli-pubsub-emulator google-cloud-cli-firestore-emulator');
+      expect(message).toContain('gcloud components install pubsub-emulator cloud-firestore-emulator');
+    }
+  });
+
+  it('names a Java that is too old or absent', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'old-java-'));
+    const fake = join(dir, 'java');
+    writeFileSync(fake, '#!/bin/sh\necho \'java version "1.8.0_292"\' >&2\n', { mode: 0o755 });
+    expect(() => locateEmulators({ ...process.env, JAVA: fake })).toThrow(/Java 8 found at ".*java"; the emulators need Java 17 or newer/);
+    expect(() => locateEmulators({ ...process.env, JAVA: join(dir, 'missing') })).toThrow(/Java was not found/);
+  });
+
+  it('finds the jars on this machine', () => {
+    const found = locateEmulators(process.env);
+    expect(found.pubsubJar).toMatch(/cloud-pubsub-emulator-.*\.jar$/);
+    expect(found.firestoreJar).toMatch(/cloud-firestore-emulator\.jar$/);
+  });
+
+  it('takes the preferred port when free and another when it is taken', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const taken = (server.address() as { port: number }).port;
+    expect(await isPortFree(taken)).toBe(false);
+    const chosen = await preferredOrFreePort(taken);
+    expect(chosen).not.toBe(taken);
+    server.close();
+  });
+});
