@@ -69,3 +69,12 @@ describe('synthetic scale mode', () => {
     }
   });
 });
+
+describe('source API configuration', () => {
+  it('reads faults and the synthetic seed from the environment, and says what is wrong', async () => {
+    const { loadSourceApiConfig } = await import('../../scripts/source-api/config.ts');
+    expect(loadSourceApiConfig({ SOURCE_API_FAULTS: '{"endpoint":"boxscores","kind":"slow","delayMs":50}', SOURCE_API_SYNTHETIC_SEED: '42' })).toMatchObject({ faults: [{ endpoint: 'boxscores', kind: 'slow', delayMs: 50 }], syntheticSeed: 42 });
+    expect(() => loadSourceApiConfig({ SOURCE_API_FAULTS: '{"endpoint":"games","kind":"slow"}' })).toThrow(/SOURCE_API_FAULTS is invalid: 0\.endpoint/);
+    expect(() => loadSourceApiConfig({ SOURCE_API_SYNTHETIC_SEED: 'abc' })).toThrow(/must be a whole number/);
+  });
+});

@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
+import type { DocumentStore } from '../../shared/ports/store.ts';
+import { TOPICS, type RunRequest } from '../../shared/messages/messages.ts';
+import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { referenceDefinition } from '../../functions/pipeline/definition.ts';
+import { loadCsvDataset } from '../source-api/dataset.ts';
+import { loadSourceApiConfig } from '../source-api/config.ts';
+import { syntheticDataset } from '../source-api/synthetic.ts';
+import { startSourceApi, type SourceApi } from '../source-api/server.ts';
+import { defaultPorts, startEmulators, type Emulators } from './emulators.ts';
+import { preferredOrFreePort } from './ports.ts';
+import { startStack, type Stack } from './stack.ts';
+import { findRunByMessage, watchRun } from './watch-run.ts';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface LocalPipeline {
+  emulators: Emulators;
+  source: SourceApi;
+  stack: Stack;
+  store: DocumentStore;
+  logDir: string;
+  /** Publishes a RunRequest and waits for the run it started to reach a final status. */
+  run(request: RunRequest, onChange?: (run: RunDoc, lines: string[]) => void, timeoutMs?: number): Promise<RunDoc | undefined>;
+  stop(): Promise<void>;
+}
+
+/** The reference pipeline on this machine: emulators, source API and every function. */
+export async function startLocalPipeline(options: { projectId: string; echo?: (name: string, line: string) => void; sourcePort?: number }): Promise<LocalPipeline> {
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
+  const logDir = join(repoRoot, '.phasegate', 'logs');
+  const emulators = await startEmulators({ logDir, preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')) });
+  let source: SourceApi | undefined;
+  try {
+    const sourceConfig = loadSourceApiConfig(process.env);
+    const dataset = sourceConfig.syntheticSeed === undefined ? loadCsvDataset() : syntheticDataset({ seed: sourceConfig.syntheticSeed, headers: loadCsvDataset().headers });
+    source = await startSourceApi({ dataset, faults: sourceConfig.faults, port: await preferredOrFreePort(options.sourcePort ?? 8090) });
+    const sourceUrl = source.url;
+    const stack = await startStack({
+      definition: referenceDefinition,
+      functionsSource: join(repoRoot, 'functions', 'index.ts'),
+      projectId: options.projectId,
+      emulators,
+      logDir,
+      functionEnv: () => ({ SOURCE_API_URL: sourceUrl }),
+      echo: options.echo,
+    });
+    process.env.FIRESTORE_EMULATOR_HOST = emulators.firestore.host;
+    const db = createFirestore(options.projectId);
+    const store = createFirestoreStore(db);
+    const running = source;
+    return {
+      emulators,
+      source: running,
+      stack,
+      store,
+      logDir,
+      async run(request, onChange, timeoutMs = 180_000) {
+        const messageId = await stack.pubsub.topic(TOPICS.runRequests).publishMessage({ json: request });
+        const started = await findRunByMessage(store, messageId);
+        if (!started) return undefined;
+        return watchRun(store, started.runId, { timeoutMs, onChange: onChange ?? (() => undefined) });
+      },
+      async stop() {
+        await stack.stop().catch(() => undefined);
+        await db.terminate().catch(() => undefined);
+        await running.close().catch(() => undefined);
+        await emulators.stop().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    await source?.close();
+    await emulators.stop();
+    throw error;
+  }
+}
