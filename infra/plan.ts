@@ -1,14 +1,15 @@
 import type { LoadedDefinition } from '../shared/definition/load.ts';
 import type { PhaseSpec } from '../shared/definition/schema.ts';
+import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../shared/entry-points.ts';
 import { phaseDeadLetterTopic, phaseTopic, TOPICS } from '../shared/messages/messages.ts';
-import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint } from '../shared/entry-points.ts';
 
 /** One deployable function: a functions-framework target in the compiled entry module. */
 export interface FunctionPlan {
   name: string;
   /** The declarative registration name (`gcloud functions deploy --entry-point`). */
   entryPoint: string;
-  trigger: { kind: 'pubsub'; topic: string } | { kind: 'http' };
+  /** Pub/Sub-triggered functions are pushed to by one subscription per topic. */
+  trigger: { kind: 'pubsub'; topics: string[] } | { kind: 'http' };
   timeoutSeconds: number;
   memoryMb: number;
 }
@@ -16,7 +17,7 @@ export interface FunctionPlan {
 export interface SubscriptionPlan {
   name: string;
   topic: string;
-  /** Push to this function; a subscription without one is pulled (dead-letter holding). */
+  /** Push to this function; a subscription without one is pulled (the last-resort hold). */
   pushTo: string | null;
   ackDeadlineSeconds: number;
   retryPolicy: { minBackoffSeconds: number; maxBackoffSeconds: number } | null;
@@ -30,63 +31,68 @@ export interface ResourcePlan {
 }
 
 export const phaseFunctionName = phaseEntryPoint;
+export const ORCHESTRATOR_FUNCTIONS = ORCHESTRATOR_ENTRY_POINTS;
+export const RECOVERY_FUNCTIONS = RECOVERY_ENTRY_POINTS;
 export const subscriptionName = (topic: string): string => `${topic}-sub`;
 
-/** Ack deadline of the pull subscription that holds a dead-letter topic for a person or a tool. */
-export const DEAD_LETTER_ACK_DEADLINE_SECONDS = 60;
+export const ORCHESTRATOR_DLQ_TOPIC = 'orchestrator-dlq';
+/**
+ * Dead letters of the kit's own control functions (the recorder, auto-retry). Held by a pull
+ * subscription for a person: the last resort, reported by `validate` and `health`.
+ */
+export const CONTROL_DLQ_TOPIC = 'control-dlq';
+/** Ack deadline of the pull subscription that holds the last-resort dead letters. */
+export const HOLD_ACK_DEADLINE_SECONDS = 60;
 
-function phaseResources(phase: PhaseSpec): { functions: FunctionPlan[]; subscriptions: SubscriptionPlan[] } {
-  const topic = phaseTopic(phase.id);
-  const dlq = phaseDeadLetterTopic(phase.id);
-  const name = phaseFunctionName(phase.id);
+type Settings = LoadedDefinition['orchestrator'];
+
+function pushSubscription(topic: string, pushTo: string, settings: Settings, deadLetterTopic: string): SubscriptionPlan {
   return {
-    functions: [{ name, entryPoint: name, trigger: { kind: 'pubsub', topic }, timeoutSeconds: phase.function.timeoutSeconds, memoryMb: phase.function.memoryMb }],
-    subscriptions: [
-      {
-        name: subscriptionName(topic),
-        topic,
-        pushTo: name,
-        ackDeadlineSeconds: phase.subscription.ackDeadlineSeconds,
-        retryPolicy: { minBackoffSeconds: phase.subscription.minBackoffSeconds, maxBackoffSeconds: phase.subscription.maxBackoffSeconds },
-        deadLetter: { topic: dlq, maxDeliveryAttempts: phase.subscription.maxDeliveryAttempts },
-      },
-      // A dead-letter topic nobody subscribes to drops what it receives: hold it for a person.
-      { name: subscriptionName(dlq), topic: dlq, pushTo: null, ackDeadlineSeconds: DEAD_LETTER_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
-    ],
+    name: subscriptionName(topic),
+    topic,
+    pushTo,
+    ackDeadlineSeconds: settings.subscription.ackDeadlineSeconds,
+    retryPolicy: { minBackoffSeconds: settings.subscription.minBackoffSeconds, maxBackoffSeconds: settings.subscription.maxBackoffSeconds },
+    deadLetter: { topic: deadLetterTopic, maxDeliveryAttempts: settings.subscription.maxDeliveryAttempts },
   };
 }
 
-export const ORCHESTRATOR_DLQ_TOPIC = 'orchestrator-dlq';
-export const ORCHESTRATOR_FUNCTIONS = ORCHESTRATOR_ENTRY_POINTS;
+function controlFunction(name: string, topic: string | string[], settings: Settings): FunctionPlan {
+  return { name, entryPoint: name, trigger: { kind: 'pubsub', topics: Array.isArray(topic) ? topic : [topic] }, timeoutSeconds: settings.function.timeoutSeconds, memoryMb: settings.function.memoryMb };
+}
 
-function orchestratorResources(definition: LoadedDefinition): { functions: FunctionPlan[]; subscriptions: SubscriptionPlan[] } {
-  const settings = definition.orchestrator;
-  const consumers = [
-    { name: ORCHESTRATOR_FUNCTIONS.runs, topic: TOPICS.runRequests },
-    { name: ORCHESTRATOR_FUNCTIONS.completions, topic: TOPICS.processorCompletions },
-  ];
+function phaseResources(phase: PhaseSpec): { functions: FunctionPlan[]; subscriptions: SubscriptionPlan[] } {
+  const name = phaseFunctionName(phase.id);
+  const settings = { subscription: phase.subscription, function: phase.function };
   return {
-    functions: consumers.map((c) => ({ name: c.name, entryPoint: c.name, trigger: { kind: 'pubsub' as const, topic: c.topic }, timeoutSeconds: settings.function.timeoutSeconds, memoryMb: settings.function.memoryMb })),
-    subscriptions: [
-      ...consumers.map((c) => ({
-        name: subscriptionName(c.topic),
-        topic: c.topic,
-        pushTo: c.name,
-        ackDeadlineSeconds: settings.subscription.ackDeadlineSeconds,
-        retryPolicy: { minBackoffSeconds: settings.subscription.minBackoffSeconds, maxBackoffSeconds: settings.subscription.maxBackoffSeconds },
-        deadLetter: { topic: ORCHESTRATOR_DLQ_TOPIC, maxDeliveryAttempts: settings.subscription.maxDeliveryAttempts },
-      })),
-      { name: subscriptionName(ORCHESTRATOR_DLQ_TOPIC), topic: ORCHESTRATOR_DLQ_TOPIC, pushTo: null, ackDeadlineSeconds: DEAD_LETTER_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
-    ],
+    functions: [controlFunction(name, phaseTopic(phase.id), settings)],
+    subscriptions: [pushSubscription(phaseTopic(phase.id), name, settings, phaseDeadLetterTopic(phase.id))],
   };
 }
 
 /** Every resource the definition implies. Local provisioning, deploy and validate all read this. */
 export function planResources(definition: LoadedDefinition): ResourcePlan {
-  const parts = [orchestratorResources(definition), ...definition.phases.map(phaseResources)];
+  const control = definition.orchestrator;
+  const phases = definition.phases.map(phaseResources);
+  // Every dead-letter topic is read by the recorder: a dead-letter topic nobody reads loses messages.
+  const deadLetterTopics = [...definition.phases.map((p) => phaseDeadLetterTopic(p.id)), ORCHESTRATOR_DLQ_TOPIC];
   return {
-    topics: [...Object.values(TOPICS), ORCHESTRATOR_DLQ_TOPIC, ...definition.phases.flatMap((p) => [phaseTopic(p.id), phaseDeadLetterTopic(p.id)])],
-    functions: parts.flatMap((p) => p.functions),
-    subscriptions: parts.flatMap((p) => p.subscriptions),
+    topics: [...Object.values(TOPICS), ...definition.phases.flatMap((p) => [phaseTopic(p.id), phaseDeadLetterTopic(p.id)]), ORCHESTRATOR_DLQ_TOPIC, CONTROL_DLQ_TOPIC],
+    functions: [
+      controlFunction(ORCHESTRATOR_FUNCTIONS.runs, TOPICS.runRequests, control),
+      controlFunction(ORCHESTRATOR_FUNCTIONS.completions, TOPICS.processorCompletions, control),
+      ...phases.flatMap((p) => p.functions),
+      // The recorder is triggered by several topics: one subscription each, one function.
+      controlFunction(RECOVERY_FUNCTIONS.dlqRecorder, deadLetterTopics, control),
+      controlFunction(RECOVERY_FUNCTIONS.autoRetry, TOPICS.autoRetryTicks, control),
+    ],
+    subscriptions: [
+      pushSubscription(TOPICS.runRequests, ORCHESTRATOR_FUNCTIONS.runs, control, ORCHESTRATOR_DLQ_TOPIC),
+      pushSubscription(TOPICS.processorCompletions, ORCHESTRATOR_FUNCTIONS.completions, control, ORCHESTRATOR_DLQ_TOPIC),
+      ...phases.flatMap((p) => p.subscriptions),
+      ...deadLetterTopics.map((topic) => pushSubscription(topic, RECOVERY_FUNCTIONS.dlqRecorder, control, CONTROL_DLQ_TOPIC)),
+      pushSubscription(TOPICS.autoRetryTicks, RECOVERY_FUNCTIONS.autoRetry, control, CONTROL_DLQ_TOPIC),
+      { name: subscriptionName(CONTROL_DLQ_TOPIC), topic: CONTROL_DLQ_TOPIC, pushTo: null, ackDeadlineSeconds: HOLD_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
+    ],
   };
 }

@@ -17,7 +17,7 @@ if (dates.length === 0) {
   process.exit(2);
 }
 
-const pipeline = await startLocalPipeline({ projectId: `model-report-${season}` });
+const pipeline = await startLocalPipeline({ projectId: `model-report-${season}`, scheduler: false });
 try {
   for (const [i, gameDate] of dates.entries()) {
     const run = await pipeline.run({ gameDate, triggerSource: 'backfill', requestedBy: 'model-report' });

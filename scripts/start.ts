@@ -6,6 +6,7 @@ import { TOPICS } from '../shared/messages/messages.ts';
 import { EmulatorsMissingError } from './lib/emulators.ts';
 import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts';
 import { summaryLine } from './lib/watch-run.ts';
+import { referenceDefinition } from '../functions/pipeline/definition.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   say(`  ${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`);
   for (const fn of stack.functions.values()) say(`  ${fn.name.padEnd(26)} ${fn.url} ${pid(fn.process)}`);
   say(`  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; logs in ${pipeline.logDir}`);
+  say(`  local scheduler: auto-retry tick every ${referenceDefinition.schedules.autoRetry.localEverySeconds} s (production: ${referenceDefinition.schedules.autoRetry.cron})`);
+  say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {
     for (const gameDate of args.dates.split(',').map((d) => d.trim()).filter(Boolean)) {

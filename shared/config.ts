@@ -16,6 +16,8 @@ export const ConfigSchema = z.object({
   httpRetries: z.coerce.number().int().min(0).max(3),
   /** JSON fault spec (tests, demo, chaos). Unset in production. */
   faults: z.string().optional(),
+  /** Alerts are always logged; with this set they are also POSTed here as JSON. */
+  alertWebhookUrl: z.url().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -27,9 +29,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpTimeoutMs: env.PHASEGATE_HTTP_TIMEOUT_MS ?? DEFAULTS.PHASEGATE_HTTP_TIMEOUT_MS,
     httpRetries: env.PHASEGATE_HTTP_RETRIES ?? DEFAULTS.PHASEGATE_HTTP_RETRIES,
     faults: env.PHASEGATE_FAULTS,
+    alertWebhookUrl: env.ALERT_WEBHOOK_URL || undefined,
   });
   if (!result.success) {
-    const names: Record<string, string> = { projectId: 'GOOGLE_CLOUD_PROJECT', logLevel: 'LOG_LEVEL', httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS', httpRetries: 'PHASEGATE_HTTP_RETRIES' };
+    const names: Record<string, string> = { projectId: 'GOOGLE_CLOUD_PROJECT', logLevel: 'LOG_LEVEL', httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS', httpRetries: 'PHASEGATE_HTTP_RETRIES', alertWebhookUrl: 'ALERT_WEBHOOK_URL' };
     throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return result.data;

@@ -79,7 +79,7 @@ export const referenceDefinitionInput = {
     autoRetry: { cron: '*/15 * * * *', timeZone: 'UTC', localEverySeconds: 30 },
     reconcile: { cron: '* * * * *', timeZone: 'UTC', localEverySeconds: 15 },
   },
-  queue: { maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400 },
+  queue: { maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400, retryBackoffSeconds: 60, maxRetryBackoffSeconds: 21_600, retryingStaleSeconds: 1800 },
 } as const satisfies PipelineDefinitionInput;
 
 export const referenceDefinition = loadDefinition(referenceDefinitionInput);

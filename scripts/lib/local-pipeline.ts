@@ -13,6 +13,9 @@ import { defaultPorts, startEmulators, type Emulators } from './emulators.ts';
 import { preferredOrFreePort } from './ports.ts';
 import { startStack, type Stack } from './stack.ts';
 import { findRunByMessage, watchRun } from './watch-run.ts';
+import { localJobs, startLocalScheduler } from './local-scheduler.ts';
+import { removeStackFile, writeStackFile } from './connection.ts';
+import { createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -28,7 +31,7 @@ export interface LocalPipeline {
 }
 
 /** The reference pipeline on this machine: emulators, source API and every function. */
-export async function startLocalPipeline(options: { projectId: string; echo?: (name: string, line: string) => void; sourcePort?: number }): Promise<LocalPipeline> {
+export async function startLocalPipeline(options: { projectId: string; echo?: (name: string, line: string) => void; sourcePort?: number; scheduler?: boolean }): Promise<LocalPipeline> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const logDir = join(repoRoot, '.phasegate', 'logs');
   const emulators = await startEmulators({ logDir, preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')) });
@@ -51,6 +54,8 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
     const db = createFirestore(options.projectId);
     const store = createFirestoreStore(db);
     const running = source;
+    const scheduler = options.scheduler === false ? undefined : startLocalScheduler(localJobs(referenceDefinition), createPubSubPublisher(stack.pubsub), (job, error) => options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`));
+    writeStackFile(repoRoot, { projectId: options.projectId, ...emulators.env, sourceApiUrl: running.url, pid: process.pid });
     return {
       emulators,
       source: running,
@@ -64,6 +69,8 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
         return watchRun(store, started.runId, { timeoutMs, onChange: onChange ?? (() => undefined) });
       },
       async stop() {
+        scheduler?.stop();
+        removeStackFile(repoRoot);
         await stack.stop().catch(() => undefined);
         await db.terminate().catch(() => undefined);
         await running.close().catch(() => undefined);

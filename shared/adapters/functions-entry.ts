@@ -1,7 +1,10 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { LoadedDefinition } from '../definition/load.ts';
-import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint } from '../entry-points.ts';
+import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../entry-points.ts';
+import { runAutoRetryTick } from '../recovery/auto-retry.ts';
+import { createDlqRecorder } from '../recovery/dlq-recorder.ts';
+import { createNotifier } from '../recovery/notifier.ts';
 import { loadConfig } from '../config.ts';
 import { createHttpClient } from '../lib/http-client.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -21,13 +24,16 @@ function buildDeps() {
   const config = loadConfig();
   const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
   const publisher = createPubSubPublisher(createPubSub(config.projectId));
+  const store = createFirestoreStore(createFirestore(config.projectId));
+  const logger = createLogger({ name: 'phasegate', level: config.logLevel });
   return {
     config,
-    store: createFirestoreStore(createFirestore(config.projectId)),
+    store,
     publisher: faults ? faults.publisher(publisher) : publisher,
     http: createHttpClient({ timeoutMs: config.httpTimeoutMs, retries: config.httpRetries }),
-    logger: createLogger({ name: 'phasegate', level: config.logLevel }),
+    logger,
     faults,
+    notifier: createNotifier({ store, logger, clock: systemClock, webhookUrl: config.alertWebhookUrl }),
   };
 }
 
@@ -62,4 +68,13 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
   const getOrchestrator = () => (orchestrator ??= createOrchestrator({ definition: pipeline.definition, expectations: pipeline.expectations, clock: systemClock, ...getDeps() }));
   functions.cloudEvent<PubSubCloudEvent['data']>(ORCHESTRATOR_ENTRY_POINTS.runs, (event: CloudEvent<PubSubCloudEvent['data']>) => getOrchestrator().onRunRequest(toEvent(event)));
   functions.cloudEvent<PubSubCloudEvent['data']>(ORCHESTRATOR_ENTRY_POINTS.completions, (event: CloudEvent<PubSubCloudEvent['data']>) => getOrchestrator().onProcessorOutcome(toEvent(event)));
+
+  let recorder: ReturnType<typeof createDlqRecorder> | undefined;
+  functions.cloudEvent<PubSubCloudEvent['data']>(RECOVERY_ENTRY_POINTS.dlqRecorder, (event: CloudEvent<PubSubCloudEvent['data']>) => {
+    recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
+    return recorder(toEvent(event));
+  });
+  functions.cloudEvent<PubSubCloudEvent['data']>(RECOVERY_ENTRY_POINTS.autoRetry, async () => {
+    await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
+  });
 }

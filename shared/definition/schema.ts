@@ -117,9 +117,14 @@ export const PipelineDefinitionSchema = z
         notReadyRetrySeconds: z.number().int().positive().default(900),
         /** ...until this long after the first try; then the entry is failed_permanent. */
         notReadyDeadlineSeconds: z.number().int().positive().default(86_400),
+        /** Auto-retry backoff: base * 2^retries with ±20% jitter, capped. */
+        retryBackoffSeconds: z.number().int().positive().default(60),
+        maxRetryBackoffSeconds: z.number().int().positive().default(21_600),
+        /** A `retrying` entry not heard of for this long is due again (its retry was lost). */
+        retryingStaleSeconds: z.number().int().positive().default(1800),
       })
       .strict()
-      .default({ maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400 }),
+      .default({ maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400, retryBackoffSeconds: 60, maxRetryBackoffSeconds: 21_600, retryingStaleSeconds: 1800 }),
   })
   .strict()
   .superRefine((definition, ctx) => {

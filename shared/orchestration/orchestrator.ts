@@ -6,15 +6,10 @@ import type { DocumentStore } from '../ports/store.ts';
 import type { FaultInjector } from '../runtime/faults.ts';
 import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import type { GateExpectations } from './gate.ts';
+import type { Notifier } from '../recovery/notifier.ts';
 import { handleProcessorOutcome } from './record-outcome.ts';
 import { handleRunRequest } from './start-run.ts';
 
-export interface Alert {
-  kind: 'gate_failed' | 'failed_permanent' | 'stalled';
-  runId: string | null;
-  phase: string | null;
-  message: string;
-}
 
 export interface OrchestratorDeps {
   definition: LoadedDefinition;
@@ -24,7 +19,7 @@ export interface OrchestratorDeps {
   clock: Clock;
   logger: Logger;
   faults?: FaultInjector;
-  notifier?: (alert: Alert) => Promise<void>;
+  notifier?: Notifier;
 }
 
 /** The phase-to-phase function: it trusts data, not messages. Two entry points, one per topic. */

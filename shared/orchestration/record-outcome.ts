@@ -8,6 +8,7 @@ import { addToOutbox, flushOutbox } from './outbox.ts';
 import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
+import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
 
 /** How long a gate-failed processor waits before the auto-retry re-runs it. */
 export const GATE_RETRY_DELAY_MS = 60_000;
@@ -94,6 +95,8 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     return;
   }
   await deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, { runId: outcome.runId, phase: outcome.phase, processor: outcome.processor, gameDate: outcome.gameDate, completedAt: outcome.completedAt, records: outcome.records, metrics: outcome.metrics });
+  const recovered = await markQueueSucceeded(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completed (${outcome.triggerSource})`);
+  if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried request completed');
   const decisionId = phaseDecisionId(outcome.runId, outcome.phase);
   const phaseDoc = (await deps.store.get(COLLECTIONS.runPhases, decisionId)) as RunPhaseDoc | undefined;
   if (!phaseDoc) {
@@ -126,7 +129,7 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   const nextDecision = await decide(deps, outcome, phaseDoc, gate);
   if (!gate.passed) {
     logger.error({ shortfalls: gate.shortfalls }, `gate of phase ${outcome.phase} failed: ${describeShortfalls(gate.shortfalls)}`);
-    await deps.notifier?.({ kind: 'gate_failed', runId: outcome.runId, phase: outcome.phase, message: describeShortfalls(gate.shortfalls) });
+    await deps.notifier?.({ kind: 'gate_failed', dedupKey: `gate_failed:${outcome.phase}:${gate.shortfalls.map((s) => s.collection).join(',')}`, runId: outcome.runId, phase: outcome.phase, processor: null, message: `run ${outcome.runId}: ${describeShortfalls(gate.shortfalls)}` });
     return;
   }
   if (!nextDecision) {

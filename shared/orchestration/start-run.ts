@@ -9,6 +9,8 @@ import { addToOutbox, flushOutbox } from './outbox.ts';
 import { newRunDoc, phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
+import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
+import { runRequestContentKey, runRequestEntryId } from '../recovery/dlq-recorder.ts';
 
 /**
  * Run ids derive from the Pub/Sub message (id and publish time): a redelivered RunRequest
@@ -72,6 +74,11 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
     await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'run_rejected', at: now, runId: outcome.holder, requestId: null, gameDate: request.gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, message: `a run for ${request.gameDate} is already RUNNING (${outcome.holder}); publish with "force": true to start another` });
     logger.warn({ runningRunId: outcome.holder }, `run request for ${request.gameDate} refused: run ${outcome.holder} is still RUNNING (set force to start anyway)`);
     return;
+  }
+  if (outcome.state === 'started') {
+    // A run request the recorder queued (its earlier copy dead-lettered) is recovered now.
+    const dataText = Buffer.from(event.data?.message?.data ?? '', 'base64').toString('utf8');
+    await markQueueSucceeded(deps.store, [runRequestEntryId(runRequestContentKey(dataText))], now, `run ${runId} started`);
   }
   deps.faults?.crashPoint('after-run-decision');
   const sent = await flushOutbox(deps.store, deps.publisher, outcome.decisionId, () => deps.clock.now());

@@ -13,6 +13,8 @@ export const COLLECTIONS = {
   outbox: 'outbox',
   /** `{gameDate}`: the run that holds the date, so two runs of a date are not started at once. */
   runLocks: 'run_locks',
+  /** `{dedupKey}`: when an alert was last sent, so one outage is one alert. */
+  alerts: 'alerts',
 } as const;
 
 /** Fields every domain document gets from the runtime's write helper. */

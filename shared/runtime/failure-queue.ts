@@ -37,19 +37,23 @@ export interface FailureRecord {
  * Transactional so a duplicate delivery counts an occurrence instead of resetting history.
  * If this throws, the caller must throw too: the message is then redelivered, not lost.
  */
-export async function recordFailure(store: DocumentStore, record: FailureRecord, now: Date): Promise<void> {
-  await store.transaction(async (tx) => {
+export async function recordFailure(store: DocumentStore, record: FailureRecord, now: Date): Promise<FailureRecord['status']> {
+  return store.transaction(async (tx) => {
     const existing = await tx.get(COLLECTIONS.queue, record.entryId);
     const at = now.toISOString();
+    const deadlineAt = (existing?.deadlineAt as string | null | undefined) ?? record.deadlineAt;
+    // Still not published at the deadline: waiting ends, a person must look.
+    const expired = record.status === 'waiting' && deadlineAt !== null && deadlineAt <= at;
+    const status = expired ? 'failed_permanent' : record.status;
     tx.set(COLLECTIONS.queue, record.entryId, {
       requestId: record.entryId,
-      status: record.status,
+      status,
       errorType: record.classification.kind,
       errorReason: record.classification.reason,
       errorName: record.error.name,
-      lastError: record.error.message,
+      lastError: expired ? `source still not published at the deadline ${deadlineAt}: ${record.error.message}` : record.error.message,
       stack: record.error.stack,
-      needsManualFix: record.status === 'failed_permanent',
+      needsManualFix: status === 'failed_permanent',
       runId: record.request?.runId ?? null,
       gameDate: record.request?.gameDate ?? null,
       phase: record.phase,
@@ -61,9 +65,10 @@ export async function recordFailure(store: DocumentStore, record: FailureRecord,
       lastFailedAt: at,
       occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
       retryCount: typeof existing?.retryCount === 'number' ? existing.retryCount : 0,
-      nextRetryAt: record.nextRetryAt,
-      deadlineAt: (existing?.deadlineAt) ?? record.deadlineAt,
+      nextRetryAt: expired ? null : record.nextRetryAt,
+      deadlineAt,
       updatedAt: at,
     });
+    return status;
   });
 }

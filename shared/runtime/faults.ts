@@ -75,7 +75,10 @@ export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: numbe
         getMany: (collection, ids) => store.getMany(collection, ids),
         countWhere: (collection, filters) => store.countWhere(collection, filters),
         query: (collection, options) => store.query(collection, options),
-        transaction: (fn) => store.transaction(fn),
+        transaction: async (fn) => {
+          maybeFail(processor);
+          return store.transaction(fn);
+        },
         set: async (collection, id, data, options) => {
           maybeFail(processor);
           return store.set(collection, id, data, options);

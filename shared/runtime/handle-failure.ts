@@ -3,6 +3,7 @@ import { describeError } from '../errors/describe.ts';
 import { PROCESSOR_COMPLETED_TOPIC, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
 import { childTraceparent } from '../messages/fields.ts';
 import type { Publisher } from '../ports/publisher.ts';
+import type { Notifier } from '../recovery/notifier.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocumentStore } from '../ports/store.ts';
@@ -14,6 +15,7 @@ import { markRunFailed } from './processor-runs.ts';
 export interface FailureContext {
   store: DocumentStore;
   publisher: Publisher;
+  notifier?: Notifier;
   clock: Clock;
   logger: Logger;
   request: ProcessorRequest;
@@ -58,22 +60,22 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
     }
     case 'wait_for_source':
     case 'fail_permanent': {
-      const status = action === 'wait_for_source' ? 'waiting' : 'failed_permanent';
+      const wanted = action === 'wait_for_source' ? 'waiting' : 'failed_permanent';
       // Durable first, ack second: if either write fails this throws and the message is redelivered.
       await appendEvent(ctx.store, event);
-      await recordFailure(
+      const status = await recordFailure(
         ctx.store,
         {
           entryId: ctx.request.requestId,
-          status,
+          status: wanted,
           classification,
           error: described,
           request: ctx.request,
           phase: ctx.request.phase,
           original: ctx.original,
           failureEventId: eventId,
-          nextRetryAt: status === 'waiting' ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString() : null,
-          deadlineAt: status === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
+          nextRetryAt: wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString() : null,
+          deadlineAt: wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
         },
         now,
       );
@@ -94,6 +96,9 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
       await markRunFailed(ctx.store, ctx.request.requestId, status, { kind: classification.kind, message: described.message }, now, notice);
       // The run shows the failure at once; if this publish fails, the redelivery re-sends it.
       await ctx.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: ctx.request.requestId });
+      if (status === 'failed_permanent') {
+        await ctx.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${ctx.request.phase}:${ctx.request.processor}:${classification.reason}`, runId: ctx.request.runId, phase: ctx.request.phase, processor: ctx.request.processor, message: `${ctx.request.requestId}: ${described.message}` });
+      }
       const log = status === 'waiting' ? ctx.logger.info.bind(ctx.logger) : ctx.logger.error.bind(ctx.logger);
       log({ ...fields, err: described.message, queueStatus: status }, status === 'waiting' ? 'source not ready; queued to wait, acking' : 'permanent failure recorded in failed_processor_queue; acking');
       return;

@@ -14,6 +14,7 @@ import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { appendEvent, attemptEventId, eventWrite, requestEventFields } from './events.ts';
 import type { FaultInjector } from './faults.ts';
+import type { Notifier } from '../recovery/notifier.ts';
 import { recordFailure, type OriginalMessage } from './failure-queue.ts';
 import { handleProcessorFailure } from './handle-failure.ts';
 import { beginAttempt, completedRunWrite } from './processor-runs.ts';
@@ -32,6 +33,7 @@ export interface PhaseHandlerDeps {
   clock: Clock;
   logger: Logger;
   faults?: FaultInjector;
+  notifier?: Notifier;
 }
 
 export type PhaseHandler = (event: PubSubCloudEvent) => Promise<void>;
@@ -150,7 +152,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     } catch (error) {
       const durationMs = deps.clock.now().getTime() - started.getTime();
       const notReady = { retryAfterSeconds: deps.definition.queue.notReadyRetrySeconds, deadlineSeconds: deps.definition.queue.notReadyDeadlineSeconds };
-      return handleProcessorFailure(error, { store: deps.store, publisher: deps.publisher, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
+      return handleProcessorFailure(error, { store: deps.store, publisher: deps.publisher, notifier: deps.notifier, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
     }
 
     await deps.store.writeBatch([

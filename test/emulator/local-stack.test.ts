@@ -28,8 +28,8 @@ describe('npm start', () => {
     expect(output, output).toContain('ready.');
     expect(output).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
     const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
-    // Two emulators and seven functions, each its own process.
-    expect(pids).toHaveLength(9);
+    // Two emulators and nine functions (orchestrator 2, phases 5, dlq-recorder, auto-retry), each its own process.
+    expect(pids).toHaveLength(11);
     expect(pids.every(isRunning)).toBe(true);
 
     child.kill('SIGINT');

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import { phaseDeadLetterTopic, phaseTopic, ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
-import { subscriptionName } from '../../infra/plan.ts';
+import { phaseTopic, ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { makeProcessorRequest } from '../support/factories.ts';
 import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
@@ -34,7 +33,7 @@ describe('phase runtime through real push subscriptions into functions-framework
     expect(completions.messages).toHaveLength(1);
   });
 
-  it('answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message is on the DLQ', async () => {
+  it('answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message goes to the DLQ and into the queue', async () => {
     harness = await startHarness({
       label: 'dlq',
       definition: testDefinition,
@@ -43,18 +42,15 @@ describe('phase runtime through real push subscriptions into functions-framework
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
     await harness.publishJson(phaseTopic('alpha'), request);
 
-    const dlq = harness.stack.pubsub.subscription(subscriptionName(phaseDeadLetterTopic('alpha')));
-    const dead = await new Promise<{ data: string; attributes: Record<string, string> }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('nothing reached the dead-letter topic within 60 s')), 60_000);
-      dlq.on('message', (m: { data: Buffer; attributes: Record<string, string>; ack(): void }) => {
-        clearTimeout(timer);
-        m.ack();
-        resolve({ data: m.data.toString('utf8'), attributes: m.attributes });
-      });
-    });
-    await dlq.close();
-    expect(JSON.parse(dead.data)).toEqual(request);
-    expect(dead.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
+    // The dead-letter topic is read by the dlq-recorder: the original message becomes a queue entry.
+    const h = harness;
+    let entry: Record<string, unknown> | undefined;
+    await eventually(async () => (entry = await h.store.get(COLLECTIONS.queue, request.requestId)) !== undefined, { timeoutMs: 60_000, what: 'the dead-lettered request in failed_processor_queue' });
+    const original = entry!.originalMessage as { data: string; attributes: Record<string, string> };
+    expect(JSON.parse(Buffer.from(original.data, 'base64').toString('utf8'))).toEqual(request);
+    expect(original.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
+    expect(entry).toMatchObject({ status: 'pending', deliveryCount: 5, errorType: 'transient', errorReason: 'grpc_UNAVAILABLE', processor: 'gadgets', retryCount: 0 });
+    expect(String(entry!.lastError)).toMatch(/injected write failure/);
     const run = await harness.store.get(COLLECTIONS.processorRuns, request.requestId);
     expect(run).toMatchObject({ status: 'failed_transient', attempts: 5 });
     const failures = await harness.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: request.requestId }, { field: 'type', op: '==', value: 'processor_failed' }] });

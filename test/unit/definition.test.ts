@@ -24,7 +24,7 @@ function problemsOf(mutate: (d: Mutable) => void): string[] {
 describe('loadDefinition', () => {
   it('accepts the test definition and fills defaults', () => {
     const d = loadDefinition(testDefinitionInput);
-    expect(d.queue).toEqual({ maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400 });
+    expect(loadDefinition({ ...testDefinitionInput, queue: undefined }).queue).toEqual({ maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400, retryBackoffSeconds: 60, maxRetryBackoffSeconds: 21_600, retryingStaleSeconds: 1800 });
     expect(d.phases[0]?.processors[0]?.outputs[0]?.dateField).toBe('gameDate');
     expect(d.nextPhase('alpha')?.id).toBe('beta');
     expect(d.nextPhase('beta')).toBeUndefined();

@@ -98,7 +98,7 @@ describe('phase handler', () => {
     await handler(pubsubEvent(request));
     const entry = await store.get(COLLECTIONS.queue, request.requestId);
     expect(entry).toMatchObject({ status: 'waiting', errorType: 'not_ready', needsManualFix: false, processor: 'widgets' });
-    expect(entry?.nextRetryAt).toBe(new Date(clock.now().getTime() + 900_000).toISOString());
+    expect(entry?.nextRetryAt).toBe(new Date(clock.now().getTime() + 2000).toISOString());
     // A redelivery of the same message does not rerun a settled request.
     await handler(pubsubEvent(request));
     expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ attempts: 1, status: 'waiting' });

@@ -1,0 +1,6 @@
+import type { Connection } from '../lib/connection.ts';
+
+export interface CliContext {
+  connection(): Promise<Connection>;
+  print(text: string): void;
+}

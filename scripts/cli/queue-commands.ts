@@ -1,0 +1,111 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { referenceDefinition } from '../../functions/pipeline/definition.ts';
+import { GameDateSchema } from '../../shared/messages/fields.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import { QUEUE_STATUSES, type QueueStatus } from '../../shared/runtime/failure-queue.ts';
+import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
+import { discardEntry, listQueue, requeueRange, resolveEntry, retryNow, showEntry, type QueueActionDeps } from '../../shared/recovery/queue-actions.ts';
+import { table } from '../lib/table.ts';
+import type { CliContext } from './context.ts';
+
+export function parseDate(value: string): string {
+  const result = GameDateSchema.safeParse(value);
+  if (!result.success) throw new InvalidArgumentError(`"${value}" is not a date (YYYY-MM-DD)`);
+  return result.data;
+}
+
+function parseStatus(value: string): QueueStatus {
+  if (!(QUEUE_STATUSES as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`);
+  return value as QueueStatus;
+}
+
+function requireNote(note: string | undefined): string {
+  if (!note || !note.trim()) throw new InvalidArgumentError('a --note saying why is required: it is kept on the entry and in its event chain');
+  return note.trim();
+}
+
+const str = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '');
+
+/** `permanent: bad data`, or `pending -> retrying: manual retry: fixed upstream`. */
+function eventDetail(e: Record<string, unknown>): string {
+  const transition = str(e.to) ? `${str(e.from)} -> ${str(e.to)}` : '';
+  return [str(e.errorType), transition, str(e.message)].filter(Boolean).join(': ');
+}
+
+export function registerQueueCommands(program: Command, context: CliContext): void {
+  const queue = program.command('queue').description('the failed-processor queue: list, show, retry, resolve, discard, requeue');
+  const deps = async (): Promise<QueueActionDeps> => {
+    const c = await context.connection();
+    return { definition: referenceDefinition, store: c.store, publisher: c.publisher, clock: systemClock };
+  };
+
+  queue
+    .command('list')
+    .description('list queue entries, oldest failure first')
+    .option('--status <status>', `one of ${QUEUE_STATUSES.join(', ')}`, parseStatus)
+    .option('--phase <phase>', 'a phase id (or "orchestrator")')
+    .option('--processor <name>', 'a processor name')
+    .option('--from <date>', 'game dates from (YYYY-MM-DD)', parseDate)
+    .option('--to <date>', 'game dates to (YYYY-MM-DD)', parseDate)
+    .option('--json', 'JSON output for scripts')
+    .action(async (options: { status?: QueueStatus; phase?: string; processor?: string; from?: string; to?: string; json?: boolean }) => {
+      const { store } = await context.connection();
+      const entries = await listQueue(store, options);
+      if (options.json) return context.print(JSON.stringify(entries, null, 2));
+      if (entries.length === 0) return context.print('the queue is empty for these filters');
+      context.print(table(['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'], entries.map((e) => [e.requestId, e.gameDate, e.phase, e.processor, e.status, actionNeeded(e.status), e.retryCount, `${e.errorType}: ${e.lastError}`])));
+    });
+
+  queue
+    .command('show <entry>')
+    .description('one entry with its chain of attempts')
+    .option('--json', 'JSON output for scripts')
+    .action(async (entryId: string, options: { json?: boolean }) => {
+      const { store } = await context.connection();
+      const { entry, events } = await showEntry(store, entryId);
+      if (options.json) return context.print(JSON.stringify({ entry, events }, null, 2));
+      context.print(`${entry.requestId}\n  status     ${entry.status} (${actionNeeded(entry.status)})\n  run        ${entry.runId ?? '-'}  date ${entry.gameDate ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ${entry.errorType} / ${entry.errorReason}: ${entry.lastError}\n  retries    ${entry.retryCount}  next ${entry.nextRetryAt ?? '-'}  first failure ${entry.firstFailedAt}${entry.note ? `\n  note       ${entry.note}` : ''}\n\nattempts and transitions:`);
+      context.print(table(['at', 'event', 'attempt', 'detail'], events.map((e) => [str(e.at), str(e.type), str(e.attempt), eventDetail(e)])));
+    });
+
+  queue
+    .command('retry <entry>')
+    .description('retry now: re-publish the original request (for a person who fixed the cause)')
+    .requiredOption('--note <text>', 'why; kept on the entry')
+    .action(async (entryId: string, options: { note: string }) => {
+      const entry = await retryNow(await deps(), entryId, requireNote(options.note));
+      context.print(`${entryId}: retrying (retry ${entry.retryCount}); the request was re-published`);
+    });
+
+  queue
+    .command('resolve <entry>')
+    .description('close an entry as succeeded: the cause was fixed another way')
+    .requiredOption('--note <text>', 'how it was resolved')
+    .action(async (entryId: string, options: { note: string }) => {
+      await resolveEntry(await deps(), entryId, requireNote(options.note));
+      context.print(`${entryId}: resolved`);
+    });
+
+  queue
+    .command('discard <entry>')
+    .description('close an entry as discarded: nothing to recover')
+    .requiredOption('--note <text>', 'why it is discarded')
+    .action(async (entryId: string, options: { note: string }) => {
+      await discardEntry(await deps(), entryId, requireNote(options.note));
+      context.print(`${entryId}: discarded`);
+    });
+
+  queue
+    .command('requeue')
+    .description('every failed_permanent entry of a date range back to pending, with a fresh retry budget')
+    .requiredOption('--from <date>', 'first game date', parseDate)
+    .requiredOption('--to <date>', 'last game date', parseDate)
+    .requiredOption('--note <text>', 'why')
+    .option('--json', 'JSON output for scripts')
+    .action(async (options: { from: string; to: string; note: string; json?: boolean }) => {
+      if (options.from > options.to) throw new InvalidArgumentError(`--from ${options.from} is after --to ${options.to}`);
+      const requeued = await requeueRange(await deps(), options.from, options.to, requireNote(options.note));
+      if (options.json) return context.print(JSON.stringify({ requeued }, null, 2));
+      context.print(requeued.length === 0 ? `no failed_permanent entries between ${options.from} and ${options.to}` : `requeued ${requeued.length}: ${requeued.join(', ')}`);
+    });
+}

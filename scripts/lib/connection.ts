@@ -1,0 +1,70 @@
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
+import { createPubSub, createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts';
+import type { Publisher } from '../../shared/ports/publisher.ts';
+import type { DocumentStore } from '../../shared/ports/store.ts';
+
+/** What `npm start` leaves for the command line: where the running local stack is. */
+const StackFileSchema = z.object({
+  projectId: z.string(),
+  PUBSUB_EMULATOR_HOST: z.string(),
+  FIRESTORE_EMULATOR_HOST: z.string(),
+  sourceApiUrl: z.string(),
+  dashboardUrl: z.string().optional(),
+  pid: z.number(),
+});
+export type StackFile = z.infer<typeof StackFileSchema>;
+
+export const stackFilePath = (root: string): string => join(root, '.phasegate', 'stack.json');
+
+export function writeStackFile(root: string, stack: StackFile): void {
+  mkdirSync(join(root, '.phasegate'), { recursive: true });
+  writeFileSync(stackFilePath(root), JSON.stringify(stack, null, 2));
+}
+
+export function removeStackFile(root: string): void {
+  rmSync(stackFilePath(root), { force: true });
+}
+
+export interface Connection {
+  projectId: string;
+  store: DocumentStore;
+  publisher: Publisher;
+  /** Where it came from, for messages: "environment" or the stack file. */
+  source: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The project the command line talks to: GOOGLE_CLOUD_PROJECT (with the emulator variables, or
+ * a real project with application-default credentials), else the local stack `npm start` runs.
+ */
+export function connect(root: string, env: NodeJS.ProcessEnv = process.env, projectOverride?: string): Connection {
+  let projectId = projectOverride ?? env.GOOGLE_CLOUD_PROJECT;
+  let source = 'environment';
+  if (!projectId || (!env.PUBSUB_EMULATOR_HOST && existsSync(stackFilePath(root)) && !projectOverride)) {
+    if (!existsSync(stackFilePath(root))) {
+      throw new Error('no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal');
+    }
+    const stack = StackFileSchema.parse(JSON.parse(readFileSync(stackFilePath(root), 'utf8')));
+    projectId = projectOverride ?? stack.projectId;
+    env.PUBSUB_EMULATOR_HOST = stack.PUBSUB_EMULATOR_HOST;
+    env.FIRESTORE_EMULATOR_HOST = stack.FIRESTORE_EMULATOR_HOST;
+    source = `the local stack (${stackFilePath(root)})`;
+  }
+  env.METADATA_SERVER_DETECTION ??= env.FIRESTORE_EMULATOR_HOST ? 'none' : env.METADATA_SERVER_DETECTION;
+  const db = createFirestore(projectId);
+  const pubsub = createPubSub(projectId);
+  return {
+    projectId,
+    store: createFirestoreStore(db),
+    publisher: createPubSubPublisher(pubsub),
+    source,
+    async close() {
+      await db.terminate();
+      await pubsub.close();
+    },
+  };
+}

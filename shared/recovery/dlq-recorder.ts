@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import type { LoadedDefinition } from '../definition/load.ts';
+import { ProcessorOutcomeSchema, ProcessorRequestSchema, RunRequestSchema, TOPICS } from '../messages/messages.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { DocData, DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import type { FaultInjector } from '../runtime/faults.ts';
+import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import type { Notifier } from './notifier.ts';
+import { nextRetryDelayMs } from './queue-policy.ts';
+
+export interface DlqRecorderDeps {
+  definition: LoadedDefinition;
+  store: DocumentStore;
+  clock: Clock;
+  logger: Logger;
+  faults?: FaultInjector;
+  notifier?: Notifier;
+}
+
+/** What a dead-lettered message is, and the key of its queue entry. */
+interface Identified {
+  entryId: string;
+  kind: 'processor_request' | 'run_request' | 'processor_outcome' | 'unknown';
+  request: DocData | null;
+  retryTarget: { topic: string; message: unknown } | null;
+  runId: string | null;
+  gameDate: string | null;
+  phase: string;
+  processor: string | null;
+}
+
+function sourceTopicOf(attributes: Record<string, string>, event: PubSubCloudEvent): string {
+  // `projects/P/subscriptions/<topic>-sub`: every source subscription is named after its topic.
+  const subscription = attributes.CloudPubSubDeadLetterSourceSubscription ?? '';
+  const fromSubscription = subscription.split('/').pop()?.replace(/-sub$/, '');
+  if (fromSubscription) return fromSubscription;
+  return (event.source ?? '').split('/').pop()?.replace(/-dlq$/, '') ?? 'unknown';
+}
+
+function identify(data: unknown, messageId: string, sourceTopic: string, dataText: string): Identified {
+  const request = ProcessorRequestSchema.safeParse(data);
+  if (request.success) {
+    const r = request.data;
+    return { entryId: r.requestId, kind: 'processor_request', request: { ...r }, retryTarget: null, runId: r.runId, gameDate: r.gameDate, phase: r.phase, processor: r.processor };
+  }
+  const outcome = ProcessorOutcomeSchema.safeParse(data);
+  if (outcome.success) {
+    const o = outcome.data;
+    return { entryId: `completion-${o.requestId}`, kind: 'processor_outcome', request: null, retryTarget: { topic: TOPICS.processorCompletions, message: o }, runId: o.runId, gameDate: o.gameDate, phase: 'orchestrator', processor: o.processor };
+  }
+  const run = RunRequestSchema.safeParse(data);
+  if (run.success) {
+    // Keyed by content: a run request that dead-letters again after a retry finds its entry.
+    return { entryId: runRequestEntryId(runRequestContentKey(dataText)), kind: 'run_request', request: null, retryTarget: { topic: TOPICS.runRequests, message: run.data }, runId: null, gameDate: run.data.gameDate, phase: 'orchestrator', processor: null };
+  }
+  return { entryId: `msg-${messageId}`, kind: 'unknown', request: null, retryTarget: null, runId: null, gameDate: null, phase: sourceTopic, processor: null };
+}
+
+export const runRequestEntryId = (contentKey: string): string => `run-request-${contentKey}`;
+export const runRequestContentKey = (dataText: string): string => createHash('sha256').update(dataText).digest('hex').slice(0, 16);
+
+/**
+ * Consumes every dead-letter topic. Writes the durable queue entry (keyed by requestId)
+ * with the original message, the delivery count, the last error and its type from the event
+ * log, and the first failure time; acks only after the entry is written (a failed write
+ * throws: the message is redelivered and recorded next time).
+ */
+export function createDlqRecorder(deps: DlqRecorderDeps) {
+  return async function recordDeadLetter(event: PubSubCloudEvent): Promise<void> {
+    const message = event.data?.message;
+    const attributes = message?.attributes ?? {};
+    const messageId = messageIdOf(event);
+    const dataText = Buffer.from(message?.data ?? '', 'base64').toString('utf8');
+    let data: unknown = null;
+    try {
+      data = JSON.parse(dataText);
+    } catch {
+      data = null;
+    }
+    const sourceTopic = sourceTopicOf(attributes, event);
+    const id = identify(data, messageId, sourceTopic, dataText);
+    const deliveryCount = Number(attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? '') || null;
+    const events = id.kind === 'processor_request' ? await deps.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: id.entryId }] }) : [];
+    const failures = events.map((e) => e.data).filter((e) => e.type === 'processor_failed').sort((a, b) => String(a.at).localeCompare(String(b.at)));
+    const last = failures.at(-1);
+    const now = deps.clock.now();
+    const nowIso = now.toISOString();
+    const store = deps.faults ? deps.faults.storeFor('dlq-recorder', deps.store) : deps.store;
+    const status = await store.transaction(async (tx) => {
+      const existing = await tx.get(COLLECTIONS.queue, id.entryId);
+      const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;
+      const exhausted = retryCount >= deps.definition.queue.maxRetries;
+      const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
+      const lastError = typeof last?.message === 'string' ? last.message : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
+      const eventId = `${id.entryId}--dead_lettered--${messageId}`;
+      tx.set(COLLECTIONS.events, eventId, { eventId, type: 'dead_lettered', at: nowIso, runId: id.runId, requestId: id.entryId, gameDate: id.gameDate, phase: id.phase, processor: id.processor, attempt: null, triggerSource: null, traceparent: null, parentEventId: (last?.eventId) ?? null, deliveryCount, sourceTopic, message: lastError });
+      tx.set(COLLECTIONS.queue, id.entryId, {
+        requestId: id.entryId,
+        status: next,
+        errorType: typeof last?.errorType === 'string' ? last.errorType : 'transient',
+        errorReason: typeof last?.errorReason === 'string' ? last.errorReason : 'dead_lettered',
+        errorName: typeof last?.errorName === 'string' ? last.errorName : 'DeadLettered',
+        lastError: exhausted ? `gave up after ${retryCount} automatic retries: ${lastError}` : lastError,
+        stack: typeof last?.stack === 'string' ? last.stack : null,
+        needsManualFix: next === 'failed_permanent',
+        runId: id.runId,
+        gameDate: id.gameDate,
+        phase: id.phase,
+        processor: id.processor,
+        request: id.request,
+        retryTarget: id.retryTarget,
+        originalMessage: { messageId, data: message?.data ?? null, attributes, subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null },
+        deliveryCount,
+        failureEventId: eventId,
+        firstFailedAt: (existing?.firstFailedAt) ?? (failures[0]?.at) ?? nowIso,
+        lastFailedAt: nowIso,
+        occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
+        retryCount,
+        nextRetryAt: next === 'pending' ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString() : null,
+        deadlineAt: null,
+        updatedAt: nowIso,
+      });
+      return next;
+    });
+    const logger = deps.logger.child({ requestId: id.entryId, runId: id.runId, phase: id.phase, processor: id.processor });
+    if (status === 'failed_permanent') {
+      logger.error({ deliveryCount, sourceTopic }, 'dead letter recorded as failed_permanent');
+      await deps.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${id.phase}:${id.processor ?? '-'}:dead_lettered`, runId: id.runId, phase: id.phase, processor: id.processor, message: `${id.entryId} dead-lettered from ${sourceTopic} and will not be retried automatically` });
+    } else {
+      logger.warn({ deliveryCount, sourceTopic }, 'dead letter recorded in failed_processor_queue (pending auto-retry)');
+    }
+  };
+}

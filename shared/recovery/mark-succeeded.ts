@@ -1,0 +1,21 @@
+import type { DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import { asEntry, recordTransition } from './queue-entry.ts';
+
+/**
+ * A retried request completed: its queue entries become `succeeded` (transactionally, with an
+ * event linked to the failure they answered). Entries already final are left alone.
+ */
+export async function markQueueSucceeded(store: DocumentStore, entryIds: readonly string[], at: string, by: string): Promise<string[]> {
+  return store.transaction(async (tx) => {
+    const entries = await Promise.all(entryIds.map(async (id) => ({ id, entry: asEntry(await tx.get(COLLECTIONS.queue, id)) })));
+    const changed: string[] = [];
+    for (const { id, entry } of entries) {
+      if (!entry || entry.status === 'succeeded' || entry.status === 'discarded') continue;
+      recordTransition(tx, { entry, type: 'queue_succeeded', at, from: entry.status, to: 'succeeded', message: by });
+      tx.set(COLLECTIONS.queue, id, { status: 'succeeded', needsManualFix: false, nextRetryAt: null, succeededAt: at, updatedAt: at }, { merge: true });
+      changed.push(id);
+    }
+    return changed;
+  });
+}

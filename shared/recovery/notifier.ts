@@ -1,0 +1,59 @@
+import { describeError } from '../errors/describe.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+
+export const ALERT_KINDS = ['failed_permanent', 'gate_failed', 'stalled'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+export interface Alert {
+  kind: AlertKind;
+  /** What makes two alerts "the same outage" (e.g. kind, phase and error reason, not the request). */
+  dedupKey: string;
+  runId: string | null;
+  phase: string | null;
+  processor: string | null;
+  message: string;
+}
+
+export type Notifier = (alert: Alert) => Promise<void>;
+
+/**
+ * A structured log line always; a webhook POST when configured. Deduplicated through
+ * `alerts/{dedupKey}`: one outage within the window is one alert, the rest are counted.
+ * A failing webhook is logged, never thrown: an alert must not make a delivery fail.
+ */
+export function createNotifier(deps: { store: DocumentStore; logger: Logger; clock: Clock; webhookUrl?: string; windowMs?: number; fetch?: typeof fetch }): Notifier {
+  const windowMs = deps.windowMs ?? 30 * 60_000;
+  const doFetch = deps.fetch ?? fetch;
+  return async (alert) => {
+    const now = deps.clock.now();
+    const id = alert.dedupKey.replace(/\//g, '_').slice(0, 400);
+    const send = await deps.store.transaction(async (tx) => {
+      const previous = await tx.get(COLLECTIONS.alerts, id);
+      const lastSentAt = typeof previous?.lastSentAt === 'string' ? Date.parse(previous.lastSentAt) : 0;
+      const fresh = now.getTime() - lastSentAt >= windowMs;
+      tx.set(COLLECTIONS.alerts, id, {
+        ...alert,
+        lastSeenAt: now.toISOString(),
+        lastSentAt: fresh ? now.toISOString() : (previous?.lastSentAt ?? null),
+        suppressed: fresh ? 0 : (typeof previous?.suppressed === 'number' ? previous.suppressed : 0) + 1,
+        occurrences: (typeof previous?.occurrences === 'number' ? previous.occurrences : 0) + 1,
+      });
+      return fresh;
+    });
+    if (!send) {
+      deps.logger.info({ alert: alert.kind, dedupKey: alert.dedupKey }, 'alert suppressed (same outage, inside the dedup window)');
+      return;
+    }
+    deps.logger.error({ alert: alert.kind, dedupKey: alert.dedupKey, runId: alert.runId, phase: alert.phase, processor: alert.processor }, `ALERT ${alert.kind}: ${alert.message}`);
+    if (!deps.webhookUrl) return;
+    try {
+      const response = await doFetch(deps.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...alert, at: now.toISOString() }), signal: AbortSignal.timeout(5000) });
+      if (!response.ok) deps.logger.warn({ status: response.status }, 'alert webhook answered non-2xx');
+    } catch (error) {
+      deps.logger.warn({ err: describeError(error).message }, 'alert webhook failed');
+    }
+  };
+}

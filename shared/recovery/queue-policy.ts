@@ -1,0 +1,32 @@
+import type { PipelineDefinition } from '../definition/schema.ts';
+import type { QueueStatus } from '../runtime/failure-queue.ts';
+
+/** Statuses an auto-retry tick picks up when `nextRetryAt` has passed (`retrying`: its retry was lost). */
+export const DUE_STATUSES: readonly QueueStatus[] = ['pending', 'waiting', 'retrying'];
+
+/** Statuses a person can still act on; `succeeded` and `discarded` are final. */
+export const OPEN_STATUSES: readonly QueueStatus[] = ['pending', 'waiting', 'retrying', 'failed_permanent'];
+
+/** Exponential backoff with ±20% jitter: base * 2^retries, capped. */
+export function nextRetryDelayMs(queue: PipelineDefinition['queue'], retries: number, random: () => number = Math.random): number {
+  const base = Math.min(queue.retryBackoffSeconds * 2 ** retries, queue.maxRetryBackoffSeconds) * 1000;
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** The action a person sees for an entry (dashboard and CLI). */
+export function actionNeeded(status: QueueStatus): string {
+  switch (status) {
+    case 'pending':
+      return 'Will auto-retry';
+    case 'retrying':
+      return 'Retry in progress';
+    case 'waiting':
+      return 'Waiting for source';
+    case 'failed_permanent':
+      return 'NEEDS MANUAL FIX';
+    case 'succeeded':
+      return 'Recovered';
+    case 'discarded':
+      return 'Discarded';
+  }
+}
