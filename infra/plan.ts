@@ -1,6 +1,6 @@
 import type { LoadedDefinition } from '../shared/definition/load.ts';
 import type { PhaseSpec } from '../shared/definition/schema.ts';
-import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../shared/entry-points.ts';
+import { OPERATIONS_ENTRY_POINTS, ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../shared/entry-points.ts';
 import { phaseDeadLetterTopic, phaseTopic, TOPICS } from '../shared/messages/messages.ts';
 
 /** One deployable function: a functions-framework target in the compiled entry module. */
@@ -85,6 +85,8 @@ export function planResources(definition: LoadedDefinition): ResourcePlan {
       // The recorder is triggered by several topics: one subscription each, one function.
       controlFunction(RECOVERY_FUNCTIONS.dlqRecorder, deadLetterTopics, control),
       controlFunction(RECOVERY_FUNCTIONS.autoRetry, TOPICS.autoRetryTicks, control),
+      controlFunction(OPERATIONS_ENTRY_POINTS.reconciler, TOPICS.reconcileTicks, control),
+      { name: OPERATIONS_ENTRY_POINTS.dashboard, entryPoint: OPERATIONS_ENTRY_POINTS.dashboard, trigger: { kind: 'http' }, timeoutSeconds: 60, memoryMb: 256 },
     ],
     subscriptions: [
       pushSubscription(TOPICS.runRequests, ORCHESTRATOR_FUNCTIONS.runs, control, ORCHESTRATOR_DLQ_TOPIC),
@@ -92,6 +94,7 @@ export function planResources(definition: LoadedDefinition): ResourcePlan {
       ...phases.flatMap((p) => p.subscriptions),
       ...deadLetterTopics.map((topic) => pushSubscription(topic, RECOVERY_FUNCTIONS.dlqRecorder, control, CONTROL_DLQ_TOPIC)),
       pushSubscription(TOPICS.autoRetryTicks, RECOVERY_FUNCTIONS.autoRetry, control, CONTROL_DLQ_TOPIC),
+      pushSubscription(TOPICS.reconcileTicks, OPERATIONS_ENTRY_POINTS.reconciler, control, CONTROL_DLQ_TOPIC),
       { name: subscriptionName(CONTROL_DLQ_TOPIC), topic: CONTROL_DLQ_TOPIC, pushTo: null, ackDeadlineSeconds: HOLD_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
     ],
   };

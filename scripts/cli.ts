@@ -1,11 +1,13 @@
 // `phasegate`: the command line (package.json bin; `npx phasegate --help`).
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { TOPICS, type RunRequest } from '../shared/messages/messages.ts';
 import { connect, type Connection } from './lib/connection.ts';
 import { repoRoot } from './lib/local-pipeline.ts';
 import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
+import { UsageError } from './cli/usage-error.ts';
 import { parseDate, registerQueueCommands } from './cli/queue-commands.ts';
+import { registerOpsCommands } from './cli/ops-commands.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
 
 let connection: Connection | undefined;
@@ -41,7 +43,7 @@ program
       if (options.json) return context.print(JSON.stringify({ messageId, runId: run?.runId ?? null, status: run?.status ?? null }));
       return context.print(run ? `run ${run.runId} started for ${options.date}` : `run request ${messageId} published; no run yet (is another run RUNNING for ${options.date}? see \`phasegate queue list\` and the orchestrator log)`);
     }
-    if (!run) throw new QueueActionError(`no run was created for ${options.date} within 30 s (a run may already be RUNNING for the date: add --force)`);
+    if (!run) throw new UsageError(`no run was created for ${options.date} within 30 s (a run may already be RUNNING for the date: add --force)`);
     const final = await watchRun(c.store, run.runId, { timeoutMs: 600_000, onChange: (r, lines) => !options.json && context.print(summaryLine(r, lines)) });
     if (options.json) context.print(JSON.stringify(final));
     else if (final?.lastError) context.print(`lastError: ${final.lastError}`);
@@ -49,13 +51,15 @@ program
   });
 
 registerQueueCommands(program, context);
+registerOpsCommands(program, context);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
+    // Commander has printed its own message (unknown command, bad option value...).
     process.exitCode = error.exitCode;
-  } else if (error instanceof InvalidArgumentError || error instanceof QueueActionError || (error instanceof Error && /^no project to talk to/.test(error.message))) {
+  } else if (error instanceof UsageError || error instanceof QueueActionError || (error instanceof Error && /^no project to talk to/.test(error.message))) {
     process.stderr.write(`phasegate: ${error.message}\n`);
     process.exitCode = 2;
   } else {

@@ -7,6 +7,7 @@ import { EmulatorsMissingError } from './lib/emulators.ts';
 import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts';
 import { summaryLine } from './lib/watch-run.ts';
 import { referenceDefinition } from '../functions/pipeline/definition.ts';
+import { localJobs } from './lib/local-scheduler.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
   say(`  ${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`);
   for (const fn of stack.functions.values()) say(`  ${fn.name.padEnd(26)} ${fn.url} ${pid(fn.process)}`);
   say(`  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; logs in ${pipeline.logDir}`);
-  say(`  local scheduler: auto-retry tick every ${referenceDefinition.schedules.autoRetry.localEverySeconds} s (production: ${referenceDefinition.schedules.autoRetry.cron})`);
+  for (const job of localJobs(referenceDefinition)) say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
+  const dashboard = stack.functions.get('dashboard');
+  if (dashboard) say(`\n  dashboard: ${dashboard.url}/`);
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {

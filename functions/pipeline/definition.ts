@@ -78,6 +78,7 @@ export const referenceDefinitionInput = {
     dailyRun: { cron: '0 10 * * *', timeZone: 'America/New_York', localEverySeconds: 3600 },
     autoRetry: { cron: '*/15 * * * *', timeZone: 'UTC', localEverySeconds: 30 },
     reconcile: { cron: '* * * * *', timeZone: 'UTC', localEverySeconds: 15 },
+    completeness: { cron: '30 6 * * *', timeZone: 'UTC', localEverySeconds: 600, days: 7 },
   },
   queue: { maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400, retryBackoffSeconds: 60, maxRetryBackoffSeconds: 21_600, retryingStaleSeconds: 1800 },
 } as const satisfies PipelineDefinitionInput;

@@ -7,6 +7,7 @@ import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
 import { discardEntry, listQueue, requeueRange, resolveEntry, retryNow, showEntry, type QueueActionDeps } from '../../shared/recovery/queue-actions.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
+import { UsageError } from './usage-error.ts';
 
 export function parseDate(value: string): string {
   const result = GameDateSchema.safeParse(value);
@@ -20,7 +21,7 @@ function parseStatus(value: string): QueueStatus {
 }
 
 function requireNote(note: string | undefined): string {
-  if (!note || !note.trim()) throw new InvalidArgumentError('a --note saying why is required: it is kept on the entry and in its event chain');
+  if (!note || !note.trim()) throw new UsageError('a --note saying why is required: it is kept on the entry and in its event chain');
   return note.trim();
 }
 
@@ -103,7 +104,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .requiredOption('--note <text>', 'why')
     .option('--json', 'JSON output for scripts')
     .action(async (options: { from: string; to: string; note: string; json?: boolean }) => {
-      if (options.from > options.to) throw new InvalidArgumentError(`--from ${options.from} is after --to ${options.to}`);
+      if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
       const requeued = await requeueRange(await deps(), options.from, options.to, requireNote(options.note));
       if (options.json) return context.print(JSON.stringify({ requeued }, null, 2));
       context.print(requeued.length === 0 ? `no failed_permanent entries between ${options.from} and ${options.to}` : `requeued ${requeued.length}: ${requeued.join(', ')}`);

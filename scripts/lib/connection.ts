@@ -34,6 +34,8 @@ export interface Connection {
   publisher: Publisher;
   /** Where it came from, for messages: "environment" or the stack file. */
   source: string;
+  /** The local source API, when talking to the stack `npm start` runs. */
+  sourceApiUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export interface Connection {
 export function connect(root: string, env: NodeJS.ProcessEnv = process.env, projectOverride?: string): Connection {
   let projectId = projectOverride ?? env.GOOGLE_CLOUD_PROJECT;
   let source = 'environment';
+  let sourceApiUrl: string | undefined;
   if (!projectId || (!env.PUBSUB_EMULATOR_HOST && existsSync(stackFilePath(root)) && !projectOverride)) {
     if (!existsSync(stackFilePath(root))) {
       throw new Error('no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal');
@@ -53,6 +56,7 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
     env.PUBSUB_EMULATOR_HOST = stack.PUBSUB_EMULATOR_HOST;
     env.FIRESTORE_EMULATOR_HOST = stack.FIRESTORE_EMULATOR_HOST;
     source = `the local stack (${stackFilePath(root)})`;
+    sourceApiUrl = stack.sourceApiUrl;
   }
   env.METADATA_SERVER_DETECTION ??= env.FIRESTORE_EMULATOR_HOST ? 'none' : env.METADATA_SERVER_DETECTION;
   const db = createFirestore(projectId);
@@ -62,6 +66,7 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
     store: createFirestoreStore(db),
     publisher: createPubSubPublisher(pubsub),
     source,
+    sourceApiUrl,
     async close() {
       await db.terminate();
       await pubsub.close();

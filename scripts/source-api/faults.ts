@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const SOURCE_ENDPOINTS = ['schedule', 'boxscores', 'next-game-date', 'season-games'] as const;
+export const SOURCE_ENDPOINTS = ['schedule', 'boxscores', 'next-game-date', 'season-games', 'game-dates'] as const;
 export type SourceEndpoint = (typeof SOURCE_ENDPOINTS)[number];
 
 export const FAULT_KINDS = ['rate_limit', 'server_error', 'slow', 'not_published', 'malformed'] as const;

@@ -10,6 +10,7 @@ import { createFaultBook, FaultRuleSchema, type FaultBook, type FaultRule, type 
  *   GET /v1/boxscores?date=YYYY-MM-DD       team box scores of a date, stats.nba.com style resultSets
  *   GET /v1/next-game-date?after=YYYY-MM-DD next date with games in the same season, or null
  *   GET /v1/season-games?season=S&through=D every game of the season up to a date
+ *   GET /v1/game-dates?from=D&to=D          the dates with games in a range (the calendar)
  *   GET/POST/DELETE /admin/faults           switch faults at run time
  * "Not published yet" is a 404 whose body says `not_published`; an unknown path is a 404 `not_found`.
  */
@@ -65,6 +66,7 @@ export function createSourceHandler(dataset: Dataset, faults: FaultBook) {
       }),
     },
     'next-game-date': { param: 'after', answer: (q) => ({ after: q.get('after'), nextGameDate: dataset.nextGameDate(q.get('after') ?? '') }) },
+    'game-dates': { param: 'from', answer: (q) => ({ from: q.get('from'), to: q.get('to'), dates: dataset.dates.filter((d) => d >= (q.get('from') ?? '') && d <= (q.get('to') ?? '9999-12-31')) }) },
     'season-games': { param: 'through', answer: (q) => ({ season: q.get('season'), through: q.get('through'), games: dataset.seasonGamesThrough(q.get('season') ?? '', q.get('through') ?? '') }) },
   };
 

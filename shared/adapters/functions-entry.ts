@@ -1,7 +1,12 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { LoadedDefinition } from '../definition/load.ts';
-import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../entry-points.ts';
+import { OPERATIONS_ENTRY_POINTS, ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../entry-points.ts';
+import type { CompletenessRules } from '../operations/completeness.ts';
+import { handleReconcileTick } from '../operations/reconcile-tick.ts';
+import { createDashboard } from '../operations/dashboard/handler.ts';
+import { loadDashboardAuth } from '../operations/dashboard/auth.ts';
+import type { HttpClient } from '../lib/http-client.ts';
 import { runAutoRetryTick } from '../recovery/auto-retry.ts';
 import { createDlqRecorder } from '../recovery/dlq-recorder.ts';
 import { createNotifier } from '../recovery/notifier.ts';
@@ -51,6 +56,8 @@ export interface PipelineFunctions {
   /** The processors, or a factory run at first use (so configuration is read at cold start). */
   processors: Registry | (() => Registry);
   expectations: GateExpectations;
+  /** What a date must hold, for the completeness check (built at first use, with the instance's HTTP client). */
+  completeness?: (deps: { http: HttpClient }) => CompletenessRules;
 }
 
 /** Registers every function of a pipeline: one per phase, and the orchestrator's two. Wiring only. */
@@ -76,5 +83,24 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
   });
   functions.cloudEvent<PubSubCloudEvent['data']>(RECOVERY_ENTRY_POINTS.autoRetry, async () => {
     await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
+  });
+  let dashboard: ReturnType<typeof createDashboard> | undefined;
+  functions.http(OPERATIONS_ENTRY_POINTS.dashboard, (req, res) => {
+    const deps = getDeps();
+    dashboard ??= createDashboard({ definition: pipeline.definition, clock: systemClock, auth: loadDashboardAuth(process.env), ...deps });
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+    dashboard({ method: req.method, path: req.path, query, headers, body: req.body as unknown })
+      .then((response) => res.status(response.status).set(response.headers).send(response.body))
+      .catch((error: unknown) => {
+        deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'dashboard request failed');
+        res.status(500).json({ error: 'internal' });
+      });
+  });
+  let completeness: CompletenessRules | undefined;
+  functions.cloudEvent<PubSubCloudEvent['data']>(OPERATIONS_ENTRY_POINTS.reconciler, async (event: CloudEvent<PubSubCloudEvent['data']>) => {
+    const deps = getDeps();
+    completeness ??= pipeline.completeness?.({ http: deps.http });
+    await handleReconcileTick({ definition: pipeline.definition, clock: systemClock, ...deps, completeness: completeness ? { rules: completeness } : undefined }, toEvent(event), deps.logger);
   });
 }

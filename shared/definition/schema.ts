@@ -107,7 +107,13 @@ export const PipelineDefinitionSchema = z
     /** Settings of the orchestrator's subscriptions and functions. */
     orchestrator: ControlFunctionSchema.default(DEFAULT_CONTROL),
     schedules: z
-      .object({ dailyRun: ScheduleSchema, autoRetry: ScheduleSchema, reconcile: ScheduleSchema })
+      .object({
+        dailyRun: ScheduleSchema,
+        autoRetry: ScheduleSchema,
+        reconcile: ScheduleSchema,
+        /** The completeness check over the last `completenessDays` days (a reconcile tick that asks for it). */
+        completeness: ScheduleSchema.extend({ days: z.number().int().positive().default(7) }).optional(),
+      })
       .strict(),
     queue: z
       .object({

@@ -28,8 +28,9 @@ describe('npm start', () => {
     expect(output, output).toContain('ready.');
     expect(output).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
     const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
-    // Two emulators and nine functions (orchestrator 2, phases 5, dlq-recorder, auto-retry), each its own process.
-    expect(pids).toHaveLength(11);
+    // Two emulators and eleven functions (orchestrator 2, phases 5, dlq-recorder, auto-retry, reconciler, dashboard), each its own process.
+    expect(pids).toHaveLength(13);
+    expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     expect(pids.every(isRunning)).toBe(true);
 
     child.kill('SIGINT');

@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { referenceDefinition } from '../../functions/pipeline/definition.ts';
+import { referenceCompleteness } from '../../functions/pipeline/completeness-rules.ts';
+import { sourceCalendar } from '../../functions/pipeline/source/calendar.ts';
+import { seasonOfDate } from '../../functions/pipeline/season.ts';
+import { createHttpClient } from '../../shared/lib/http-client.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { checkCompleteness } from '../../shared/operations/completeness.ts';
+import { healthSummary } from '../../shared/operations/health.ts';
+import { backfill } from '../lib/backfill.ts';
+import { repoRoot } from '../lib/local-pipeline.ts';
+import { describeRun } from '../lib/watch-run.ts';
+import { table } from '../lib/table.ts';
+import type { CliContext } from './context.ts';
+import { UsageError } from './usage-error.ts';
+import { parseDate } from './queue-commands.ts';
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError(`"${value}" is not a whole number from 1 to 64`);
+  return n;
+}
+
+function range(from: string, to: string): void {
+  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+}
+
+export function registerOpsCommands(program: Command, context: CliContext): void {
+  program
+    .command('status')
+    .description('runs as a table: the most recent, or those of a date, or one run in detail')
+    .option('--date <date>', 'runs of this game date', parseDate)
+    .option('--run <runId>', 'one run: phases, history, last error')
+    .option('--json', 'JSON output for scripts')
+    .action(async (options: { date?: string; run?: string; json?: boolean }) => {
+      const { store } = await context.connection();
+      if (options.run) {
+        const run = (await store.get(COLLECTIONS.runs, options.run)) as RunDoc | undefined;
+        if (!run) throw new UsageError(`no run "${options.run}"`);
+        if (options.json) return context.print(JSON.stringify(run, null, 2));
+        context.print(`${run.runId}  ${run.gameDate}  ${run.status}  (${run.triggerSource}, created ${run.createdAt})`);
+        context.print((await describeRun(store, run)).map((l) => `  ${l}`).join('\n'));
+        if (run.lastError) context.print(`  lastError: ${run.lastError}`);
+        context.print(`  history: ${run.statusHistory.map((h) => `${h.status} (${h.reason})`).join(' -> ')}`);
+        return;
+      }
+      const docs = options.date
+        ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: options.date }] })
+        : await store.query(COLLECTIONS.runs, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 20 });
+      const runs = docs.map((d) => d.data as unknown as RunDoc).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      if (options.json) return context.print(JSON.stringify(runs, null, 2));
+      if (runs.length === 0) return context.print(options.date ? `no runs for ${options.date}` : 'no runs yet');
+      const rows = await Promise.all(runs.map(async (r) => [r.gameDate, r.runId, r.status, (await describeRun(store, r)).map((l) => { const [p, , n] = l.trim().split(/\s+/); return `${p} ${n}`; }).join(' '), r.updatedAt, r.lastError]));
+      context.print(table(['date', 'run', 'status', 'phases', 'updated', 'last error'], rows));
+    });
+
+  program
+    .command('events')
+    .description("a run's event timeline, oldest first")
+    .requiredOption('--run <runId>', 'the run')
+    .option('--json', 'JSON output for scripts')
+    .action(async (options: { run: string; json?: boolean }) => {
+      const { store } = await context.connection();
+      const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: options.run }] })).map((e) => e.data).sort((a, b) => String(a.at).localeCompare(String(b.at)));
+      if (options.json) return context.print(JSON.stringify(events, null, 2));
+      if (events.length === 0) return context.print(`no events for run "${options.run}"`);
+      const s = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+      context.print(table(['at', 'event', 'phase', 'processor', 'attempt', 'detail'], events.map((e) => [s(e.at), s(e.type), s(e.phase), s(e.processor), s(e.attempt), [s(e.errorType), s(e.message)].filter(Boolean).join(': ')])));
+    });
+
+  program
+    .command('health')
+    .description('a daily summary: runs by status, failure rate per processor, recovered automatically vs by hand, oldest open queue entry')
+    .option('--days <n>', 'look back this many days', parsePositive, 1)
+    .option('--json', 'JSON output for scripts')
+    .action(async (options: { days: number; json?: boolean }) => {
+      const { store } = await context.connection();
+      const summary = await healthSummary(store, { now: systemClock.now(), days: options.days });
+      if (options.json) return context.print(JSON.stringify(summary, null, 2));
+      context.print(`since ${summary.since}`);
+      context.print(`runs: ${Object.entries(summary.runsByStatus).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+      context.print(`recovered automatically ${summary.recovered.automatically}, by hand ${summary.recovered.byHand}; open queue entries ${summary.openQueueEntries}; needs manual fix ${summary.needsManualFix}`);
+      context.print(`oldest open queue entry: ${summary.oldestOpenEntry ? `${summary.oldestOpenEntry.requestId} (${summary.oldestOpenEntry.status}, since ${summary.oldestOpenEntry.firstFailedAt})` : 'none'}`);
+      if (summary.processors.length > 0) context.print(table(['processor', 'attempts', 'failures', 'failure rate'], summary.processors.map((p) => [p.processor, p.attempts, p.failures, `${(100 * p.failureRate).toFixed(1)}%`])));
+    });
+
+  const sourceUrl = async () => {
+    const c = await context.connection();
+    const url = process.env.SOURCE_API_URL ?? c.sourceApiUrl;
+    if (!url) throw new UsageError('set SOURCE_API_URL (the calendar of game dates comes from the source API), or run `npm start`');
+    return url;
+  };
+
+  program
+    .command('completeness')
+    .description('compare what must exist with what exists, game by game; --enqueue queues the missing pairs for retry')
+    .requiredOption('--from <date>', 'first game date', parseDate)
+    .requiredOption('--to <date>', 'last game date', parseDate)
+    .option('--enqueue', 'queue every missing (date, processor) for the auto-retry')
+    .option('--json', 'JSON output for scripts')
+    .action(async (options: { from: string; to: string; enqueue?: boolean; json?: boolean }) => {
+      range(options.from, options.to);
+      const { store } = await context.connection();
+      const rules = referenceCompleteness(sourceCalendar(createHttpClient(), await sourceUrl()));
+      const report = await checkCompleteness({ definition: referenceDefinition, rules, store, clock: systemClock }, { from: options.from, to: options.to, enqueue: options.enqueue ?? false });
+      if (options.json) return context.print(JSON.stringify(report, null, 2));
+      context.print(`${report.from} .. ${report.to}: ${report.dates} game date(s)`);
+      for (const [phase, p] of Object.entries(report.perPhase)) context.print(`  ${phase.padEnd(11)} ${p.complete} of ${p.total} complete`);
+      if (report.missingDates.length > 0) context.print(`  never scraped: ${report.missingDates.join(', ')}`);
+      for (const m of report.missing) context.print(`  missing ${m.gameDate} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`);
+      if (options.enqueue) context.print(`  enqueued ${report.enqueued.length} for retry`);
+    });
+
+  program
+    .command('backfill')
+    .description('run every game date of a range, each season in date order, seasons in parallel; resumable after Ctrl-C')
+    .requiredOption('--from <date>', 'first game date', parseDate)
+    .requiredOption('--to <date>', 'last game date', parseDate)
+    .option('--concurrency <n>', 'seasons at once', parsePositive, 4)
+    .option('--json', 'JSON output for scripts (no progress bar)')
+    .action(async (options: { from: string; to: string; concurrency: number; json?: boolean }) => {
+      range(options.from, options.to);
+      const c = await context.connection();
+      const dates = await sourceCalendar(createHttpClient(), await sourceUrl())(options.from, options.to);
+      const stateFile = join(repoRoot, '.phasegate', `backfill-${c.projectId}-${options.from}_${options.to}.json`);
+      let stopping = false;
+      const onSigint = () => {
+        stopping = true;
+        process.stderr.write('\nstopping after the runs in flight; run the same command again to resume\n');
+      };
+      process.on('SIGINT', onSigint);
+      const bar = options.json ? undefined : new SingleBar({ format: 'backfill [{bar}] {value}/{total} dates | {ok} ok {bad} failed | {last}', hideCursor: true }, { barCompleteChar: '#', barIncompleteChar: '.', format: '' });
+      let ok = 0;
+      let bad = 0;
+      bar?.start(dates.length, 0, { ok, bad, last: '' });
+      const result = await backfill(c.store, c.publisher, {
+        dates,
+        concurrency: options.concurrency,
+        dependencyKey: seasonOfDate,
+        stateFile,
+        stopped: () => stopping,
+        onProgress: (e) => {
+          if (e.status === 'SUCCESS') ok += 1;
+          else bad += 1;
+          bar?.increment(1, { ok, bad, last: `${e.gameDate} ${e.skipped ? 'already done' : e.status}` });
+        },
+      });
+      bar?.stop();
+      process.off('SIGINT', onSigint);
+      if (options.json) context.print(JSON.stringify(result, null, 2));
+      else {
+        context.print(`${result.succeeded.length} succeeded, ${result.skipped.length} already done, ${result.failed.length} failed, ${result.blocked.length} blocked by an earlier failure${result.interrupted ? '; interrupted: run again to resume' : ''}`);
+        for (const f of result.failed) context.print(`  ${f.gameDate} ${f.status} ${f.runId ?? ''} ${f.lastError ?? ''}`);
+      }
+      if (result.failed.length > 0 || result.interrupted) process.exitCode = 1;
+    });
+}

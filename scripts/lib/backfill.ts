@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TOPICS, type RunRequest } from '../../shared/messages/messages.ts';
+import type { Publisher } from '../../shared/ports/publisher.ts';
+import type { DocumentStore } from '../../shared/ports/store.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { findRunByMessage, FINAL_STATUSES, watchRun } from './watch-run.ts';
+
+export interface BackfillState {
+  from: string;
+  to: string;
+  /** gameDate -> the run that finished it and how. */
+  done: Record<string, { runId: string; status: string }>;
+}
+
+export interface BackfillOptions {
+  dates: string[];
+  concurrency: number;
+  /** Dates with the same key run in date order (a later one needs the earlier); keys run in parallel. */
+  dependencyKey: (gameDate: string) => string;
+  stateFile: string;
+  runTimeoutMs?: number;
+  onProgress?: (event: { gameDate: string; status: string; runId: string | null; skipped?: boolean }) => void;
+  /** Checked between dates: true stops launching new dates (Ctrl-C); runs in flight finish. */
+  stopped?: () => boolean;
+}
+
+export interface BackfillResult {
+  succeeded: string[];
+  failed: { gameDate: string; status: string; runId: string | null; lastError: string | null }[];
+  /** Later dates of a season whose earlier date failed: not started (they would only wait). */
+  blocked: string[];
+  skipped: string[];
+  interrupted: boolean;
+}
+
+export function loadState(file: string, from: string, to: string): BackfillState {
+  if (!existsSync(file)) return { from, to, done: {} };
+  return JSON.parse(readFileSync(file, 'utf8')) as BackfillState;
+}
+
+function saveState(file: string, state: BackfillState): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(state, null, 2));
+}
+
+async function successfulRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
+  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }] });
+  return runs.map((r) => r.data as unknown as RunDoc).find((r) => r.status === 'SUCCESS');
+}
+
+async function runningRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
+  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }, { field: 'status', op: '==', value: 'RUNNING' }] });
+  return runs[0]?.data as unknown as RunDoc | undefined;
+}
+
+/**
+ * Backfills dates through run requests, with bounded concurrency, each season in date order.
+ * Resumable: what finished is kept in `stateFile` and in Firestore; a rerun skips dates that
+ * already have a SUCCESS run and waits for a run still RUNNING instead of starting another.
+ */
+export async function backfill(store: DocumentStore, publisher: Publisher, options: BackfillOptions): Promise<BackfillResult> {
+  const sorted = [...new Set(options.dates)].sort();
+  const state = loadState(options.stateFile, sorted[0] ?? '', sorted.at(-1) ?? '');
+  const chains = new Map<string, string[]>();
+  for (const d of sorted) chains.set(options.dependencyKey(d), [...(chains.get(options.dependencyKey(d)) ?? []), d]);
+  const result: BackfillResult = { succeeded: [], failed: [], blocked: [], skipped: [], interrupted: false };
+
+  async function runOne(gameDate: string): Promise<string> {
+    if (state.done[gameDate]?.status === 'SUCCESS' || (await successfulRun(store, gameDate))) {
+      result.skipped.push(gameDate);
+      options.onProgress?.({ gameDate, status: 'SUCCESS', runId: state.done[gameDate]?.runId ?? null, skipped: true });
+      return 'SUCCESS';
+    }
+    let run = await runningRun(store, gameDate);
+    if (!run) {
+      const request: RunRequest = { gameDate, triggerSource: 'backfill', requestedBy: 'phasegate backfill' };
+      const messageId = await publisher.publish(TOPICS.runRequests, request);
+      run = await findRunByMessage(store, messageId, 60_000);
+    }
+    if (!run) throw new Error(`no run was created for ${gameDate} within 60 s: is the orchestrator running?`);
+    const final = await watchRun(store, run.runId, { timeoutMs: options.runTimeoutMs ?? 600_000, onChange: () => undefined });
+    const status = final && FINAL_STATUSES.has(final.status) ? final.status : 'TIMED_OUT';
+    state.done[gameDate] = { runId: run.runId, status };
+    saveState(options.stateFile, state);
+    if (status === 'SUCCESS') result.succeeded.push(gameDate);
+    else result.failed.push({ gameDate, status, runId: run.runId, lastError: final?.lastError ?? null });
+    options.onProgress?.({ gameDate, status, runId: run.runId });
+    return status;
+  }
+
+  async function runChain(dates: string[]): Promise<void> {
+    for (const [i, gameDate] of dates.entries()) {
+      if (options.stopped?.()) {
+        result.interrupted = true;
+        return;
+      }
+      const status = await runOne(gameDate);
+      if (status !== 'SUCCESS') {
+        result.blocked.push(...dates.slice(i + 1));
+        return;
+      }
+    }
+  }
+
+  const pending = [...chains.values()];
+  const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, async () => {
+    for (let chain = pending.shift(); chain; chain = pending.shift()) await runChain(chain);
+  });
+  await Promise.all(workers);
+  return result;
+}

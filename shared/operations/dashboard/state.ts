@@ -1,0 +1,60 @@
+import type { LoadedDefinition } from '../../definition/load.ts';
+import type { DocumentStore } from '../../ports/store.ts';
+import { COLLECTIONS } from '../../runtime/collections.ts';
+import type { RunDoc } from '../../orchestration/run-doc.ts';
+import { actionNeeded, OPEN_STATUSES } from '../../recovery/queue-policy.ts';
+import type { QueueEntry } from '../../recovery/queue-entry.ts';
+
+export interface RunSummary {
+  runId: string;
+  gameDate: string;
+  status: string;
+  triggerSource: string;
+  createdAt: string;
+  updatedAt: string;
+  lastError: string | null;
+  phases: { id: string; status: string; done: number; expected: number }[];
+}
+
+export interface DashboardState {
+  generatedAt: string;
+  runs: RunSummary[];
+  queue: (Pick<QueueEntry, 'requestId' | 'status' | 'errorType' | 'lastError' | 'runId' | 'gameDate' | 'phase' | 'processor' | 'retryCount' | 'nextRetryAt'> & { action: string })[];
+}
+
+/** Phase progress: stored at each decision; counted from completions while a phase runs. */
+async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary> {
+  const phases = await Promise.all(
+    run.phaseOrder.map(async (id) => {
+      const state = run.phases[id];
+      const expected = state?.expected.length ?? 0;
+      const done =
+        state?.status === 'RUNNING' || state?.status === 'GATE_FAILED'
+          ? await store.countWhere(COLLECTIONS.runCompletions, [{ field: 'runId', op: '==', value: run.runId }, { field: 'phase', op: '==', value: id }])
+          : (state?.done ?? 0);
+      return { id, status: state?.status ?? 'PENDING', done: Math.min(done, expected), expected };
+    }),
+  );
+  return { runId: run.runId, gameDate: run.gameDate, status: run.status, triggerSource: run.triggerSource, createdAt: run.createdAt, updatedAt: run.updatedAt, lastError: run.lastError, phases };
+}
+
+export async function dashboardState(store: DocumentStore, _definition: LoadedDefinition, options: { date?: string; limit?: number; now: Date }): Promise<DashboardState> {
+  const runDocs = options.date
+    ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: options.date }] })
+    : await store.query(COLLECTIONS.runs, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: options.limit ?? 50 });
+  const runs = await Promise.all(runDocs.map((d) => summarise(store, d.data as unknown as RunDoc)));
+  runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const queue = (await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] }))
+    .map((d) => d.data as unknown as QueueEntry)
+    .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
+    .slice(0, 200)
+    .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status) }));
+  return { generatedAt: options.now.toISOString(), runs, queue };
+}
+
+/** A run's event timeline, oldest first, with each request's attempts together. */
+export async function runTimeline(store: DocumentStore, runId: string): Promise<{ run: RunDoc | null; events: Record<string, unknown>[] }> {
+  const run = ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) ?? null;
+  const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] })).map((e) => e.data).sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  return { run, events };
+}
