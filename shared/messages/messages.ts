@@ -18,7 +18,13 @@ export const phaseDeadLetterTopic = (phaseId: string): string => `phase-${phaseI
  */
 export const RunRequestSchema = z
   .object({
-    gameDate: GameDateSchema,
+    gameDate: GameDateSchema.optional(),
+    /**
+     * Instead of `gameDate`, for scheduled jobs whose message body is fixed: the date this many
+     * days from today in `timeZone` (-1: yesterday). The orchestrator resolves it on arrival.
+     */
+    relativeDays: z.number().int().min(-366).max(0).optional(),
+    timeZone: z.string().min(1).optional(),
     triggerSource: TriggerSourceSchema,
     /** Start from this phase instead of the first. */
     startPhase: IdentifierSchema.optional(),
@@ -29,8 +35,17 @@ export const RunRequestSchema = z
     requestedBy: z.string().max(200).optional(),
     traceparent: TraceparentSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.gameDate === undefined) !== (r.relativeDays === undefined), { message: 'give exactly one of gameDate and relativeDays', path: ['gameDate'] });
 export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+/** The calendar date `days` from `now` in `timeZone` (Intl, no library): `YYYY-MM-DD`. */
+export function relativeGameDate(now: Date, days: number, timeZone = 'UTC'): string {
+  const shifted = new Date(now.getTime() + days * 86_400_000);
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(shifted);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
 export const RUN_REQUEST_TOPIC = TOPICS.runRequests;
 
 /** Published to `phase-<phase>`: one processor's work for one run. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PermanentError } from '../errors/errors.ts';
 import { parseMessage, decodeBase64Json } from '../messages/decode.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
-import { makeRequestId, phaseTopic, RunRequestSchema, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
+import { makeRequestId, phaseTopic, relativeGameDate, RunRequestSchema, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { addToOutbox, flushOutbox } from './outbox.ts';
@@ -19,6 +19,14 @@ import { runRequestContentKey, runRequestEntryId } from '../recovery/dlq-recorde
  */
 export function runIdFor(gameDate: string, messageId: string, publishTime: string | undefined): string {
   return `${gameDate}_${createHash('sha256').update(`${messageId}|${publishTime ?? ''}`).digest('hex').slice(0, 12)}`;
+}
+
+function resolveRelative(now: Date, days: number, timeZone: string | undefined): string {
+  try {
+    return relativeGameDate(now, days, timeZone);
+  } catch (error) {
+    throw new PermanentError(`timeZone "${timeZone ?? ''}" is not a time zone`, { cause: error });
+  }
 }
 
 type StartOutcome = { state: 'started' | 'exists'; runId: string; decisionId: string } | { state: 'conflict'; runId: string; holder: string };
@@ -38,41 +46,43 @@ function resolveStart(deps: OrchestratorDeps, request: RunRequest): { startPhase
 export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubCloudEvent): Promise<void> {
   let request: RunRequest;
   let start: { startPhase: string; processors: string[] };
+  let gameDate: string;
   try {
     request = parseMessage(RunRequestSchema, decodeBase64Json(event.data?.message?.data, 'RunRequest'), 'RunRequest');
     start = resolveStart(deps, request);
+    gameDate = request.gameDate ?? resolveRelative(deps.clock.now(), request.relativeDays ?? 0, request.timeZone);
   } catch (error) {
     return rejectOrchestratorMessage(deps, event, error);
   }
   const now = deps.clock.now().toISOString();
-  const runId = runIdFor(request.gameDate, messageIdOf(event), event.data?.message?.publishTime);
+  const runId = runIdFor(gameDate, messageIdOf(event), event.data?.message?.publishTime);
   const decisionId = phaseDecisionId(runId, start.startPhase);
   const traceparent = request.traceparent ? childTraceparent(request.traceparent) : newTraceparent();
   const outcome = await deps.store.transaction(async (tx): Promise<StartOutcome> => {
     if (await tx.get(COLLECTIONS.runs, runId)) return { state: 'exists', runId, decisionId };
-    const lock = await tx.get(COLLECTIONS.runLocks, request.gameDate);
+    const lock = await tx.get(COLLECTIONS.runLocks, gameDate);
     if (lock && typeof lock.runId === 'string' && !request.force) {
       const holder = await tx.get(COLLECTIONS.runs, lock.runId);
       if (holder?.status === 'RUNNING') return { state: 'conflict', runId, holder: lock.runId };
     }
-    const run = newRunDoc({ definition: deps.definition, requestMessageId: messageIdOf(event), runId, gameDate: request.gameDate, triggerSource: request.triggerSource, requestedBy: request.requestedBy ?? null, traceparent, startPhase: start.startPhase, processors: start.processors, now });
+    const run = newRunDoc({ definition: deps.definition, requestMessageId: messageIdOf(event), runId, gameDate: gameDate, triggerSource: request.triggerSource, requestedBy: request.requestedBy ?? null, traceparent, startPhase: start.startPhase, processors: start.processors, now });
     tx.set(COLLECTIONS.runs, runId, { ...run });
-    tx.set(COLLECTIONS.runLocks, request.gameDate, { runId, gameDate: request.gameDate, at: now });
-    const phaseDoc: RunPhaseDoc = { runId, phase: start.startPhase, gameDate: request.gameDate, expected: start.processors, status: 'running', startedAt: now, decidedAt: null, gate: null };
+    tx.set(COLLECTIONS.runLocks, gameDate, { runId, gameDate: gameDate, at: now });
+    const phaseDoc: RunPhaseDoc = { runId, phase: start.startPhase, gameDate: gameDate, expected: start.processors, status: 'running', startedAt: now, decidedAt: null, gate: null };
     tx.set(COLLECTIONS.runPhases, decisionId, { ...phaseDoc });
     const eventId = `${runId}--run_started`;
-    tx.set(COLLECTIONS.events, eventId, { eventId, type: 'run_started', at: now, runId, requestId: null, gameDate: request.gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, processors: start.processors, force: request.force ?? false });
+    tx.set(COLLECTIONS.events, eventId, { eventId, type: 'run_started', at: now, runId, requestId: null, gameDate: gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, processors: start.processors, force: request.force ?? false });
     for (const processor of start.processors) {
-      const message: ProcessorRequest = { runId, requestId: makeRequestId({ runId, phase: start.startPhase, processor }), gameDate: request.gameDate, phase: start.startPhase, processor, triggerSource: request.triggerSource, parentEventId: eventId, traceparent: childTraceparent(traceparent) };
+      const message: ProcessorRequest = { runId, requestId: makeRequestId({ runId, phase: start.startPhase, processor }), gameDate: gameDate, phase: start.startPhase, processor, triggerSource: request.triggerSource, parentEventId: eventId, traceparent: childTraceparent(traceparent) };
       addToOutbox(tx, { id: `${decisionId}--${processor}`, decisionId, runId, topic: phaseTopic(start.startPhase), message: { ...message }, attributes: { requestId: message.requestId }, status: 'pending', createdAt: now, sentAt: null });
     }
     return { state: 'started', runId, decisionId };
   });
-  const logger = deps.logger.child({ runId, gameDate: request.gameDate });
+  const logger = deps.logger.child({ runId, gameDate: gameDate });
   if (outcome.state === 'conflict') {
     const eventId = `${runId}--run_rejected`;
-    await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'run_rejected', at: now, runId: outcome.holder, requestId: null, gameDate: request.gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, message: `a run for ${request.gameDate} is already RUNNING (${outcome.holder}); publish with "force": true to start another` });
-    logger.warn({ runningRunId: outcome.holder }, `run request for ${request.gameDate} refused: run ${outcome.holder} is still RUNNING (set force to start anyway)`);
+    await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'run_rejected', at: now, runId: outcome.holder, requestId: null, gameDate: gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, message: `a run for ${gameDate} is already RUNNING (${outcome.holder}); publish with "force": true to start another` });
+    logger.warn({ runningRunId: outcome.holder }, `run request for ${gameDate} refused: run ${outcome.holder} is still RUNNING (set force to start anyway)`);
     return;
   }
   if (outcome.state === 'started') {

@@ -53,7 +53,7 @@ function identify(data: unknown, messageId: string, sourceTopic: string, dataTex
   const run = RunRequestSchema.safeParse(data);
   if (run.success) {
     // Keyed by content: a run request that dead-letters again after a retry finds its entry.
-    return { entryId: runRequestEntryId(runRequestContentKey(dataText)), kind: 'run_request', request: null, retryTarget: { topic: TOPICS.runRequests, message: run.data }, runId: null, gameDate: run.data.gameDate, phase: 'orchestrator', processor: null };
+    return { entryId: runRequestEntryId(runRequestContentKey(dataText)), kind: 'run_request', request: null, retryTarget: { topic: TOPICS.runRequests, message: run.data }, runId: null, gameDate: run.data.gameDate ?? null, phase: 'orchestrator', processor: null };
   }
   return { entryId: `msg-${messageId}`, kind: 'unknown', request: null, retryTarget: null, runId: null, gameDate: null, phase: sourceTopic, processor: null };
 }

@@ -161,3 +161,16 @@ describe('orchestrator', () => {
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });
   });
 });
+
+describe('scheduled run requests', () => {
+  it('resolve relativeDays in the time zone, for a fixed Cloud Scheduler body', async () => {
+    const w = world();
+    // 2026-03-01T12:00Z is still 2026-03-01 in New York: yesterday is 2026-02-28.
+    await w.orchestrator.onRunRequest(pubsubEvent({ relativeDays: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' }, { messageId: 's1' }));
+    expect(await w.store.get(COLLECTIONS.runs, rid('2026-02-28', 's1'))).toMatchObject({ gameDate: '2026-02-28', triggerSource: 'scheduled' });
+    await w.orchestrator.onRunRequest(pubsubEvent({ relativeDays: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' }, { messageId: 's2' }));
+    expect((await w.store.get(COLLECTIONS.queue, 'msg-s2'))?.lastError).toMatch(/^timeZone "Mars\/Olympus" is not a time zone/);
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2026-02-28', relativeDays: -1, triggerSource: 'scheduled' }, { messageId: 's3' }));
+    expect((await w.store.get(COLLECTIONS.queue, 'msg-s3'))?.lastError).toMatch(/give exactly one of gameDate and relativeDays/);
+  });
+});
