@@ -14,7 +14,7 @@ describe('emulator manager', () => {
     ['nothing', undefined],
   ])('reads the Java version from %s', (text, major) => expect(parseJavaVersion(text)).toBe(major));
 
-  it('says exactly what to install when the emulators are missing', () => {
+  it('says exactly what to install when the emulators are missing', { timeout: 60_000 }, () => {
     const empty = mkdtempSync(join(tmpdir(), 'no-sdk-'));
     try {
       locateEmulators({ ...process.env, PHASEGATE_GCLOUD_SDK_ROOT: empty });
@@ -29,7 +29,7 @@ describe('emulator manager', () => {
     }
   });
 
-  it('names a Java that is too old or absent', () => {
+  it('names a Java that is too old or absent', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'old-java-'));
     const fake = join(dir, 'java');
     writeFileSync(fake, '#!/bin/sh\necho \'java version "1.8.0_292"\' >&2\n', { mode: 0o755 });
@@ -37,7 +37,8 @@ describe('emulator manager', () => {
     expect(() => locateEmulators({ ...process.env, JAVA: join(dir, 'missing') })).toThrow(/Java was not found/);
   });
 
-  it('finds the jars on this machine', () => {
+  // `gcloud info` takes seconds on a busy machine.
+  it('finds the jars on this machine', { timeout: 60_000 }, () => {
     const found = locateEmulators(process.env);
     expect(found.pubsubJar).toMatch(/cloud-pubsub-emulator-.*\.jar$/);
     expect(found.firestoreJar).toMatch(/cloud-firestore-emulator\.jar$/);
