@@ -48,7 +48,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       name,
       target: fn.entryPoint,
       source: options.functionsSource,
-      signatureType: fn.trigger.kind === 'http' ? ('http' as const) : ('cloudevent' as const),
+      // Every function is an HTTP endpoint; Pub/Sub-driven ones take the push envelope.
+      signatureType: 'http' as const,
       env: { ...baseEnv, ...options.functionEnv?.(name) },
       logDir: options.logDir,
       port,

@@ -1,5 +1,4 @@
 import * as functions from '@google-cloud/functions-framework';
-import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { LoadedDefinition } from '../definition/load.ts';
 import { OPERATIONS_ENTRY_POINTS, ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../entry-points.ts';
 import type { CompletenessRules } from '../operations/completeness.ts';
@@ -20,7 +19,9 @@ import { createFaultInjector, parseFaultSpec } from '../runtime/faults.ts';
 import { createPhaseHandler, type PhaseHandler } from '../runtime/phase-handler.ts';
 import type { Processor } from '../runtime/processor.ts';
 import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import { createPushHandler } from '../runtime/push-handler.ts';
 import { createFirestore, createFirestoreStore } from './firestore-store.ts';
+import { createIdTokenVerifier, loadPushAuth, pushAuthCheck } from './push-auth.ts';
 import { createPubSub, createPubSubPublisher } from './pubsub-publisher.ts';
 
 
@@ -31,7 +32,10 @@ function buildDeps() {
   const publisher = createPubSubPublisher(createPubSub(config.projectId));
   const store = createFirestoreStore(createFirestore(config.projectId));
   const logger = createLogger({ name: 'phasegate', level: config.logLevel });
+  // Read at cold start: a misconfigured production function fails at once, not on its first push.
+  const pushAuth = pushAuthCheck(loadPushAuth(process.env));
   return {
+    pushAuth,
     config,
     store,
     publisher: faults ? faults.publisher(publisher) : publisher,
@@ -47,8 +51,24 @@ const getDeps = () => (deps ??= buildDeps());
 
 type Registry = Readonly<Record<string, Processor>>;
 
-function toEvent(event: CloudEvent<PubSubCloudEvent['data']>): PubSubCloudEvent {
-  return { id: event.id, source: event.source, type: event.type, data: event.data };
+const headersOf = (req: functions.Request) => Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+
+/**
+ * A Pub/Sub-driven function: an HTTP endpoint its push subscription calls with the push
+ * envelope, on the emulators and in production alike (see `createPushHandler`).
+ */
+function registerPush(name: string, handle: () => (event: PubSubCloudEvent) => Promise<void>): void {
+  let push: ReturnType<typeof createPushHandler> | undefined;
+  functions.http(name, (req, res) => {
+    const deps = getDeps();
+    push ??= createPushHandler(name, (event) => handle()(event), { logger: deps.logger, auth: deps.pushAuth });
+    push({ path: req.path, headers: headersOf(req), body: req.body as unknown })
+      .then((response) => res.status(response.status).send(response.body))
+      .catch((error: unknown) => {
+        deps.logger.error({ function: name, err: error instanceof Error ? error.message : String(error) }, 'push handling failed');
+        res.status(500).send('internal');
+      });
+  });
 }
 
 export interface PipelineFunctions {
@@ -65,30 +85,29 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
   let registry: Registry | undefined;
   for (const phase of pipeline.definition.phases) {
     let handler: PhaseHandler | undefined;
-    functions.cloudEvent<PubSubCloudEvent['data']>(phaseEntryPoint(phase.id), (event: CloudEvent<PubSubCloudEvent['data']>) => {
+    registerPush(phaseEntryPoint(phase.id), () => {
       registry ??= typeof pipeline.processors === 'function' ? pipeline.processors() : pipeline.processors;
-      handler ??= createPhaseHandler({ definition: pipeline.definition, phaseId: phase.id, processors: registry, clock: systemClock, ...getDeps() });
-      return handler(toEvent(event));
+      return (handler ??= createPhaseHandler({ definition: pipeline.definition, phaseId: phase.id, processors: registry, clock: systemClock, ...getDeps() }));
     });
   }
   let orchestrator: ReturnType<typeof createOrchestrator> | undefined;
   const getOrchestrator = () => (orchestrator ??= createOrchestrator({ definition: pipeline.definition, expectations: pipeline.expectations, clock: systemClock, ...getDeps() }));
-  functions.cloudEvent<PubSubCloudEvent['data']>(ORCHESTRATOR_ENTRY_POINTS.runs, (event: CloudEvent<PubSubCloudEvent['data']>) => getOrchestrator().onRunRequest(toEvent(event)));
-  functions.cloudEvent<PubSubCloudEvent['data']>(ORCHESTRATOR_ENTRY_POINTS.completions, (event: CloudEvent<PubSubCloudEvent['data']>) => getOrchestrator().onProcessorOutcome(toEvent(event)));
+  registerPush(ORCHESTRATOR_ENTRY_POINTS.runs, () => (event) => getOrchestrator().onRunRequest(event));
+  registerPush(ORCHESTRATOR_ENTRY_POINTS.completions, () => (event) => getOrchestrator().onProcessorOutcome(event));
 
   let recorder: ReturnType<typeof createDlqRecorder> | undefined;
-  functions.cloudEvent<PubSubCloudEvent['data']>(RECOVERY_ENTRY_POINTS.dlqRecorder, (event: CloudEvent<PubSubCloudEvent['data']>) => {
-    recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
-    return recorder(toEvent(event));
-  });
-  functions.cloudEvent<PubSubCloudEvent['data']>(RECOVERY_ENTRY_POINTS.autoRetry, async () => {
+  registerPush(RECOVERY_ENTRY_POINTS.dlqRecorder, () => (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...getDeps() })));
+  registerPush(RECOVERY_ENTRY_POINTS.autoRetry, () => async () => {
     await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
   });
   let dashboard: ReturnType<typeof createDashboard> | undefined;
   functions.http(OPERATIONS_ENTRY_POINTS.dashboard, (req, res) => {
     const deps = getDeps();
-    dashboard ??= createDashboard({ definition: pipeline.definition, clock: systemClock, auth: loadDashboardAuth(process.env), ...deps });
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    if (!dashboard) {
+      const auth = loadDashboardAuth(process.env);
+      dashboard = createDashboard({ definition: pipeline.definition, clock: systemClock, auth, verifyIdToken: auth.mode === 'google' ? createIdTokenVerifier({ audiences: auth.audiences }) : undefined, ...deps });
+    }
+    const headers = headersOf(req);
     const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
     dashboard({ method: req.method, path: req.path, query, headers, body: req.body as unknown })
       .then((response) => res.status(response.status).set(response.headers).send(response.body))
@@ -98,9 +117,9 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
       });
   });
   let completeness: CompletenessRules | undefined;
-  functions.cloudEvent<PubSubCloudEvent['data']>(OPERATIONS_ENTRY_POINTS.reconciler, async (event: CloudEvent<PubSubCloudEvent['data']>) => {
+  registerPush(OPERATIONS_ENTRY_POINTS.reconciler, () => async (event) => {
     const deps = getDeps();
     completeness ??= pipeline.completeness?.({ http: deps.http });
-    await handleReconcileTick({ definition: pipeline.definition, clock: systemClock, ...deps, completeness: completeness ? { rules: completeness } : undefined }, toEvent(event), deps.logger);
+    await handleReconcileTick({ definition: pipeline.definition, clock: systemClock, ...deps, completeness: completeness ? { rules: completeness } : undefined }, event, deps.logger);
   });
 }

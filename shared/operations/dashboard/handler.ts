@@ -29,6 +29,8 @@ export interface DashboardDeps {
   clock: Clock;
   logger: Logger;
   auth: DashboardAuth;
+  /** Verifies a Google ID token (google mode): the caller's email, or why not. */
+  verifyIdToken?: (authorization: string | undefined) => Promise<{ ok: true; email: string } | { ok: false; status: number; reason: string }>;
 }
 
 const json = (status: number, value: unknown, headers: Record<string, string> = {}): DashboardResponse => ({ status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: JSON.stringify(value) });
@@ -42,15 +44,22 @@ function tokenOf(req: DashboardRequest): string | undefined {
 /** The dashboard: one page that polls `/api/state`, and the queue actions. Framework-free. */
 export function createDashboard(deps: DashboardDeps) {
   return async function handle(req: DashboardRequest): Promise<DashboardResponse> {
-    const token = tokenOf(req);
+    let token = tokenOf(req);
+    if (deps.auth.mode === 'google') {
+      if (!deps.verifyIdToken) throw new Error('dashboard google auth needs an ID token verifier');
+      const verdict = await deps.verifyIdToken(req.headers.authorization);
+      if (!verdict.ok) return json(verdict.status === 403 ? 403 : 401, { error: verdict.status === 403 ? 'forbidden' : 'unauthorized', message: verdict.reason }, { 'www-authenticate': 'Bearer' });
+      token = verdict.email;
+    }
     const rights = rightsOf(deps.auth, token);
     const need = (right: Right): DashboardResponse | null => {
       if (rights.includes(right)) return null;
+      if (deps.auth.mode === 'google') return json(403, { error: 'forbidden', message: `${token ?? 'this caller'} may ${rights.length ? rights.join(' and ') : 'not use the dashboard'}${rights.length ? `, not ${right}` : ''}` });
       return rights.length === 0 ? json(401, { error: 'unauthorized', message: 'a valid dashboard token is required' }, { 'www-authenticate': 'Bearer' }) : json(403, { error: 'forbidden', message: `this token may ${rights.join(' and ')}, not ${right}` });
     };
     const denied = need(req.method === 'GET' ? 'read' : 'act');
     if (denied) return denied;
-    const setCookie: Record<string, string> = req.query.token && token ? { 'set-cookie': `phasegate_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` } : {};
+    const setCookie: Record<string, string> = deps.auth.mode === 'token' && req.query.token && token ? { 'set-cookie': `phasegate_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` } : {};
 
     if (req.method === 'GET' && (req.path === '/' || req.path === '')) {
       return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...setCookie }, body: DASHBOARD_PAGE.replace('__CAN_ACT__', JSON.stringify(rights.includes('act'))) };
