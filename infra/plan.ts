@@ -24,10 +24,20 @@ export interface SubscriptionPlan {
   deadLetter: { topic: string; maxDeliveryAttempts: number } | null;
 }
 
+/** A Cloud Scheduler job: publishes a fixed body to a topic on the definition's cron. */
+export interface SchedulePlan {
+  name: string;
+  topic: string;
+  cron: string;
+  timeZone: string;
+  body: Record<string, unknown>;
+}
+
 export interface ResourcePlan {
   topics: string[];
   functions: FunctionPlan[];
   subscriptions: SubscriptionPlan[];
+  schedules: SchedulePlan[];
 }
 
 export const phaseFunctionName = phaseEntryPoint;
@@ -70,6 +80,19 @@ function phaseResources(phase: PhaseSpec): { functions: FunctionPlan[]; subscrip
   };
 }
 
+/** The definition's schedules as Cloud Scheduler jobs (the local scheduler runs the same topics on short periods). */
+export function planSchedules(definition: LoadedDefinition): SchedulePlan[] {
+  const s = definition.schedules;
+  const jobs: SchedulePlan[] = [
+    // A fixed body names yesterday in the schedule's time zone; the orchestrator resolves it when the message arrives.
+    { name: 'phasegate-daily-run', topic: TOPICS.runRequests, cron: s.dailyRun.cron, timeZone: s.dailyRun.timeZone, body: { relativeDays: -1, timeZone: s.dailyRun.timeZone, triggerSource: 'scheduled', requestedBy: 'cloud-scheduler' } },
+    { name: 'phasegate-auto-retry', topic: TOPICS.autoRetryTicks, cron: s.autoRetry.cron, timeZone: s.autoRetry.timeZone, body: { source: 'cloud-scheduler' } },
+    { name: 'phasegate-reconcile', topic: TOPICS.reconcileTicks, cron: s.reconcile.cron, timeZone: s.reconcile.timeZone, body: {} },
+  ];
+  if (s.completeness) jobs.push({ name: 'phasegate-completeness', topic: TOPICS.reconcileTicks, cron: s.completeness.cron, timeZone: s.completeness.timeZone, body: { completenessDays: s.completeness.days } });
+  return jobs;
+}
+
 /** Every resource the definition implies. Local provisioning, deploy and validate all read this. */
 export function planResources(definition: LoadedDefinition): ResourcePlan {
   const control = definition.orchestrator;
@@ -97,5 +120,6 @@ export function planResources(definition: LoadedDefinition): ResourcePlan {
       pushSubscription(TOPICS.reconcileTicks, OPERATIONS_ENTRY_POINTS.reconciler, control, CONTROL_DLQ_TOPIC),
       { name: subscriptionName(CONTROL_DLQ_TOPIC), topic: CONTROL_DLQ_TOPIC, pushTo: null, ackDeadlineSeconds: HOLD_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
     ],
+    schedules: planSchedules(definition),
   };
 }

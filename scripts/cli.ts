@@ -8,7 +8,14 @@ import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { parseDate, registerQueueCommands } from './cli/queue-commands.ts';
 import { registerOpsCommands } from './cli/ops-commands.ts';
+import { registerInfraCommands } from './cli/infra-commands.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
+
+// `phasegate ... | head` closes the pipe early: stop quietly, as other command-line tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 let connection: Connection | undefined;
 const context: CliContext = {
@@ -52,6 +59,7 @@ program
 
 registerQueueCommands(program, context);
 registerOpsCommands(program, context);
+registerInfraCommands(program, context);
 
 try {
   await program.parseAsync(process.argv);

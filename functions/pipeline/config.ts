@@ -12,3 +12,6 @@ export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
   if (!result.success) throw new Error(`invalid configuration: SOURCE_API_URL: ${result.error.issues.map((i) => i.message).join('; ')}`);
   return result.data;
 }
+
+/** What a deployment must set for the reference pipeline (`phasegate deploy --env NAME=value`). */
+export const REQUIRED_ENV = ['SOURCE_API_URL'] as const;

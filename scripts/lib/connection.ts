@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
+import { createFirestore, createFirestoreStore, defaultStoreOptions } from '../../shared/adapters/firestore-store.ts';
 import { createPubSub, createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts';
 import type { Publisher } from '../../shared/ports/publisher.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
@@ -63,7 +63,7 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
   const pubsub = createPubSub(projectId);
   return {
     projectId,
-    store: createFirestoreStore(db),
+    store: createFirestoreStore(db, defaultStoreOptions(env)),
     publisher: createPubSubPublisher(pubsub),
     source,
     sourceApiUrl,

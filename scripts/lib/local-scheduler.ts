@@ -1,5 +1,5 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
-import { TOPICS } from '../../shared/messages/messages.ts';
+import { planSchedules } from '../../infra/plan.ts';
 import type { Publisher } from '../../shared/ports/publisher.ts';
 
 export interface ScheduledJob {
@@ -9,18 +9,23 @@ export interface ScheduledJob {
   message: () => unknown;
 }
 
-/** The definition's schedules as local jobs (Cloud Scheduler's job of publishing to a topic, on a shorter period). */
-export function localJobs(definition: LoadedDefinition, clock: () => Date = () => new Date()): ScheduledJob[] {
+/**
+ * The Cloud Scheduler jobs of the plan, with the same topics and bodies, on the definition's
+ * shorter local periods (so a demo shows them working).
+ */
+export function localJobs(definition: LoadedDefinition): ScheduledJob[] {
   const s = definition.schedules;
-  const jobs: ScheduledJob[] = [
-    { name: 'auto-retry', topic: TOPICS.autoRetryTicks, everySeconds: s.autoRetry.localEverySeconds, message: () => ({ source: 'local-scheduler', at: clock().toISOString() }) },
-    { name: 'reconcile', topic: TOPICS.reconcileTicks, everySeconds: s.reconcile.localEverySeconds, message: () => ({}) },
-    // The daily run is for yesterday's games, as in production.
-    { name: 'daily-run', topic: TOPICS.runRequests, everySeconds: s.dailyRun.localEverySeconds, message: () => ({ gameDate: new Date(clock().getTime() - 86_400_000).toISOString().slice(0, 10), triggerSource: 'scheduled', requestedBy: 'local scheduler' }) },
-  ];
-  const completeness = s.completeness;
-  if (completeness) jobs.push({ name: 'completeness', topic: TOPICS.reconcileTicks, everySeconds: completeness.localEverySeconds, message: () => ({ completenessDays: completeness.days }) });
-  return jobs;
+  const periods: Record<string, number | undefined> = {
+    'phasegate-daily-run': s.dailyRun.localEverySeconds,
+    'phasegate-auto-retry': s.autoRetry.localEverySeconds,
+    'phasegate-reconcile': s.reconcile.localEverySeconds,
+    'phasegate-completeness': s.completeness?.localEverySeconds,
+  };
+  return planSchedules(definition).map((job) => {
+    const everySeconds = periods[job.name];
+    if (everySeconds === undefined) throw new Error(`no local period for scheduler job ${job.name}`);
+    return { name: job.name.replace(/^phasegate-/, ''), topic: job.topic, everySeconds, message: () => job.body };
+  });
 }
 
 /** Publishes each job's message every period until stopped. A failed publish is reported, and the next period tries again. */

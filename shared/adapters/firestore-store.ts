@@ -1,4 +1,6 @@
 import { Firestore, type Query } from '@google-cloud/firestore';
+import { createIndexGuard } from '../store/indexes.ts';
+import { declaredIndexes } from './declared-indexes.ts';
 import { MAX_BATCH_WRITES, chunk, type DocData, type DocWrite, type DocumentStore, type Filter, type QueryOptions, type StoredDoc } from '../ports/store.ts';
 
 /**
@@ -15,7 +17,21 @@ function applyFilters(query: Query, filters: readonly Filter[]): Query {
   return filters.reduce((q, f) => q.where(f.field, f.op, f.value), query);
 }
 
-export function createFirestoreStore(db: Firestore): DocumentStore {
+export interface FirestoreStoreOptions {
+  /**
+   * Refuse queries no composite index serves, as production does. The emulator never asks
+   * for an index; with this on it does, so a missing index fails a test, not a deploy.
+   */
+  indexGuard?: (collection: string, options: QueryOptions) => void;
+}
+
+/** On the emulator, guard with the declared indexes; in production Firestore guards itself. */
+export function defaultStoreOptions(env: NodeJS.ProcessEnv = process.env): FirestoreStoreOptions {
+  return env.FIRESTORE_EMULATOR_HOST ? { indexGuard: createIndexGuard(declaredIndexes()) } : {};
+}
+
+export function createFirestoreStore(db: Firestore, options: FirestoreStoreOptions = defaultStoreOptions()): DocumentStore {
+  const guard = options.indexGuard ?? (() => undefined);
   return {
     async get(collection, id) {
       const snapshot = await db.collection(collection).doc(id).get();
@@ -42,10 +58,12 @@ export function createFirestoreStore(db: Firestore): DocumentStore {
       }
     },
     async countWhere(collection, filters) {
+      guard(collection, { filters: [...filters] });
       const snapshot = await applyFilters(db.collection(collection), filters).count().get();
       return snapshot.data().count;
     },
     async query(collection, options: QueryOptions = {}) {
+      guard(collection, options);
       let query = applyFilters(db.collection(collection), options.filters ?? []);
       if (options.orderBy) query = query.orderBy(options.orderBy.field, options.orderBy.direction ?? 'asc');
       if (options.limit !== undefined) query = query.limit(options.limit);

@@ -51,6 +51,16 @@ const getDeps = () => (deps ??= buildDeps());
 
 type Registry = Readonly<Record<string, Processor>>;
 
+const registered = new Map<string, 'http'>();
+/** What this module registered with the functions framework: `validate` compares it with the plan. */
+export function registeredEntryPoints(): ReadonlyMap<string, 'http'> {
+  return registered;
+}
+function registerHttp(name: string, handler: functions.HttpFunction): void {
+  functions.http(name, handler);
+  registered.set(name, 'http');
+}
+
 const headersOf = (req: functions.Request) => Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
 
 /**
@@ -59,7 +69,7 @@ const headersOf = (req: functions.Request) => Object.fromEntries(Object.entries(
  */
 function registerPush(name: string, handle: () => (event: PubSubCloudEvent) => Promise<void>): void {
   let push: ReturnType<typeof createPushHandler> | undefined;
-  functions.http(name, (req, res) => {
+  registerHttp(name, (req, res) => {
     const deps = getDeps();
     push ??= createPushHandler(name, (event) => handle()(event), { logger: deps.logger, auth: deps.pushAuth });
     push({ path: req.path, headers: headersOf(req), body: req.body as unknown })
@@ -101,7 +111,7 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
     await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
   });
   let dashboard: ReturnType<typeof createDashboard> | undefined;
-  functions.http(OPERATIONS_ENTRY_POINTS.dashboard, (req, res) => {
+  registerHttp(OPERATIONS_ENTRY_POINTS.dashboard, (req, res) => {
     const deps = getDeps();
     if (!dashboard) {
       const auth = loadDashboardAuth(process.env);

@@ -1,3 +1,5 @@
+import { createIndexGuard, type FirestoreIndex } from '../store/indexes.ts';
+import { declaredIndexes } from './declared-indexes.ts';
 import type { DocData, DocumentStore, Filter, QueryOptions, StoredDoc } from '../ports/store.ts';
 
 function matches(data: DocData, filter: Filter): boolean {
@@ -23,6 +25,12 @@ function matches(data: DocData, filter: Filter): boolean {
 export class MemoryStore implements DocumentStore {
   readonly collections = new Map<string, Map<string, DocData>>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly guard: (collection: string, options: QueryOptions) => void;
+
+  /** Like production, it refuses a query that no declared composite index serves. */
+  constructor(options: { indexes?: readonly FirestoreIndex[] } = {}) {
+    this.guard = createIndexGuard(options.indexes ?? declaredIndexes());
+  }
 
   private table(collection: string): Map<string, DocData> {
     let table = this.collections.get(collection);
@@ -63,6 +71,8 @@ export class MemoryStore implements DocumentStore {
   }
 
   query(collection: string, options: QueryOptions = {}): Promise<StoredDoc[]> {
+    const refused = this.refusal(collection, options);
+    if (refused) return Promise.reject(refused);
     let docs = [...(this.collections.get(collection) ?? new Map<string, DocData>()).entries()]
       .filter(([, data]) => (options.filters ?? []).every((f) => matches(data, f)))
       .map(([id, data]): StoredDoc => ({ id, data: structuredClone(data) }));
@@ -76,6 +86,15 @@ export class MemoryStore implements DocumentStore {
       });
     }
     return Promise.resolve(options.limit === undefined ? docs : docs.slice(0, options.limit));
+  }
+
+  private refusal(collection: string, options: QueryOptions): Error | null {
+    try {
+      this.guard(collection, options);
+      return null;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /** Transactions run one at a time: exactly serialisable. */

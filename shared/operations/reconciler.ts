@@ -4,7 +4,7 @@ import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/me
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
-import type { DocumentStore } from '../ports/store.ts';
+import type { DocumentStore, QueryOptions } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { describeShortfalls, type GateCheck } from '../orchestration/gate.ts';
 import type { OutboxEntry } from '../orchestration/outbox.ts';
@@ -80,9 +80,14 @@ async function healRuns(deps: ReconcilerDeps, now: Date): Promise<string[]> {
   return healed;
 }
 
+/** Outbox entries still pending at the cutoff. Needs the composite index (status, createdAt): `validate` checks it is declared. */
+export function unsentOutboxQuery(cutoffIso: string): QueryOptions {
+  return { filters: [{ field: 'status', op: '==', value: 'pending' }, { field: 'createdAt', op: '<=', value: cutoffIso }], limit: 500 };
+}
+
 async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - OUTBOX_GRACE_MS).toISOString();
-  const pending = await deps.store.query(COLLECTIONS.outbox, { filters: [{ field: 'status', op: '==', value: 'pending' }, { field: 'createdAt', op: '<=', value: cutoff }], limit: 500 });
+  const pending = await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(cutoff));
   for (const doc of pending) {
     const entry = doc.data as unknown as OutboxEntry;
     await deps.publisher.publish(entry.topic, entry.message, entry.attributes);

@@ -3,7 +3,7 @@ import { phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
-import { chunk, type DocumentStore } from '../ports/store.ts';
+import { chunk, type DocumentStore, type QueryOptions } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { Notifier } from './notifier.ts';
 import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
@@ -45,6 +45,11 @@ type Claim = { entry: QueueEntry; message: { topic: string; message: unknown } }
  * was lost) with an indexed query, claims them in transactions (so two ticks never retry the
  * same entry twice), then re-publishes each original request with triggerSource=retry.
  */
+/** Due entries, oldest due first. Needs the composite index (status, nextRetryAt): `validate` checks it is declared. */
+export function dueEntriesQuery(nowIso: string, limit: number): QueryOptions {
+  return { filters: [{ field: 'status', op: 'in', value: DUE_STATUSES }, { field: 'nextRetryAt', op: '<=', value: nowIso }], orderBy: { field: 'nextRetryAt' }, limit };
+}
+
 export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntries?: number } = {}): Promise<TickResult> {
   const queue = deps.definition.queue;
   const result: TickResult = { retried: 0, exhausted: 0, expired: 0 };
@@ -53,7 +58,7 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
   while (seen < limit) {
     const now = deps.clock.now();
     const nowIso = now.toISOString();
-    const due = await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: DUE_STATUSES }, { field: 'nextRetryAt', op: '<=', value: nowIso }], orderBy: { field: 'nextRetryAt' }, limit: Math.min(PAGE, limit - seen) });
+    const due = await deps.store.query(COLLECTIONS.queue, dueEntriesQuery(nowIso, Math.min(PAGE, limit - seen)));
     if (due.length === 0) break;
     seen += due.length;
     for (const ids of chunk(due.map((d) => d.id), CLAIM_CHUNK)) {

@@ -1,0 +1,28 @@
+/** One difference between two things that must agree; `message` names both sides. */
+export interface Drift {
+  area: 'registry' | 'entry points' | 'plan' | 'indexes' | 'readme' | 'topics' | 'subscriptions' | 'scheduler';
+  message: string;
+}
+
+export function formatDrifts(drifts: readonly Drift[]): string {
+  return drifts.map((d) => `  - [${d.area}] ${d.message}`).join('\n');
+}
+
+/** Levenshtein distance: which unmatched name a misspelt one most likely meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  return [...candidates].sort((x, y) => distance(name, x) - distance(name, y))[0];
+}

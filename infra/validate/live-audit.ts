@@ -1,0 +1,139 @@
+import type { PubSub } from '@google-cloud/pubsub';
+import type { ResourcePlan, SchedulePlan, SubscriptionPlan } from '../plan.ts';
+import { functionUrl, pushEndpointUrl, serviceAccountEmail } from '../deploy/target.ts';
+import type { Drift } from './drift.ts';
+
+/** A subscription as Pub/Sub reports it, in the units the plan uses. */
+export interface LiveSubscription {
+  name: string;
+  topic: string;
+  pushEndpoint: string | null;
+  oidc: { serviceAccountEmail: string; audience: string } | null;
+  ackDeadlineSeconds: number;
+  retryPolicy: { minBackoffSeconds: number; maxBackoffSeconds: number } | null;
+  deadLetter: { topic: string; maxDeliveryAttempts: number } | null;
+}
+
+export interface LiveScheduleJob {
+  name: string;
+  schedule: string;
+  timeZone: string;
+  topic: string;
+  body: string;
+}
+
+export interface LiveState {
+  topics: string[];
+  subscriptions: LiveSubscription[];
+  /** null where there is no scheduler to ask (the emulators: the local scheduler runs in-process). */
+  schedules: LiveScheduleJob[] | null;
+}
+
+const lastSegment = (name: string | null | undefined) => (name ?? '').split('/').pop() ?? '';
+const seconds = (d: { seconds?: unknown } | null | undefined) => Number(d?.seconds ?? 0);
+
+/** Reads topics and subscriptions (with their policies) from Pub/Sub: the emulator or a real project. */
+export async function readPubSub(pubsub: PubSub): Promise<Pick<LiveState, 'topics' | 'subscriptions'>> {
+  const [topics] = await pubsub.getTopics();
+  const [subscriptions] = await pubsub.getSubscriptions();
+  return {
+    topics: topics.map((t) => lastSegment(t.name)),
+    subscriptions: subscriptions.map((s): LiveSubscription => {
+      const m = s.metadata ?? {};
+      const oidc = m.pushConfig?.oidcToken;
+      return {
+        name: lastSegment(s.name),
+        topic: lastSegment(typeof m.topic === 'string' ? m.topic : null),
+        pushEndpoint: m.pushConfig?.pushEndpoint || null,
+        oidc: oidc?.serviceAccountEmail ? { serviceAccountEmail: oidc.serviceAccountEmail, audience: oidc.audience ?? '' } : null,
+        ackDeadlineSeconds: Number(m.ackDeadlineSeconds ?? 0),
+        retryPolicy: m.retryPolicy ? { minBackoffSeconds: seconds(m.retryPolicy.minimumBackoff), maxBackoffSeconds: seconds(m.retryPolicy.maximumBackoff) } : null,
+        deadLetter: m.deadLetterPolicy?.deadLetterTopic ? { topic: lastSegment(m.deadLetterPolicy.deadLetterTopic), maxDeliveryAttempts: Number(m.deadLetterPolicy.maxDeliveryAttempts ?? 0) } : null,
+      };
+    }),
+  };
+}
+
+/** `gcloud scheduler jobs list --format=json`, in the fields the audit compares. */
+export function parseSchedulerJobs(json: string): LiveScheduleJob[] {
+  const jobs = JSON.parse(json) as { name?: string; schedule?: string; timeZone?: string; pubsubTarget?: { topicName?: string; data?: string } }[];
+  return jobs.map((j) => ({ name: lastSegment(j.name), schedule: j.schedule ?? '', timeZone: j.timeZone ?? 'Etc/UTC', topic: lastSegment(j.pubsubTarget?.topicName), body: j.pubsubTarget?.data ? Buffer.from(j.pubsubTarget.data, 'base64').toString('utf8') : '' }));
+}
+
+export interface LiveAuditTarget {
+  project: string;
+  /** Set for a real project: push endpoints and their OIDC settings are checked exactly. */
+  region?: string;
+}
+
+const fmt = {
+  retry: (r: SubscriptionPlan['retryPolicy']) => (r ? `${r.minBackoffSeconds}s..${r.maxBackoffSeconds}s` : 'none'),
+  dlq: (d: SubscriptionPlan['deadLetter']) => (d ? `${d.topic} after ${d.maxDeliveryAttempts} attempts` : 'none'),
+};
+
+function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, target: LiveAuditTarget): Drift[] {
+  const drifts: Drift[] = [];
+  const say = (message: string) => drifts.push({ area: 'subscriptions', message: `${want.name}: ${message}` });
+  if (have.topic !== want.topic) say(`reads topic ${have.topic} (live), plan: ${want.topic}`);
+  if (have.ackDeadlineSeconds !== want.ackDeadlineSeconds) say(`ack deadline ${have.ackDeadlineSeconds}s (live), plan: ${want.ackDeadlineSeconds}s`);
+  if (fmt.retry(have.retryPolicy) !== fmt.retry(want.retryPolicy)) say(`retry policy ${fmt.retry(have.retryPolicy)} (live), plan: ${fmt.retry(want.retryPolicy)}`);
+  if (fmt.dlq(have.deadLetter) !== fmt.dlq(want.deadLetter)) say(`dead-letter policy ${fmt.dlq(have.deadLetter)} (live), plan: ${fmt.dlq(want.deadLetter)}`);
+  if (!want.pushTo) {
+    if (have.pushEndpoint) say(`pushes to ${have.pushEndpoint} (live), plan: a pull subscription held for a person`);
+    return drifts;
+  }
+  if (!have.pushEndpoint) {
+    say(`is a pull subscription (live), plan: push to ${want.pushTo}`);
+    return drifts;
+  }
+  if (target.region) {
+    const endpoint = pushEndpointUrl({ project: target.project, region: target.region }, want.pushTo, want.topic);
+    if (have.pushEndpoint !== endpoint) say(`pushes to ${have.pushEndpoint} (live), plan: ${endpoint}`);
+    const oidc = { serviceAccountEmail: serviceAccountEmail(target, 'push'), audience: functionUrl({ project: target.project, region: target.region }, want.pushTo) };
+    if (have.oidc?.serviceAccountEmail !== oidc.serviceAccountEmail || have.oidc.audience !== oidc.audience) {
+      say(`push authentication ${have.oidc ? `${have.oidc.serviceAccountEmail} for ${have.oidc.audience}` : 'none'} (live), plan: OIDC as ${oidc.serviceAccountEmail} for ${oidc.audience}`);
+    }
+  } else if (!have.pushEndpoint.endsWith(`/projects/${target.project}/topics/${want.topic}`)) {
+    say(`pushes to ${have.pushEndpoint} (live), plan: <${want.pushTo} URL>/projects/${target.project}/topics/${want.topic}`);
+  }
+  return drifts;
+}
+
+function auditSchedules(want: readonly SchedulePlan[], have: readonly LiveScheduleJob[]): Drift[] {
+  const drifts: Drift[] = [];
+  for (const job of want) {
+    const live = have.find((j) => j.name === job.name);
+    if (!live) {
+      drifts.push({ area: 'scheduler', message: `job ${job.name} (plan: "${job.cron}" ${job.timeZone} to ${job.topic}) does not exist` });
+      continue;
+    }
+    const body = JSON.stringify(job.body);
+    if (live.schedule !== job.cron || live.timeZone !== job.timeZone) drifts.push({ area: 'scheduler', message: `job ${job.name} runs "${live.schedule}" ${live.timeZone} (live), plan: "${job.cron}" ${job.timeZone}` });
+    if (live.topic !== job.topic) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes to ${live.topic} (live), plan: ${job.topic}` });
+    if (live.body !== body) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes ${live.body} (live), plan: ${body}` });
+  }
+  return drifts;
+}
+
+/** Compares what exists with the plan; every drift says what is live and what the plan wants. */
+export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAuditTarget): Drift[] {
+  const drifts: Drift[] = [];
+  for (const topic of plan.topics) if (!live.topics.includes(topic)) drifts.push({ area: 'topics', message: `topic ${topic} does not exist (plan: created by deploy)` });
+  const planned = new Map(plan.subscriptions.map((s) => [s.name, s]));
+  for (const want of plan.subscriptions) {
+    const have = live.subscriptions.find((s) => s.name === want.name);
+    if (!have) drifts.push({ area: 'subscriptions', message: `${want.name} does not exist (plan: ${want.pushTo ? `push ${want.topic} to ${want.pushTo}` : `hold ${want.topic}`}, dead-letter ${fmt.dlq(want.deadLetter)})` });
+    else drifts.push(...auditSubscription(want, have, target));
+  }
+  // A subscription nobody planned on one of our topics: a consumer outside the contract.
+  for (const have of live.subscriptions) {
+    if (planned.has(have.name) || !plan.topics.includes(have.topic)) continue;
+    const policy = plan.subscriptions.find((s) => s.topic === have.topic)?.deadLetter ?? null;
+    drifts.push({
+      area: 'subscriptions',
+      message: `${have.name} on topic ${have.topic} is not in the plan` + (have.deadLetter ? '' : `, and has no dead-letter policy (live: none; plan: every subscription dead-letters${policy ? `, as ${have.topic}-sub does to ${fmt.dlq(policy)}` : ''})`),
+    });
+  }
+  if (live.schedules) drifts.push(...auditSchedules(plan.schedules, live.schedules));
+  return drifts;
+}

@@ -1,0 +1,175 @@
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { REQUIRED_ENV } from '../../functions/pipeline/config.ts';
+import { referenceDefinition } from '../../functions/pipeline/definition.ts';
+import { declaredIndexesPath, readIndexesFile } from '../../shared/adapters/declared-indexes.ts';
+import { createPubSub } from '../../shared/adapters/pubsub-publisher.ts';
+import { DefinitionError, loadDefinition, type LoadedDefinition } from '../../shared/definition/load.ts';
+import { gcloudPlan, renderShell } from '../../infra/deploy/gcloud.ts';
+import { PROJECT_NUMBER_PLACEHOLDER, type DeployTarget } from '../../infra/deploy/target.ts';
+import { terraformPlan } from '../../infra/deploy/terraform.ts';
+import { planResources } from '../../infra/plan.ts';
+import { formatDrifts, type Drift } from '../../infra/validate/drift.ts';
+import { auditLive, parseSchedulerJobs, readPubSub } from '../../infra/validate/live-audit.ts';
+import { staticAudit } from '../lib/audit.ts';
+import { runCommand, runDeployPlan } from '../lib/deploy-runner.ts';
+import { repoRoot } from '../lib/local-pipeline.ts';
+import type { CliContext } from './context.ts';
+import { UsageError } from './usage-error.ts';
+
+function parseEnvPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`"${value}" is not NAME=value (NAME in capitals, e.g. SOURCE_API_URL=https://stats.example.com)`);
+  return { ...previous, [match[1]!]: match[2]! };
+}
+
+function parseMember(value: string, previous: string[] = []): string[] {
+  if (!/^(user|group|serviceAccount|domain):\S+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an IAM member such as user:you@example.com or group:oncall@example.com`);
+  return [...previous, value];
+}
+
+/** `--definition file.json` audits or deploys that definition instead of the reference pipeline's. */
+function definitionFrom(file: string | undefined): LoadedDefinition {
+  if (!file) return referenceDefinition;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read the definition ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return loadDefinition(raw);
+  } catch (error) {
+    if (error instanceof DefinitionError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+function report(context: CliContext, title: string, drifts: readonly Drift[]): void {
+  if (drifts.length === 0) context.print(`${title}: no drift`);
+  else context.print(`${title}: ${drifts.length} drift${drifts.length === 1 ? '' : 's'}\n${formatDrifts(drifts)}`);
+}
+
+interface DeployOptions {
+  region: string;
+  projectNumber?: string;
+  env?: Record<string, string>;
+  dashboardReader?: string[];
+  dashboardActor?: string[];
+  dryRun?: boolean;
+  out: string;
+  runtime: string;
+  definition?: string;
+}
+
+export const hasCompiledOutput = (): boolean => existsSync(join(repoRoot, 'dist', 'functions', 'index.js'));
+
+/**
+ * What each function's source upload needs: the compiled output, the lock file, and a
+ * package.json whose `main` is the compiled entry module and with no scripts (the buildpack
+ * would otherwise run `build`, which needs the TypeScript sources).
+ */
+export function stageSource(dir: string): void {
+  if (!hasCompiledOutput()) throw new UsageError('no compiled output in dist/: run `npm run build` first');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(repoRoot, 'package-lock.json'), join(dir, 'package-lock.json'));
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...manifest, main: 'dist/functions/index.js', scripts: {}, bin: undefined }, null, 2)}\n`);
+}
+
+async function buildOutput(): Promise<void> {
+  const built = await runCommand(['npm', 'run', '--silent', 'build'], { cwd: repoRoot });
+  if (built.code !== 0) throw new UsageError(`npm run build failed: fix the compile errors first\n${built.stdout}${built.stderr}`);
+}
+
+export function registerInfraCommands(program: Command, context: CliContext): void {
+  program
+    .command('validate')
+    .description('audit the definition, registry, entry points, infra plan, indexes and README (static); with --live, also what exists')
+    .option('--live', 'also audit the topics, subscriptions and scheduler jobs that exist (the local stack, the emulators of GOOGLE_CLOUD_PROJECT, or a real project)')
+    .option('--region <region>', 'with --live on a real project: its region (checks push endpoints, OIDC and scheduler jobs exactly)')
+    .option('--definition <file.json>', 'audit this definition instead of the reference pipeline')
+    .action(async (options: { live?: boolean; region?: string; definition?: string }) => {
+      const definition = definitionFrom(options.definition);
+      const drifts = await staticAudit(repoRoot, definition);
+      report(context, 'static audit', drifts);
+      if (options.live) {
+        const c = await context.connection();
+        const onEmulator = Boolean(process.env.PUBSUB_EMULATOR_HOST);
+        if (!onEmulator && !options.region) throw new UsageError('--live on a real project needs --region (where the functions and scheduler jobs are)');
+        const pubsub = createPubSub(c.projectId);
+        try {
+          const live = await readPubSub(pubsub);
+          let schedules = null;
+          if (!onEmulator && options.region) {
+            const listed = await runCommand(['gcloud', 'scheduler', 'jobs', 'list', `--location=${options.region}`, `--project=${c.projectId}`, '--format=json']);
+            if (listed.code !== 0) throw new Error(`gcloud scheduler jobs list failed: ${listed.stderr.trim()}`);
+            schedules = parseSchedulerJobs(listed.stdout);
+          }
+          const liveDrifts = auditLive(planResources(definition), { ...live, schedules }, { project: c.projectId, region: onEmulator ? undefined : options.region });
+          report(context, `live audit of ${c.projectId} (${c.source}${onEmulator ? '; scheduler jobs are the local scheduler, in-process' : ''})`, liveDrifts);
+          drifts.push(...liveDrifts);
+        } finally {
+          await pubsub.close();
+        }
+      }
+      if (drifts.length > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('deploy')
+    .description('deploy the pipeline to a Google Cloud project with gcloud (writes the same plan as deploy.sh and Terraform JSON)')
+    .requiredOption('--region <region>', 'region of the functions, Firestore and scheduler jobs, e.g. europe-west1')
+    .option('--project-number <number>', 'the project number (default: asked of gcloud; shown as ${PROJECT_NUMBER} in a dry run)')
+    .option('--env <NAME=value>', 'environment for every function (repeatable); the reference pipeline needs SOURCE_API_URL', parseEnvPair)
+    .option('--dashboard-reader <member>', 'may read the dashboard, e.g. group:data@example.com (repeatable)', parseMember)
+    .option('--dashboard-actor <member>', 'may also act on the queue from the dashboard (repeatable)', parseMember)
+    .option('--runtime <runtime>', 'Cloud Functions runtime', 'nodejs20')
+    .option('--out <dir>', 'where the plan, the Terraform JSON and the staged source are written', '.phasegate/deploy')
+    .option('--definition <file.json>', 'deploy this definition instead of the reference pipeline')
+    .option('--dry-run', 'print the gcloud commands in order and write the files; run nothing')
+    .action(async (options: DeployOptions, command: Command) => {
+      const project = command.optsWithGlobals<{ project?: string }>().project;
+      if (!project) throw new UsageError('deploy needs --project <id>');
+      if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new UsageError(`"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`);
+      const env = options.env ?? {};
+      const missing = REQUIRED_ENV.filter((name) => !env[name]);
+      if (missing.length) throw new UsageError(`the reference pipeline needs ${missing.join(', ')}: add ${missing.map((m) => `--env ${m}=...`).join(' ')}`);
+      const definition = definitionFrom(options.definition);
+      const drifts = await staticAudit(repoRoot, definition);
+      if (drifts.length > 0) {
+        report(context, 'static audit', drifts);
+        throw new UsageError('the static audit found drift: fix it before deploying (`phasegate validate`)');
+      }
+      const out = resolve(options.out);
+      const sourceDir = join(options.out, 'source');
+      let projectNumber = options.projectNumber ?? PROJECT_NUMBER_PLACEHOLDER;
+      if (!options.dryRun && !options.projectNumber) {
+        const described = await runCommand(['gcloud', 'projects', 'describe', project, '--format=value(projectNumber)']);
+        if (described.code !== 0) throw new UsageError(`cannot read the project number of ${project}: ${described.stderr.trim()}`);
+        projectNumber = described.stdout.trim();
+      }
+      const target: DeployTarget = { project, region: options.region, projectNumber, env, dashboard: { readers: options.dashboardReader ?? [], actors: options.dashboardActor ?? [] }, source: sourceDir, runtime: options.runtime };
+      if (target.dashboard.readers.length + target.dashboard.actors.length === 0) context.print('# note: no --dashboard-reader or --dashboard-actor: nobody may open the dashboard until you add one');
+      const indexes = readIndexesFile(declaredIndexesPath());
+      const steps = gcloudPlan(definition, target, indexes);
+      const preamble = projectNumber === PROJECT_NUMBER_PLACEHOLDER ? [`PROJECT_NUMBER="$(gcloud projects describe ${project} --format='value(projectNumber)')"`] : [];
+      const script = renderShell(steps, preamble);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'deploy.sh'), script, { mode: 0o755 });
+      writeFileSync(join(out, 'phasegate.tf.json'), `${JSON.stringify(terraformPlan(definition, target, indexes), null, 2)}\n`);
+      if (options.dryRun) {
+        if (hasCompiledOutput()) stageSource(join(out, 'source'));
+        context.print(script);
+        context.print(`# wrote ${join(options.out, 'deploy.sh')} and ${join(options.out, 'phasegate.tf.json')}; ${hasCompiledOutput() ? `staged the source in ${sourceDir}` : 'run `npm run build` and this again to stage the source they upload'}`);
+        return;
+      }
+      await buildOutput();
+      stageSource(join(out, 'source'));
+      const counts = await runDeployPlan(steps, runCommand, (line) => context.print(line));
+      context.print(`deployed ${project} (${options.region}): ${counts.created} steps applied, ${counts.updated} updated, ${counts.kept} already there. Check it with: phasegate validate --live --project ${project} --region ${options.region}`);
+    });
+}

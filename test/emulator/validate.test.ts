@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { referenceDefinition, referenceDefinitionInput } from '../../functions/pipeline/definition.ts';
+import { provisionLocal } from '../../infra/local/provision.ts';
+import { planResources } from '../../infra/plan.ts';
+import { runCli } from '../support/cli.ts';
+import { uniqueProjectId } from '../support/emulator-harness.ts';
+
+describe('phasegate validate', () => {
+  it('passes the static audit of the repository as it is', async () => {
+    const result = await runCli(['validate'], {});
+    expect(result.stdout).toContain('static audit: no drift');
+    expect(result.code).toBe(0);
+  });
+
+  it('fails a definition with one processor renamed only in the config, naming the config entry and the registry entry', async () => {
+    const renamed = structuredClone(referenceDefinitionInput) as { phases: { processors: { name: string }[] }[] };
+    renamed.phases[1]!.processors[1]!.name = 'normalise-team-stats';
+    const file = join(mkdtempSync(join(tmpdir(), 'phasegate-validate-')), 'definition.json');
+    writeFileSync(file, JSON.stringify(renamed));
+    const result = await runCli(['validate', '--definition', file], {});
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('static audit: 1 drift');
+    expect(result.stdout).toContain('[registry] definition phases[raw].processors[1] names "normalise-team-stats", which the processor registry does not have; the registry has "normalize-team-stats"');
+  });
+
+  it('answers an unreadable or invalid definition file clearly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phasegate-validate-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'x', phases: [] }));
+    const invalid = await runCli(['validate', '--definition', join(dir, 'bad.json')], {});
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/bad\.json: invalid pipeline definition:\n\s+- phases: /);
+    const missing = await runCli(['validate', '--definition', join(dir, 'absent.json')], {});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read the definition');
+  });
+});
+
+describe('phasegate validate --live on the emulator', () => {
+  let pubsub: PubSub;
+  let env: NodeJS.ProcessEnv;
+  const projectId = uniqueProjectId('validate-live');
+
+  beforeAll(async () => {
+    const emulators = inject('emulatorEnv');
+    env = { ...emulators, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' };
+    pubsub = new PubSub({ projectId, apiEndpoint: emulators.PUBSUB_EMULATOR_HOST, emulatorMode: true });
+    // The plan as the local stack provisions it; nothing is published, so nothing is pushed.
+    const plan = planResources(referenceDefinition);
+    await provisionLocal(pubsub, plan, projectId, new Map(plan.functions.map((f) => [f.name, `http://127.0.0.1:9/${f.name}`])));
+  });
+  afterAll(async () => {
+    await pubsub?.close();
+  });
+
+  it('finds no drift in what the local provisioning created', async () => {
+    const result = await runCli(['validate', '--live'], env);
+    expect(result.stdout).toContain(`live audit of ${projectId}`);
+    expect(result.stdout).toMatch(/live audit of .*: no drift/);
+    expect(result.code).toBe(0);
+  });
+
+  it('fails on a subscription created by hand without a dead-letter policy', async () => {
+    await pubsub.topic('phase-raw').createSubscription('phase-raw-debug', { ackDeadlineSeconds: 30 });
+    const result = await runCli(['validate', '--live'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('[subscriptions] phase-raw-debug on topic phase-raw is not in the plan, and has no dead-letter policy (live: none; plan: every subscription dead-letters, as phase-raw-sub does to phase-raw-dlq after 5 attempts)');
+    await pubsub.subscription('phase-raw-debug').delete();
+  });
+
+  it('fails on a planned subscription whose policies drifted', async () => {
+    await pubsub.subscription('phase-scrape-sub').setMetadata({ ackDeadlineSeconds: 30 });
+    const result = await runCli(['validate', '--live'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('[subscriptions] phase-scrape-sub: ack deadline 30s (live), plan: 120s');
+  });
+});
+
+describe('phasegate deploy', () => {
+  it('prints the dry-run plan, the same as the reviewed snapshot, and writes it with the Terraform JSON', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'phasegate-deploy-')), 'plan');
+    const result = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://stats.example.com', '--dashboard-reader', 'group:data@example.com', '--dashboard-actor', 'user:oncall@example.com', '--out', out, '--dry-run'], {});
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const snapshot = readFileSync(new URL('../unit/__snapshots__/deploy-dry-run.sh', import.meta.url), 'utf8');
+    expect(result.stdout.replaceAll(`${out}/source`, '.phasegate/deploy/source')).toContain(snapshot.trimEnd());
+    expect(readFileSync(join(out, 'deploy.sh'), 'utf8')).toContain('gcloud functions deploy phase-scrape --gen2');
+    expect(JSON.parse(readFileSync(join(out, 'phasegate.tf.json'), 'utf8'))).toHaveProperty('resource.google_cloudfunctions2_function');
+  });
+
+  it('refuses to deploy without what the pipeline needs, naming it', async () => {
+    const noEnv = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dry-run'], {});
+    expect(noEnv.code).toBe(2);
+    expect(noEnv.stderr).toContain('the reference pipeline needs SOURCE_API_URL: add --env SOURCE_API_URL=...');
+    const badMember = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dashboard-actor', 'oncall@example.com', '--dry-run'], {});
+    expect(badMember.stderr).toContain('is not an IAM member such as user:you@example.com');
+    const badProject = await runCli(['deploy', '--project', 'Demo_Project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example', '--dry-run'], {});
+    expect(badProject.stderr).toContain('is not a Google Cloud project id');
+  });
+
+  it('runs the plan with gcloud, and running it again updates or keeps what exists', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phasegate-gcloud-'));
+    const log = join(dir, 'calls.log');
+    // A stand-in gcloud: records each call; once the first run is over, every create finds its resource.
+    writeFileSync(
+      join(dir, 'gcloud'),
+      `#!/usr/bin/env bash
+echo "$*" >> "${log}"
+if [[ "$1 $2" == "projects describe" ]]; then echo 123456789; exit 0; fi
+if [[ -f "${dir}/exists" && " $* " == *" create "* && " $* " != *" identity create "* ]]; then echo "ERROR: Resource already exists in the project" >&2; exit 1; fi
+exit 0
+`,
+      { mode: 0o755 },
+    );
+    const env = { PATH: `${dir}:${process.env.PATH ?? ''}` };
+    const args = ['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://stats.example.com', '--out', join(dir, 'out')];
+    const first = await runCli(args, env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls[0]).toBe('projects describe demo-project --format=value(projectNumber)');
+    expect(calls).toContain('pubsub topics add-iam-policy-binding phase-raw-dlq --member=serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=demo-project --quiet');
+    expect(first.stdout).toMatch(/deployed demo-project \(europe-west1\): \d+ steps applied, 0 updated, 0 already there/);
+    expect(readFileSync(join(dir, 'out', 'source', 'package.json'), 'utf8')).toContain('"main": "dist/functions/index.js"');
+
+    writeFileSync(join(dir, 'exists'), '');
+    const second = await runCli(args, env);
+    expect(second.code, second.stderr.slice(-2000)).toBe(0);
+    expect(second.stdout).toMatch(/updated, \d+ already there/);
+    expect(readFileSync(log, 'utf8')).toContain('pubsub subscriptions update phase-raw-sub');
+  }, 120_000);
+});
