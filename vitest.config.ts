@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/emulator/sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -18,7 +19,7 @@ export default defineConfig({
           // Function processes and the JVMs share 2 cores: keep emulator files from piling up.
           maxWorkers: 2,
           // Unit tests first: a broken unit fails fast, before the emulators start.
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 1, sequencer: LongestFirstSequencer },
           fileParallelism: true,
         },
       },

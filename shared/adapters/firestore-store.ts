@@ -30,6 +30,9 @@ export function defaultStoreOptions(env: NodeJS.ProcessEnv = process.env): Fires
   return env.FIRESTORE_EMULATOR_HOST ? { indexGuard: createIndexGuard(declaredIndexes()) } : {};
 }
 
+/** gRPC ALREADY_EXISTS: `create` of a document that is there. */
+const ALREADY_EXISTS = 6;
+
 export function createFirestoreStore(db: Firestore, options: FirestoreStoreOptions = defaultStoreOptions()): DocumentStore {
   const guard = options.indexGuard ?? (() => undefined);
   return {
@@ -70,12 +73,21 @@ export function createFirestoreStore(db: Firestore, options: FirestoreStoreOptio
       const snapshot = await query.get();
       return snapshot.docs.map((d): StoredDoc => ({ id: d.id, data: d.data() }));
     },
+    async create(collection, id, data) {
+      try {
+        await db.collection(collection).doc(id).create(data);
+        return true;
+      } catch (error) {
+        if ((error as { code?: unknown }).code === ALREADY_EXISTS) return false;
+        throw error;
+      }
+    },
     async transaction(fn) {
       return db.runTransaction(async (tx) =>
         fn({
           async get(collection, id) {
             const snapshot = await tx.get(db.collection(collection).doc(id));
-            return snapshot.exists ? (snapshot.data()) : undefined;
+            return snapshot.exists ? snapshot.data() : undefined;
           },
           set(collection, id, data, options) {
             tx.set(db.collection(collection).doc(id), data, { merge: options?.merge ?? false });

@@ -61,6 +61,12 @@ export class MemoryStore implements DocumentStore {
     return Promise.resolve();
   }
 
+  create(collection: string, id: string, data: DocData): Promise<boolean> {
+    if (this.table(collection).has(id)) return Promise.resolve(false);
+    this.write(collection, id, data, false);
+    return Promise.resolve(true);
+  }
+
   writeBatch(writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[]): Promise<void> {
     for (const w of writes) this.write(w.collection, w.id, w.data, w.merge ?? false);
     return Promise.resolve();

@@ -12,6 +12,23 @@ import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
 
 /** How long a gate-failed processor waits before the auto-retry re-runs it. */
 export const GATE_RETRY_DELAY_MS = 60_000;
+/** A claim this old no longer stops another delivery from deciding (its owner is gone). */
+export const CLAIM_STALE_MS = 60_000;
+
+/**
+ * The last completions of a phase often arrive together, and both would run the decision
+ * transaction: two read-write transactions on the same documents wait on each other's locks
+ * (about 2 s on the emulator, each phase). The first delivery to create the claim decides; a
+ * redelivery of that same completion decides again (its owner crashed or failed); a stale
+ * claim stops nobody. The decision itself stays a transaction: the claim only saves the wait.
+ */
+async function claimDecision(deps: OrchestratorDeps, decisionId: string, requestId: string): Promise<boolean> {
+  const now = deps.clock.now();
+  if (await deps.store.create(COLLECTIONS.decisionClaims, decisionId, { decisionId, owner: requestId, at: now.toISOString() })) return true;
+  const claim = await deps.store.get(COLLECTIONS.decisionClaims, decisionId);
+  if (!claim || claim.owner === requestId) return true;
+  return now.getTime() - Date.parse(String(claim.at)) > CLAIM_STALE_MS;
+}
 
 async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFailed): Promise<void> {
   const now = deps.clock.now().toISOString();
@@ -123,6 +140,11 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   const waitingFor = phaseDoc.expected.filter((p) => !completed.has(p));
   if (waitingFor.length > 0) {
     logger.info({ done: phaseDoc.expected.length - waitingFor.length, expected: phaseDoc.expected.length, waitingFor }, 'completion recorded');
+    return;
+  }
+  // A phase whose gate failed is decided again by the retried processor's completion, without a claim.
+  if (phaseDoc.status !== 'gate_failed' && !(await claimDecision(deps, decisionId, outcome.requestId))) {
+    logger.info({ phase: outcome.phase }, 'phase being decided by another delivery');
     return;
   }
   const gate = await runGate({ store: deps.store, phase: deps.definition.phase(outcome.phase), processors: phaseDoc.expected, runId: outcome.runId, gameDate: outcome.gameDate, expectations: deps.expectations });

@@ -37,6 +37,8 @@ export interface DocumentStore {
   get(collection: string, id: string): Promise<DocData | undefined>;
   getMany(collection: string, ids: readonly string[]): Promise<(DocData | undefined)[]>;
   set(collection: string, id: string, data: DocData, options?: { merge?: boolean }): Promise<void>;
+  /** Writes the document only if it does not exist: true if this call created it. Never waits on a lock. */
+  create(collection: string, id: string, data: DocData): Promise<boolean>;
   /** Batched writes, atomic per chunk of at most 500 (Firestore's batch limit). */
   writeBatch(writes: readonly DocWrite[]): Promise<void>;
   countWhere(collection: string, filters: readonly Filter[]): Promise<number>;

@@ -9,6 +9,8 @@ export const COLLECTIONS = {
   runCompletions: 'run_completions',
   /** `{runId}_{phaseId}`: which processors a phase expects, and the one trigger decision. */
   runPhases: 'run_phases',
+  /** `{runId}_{phaseId}`: which completion delivery decides the phase, so two never wait on each other's locks. */
+  decisionClaims: 'decision_claims',
   /** Messages decided in a transaction and re-sent until published. */
   outbox: 'outbox',
   /** `{gameDate}`: the run that holds the date, so two runs of a date are not started at once. */

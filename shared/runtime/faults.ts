@@ -22,6 +22,10 @@ export const FaultSpecSchema = z
           .strict(),
       )
       .default([]),
+    /** The processor's first `times` runs in this instance take `delayMs` longer (past an ack deadline, say). */
+    slowHandlers: z
+      .array(z.object({ processor: z.string().min(1), delayMs: z.number().int().positive().max(600_000), times: z.number().int().positive() }).strict())
+      .default([]),
     /** Every message this instance publishes is published this many times (duplicate deliveries). */
     duplicatePublishes: z.number().int().min(1).max(10).default(1),
     /** Kill the process at a named point, `times` times across restarts (counted in `markerFile`). */
@@ -33,7 +37,7 @@ export const FaultSpecSchema = z
 export type FaultSpec = z.infer<typeof FaultSpecSchema>;
 
 export function parseFaultSpec(json: string | undefined): FaultSpec {
-  const empty: FaultSpec = { writeFailures: [], duplicatePublishes: 1, crashes: [] };
+  const empty: FaultSpec = { writeFailures: [], slowHandlers: [], duplicatePublishes: 1, crashes: [] };
   if (json === undefined || json.trim() === '') return empty;
   const result = FaultSpecSchema.safeParse(JSON.parse(json));
   if (!result.success) throw new Error(`PHASEGATE_FAULTS is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -53,6 +57,8 @@ export interface FaultInjector {
   publisher(publisher: Publisher): Publisher;
   /** Exits the process here when a crash is configured for this point and not used up. */
   crashPoint(point: string): void;
+  /** Waits when a slow run is configured for this processor and not used up. */
+  delay(processor: string): Promise<void>;
 }
 
 export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: number) => never = (code) => process.exit(code)): FaultInjector {
@@ -67,7 +73,15 @@ export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: numbe
     throw new InjectedWriteError(`14 UNAVAILABLE: injected write failure for processor ${processor}`);
   }
   const copies = spec.duplicatePublishes ?? 1;
+  const slow = new Map((spec.slowHandlers ?? []).map((s) => [s.processor, { ...s }]));
   return {
+    async delay(processor) {
+      const rule = slow.get(processor);
+      if (!rule || rule.times <= 0) return;
+      rule.times -= 1;
+      process.stderr.write(`phasegate: injected delay of ${rule.delayMs} ms for ${processor}\n`);
+      await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+    },
     storeFor(processor, store) {
       if (!remaining.has(processor)) return store;
       return {
@@ -82,6 +96,10 @@ export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: numbe
         set: async (collection, id, data, options) => {
           maybeFail(processor);
           return store.set(collection, id, data, options);
+        },
+        create: async (collection, id, data) => {
+          maybeFail(processor);
+          return store.create(collection, id, data);
         },
         writeBatch: async (writes: readonly DocWrite[]) => {
           maybeFail(processor);

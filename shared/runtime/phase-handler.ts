@@ -128,6 +128,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     await appendEvent(deps.store, { eventId: attemptEventId(request.requestId, attempt, 'processor_started'), type: 'processor_started', at: started.toISOString(), ...requestEventFields(request, attempt) });
     logger.info({ attempt, triggerSource: request.triggerSource }, 'processor started');
 
+    await deps.faults?.delay(request.processor);
     const writeStore = deps.faults ? deps.faults.storeFor(request.processor, deps.store) : deps.store;
     const writer = createWriter(writeStore, request.runId, deps.clock);
     let completion: ProcessorCompleted;

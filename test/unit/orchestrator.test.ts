@@ -57,10 +57,57 @@ function world(options: { crashAt?: string } = {}) {
       }
     }
   }
-  return { store, publisher, clock, orchestrator, pump };
+  return { store, publisher, clock, logger, orchestrator, phases, pump };
 }
 
 const requestsOn = (w: ReturnType<typeof world>, phase: string) => w.publisher.on(phaseTopic(phase)) as { requestId: string }[];
+
+describe('deciding a phase when its last completions arrive together', () => {
+  /** Runs the first phase's processors and returns their completions, undelivered. */
+  async function completionsOfAlpha(w: ReturnType<typeof world>) {
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    for (const m of w.publisher.published.filter((p) => p.topic === phaseTopic('alpha'))) await w.phases.alpha!(pubsubEvent(m.message, { messageId: m.messageId }));
+    return w.publisher.published.filter((p) => p.topic === TOPICS.processorCompletions).map((m) => pubsubEvent(m.message, { messageId: m.messageId }));
+  }
+  const decidedBy = (w: ReturnType<typeof world>) => w.logger.lines.filter((l) => l.message === 'phase being decided by another delivery').length;
+
+  it('lets one delivery decide and the other ack at once, instead of both waiting on the transaction', async () => {
+    const w = world();
+    const completions = await completionsOfAlpha(w);
+    expect(completions).toHaveLength(2);
+    await Promise.all(completions.map((c) => w.orchestrator.onProcessorOutcome(c)));
+    expect(requestsOn(w, 'beta')).toHaveLength(1);
+    expect(decidedBy(w)).toBe(1);
+    expect(w.store.docs(COLLECTIONS.decisionClaims)).toHaveLength(1);
+  });
+
+  it('a claimant that fails before deciding decides on its redelivery; the other delivery does not decide meanwhile', async () => {
+    const w = world();
+    const [first, second] = await completionsOfAlpha(w);
+    await w.orchestrator.onProcessorOutcome(first!);
+    const transaction = w.store.transaction.bind(w.store);
+    let failures = 1;
+    // The decision's commit fails once, after the claim is taken.
+    w.store.transaction = (fn) => (w.store.docs(COLLECTIONS.decisionClaims).length > 0 && failures-- > 0 ? Promise.reject(new Error('14 UNAVAILABLE: commit failed')) : transaction(fn));
+    await expect(w.orchestrator.onProcessorOutcome(second!)).rejects.toThrow(/UNAVAILABLE/);
+    await w.orchestrator.onProcessorOutcome(first!);
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    expect(decidedBy(w)).toBe(1);
+    await w.orchestrator.onProcessorOutcome(second!);
+    expect(requestsOn(w, 'beta')).toHaveLength(1);
+  });
+
+  it('a stale claim stops nobody', async () => {
+    const w = world();
+    const completions = await completionsOfAlpha(w);
+    await w.store.set(COLLECTIONS.decisionClaims, `${rid('2024-04-21', 'm1')}_alpha`, { owner: 'a-delivery-that-died', at: w.clock.now().toISOString() });
+    for (const c of completions) await w.orchestrator.onProcessorOutcome(c);
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    w.clock.advance(61_000);
+    await w.orchestrator.onProcessorOutcome(completions[1]!);
+    expect(requestsOn(w, 'beta')).toHaveLength(1);
+  });
+});
 
 describe('orchestrator', () => {
   it('creates the run, fans out the first phase, and runs to SUCCESS', async () => {

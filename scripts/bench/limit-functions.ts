@@ -1,0 +1,62 @@
+// The limit: the reference pipeline's topology (a run function, one function per phase, a
+// completions function; two processors a phase) with no work, no state in Firestore and no
+// checks. Only the push path of the same emulators, and one write when a date is done.
+import * as functions from '@google-cloud/functions-framework';
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+import { eventFromPush } from '../../shared/runtime/push-envelope.ts';
+
+export const LIMIT_DONE_COLLECTION = 'limit_done';
+export const limitTopic = (name: string): string => `limit-${name}`;
+
+interface Work {
+  gameDate: string;
+  phase: string;
+  processor: number;
+}
+
+const phases = (process.env.LIMIT_PHASES ?? '').split(',').filter(Boolean);
+const perPhase = Number(process.env.LIMIT_PROCESSORS ?? '2');
+const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? '';
+let pubsub: PubSub | undefined;
+let db: Firestore | undefined;
+
+const publish = (topic: string, message: unknown) => (pubsub ??= new PubSub({ projectId })).topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } }).publishMessage({ json: message });
+
+function fanOut(gameDate: string, phase: string): Promise<unknown> {
+  return Promise.all(Array.from({ length: perPhase }, (_, processor) => publish(limitTopic(`phase-${phase}`), { gameDate, phase, processor } satisfies Work)));
+}
+
+function push(handle: (message: Work) => Promise<unknown>): functions.HttpFunction {
+  return (req, res) => {
+    const event = eventFromPush(req.body, req.path);
+    const data = event?.data?.message?.data;
+    if (!data) {
+      res.status(400).send('not a push');
+      return;
+    }
+    handle(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as Work).then(
+      () => res.status(204).send(''),
+      () => res.status(500).send('failed'),
+    );
+  };
+}
+
+functions.http('limit-runs', push((run) => fanOut(run.gameDate, phases[0]!)));
+functions.http('limit-phase', push((work) => publish(limitTopic('completions'), work)));
+
+const seen = new Map<string, Set<number>>();
+functions.http(
+  'limit-completions',
+  push(async (work) => {
+    const key = `${work.gameDate}|${work.phase}`;
+    const done = seen.get(key) ?? new Set<number>();
+    seen.set(key, done);
+    const before = done.size;
+    done.add(work.processor);
+    if (before === perPhase || done.size < perPhase) return;
+    const next = phases[phases.indexOf(work.phase) + 1];
+    if (next) await fanOut(work.gameDate, next);
+    else await (db ??= new Firestore({ projectId })).collection(LIMIT_DONE_COLLECTION).doc(work.gameDate).set({ at: new Date().toISOString() });
+  }),
+);

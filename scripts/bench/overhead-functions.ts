@@ -1,0 +1,67 @@
+// Runtime overhead: one processor behind the phase runtime (`phase-work`) and the same
+// processor in a bare functions-framework handler (`bare-work`), both on the push path.
+import * as functions from '@google-cloud/functions-framework';
+import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
+import { registerPipelineFunctions } from '../../shared/adapters/functions-entry.ts';
+import { loadDefinition } from '../../shared/definition/load.ts';
+import { createHttpClient } from '../../shared/lib/http-client.ts';
+import { createLogger } from '../../shared/lib/logger.ts';
+import type { ProcessorRequest } from '../../shared/messages/messages.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import type { DocumentStore } from '../../shared/ports/store.ts';
+import type { Processor } from '../../shared/runtime/processor.ts';
+import { eventFromPush } from '../../shared/runtime/push-envelope.ts';
+
+export const BENCH_COLLECTION = 'bench_docs';
+export const DOCS_PER_MESSAGE = 10;
+
+/** The work: ten documents for the date, derived from the request (a redelivery overwrites them). */
+export const benchProcessor: Processor = {
+  async run(ctx) {
+    const docs = Array.from({ length: DOCS_PER_MESSAGE }, (_, i) => ({ id: `${ctx.request.requestId}-${i}`, data: { gameDate: ctx.request.gameDate, requestId: ctx.request.requestId, i, value: i * 3.5 } }));
+    await ctx.write(BENCH_COLLECTION, docs);
+    return { metrics: { docs: docs.length } };
+  },
+};
+
+export const benchDefinition = loadDefinition({
+  name: 'bench',
+  phases: [
+    {
+      id: 'work',
+      description: 'one processor writing ten documents',
+      processors: [{ name: 'bench-write', description: 'ten documents', outputs: [{ collection: BENCH_COLLECTION, dateField: 'gameDate' }] }],
+      subscription: { ackDeadlineSeconds: 120, minBackoffSeconds: 1, maxBackoffSeconds: 10, maxDeliveryAttempts: 5 },
+      function: { timeoutSeconds: 60, memoryMb: 256 },
+      expectedDurationSeconds: 60,
+    },
+  ],
+  schedules: {
+    dailyRun: { cron: '0 10 * * *', localEverySeconds: 3600 },
+    autoRetry: { cron: '*/15 * * * *', localEverySeconds: 30 },
+    reconcile: { cron: '* * * * *', localEverySeconds: 15 },
+  },
+});
+
+registerPipelineFunctions({ definition: benchDefinition, processors: { 'bench-write': benchProcessor }, expectations: () => Promise.resolve([]) });
+
+let store: DocumentStore | undefined;
+const logger = createLogger({ name: 'bare', level: 'warn' });
+const http = createHttpClient({ timeoutMs: 1000, retries: 0 });
+
+/** The same processor with nothing around it: parse the push, run, write directly, 204. */
+functions.http('bare-work', (req, res) => {
+  const data = eventFromPush(req.body, req.path)?.data?.message?.data;
+  if (!data) {
+    res.status(400).send('not a push');
+    return;
+  }
+  const request = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as ProcessorRequest;
+  const s = (store ??= createFirestoreStore(createFirestore(process.env.GOOGLE_CLOUD_PROJECT ?? '')));
+  benchProcessor
+    .run({ request, attempt: 1, store: s, http, logger, clock: systemClock, write: async (collection, docs) => (await s.writeBatch(docs.map((d) => ({ collection, id: d.id, data: d.data }))), docs.length) })
+    .then(
+      () => res.status(204).send(''),
+      () => res.status(500).send('failed'),
+    );
+});
