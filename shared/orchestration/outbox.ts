@@ -21,16 +21,25 @@ export function addToOutbox(tx: Transaction, entry: OutboxEntry): void {
 }
 
 /**
- * Publishes the pending entries of a decision and marks them sent. A crash between the
- * decision and here loses nothing: the entries stay pending and the next delivery (or the
- * reconciler) sends them; the receiver absorbs a duplicate by requestId.
+ * Publishes the pending entries of a decision and marks them sent. Deliveries flushing the same
+ * decision at once (duplicate messages) do not both publish: each entry is sent by the message
+ * that creates its send claim (`sender`, a Pub/Sub message id); a redelivery of that message
+ * sends it again. A crash anywhere loses nothing: the entry stays pending, the sender's message
+ * is redelivered, and the reconciler re-sends what is still pending after its grace period; the
+ * receiver absorbs a duplicate by requestId.
  */
-export async function flushOutbox(store: DocumentStore, publisher: Publisher, decisionId: string, now: () => Date): Promise<number> {
+export async function flushOutbox(store: DocumentStore, publisher: Publisher, decisionId: string, now: () => Date, sender: string): Promise<number> {
   const pending = await store.query(COLLECTIONS.outbox, { filters: [{ field: 'decisionId', op: '==', value: decisionId }, { field: 'status', op: '==', value: 'pending' }] });
+  let sent = 0;
   for (const doc of pending) {
+    if (!(await store.create(COLLECTIONS.outboxSends, doc.id, { entryId: doc.id, sender, at: now().toISOString() }))) {
+      const claim = await store.get(COLLECTIONS.outboxSends, doc.id);
+      if (claim && claim.sender !== sender) continue;
+    }
     const entry = doc.data as unknown as OutboxEntry;
     await publisher.publish(entry.topic, entry.message, entry.attributes);
     await store.set(COLLECTIONS.outbox, doc.id, { status: 'sent', sentAt: now().toISOString() }, { merge: true });
+    sent += 1;
   }
-  return pending.length;
+  return sent;
 }

@@ -2,7 +2,7 @@ import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
 import { childTraceparent } from '../messages/fields.ts';
 import { isFailure, makeRequestId, phaseTopic, ProcessorOutcomeSchema, type ProcessorCompleted, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { describeShortfalls, runGate, type GateResult } from './gate.ts';
 import { addToOutbox, flushOutbox } from './outbox.ts';
 import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
@@ -132,7 +132,7 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   if (phaseDoc.status === 'gate_passed') {
     // Already decided: make sure what was decided left (a crash may have stopped it).
     const next = deps.definition.nextPhase(outcome.phase);
-    if (next) await flushOutbox(deps.store, deps.publisher, phaseDecisionId(outcome.runId, next.id), () => deps.clock.now());
+    if (next) await flushOutbox(deps.store, deps.publisher, phaseDecisionId(outcome.runId, next.id), () => deps.clock.now(), messageIdOf(event));
     return;
   }
   const done = await deps.store.query(COLLECTIONS.runCompletions, { filters: [{ field: 'runId', op: '==', value: outcome.runId }, { field: 'phase', op: '==', value: outcome.phase }] });
@@ -159,6 +159,6 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     return;
   }
   deps.faults?.crashPoint('after-trigger-decision');
-  const sent = await flushOutbox(deps.store, deps.publisher, nextDecision, () => deps.clock.now());
+  const sent = await flushOutbox(deps.store, deps.publisher, nextDecision, () => deps.clock.now(), messageIdOf(event));
   logger.info({ nextDecision, sent }, 'gate passed: next phase triggered');
 }

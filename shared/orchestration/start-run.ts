@@ -91,7 +91,7 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
     await markQueueSucceeded(deps.store, [runRequestEntryId(runRequestContentKey(dataText))], now, `run ${runId} started`);
   }
   deps.faults?.crashPoint('after-run-decision');
-  const sent = await flushOutbox(deps.store, deps.publisher, outcome.decisionId, () => deps.clock.now());
+  const sent = await flushOutbox(deps.store, deps.publisher, outcome.decisionId, () => deps.clock.now(), messageIdOf(event));
   logger.info({ phase: start.startPhase, processors: start.processors, sent, redelivered: outcome.state === 'exists' }, outcome.state === 'exists' ? 'run request redelivered: pending triggers re-sent' : 'run started');
 }
 

@@ -13,6 +13,8 @@ export const COLLECTIONS = {
   decisionClaims: 'decision_claims',
   /** Messages decided in a transaction and re-sent until published. */
   outbox: 'outbox',
+  /** `{outbox entry id}`: the delivery sending it, so duplicate deliveries do not both publish. */
+  outboxSends: 'outbox_sends',
   /** `{gameDate}`: the run that holds the date, so two runs of a date are not started at once. */
   runLocks: 'run_locks',
   /** `{dedupKey}`: when an alert was last sent, so one outage is one alert. */

@@ -107,7 +107,9 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     }
     const logger = deps.logger.child({ runId: request.runId, requestId: request.requestId, phase: phase.id, processor: request.processor, gameDate: request.gameDate });
 
-    const begun = await beginAttempt(deps.store, request, deps.clock.now(), leaseMs);
+    const started = deps.clock.now();
+    const startedEvent = (attempt: number) => eventWrite({ eventId: attemptEventId(request.requestId, attempt, 'processor_started'), type: 'processor_started', at: started.toISOString(), ...requestEventFields(request, attempt) });
+    const begun = await beginAttempt(deps.store, request, started, leaseMs, startedEvent);
     switch (begun.state) {
       case 'completed':
         // The work is done; the completion may not have left. Re-publishing is idempotent downstream.
@@ -124,8 +126,6 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         break;
     }
     const attempt = begun.attempt;
-    const started = deps.clock.now();
-    await appendEvent(deps.store, { eventId: attemptEventId(request.requestId, attempt, 'processor_started'), type: 'processor_started', at: started.toISOString(), ...requestEventFields(request, attempt) });
     logger.info({ attempt, triggerSource: request.triggerSource }, 'processor started');
 
     await deps.faults?.delay(request.processor);
@@ -156,7 +156,9 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       return handleProcessorFailure(error, { store: deps.store, publisher: deps.publisher, notifier: deps.notifier, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
     }
 
-    await deps.store.writeBatch([
+    // The completion is published while it is recorded: a failure of either answers 500, and the
+    // redelivery finds the request completed (and re-publishes) or re-runs it; both are idempotent.
+    const recorded = deps.store.writeBatch([
       completedRunWrite(completion),
       eventWrite({
         eventId: completion.parentEventId,
@@ -168,8 +170,10 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         metrics: completion.metrics,
       }),
     ]);
-    // If this publish fails the handler throws; the redelivery finds the run completed and re-publishes.
-    await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, { requestId: request.requestId, publishId: randomUUID() });
+    const published = deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, { requestId: request.requestId, publishId: randomUUID() });
+    const [record, publish] = await Promise.allSettled([recorded, published]);
+    if (record.status === 'rejected') throw record.reason;
+    if (publish.status === 'rejected') throw publish.reason;
     logger.info({ attempt, durationMs: completion.durationMs, records: completion.records, metrics: completion.metrics }, 'processor completed');
   };
 }

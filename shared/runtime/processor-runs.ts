@@ -18,7 +18,8 @@ export type BeginResult =
  * Claims one attempt of a request, transactionally. Attempts are counted here because
  * push deliveries carry no delivery-attempt count.
  */
-export async function beginAttempt(store: DocumentStore, request: ProcessorRequest, now: Date, leaseMs: number): Promise<BeginResult> {
+/** `startedEvent` is written in the same transaction as the attempt it records (one round trip fewer). */
+export async function beginAttempt(store: DocumentStore, request: ProcessorRequest, now: Date, leaseMs: number, startedEvent?: (attempt: number) => DocWrite): Promise<BeginResult> {
   return store.transaction(async (tx) => {
     const existing = await tx.get(COLLECTIONS.processorRuns, request.requestId);
     const status = existing?.status as ProcessorRunStatus | undefined;
@@ -46,6 +47,8 @@ export async function beginAttempt(store: DocumentStore, request: ProcessorReque
       leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
       lastTriggerSource: request.triggerSource,
     });
+    const event = startedEvent?.(attempt);
+    if (event) tx.set(event.collection, event.id, event.data);
     return { state: 'started', attempt };
   });
 }

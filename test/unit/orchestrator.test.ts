@@ -5,6 +5,7 @@ import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
 import { runIdFor } from '../../shared/orchestration/start-run.ts';
+import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
 
 const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
@@ -219,5 +220,36 @@ describe('scheduled run requests', () => {
     expect((await w.store.get(COLLECTIONS.queue, 'msg-s2'))?.lastError).toMatch(/^timeZone "Mars\/Olympus" is not a time zone/);
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2026-02-28', relativeDays: -1, triggerSource: 'scheduled' }, { messageId: 's3' }));
     expect((await w.store.get(COLLECTIONS.queue, 'msg-s3'))?.lastError).toMatch(/give exactly one of gameDate and relativeDays/);
+  });
+});
+
+describe('outbox', () => {
+  async function outboxWith(store: MemoryStore) {
+    await store.transaction((tx) => {
+      addToOutbox(tx, { id: 'd1--p', decisionId: 'd1', runId: 'r', topic: 'phase-beta', message: { requestId: 'r--beta--p' }, attributes: {}, status: 'pending', createdAt: '2026-01-01T00:00:00.000Z', sentAt: null });
+      return Promise.resolve();
+    });
+  }
+  const now = () => new Date('2026-01-01T00:00:01.000Z');
+
+  it('is sent once when duplicate messages flush it at the same time', async () => {
+    const store = new MemoryStore();
+    const publisher = new MemoryPublisher();
+    await outboxWith(store);
+    const sent = await Promise.all(['m1', 'm2', 'm3'].map((sender) => flushOutbox(store, publisher, 'd1', now, sender)));
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(publisher.on('phase-beta')).toHaveLength(1);
+    expect(await store.get(COLLECTIONS.outbox, 'd1--p')).toMatchObject({ status: 'sent' });
+  });
+
+  it('is sent again by a redelivery of the message whose publish failed, not by another message', async () => {
+    const store = new MemoryStore();
+    const publisher = new MemoryPublisher();
+    await outboxWith(store);
+    const failing = { publish: () => Promise.reject(new Error('14 UNAVAILABLE')) };
+    await expect(flushOutbox(store, failing, 'd1', now, 'm1')).rejects.toThrow(/UNAVAILABLE/);
+    expect(await flushOutbox(store, publisher, 'd1', now, 'm2')).toBe(0);
+    expect(await flushOutbox(store, publisher, 'd1', now, 'm1')).toBe(1);
+    expect(publisher.on('phase-beta')).toHaveLength(1);
   });
 });
