@@ -141,10 +141,11 @@ const writeFailures = random.sample(processors, Math.max(1, Math.ceil(n / 3))).m
 const slowHandlers = random.sample(processors, Math.max(1, Math.floor(n / 6))).map((processor) => ({ processor, delayMs: SLOW_HANDLER_MS, times: 1 }));
 const functionNames = ['orchestrator-runs', 'orchestrator-completions', ...referenceDefinition.phases.map((p) => `phase-${p.id}`)];
 const duplicating = random.sample(functionNames, 1 + Math.floor(n / 8));
-const sourceFaults: (FaultRuleInput & { label: Kind })[] = Array.from({ length: Math.max(2, Math.ceil(n / 3)) }, () => {
+// Every kind of source fault at least once, then as many more as a third of the dates.
+const sourceFaults: (FaultRuleInput & { label: Kind })[] = Array.from({ length: Math.max(3, Math.ceil(n / 3)) }, (_, i) => {
   const date = random.pick(dates);
   const endpoint = random.pick(['boxscores', 'schedule'] as const);
-  const kind = random.pick(['rate_limit', 'server_error', 'slow'] as const);
+  const kind = (['rate_limit', 'server_error', 'slow'] as const)[i % 3]!;
   if (kind === 'rate_limit') return { label: 'source 429', endpoint, kind, dates: [date], times: random.int(1, 3), retryAfterSeconds: 1 };
   if (kind === 'server_error') return { label: 'source 5xx', endpoint, kind, dates: [date], times: random.int(1, 3), status: random.pick([500, 502, 503]) };
   return { label: 'source timeout', endpoint, kind, dates: [date], times: 1, delayMs: 11_000 };

@@ -15,7 +15,7 @@ describe('chaos soak (short)', () => {
     expect(result.out).toContain('documents compared with the reference');
     expect(result.out).toMatch(/lost 0, duplicated 0, different 0/);
     expect(result.out).toContain('poison messages recorded as failed_permanent: 2/2');
-    for (const kind of ['write failure', 'slow handler', 'duplicate delivery', 'process kill', 'poison message']) expect(result.out).toMatch(new RegExp(`${kind}\\s+[1-9]`));
+    for (const kind of ['write failure', 'slow handler', 'duplicate delivery', 'process kill', 'source 429', 'source 5xx', 'source timeout', 'poison message']) expect(result.out).toMatch(new RegExp(`${kind}\\s+[1-9]`));
     expect(result.code, result.out.slice(-3000)).toBe(0);
   }, 600_000);
 });

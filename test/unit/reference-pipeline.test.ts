@@ -7,6 +7,7 @@ import { grade, homeWinProbability } from '../../functions/pipeline/predict/mode
 import type { Game } from '../../functions/pipeline/raw/normalize.ts';
 import type { TeamGameAnalytics } from '../../functions/pipeline/analytics/ratings.ts';
 import { boxscoresOf, realDataset } from '../support/real-data.ts';
+import { seasonOfDate } from '../../functions/pipeline/season.ts';
 
 function ratingsOn(date: string, gameId: string, team: string) {
   const n = normalizeBoxscores(date, boxscoresOf(date));
@@ -107,5 +108,16 @@ describe('series, form and model', () => {
     expect(dataset.dates.reduce((n, d) => n + dataset.scheduleOn(d).length, 0)).toBe(1170);
     expect(dataset.nextGameDate('2024-04-21')).toBe('2024-04-22');
     expect(dataset.nextGameDate(dataset.dates.at(-1)!)).toBeNull();
+  });
+});
+
+describe('seasons', () => {
+  it('puts every real game date in the season the data says, the bubble finals of October 2020 included', () => {
+    const dataset = realDataset();
+    const wrong = dataset.dates.filter((d) => seasonOfDate(d) !== dataset.seasonOf(d)).map((d) => `${d}: ${seasonOfDate(d)} vs ${String(dataset.seasonOf(d))}`);
+    expect(wrong).toEqual([]);
+    expect(seasonOfDate('2020-10-11')).toBe('2019-20');
+    expect(seasonOfDate('2020-12-22')).toBe('2020-21');
+    expect(seasonOfDate('2023-10-24')).toBe('2023-24');
   });
 });
