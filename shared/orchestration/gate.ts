@@ -42,15 +42,16 @@ export async function runGate(input: { store: ReadStore; phase: PhaseSpec; proce
       outputs.set(key, entry);
     }
   }
-  const checks: GateCheck[] = [];
-  for (const output of outputs.values()) {
-    const expected = expectations.find((e) => e.collection === output.collection && e.dateField === output.dateField)?.min ?? 0;
-    const found = await input.store.countWhere(output.collection, [
-      { field: output.dateField, op: '==', value: input.gameDate },
-      { field: 'runId', op: '==', value: input.runId },
-    ]);
-    checks.push({ ...output, expected, found });
-  }
+  const checks: GateCheck[] = await Promise.all(
+    [...outputs.values()].map(async (output) => {
+      const expected = expectations.find((e) => e.collection === output.collection && e.dateField === output.dateField)?.min ?? 0;
+      const found = await input.store.countWhere(output.collection, [
+        { field: output.dateField, op: '==', value: input.gameDate },
+        { field: 'runId', op: '==', value: input.runId },
+      ]);
+      return { ...output, expected, found };
+    }),
+  );
   const shortfalls = checks.filter((c) => c.found < c.expected);
   return { passed: shortfalls.length === 0, checks, shortfalls };
 }

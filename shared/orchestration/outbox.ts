@@ -30,16 +30,17 @@ export function addToOutbox(tx: Transaction, entry: OutboxEntry): void {
  */
 export async function flushOutbox(store: DocumentStore, publisher: Publisher, decisionId: string, now: () => Date, sender: string): Promise<number> {
   const pending = await store.query(COLLECTIONS.outbox, { filters: [{ field: 'decisionId', op: '==', value: decisionId }, { field: 'status', op: '==', value: 'pending' }] });
-  let sent = 0;
-  for (const doc of pending) {
-    if (!(await store.create(COLLECTIONS.outboxSends, doc.id, { entryId: doc.id, sender, at: now().toISOString() }))) {
-      const claim = await store.get(COLLECTIONS.outboxSends, doc.id);
-      if (claim && claim.sender !== sender) continue;
-    }
-    const entry = doc.data as unknown as OutboxEntry;
-    await publisher.publish(entry.topic, entry.message, entry.attributes);
-    await store.set(COLLECTIONS.outbox, doc.id, { status: 'sent', sentAt: now().toISOString() }, { merge: true });
-    sent += 1;
-  }
-  return sent;
+  const sent = await Promise.all(
+    pending.map(async (doc) => {
+      if (!(await store.create(COLLECTIONS.outboxSends, doc.id, { entryId: doc.id, sender, at: now().toISOString() }))) {
+        const claim = await store.get(COLLECTIONS.outboxSends, doc.id);
+        if (claim && claim.sender !== sender) return 0;
+      }
+      const entry = doc.data as unknown as OutboxEntry;
+      await publisher.publish(entry.topic, entry.message, entry.attributes);
+      await store.set(COLLECTIONS.outbox, doc.id, { status: 'sent', sentAt: now().toISOString() }, { merge: true });
+      return 1;
+    }),
+  );
+  return sent.reduce<number>((a, b) => a + b, 0);
 }

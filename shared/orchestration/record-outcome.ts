@@ -111,16 +111,19 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     logger.warn({ outcome: outcome.outcome, errorType: outcome.errorType }, 'processor failure recorded on the run');
     return;
   }
-  await deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, { runId: outcome.runId, phase: outcome.phase, processor: outcome.processor, gameDate: outcome.gameDate, completedAt: outcome.completedAt, records: outcome.records, metrics: outcome.metrics });
-  const recovered = await markQueueSucceeded(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completed (${outcome.triggerSource})`);
-  if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried request completed');
   const decisionId = phaseDecisionId(outcome.runId, outcome.phase);
-  const phaseDoc = (await deps.store.get(COLLECTIONS.runPhases, decisionId)) as RunPhaseDoc | undefined;
+  // Independent reads and writes go together: this handler is the pipeline's fan-in.
+  const [, recovered, phaseDoc, run] = await Promise.all([
+    deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, { runId: outcome.runId, phase: outcome.phase, processor: outcome.processor, gameDate: outcome.gameDate, completedAt: outcome.completedAt, records: outcome.records, metrics: outcome.metrics }),
+    markQueueSucceeded(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completed (${outcome.triggerSource})`),
+    deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
+    deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
+  ]);
+  if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried request completed');
   if (!phaseDoc) {
     logger.info({}, 'completion for a request no run is waiting for (published by hand?): recorded, nothing to trigger');
     return;
   }
-  const run = (await deps.store.get(COLLECTIONS.runs, outcome.runId)) as RunDoc | undefined;
   if (run?.failures[outcome.processor]) {
     // A retried processor succeeded: its failure no longer counts against the run.
     await deps.store.transaction(async (tx) => {

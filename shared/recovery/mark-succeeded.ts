@@ -7,6 +7,9 @@ import { asEntry, recordTransition } from './queue-entry.ts';
  * event linked to the failure they answered). Entries already final are left alone.
  */
 export async function markQueueSucceeded(store: DocumentStore, entryIds: readonly string[], at: string, by: string): Promise<string[]> {
+  // Almost always there is nothing to recover: a plain read says so without a transaction.
+  const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some((e) => e !== undefined && e.status !== 'succeeded' && e.status !== 'discarded');
+  if (!open) return [];
   return store.transaction(async (tx) => {
     const entries = await Promise.all(entryIds.map(async (id) => ({ id, entry: asEntry(await tx.get(COLLECTIONS.queue, id)) })));
     const changed: string[] = [];
