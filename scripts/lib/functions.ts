@@ -5,15 +5,15 @@ import { startProcess, type ManagedProcess } from './processes.ts';
 
 const require = createRequire(import.meta.url);
 
-/** functions-framework's CLI, run under tsx so the entry module may be TypeScript. */
+/** functions-framework's CLI (the package exports only its API; main.js sits beside index.js). */
 export function functionsFrameworkMain(): string {
-  // The package exports only its API; main.js sits beside index.js in build/src.
   return join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 }
 
 export interface FunctionProcessSpec {
   name: string;
   target: string;
+  /** The compiled JavaScript entry module (`functionBuild().compiled(...)`), as production loads it. */
   source: string;
   signatureType: 'cloudevent' | 'http';
   env: NodeJS.ProcessEnv;
@@ -29,21 +29,77 @@ export interface RunningFunction {
   process: ManagedProcess;
 }
 
-/** One functions-framework process per function, as Cloud Functions runs one instance per container. */
-export async function startFunction(spec: FunctionProcessSpec): Promise<RunningFunction> {
+export interface StartingFunction {
+  name: string;
+  port: number;
+  url: string;
+  /** The process, from the moment it is spawned: a caller can stop it while it is still starting. */
+  process: ManagedProcess;
+  /** Resolves when it answers HTTP; rejects at once if it exits first (with its last lines). */
+  ready: Promise<RunningFunction>;
+}
+
+/** Spawns one functions-framework process per function, as Cloud Functions runs one instance per container. */
+export async function spawnFunction(spec: FunctionProcessSpec): Promise<StartingFunction> {
+  if (!/\.(m?js)$/.test(spec.source)) throw new Error(`function ${spec.name}: ${spec.source} is not compiled JavaScript (start functions from functionBuild().compiled(...))`);
   const port = spec.port ?? (await freePort());
-  const args = ['--import', 'tsx', functionsFrameworkMain(), `--target=${spec.target}`, `--source=${spec.source}`, `--signature-type=${spec.signatureType}`, `--port=${port}`];
+  // Source maps: stack traces in logs and queue entries name the TypeScript lines.
+  const args = ['--enable-source-maps', functionsFrameworkMain(), `--target=${spec.target}`, `--source=${spec.source}`, `--signature-type=${spec.signatureType}`, `--port=${port}`];
   const proc = startProcess(spec.name, process.execPath, args, {
     env: { ...spec.env, PORT: String(port), FUNCTION_TARGET: spec.target, K_SERVICE: spec.name },
     logFile: join(spec.logDir, `${spec.name}.log`),
     echo: spec.echo ? (line) => spec.echo?.(spec.name, line) : undefined,
   });
   const url = `http://127.0.0.1:${port}`;
+  const running: RunningFunction = { name: spec.name, port, url, process: proc };
+  // functions-framework answers /robots.txt itself (404) once the function module is loaded and
+  // the server listens, without calling the function: the probe has no effect on it.
+  const ready = waitForHttp(`${url}/robots.txt`, { process: proc, what: `function ${spec.name} (log: ${proc.logFile})` }).then(() => running);
+  return { ...running, ready };
+}
+
+/** Starts one function and waits until it answers; a function that does not come up is stopped. */
+export async function startFunction(spec: FunctionProcessSpec): Promise<RunningFunction> {
+  const starting = await spawnFunction(spec);
   try {
-    await waitForHttp(url, { timeoutMs: 30_000, isAlive: proc.isAlive, what: `function ${spec.name} (log: ${proc.logFile})` });
+    return await starting.ready;
   } catch (error) {
-    await proc.stop();
+    await starting.process.stop();
     throw error;
   }
-  return { name: spec.name, port, url, process: proc };
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Some functions did not come up; every process started with them has been stopped. */
+export class FunctionsStartError extends Error {
+  override readonly name = 'FunctionsStartError';
+  constructor(readonly failures: string[]) {
+    super(`functions did not start, and every process started with them is stopped:\n  ${failures.join('\n  ')}`);
+  }
+}
+
+/**
+ * Starts several functions at once, all or nothing: every process is tracked from the moment it
+ * is spawned, and the first that fails to come up stops them all, those still starting included.
+ */
+export async function startFunctions(specs: readonly FunctionProcessSpec[]): Promise<RunningFunction[]> {
+  const spawns = await Promise.allSettled(specs.map((spec) => spawnFunction(spec)));
+  const spawned = spawns.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failures = spawns.flatMap((r) => (r.status === 'rejected' ? [message(r.reason)] : []));
+  let stopping: Promise<unknown> | undefined;
+  const stopAll = () => (stopping ??= Promise.all(spawned.map((f) => f.process.stop())));
+  if (failures.length > 0) await stopAll();
+  const running = await Promise.all(
+    spawned.map((f) =>
+      f.ready.catch(async (error: unknown) => {
+        // Those stopped because another one failed did not fail on their own.
+        if (!stopping) failures.push(message(error));
+        await stopAll();
+        return undefined;
+      }),
+    ),
+  );
+  if (failures.length > 0) throw new FunctionsStartError(failures);
+  return running.filter((f): f is RunningFunction => f !== undefined);
 }

@@ -30,18 +30,27 @@ export interface LocalPipeline {
   stop(): Promise<void>;
 }
 
-/** The reference pipeline on this machine: emulators, source API and every function. */
-export async function startLocalPipeline(options: { projectId: string; echo?: (name: string, line: string) => void; sourcePort?: number; scheduler?: boolean }): Promise<LocalPipeline> {
+/**
+ * The reference pipeline on this machine: emulators, source API and every function. A start
+ * that fails, or is aborted through `signal` (Ctrl-C while it starts), stops whatever it had
+ * started before it rejects.
+ */
+export async function startLocalPipeline(options: { projectId: string; echo?: (name: string, line: string) => void; sourcePort?: number; scheduler?: boolean; signal?: AbortSignal }): Promise<LocalPipeline> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const logDir = join(repoRoot, '.phasegate', 'logs');
+  const checkAborted = () => options.signal?.throwIfAborted();
+  checkAborted();
   const emulators = await startEmulators({ logDir, preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')) });
   let source: SourceApi | undefined;
+  let stack: Stack | undefined;
   try {
+    checkAborted();
     const sourceConfig = loadSourceApiConfig(process.env);
     const dataset = sourceConfig.syntheticSeed === undefined ? loadCsvDataset() : syntheticDataset({ seed: sourceConfig.syntheticSeed, headers: loadCsvDataset().headers });
     source = await startSourceApi({ dataset, faults: sourceConfig.faults, port: await preferredOrFreePort(options.sourcePort ?? 8090) });
     const sourceUrl = source.url;
-    const stack = await startStack({
+    checkAborted();
+    stack = await startStack({
       definition: referenceDefinition,
       functionsSource: join(repoRoot, 'functions', 'index.ts'),
       projectId: options.projectId,
@@ -50,20 +59,22 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
       functionEnv: () => ({ SOURCE_API_URL: sourceUrl }),
       echo: options.echo,
     });
+    checkAborted();
+    const live = stack;
     process.env.FIRESTORE_EMULATOR_HOST = emulators.firestore.host;
     const db = createFirestore(options.projectId);
     const store = createFirestoreStore(db);
     const running = source;
-    const scheduler = options.scheduler === false ? undefined : startLocalScheduler(localJobs(referenceDefinition), createPubSubPublisher(stack.pubsub), (job, error) => options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`));
+    const scheduler = options.scheduler === false ? undefined : startLocalScheduler(localJobs(referenceDefinition), createPubSubPublisher(live.pubsub), (job, error) => options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`));
     writeStackFile(repoRoot, { projectId: options.projectId, ...emulators.env, sourceApiUrl: running.url, pid: process.pid });
     return {
       emulators,
       source: running,
-      stack,
+      stack: live,
       store,
       logDir,
-      async run(request, onChange, timeoutMs = 180_000) {
-        const messageId = await stack.pubsub.topic(TOPICS.runRequests).publishMessage({ json: request });
+      async run(request, onChange, timeoutMs = 300_000) {
+        const messageId = await live.pubsub.topic(TOPICS.runRequests).publishMessage({ json: request });
         const started = await findRunByMessage(store, messageId);
         if (!started) return undefined;
         return watchRun(store, started.runId, { timeoutMs, onChange: onChange ?? (() => undefined) });
@@ -71,13 +82,14 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
       async stop() {
         scheduler?.stop();
         removeStackFile(repoRoot);
-        await stack.stop().catch(() => undefined);
+        await live.stop().catch(() => undefined);
         await db.terminate().catch(() => undefined);
         await running.close().catch(() => undefined);
         await emulators.stop().catch(() => undefined);
       },
     };
   } catch (error) {
+    await stack?.stop();
     await source?.close();
     await emulators.stop();
     throw error;

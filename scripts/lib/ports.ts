@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { describeExit, type ManagedProcess, type ProcessExit } from './processes.ts';
 
 /** True when nothing listens on host:port (we can bind it). */
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -28,17 +29,34 @@ export async function preferredOrFreePort(preferred: number | undefined, host = 
   return freePort(host);
 }
 
-/** Polls `url` until it answers (any HTTP status) or `timeoutMs` passes. */
-export async function waitForHttp(url: string, options: { timeoutMs: number; isAlive?: () => boolean; what: string }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
+/** How long a process that is alive may take to answer: generous, because a busy machine is slow, not broken. */
+export const START_LIMIT_MS = 5 * 60_000;
+
+/**
+ * Polls `url` until it answers (any HTTP status). With `process`, it fails as soon as that
+ * process exits, naming how and showing its last lines, and otherwise keeps waiting while it is
+ * alive, up to `limitMs`. Without one (a server somebody else runs) it gives up after `limitMs`.
+ */
+export async function waitForHttp(url: string, options: { what: string; process?: ManagedProcess; limitMs?: number }): Promise<void> {
+  const limitMs = options.limitMs ?? START_LIMIT_MS;
+  const deadline = Date.now() + limitMs;
+  let exit: ProcessExit | undefined;
+  void options.process?.exited.then((e) => (exit = e));
+  const died = (e: ProcessExit, proc: ManagedProcess) => {
+    const tail = proc.tail();
+    return new Error(`${options.what} ${describeExit(e)} before it answered at ${url}${tail.length > 0 ? `; its last lines:\n    ${tail.join('\n    ')}` : ' (it printed nothing)'}`);
+  };
   for (;;) {
-    if (options.isAlive && !options.isAlive()) throw new Error(`${options.what} exited before it was ready`);
+    if (exit && options.process) throw died(exit, options.process);
     try {
-      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await fetch(url, { signal: AbortSignal.timeout(2000) });
       return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`${options.what} did not answer at ${url} within ${options.timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 150));
+      if (exit && options.process) throw died(exit, options.process);
+      if (Date.now() > deadline) throw new Error(`${options.what} did not answer at ${url} within ${Math.round(limitMs / 1000)} s${options.process ? ' although it is still running' : ''}`);
+      // Wakes early when the process exits, so a crash at start is reported at once.
+      const pause = new Promise((r) => setTimeout(r, 100));
+      await (options.process ? Promise.race([pause, options.process.exited]) : pause);
     }
   }
 }

@@ -5,11 +5,13 @@ import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { planResources, type ResourcePlan } from '../../infra/plan.ts';
 import { provisionLocal } from '../../infra/local/provision.ts';
 import type { Emulators } from './emulators.ts';
-import { startFunction, type RunningFunction } from './functions.ts';
+import { functionBuild } from './function-build.ts';
+import { spawnFunction, startFunctions, type RunningFunction } from './functions.ts';
+import { describeExit, type ManagedProcess } from './processes.ts';
 
 export interface StackOptions {
   definition: LoadedDefinition;
-  /** The entry module that registers every function of the definition. */
+  /** The entry module that registers every function of the definition (TypeScript; the stack runs its compiled build). */
   functionsSource: string;
   projectId: string;
   emulators: Pick<Emulators, 'env'>;
@@ -34,6 +36,8 @@ export interface Stack {
 /** Starts every function of the definition and provisions its topics and subscriptions on the emulators. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const plan = planResources(options.definition);
+  // One build for the whole stack, restarts included: every function runs the same code.
+  const source = (await functionBuild()).compiled(options.functionsSource);
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.emulators.env,
@@ -47,7 +51,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       name,
       target: fn.entryPoint,
-      source: options.functionsSource,
+      source,
       // Every function is an HTTP endpoint; Pub/Sub-driven ones take the push envelope.
       signatureType: 'http' as const,
       env: { ...baseEnv, ...options.functionEnv?.(name) },
@@ -58,28 +62,41 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const functions = new Map<string, RunningFunction>();
   const restarts = new Map<string, number>();
+  /** Processes of restarts still coming up: stopping the stack stops them too. */
+  const coming = new Set<ManagedProcess>();
   let stopping = false;
   const stopAll = async () => {
     stopping = true;
-    await Promise.all([...functions.values()].map((f) => f.process.stop()));
+    await Promise.all([...[...functions.values()].map((f) => f.process), ...coming].map((p) => p.stop()));
+  };
+  /** Starts `name` again on its port; throws when it does not come up (and leaves no process). */
+  const restart = async (name: string, port: number) => {
+    const starting = await spawnFunction(specFor(name, port));
+    coming.add(starting.process);
+    try {
+      const fn = await starting.ready;
+      if (stopping) await fn.process.stop();
+      else supervise(fn);
+    } catch (error) {
+      await starting.process.stop();
+      throw error;
+    } finally {
+      coming.delete(starting.process);
+    }
   };
   /** Like Cloud Functions replacing a crashed instance: a function that dies is started again on its port. */
   const supervise = (fn: RunningFunction) => {
     functions.set(fn.name, fn);
-    fn.process.child.once('exit', (code, signal) => {
+    void fn.process.exited.then((exit) => {
       if (stopping || functions.get(fn.name) !== fn) return;
       restarts.set(fn.name, (restarts.get(fn.name) ?? 0) + 1);
-      options.echo?.(fn.name, `exited (${signal ?? `code ${String(code)}`}); restarting`);
-      startFunction(specFor(fn.name, fn.port)).then(supervise, (error: unknown) => options.echo?.(fn.name, `restart failed: ${String(error)}`));
+      options.echo?.(fn.name, `${describeExit(exit)}; restarting`);
+      restart(fn.name, fn.port).catch((error: unknown) => {
+        if (!stopping) options.echo?.(fn.name, `restart failed: ${String(error)}`);
+      });
     });
   };
-  try {
-    const started = await Promise.all(plan.functions.map((f) => startFunction(specFor(f.name))));
-    for (const f of started) supervise(f);
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
+  for (const f of await startFunctions(plan.functions.map((f) => specFor(f.name)))) supervise(f);
   const pubsub = createPubSub(options.projectId, options.emulators.env.PUBSUB_EMULATOR_HOST);
   try {
     await provisionLocal(pubsub, plan, options.projectId, new Map([...functions].map(([name, f]) => [name, f.url])));
@@ -99,7 +116,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (!current) throw new Error(`unknown function ${name}`);
       functions.delete(name);
       await current.process.stop();
-      supervise(await startFunction(specFor(name, current.port)));
+      await restart(name, current.port);
     },
     async stop() {
       await stopAll();

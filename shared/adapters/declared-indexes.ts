@@ -1,13 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FirestoreIndexesFileSchema, type FirestoreIndex } from '../store/indexes.ts';
 
-/** `firestore.indexes.json` at the repository root (from the sources, or from `dist/`). */
+/**
+ * `firestore.indexes.json` at the repository root: the nearest one above this module, which
+ * runs from the sources, from `dist/`, or from a function bundle under `.phasegate/build/`.
+ */
 export function declaredIndexesPath(): string {
-  const candidates = ['../../firestore.indexes.json', '../../../firestore.indexes.json'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  const found = candidates.find((path) => existsSync(path));
-  if (!found) throw new Error(`firestore.indexes.json not found (looked at ${candidates.join(', ')})`);
-  return found;
+  const looked: string[] = [];
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'firestore.indexes.json');
+    looked.push(candidate);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`firestore.indexes.json not found (looked at ${looked.join(', ')})`);
+  }
 }
 
 export function readIndexesFile(path: string): FirestoreIndex[] {

@@ -1,7 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { processesWithEnv } from '../../scripts/lib/process-table.ts';
 import { repoRoot } from '../support/emulator-harness.ts';
+import { exitAtStart } from '../support/exit-at-start.ts';
 
 function isRunning(pid: number): boolean {
   try {
@@ -12,30 +15,86 @@ function isRunning(pid: number): boolean {
   }
 }
 
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  /** Every process it started inherits this variable: the kernel's process table finds them. */
+  mark: string;
+}
+
+/** `npm start` from nothing, as a newcomer runs it: its own emulators, not the test run's. */
+function npmStart(extraEnv: Record<string, string> = {}): Started {
+  const mark = randomUUID();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, PHASEGATE_TEST_MARK: mark };
+  delete env.PUBSUB_EMULATOR_HOST;
+  delete env.FIRESTORE_EMULATOR_HOST;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited, mark };
+}
+
+/** Waits for `text` in its output; fails as soon as it exits without printing it. */
+async function waitForOutput(started: Started, text: string): Promise<void> {
+  let gone = false;
+  void started.exited.then(() => (gone = true));
+  while (!started.output().includes(text)) {
+    if (gone) throw new Error(`npm start exited before printing "${text}":\n${started.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+
 describe('npm start', () => {
-  it('brings the whole stack up, runs the demo to SUCCESS, and leaves no process behind on Ctrl-C', async () => {
-    const env = { ...process.env };
-    // From nothing, as a newcomer runs it: its own emulators, not the test run's.
-    delete env.PUBSUB_EMULATOR_HOST;
-    delete env.FIRESTORE_EMULATOR_HOST;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${randomUUID().slice(0, 8)}`], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 150_000;
-    while (!output.includes('ready.') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 250));
-    expect(output, output).toContain('ready.');
+  it('brings the whole stack up from compiled functions, runs the demo to SUCCESS, and leaves no process behind on Ctrl-C', async () => {
+    const started = npmStart();
+    await waitForOutput(started, 'ready.');
+    const output = started.output();
     expect(output).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
     const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
     // Two emulators and eleven functions (orchestrator 2, phases 5, dlq-recorder, auto-retry, reconciler, dashboard), each its own process.
     expect(pids).toHaveLength(13);
     expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     expect(pids.every(isRunning)).toBe(true);
+    // Every function loads the compiled build, as production does, not TypeScript through tsx.
+    const functions = pids.map(commandLine).filter((c) => c.includes('functions-framework'));
+    expect(functions).toHaveLength(11);
+    for (const c of functions) {
+      expect(c).toMatch(/--source=\S+\/\.phasegate\/build\/[0-9a-f]{16}\/functions\/index\.js/);
+      expect(c).not.toContain('tsx');
+    }
 
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(output).toContain('stopped; nothing left running.');
+    started.child.kill('SIGINT');
+    expect(await started.exited).toBe(0);
+    expect(started.output()).toContain('stopped; nothing left running.');
     expect(pids.filter(isRunning)).toEqual([]);
-  });
+    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+  }, 300_000);
+
+  it('a function that exits at start: npm start says which and why, stops the emulators and functions it started, and exits 1', async () => {
+    const started = npmStart(exitAtStart('orchestrator-completions'));
+    const code = await started.exited;
+    const output = started.output();
+    expect(code, output).toBe(1);
+    expect(output).toMatch(/function orchestrator-completions \(log: [^)]+\) exited with code 3 before it answered/);
+    expect(output).toContain('exit-at-start: orchestrator-completions exits before serving');
+    expect(output).toContain('stopped; nothing left running.');
+    // Emulators, functions, anything else it started: none outlives it.
+    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+  }, 300_000);
+
+  it('Ctrl-C while it is still starting stops what it has started so far, and exits 0', async () => {
+    const started = npmStart();
+    // The emulators are starting: interrupt there.
+    await waitForOutput(started, 'starting the local stack');
+    started.child.kill('SIGINT');
+    expect(await started.exited, started.output()).toBe(0);
+    expect(started.output()).toContain('stopped; nothing left running.');
+    expect(started.output()).not.toContain('ready.');
+    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+  }, 300_000);
 });

@@ -1,0 +1,151 @@
+// The functions run locally as they do in production: JavaScript, compiled before any function
+// process starts. One esbuild call bundles every function entry module (npm packages stay
+// imports, resolved from node_modules as at run time), keyed by a hash of everything the
+// bundles can contain, so an unchanged tree reuses the last build.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, version as esbuildVersion } from 'esbuild';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Every module a functions-framework process may be started from (`--source`). */
+export const FUNCTION_SOURCES = [
+  'functions/index.ts',
+  'test/fixtures/test-pipeline/functions.ts',
+  'scripts/bench/limit-functions.ts',
+  'scripts/bench/overhead-functions.ts',
+] as const;
+
+/**
+ * What those modules may import: the key hashes every file under these, so a change anywhere
+ * in the graph rebuilds. A build whose bundles read a file outside them fails (the key would lie).
+ */
+const SOURCE_ROOTS = ['functions', 'shared', 'test/fixtures', 'scripts/bench'] as const;
+/** Files outside the roots that change what a build produces. */
+const BUILD_INPUTS = ['package-lock.json', 'tsconfig.json'] as const;
+/** Builds kept beside the current one (another checkout's stack may still restart from them). */
+const KEPT_BUILDS = 3;
+
+export interface FunctionBuild {
+  key: string;
+  dir: string;
+  /** True when this call compiled; false when an identical earlier build was reused. */
+  built: boolean;
+  /** The compiled module for an entry of FUNCTION_SOURCES (absolute or repository-relative path). */
+  compiled(source: string): string;
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/** The build's key: esbuild's version, the options' shape, and the content of every input file. */
+export function buildKey(root = repoRoot): string {
+  const hash = createHash('sha256');
+  hash.update(`esbuild ${esbuildVersion}\0node20 esm bundle split v2\0${FUNCTION_SOURCES.join(',')}\0`);
+  const files = [...SOURCE_ROOTS.flatMap((r) => filesUnder(join(root, r))), ...BUILD_INPUTS.map((f) => join(root, f))];
+  for (const file of files) {
+    hash.update(relative(root, file));
+    hash.update('\0');
+    hash.update(existsSync(file) ? readFileSync(file) : 'absent');
+    hash.update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+const outputFor = (dir: string, source: string) => join(dir, source.replace(/\.ts$/, '.js'));
+
+function resolveCompiled(root: string, dir: string, source: string): string {
+  const rel = relative(root, resolve(root, source)).split(sep).join('/');
+  if (!(FUNCTION_SOURCES as readonly string[]).includes(rel)) {
+    throw new Error(`${rel} is not a function entry module: add it to FUNCTION_SOURCES in scripts/lib/function-build.ts`);
+  }
+  return outputFor(dir, rel);
+}
+
+async function compileInto(root: string, outdir: string): Promise<void> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [...FUNCTION_SOURCES],
+    outbase: root,
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // npm packages are loaded from node_modules at run time, exactly as the deployed function loads them.
+    packages: 'external',
+    // Modules imported on first use (the cloud SDK adapters) stay separate chunks, loaded then.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    sourcemap: true,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const outside = Object.keys(result.metafile.inputs).filter((input) => !SOURCE_ROOTS.some((r) => input.startsWith(`${r}/`)));
+  if (outside.length > 0) {
+    throw new Error(`function bundles read files outside ${SOURCE_ROOTS.join(', ')} (${outside.join(', ')}): add their folder to SOURCE_ROOTS in scripts/lib/function-build.ts`);
+  }
+}
+
+/** Deletes all but the newest builds; a build in use by a running stack is among the newest. */
+function prune(buildsDir: string, current: string): void {
+  const builds = readdirSync(buildsDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => ({ path: join(buildsDir, e.name), mtimeMs: statSync(join(buildsDir, e.name)).mtimeMs }))
+    .filter((b) => b.path !== current)
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const old of builds.slice(KEPT_BUILDS)) rmSync(old.path, { recursive: true, force: true });
+}
+
+/**
+ * Compiles every function entry module into `.phasegate/build/<key>/`, or reuses that folder
+ * when it exists. Safe when several processes call it at once: each compiles into a private
+ * folder and renames it into place; the loser of the rename uses the winner's identical output.
+ */
+export async function buildFunctions(root = repoRoot): Promise<FunctionBuild> {
+  const key = buildKey(root);
+  const buildsDir = join(root, '.phasegate', 'build');
+  const dir = join(buildsDir, key);
+  let built = false;
+  if (existsSync(dir)) {
+    // Marks it recently used, so pruning keeps it.
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } else {
+    mkdirSync(buildsDir, { recursive: true });
+    const scratch = join(buildsDir, `.${key}-${process.pid}-${Date.now()}`);
+    try {
+      await compileInto(root, scratch);
+      renameSync(scratch, dir);
+      built = true;
+    } catch (error) {
+      rmSync(scratch, { recursive: true, force: true });
+      if (!existsSync(dir)) throw error;
+    }
+    prune(buildsDir, dir);
+  }
+  return { key, dir, built, compiled: (source) => resolveCompiled(root, dir, source) };
+}
+
+let current: Promise<FunctionBuild> | undefined;
+let currentKey: string | undefined;
+/** This process's build of the repository, made once and reused while the sources do not change. */
+export function functionBuild(): Promise<FunctionBuild> {
+  const key = buildKey();
+  if (!current || key !== currentKey) {
+    currentKey = key;
+    current = buildFunctions();
+    // A failed build is not cached: the next call compiles again (after the error is fixed).
+    current.catch(() => {
+      if (currentKey === key) current = undefined;
+    });
+  }
+  return current;
+}

@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { startStack } from '../../scripts/lib/stack.ts';
+import { processesWithEnv } from '../../scripts/lib/process-table.ts';
+import { testFunctionsSource, uniqueProjectId } from '../support/emulator-harness.ts';
+import { exitAtStart } from '../support/exit-at-start.ts';
+import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+
+describe('starting a stack', () => {
+  it('fails at once when a function exits at start, shows its last lines, and leaves no process behind', async () => {
+    const projectId = uniqueProjectId('exits-at-start');
+    const start = startStack({
+      definition: testDefinition,
+      functionsSource: testFunctionsSource,
+      projectId,
+      emulators: { env: inject('emulatorEnv') },
+      logDir: join(inject('logDir'), projectId),
+      functionEnv: () => exitAtStart('orchestrator-runs'),
+    });
+    // The others were still coming up when it died: all of them are stopped, none is left.
+    await expect(start).rejects.toThrow(/function orchestrator-runs \(log: [^)]+\) exited with code 3 before it answered at http:\/\/127\.0\.0\.1:\d+\/robots\.txt; its last lines:\n\s+exit-at-start: orchestrator-runs exits before serving/);
+    await expect(start).rejects.toThrow(/every process started with them is stopped/);
+    // Read from the kernel's process table, not from the stack's own bookkeeping.
+    expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);
+  });
+});
