@@ -37,8 +37,11 @@ export async function watchRun(store: DocumentStore, runId: string, options: { t
   return run;
 }
 
-/** The run a RunRequest started, found by the message id `publish` returned. */
-export async function findRunByMessage(store: DocumentStore, messageId: string, timeoutMs = 30_000): Promise<RunDoc | undefined> {
+/**
+ * The run a RunRequest started, found by the message id `publish` returned. The limit is
+ * generous: on a busy machine the orchestrator's first request also loads its clients.
+ */
+export async function findRunByMessage(store: DocumentStore, messageId: string, timeoutMs = 120_000): Promise<RunDoc | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const [found] = await store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }], limit: 1 });

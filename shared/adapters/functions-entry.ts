@@ -20,13 +20,15 @@ import { createPhaseHandler, type PhaseHandler } from '../runtime/phase-handler.
 import type { Processor } from '../runtime/processor.ts';
 import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { createPushHandler } from '../runtime/push-handler.ts';
-import { createFirestore, createFirestoreStore } from './firestore-store.ts';
 import { createIdTokenVerifier, loadPushAuth, pushAuthCheck } from './push-auth.ts';
-import { createPubSub, createPubSubPublisher } from './pubsub-publisher.ts';
 
-
-/** Real clients, built on first use and once per instance. */
-function buildDeps() {
+/**
+ * Real clients, built on first use and once per instance. The Firestore and Pub/Sub SDKs are
+ * imported here, not at the top: loading them is most of a cold start (about 0.7 s of CPU), and
+ * an instance that never receives a request (a dashboard nobody opens) never pays for it.
+ */
+async function buildDeps() {
+  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }] = await Promise.all([import('./firestore-store.ts'), import('./pubsub-publisher.ts')]);
   const config = loadConfig();
   const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
   const publisher = createPubSubPublisher(createPubSub(config.projectId));
@@ -46,7 +48,8 @@ function buildDeps() {
   };
 }
 
-let deps: ReturnType<typeof buildDeps> | undefined;
+type Deps = Awaited<ReturnType<typeof buildDeps>>;
+let deps: Promise<Deps> | undefined;
 const getDeps = () => (deps ??= buildDeps());
 
 type Registry = Readonly<Record<string, Processor>>;
@@ -63,21 +66,47 @@ function registerHttp(name: string, handler: functions.HttpFunction): void {
 
 const headersOf = (req: functions.Request) => Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
 
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Answers one request once the instance's clients exist. A failure is logged and answered 500
+ * (for a push: Pub/Sub redelivers); a configuration that cannot build the clients is logged as
+ * a structured line on stderr, since there is no logger without it.
+ */
+function answer(res: functions.Response, what: string, internal: unknown, work: (deps: Deps) => Promise<Answer>): void {
+  const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  getDeps().then(
+    async (deps) => {
+      try {
+        const response = await work(deps);
+        res.status(response.status).set(response.headers ?? {}).send(response.body);
+      } catch (error) {
+        deps.logger.error({ function: what, err: message(error) }, `${what} failed`);
+        res.status(500).send(internal);
+      }
+    },
+    (error: unknown) => {
+      process.stderr.write(`${JSON.stringify({ severity: 'ERROR', function: what, err: message(error), message: 'the function cannot build its clients' })}\n`);
+      res.status(500).send(internal);
+    },
+  );
+}
+
 /**
  * A Pub/Sub-driven function: an HTTP endpoint its push subscription calls with the push
  * envelope, on the emulators and in production alike (see `createPushHandler`).
  */
-function registerPush(name: string, handle: () => (event: PubSubCloudEvent) => Promise<void>): void {
+function registerPush(name: string, handle: (deps: Deps) => (event: PubSubCloudEvent) => Promise<void>): void {
   let push: ReturnType<typeof createPushHandler> | undefined;
   registerHttp(name, (req, res) => {
-    const deps = getDeps();
-    push ??= createPushHandler(name, (event) => handle()(event), { logger: deps.logger, auth: deps.pushAuth });
-    push({ path: req.path, headers: headersOf(req), body: req.body as unknown })
-      .then((response) => res.status(response.status).send(response.body))
-      .catch((error: unknown) => {
-        deps.logger.error({ function: name, err: error instanceof Error ? error.message : String(error) }, 'push handling failed');
-        res.status(500).send('internal');
-      });
+    answer(res, name, 'internal', (deps) => {
+      push ??= createPushHandler(name, (event) => handle(deps)(event), { logger: deps.logger, auth: deps.pushAuth });
+      return push({ path: req.path, headers: headersOf(req), body: req.body as unknown });
+    });
   });
 }
 
@@ -95,40 +124,34 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
   let registry: Registry | undefined;
   for (const phase of pipeline.definition.phases) {
     let handler: PhaseHandler | undefined;
-    registerPush(phaseEntryPoint(phase.id), () => {
+    registerPush(phaseEntryPoint(phase.id), (deps) => {
       registry ??= typeof pipeline.processors === 'function' ? pipeline.processors() : pipeline.processors;
-      return (handler ??= createPhaseHandler({ definition: pipeline.definition, phaseId: phase.id, processors: registry, clock: systemClock, ...getDeps() }));
+      return (handler ??= createPhaseHandler({ definition: pipeline.definition, phaseId: phase.id, processors: registry, clock: systemClock, ...deps }));
     });
   }
   let orchestrator: ReturnType<typeof createOrchestrator> | undefined;
-  const getOrchestrator = () => (orchestrator ??= createOrchestrator({ definition: pipeline.definition, expectations: pipeline.expectations, clock: systemClock, ...getDeps() }));
-  registerPush(ORCHESTRATOR_ENTRY_POINTS.runs, () => (event) => getOrchestrator().onRunRequest(event));
-  registerPush(ORCHESTRATOR_ENTRY_POINTS.completions, () => (event) => getOrchestrator().onProcessorOutcome(event));
+  const getOrchestrator = (deps: Deps) => (orchestrator ??= createOrchestrator({ definition: pipeline.definition, expectations: pipeline.expectations, clock: systemClock, ...deps }));
+  registerPush(ORCHESTRATOR_ENTRY_POINTS.runs, (deps) => (event) => getOrchestrator(deps).onRunRequest(event));
+  registerPush(ORCHESTRATOR_ENTRY_POINTS.completions, (deps) => (event) => getOrchestrator(deps).onProcessorOutcome(event));
 
   let recorder: ReturnType<typeof createDlqRecorder> | undefined;
-  registerPush(RECOVERY_ENTRY_POINTS.dlqRecorder, () => (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...getDeps() })));
-  registerPush(RECOVERY_ENTRY_POINTS.autoRetry, () => async () => {
-    await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...getDeps() });
+  registerPush(RECOVERY_ENTRY_POINTS.dlqRecorder, (deps) => (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...deps })));
+  registerPush(RECOVERY_ENTRY_POINTS.autoRetry, (deps) => async () => {
+    await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...deps });
   });
   let dashboard: ReturnType<typeof createDashboard> | undefined;
   registerHttp(OPERATIONS_ENTRY_POINTS.dashboard, (req, res) => {
-    const deps = getDeps();
-    if (!dashboard) {
-      const auth = loadDashboardAuth(process.env);
-      dashboard = createDashboard({ definition: pipeline.definition, clock: systemClock, auth, verifyIdToken: auth.mode === 'google' ? createIdTokenVerifier({ audiences: auth.audiences }) : undefined, ...deps });
-    }
-    const headers = headersOf(req);
-    const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
-    dashboard({ method: req.method, path: req.path, query, headers, body: req.body as unknown })
-      .then((response) => res.status(response.status).set(response.headers).send(response.body))
-      .catch((error: unknown) => {
-        deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'dashboard request failed');
-        res.status(500).json({ error: 'internal' });
-      });
+    answer(res, OPERATIONS_ENTRY_POINTS.dashboard, { error: 'internal' }, (deps) => {
+      if (!dashboard) {
+        const auth = loadDashboardAuth(process.env);
+        dashboard = createDashboard({ definition: pipeline.definition, clock: systemClock, auth, verifyIdToken: auth.mode === 'google' ? createIdTokenVerifier({ audiences: auth.audiences }) : undefined, ...deps });
+      }
+      const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+      return dashboard({ method: req.method, path: req.path, query, headers: headersOf(req), body: req.body as unknown });
+    });
   });
   let completeness: CompletenessRules | undefined;
-  registerPush(OPERATIONS_ENTRY_POINTS.reconciler, () => async (event) => {
-    const deps = getDeps();
+  registerPush(OPERATIONS_ENTRY_POINTS.reconciler, (deps) => async (event) => {
     completeness ??= pipeline.completeness?.({ http: deps.http });
     await handleReconcileTick({ definition: pipeline.definition, clock: systemClock, ...deps, completeness: completeness ? { rules: completeness } : undefined }, event, deps.logger);
   });

@@ -1,17 +1,26 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 
-let harness: Harness | undefined;
+/** A stack with injected faults, for one test. */
+let faulty: Harness | undefined;
 afterEach(async () => {
-  await harness?.stop();
-  harness = undefined;
+  await faulty?.stop();
+  faulty = undefined;
+});
+/** One fault-free stack for the tests that need none; each owns its dates. */
+let shared: Harness;
+beforeAll(async () => {
+  shared = await startHarness({ label: 'fault-free', definition: testDefinition });
+});
+afterAll(async () => {
+  await shared?.stop();
 });
 
 /** Publishes a run request and waits for the run to reach a final status. */
@@ -32,26 +41,25 @@ async function runToEnd(h: Harness, gameDate: string): Promise<Record<string, un
 
 describe('orchestration on the emulators', () => {
   it('every completion delivered three times, processors completing concurrently: the next phase is triggered exactly once', async () => {
-    harness = await startHarness({
+    const harness = (faulty = await startHarness({
       label: 'dup-completions',
       definition: testDefinition,
       // The phase functions publish every completion three times; the orchestrator publishes normally.
       functionEnv: (name): Record<string, string> => (name.startsWith('phase-') ? { PHASEGATE_FAULTS: JSON.stringify({ duplicatePublishes: 3 }) } : {}),
-    });
+    }));
     const beta = await harness.observe(phaseTopic('beta'));
     const run = await runToEnd(harness, '2024-04-21');
     expect(run.status).toBe('SUCCESS');
     // Give late duplicates time to arrive; the count must not move.
     await new Promise((r) => setTimeout(r, 3000));
     expect(beta.messages).toHaveLength(1);
-    const h = harness;
-    const completions = await h.store.query(COLLECTIONS.runCompletions, { filters: [{ field: 'runId', op: '==', value: run.runId }] });
+    const completions = await harness.store.query(COLLECTIONS.runCompletions, { filters: [{ field: 'runId', op: '==', value: run.runId }] });
     expect(completions).toHaveLength(3);
-    expect(await h.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`)).toMatchObject({ attempts: 1, status: 'completed' });
+    expect(await harness.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`)).toMatchObject({ attempts: 1, status: 'completed' });
   });
 
   it('a completion without its data fails the gate with the shortfall and does not trigger the next phase', async () => {
-    harness = await startHarness({ label: 'gate-fail', definition: testDefinition });
+    const harness = shared;
     const beta = await harness.observe(phaseTopic('beta'));
     const run = await runToEnd(harness, '1997-05-01');
     expect(run).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
@@ -63,11 +71,11 @@ describe('orchestration on the emulators', () => {
 
   it('the orchestrator killed after its decision and before its publish: the trigger still happens', async () => {
     const markerFile = join(mkdtempSync(join(tmpdir(), 'phasegate-crash-')), 'crashes');
-    harness = await startHarness({
+    const harness = (faulty = await startHarness({
       label: 'crash',
       definition: testDefinition,
       functionEnv: (name): Record<string, string> => (name === 'orchestrator-completions' ? { PHASEGATE_FAULTS: JSON.stringify({ crashes: [{ point: 'after-trigger-decision', times: 1, markerFile }] }) } : {}),
-    });
+    }));
     const run = await runToEnd(harness, '2024-04-22');
     expect(run.status).toBe('SUCCESS');
     expect(existsSync(markerFile) && readFileSync(markerFile, 'utf8')).toBe('1');
@@ -77,7 +85,7 @@ describe('orchestration on the emulators', () => {
   });
 
   it('a later processor failing for good makes the run PARTIAL; a first phase that cannot land makes it FAILED', async () => {
-    harness = await startHarness({ label: 'statuses', definition: testDefinition });
+    const harness = shared;
     expect(await runToEnd(harness, '1995-05-01')).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
     expect(await runToEnd(harness, '1998-05-01')).toMatchObject({ status: 'FAILED', lastError: 'widgets (permanent): schema of 1998-05-01 is not supported' });
   });

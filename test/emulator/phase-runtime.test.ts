@@ -1,21 +1,29 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { makeProcessorRequest } from '../support/factories.ts';
 import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
 
-let harness: Harness | undefined;
+/** A stack with injected faults, for one test. */
+let faulty: Harness | undefined;
 afterEach(async () => {
+  await faulty?.stop();
+  faulty = undefined;
+});
+/** One fault-free stack for the tests that need none; each owns its date and request ids. */
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness({ label: 'fault-free', definition: testDefinition });
+});
+afterAll(async () => {
   await harness?.stop();
-  harness = undefined;
 });
 
 const executionsOf = async (h: Harness, requestId: string) => (await h.store.query('executions', { filters: [{ field: 'requestId', op: '==', value: requestId }] })).length;
 
 describe('phase runtime through real push subscriptions into functions-framework', () => {
   it('processes a good message once, lands its writes and publishes the completion', async () => {
-    harness = await startHarness({ label: 'good', definition: testDefinition });
     const completions = await harness.observe(TOPICS.processorCompletions);
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '2024-04-21' });
     await harness.publishJson(phaseTopic('alpha'), request);
@@ -34,16 +42,15 @@ describe('phase runtime through real push subscriptions into functions-framework
   });
 
   it('answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message goes to the DLQ and into the queue', async () => {
-    harness = await startHarness({
+    const h = (faulty = await startHarness({
       label: 'dlq',
       definition: testDefinition,
       functionEnv: () => ({ PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }) }),
-    });
+    }));
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
-    await harness.publishJson(phaseTopic('alpha'), request);
+    await h.publishJson(phaseTopic('alpha'), request);
 
     // The dead-letter topic is read by the dlq-recorder: the original message becomes a queue entry.
-    const h = harness;
     let entry: Record<string, unknown> | undefined;
     await eventually(async () => (entry = await h.store.get(COLLECTIONS.queue, request.requestId)) !== undefined, { timeoutMs: 60_000, what: 'the dead-lettered request in failed_processor_queue' });
     const original = entry!.originalMessage as { data: string; attributes: Record<string, string> };
@@ -51,15 +58,14 @@ describe('phase runtime through real push subscriptions into functions-framework
     expect(original.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
     expect(entry).toMatchObject({ status: 'pending', deliveryCount: 5, errorType: 'transient', errorReason: 'grpc_UNAVAILABLE', processor: 'gadgets', retryCount: 0 });
     expect(String(entry!.lastError)).toMatch(/injected write failure/);
-    const run = await harness.store.get(COLLECTIONS.processorRuns, request.requestId);
+    const run = await h.store.get(COLLECTIONS.processorRuns, request.requestId);
     expect(run).toMatchObject({ status: 'failed_transient', attempts: 5 });
-    const failures = await harness.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: request.requestId }, { field: 'type', op: '==', value: 'processor_failed' }] });
+    const failures = await h.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: request.requestId }, { field: 'type', op: '==', value: 'processor_failed' }] });
     expect(failures).toHaveLength(5);
     expect(failures.every((f) => f.data.errorType === 'transient' && String(f.data.message).includes('injected write failure'))).toBe(true);
   });
 
   it('records an invalid payload as failed_permanent and does not redeliver it', async () => {
-    harness = await startHarness({ label: 'poison', definition: testDefinition });
     const messageId = await harness.publishRaw(phaseTopic('alpha'), Buffer.from('{"gameDate": "2024-04-21", "oops"'));
     const h = harness;
     await eventually(async () => (await h.store.get(COLLECTIONS.queue, `msg-${messageId}`)) !== undefined, { what: 'the queue entry of the poison message' });
@@ -72,9 +78,8 @@ describe('phase runtime through real push subscriptions into functions-framework
   });
 
   it('acks a duplicate delivery of a completed request without redoing the work', async () => {
-    harness = await startHarness({ label: 'dup', definition: testDefinition });
     const completions = await harness.observe(TOPICS.processorCompletions);
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '2024-04-22' });
     await harness.publishJson(phaseTopic('alpha'), request);
     await completions.waitFor(1);
     await harness.publishJson(phaseTopic('alpha'), request);

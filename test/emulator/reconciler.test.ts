@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
 import { newRunDoc, phaseDecisionId, type RunDoc } from '../../shared/orchestration/run-doc.ts';
@@ -6,17 +6,19 @@ import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
 
-let h: Harness | undefined;
-afterEach(async () => {
+/** One stack for both tests: each owns its run and date, and every tick reconciles both. */
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ label: 'reconciler', definition: testDefinition });
+});
+afterAll(async () => {
   await h?.stop();
-  h = undefined;
 });
 
 const reconcileTick = (harness: Harness) => harness.publishJson(TOPICS.reconcileTicks, {});
 
 describe('reconciler on the emulators', () => {
   it('heals a lost status write from durable state', async () => {
-    h = await startHarness({ label: 'heal', definition: testDefinition });
     const harness = h;
     const messageId = await harness.publishJson(TOPICS.runRequests, { gameDate: '2024-04-21', triggerSource: 'manual' });
     const runId = (await findRunByMessage(harness.store, messageId))!.runId;
@@ -32,7 +34,6 @@ describe('reconciler on the emulators', () => {
   });
 
   it('detects a stalled phase, alerts, and re-drives its missing processors once', async () => {
-    h = await startHarness({ label: 'stall', definition: testDefinition });
     const harness = h;
     // A run whose phase-alpha requests were lost: the phase has been RUNNING for ten minutes (expected: 60 s).
     const startedAt = new Date(Date.now() - 600_000).toISOString();
