@@ -2,7 +2,7 @@
 // process starts. One esbuild call bundles every function entry module (npm packages stay
 // imports, resolved from node_modules as at run time), keyed by a hash of everything the
 // bundles can contain, so an unchanged tree reuses the last build.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,7 +120,7 @@ export async function buildFunctions(root = repoRoot): Promise<FunctionBuild> {
     utimesSync(dir, now, now);
   } else {
     mkdirSync(buildsDir, { recursive: true });
-    const scratch = join(buildsDir, `.${key}-${process.pid}-${Date.now()}`);
+    const scratch = join(buildsDir, `.${key}-${randomUUID()}`);
     try {
       await compileInto(root, scratch);
       renameSync(scratch, dir);
