@@ -3,6 +3,8 @@ import { LongestFirstSequencer } from './test/emulator/sequencer.ts';
 
 export default defineConfig({
   test: {
+    // The order files start in (a project's own sequencer is not used): see the sequencer.
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', sequence: { groupOrder: 0 } } },
       {
@@ -19,7 +21,7 @@ export default defineConfig({
           // Function processes and the JVMs share 2 cores: keep emulator files from piling up.
           maxWorkers: 2,
           // Unit tests first: a broken unit fails fast, before the emulators start.
-          sequence: { groupOrder: 1, sequencer: LongestFirstSequencer },
+          sequence: { groupOrder: 1 },
           fileParallelism: true,
         },
       },

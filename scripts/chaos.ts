@@ -66,6 +66,9 @@ function chaosDefinition(): LoadedDefinition {
   return loadDefinition(input);
 }
 const SLOW_HANDLER_MS = 15_000;
+/** The scrapers' per-request timeout in both runs, and a source response slower than it. */
+const SOURCE_CLIENT_TIMEOUT_MS = 4000;
+const SOURCE_TIMEOUT_DELAY_MS = 5000;
 
 function pickDates(dataset: Dataset, n: number, random: ReturnType<typeof seededRandom>): string[] {
   const seasons = new Map<string, string[]>();
@@ -88,7 +91,7 @@ async function startPipeline(emulators: Emulators, dataset: Dataset, label: stri
   // One port for both runs: the source's URL is part of what the scrapers store.
   const source = await startSourceApi({ dataset, faults: sourceFaults, port: sourcePort });
   const projectId = `chaos-${label}-${randomUUID().slice(0, 6)}`;
-  const stack = await startStack({ definition, functionsSource: join(repoRoot, 'functions', 'index.ts'), projectId, emulators, logDir, functionEnv: (name) => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn', ...functionEnv(name) }) });
+  const stack = await startStack({ definition, functionsSource: join(repoRoot, 'functions', 'index.ts'), projectId, emulators, logDir, functionEnv: (name) => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn', PHASEGATE_HTTP_TIMEOUT_MS: String(SOURCE_CLIENT_TIMEOUT_MS), ...functionEnv(name) }) });
   const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const store = createFirestoreStore(db, {});
   return {
@@ -148,7 +151,7 @@ const sourceFaults: (FaultRuleInput & { label: Kind })[] = Array.from({ length: 
   const kind = (['rate_limit', 'server_error', 'slow'] as const)[i % 3]!;
   if (kind === 'rate_limit') return { label: 'source 429', endpoint, kind, dates: [date], times: random.int(1, 3), retryAfterSeconds: 1 };
   if (kind === 'server_error') return { label: 'source 5xx', endpoint, kind, dates: [date], times: random.int(1, 3), status: random.pick([500, 502, 503]) };
-  return { label: 'source timeout', endpoint, kind, dates: [date], times: 1, delayMs: 11_000 };
+  return { label: 'source timeout', endpoint, kind, dates: [date], times: 1, delayMs: SOURCE_TIMEOUT_DELAY_MS };
 });
 const kills = Math.max(2, Math.ceil(n / 3));
 const poisonCount = 2 + Math.floor(n / 10);

@@ -124,7 +124,7 @@ export interface Emulators {
 export const EMULATOR_JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] as const;
 
 async function reuse(name: RunningEmulator['name'], host: string): Promise<RunningEmulator> {
-  await waitForHttp(`http://${host}/`, { limitMs: 10_000, what: `the ${name} emulator at ${host} (from ${name === 'pubsub' ? 'PUBSUB' : 'FIRESTORE'}_EMULATOR_HOST)` });
+  await waitForHttp(`http://${host}/`, { limitMs: 5000, what: `the ${name} emulator at ${host} (from ${name === 'pubsub' ? 'PUBSUB' : 'FIRESTORE'}_EMULATOR_HOST)` });
   return { name, host, stop: () => Promise.resolve() };
 }
 
