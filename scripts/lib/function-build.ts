@@ -23,10 +23,14 @@ export const FUNCTION_SOURCES = [
  * in the graph rebuilds. A build whose bundles read a file outside them fails (the key would lie).
  */
 const SOURCE_ROOTS = ['functions', 'shared', 'test/fixtures', 'scripts/bench'] as const;
-/** Files outside the roots that change what a build produces. */
-const BUILD_INPUTS = ['package-lock.json', 'tsconfig.json'] as const;
-/** Builds kept beside the current one (another checkout's stack may still restart from them). */
+/** Files outside the roots that change what a build produces (this file holds the build options). */
+const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/lib/function-build.ts'] as const;
+/**
+ * Old builds are deleted once unused for a day, beyond the newest few: a stack still running
+ * loads a bundle's chunks on first request and restarts crashed functions from it.
+ */
 const KEPT_BUILDS = 3;
+const UNUSED_MS = 24 * 3600_000;
 
 export interface FunctionBuild {
   key: string;
@@ -101,7 +105,7 @@ function prune(buildsDir: string, current: string): void {
     .map((e) => ({ path: join(buildsDir, e.name), mtimeMs: statSync(join(buildsDir, e.name)).mtimeMs }))
     .filter((b) => b.path !== current)
     .sort((a, b) => b.mtimeMs - a.mtimeMs);
-  for (const old of builds.slice(KEPT_BUILDS)) rmSync(old.path, { recursive: true, force: true });
+  for (const old of builds.slice(KEPT_BUILDS)) if (Date.now() - old.mtimeMs > UNUSED_MS) rmSync(old.path, { recursive: true, force: true });
 }
 
 /**

@@ -89,8 +89,9 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
       },
     };
   } catch (error) {
-    await stack?.stop();
-    await source?.close();
+    // Each step is stopped even if an earlier one fails to stop: the emulators above all.
+    await stack?.stop().catch(() => undefined);
+    await source?.close().catch(() => undefined);
     await emulators.stop();
     throw error;
   }

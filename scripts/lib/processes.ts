@@ -18,7 +18,7 @@ export interface ManagedProcess {
   child: ChildProcess;
   logFile: string;
   readonly isAlive: () => boolean;
-  /** Resolves once, when the process has exited (or failed to start). */
+  /** Resolves once, when the process has exited and its output is read (or it failed to start). */
   readonly exited: Promise<ProcessExit>;
   /** Its last output lines, newest last. */
   tail(): string[];
@@ -35,8 +35,9 @@ export function startProcess(name: string, command: string, args: string[], opti
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let alive = true;
+  // 'close', not 'exit': by then its output has been read to the end, so `tail()` holds the last lines.
   const exited = new Promise<ProcessExit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       alive = false;
       resolve({ code, signal });
     });
@@ -48,7 +49,7 @@ export function startProcess(name: string, command: string, args: string[], opti
   const lines: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
-      log.write(chunk);
+      if (!log.writableEnded) log.write(chunk);
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line.trim()) continue;
         lines.push(line);

@@ -71,6 +71,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   /** Starts `name` again on its port; throws when it does not come up (and leaves no process). */
   const restart = async (name: string, port: number) => {
+    if (stopping) return;
     const starting = await spawnFunction(specFor(name, port));
     coming.add(starting.process);
     try {

@@ -50,7 +50,14 @@ async function buildDeps() {
 
 type Deps = Awaited<ReturnType<typeof buildDeps>>;
 let deps: Promise<Deps> | undefined;
-const getDeps = () => (deps ??= buildDeps());
+const getDeps = () => {
+  if (!deps) {
+    deps = buildDeps();
+    // Not cached when it fails: the next request tries again (and reports the error again).
+    deps.catch(() => (deps = undefined));
+  }
+  return deps;
+};
 
 type Registry = Readonly<Record<string, Processor>>;
 
