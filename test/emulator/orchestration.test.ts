@@ -1,27 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 
-/** A stack with injected faults, for one test. */
-let faulty: Harness | undefined;
-afterEach(async () => {
-  await faulty?.stop();
-  faulty = undefined;
-});
-/** One fault-free stack for the tests that need none; each owns its dates. */
-let shared: Harness;
-beforeAll(async () => {
-  shared = await startHarness({ label: 'fault-free', definition: testDefinition });
-});
-afterAll(async () => {
-  await shared?.stop();
-});
+const stacks = fileStacks({ label: 'orchestration', definition: testDefinition });
 
 /** Publishes a run request and waits for the run to reach a final status. */
 async function runToEnd(h: Harness, gameDate: string): Promise<Record<string, unknown>> {
@@ -41,12 +28,10 @@ async function runToEnd(h: Harness, gameDate: string): Promise<Record<string, un
 
 describe('orchestration on the emulators', () => {
   it('every completion delivered three times, processors completing concurrently: the next phase is triggered exactly once', async () => {
-    const harness = (faulty = await startHarness({
-      label: 'dup-completions',
-      definition: testDefinition,
-      // The phase functions publish every completion three times; the orchestrator publishes normally.
-      functionEnv: (name): Record<string, string> => (name.startsWith('phase-') ? { PHASEGATE_FAULTS: JSON.stringify({ duplicatePublishes: 3 }) } : {}),
-    }));
+    // The phase functions publish every completion three times; the orchestrator publishes normally.
+    const harness = await stacks.withFaults('dup-completions', (name): Record<string, string> =>
+      name.startsWith('phase-') ? { PHASEGATE_FAULTS: JSON.stringify({ duplicatePublishes: 3 }) } : {},
+    );
     const beta = await harness.observe(phaseTopic('beta'));
     const run = await runToEnd(harness, '2024-04-21');
     expect(run.status).toBe('SUCCESS');
@@ -59,7 +44,7 @@ describe('orchestration on the emulators', () => {
   });
 
   it('a completion without its data fails the gate with the shortfall and does not trigger the next phase', async () => {
-    const harness = shared;
+    const harness = stacks.shared;
     const beta = await harness.observe(phaseTopic('beta'));
     const run = await runToEnd(harness, '1997-05-01');
     expect(run).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
@@ -71,11 +56,10 @@ describe('orchestration on the emulators', () => {
 
   it('the orchestrator killed after its decision and before its publish: the trigger still happens', async () => {
     const markerFile = join(mkdtempSync(join(tmpdir(), 'phasegate-crash-')), 'crashes');
-    const harness = (faulty = await startHarness({
-      label: 'crash',
-      definition: testDefinition,
-      functionEnv: (name): Record<string, string> => (name === 'orchestrator-completions' ? { PHASEGATE_FAULTS: JSON.stringify({ crashes: [{ point: 'after-trigger-decision', times: 1, markerFile }] }) } : {}),
-    }));
+    const crashes = [{ point: 'after-trigger-decision', times: 1, markerFile }];
+    const harness = await stacks.withFaults('crash', (name): Record<string, string> =>
+      name === 'orchestrator-completions' ? { PHASEGATE_FAULTS: JSON.stringify({ crashes }) } : {},
+    );
     const run = await runToEnd(harness, '2024-04-22');
     expect(run.status).toBe('SUCCESS');
     expect(existsSync(markerFile) && readFileSync(markerFile, 'utf8')).toBe('1');
@@ -85,7 +69,7 @@ describe('orchestration on the emulators', () => {
   });
 
   it('a later processor failing for good makes the run PARTIAL; a first phase that cannot land makes it FAILED', async () => {
-    const harness = shared;
+    const harness = stacks.shared;
     expect(await runToEnd(harness, '1995-05-01')).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
     expect(await runToEnd(harness, '1998-05-01')).toMatchObject({ status: 'FAILED', lastError: 'widgets (permanent): schema of 1998-05-01 is not supported' });
   });

@@ -1,29 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { makeProcessorRequest } from '../support/factories.ts';
-import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
 
-/** A stack with injected faults, for one test. */
-let faulty: Harness | undefined;
-afterEach(async () => {
-  await faulty?.stop();
-  faulty = undefined;
-});
-/** One fault-free stack for the tests that need none; each owns its date and request ids. */
-let harness: Harness;
-beforeAll(async () => {
-  harness = await startHarness({ label: 'fault-free', definition: testDefinition });
-});
-afterAll(async () => {
-  await harness?.stop();
-});
+const stacks = fileStacks({ label: 'phase-runtime', definition: testDefinition });
 
 const executionsOf = async (h: Harness, requestId: string) => (await h.store.query('executions', { filters: [{ field: 'requestId', op: '==', value: requestId }] })).length;
 
 describe('phase runtime through real push subscriptions into functions-framework', () => {
   it('processes a good message once, lands its writes and publishes the completion', async () => {
+    const harness = stacks.shared;
     const completions = await harness.observe(TOPICS.processorCompletions);
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '2024-04-21' });
     await harness.publishJson(phaseTopic('alpha'), request);
@@ -42,11 +30,7 @@ describe('phase runtime through real push subscriptions into functions-framework
   });
 
   it('answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message goes to the DLQ and into the queue', async () => {
-    const h = (faulty = await startHarness({
-      label: 'dlq',
-      definition: testDefinition,
-      functionEnv: () => ({ PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }) }),
-    }));
+    const h = await stacks.withFaults('dlq', () => ({ PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }) }));
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
     await h.publishJson(phaseTopic('alpha'), request);
 
@@ -66,6 +50,7 @@ describe('phase runtime through real push subscriptions into functions-framework
   });
 
   it('records an invalid payload as failed_permanent and does not redeliver it', async () => {
+    const harness = stacks.shared;
     const messageId = await harness.publishRaw(phaseTopic('alpha'), Buffer.from('{"gameDate": "2024-04-21", "oops"'));
     const h = harness;
     await eventually(async () => (await h.store.get(COLLECTIONS.queue, `msg-${messageId}`)) !== undefined, { what: 'the queue entry of the poison message' });
@@ -78,6 +63,7 @@ describe('phase runtime through real push subscriptions into functions-framework
   });
 
   it('acks a duplicate delivery of a completed request without redoing the work', async () => {
+    const harness = stacks.shared;
     const completions = await harness.observe(TOPICS.processorCompletions);
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '2024-04-22' });
     await harness.publishJson(phaseTopic('alpha'), request);

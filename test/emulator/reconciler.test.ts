@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
 import { newRunDoc, phaseDecisionId, type RunDoc } from '../../shared/orchestration/run-doc.ts';
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
 
 /** One stack for both tests: each owns its run and date, and every tick reconciles both. */
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ label: 'reconciler', definition: testDefinition });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const stacks = fileStacks({ label: 'reconciler', definition: testDefinition });
 
 const reconcileTick = (harness: Harness) => harness.publishJson(TOPICS.reconcileTicks, {});
 
 describe('reconciler on the emulators', () => {
   it('heals a lost status write from durable state', async () => {
-    const harness = h;
+    const harness = stacks.shared;
     const messageId = await harness.publishJson(TOPICS.runRequests, { gameDate: '2024-04-21', triggerSource: 'manual' });
     const runId = (await findRunByMessage(harness.store, messageId))!.runId;
     await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', { what: 'the run to succeed' });
@@ -34,7 +28,7 @@ describe('reconciler on the emulators', () => {
   });
 
   it('detects a stalled phase, alerts, and re-drives its missing processors once', async () => {
-    const harness = h;
+    const harness = stacks.shared;
     // A run whose phase-alpha requests were lost: the phase has been RUNNING for ten minutes (expected: 60 s).
     const startedAt = new Date(Date.now() - 600_000).toISOString();
     const run = newRunDoc({ definition: testDefinition, requestMessageId: 'lost', runId: 'stalled-run', gameDate: '2024-04-23', triggerSource: 'manual', requestedBy: null, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', startPhase: 'alpha', processors: ['widgets', 'gadgets'], now: startedAt });

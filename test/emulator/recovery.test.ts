@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
@@ -10,29 +10,9 @@ import { createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { makeProcessorRequest } from '../support/factories.ts';
-import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
 
-/** Stacks with injected faults, one test's each. */
-let faulty: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(faulty.map((h) => h.stop()));
-  faulty = [];
-});
-
-async function harness(label: string, functionEnv: (name: string) => Record<string, string>): Promise<Harness> {
-  const h = await startHarness({ label, definition: testDefinition, functionEnv });
-  faulty.push(h);
-  return h;
-}
-
-/** One fault-free stack for the tests that inject nothing; each owns its dates and request ids. */
-let clean: Harness;
-beforeAll(async () => {
-  clean = await startHarness({ label: 'fault-free', definition: testDefinition });
-});
-afterAll(async () => {
-  await clean?.stop();
-});
+const stacks = fileStacks({ label: 'recovery', definition: testDefinition });
 
 const tick = (h: Harness) => h.publishJson(TOPICS.autoRetryTicks, { source: 'test' });
 
@@ -74,7 +54,7 @@ async function domain(h: Harness, gameDate: string): Promise<Record<string, unkn
 describe('recovery on the emulators', () => {
   it('writes failing for the first deliveries: redelivered, dead-lettered, queued, auto-retried, SUCCESS, same data as a fault-free run', async () => {
     // All five deliveries of gadgets fail; the sixth (the auto-retry) succeeds.
-    const h = await harness('k-failures', (name): Record<string, string> => (name === 'phase-alpha' ? { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 5 }] }) } : {}));
+    const h = await stacks.withFaults('k-failures', (name): Record<string, string> => (name === 'phase-alpha' ? { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 5 }] }) } : {}));
     const runId = await startRun(h, '2024-04-21');
     const requestId = `${runId}--alpha--gadgets`;
     await eventually(async () => (await h.store.get(COLLECTIONS.queue, requestId))?.status === 'pending', { timeoutMs: 60_000, what: 'the dead-lettered request to be queued' });
@@ -87,6 +67,7 @@ describe('recovery on the emulators', () => {
     expect(chain.filter((t) => t === 'processor_failed')).toHaveLength(5);
     expect(chain).toEqual(expect.arrayContaining(['dead_lettered', 'retry_started', 'queue_succeeded', 'processor_completed']));
 
+    const clean = stacks.shared;
     const cleanRun = await startRun(clean, '2024-04-21');
     await eventually(async () => (await statusOf(clean, cleanRun)) === 'SUCCESS', { what: 'the fault-free run' });
     const faultFree = await domain(clean, '2024-04-21');
@@ -95,7 +76,7 @@ describe('recovery on the emulators', () => {
   });
 
   it('a source that has not published: the entry waits, the date is published, the next tick succeeds', async () => {
-    const h = clean;
+    const h = stacks.shared;
     const runId = await startRun(h, '1994-06-01');
     const requestId = `${runId}--alpha--widgets`;
     await eventually(async () => (await h.store.get(COLLECTIONS.queue, requestId))?.status === 'waiting', { what: 'the waiting entry' });
@@ -108,7 +89,7 @@ describe('recovery on the emulators', () => {
   });
 
   it('a poison payload is failed_permanent at once and never retried', async () => {
-    const h = clean;
+    const h = stacks.shared;
     const messageId = await h.publishRaw(phaseTopic('alpha'), Buffer.from('not json at all'));
     await eventually(async () => (await h.store.get(COLLECTIONS.queue, `msg-${messageId}`)) !== undefined, { what: 'the poison entry' });
     for (let i = 0; i < 3; i += 1) await tick(h);
@@ -119,7 +100,7 @@ describe('recovery on the emulators', () => {
   });
 
   it('two concurrent auto-retry ticks (and a third instance): each due entry is retried exactly once', async () => {
-    const h = clean;
+    const h = stacks.shared;
     const observed = await h.observe(phaseTopic('alpha'));
     const requests = Array.from({ length: 20 }, (_, i) => makeProcessorRequest({ phase: 'alpha', processor: 'widgets', runId: `seed-${i}`, gameDate: `2023-05-${String(i + 1).padStart(2, '0')}` }));
     const past = new Date(Date.now() - 60_000).toISOString();
@@ -135,7 +116,7 @@ describe('recovery on the emulators', () => {
   });
 
   it("the recorder's own write fails: the dead letter is not acked and is recorded on the next delivery", async () => {
-    const h = await harness('recorder-fault', (name): Record<string, string> => {
+    const h = await stacks.withFaults('recorder-fault', (name): Record<string, string> => {
       if (name === 'phase-alpha') return { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }) };
       if (name === 'dlq-recorder') return { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'dlq-recorder', times: 1 }] }) };
       return {};

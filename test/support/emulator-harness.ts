@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
@@ -90,6 +90,39 @@ export async function startHarness(options: { label: string; definition: LoadedD
       await Promise.all(observers.map((o) => o.close()));
       await stack.stop();
       await db.terminate();
+    },
+  };
+}
+
+export interface FileStacks {
+  /** The file's fault-free stack, shared by its tests that inject nothing; each owns its dates and ids. */
+  readonly shared: Harness;
+  /** A stack with injected faults for the current test only, stopped after it. */
+  withFaults(label: string, functionEnv: (name: string) => Record<string, string>): Promise<Harness>;
+}
+
+/** The stacks of one test file: call at its top level (it registers the hooks that start and stop them). */
+export function fileStacks(options: { label: string; definition: LoadedDefinition }): FileStacks {
+  let shared: Harness | undefined;
+  const faulty: Harness[] = [];
+  beforeAll(async () => {
+    shared = await startHarness(options);
+  });
+  afterAll(async () => {
+    await shared?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(faulty.splice(0).map((h) => h.stop()));
+  });
+  return {
+    get shared() {
+      if (!shared) throw new Error('the shared stack is started by beforeAll: use it inside a test');
+      return shared;
+    },
+    async withFaults(label, functionEnv) {
+      const h = await startHarness({ label, definition: options.definition, functionEnv });
+      faulty.push(h);
+      return h;
     },
   };
 }
