@@ -178,7 +178,8 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
   const projectId = project('overhead');
   const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' };
   const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts'));
-  const fns = await startFunctions(['phase-work', 'bare-work'].map((name) => ({ name, target: name, source, signatureType: 'http' as const, env, logDir })));
+  const specs = ['phase-work', 'bare-work'].map((name) => ({ name, target: name, source, signatureType: 'http' as const, env, logDir }));
+  const fns = await startFunctions(specs);
   const sub = (topic: string, pushTo: string) => ({ name: `${topic}-sub`, topic, pushTo, ackDeadlineSeconds: 120, retryPolicy: { minBackoffSeconds: 1, maxBackoffSeconds: 10 }, deadLetter: null });
   const plan: ResourcePlan = { topics: ['phase-work', 'bare-work', TOPICS.processorCompletions], functions: [], subscriptions: [sub('phase-work', 'phase-work'), sub('bare-work', 'bare-work')], schedules: [] };
   const pubsub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);

@@ -91,7 +91,19 @@ async function startPipeline(emulators: Emulators, dataset: Dataset, label: stri
   // One port for both runs: the source's URL is part of what the scrapers store.
   const source = await startSourceApi({ dataset, faults: sourceFaults, port: sourcePort });
   const projectId = `chaos-${label}-${randomUUID().slice(0, 6)}`;
-  const stack = await startStack({ definition, functionsSource: join(repoRoot, 'functions', 'index.ts'), projectId, emulators, logDir, functionEnv: (name) => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn', PHASEGATE_HTTP_TIMEOUT_MS: String(SOURCE_CLIENT_TIMEOUT_MS), ...functionEnv(name) }) });
+  const stack = await startStack({
+    definition,
+    functionsSource: join(repoRoot, 'functions', 'index.ts'),
+    projectId,
+    emulators,
+    logDir,
+    functionEnv: (name) => ({
+      SOURCE_API_URL: source.url,
+      LOG_LEVEL: 'warn',
+      PHASEGATE_HTTP_TIMEOUT_MS: String(SOURCE_CLIENT_TIMEOUT_MS),
+      ...functionEnv(name),
+    }),
+  });
   const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const store = createFirestoreStore(db, {});
   return {

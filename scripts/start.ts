@@ -61,22 +61,32 @@ async function main(): Promise<void> {
   say(`  ${'firestore emulator'.padEnd(26)} ${emulators.firestore.host} ${pid(emulators.firestore.process)}`);
   say(`  ${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`);
   for (const fn of stack.functions.values()) say(`  ${fn.name.padEnd(26)} ${fn.url} ${pid(fn.process)}`);
-  say(`  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; logs in ${pipeline.logDir}`);
+  say(
+    `  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; ` +
+      `logs in ${pipeline.logDir}`,
+  );
   for (const job of localJobs(referenceDefinition)) say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
   const dashboard = stack.functions.get('dashboard');
   if (dashboard) say(`\n  dashboard: ${dashboard.url}/`);
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {
-    for (const gameDate of args.dates.split(',').map((d) => d.trim()).filter(Boolean)) {
+    for (const gameDate of args.dates
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean)) {
       if (stopping) return;
       say(`\ndemo: run for ${gameDate}`);
-      const run = await pipeline.run({ gameDate, triggerSource: 'manual', requestedBy: 'npm start demo' }, (r, lines) => say(`  ${summaryLine(r, lines)}`));
+      const run = await pipeline.run({ gameDate, triggerSource: 'manual', requestedBy: 'npm start demo' }, (r, lines) =>
+        say(`  ${summaryLine(r, lines)}`),
+      );
       if (!run) say(`  no run was created (see ${pipeline.logDir}/orchestrator-runs.log)`);
       else if (run.lastError) say(`  lastError: ${run.lastError}`);
     }
   }
-  say(`\nready. Start a run: publish {"gameDate":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`);
+  say(
+    `\nready. Start a run: publish {"gameDate":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
+  );
 }
 
 main().catch(async (error: unknown) => {

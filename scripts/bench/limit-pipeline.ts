@@ -37,7 +37,9 @@ export async function startLimitPipeline(definition: LoadedDefinition, emulators
   const plan: ResourcePlan = { topics, functions, subscriptions, schedules: [] };
   const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LIMIT_PHASES: phases.join(','), LIMIT_PROCESSORS: String(definition.phases[0]!.processors.length) };
   const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'limit-functions.ts'));
-  const running: RunningFunction[] = await startFunctions(functions.map((f) => ({ name: f.name, target: f.entryPoint, source, signatureType: 'http', env, logDir })));
+  const running: RunningFunction[] = await startFunctions(
+    functions.map((f) => ({ name: f.name, target: f.entryPoint, source, signatureType: 'http', env, logDir })),
+  );
   const pubsub: PubSub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);
   await provisionLocal(pubsub, plan, projectId, new Map(running.map((r) => [r.name, r.url])));
   const db: Firestore = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);

@@ -75,7 +75,8 @@ export function stageSource(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The compiler's incremental state is not part of what runs.
-  cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true, filter: (path) => !path.endsWith('.tsbuildinfo') });
+  const isOutput = (path: string) => !path.endsWith('.tsbuildinfo');
+  cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true, filter: isOutput });
   cpSync(join(repoRoot, 'package-lock.json'), join(dir, 'package-lock.json'));
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...manifest, main: 'dist/functions/index.js', scripts: {}, bin: undefined }, null, 2)}\n`);

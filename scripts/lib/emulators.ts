@@ -35,19 +35,31 @@ function sdkRoots(env: NodeJS.ProcessEnv): string[] {
   if (env.PHASEGATE_GCLOUD_SDK_ROOT) return [env.PHASEGATE_GCLOUD_SDK_ROOT];
   if (env.CLOUDSDK_ROOT_DIR) roots.push(env.CLOUDSDK_ROOT_DIR);
   try {
-    const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 }).trim();
+    const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 20_000,
+    }).trim();
     if (root) roots.push(root);
   } catch {
     // gcloud is not on PATH: fall through to the usual install locations.
   }
-  roots.push('/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk', join(env.HOME ?? '/root', 'google-cloud-sdk'));
+  roots.push(
+    '/usr/lib/google-cloud-sdk',
+    '/usr/share/google-cloud-sdk',
+    '/opt/google-cloud-sdk',
+    join(env.HOME ?? '/root', 'google-cloud-sdk'),
+  );
   return [...new Set(roots)];
 }
 
 function findPubsubJar(root: string): string | undefined {
   const lib = join(root, 'platform', 'pubsub-emulator', 'lib');
   if (!existsSync(lib)) return undefined;
-  const jar = readdirSync(lib).filter((f) => /^cloud-pubsub-emulator-.*\.jar$/.test(f)).sort().pop();
+  const jar = readdirSync(lib)
+    .filter((f) => /^cloud-pubsub-emulator-.*\.jar$/.test(f))
+    .sort()
+    .pop();
   return jar ? join(lib, jar) : undefined;
 }
 
@@ -80,12 +92,14 @@ export function locateEmulators(env: NodeJS.ProcessEnv = process.env): EmulatorL
   const roots = env.PHASEGATE_PUBSUB_EMULATOR_JAR && env.PHASEGATE_FIRESTORE_EMULATOR_JAR ? [] : sdkRoots(env);
   const pubsubJar = env.PHASEGATE_PUBSUB_EMULATOR_JAR ?? roots.map(findPubsubJar).find(Boolean);
   const firestoreJar = env.PHASEGATE_FIRESTORE_EMULATOR_JAR ?? roots.map(findFirestoreJar).find(Boolean);
-  if (!pubsubJar || !existsSync(pubsubJar)) problems.push(`Pub/Sub emulator jar not found (${env.PHASEGATE_PUBSUB_EMULATOR_JAR ? `PHASEGATE_PUBSUB_EMULATOR_JAR=${env.PHASEGATE_PUBSUB_EMULATOR_JAR}` : `looked under ${roots.join(', ')}`})`);
-  if (!firestoreJar || !existsSync(firestoreJar)) problems.push(`Firestore emulator jar not found (${env.PHASEGATE_FIRESTORE_EMULATOR_JAR ? `PHASEGATE_FIRESTORE_EMULATOR_JAR=${env.PHASEGATE_FIRESTORE_EMULATOR_JAR}` : `looked under ${roots.join(', ')}`})`);
+  const lookedAt = (variable: string) => (env[variable] ? `${variable}=${env[variable]}` : `looked under ${roots.join(', ')}`);
+  if (!pubsubJar || !existsSync(pubsubJar)) problems.push(`Pub/Sub emulator jar not found (${lookedAt('PHASEGATE_PUBSUB_EMULATOR_JAR')})`);
+  if (!firestoreJar || !existsSync(firestoreJar)) {
+    problems.push(`Firestore emulator jar not found (${lookedAt('PHASEGATE_FIRESTORE_EMULATOR_JAR')})`);
+  }
   if (problems.length > 0 || !pubsubJar || !firestoreJar) throw new EmulatorsMissingError(problems);
   return { java, pubsubJar, firestoreJar };
 }
-
 
 const FirebaseJsonSchema = z.object({
   emulators: z.object({
@@ -125,7 +139,10 @@ export interface Emulators {
 export const QUICK_START_JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] as const;
 
 async function reuse(name: RunningEmulator['name'], host: string): Promise<RunningEmulator> {
-  await waitForHttp(`http://${host}/`, { limitMs: 5000, what: `the ${name} emulator at ${host} (from ${name === 'pubsub' ? 'PUBSUB' : 'FIRESTORE'}_EMULATOR_HOST)` });
+  await waitForHttp(`http://${host}/`, {
+    limitMs: 5000,
+    what: `the ${name} emulator at ${host} (from ${name === 'pubsub' ? 'PUBSUB' : 'FIRESTORE'}_EMULATOR_HOST)`,
+  });
   return { name, host, stop: () => Promise.resolve() };
 }
 
@@ -145,7 +162,12 @@ async function launch(name: RunningEmulator['name'], java: string, args: string[
  * Starts both emulators as one JVM each on free ports (firebase.json's when free), or reuses
  * those named by PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST. `stop` ends only what it started.
  */
-export async function startEmulators(options: { env?: NodeJS.ProcessEnv; logDir: string; preferredPorts?: { pubsub?: number; firestore?: number }; jit?: 'quick-start' | 'full' }): Promise<Emulators> {
+export async function startEmulators(options: {
+  env?: NodeJS.ProcessEnv;
+  logDir: string;
+  preferredPorts?: { pubsub?: number; firestore?: number };
+  jit?: 'quick-start' | 'full';
+}): Promise<Emulators> {
   const env = options.env ?? process.env;
   const jvmFlags = options.jit === 'full' ? [] : QUICK_START_JVM_FLAGS;
   const started: RunningEmulator[] = [];
@@ -156,13 +178,30 @@ export async function startEmulators(options: { env?: NodeJS.ProcessEnv; logDir:
       started.push(await reuse('pubsub', env.PUBSUB_EMULATOR_HOST));
     } else if (where) {
       const port = await preferredOrFreePort(options.preferredPorts?.pubsub);
-      started.push(await launch('pubsub', where.java, [...jvmFlags, '-jar', where.pubsubJar, '--host=127.0.0.1', `--port=${port}`], port, options.logDir));
+      started.push(
+        await launch(
+          'pubsub',
+          where.java,
+          [...jvmFlags, '-jar', where.pubsubJar, '--host=127.0.0.1', `--port=${port}`],
+          port,
+          options.logDir,
+        ),
+      );
     }
     if (env.FIRESTORE_EMULATOR_HOST) {
       started.push(await reuse('firestore', env.FIRESTORE_EMULATOR_HOST));
     } else if (where) {
       const port = await preferredOrFreePort(options.preferredPorts?.firestore);
-      const args = [...jvmFlags, '-Duser.language=en', '-cp', where.firestoreJar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', '--host=127.0.0.1', `--port=${port}`];
+      const args = [
+        ...jvmFlags,
+        '-Duser.language=en',
+        '-cp',
+        where.firestoreJar,
+        'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+        'start',
+        '--host=127.0.0.1',
+        `--port=${port}`,
+      ];
       started.push(await launch('firestore', where.java, args, port, options.logDir));
     }
     const [pubsub, firestore] = started;

@@ -94,7 +94,10 @@ async function compileInto(root: string, outdir: string): Promise<void> {
   });
   const outside = Object.keys(result.metafile.inputs).filter((input) => !SOURCE_ROOTS.some((r) => input.startsWith(`${r}/`)));
   if (outside.length > 0) {
-    throw new Error(`function bundles read files outside ${SOURCE_ROOTS.join(', ')} (${outside.join(', ')}): add their folder to SOURCE_ROOTS in scripts/lib/function-build.ts`);
+    throw new Error(
+      `function bundles read files outside ${SOURCE_ROOTS.join(', ')} (${outside.join(', ')}): ` +
+        'add their folder to SOURCE_ROOTS in scripts/lib/function-build.ts',
+    );
   }
 }
 

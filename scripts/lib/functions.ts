@@ -41,10 +41,20 @@ export interface StartingFunction {
 
 /** Spawns one functions-framework process per function, as Cloud Functions runs one instance per container. */
 export async function spawnFunction(spec: FunctionProcessSpec): Promise<StartingFunction> {
-  if (!/\.(m?js)$/.test(spec.source)) throw new Error(`function ${spec.name}: ${spec.source} is not compiled JavaScript (start functions from functionBuild().compiled(...))`);
+  if (!/\.(m?js)$/.test(spec.source))
+    throw new Error(
+      `function ${spec.name}: ${spec.source} is not compiled JavaScript (start functions from functionBuild().compiled(...))`,
+    );
   const port = spec.port ?? (await freePort());
   // Source maps: stack traces in logs and queue entries name the TypeScript lines.
-  const args = ['--enable-source-maps', functionsFrameworkMain(), `--target=${spec.target}`, `--source=${spec.source}`, `--signature-type=${spec.signatureType}`, `--port=${port}`];
+  const args = [
+    '--enable-source-maps',
+    functionsFrameworkMain(),
+    `--target=${spec.target}`,
+    `--source=${spec.source}`,
+    `--signature-type=${spec.signatureType}`,
+    `--port=${port}`,
+  ];
   const proc = startProcess(spec.name, process.execPath, args, {
     env: { ...spec.env, PORT: String(port), FUNCTION_TARGET: spec.target, K_SERVICE: spec.name },
     logFile: join(spec.logDir, `${spec.name}.log`),
@@ -54,19 +64,10 @@ export async function spawnFunction(spec: FunctionProcessSpec): Promise<Starting
   const running: RunningFunction = { name: spec.name, port, url, process: proc };
   // functions-framework answers /robots.txt itself (404) once the function module is loaded and
   // the server listens, without calling the function: the probe has no effect on it.
-  const ready = waitForHttp(`${url}/robots.txt`, { process: proc, what: `function ${spec.name} (log: ${proc.logFile})` }).then(() => running);
+  const ready = waitForHttp(`${url}/robots.txt`, { process: proc, what: `function ${spec.name} (log: ${proc.logFile})` }).then(
+    () => running,
+  );
   return { ...running, ready };
-}
-
-/** Starts one function and waits until it answers; a function that does not come up is stopped. */
-export async function startFunction(spec: FunctionProcessSpec): Promise<RunningFunction> {
-  const starting = await spawnFunction(spec);
-  try {
-    return await starting.ready;
-  } catch (error) {
-    await starting.process.stop();
-    throw error;
-  }
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -35,7 +35,13 @@ export interface LocalPipeline {
  * that fails, or is aborted through `signal` (Ctrl-C while it starts), stops whatever it had
  * started before it rejects.
  */
-export async function startLocalPipeline(options: { projectId: string; echo?: (name: string, line: string) => void; sourcePort?: number; scheduler?: boolean; signal?: AbortSignal }): Promise<LocalPipeline> {
+export async function startLocalPipeline(options: {
+  projectId: string;
+  echo?: (name: string, line: string) => void;
+  sourcePort?: number;
+  scheduler?: boolean;
+  signal?: AbortSignal;
+}): Promise<LocalPipeline> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const logDir = join(repoRoot, '.phasegate', 'logs');
   const checkAborted = () => options.signal?.throwIfAborted();
@@ -46,7 +52,10 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
   try {
     checkAborted();
     const sourceConfig = loadSourceApiConfig(process.env);
-    const dataset = sourceConfig.syntheticSeed === undefined ? loadCsvDataset() : syntheticDataset({ seed: sourceConfig.syntheticSeed, headers: loadCsvDataset().headers });
+    const dataset =
+      sourceConfig.syntheticSeed === undefined
+        ? loadCsvDataset()
+        : syntheticDataset({ seed: sourceConfig.syntheticSeed, headers: loadCsvDataset().headers });
     source = await startSourceApi({ dataset, faults: sourceConfig.faults, port: await preferredOrFreePort(options.sourcePort ?? 8090) });
     const sourceUrl = source.url;
     checkAborted();
@@ -65,7 +74,12 @@ export async function startLocalPipeline(options: { projectId: string; echo?: (n
     const db = createFirestore(options.projectId);
     const store = createFirestoreStore(db);
     const running = source;
-    const scheduler = options.scheduler === false ? undefined : startLocalScheduler(localJobs(referenceDefinition), createPubSubPublisher(live.pubsub), (job, error) => options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`));
+    const scheduler =
+      options.scheduler === false
+        ? undefined
+        : startLocalScheduler(localJobs(referenceDefinition), createPubSubPublisher(live.pubsub), (job, error) =>
+            options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`),
+          );
     writeStackFile(repoRoot, { projectId: options.projectId, ...emulators.env, sourceApiUrl: running.url, pid: process.pid });
     return {
       emulators,

@@ -44,7 +44,8 @@ export async function waitForHttp(url: string, options: { what: string; process?
   void options.process?.exited.then((e) => (exit = e));
   const died = (e: ProcessExit, proc: ManagedProcess) => {
     const tail = proc.tail();
-    return new Error(`${options.what} ${describeExit(e)} before it answered at ${url}${tail.length > 0 ? `; its last lines:\n    ${tail.join('\n    ')}` : ' (it printed nothing)'}`);
+    const last = tail.length > 0 ? `; its last lines:\n    ${tail.join('\n    ')}` : ' (it printed nothing)';
+    return new Error(`${options.what} ${describeExit(e)} before it answered at ${url}${last}`);
   };
   for (;;) {
     if (exit && options.process) throw died(exit, options.process);
@@ -53,7 +54,10 @@ export async function waitForHttp(url: string, options: { what: string; process?
       return;
     } catch {
       if (exit && options.process) throw died(exit, options.process);
-      if (Date.now() > deadline) throw new Error(`${options.what} did not answer at ${url} within ${Math.round(limitMs / 1000)} s${options.process ? ' although it is still running' : ''}`);
+      if (Date.now() > deadline) {
+        const alive = options.process ? ' although it is still running' : '';
+        throw new Error(`${options.what} did not answer at ${url} within ${Math.round(limitMs / 1000)} s${alive}`);
+      }
       // Wakes early when the process exits, so a crash at start is reported at once.
       const pause = new Promise((r) => setTimeout(r, 100));
       await (options.process ? Promise.race([pause, options.process.exited]) : pause);

@@ -27,10 +27,19 @@ export interface ManagedProcess {
 }
 
 export const describeExit = (exit: ProcessExit): string =>
-  exit.error ? `could not start: ${exit.error.message}` : exit.signal ? `killed by ${exit.signal}` : `exited with code ${String(exit.code)}`;
+  exit.error
+    ? `could not start: ${exit.error.message}`
+    : exit.signal
+      ? `killed by ${exit.signal}`
+      : `exited with code ${String(exit.code)}`;
 
 /** Starts one process (no shell in between, so the PID is the process itself) logging to a file. */
-export function startProcess(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string; echo?: (line: string) => void }): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string; echo?: (line: string) => void },
+): ManagedProcess {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -10,14 +10,24 @@ export async function describeRun(store: DocumentStore, run: RunDoc): Promise<st
   for (const phase of run.phaseOrder) {
     const state = run.phases[phase];
     if (!state) continue;
-    const done = state.status === 'PENDING' ? 0 : await store.countWhere(COLLECTIONS.runCompletions, [{ field: 'runId', op: '==', value: run.runId }, { field: 'phase', op: '==', value: phase }]);
+    const done =
+      state.status === 'PENDING'
+        ? 0
+        : await store.countWhere(COLLECTIONS.runCompletions, [
+            { field: 'runId', op: '==', value: run.runId },
+            { field: 'phase', op: '==', value: phase },
+          ]);
     lines.push(`${phase.padEnd(12)} ${state.status.padEnd(11)} ${Math.min(done, state.expected.length)}/${state.expected.length}`);
   }
   return lines;
 }
 
 /** Polls a run until it is final or `timeoutMs` passes, calling `onChange` when what it shows changes. */
-export async function watchRun(store: DocumentStore, runId: string, options: { timeoutMs: number; onChange: (run: RunDoc, lines: string[]) => void }): Promise<RunDoc | undefined> {
+export async function watchRun(
+  store: DocumentStore,
+  runId: string,
+  options: { timeoutMs: number; onChange: (run: RunDoc, lines: string[]) => void },
+): Promise<RunDoc | undefined> {
   const deadline = Date.now() + options.timeoutMs;
   let shown = '';
   let run: RunDoc | undefined;

@@ -28,7 +28,10 @@ import { createIdTokenVerifier, loadPushAuth, pushAuthCheck } from './push-auth.
  * an instance that never receives a request (a dashboard nobody opens) never pays for it.
  */
 async function buildDeps() {
-  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }] = await Promise.all([import('./firestore-store.ts'), import('./pubsub-publisher.ts')]);
+  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }] = await Promise.all([
+    import('./firestore-store.ts'),
+    import('./pubsub-publisher.ts'),
+  ]);
   const config = loadConfig();
   const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
   const publisher = createPubSubPublisher(createPubSub(config.projectId));
@@ -97,7 +100,8 @@ function answer(res: functions.Response, what: string, internal: unknown, work: 
       }
     },
     (error: unknown) => {
-      process.stderr.write(`${JSON.stringify({ severity: 'ERROR', function: what, err: message(error), message: 'the function cannot build its clients' })}\n`);
+      const line = { severity: 'ERROR', function: what, err: message(error), message: 'the function cannot build its clients' };
+      process.stderr.write(`${JSON.stringify(line)}\n`);
       res.status(500).send(internal);
     },
   );

@@ -6,7 +6,8 @@ describe('chaos soak (short)', () => {
   it('backfills 2 real dates under every kind of fault and loses nothing', async () => {
     // On the suite's emulators (the script reuses emulators named by the environment).
     const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', '--dates', '2', '--seed', '7'], { cwd: repoRoot, env: { ...process.env, ...inject('emulatorEnv') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const args = ['--import', 'tsx', 'scripts/chaos.ts', '--dates', '2', '--seed', '7'];
+      const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...inject('emulatorEnv') }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));

@@ -29,7 +29,8 @@ function npmStart(extraEnv: Record<string, string> = {}): Started {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, PHASEGATE_TEST_MARK: mark };
   delete env.PUBSUB_EMULATOR_HOST;
   delete env.FIRESTORE_EMULATOR_HOST;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
