@@ -9,19 +9,23 @@ import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts'
 import { summaryLine } from './lib/watch-run.ts';
 import { referenceDefinition } from '../functions/pipeline/definition.ts';
 import { localJobs } from './lib/local-scheduler.ts';
+import { LOCAL_OPERATOR } from './lib/stack.ts';
 
 const { values: args } = parseArgs({
   options: {
     'no-demo': { type: 'boolean', default: false },
+    iam: { type: 'boolean', default: false },
     dates: { type: 'string', default: '2024-04-20,2024-04-21' },
     project: { type: 'string', default: process.env.GOOGLE_CLOUD_PROJECT ?? 'phasegate-local' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  console.log(`npm start [-- --no-demo] [-- --dates 2024-04-20,2024-04-21] [-- --project ID]
+  console.log(`npm start [-- --no-demo] [-- --iam] [-- --dates 2024-04-20,2024-04-21] [-- --project ID]
   Starts the emulators, the source API and every function, provisions topics and subscriptions,
-  then runs the demo dates through the pipeline. Ctrl-C stops everything.`);
+  then runs the demo dates through the pipeline. Ctrl-C stops everything.
+  --iam  production's request path: a local Cloud Run IAM front end before every function, push
+         tokens minted as Pub/Sub would, functions in the auth mode deploy sets.`);
   process.exit(0);
 }
 
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
   say('phasegate: starting the local stack');
   starting = startLocalPipeline({
     projectId: args.project,
+    iam: args.iam,
     signal: startup.signal,
     echo: (name, line) => {
       if (/restarting|restart failed/.test(line)) say(`  ! ${name}: ${line}`);
@@ -61,13 +66,15 @@ async function main(): Promise<void> {
   say(`  ${'firestore emulator'.padEnd(26)} ${emulators.firestore.host} ${pid(emulators.firestore.process)}`);
   say(`  ${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`);
   for (const fn of stack.functions.values()) say(`  ${fn.name.padEnd(26)} ${fn.url} ${pid(fn.process)}`);
+  if (stack.frontEnd) {
+    say(`  ${'Cloud Run IAM (local)'.padEnd(26)} ${stack.frontEnd.url}/<function>: every push gets a token, IAM checks it and strips its signature`);
+  }
   say(
     `  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; ` +
       `logs in ${pipeline.logDir}`,
   );
   for (const job of localJobs(referenceDefinition)) say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
-  const dashboard = stack.functions.get('dashboard');
-  if (dashboard) say(`\n  dashboard: ${dashboard.url}/`);
+  say(`\n  dashboard: ${stack.dashboardUrl}/${stack.frontEnd ? ` (as ${LOCAL_OPERATOR}, like gcloud run services proxy)` : ''}`);
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {
@@ -84,6 +91,8 @@ async function main(): Promise<void> {
       else if (run.lastError) say(`  lastError: ${run.lastError}`);
     }
   }
+  const refused = stack.frontEnd?.refusals ?? [];
+  if (refused.length) say(`\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`);
   say(
     `\nready. Start a run: publish {"gameDate":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
   );

@@ -1,7 +1,7 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FunctionPlan, SubscriptionPlan } from '../plan.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
-import { deadLetterTopics, functionEnv, publishedTopics, pubsubServiceAgent, pushEndpointUrl, functionUrl, REQUIRED_APIS, resourcesFor, SERVICE_ACCOUNTS, serviceAccountEmail, type DeployTarget } from './target.ts';
+import { BUILD_ROLES, deadLetterTopics, functionEnv, publishedTopics, pubsubServiceAgent, pushEndpointUrl, functionUrl, REQUIRED_APIS, resourcesFor, SERVICE_ACCOUNTS, serviceAccountEmail, type DeployTarget } from './target.ts';
 
 /**
  * One gcloud command. `ifExists` makes a create idempotent: when gcloud says the resource
@@ -15,6 +15,9 @@ export interface DeployStep {
 
 const gcloud = (target: DeployTarget, ...args: string[]) => ['gcloud', ...args, `--project=${target.project}`, '--quiet'];
 const member = (email: string) => `serviceAccount:${email}`;
+
+/** Readers and actors may both call the dashboard (IAM); each member once. */
+export const dashboardInvokers = (target: DeployTarget): string[] => [...new Set([...target.dashboard.readers, ...target.dashboard.actors])];
 
 /** gcloud splits `--set-env-vars` on commas; `^|^` makes `|` the separator so values may hold commas. */
 export function envFlag(env: Record<string, string>): string {
@@ -86,8 +89,7 @@ export function gcloudPlan(definition: LoadedDefinition, target: DeployTarget, i
 
   // The functions' identity: Firestore (no narrower role exists), and publish only where they publish.
   add('iam', gcloud(target, 'projects', 'add-iam-policy-binding', target.project, `--member=${member(runtimeSa)}`, '--role=roles/datastore.user', '--condition=None'));
-  // Builds: write logs, push the image, read the uploaded source.
-  for (const role of ['roles/cloudbuild.builds.builder', 'roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer']) {
+  for (const role of BUILD_ROLES) {
     add('iam', gcloud(target, 'projects', 'add-iam-policy-binding', target.project, `--member=${member(buildSa)}`, `--role=${role}`, '--condition=None'));
   }
   // Pub/Sub mints the push OIDC tokens as the push service account.
@@ -100,7 +102,7 @@ export function gcloudPlan(definition: LoadedDefinition, target: DeployTarget, i
 
   for (const fn of plan.functions) add('functions', functionStep(target, fn).argv);
   for (const fn of plan.functions) {
-    const members = fn.trigger.kind === 'pubsub' ? [member(pushSa)] : [...target.dashboard.readers, ...target.dashboard.actors];
+    const members = fn.trigger.kind === 'pubsub' ? [member(pushSa)] : dashboardInvokers(target);
     for (const m of members) add('iam', gcloud(target, 'functions', 'add-invoker-policy-binding', fn.name, `--region=${target.region}`, `--member=${m}`));
   }
 
@@ -116,7 +118,9 @@ export function gcloudPlan(definition: LoadedDefinition, target: DeployTarget, i
   for (const index of indexes) add('firestore indexes', gcloud(target, 'firestore', 'indexes', 'composite', 'create', ...indexFlags(index), '--async'), 'skip');
 
   for (const job of plan.schedules) {
-    const flags = [`--location=${target.region}`, `--schedule=${job.cron}`, `--time-zone=${job.timeZone}`, `--topic=${job.topic}`, `--message-body=${JSON.stringify(job.body)}`];
+    // The full name: gcloud resolves a bare topic while parsing, against the default project, not --project.
+    const topic = `projects/${target.project}/topics/${job.topic}`;
+    const flags = [`--location=${target.region}`, `--schedule=${job.cron}`, `--time-zone=${job.timeZone}`, `--topic=${topic}`, `--message-body=${JSON.stringify(job.body)}`];
     add('scheduler', gcloud(target, 'scheduler', 'jobs', 'create', 'pubsub', job.name, ...flags), { update: gcloud(target, 'scheduler', 'jobs', 'update', 'pubsub', job.name, ...flags) });
   }
   return steps;
@@ -130,9 +134,47 @@ export function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The plan as a script: sections, one command per step, and what happens when it exists. */
+/** Marks where a step's update command starts, in the script's `run_step` lines. */
+export const UPDATE_MARK = '::update::';
+
+const RUN_STEP = [
+  '# run_step CREATE... [::update:: UPDATE...]: runs CREATE; when it fails because the resource',
+  '# already exists, runs UPDATE, or keeps the resource as it is when there is none. Any other',
+  '# failure stops the script: fix the cause and run it again.',
+  'run_step() {',
+  '  local create=() update=() in_update=0 arg err',
+  '  for arg in "$@"; do',
+  `    if [[ $in_update == 0 && $arg == '${UPDATE_MARK}' ]]; then in_update=1`,
+  '    elif [[ $in_update == 1 ]]; then update+=("$arg")',
+  '    else create+=("$arg"); fi',
+  '  done',
+  '  err="$(mktemp)"',
+  '  if "${create[@]}" 2>"$err"; then cat "$err" >&2; rm -f "$err"; return 0; fi',
+  '  cat "$err" >&2',
+  '  if grep -qiE "already exists|ALREADY_EXISTS" "$err"; then',
+  '    rm -f "$err"',
+  '    if [[ ${#update[@]} -gt 0 ]]; then echo "  (exists: updating)" >&2; "${update[@]}"; else echo "  (exists: kept as is)" >&2; fi',
+  '    return',
+  '  fi',
+  '  rm -f "$err"',
+  '  echo "deploy stopped: ${create[*]:0:6} failed; fix the cause and run this script again" >&2',
+  '  return 1',
+  '}',
+];
+
+/**
+ * The plan as a script a person can read, run and run again: one command per step; a create
+ * whose resource exists is kept or updated (`run_step`); every other step is idempotent.
+ */
 export function renderShell(steps: readonly DeployStep[], preamble: readonly string[] = []): string {
-  const lines = ['#!/usr/bin/env bash', '# phasegate deploy plan: run from the repository root, after `npm run build`. Every step is safe to repeat.', 'set -euo pipefail', ...preamble];
+  const lines = [
+    '#!/usr/bin/env bash',
+    '# phasegate deploy plan: run from the repository root, after `npm run build`. Safe to run again:',
+    '# what exists is kept or updated, every binding is added only once.',
+    'set -euo pipefail',
+    ...RUN_STEP,
+    ...preamble,
+  ];
   let section = '';
   for (const step of steps) {
     if (step.section !== section) {
@@ -141,8 +183,8 @@ export function renderShell(steps: readonly DeployStep[], preamble: readonly str
     }
     const command = step.argv.map(shellQuote).join(' ');
     if (!step.ifExists) lines.push(command);
-    else if (step.ifExists === 'skip') lines.push(`${command}  # if it exists: kept as is`);
-    else lines.push(`${command}\n  # if it exists: ${step.ifExists.update.map(shellQuote).join(' ')}`);
+    else if (step.ifExists === 'skip') lines.push(`run_step ${command}`);
+    else lines.push(`run_step ${command} \\`, `  ${UPDATE_MARK} ${step.ifExists.update.map(shellQuote).join(' ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -10,13 +10,20 @@ export interface DeployTarget {
   projectNumber: string;
   /** Environment every function gets on top of phasegate's own (e.g. SOURCE_API_URL). */
   env: Record<string, string>;
-  /** Google accounts (`user:` / `group:` / `serviceAccount:` emails) that may read or act on the dashboard. */
+  /**
+   * IAM members of the dashboard. Readers may be any member (`user:`, `group:`, `domain:`,
+   * `serviceAccount:`); actors are individual accounts (`user:`, `serviceAccount:`), since a token
+   * names one account and never its groups. Both are invokers; only actors may change the queue.
+   */
   dashboard: { readers: string[]; actors: string[] };
   /** The folder uploaded as each function's source: compiled `dist/` plus package.json. */
   source: string;
   /** Node.js runtime of the functions. */
   runtime: string;
 }
+
+/** What the build service account needs: run builds, write their logs, push the image, read the uploaded source. */
+export const BUILD_ROLES = ['roles/cloudbuild.builds.builder', 'roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer'] as const;
 
 export const PROJECT_NUMBER_PLACEHOLDER = '${PROJECT_NUMBER}';
 
@@ -31,6 +38,8 @@ export const REQUIRED_APIS = [
   'cloudscheduler.googleapis.com',
   'iam.googleapis.com',
   'logging.googleapis.com',
+  // The functions' source is uploaded to a bucket (gcloud's, or Terraform's own).
+  'storage.googleapis.com',
 ] as const;
 
 /** Service accounts phasegate creates: one identity per job, none with more than it uses. */
@@ -67,16 +76,38 @@ export function isHoldTopic(topic: string): boolean {
   return topic === CONTROL_DLQ_TOPIC;
 }
 
+/** Where a function's auth settings point: its URL (the token audience), the push account, the actors. */
+export interface AuthSettings {
+  functionUrl(name: string): string;
+  pushServiceAccount: string;
+  /** Emails that may act on the dashboard (users and service accounts). */
+  actors: readonly string[];
+}
+
+/**
+ * The auth environment of one function behind Cloud Run IAM: what deploy sets, and what the
+ * local IAM front end (`npm start -- --iam`) sets with its own URLs.
+ */
+export function authEnv(fn: FunctionPlan, settings: AuthSettings): Record<string, string> {
+  if (fn.trigger.kind === 'pubsub') {
+    return { PHASEGATE_AUTH: 'iam', PHASEGATE_PUSH_AUDIENCE: settings.functionUrl(fn.name), PHASEGATE_PUSH_SERVICE_ACCOUNT: settings.pushServiceAccount };
+  }
+  // `gcloud run services proxy` and `gcloud auth print-identity-token` carry gcloud's client id.
+  const audiences = [settings.functionUrl(fn.name), GCLOUD_CLIENT_ID].join(',');
+  return { DASHBOARD_AUTH: 'iam', DASHBOARD_AUDIENCES: audiences, DASHBOARD_ACTORS: settings.actors.join(',') };
+}
+
+/** `user:a@b.c` -> `a@b.c` (actors are individual accounts: see `parseActor`). */
+export const memberEmail = (member: string): string => member.replace(/^[a-zA-Z]+:/, '');
+
 /** Environment of one deployed function: phasegate's production settings, then the target's. */
 export function functionEnv(target: DeployTarget, fn: FunctionPlan): Record<string, string> {
-  const own: Record<string, string> = { GOOGLE_CLOUD_PROJECT: target.project, LOG_LEVEL: 'info' };
-  if (fn.trigger.kind === 'pubsub') {
-    Object.assign(own, { PHASEGATE_AUTH: 'oidc', PHASEGATE_PUSH_AUDIENCE: functionUrl(target, fn.name), PHASEGATE_PUSH_SERVICE_ACCOUNT: serviceAccountEmail(target, 'push') });
-  } else {
-    const emails = (members: string[]) => members.map((m) => m.replace(/^[a-zA-Z]+:/, '')).join(',');
-    Object.assign(own, { DASHBOARD_AUTH: 'google', DASHBOARD_AUDIENCES: [functionUrl(target, fn.name), GCLOUD_CLIENT_ID].join(','), DASHBOARD_READERS: emails(target.dashboard.readers), DASHBOARD_ACTORS: emails(target.dashboard.actors) });
-  }
-  return { ...own, ...target.env };
+  const auth = authEnv(fn, {
+    functionUrl: (name) => functionUrl(target, name),
+    pushServiceAccount: serviceAccountEmail(target, 'push'),
+    actors: target.dashboard.actors.map(memberEmail),
+  });
+  return { GOOGLE_CLOUD_PROJECT: target.project, LOG_LEVEL: 'info', ...auth, ...target.env };
 }
 
 export function resourcesFor(definition: LoadedDefinition): ResourcePlan {

@@ -1,8 +1,10 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
-import { deadLetterTopics, functionEnv, functionUrl, publishedTopics, pubsubServiceAgent, pushEndpointUrl, REQUIRED_APIS, resourcesFor, SERVICE_ACCOUNTS, serviceAccountEmail, type DeployTarget } from './target.ts';
+import { BUILD_ROLES, deadLetterTopics, functionEnv, functionUrl, publishedTopics, pubsubServiceAgent, pushEndpointUrl, REQUIRED_APIS, resourcesFor, SERVICE_ACCOUNTS, serviceAccountEmail, type DeployTarget } from './target.ts';
 
 type Block = Record<string, unknown>;
+
+const buildGrant = (role: string) => tfName(`build_${role.split('/')[1]!}`);
 
 /** Terraform names: letters, digits, `_`. */
 const tfName = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, '_');
@@ -24,6 +26,7 @@ export function terraformPlan(definition: LoadedDefinition, target: Omit<DeployT
   const pushSa = serviceAccountEmail(t, 'push');
   const agent = `serviceAccount:${pubsubServiceAgent(t)}`;
   const apis = REQUIRED_APIS.map((api) => `google_project_service.${tfName(api)}`);
+  const api = (name: (typeof REQUIRED_APIS)[number]) => `google_project_service.${tfName(name)}`;
 
   for (const api of REQUIRED_APIS) add('google_project_service', api, { project, service: api, disable_on_destroy: false });
   add('google_firestore_database', 'default', { project, name: '(default)', location_id: target.region, type: 'FIRESTORE_NATIVE', depends_on: apis });
@@ -31,16 +34,21 @@ export function terraformPlan(definition: LoadedDefinition, target: Omit<DeployT
   const saRef = (key: keyof typeof SERVICE_ACCOUNTS) => `google_service_account.${key}`;
 
   add('google_project_iam_member', 'runtime_datastore', { project, role: 'roles/datastore.user', member: `serviceAccount:${runtimeSa}`, depends_on: [saRef('runtime')] });
-  for (const role of ['roles/cloudbuild.builds.builder', 'roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer']) {
-    add('google_project_iam_member', `build_${role.split('/')[1]!}`, { project, role, member: `serviceAccount:${serviceAccountEmail(t, 'build')}`, depends_on: [saRef('build')] });
+  for (const role of BUILD_ROLES) {
+    add('google_project_iam_member', buildGrant(role), { project, role, member: `serviceAccount:${serviceAccountEmail(t, 'build')}`, depends_on: [saRef('build')] });
   }
-  add('google_service_account_iam_member', 'push_token_creator', { service_account_id: ref('google_service_account', 'push', 'name'), role: 'roles/iam.serviceAccountTokenCreator', member: agent });
+  // The Pub/Sub service agent exists only once something asks for it; every grant to it below waits for it.
+  add('google_project_service_identity', 'pubsub_agent', { provider: 'google-beta', project, service: 'pubsub.googleapis.com', depends_on: [api('pubsub.googleapis.com')] });
+  const agentReady = ['google_project_service_identity.pubsub_agent'];
+  add('google_service_account_iam_member', 'push_token_creator', { service_account_id: ref('google_service_account', 'push', 'name'), role: 'roles/iam.serviceAccountTokenCreator', member: agent, depends_on: agentReady });
 
   for (const topic of plan.topics) add('google_pubsub_topic', topic, { project, name: topic, depends_on: apis });
   for (const topic of publishedTopics(definition)) add('google_pubsub_topic_iam_member', `${topic}_runtime_publisher`, { project, topic: ref('google_pubsub_topic', topic, 'name'), role: 'roles/pubsub.publisher', member: `serviceAccount:${runtimeSa}` });
-  for (const topic of deadLetterTopics(plan)) add('google_pubsub_topic_iam_member', `${topic}_agent_publisher`, { project, topic: ref('google_pubsub_topic', topic, 'name'), role: 'roles/pubsub.publisher', member: agent });
+  for (const topic of deadLetterTopics(plan)) add('google_pubsub_topic_iam_member', `${topic}_agent_publisher`, { project, topic: ref('google_pubsub_topic', topic, 'name'), role: 'roles/pubsub.publisher', member: agent, depends_on: agentReady });
 
-  add('google_storage_bucket', 'source', { project, name: `${project}-phasegate-source`, location: target.region, uniform_bucket_level_access: true, force_destroy: true });
+  add('google_storage_bucket', 'source', { project, name: `${project}-phasegate-source`, location: target.region, uniform_bucket_level_access: true, force_destroy: true, depends_on: [api('storage.googleapis.com')] });
+  // A build starts as soon as its function is created: its identity and every grant it builds with must exist first.
+  const buildReady = [saRef('build'), ...BUILD_ROLES.map((role) => `google_project_iam_member.${buildGrant(role)}`)];
   add('google_storage_bucket_object', 'source', { name: 'source-${data.archive_file.source.output_md5}.zip', bucket: ref('google_storage_bucket', 'source', 'name'), source: '${data.archive_file.source.output_path}' });
 
   for (const fn of plan.functions) {
@@ -61,7 +69,7 @@ export function terraformPlan(definition: LoadedDefinition, target: Omit<DeployT
         ingress_settings: 'ALLOW_ALL',
         environment_variables: functionEnv(t, fn),
       },
-      depends_on: [...apis, 'google_project_iam_member.runtime_datastore'],
+      depends_on: [...apis, 'google_project_iam_member.runtime_datastore', ...buildReady],
     });
     const members = fn.trigger.kind === 'pubsub' ? [`serviceAccount:${pushSa}`] : [...target.dashboard.readers, ...target.dashboard.actors];
     members.forEach((member, i) => add('google_cloud_run_service_iam_member', `${fn.name}_invoker_${i}`, { project, location: target.region, service: ref('google_cloudfunctions2_function', fn.name, 'name'), role: 'roles/run.invoker', member }));
@@ -90,8 +98,8 @@ export function terraformPlan(definition: LoadedDefinition, target: Omit<DeployT
   }
 
   return {
-    terraform: { required_providers: { google: { source: 'hashicorp/google', version: '>= 6.0' }, archive: { source: 'hashicorp/archive', version: '>= 2.4' } } },
-    provider: { google: { project, region: target.region } },
+    terraform: { required_providers: { google: { source: 'hashicorp/google', version: '>= 6.0' }, 'google-beta': { source: 'hashicorp/google-beta', version: '>= 6.0' }, archive: { source: 'hashicorp/archive', version: '>= 2.4' } } },
+    provider: { google: { project, region: target.region }, 'google-beta': { project, region: target.region } },
     data: {
       google_project: { this: { project_id: project } },
       archive_file: { source: { type: 'zip', source_dir: '${path.module}/source', output_path: '${path.module}/phasegate-source.zip' } },

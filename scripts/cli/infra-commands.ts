@@ -18,14 +18,36 @@ import { repoRoot } from '../lib/local-pipeline.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 
-function parseEnvPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
+/** Set by deploy itself: the functions' identity and authentication are not for `--env` to change. */
+const RESERVED_ENV = /^(GOOGLE_CLOUD_PROJECT|PHASEGATE_AUTH|PHASEGATE_PUSH_.*|DASHBOARD_.*|K_.*|PORT|FUNCTION_.*)$/;
+
+export function parseEnvPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(value);
   if (!match) throw new InvalidArgumentError(`"${value}" is not NAME=value (NAME in capitals, e.g. SOURCE_API_URL=https://stats.example.com)`);
+  if (RESERVED_ENV.test(match[1]!)) throw new InvalidArgumentError(`${match[1]} is set by deploy (project, authentication, Cloud Run): it cannot be given with --env`);
   return { ...previous, [match[1]!]: match[2]! };
 }
 
-function parseMember(value: string, previous: string[] = []): string[] {
-  if (!/^(user|group|serviceAccount|domain):\S+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an IAM member such as user:you@example.com or group:oncall@example.com`);
+/** A reader is any IAM member Cloud Run can admit: `user:`, `group:`, `domain:`, `serviceAccount:`. */
+export function parseReader(value: string, previous: string[] = []): string[] {
+  if (!/^(user|group|serviceAccount|domain):\S+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an IAM member such as user:you@example.com, group:data@example.com or domain:example.com`);
+  return [...previous, value];
+}
+
+/**
+ * An actor is one account: the dashboard sees the caller's email in its token, never the groups
+ * or domain it belongs to, so a group or domain actor could never act.
+ */
+export function parseActor(value: string, previous: string[] = []): string[] {
+  const match = /^(user|group|serviceAccount|domain):(\S+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`"${value}" is not an IAM member such as user:oncall@example.com or serviceAccount:bot@project.iam.gserviceaccount.com`);
+  if (match[1] === 'group' || match[1] === 'domain') {
+    throw new InvalidArgumentError(
+      `"${value}": an actor must be a user: or serviceAccount: (an ID token names one account, not its ${match[1]}); ` +
+        `give the ${match[1]} read with --dashboard-reader and each person who may act with --dashboard-actor user:...`,
+    );
+  }
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(match[2]!)) throw new InvalidArgumentError(`"${value}" does not name an email address`);
   return [...previous, value];
 }
 
@@ -127,8 +149,8 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
     .requiredOption('--region <region>', 'region of the functions, Firestore and scheduler jobs, e.g. europe-west1')
     .option('--project-number <number>', 'the project number (default: asked of gcloud; shown as ${PROJECT_NUMBER} in a dry run)')
     .option('--env <NAME=value>', 'environment for every function (repeatable); the reference pipeline needs SOURCE_API_URL', parseEnvPair)
-    .option('--dashboard-reader <member>', 'may read the dashboard, e.g. group:data@example.com (repeatable)', parseMember)
-    .option('--dashboard-actor <member>', 'may also act on the queue from the dashboard (repeatable)', parseMember)
+    .option('--dashboard-reader <member>', 'may read the dashboard: user:, group:, domain: or serviceAccount: (repeatable)', parseReader)
+    .option('--dashboard-actor <member>', 'may also act on the queue: user: or serviceAccount: only (repeatable)', parseActor)
     .option('--runtime <runtime>', 'Cloud Functions runtime', 'nodejs20')
     .option('--out <dir>', 'where the plan, the Terraform JSON and the staged source are written', '.phasegate/deploy')
     .option('--definition <file.json>', 'deploy this definition instead of the reference pipeline')

@@ -7,12 +7,12 @@ export interface CommandResult {
   stderr: string;
 }
 
-export type RunCommand = (argv: readonly string[], options?: { cwd?: string }) => Promise<CommandResult>;
+export type RunCommand = (argv: readonly string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv }) => Promise<CommandResult>;
 
 /** Runs a command, echoing its output as it comes and keeping it for the caller. */
 export const runCommand: RunCommand = (argv, options = {}) =>
   new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

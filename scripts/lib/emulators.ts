@@ -30,7 +30,8 @@ export interface EmulatorLocations {
   firestoreJar: string;
 }
 
-function sdkRoots(env: NodeJS.ProcessEnv): string[] {
+/** Where the Cloud SDK may be installed, most likely first. */
+export function sdkRoots(env: NodeJS.ProcessEnv): string[] {
   const roots: string[] = [];
   if (env.PHASEGATE_GCLOUD_SDK_ROOT) return [env.PHASEGATE_GCLOUD_SDK_ROOT];
   if (env.CLOUDSDK_ROOT_DIR) roots.push(env.CLOUDSDK_ROOT_DIR);

@@ -41,6 +41,8 @@ export async function startLocalPipeline(options: {
   sourcePort?: number;
   scheduler?: boolean;
   signal?: AbortSignal;
+  /** Production's request path: the local Cloud Run IAM front end (see iam-front-end.ts). */
+  iam?: boolean;
 }): Promise<LocalPipeline> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const logDir = join(repoRoot, '.phasegate', 'logs');
@@ -67,6 +69,7 @@ export async function startLocalPipeline(options: {
       logDir,
       functionEnv: () => ({ SOURCE_API_URL: sourceUrl }),
       echo: options.echo,
+      iam: options.iam,
     });
     checkAborted();
     const live = stack;

@@ -8,6 +8,12 @@ import type { Emulators } from './emulators.ts';
 import { functionBuild } from './function-build.ts';
 import { spawnFunction, startFunctions, type RunningFunction } from './functions.ts';
 import { describeExit, type ManagedProcess } from './processes.ts';
+import { authEnv, serviceAccountEmail } from '../../infra/deploy/target.ts';
+import { OPERATIONS_ENTRY_POINTS } from '../../shared/entry-points.ts';
+import { startIamFrontEnd, type IamFrontEnd } from './iam-front-end.ts';
+
+/** Who the local dashboard proxy (`--iam`) calls the dashboard as: an actor. */
+export const LOCAL_OPERATOR = 'operator@example.com';
 
 export interface StackOptions {
   definition: LoadedDefinition;
@@ -19,6 +25,12 @@ export interface StackOptions {
   /** Extra environment per function (fault injection, log level...). */
   functionEnv?: (functionName: string) => Record<string, string>;
   echo?: (name: string, line: string) => void;
+  /**
+   * Production's request path in front of every function: Pub/Sub push tokens and Cloud Run IAM
+   * (see iam-front-end.ts), with the functions in the auth mode deploy sets. Off: no auth, as the
+   * emulators have none.
+   */
+  iam?: boolean;
 }
 
 export interface Stack {
@@ -28,6 +40,10 @@ export interface Stack {
   pubsub: PubSub;
   /** How often each function died and was started again. */
   restarts: Map<string, number>;
+  /** With `iam`: the front end every push and call goes through. */
+  frontEnd?: IamFrontEnd;
+  /** Where a person opens the dashboard (with `iam`, a local `gcloud run services proxy` as LOCAL_OPERATOR). */
+  dashboardUrl: string;
   /** Stops and starts one function on the same port, as a crashed instance is replaced. */
   restartFunction(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -45,6 +61,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // No metadata server here: stop the Google auth library from probing for one.
     METADATA_SERVER_DETECTION: 'none',
   };
+  const functions = new Map<string, RunningFunction>();
+  const pushServiceAccount = serviceAccountEmail({ project: options.projectId }, 'push');
+  const frontEnd = options.iam
+    ? await startIamFrontEnd({
+        portOf: (name) => functions.get(name)?.port,
+        invokers: (name) => (plan.functions.find((f) => f.name === name)?.trigger.kind === 'http' ? [LOCAL_OPERATOR] : [pushServiceAccount]),
+        pushServiceAccount,
+      })
+    : undefined;
+  // What deploy sets (behind the front end), or no auth; always explicit, as on Cloud Run.
+  const authFor = (fn: (typeof plan.functions)[number]): Record<string, string> =>
+    frontEnd
+      ? authEnv(fn, { functionUrl: (name) => frontEnd.functionUrl(name), pushServiceAccount, actors: [LOCAL_OPERATOR] })
+      : { PHASEGATE_AUTH: 'off', DASHBOARD_AUTH: 'off' };
   const specFor = (name: string, port?: number) => {
     const fn = plan.functions.find((f) => f.name === name);
     if (!fn) throw new Error(`unknown function ${name}`);
@@ -54,13 +84,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       source,
       // Every function is an HTTP endpoint; Pub/Sub-driven ones take the push envelope.
       signatureType: 'http' as const,
-      env: { ...baseEnv, ...options.functionEnv?.(name) },
+      env: { ...baseEnv, ...authFor(fn), ...options.functionEnv?.(name) },
       logDir: options.logDir,
       port,
       echo: options.echo,
     };
   };
-  const functions = new Map<string, RunningFunction>();
   const restarts = new Map<string, number>();
   /** Processes of restarts still coming up: stopping the stack stops them too. */
   const coming = new Set<ManagedProcess>();
@@ -68,6 +97,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stopAll = async () => {
     stopping = true;
     await Promise.all([...[...functions.values()].map((f) => f.process), ...coming].map((p) => p.stop()));
+    await frontEnd?.close();
   };
   /** Starts `name` again on its port; throws when it does not come up (and leaves no process). */
   const restart = async (name: string, port: number) => {
@@ -97,10 +127,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
     });
   };
-  for (const f of await startFunctions(plan.functions.map((f) => specFor(f.name)))) supervise(f);
-  const pubsub = createPubSub(options.projectId, options.emulators.env.PUBSUB_EMULATOR_HOST);
+  let started: RunningFunction[];
   try {
-    await provisionLocal(pubsub, plan, options.projectId, new Map([...functions].map(([name, f]) => [name, f.url])));
+    started = await startFunctions(plan.functions.map((f) => specFor(f.name)));
+  } catch (error) {
+    await frontEnd?.close();
+    throw error;
+  }
+  for (const f of started) supervise(f);
+  const pubsub = createPubSub(options.projectId, options.emulators.env.PUBSUB_EMULATOR_HOST);
+  let dashboardUrl = functions.get(OPERATIONS_ENTRY_POINTS.dashboard)?.url ?? '';
+  try {
+    // Behind the front end, the emulator pushes to it, and it adds the token Pub/Sub would.
+    const pushTargets = new Map([...functions].map(([name, f]) => [name, frontEnd ? frontEnd.pushUrl(name) : f.url]));
+    await provisionLocal(pubsub, plan, options.projectId, pushTargets);
+    if (frontEnd) dashboardUrl = (await frontEnd.proxy(OPERATIONS_ENTRY_POINTS.dashboard, LOCAL_OPERATOR)).url;
   } catch (error) {
     await stopAll();
     await pubsub.close();
@@ -112,6 +153,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     functions,
     pubsub,
     restarts,
+    frontEnd,
+    dashboardUrl,
     async restartFunction(name) {
       const current = functions.get(name);
       if (!current) throw new Error(`unknown function ${name}`);

@@ -37,10 +37,7 @@ async function buildDeps() {
   const publisher = createPubSubPublisher(createPubSub(config.projectId));
   const store = createFirestoreStore(createFirestore(config.projectId));
   const logger = createLogger({ name: 'phasegate', level: config.logLevel });
-  // Read at cold start: a misconfigured production function fails at once, not on its first push.
-  const pushAuth = pushAuthCheck(loadPushAuth(process.env));
   return {
-    pushAuth,
     config,
     store,
     publisher: faults ? faults.publisher(publisher) : publisher,
@@ -115,7 +112,7 @@ function registerPush(name: string, handle: (deps: Deps) => (event: PubSubCloudE
   let push: ReturnType<typeof createPushHandler> | undefined;
   registerHttp(name, (req, res) => {
     answer(res, name, 'internal', (deps) => {
-      push ??= createPushHandler(name, (event) => handle(deps)(event), { logger: deps.logger, auth: deps.pushAuth });
+      push ??= createPushHandler(name, (event) => handle(deps)(event), { logger: deps.logger, auth: pushAuthCheck(loadPushAuth(process.env)) });
       return push({ path: req.path, headers: headersOf(req), body: req.body as unknown });
     });
   });
@@ -130,8 +127,28 @@ export interface PipelineFunctions {
   completeness?: (deps: { http: HttpClient }) => CompletenessRules;
 }
 
+/**
+ * The authentication of the function this instance serves (`FUNCTION_TARGET`), read when the
+ * module loads: a function whose auth is missing (on Cloud Run) or wrong refuses to start, rather
+ * than fail, or accept anyone, on its first request.
+ */
+function checkAuthAtStart(pipeline: PipelineFunctions): void {
+  const target = process.env.FUNCTION_TARGET;
+  if (!target) return;
+  if (target === OPERATIONS_ENTRY_POINTS.dashboard) loadDashboardAuth(process.env);
+  else if (pushFunctionNames(pipeline.definition).includes(target)) loadPushAuth(process.env);
+}
+
+const pushFunctionNames = (definition: LoadedDefinition): string[] => [
+  ...definition.phases.map((p) => phaseEntryPoint(p.id)),
+  ...Object.values(ORCHESTRATOR_ENTRY_POINTS),
+  ...Object.values(RECOVERY_ENTRY_POINTS),
+  OPERATIONS_ENTRY_POINTS.reconciler,
+];
+
 /** Registers every function of a pipeline: one per phase, and the orchestrator's two. Wiring only. */
 export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
+  checkAuthAtStart(pipeline);
   let registry: Registry | undefined;
   for (const phase of pipeline.definition.phases) {
     let handler: PhaseHandler | undefined;
@@ -155,7 +172,8 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
     answer(res, OPERATIONS_ENTRY_POINTS.dashboard, { error: 'internal' }, (deps) => {
       if (!dashboard) {
         const auth = loadDashboardAuth(process.env);
-        dashboard = createDashboard({ definition: pipeline.definition, clock: systemClock, auth, verifyIdToken: auth.mode === 'google' ? createIdTokenVerifier({ audiences: auth.audiences }) : undefined, ...deps });
+        const verifyIdToken = auth.mode === 'iam' ? createIdTokenVerifier({ audiences: auth.audiences, behindIam: true }) : undefined;
+        dashboard = createDashboard({ definition: pipeline.definition, clock: systemClock, auth, verifyIdToken, ...deps });
       }
       const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
       return dashboard({ method: req.method, path: req.path, query, headers: headersOf(req), body: req.body as unknown });

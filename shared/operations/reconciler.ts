@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { LoadedDefinition } from '../definition/load.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
 import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
@@ -64,7 +65,9 @@ async function healRuns(deps: ReconcilerDeps, now: Date): Promise<string[]> {
     const truth = await recomputeRun(deps, run);
     const changed = await deps.store.transaction(async (tx) => {
       const current = (await tx.get(COLLECTIONS.runs, run.runId)) as RunDoc | undefined;
-      if (!current) return false;
+      // The truth was computed from reads outside this transaction: if the run moved on meanwhile
+      // (a gate, a failure), it is stale, and writing it would undo what happened. The next tick recomputes.
+      if (!current || !isDeepStrictEqual(current, run)) return false;
       const updated = updateRun(current, now.toISOString(), 'reconciler: recomputed from durable state', (draft) => {
         draft.phases = truth.phases;
         draft.failures = truth.failures;

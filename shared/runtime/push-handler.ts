@@ -2,9 +2,12 @@ import type { Logger } from '../ports/logger.ts';
 import { eventFromPush } from './push-envelope.ts';
 import type { PubSubCloudEvent } from './pubsub-event.ts';
 
+export type RequestHeaders = Record<string, string | undefined>;
+
 export interface PushRequest {
   path: string;
-  headers: Record<string, string | undefined>;
+  /** Lower-case names, as Node gives them. */
+  headers: RequestHeaders;
   body: unknown;
 }
 
@@ -14,8 +17,8 @@ export interface PushResponse {
 }
 
 export type PushAuthResult = { ok: true; email: string } | { ok: false; status: 401 | 403; reason: string };
-/** Checks the push's `Authorization` header; absent when authentication is off (the emulators). */
-export type PushAuthCheck = (authorization: string | undefined) => Promise<PushAuthResult>;
+/** Checks the push's token (`Authorization`, or `X-Serverless-Authorization` behind IAM); absent when authentication is off. */
+export type PushAuthCheck = (headers: RequestHeaders) => Promise<PushAuthResult>;
 
 /**
  * One Pub/Sub-driven function as the HTTP endpoint its push subscription calls: the same code
@@ -25,7 +28,7 @@ export type PushAuthCheck = (authorization: string | undefined) => Promise<PushA
 export function createPushHandler(name: string, handle: (event: PubSubCloudEvent) => Promise<void>, deps: { logger: Logger; auth?: PushAuthCheck }) {
   return async function push(req: PushRequest): Promise<PushResponse> {
     if (deps.auth) {
-      const verdict = await deps.auth(req.headers.authorization);
+      const verdict = await deps.auth(req.headers);
       if (!verdict.ok) {
         deps.logger.warn({ function: name, status: verdict.status, reason: verdict.reason }, 'push refused');
         return { status: verdict.status, body: verdict.reason };

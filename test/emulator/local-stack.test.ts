@@ -24,12 +24,12 @@ interface Started {
 }
 
 /** `npm start` from nothing, as a newcomer runs it: its own emulators, not the test run's. */
-function npmStart(extraEnv: Record<string, string> = {}): Started {
+function npmStart(extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Started {
   const mark = randomUUID();
   const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, PHASEGATE_TEST_MARK: mark };
   delete env.PUBSUB_EMULATOR_HOST;
   delete env.FIRESTORE_EMULATOR_HOST;
-  const args = ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`];
+  const args = ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`, ...extraArgs];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -73,6 +73,25 @@ describe('npm start', () => {
     expect(await started.exited).toBe(0);
     expect(started.output()).toContain('stopped; nothing left running.');
     expect(pids.filter(isRunning)).toEqual([]);
+    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+  }, 300_000);
+
+  it('with --iam runs the demo to SUCCESS through the local Cloud Run IAM front end, nothing refused, and stops it on Ctrl-C', async () => {
+    const started = npmStart({}, ['--iam']);
+    await waitForOutput(started, 'ready.');
+    const output = started.output();
+    expect(output).toMatch(/Cloud Run IAM \(local\)\s+http:\/\/127\.0\.0\.1:\d+\/<function>/);
+    expect(output).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
+    expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(as operator@example\.com/);
+    expect(output).not.toContain('refused');
+    // The functions run in the mode deploy sets, not with auth off.
+    const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const functions = pids.filter((pid) => commandLine(pid).includes('functions-framework'));
+    expect(functions).toHaveLength(11);
+    for (const pid of functions) expect(environ(pid).some((v) => v === 'PHASEGATE_AUTH=iam' || v === 'DASHBOARD_AUTH=iam')).toBe(true);
+    started.child.kill('SIGINT');
+    expect(await started.exited).toBe(0);
     expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
   }, 300_000);
 

@@ -10,7 +10,8 @@ const MEASURED_SECONDS: Record<string, number> = {
   'recovery.test.ts': 67,
   'chaos.test.ts': 64,
   'cli-operations.test.ts': 57,
-  'local-stack.test.ts': 47,
+  'local-stack.test.ts': 70,
+  'deploy-with-gcloud.test.ts': 29,
   'backfill-order.test.ts': 46,
   'orchestration.test.ts': 43,
   'validate.test.ts': 36,
@@ -21,6 +22,8 @@ const MEASURED_SECONDS: Record<string, number> = {
   'source-faults.test.ts': 19,
   'reconciler.test.ts': 15,
   'emulator-reuse.test.ts': 10,
+  'iam-front-end.test.ts': 11,
+  'stack-start.test.ts': 7,
 };
 
 export class LongestFirstSequencer extends BaseSequencer {

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { startStack } from '../../scripts/lib/stack.ts';
+import { functionBuild } from '../../scripts/lib/function-build.ts';
+import { spawnFunction } from '../../scripts/lib/functions.ts';
 import { processesWithEnv } from '../../scripts/lib/process-table.ts';
 import { testFunctionsSource, uniqueProjectId } from '../support/emulator-harness.ts';
 import { exitAtStart } from '../support/exit-at-start.ts';
@@ -21,6 +23,31 @@ describe('starting a stack', () => {
     await expect(start).rejects.toThrow(/function orchestrator-runs \(log: [^)]+\) exited with code 3 before it answered at http:\/\/127\.0\.0\.1:\d+\/robots\.txt; its last lines:\n\s+exit-at-start: orchestrator-runs exits before serving/);
     await expect(start).rejects.toThrow(/every process started with them is stopped/);
     // Read from the kernel's process table, not from the stack's own bookkeeping.
+    expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);
+  });
+
+  it('a function without its auth mode refuses to start where Cloud Run would run it (K_SERVICE set), naming the variable', async () => {
+    const projectId = uniqueProjectId('auth-unset');
+    const env: NodeJS.ProcessEnv = { ...process.env, ...inject('emulatorEnv'), GOOGLE_CLOUD_PROJECT: projectId };
+    delete env.PHASEGATE_AUTH;
+    delete env.DASHBOARD_AUTH;
+    const source = (await functionBuild()).compiled(testFunctionsSource);
+    const logDir = join(inject('logDir'), projectId);
+    for (const [name, variable] of [['phase-alpha', 'PHASEGATE_AUTH'], ['dashboard', 'DASHBOARD_AUTH']] as const) {
+      const starting = await spawnFunction({ name, target: name, source, signatureType: 'http', env, logDir });
+      await expect(starting.ready).rejects.toThrow(new RegExp(`${variable} is not set on Cloud Run \\(K_SERVICE=${name}\\): refusing to start`));
+      await starting.process.stop();
+    }
+    // A wrong mode is refused as well, through the stack, before any push arrives.
+    const wrong = startStack({
+      definition: testDefinition,
+      functionsSource: testFunctionsSource,
+      projectId,
+      emulators: { env: inject('emulatorEnv') },
+      logDir,
+      functionEnv: (name): Record<string, string> => (name === 'orchestrator-runs' ? { PHASEGATE_AUTH: 'open' } : {}),
+    });
+    await expect(wrong).rejects.toThrow(/invalid push authentication \(PHASEGATE_AUTH=open\)/);
     expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);
   });
 });

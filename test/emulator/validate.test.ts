@@ -96,7 +96,15 @@ describe('phasegate deploy', () => {
     expect(noEnv.code).toBe(2);
     expect(noEnv.stderr).toContain('the reference pipeline needs SOURCE_API_URL: add --env SOURCE_API_URL=...');
     const badMember = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dashboard-actor', 'oncall@example.com', '--dry-run'], {});
-    expect(badMember.stderr).toContain('is not an IAM member such as user:you@example.com');
+    expect(badMember.stderr).toContain('"oncall@example.com" is not an IAM member such as user:oncall@example.com');
+    // An actor is one account: the dashboard sees an email in the token, never its groups.
+    const groupActor = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example.com', '--dashboard-actor', 'group:oncall@example.com', '--dry-run'], {});
+    expect(groupActor.code).not.toBe(0);
+    expect(groupActor.stderr).toContain('an actor must be a user: or serviceAccount: (an ID token names one account, not its group)');
+    const domainActor = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example.com', '--dashboard-actor', 'domain:example.com', '--dry-run'], {});
+    expect(domainActor.stderr).toContain('not its domain');
+    const reserved = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'PHASEGATE_AUTH=off', '--dry-run'], {});
+    expect(reserved.stderr).toContain('PHASEGATE_AUTH is set by deploy (project, authentication, Cloud Run): it cannot be given with --env');
     const badProject = await runCli(['deploy', '--project', 'Demo_Project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example', '--dry-run'], {});
     expect(badProject.stderr).toContain('is not a Google Cloud project id');
   });

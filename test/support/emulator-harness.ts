@@ -62,7 +62,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, option
   }
 }
 
-export async function startHarness(options: { label: string; definition: LoadedDefinition; functionsSource?: string; functionEnv?: (name: string) => Record<string, string> }): Promise<Harness> {
+export async function startHarness(options: {
+  label: string;
+  definition: LoadedDefinition;
+  functionsSource?: string;
+  functionEnv?: (name: string) => Record<string, string>;
+  /** Pub/Sub push tokens and Cloud Run IAM in front of every function, as deployed (see iam-front-end.ts). */
+  iam?: boolean;
+}): Promise<Harness> {
   const env = inject('emulatorEnv');
   const projectId = uniqueProjectId(options.label);
   process.env.FIRESTORE_EMULATOR_HOST = env.FIRESTORE_EMULATOR_HOST;
@@ -73,6 +80,7 @@ export async function startHarness(options: { label: string; definition: LoadedD
     emulators: { env },
     logDir: join(inject('logDir'), projectId),
     functionEnv: options.functionEnv,
+    iam: options.iam,
   });
   const db = createFirestore(projectId);
   const observers: Observer[] = [];

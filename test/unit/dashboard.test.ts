@@ -14,7 +14,8 @@ const ACT = 'act-token-0123456789ab';
 function dashboard(env: NodeJS.ProcessEnv = { DASHBOARD_AUTH: 'token', DASHBOARD_READ_TOKEN: READ, DASHBOARD_ACT_TOKEN: ACT }) {
   const store = new MemoryStore();
   const handle = createDashboard({ definition: testDefinition, store, publisher: new MemoryPublisher(), clock: manualClock(), logger: createMemoryLogger(), auth: loadDashboardAuth(env) });
-  const call = (method: string, path: string, token?: string, body?: unknown) => handle({ method, path, query: {}, headers: token ? { authorization: `Bearer ${token}` } : {}, body } satisfies DashboardRequest);
+  const call = (method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}) =>
+    handle({ method, path, query: {}, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', ...headers }, body } satisfies DashboardRequest);
   return { store, call, handle };
 }
 
@@ -34,14 +35,47 @@ describe('dashboard access', () => {
     expect((await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'again' })).status).toBe(409);
   });
 
-  it('hides the action buttons from a reader and sets a cookie from ?token=', async () => {
+  it('takes ?token= once: sets the cookie and redirects to the same page without it', async () => {
     const d = dashboard();
-    const page = await d.handle({ method: 'GET', path: '/', query: { token: READ }, headers: {}, body: undefined });
+    const landing = await d.handle({ method: 'GET', path: '/', query: { token: READ, date: '2024-04-21' }, headers: { host: 'dash.example.com' }, body: undefined });
+    expect(landing.status).toBe(303);
+    expect(landing.headers.location).toBe('?date=2024-04-21');
+    expect(landing.headers['set-cookie']).toMatch(/^phasegate_token=read-token-0123456789; HttpOnly; SameSite=Strict; Path=\/; Secure$/);
+    // Plain http is only for this machine: no Secure there, or the browser would drop the cookie.
+    const local = await d.handle({ method: 'GET', path: '/', query: { token: READ }, headers: { host: '127.0.0.1:8080' }, body: undefined });
+    expect(local.headers['set-cookie']).not.toContain('Secure');
+    expect(local.headers.location).toBe('?');
+    const bad = await d.handle({ method: 'GET', path: '/', query: { token: 'not-the-token-at-all' }, headers: {}, body: undefined });
+    expect(bad.status).toBe(401);
+    expect(bad.headers['set-cookie']).toBeUndefined();
+    const page = await d.handle({ method: 'GET', path: '/', query: {}, headers: { cookie: `phasegate_token=${READ}` }, body: undefined });
     expect(page.status).toBe(200);
     expect(page.body).toContain('const canAct = false;');
-    expect(page.headers['set-cookie']).toContain('phasegate_token=');
-    const withCookie = await d.handle({ method: 'GET', path: '/api/state', query: {}, headers: { cookie: `phasegate_token=${READ}` }, body: undefined });
-    expect(withCookie.status).toBe(200);
+  });
+
+  it('compares tokens without throwing, whatever their length or bytes', async () => {
+    const d = dashboard();
+    // As many UTF-16 units as the act token, more bytes: a length check on characters alone would throw in timingSafeEqual.
+    const multibyte = 'é'.repeat(ACT.length);
+    expect((await d.call('GET', '/api/state', multibyte)).status).toBe(401);
+    expect((await d.call('GET', '/api/state', '😀'.repeat(40))).status).toBe(401);
+    expect((await d.handle({ method: 'GET', path: '/api/state', query: {}, headers: { cookie: 'phasegate_token=%E0%A4%A' }, body: undefined })).status).toBe(401);
+  });
+
+  it('acts only on a same-origin JSON POST: a cross-site form cannot discard an entry', async () => {
+    const d = dashboard();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await d.store.set(COLLECTIONS.queue, request.requestId, { requestId: request.requestId, status: 'failed_permanent', request, retryCount: 0, phase: 'alpha', processor: 'widgets', failureEventId: 'f', firstFailedAt: '2026-01-01T00:00:00Z' });
+    const discard = (headers: Record<string, string>) => d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'from elsewhere' }, headers);
+    expect((await discard({ 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await discard({ 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await discard({ 'sec-fetch-site': 'cross-site', host: 'localhost:8080' })).status).toBe(403);
+    expect((await discard({ 'sec-fetch-site': 'same-site', host: 'localhost:8080' })).status).toBe(403);
+    expect((await discard({ origin: 'https://evil.example.com', host: 'localhost:8080' })).status).toBe(403);
+    expect((await discard({ origin: 'null', host: 'localhost:8080' })).status).toBe(403);
+    expect((await d.store.get(COLLECTIONS.queue, request.requestId))?.status).toBe('failed_permanent');
+    // The page's own fetch: same origin (through `gcloud run services proxy` Host is the service's, Sec-Fetch-Site decides).
+    expect((await discard({ 'sec-fetch-site': 'same-origin', origin: 'http://localhost:8080', host: 'dashboard-abc.a.run.app' })).status).toBe(200);
   });
 
   it('refuses to start in token mode without strong tokens', () => {

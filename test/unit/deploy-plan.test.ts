@@ -91,17 +91,25 @@ describe('the gcloud deployment plan', () => {
       const env = flag(step, 'set-env-vars')!;
       expect(env).toContain('GOOGLE_CLOUD_PROJECT=demo-project');
       expect(env).toContain('SOURCE_API_URL=https://stats.example.com');
-      expect(env).toContain(fn.trigger.kind === 'pubsub' ? `PHASEGATE_AUTH=oidc|PHASEGATE_PUSH_AUDIENCE=${functionUrl(target, fn.name)}|PHASEGATE_PUSH_SERVICE_ACCOUNT=${PUSH_SA}` : 'DASHBOARD_AUTH=google');
+      expect(env).toContain(
+        fn.trigger.kind === 'pubsub'
+          ? `PHASEGATE_AUTH=iam|PHASEGATE_PUSH_AUDIENCE=${functionUrl(target, fn.name)}|PHASEGATE_PUSH_SERVICE_ACCOUNT=${PUSH_SA}`
+          : `DASHBOARD_AUTH=iam|DASHBOARD_AUDIENCES=${functionUrl(target, 'dashboard')},32555940559.apps.googleusercontent.com|DASHBOARD_ACTORS=oncall@example.com|`,
+      );
+      // Readers are IAM invokers only: a group address in the function's environment would match nobody.
+      expect(env).not.toContain('DASHBOARD_READERS');
     }
   });
 
   it('schedules the daily run, auto-retry and reconcile ticks on the definition crons, and declares every index', () => {
     const jobs = find('scheduler', 'create');
+    // Full topic names: gcloud resolves a bare one against the default project while parsing.
+    const topic = (t: string) => `projects/demo-project/topics/${t}`;
     expect(jobs.map((s) => `${s.argv[5]} ${flag(s, 'topic')} ${flag(s, 'schedule')}`)).toEqual([
-      `phasegate-daily-run run-requests ${referenceDefinition.schedules.dailyRun.cron}`,
-      `phasegate-auto-retry auto-retry-ticks ${referenceDefinition.schedules.autoRetry.cron}`,
-      `phasegate-reconcile reconcile-ticks ${referenceDefinition.schedules.reconcile.cron}`,
-      `phasegate-completeness reconcile-ticks ${referenceDefinition.schedules.completeness!.cron}`,
+      `phasegate-daily-run ${topic('run-requests')} ${referenceDefinition.schedules.dailyRun.cron}`,
+      `phasegate-auto-retry ${topic('auto-retry-ticks')} ${referenceDefinition.schedules.autoRetry.cron}`,
+      `phasegate-reconcile ${topic('reconcile-ticks')} ${referenceDefinition.schedules.reconcile.cron}`,
+      `phasegate-completeness ${topic('reconcile-ticks')} ${referenceDefinition.schedules.completeness!.cron}`,
     ]);
     expect(JSON.parse(flag(jobs[0]!, 'message-body')!)).toEqual({ relativeDays: -1, timeZone: referenceDefinition.schedules.dailyRun.timeZone, triggerSource: 'scheduled', requestedBy: 'cloud-scheduler' });
     expect(find('firestore', 'indexes', 'composite', 'create')).toHaveLength(indexes.length);
@@ -158,6 +166,20 @@ describe('the Terraform plan', () => {
     const invokers = Object.values(tf.resource.google_cloud_run_service_iam_member!);
     expect(invokers.filter((i) => i.member === `serviceAccount:${PUSH_SA}`)).toHaveLength(plan.functions.filter((f) => f.trigger.kind === 'pubsub').length);
     expect(JSON.stringify(tf)).toContain('service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com');
+  });
+
+  it('orders a first apply on a fresh project: the Pub/Sub agent exists before its grants, builds wait for their identity, the bucket for its API', () => {
+    const r = tf.resource;
+    expect(r.google_project_service_identity!.pubsub_agent).toMatchObject({ provider: 'google-beta', service: 'pubsub.googleapis.com', depends_on: ['google_project_service.pubsub_googleapis_com'] });
+    const agentGrants = [...Object.values(r.google_pubsub_topic_iam_member!), ...Object.values(r.google_service_account_iam_member!)].filter((g) => String(g.member).includes('gcp-sa-pubsub'));
+    expect(agentGrants.length).toBeGreaterThan(0);
+    for (const grant of agentGrants) expect(grant.depends_on).toContain('google_project_service_identity.pubsub_agent');
+    const buildGrants = Object.keys(r.google_project_iam_member!).filter((k) => k.startsWith('build_')).map((k) => `google_project_iam_member.${k}`);
+    expect(buildGrants).toHaveLength(4);
+    for (const fn of Object.values(r.google_cloudfunctions2_function!)) expect(fn.depends_on).toEqual(expect.arrayContaining(['google_service_account.build', ...buildGrants]));
+    expect(r.google_storage_bucket!.source!.depends_on).toEqual(['google_project_service.storage_googleapis_com']);
+    expect(r.google_project_service!.storage_googleapis_com).toBeDefined();
+    expect((tf as { terraform: { required_providers: Record<string, unknown> } }).terraform.required_providers).toHaveProperty('google-beta');
   });
 });
 

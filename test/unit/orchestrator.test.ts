@@ -6,6 +6,7 @@ import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
 import { runIdFor } from '../../shared/orchestration/start-run.ts';
 import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
+import { reconcile } from '../../shared/operations/reconciler.ts';
 
 const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
@@ -62,6 +63,42 @@ function world(options: { crashAt?: string } = {}) {
 }
 
 const requestsOn = (w: ReturnType<typeof world>, phase: string) => w.publisher.on(phaseTopic(phase)) as { requestId: string }[];
+
+describe('the reconciler racing the orchestrator', () => {
+  it('never writes a status computed before a gate that passed meanwhile: the run stays SUCCESS, its phases SUCCEEDED', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    const deliver = async (topic: string) => {
+      for (const m of w.publisher.published.filter((p) => p.topic === topic && !delivered.has(p))) {
+        delivered.add(m);
+        const event = pubsubEvent(m.message, { messageId: m.messageId });
+        if (topic === TOPICS.processorCompletions) await w.orchestrator.onProcessorOutcome(event);
+        else await w.phases[topic.slice('phase-'.length)]!(event);
+      }
+    };
+    const delivered = new Set<(typeof w.publisher.published)[number]>();
+    await deliver(phaseTopic('alpha'));
+    await deliver(TOPICS.processorCompletions);
+    await deliver(phaseTopic('beta'));
+    const runId = rid('2024-04-21', 'm1');
+    expect(await w.store.get(COLLECTIONS.runs, runId)).toMatchObject({ status: 'RUNNING' });
+    // The reconciler reads the run's phase documents, then its queue entries: in between, beta's gate passes.
+    const query = w.store.query.bind(w.store);
+    let raced = false;
+    w.store.query = async (collection, options) => {
+      if (collection === COLLECTIONS.queue && !raced) {
+        raced = true;
+        await deliver(TOPICS.processorCompletions);
+      }
+      return query(collection, options);
+    };
+    await reconcile({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    expect(raced).toBe(true);
+    const run = (await w.store.get(COLLECTIONS.runs, runId)) as { status: string; phases: Record<string, { status: string }> };
+    expect(run.status).toBe('SUCCESS');
+    expect(Object.values(run.phases).map((p) => p.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+  });
+});
 
 describe('deciding a phase when its last completions arrive together', () => {
   /** Runs the first phase's processors and returns their completions, undelivered. */

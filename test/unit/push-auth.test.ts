@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet, type JWK } from
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
 import { MemoryStore } from '../../shared/adapters/memory-store.ts';
-import { createIdTokenVerifier, createPushVerifier, loadPushAuth } from '../../shared/adapters/push-auth.ts';
+import { AuthConfigError, createIdTokenVerifier, createPushVerifier, loadPushAuth, SIGNATURE_REMOVED } from '../../shared/adapters/push-auth.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { loadDashboardAuth } from '../../shared/operations/dashboard/auth.ts';
 import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
@@ -28,9 +28,9 @@ beforeAll(async () => {
 });
 
 /** A token shaped like the one Pub/Sub push attaches, signed by a local key. */
-function token(claims: { aud?: string; email?: string; exp?: number; iss?: string } = {}, key: PrivateKey = privateKey): Promise<string> {
+function token(claims: { aud?: string; email?: string; exp?: number; iss?: string; emailVerified?: boolean } = {}, key: PrivateKey = privateKey): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ email: claims.email ?? PUSH_SA, email_verified: true })
+  return new SignJWT({ email: claims.email ?? PUSH_SA, email_verified: claims.emailVerified ?? true })
     .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
     .setIssuer(claims.iss ?? 'https://accounts.google.com')
     .setAudience(claims.aud ?? AUDIENCE)
@@ -40,39 +40,92 @@ function token(claims: { aud?: string; email?: string; exp?: number; iss?: strin
     .sign(key);
 }
 
-const verifier = () => createPushVerifier({ audience: AUDIENCE, serviceAccountEmail: PUSH_SA, keys });
+/** What Cloud Run IAM forwards once it has checked a token: the same token, its signature replaced. */
+const stripped = (jwt: string) => `${jwt.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`;
+const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
+const past = () => Math.floor(Date.now() / 1000) - 600;
 
-describe('push OIDC verification', () => {
+const verifier = (behindIam = false) => createPushVerifier({ audience: AUDIENCE, serviceAccountEmail: PUSH_SA, keys, behindIam });
+
+describe('push OIDC verification (the function checks the signature)', () => {
   it('accepts a good token from the push service account', async () => {
-    expect(await verifier()(`Bearer ${await token()}`)).toEqual({ ok: true, email: PUSH_SA });
+    expect(await verifier()(bearer(await token()))).toEqual({ ok: true, email: PUSH_SA });
   });
 
   it('refuses a wrong audience with 403', async () => {
-    const verdict = await verifier()(`Bearer ${await token({ aud: 'https://europe-west1-demo.cloudfunctions.net/phase-raw' })}`);
+    const verdict = await verifier()(bearer(await token({ aud: 'https://europe-west1-demo.cloudfunctions.net/phase-raw' })));
     expect(verdict).toMatchObject({ ok: false, status: 403 });
     expect(!verdict.ok && verdict.reason).toContain(AUDIENCE);
   });
 
   it('refuses an expired token with 401', async () => {
-    const verdict = await verifier()(`Bearer ${await token({ exp: Math.floor(Date.now() / 1000) - 600 })}`);
-    expect(verdict).toEqual({ ok: false, status: 401, reason: 'token expired' });
+    expect(await verifier()(bearer(await token({ exp: past() })))).toEqual({ ok: false, status: 401, reason: 'token expired' });
   });
 
   it('refuses a missing token with 401', async () => {
-    expect(await verifier()(undefined)).toEqual({ ok: false, status: 401, reason: 'no bearer token' });
-    expect(await verifier()('Basic dXNlcjpwYXNz')).toMatchObject({ ok: false, status: 401 });
+    expect(await verifier()({})).toEqual({ ok: false, status: 401, reason: 'no bearer token' });
+    expect(await verifier()({ authorization: 'Basic dXNlcjpwYXNz' })).toMatchObject({ ok: false, status: 401 });
   });
 
-  it('refuses another caller, another issuer and another signer', async () => {
-    expect(await verifier()(`Bearer ${await token({ email: 'someone@example.com' })}`)).toMatchObject({ ok: false, status: 403, reason: expect.stringContaining('someone@example.com') as string });
-    expect(await verifier()(`Bearer ${await token({ iss: 'https://evil.example.com' })}`)).toMatchObject({ ok: false, status: 401 });
-    expect(await verifier()(`Bearer ${await token({}, otherKey)}`)).toMatchObject({ ok: false, status: 401 });
+  it('refuses another caller, another issuer, another signer and an unverified email', async () => {
+    expect(await verifier()(bearer(await token({ email: 'someone@example.com' })))).toMatchObject({ ok: false, status: 403, reason: expect.stringContaining('someone@example.com') as string });
+    expect(await verifier()(bearer(await token({ iss: 'https://evil.example.com' })))).toMatchObject({ ok: false, status: 401 });
+    expect(await verifier()(bearer(await token({}, otherKey)))).toMatchObject({ ok: false, status: 401 });
+    expect(await verifier()(bearer(await token({ emailVerified: false })))).toMatchObject({ ok: false, status: 403 });
   });
 
-  it('is off unless configured, and oidc mode names what it misses', () => {
+  it('refuses the IAM marker: outside IAM a token without its signature proves nothing', async () => {
+    const verdict = await verifier()(bearer(stripped(await token())));
+    expect(verdict).toMatchObject({ ok: false, status: 401, reason: expect.stringContaining('PHASEGATE_AUTH=iam') as string });
+  });
+});
+
+describe('push behind Cloud Run IAM (the signature is IAM-checked and removed; the claims are ours to check)', () => {
+  it('accepts the stripped token of the push service account for this function', async () => {
+    expect(await verifier(true)(bearer(stripped(await token())))).toEqual({ ok: true, email: PUSH_SA });
+  });
+
+  it('reads X-Serverless-Authorization first, as IAM checks and strips that one when it is there', async () => {
+    const headers = { 'x-serverless-authorization': `Bearer ${stripped(await token())}`, authorization: 'Bearer app-token-for-someone-else' };
+    expect(await verifier(true)(headers)).toEqual({ ok: true, email: PUSH_SA });
+    // Outside IAM the header means nothing: only Authorization counts.
+    expect(await verifier(false)(headers)).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('still refuses wrong claims: audience, caller, issuer, expiry, an unverified email', async () => {
+    const check = async (claims: Parameters<typeof token>[0]) => verifier(true)(bearer(stripped(await token(claims))));
+    expect(await check({ aud: 'https://europe-west1-demo.cloudfunctions.net/phase-raw' })).toMatchObject({ ok: false, status: 403, reason: expect.stringContaining('audience') as string });
+    expect(await check({ email: 'someone@example.com' })).toMatchObject({ ok: false, status: 403, reason: expect.stringContaining('someone@example.com') as string });
+    expect(await check({ iss: 'https://evil.example.com' })).toMatchObject({ ok: false, status: 401, reason: expect.stringContaining('issuer') as string });
+    expect(await check({ exp: past() })).toEqual({ ok: false, status: 401, reason: 'token expired' });
+    expect(await check({ emailVerified: false })).toMatchObject({ ok: false, status: 403 });
+  });
+
+  it('refuses an unsigned or malformed token, and verifies one that still has its signature', async () => {
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${(await token()).split('.')[1]}.`;
+    expect(await verifier(true)(bearer(unsigned))).toMatchObject({ ok: false, status: 401 });
+    expect(await verifier(true)(bearer(`${unsigned.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`))).toMatchObject({ ok: false, status: 401, reason: expect.stringContaining('RS256') as string });
+    expect(await verifier(true)(bearer(`garbage.more-garbage.${SIGNATURE_REMOVED}`))).toMatchObject({ ok: false, status: 401, reason: 'invalid token: not a JWT' });
+    expect(await verifier(true)(bearer(await token()))).toEqual({ ok: true, email: PUSH_SA });
+    expect(await verifier(true)(bearer(await token({}, otherKey)))).toMatchObject({ ok: false, status: 401 });
+  });
+});
+
+describe('push auth configuration', () => {
+  const iam = { PHASEGATE_AUTH: 'iam', PHASEGATE_PUSH_AUDIENCE: AUDIENCE, PHASEGATE_PUSH_SERVICE_ACCOUNT: PUSH_SA };
+
+  it('is off by default only off Cloud Run; names what iam and oidc miss', () => {
     expect(loadPushAuth({})).toEqual({ mode: 'off' });
     expect(() => loadPushAuth({ PHASEGATE_AUTH: 'oidc', PHASEGATE_PUSH_AUDIENCE: AUDIENCE })).toThrow(/PHASEGATE_PUSH_SERVICE_ACCOUNT/);
-    expect(loadPushAuth({ PHASEGATE_AUTH: 'oidc', PHASEGATE_PUSH_AUDIENCE: AUDIENCE, PHASEGATE_PUSH_SERVICE_ACCOUNT: PUSH_SA })).toEqual({ mode: 'oidc', audience: AUDIENCE, serviceAccountEmail: PUSH_SA });
+    expect(loadPushAuth(iam)).toEqual({ mode: 'iam', audience: AUDIENCE, serviceAccountEmail: PUSH_SA });
+    expect(() => loadPushAuth({ ...iam, PHASEGATE_AUTH: 'yes' })).toThrow(/one of off, oidc, iam/);
+  });
+
+  it('fails closed on Cloud Run: an unset mode refuses to start, naming the variable', () => {
+    expect(() => loadPushAuth({ K_SERVICE: 'phase-scrape' })).toThrow(AuthConfigError);
+    expect(() => loadPushAuth({ K_SERVICE: 'phase-scrape' })).toThrow(/PHASEGATE_AUTH is not set on Cloud Run/);
+    expect(loadPushAuth({ K_SERVICE: 'phase-scrape', ...iam }).mode).toBe('iam');
+    expect(loadPushAuth({ K_SERVICE: 'phase-scrape', PHASEGATE_AUTH: 'off' }).mode).toBe('off');
   });
 });
 
@@ -80,7 +133,7 @@ describe('push endpoint', () => {
   const envelope = { message: { data: Buffer.from('{"x":1}').toString('base64'), messageId: 'm-1', attributes: { a: 'b' } }, subscription: 'projects/demo/subscriptions/phase-scrape-sub' };
 
   function endpoint(handle: (event: PubSubCloudEvent) => Promise<void>, auth = true) {
-    return createPushHandler('phase-scrape', handle, { logger: createMemoryLogger(), auth: auth ? verifier() : undefined });
+    return createPushHandler('phase-scrape', handle, { logger: createMemoryLogger(), auth: auth ? verifier(true) : undefined });
   }
 
   it('hands a verified push to the handler as the event, and acks with 204', async () => {
@@ -89,7 +142,7 @@ describe('push endpoint', () => {
       seen.push(event);
       return Promise.resolve();
     });
-    const response = await push({ path: '/projects/demo/topics/phase-scrape', headers: { authorization: `Bearer ${await token()}` }, body: envelope });
+    const response = await push({ path: '/projects/demo/topics/phase-scrape', headers: bearer(stripped(await token())), body: envelope });
     expect(response.status).toBe(204);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ id: 'm-1', source: '//pubsub.googleapis.com/projects/demo/topics/phase-scrape', data: { message: { data: envelope.message.data, attributes: { a: 'b' } } } });
@@ -102,7 +155,8 @@ describe('push endpoint', () => {
       return Promise.resolve();
     });
     expect((await push({ path: '/', headers: {}, body: envelope })).status).toBe(401);
-    expect((await push({ path: '/', headers: { authorization: `Bearer ${await token({ aud: 'https://elsewhere' })}` }, body: envelope })).status).toBe(403);
+    expect((await push({ path: '/', headers: bearer(stripped(await token({ aud: 'https://elsewhere' }))), body: envelope })).status).toBe(403);
+    expect((await push({ path: '/', headers: bearer(stripped(await token({ exp: past() }))), body: envelope })).status).toBe(401);
     expect(ran).toBe(false);
   });
 
@@ -113,28 +167,42 @@ describe('push endpoint', () => {
   });
 });
 
-describe('dashboard with Google identities', () => {
+describe('dashboard with Google identities behind Cloud Run IAM', () => {
   const DASHBOARD = 'https://europe-west1-demo.cloudfunctions.net/dashboard';
-  const env = { DASHBOARD_AUTH: 'google', DASHBOARD_AUDIENCES: DASHBOARD, DASHBOARD_READERS: 'reader@example.com', DASHBOARD_ACTORS: 'oncall@example.com' };
+  const env = { DASHBOARD_AUTH: 'iam', DASHBOARD_AUDIENCES: DASHBOARD, DASHBOARD_ACTORS: 'oncall@example.com' };
   function dashboard() {
     const auth = loadDashboardAuth(env);
-    const handle = createDashboard({ definition: testDefinition, store: new MemoryStore(), publisher: new MemoryPublisher(), clock: manualClock(), logger: createMemoryLogger(), auth, verifyIdToken: createIdTokenVerifier({ audiences: [DASHBOARD], keys }) });
-    return async (method: string, path: string, bearer?: string) => handle({ method, path, query: {}, headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, body: { note: 'n' } });
+    const verifyIdToken = createIdTokenVerifier({ audiences: [DASHBOARD], keys, behindIam: true });
+    const handle = createDashboard({ definition: testDefinition, store: new MemoryStore(), publisher: new MemoryPublisher(), clock: manualClock(), logger: createMemoryLogger(), auth, verifyIdToken });
+    return async (method: string, path: string, jwt?: string) =>
+      handle({ method, path, query: {}, headers: { ...(jwt ? bearer(jwt) : {}), 'content-type': 'application/json' }, body: { note: 'n' } });
   }
 
-  it('gives rights by verified email, refuses strangers, bad audiences and missing tokens', async () => {
+  it('lets any caller IAM admitted read (groups and domains are IAM members), and only actors act', async () => {
     const call = dashboard();
     expect((await call('GET', '/api/state')).status).toBe(401);
-    expect((await call('GET', '/api/state', await token({ aud: DASHBOARD, email: 'reader@example.com' }))).status).toBe(200);
-    const readerActs = await call('POST', '/api/queue/x/discard', await token({ aud: DASHBOARD, email: 'reader@example.com' }));
+    const groupMember = stripped(await token({ aud: DASHBOARD, email: 'member-of-data-group@example.com' }));
+    expect((await call('GET', '/api/state', groupMember)).status).toBe(200);
+    const readerActs = await call('POST', '/api/queue/x/discard', groupMember);
     expect(readerActs.status).toBe(403);
-    expect(readerActs.body).toContain('reader@example.com may read, not act');
+    expect(readerActs.body).toContain('member-of-data-group@example.com may read, not act');
+    expect((await call('POST', '/api/queue/x/discard', stripped(await token({ aud: DASHBOARD, email: 'oncall@example.com' })))).status).toBe(409);
+    // The gcloud proxy's token is signed; verified with the keys like any other.
     expect((await call('POST', '/api/queue/x/discard', await token({ aud: DASHBOARD, email: 'oncall@example.com' }))).status).toBe(409);
-    expect((await call('GET', '/api/state', await token({ aud: DASHBOARD, email: 'stranger@example.com' }))).status).toBe(403);
-    expect((await call('GET', '/api/state', await token({ aud: AUDIENCE, email: 'oncall@example.com' }))).status).toBe(403);
   });
 
-  it('names what google mode misses', () => {
-    expect(() => loadDashboardAuth({ DASHBOARD_AUTH: 'google', DASHBOARD_READERS: 'a@b.co' })).toThrow(/DASHBOARD_AUDIENCES/);
+  it('refuses a wrong audience, an expired token and a forged one', async () => {
+    const call = dashboard();
+    expect((await call('GET', '/api/state', stripped(await token({ aud: AUDIENCE, email: 'oncall@example.com' })))).status).toBe(403);
+    expect((await call('GET', '/api/state', stripped(await token({ aud: DASHBOARD, exp: past() })))).status).toBe(401);
+    expect((await call('GET', '/api/state', await token({ aud: DASHBOARD }, otherKey))).status).toBe(401);
+  });
+
+  it('names what iam mode misses, refuses the retired readers list, and fails closed on Cloud Run', () => {
+    expect(() => loadDashboardAuth({ DASHBOARD_AUTH: 'iam', DASHBOARD_ACTORS: 'a@b.co' })).toThrow(/DASHBOARD_AUDIENCES/);
+    expect(() => loadDashboardAuth({ ...env, DASHBOARD_ACTORS: 'group:x@example.com' })).toThrow(/DASHBOARD_ACTORS|actors/);
+    expect(() => loadDashboardAuth({ ...env, DASHBOARD_READERS: 'x@example.com' })).toThrow(/readers are the members Cloud Run IAM admits/);
+    expect(() => loadDashboardAuth({ K_SERVICE: 'dashboard' })).toThrow(/DASHBOARD_AUTH is not set on Cloud Run/);
+    expect(loadDashboardAuth({ K_SERVICE: 'dashboard', ...env }).mode).toBe('iam');
   });
 });

@@ -29,40 +29,106 @@ export interface DashboardDeps {
   clock: Clock;
   logger: Logger;
   auth: DashboardAuth;
-  /** Verifies a Google ID token (google mode): the caller's email, or why not. */
-  verifyIdToken?: (authorization: string | undefined) => Promise<{ ok: true; email: string } | { ok: false; status: number; reason: string }>;
+  /** Verifies the caller's Google ID token (iam mode): the caller's email, or why not. */
+  verifyIdToken?: (headers: Record<string, string | undefined>) => Promise<{ ok: true; email: string } | { ok: false; status: number; reason: string }>;
 }
 
-const json = (status: number, value: unknown, headers: Record<string, string> = {}): DashboardResponse => ({ status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: JSON.stringify(value) });
+const json = (status: number, value: unknown, headers: Record<string, string> = {}): DashboardResponse => ({
+  status,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  body: JSON.stringify(value),
+});
 
+const COOKIE = 'phasegate_token';
+
+/** Token mode: a bearer token or the cookie. A `?token=` is only taken by the page, once (see `tokenLanding`). */
 function tokenOf(req: DashboardRequest): string | undefined {
   const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  const cookie = /(?:^|;\s*)phasegate_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-  return bearer ?? req.query.token ?? (cookie ? decodeURIComponent(cookie) : undefined);
+  const cookie = new RegExp(`(?:^|;\\s*)${COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
+  if (bearer) return bearer;
+  if (!cookie) return undefined;
+  try {
+    return decodeURIComponent(cookie);
+  } catch {
+    return undefined;
+  }
+}
+
+const hostName = (host: string | undefined) => (host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+const isLocalHost = (host: string | undefined) => ['localhost', '127.0.0.1', '::1'].includes(hostName(host));
+
+/**
+ * A link with `?token=` (what an operator is sent) sets the cookie and redirects to the same
+ * page without it, so the token stays out of the history, later requests and their logs.
+ */
+function tokenLanding(req: DashboardRequest, token: string): DashboardResponse {
+  const rest = new URLSearchParams(Object.entries(req.query).filter((e): e is [string, string] => e[0] !== 'token' && e[1] !== undefined));
+  const secure = isLocalHost(req.headers.host) ? '' : '; Secure';
+  return {
+    status: 303,
+    // A reference of only a query keeps whatever path the dashboard is served under.
+    headers: { location: `?${rest.toString()}`, 'cache-control': 'no-store', 'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure}` },
+    body: '',
+  };
+}
+
+/**
+ * Acting changes the queue: only the page itself may ask. A JSON body (a cross-site form cannot
+ * send one without a CORS preflight, which is never granted), and no browser signal of another
+ * origin: `Sec-Fetch-Site` other than same-origin, or an `Origin` whose host is not this one.
+ */
+function crossSiteRefusal(req: DashboardRequest): DashboardResponse | null {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') return json(415, { error: 'unsupported_media_type', message: `actions take a JSON body (content-type: application/json), not ${type || 'no content type'}` });
+  // Every current browser says where a request comes from; that alone decides (through
+  // `gcloud run services proxy` the Host is the service's, not the page's).
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) {
+    return site === 'same-origin' ? null : json(403, { error: 'forbidden', message: `cross-site request refused (Sec-Fetch-Site: ${site})` });
+  }
+  // An older browser: its Origin must be this host. Neither header: not a browser (curl with a token).
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (!host || host !== req.headers.host) return json(403, { error: 'forbidden', message: `cross-site request refused (Origin: ${origin})` });
+  }
+  return null;
 }
 
 /** The dashboard: one page that polls `/api/state`, and the queue actions. Framework-free. */
 export function createDashboard(deps: DashboardDeps) {
   return async function handle(req: DashboardRequest): Promise<DashboardResponse> {
-    let token = tokenOf(req);
-    if (deps.auth.mode === 'google') {
-      if (!deps.verifyIdToken) throw new Error('dashboard google auth needs an ID token verifier');
-      const verdict = await deps.verifyIdToken(req.headers.authorization);
-      if (!verdict.ok) return json(verdict.status === 403 ? 403 : 401, { error: verdict.status === 403 ? 'forbidden' : 'unauthorized', message: verdict.reason }, { 'www-authenticate': 'Bearer' });
-      token = verdict.email;
+    if (deps.auth.mode === 'token' && req.method === 'GET' && req.query.token) {
+      if (rightsOf(deps.auth, req.query.token).length === 0) return json(401, { error: 'unauthorized', message: 'this dashboard token is not valid' });
+      return tokenLanding(req, req.query.token);
     }
-    const rights = rightsOf(deps.auth, token);
+    let caller = deps.auth.mode === 'token' ? tokenOf(req) : undefined;
+    if (deps.auth.mode === 'iam') {
+      if (!deps.verifyIdToken) throw new Error('dashboard iam auth needs an ID token verifier');
+      const verdict = await deps.verifyIdToken(req.headers);
+      if (!verdict.ok) {
+        const forbidden = verdict.status === 403;
+        return json(forbidden ? 403 : 401, { error: forbidden ? 'forbidden' : 'unauthorized', message: verdict.reason }, { 'www-authenticate': 'Bearer' });
+      }
+      caller = verdict.email;
+    }
+    const rights = rightsOf(deps.auth, caller);
     const need = (right: Right): DashboardResponse | null => {
       if (rights.includes(right)) return null;
-      if (deps.auth.mode === 'google') return json(403, { error: 'forbidden', message: `${token ?? 'this caller'} may ${rights.length ? rights.join(' and ') : 'not use the dashboard'}${rights.length ? `, not ${right}` : ''}` });
-      return rights.length === 0 ? json(401, { error: 'unauthorized', message: 'a valid dashboard token is required' }, { 'www-authenticate': 'Bearer' }) : json(403, { error: 'forbidden', message: `this token may ${rights.join(' and ')}, not ${right}` });
+      if (deps.auth.mode === 'iam') return json(403, { error: 'forbidden', message: `${caller ?? 'this caller'} may read, not ${right} (actors: DASHBOARD_ACTORS)` });
+      if (rights.length === 0) return json(401, { error: 'unauthorized', message: 'a valid dashboard token is required' }, { 'www-authenticate': 'Bearer' });
+      return json(403, { error: 'forbidden', message: `this token may ${rights.join(' and ')}, not ${right}` });
     };
     const denied = need(req.method === 'GET' ? 'read' : 'act');
     if (denied) return denied;
-    const setCookie: Record<string, string> = deps.auth.mode === 'token' && req.query.token && token ? { 'set-cookie': `phasegate_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` } : {};
 
     if (req.method === 'GET' && (req.path === '/' || req.path === '')) {
-      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...setCookie }, body: DASHBOARD_PAGE.replace('__CAN_ACT__', JSON.stringify(rights.includes('act'))) };
+      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: DASHBOARD_PAGE.replace('__CAN_ACT__', JSON.stringify(rights.includes('act'))) };
     }
     if (req.method === 'GET' && req.path === '/api/state') {
       return json(200, await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now() }));
@@ -71,6 +137,8 @@ export function createDashboard(deps: DashboardDeps) {
     if (req.method === 'GET' && run) return json(200, await runTimeline(deps.store, decodeURIComponent(run[1]!)));
     const action = /^\/api\/queue\/([^/]+)\/(retry|resolve|discard)$/.exec(req.path);
     if (req.method === 'POST' && action) {
+      const refused = crossSiteRefusal(req);
+      if (refused) return refused;
       const entryId = decodeURIComponent(action[1]!);
       const note = typeof req.body === 'object' && req.body !== null && typeof (req.body as { note?: unknown }).note === 'string' ? (req.body as { note: string }).note.trim() : '';
       if (!note) return json(400, { error: 'bad_request', message: 'a note saying why is required' });
