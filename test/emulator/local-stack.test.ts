@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../scripts/lib/process-table.ts';
 import { repoRoot } from '../support/emulator-harness.ts';
 import { exitAtStart } from '../support/exit-at-start.ts';
@@ -35,8 +35,22 @@ function npmStart(extraEnv: Record<string, string> = {}, extraArgs: string[] = [
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited, mark };
+  const started = { child, output: () => output, exited, mark };
+  running.add(started);
+  void exited.then(() => running.delete(started));
+  return started;
 }
+
+/** npm starts still running after a test (it failed before its Ctrl-C): stopped as a person would, then for good. */
+const running = new Set<Started>();
+afterEach(async () => {
+  for (const started of running) {
+    started.child.kill('SIGINT');
+    const stopped = await Promise.race([started.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+    if (!stopped) started.child.kill('SIGKILL');
+    for (const { pid } of processesWithEnv('PHASEGATE_TEST_MARK', started.mark)) process.kill(pid, 'SIGKILL');
+  }
+});
 
 /** Waits for `text` in its output; fails as soon as it exits without printing it. */
 async function waitForOutput(started: Started, text: string): Promise<void> {

@@ -179,7 +179,7 @@ describe('the Terraform plan', () => {
     for (const fn of Object.values(r.google_cloudfunctions2_function!)) expect(fn.depends_on).toEqual(expect.arrayContaining(['google_service_account.build', ...buildGrants]));
     expect(r.google_storage_bucket!.source!.depends_on).toEqual(['google_project_service.storage_googleapis_com']);
     expect(r.google_project_service!.storage_googleapis_com).toBeDefined();
-    expect((tf as { terraform: { required_providers: Record<string, unknown> } }).terraform.required_providers).toHaveProperty('google-beta');
+    expect(terraformPlan(referenceDefinition, target, indexes)).toHaveProperty(['terraform', 'required_providers', 'google-beta']);
   });
 });
 
