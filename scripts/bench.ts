@@ -176,7 +176,8 @@ function processorRequest(gameDate: string): ProcessorRequest {
 
 async function runtimeOverhead(emulators: Emulators): Promise<Result> {
   const projectId = project('overhead');
-  const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' };
+  // Auth off, said out loud: the functions run as on Cloud Run (K_SERVICE set), where an unset mode refuses to start.
+  const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn', PHASEGATE_AUTH: 'off' };
   const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts'));
   const specs = ['phase-work', 'bare-work'].map((name) => ({ name, target: name, source, signatureType: 'http' as const, env, logDir }));
   const fns = await startFunctions(specs);

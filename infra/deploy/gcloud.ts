@@ -17,7 +17,7 @@ const gcloud = (target: DeployTarget, ...args: string[]) => ['gcloud', ...args, 
 const member = (email: string) => `serviceAccount:${email}`;
 
 /** Readers and actors may both call the dashboard (IAM); each member once. */
-export const dashboardInvokers = (target: DeployTarget): string[] => [...new Set([...target.dashboard.readers, ...target.dashboard.actors])];
+export const dashboardInvokers = (target: Pick<DeployTarget, 'dashboard'>): string[] => [...new Set([...target.dashboard.readers, ...target.dashboard.actors])];
 
 /** gcloud splits `--set-env-vars` on commas; `^|^` makes `|` the separator so values may hold commas. */
 export function envFlag(env: Record<string, string>): string {
@@ -138,9 +138,11 @@ export function shellQuote(arg: string): string {
 export const UPDATE_MARK = '::update::';
 
 const RUN_STEP = [
+  '# Any failure stops the script and says where: fix the cause and run it again.',
+  'step=""',
+  `trap 'echo "deploy stopped: \${step:-$BASH_COMMAND}" >&2; echo "fix the cause and run this script again: what exists is kept or updated" >&2' ERR`,
   '# run_step CREATE... [::update:: UPDATE...]: runs CREATE; when it fails because the resource',
-  '# already exists, runs UPDATE, or keeps the resource as it is when there is none. Any other',
-  '# failure stops the script: fix the cause and run it again.',
+  '# already exists, runs UPDATE, or keeps the resource as it is when there is none.',
   'run_step() {',
   '  local create=() update=() in_update=0 arg err',
   '  for arg in "$@"; do',
@@ -148,17 +150,17 @@ const RUN_STEP = [
   '    elif [[ $in_update == 1 ]]; then update+=("$arg")',
   '    else create+=("$arg"); fi',
   '  done',
+  '  step="${create[*]}"',
   '  err="$(mktemp)"',
-  '  if "${create[@]}" 2>"$err"; then cat "$err" >&2; rm -f "$err"; return 0; fi',
+  '  if "${create[@]}" 2>"$err"; then cat "$err" >&2; rm -f "$err"; step=""; return 0; fi',
   '  cat "$err" >&2',
-  '  if grep -qiE "already exists|ALREADY_EXISTS" "$err"; then',
-  '    rm -f "$err"',
-  '    if [[ ${#update[@]} -gt 0 ]]; then echo "  (exists: updating)" >&2; "${update[@]}"; else echo "  (exists: kept as is)" >&2; fi',
-  '    return',
-  '  fi',
+  '  if ! grep -qiE "already exists|ALREADY_EXISTS" "$err"; then rm -f "$err"; return 1; fi',
   '  rm -f "$err"',
-  '  echo "deploy stopped: ${create[*]:0:6} failed; fix the cause and run this script again" >&2',
-  '  return 1',
+  '  if [[ ${#update[@]} -eq 0 ]]; then echo "  (exists: kept as is)" >&2; step=""; return 0; fi',
+  '  echo "  (exists: updating)" >&2',
+  '  step="${update[*]}"',
+  '  "${update[@]}" || return 1',
+  '  step=""',
   '}',
 ];
 

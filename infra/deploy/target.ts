@@ -100,14 +100,15 @@ export function authEnv(fn: FunctionPlan, settings: AuthSettings): Record<string
 /** `user:a@b.c` -> `a@b.c` (actors are individual accounts: see `parseActor`). */
 export const memberEmail = (member: string): string => member.replace(/^[a-zA-Z]+:/, '');
 
-/** Environment of one deployed function: phasegate's production settings, then the target's. */
+/** Environment of one deployed function: phasegate's production settings, the target's, then its authentication. */
 export function functionEnv(target: DeployTarget, fn: FunctionPlan): Record<string, string> {
   const auth = authEnv(fn, {
     functionUrl: (name) => functionUrl(target, name),
     pushServiceAccount: serviceAccountEmail(target, 'push'),
     actors: target.dashboard.actors.map(memberEmail),
   });
-  return { GOOGLE_CLOUD_PROJECT: target.project, LOG_LEVEL: 'info', ...auth, ...target.env };
+  // Authentication last: nothing in the target's environment can turn it off.
+  return { GOOGLE_CLOUD_PROJECT: target.project, LOG_LEVEL: 'info', ...target.env, ...auth };
 }
 
 export function resourcesFor(definition: LoadedDefinition): ResourcePlan {

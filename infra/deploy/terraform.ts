@@ -1,5 +1,6 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
+import { dashboardInvokers } from './gcloud.ts';
 import { BUILD_ROLES, deadLetterTopics, functionEnv, functionUrl, publishedTopics, pubsubServiceAgent, pushEndpointUrl, REQUIRED_APIS, resourcesFor, SERVICE_ACCOUNTS, serviceAccountEmail, type DeployTarget } from './target.ts';
 
 type Block = Record<string, unknown>;
@@ -71,7 +72,7 @@ export function terraformPlan(definition: LoadedDefinition, target: Omit<DeployT
       },
       depends_on: [...apis, 'google_project_iam_member.runtime_datastore', ...buildReady],
     });
-    const members = fn.trigger.kind === 'pubsub' ? [`serviceAccount:${pushSa}`] : [...target.dashboard.readers, ...target.dashboard.actors];
+    const members = fn.trigger.kind === 'pubsub' ? [`serviceAccount:${pushSa}`] : dashboardInvokers(target);
     members.forEach((member, i) => add('google_cloud_run_service_iam_member', `${fn.name}_invoker_${i}`, { project, location: target.region, service: ref('google_cloudfunctions2_function', fn.name, 'name'), role: 'roles/run.invoker', member }));
   }
 
@@ -86,7 +87,7 @@ export function terraformPlan(definition: LoadedDefinition, target: Omit<DeployT
     if (sub.retryPolicy) body.retry_policy = { minimum_backoff: `${sub.retryPolicy.minBackoffSeconds}s`, maximum_backoff: `${sub.retryPolicy.maxBackoffSeconds}s` };
     if (sub.deadLetter) {
       body.dead_letter_policy = { dead_letter_topic: ref('google_pubsub_topic', sub.deadLetter.topic, 'id'), max_delivery_attempts: sub.deadLetter.maxDeliveryAttempts };
-      add('google_pubsub_subscription_iam_member', `${sub.name}_agent_subscriber`, { project, subscription: ref('google_pubsub_subscription', sub.name, 'name'), role: 'roles/pubsub.subscriber', member: agent });
+      add('google_pubsub_subscription_iam_member', `${sub.name}_agent_subscriber`, { project, subscription: ref('google_pubsub_subscription', sub.name, 'name'), role: 'roles/pubsub.subscriber', member: agent, depends_on: agentReady });
     }
     add('google_pubsub_subscription', sub.name, body);
   }

@@ -18,15 +18,21 @@ export interface LiveScheduleJob {
   name: string;
   schedule: string;
   timeZone: string;
+  /** The full name, `projects/<project>/topics/<topic>`: a job may publish to another project's topic. */
   topic: string;
   body: string;
 }
+
+/** Members holding `roles/run.invoker` on each function's Cloud Run service. */
+export type LiveInvokers = Record<string, string[]>;
 
 export interface LiveState {
   topics: string[];
   subscriptions: LiveSubscription[];
   /** null where there is no scheduler to ask (the emulators: the local scheduler runs in-process). */
   schedules: LiveScheduleJob[] | null;
+  /** null where there is no Cloud Run (the emulators). */
+  invokers?: LiveInvokers | null;
 }
 
 const lastSegment = (name: string | null | undefined) => (name ?? '').split('/').pop() ?? '';
@@ -57,7 +63,13 @@ export async function readPubSub(pubsub: PubSub): Promise<Pick<LiveState, 'topic
 /** `gcloud scheduler jobs list --format=json`, in the fields the audit compares. */
 export function parseSchedulerJobs(json: string): LiveScheduleJob[] {
   const jobs = JSON.parse(json) as { name?: string; schedule?: string; timeZone?: string; pubsubTarget?: { topicName?: string; data?: string } }[];
-  return jobs.map((j) => ({ name: lastSegment(j.name), schedule: j.schedule ?? '', timeZone: j.timeZone ?? 'Etc/UTC', topic: lastSegment(j.pubsubTarget?.topicName), body: j.pubsubTarget?.data ? Buffer.from(j.pubsubTarget.data, 'base64').toString('utf8') : '' }));
+  return jobs.map((j) => ({ name: lastSegment(j.name), schedule: j.schedule ?? '', timeZone: j.timeZone ?? 'Etc/UTC', topic: j.pubsubTarget?.topicName ?? '', body: j.pubsubTarget?.data ? Buffer.from(j.pubsubTarget.data, 'base64').toString('utf8') : '' }));
+}
+
+/** `gcloud run services get-iam-policy <function> --format=json`: the members with roles/run.invoker. */
+export function parseInvokers(json: string): string[] {
+  const policy = JSON.parse(json) as { bindings?: { role?: string; members?: string[] }[] };
+  return (policy.bindings ?? []).filter((b) => b.role === 'roles/run.invoker').flatMap((b) => b.members ?? []);
 }
 
 export interface LiveAuditTarget {
@@ -99,7 +111,26 @@ function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, targe
   return drifts;
 }
 
-function auditSchedules(want: readonly SchedulePlan[], have: readonly LiveScheduleJob[]): Drift[] {
+/** The members whose invoker role would let anyone past Cloud Run IAM, where the functions trust it (PHASEGATE_AUTH=iam). */
+const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
+
+function auditInvokers(plan: ResourcePlan, invokers: LiveInvokers, target: LiveAuditTarget): Drift[] {
+  const drifts: Drift[] = [];
+  const pushAccount = `serviceAccount:${serviceAccountEmail(target, 'push')}`;
+  for (const fn of plan.functions) {
+    const members = invokers[fn.name] ?? [];
+    const open = members.filter((m) => PUBLIC_MEMBERS.includes(m));
+    if (open.length) {
+      drifts.push({ area: 'iam', message: `${fn.name} may be invoked by ${open.join(', ')} (live), plan: only its invokers. Behind Cloud Run IAM the function trusts the tokens IAM checked: public, anyone can forge one. Remove: gcloud functions remove-invoker-policy-binding ${fn.name} --member=${open[0]} --region=${target.region} --project=${target.project}` });
+    }
+    if (fn.trigger.kind === 'pubsub' && !members.includes(pushAccount)) {
+      drifts.push({ area: 'iam', message: `${fn.name}: ${pushAccount} may not invoke it (live), plan: it may (without it every push is refused and dead-lettered)` });
+    }
+  }
+  return drifts;
+}
+
+function auditSchedules(want: readonly SchedulePlan[], have: readonly LiveScheduleJob[], target: LiveAuditTarget): Drift[] {
   const drifts: Drift[] = [];
   for (const job of want) {
     const live = have.find((j) => j.name === job.name);
@@ -109,7 +140,8 @@ function auditSchedules(want: readonly SchedulePlan[], have: readonly LiveSchedu
     }
     const body = JSON.stringify(job.body);
     if (live.schedule !== job.cron || live.timeZone !== job.timeZone) drifts.push({ area: 'scheduler', message: `job ${job.name} runs "${live.schedule}" ${live.timeZone} (live), plan: "${job.cron}" ${job.timeZone}` });
-    if (live.topic !== job.topic) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes to ${live.topic} (live), plan: ${job.topic}` });
+    const topic = `projects/${target.project}/topics/${job.topic}`;
+    if (live.topic !== topic) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes to ${live.topic} (live), plan: ${topic}` });
     if (live.body !== body) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes ${live.body} (live), plan: ${body}` });
   }
   return drifts;
@@ -134,6 +166,7 @@ export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAudit
       message: `${have.name} on topic ${have.topic} is not in the plan` + (have.deadLetter ? '' : `, and has no dead-letter policy (live: none; plan: every subscription dead-letters${policy ? `, as ${have.topic}-sub does to ${fmt.dlq(policy)}` : ''})`),
     });
   }
-  if (live.schedules) drifts.push(...auditSchedules(plan.schedules, live.schedules));
+  if (live.schedules) drifts.push(...auditSchedules(plan.schedules, live.schedules, target));
+  if (live.invokers) drifts.push(...auditInvokers(plan, live.invokers, target));
   return drifts;
 }

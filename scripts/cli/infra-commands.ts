@@ -11,20 +11,23 @@ import { PROJECT_NUMBER_PLACEHOLDER, type DeployTarget } from '../../infra/deplo
 import { terraformPlan } from '../../infra/deploy/terraform.ts';
 import { planResources } from '../../infra/plan.ts';
 import { formatDrifts, type Drift } from '../../infra/validate/drift.ts';
-import { auditLive, parseSchedulerJobs, readPubSub } from '../../infra/validate/live-audit.ts';
+import { auditLive, parseInvokers, parseSchedulerJobs, readPubSub, type LiveInvokers } from '../../infra/validate/live-audit.ts';
 import { staticAudit } from '../lib/audit.ts';
 import { runCommand, runDeployPlan } from '../lib/deploy-runner.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 
-/** Set by deploy itself: the functions' identity and authentication are not for `--env` to change. */
-const RESERVED_ENV = /^(GOOGLE_CLOUD_PROJECT|PHASEGATE_AUTH|PHASEGATE_PUSH_.*|DASHBOARD_.*|K_.*|PORT|FUNCTION_.*)$/;
+/**
+ * Not for `--env`: the project and authentication deploy sets, what Cloud Run sets, and fault
+ * injection (tests only: it must never reach a deployed function).
+ */
+const RESERVED_ENV = /^(GOOGLE_CLOUD_PROJECT|PHASEGATE_AUTH|PHASEGATE_PUSH_.*|PHASEGATE_FAULTS|DASHBOARD_.*|K_.*|PORT|FUNCTION_.*)$/;
 
 export function parseEnvPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(value);
   if (!match) throw new InvalidArgumentError(`"${value}" is not NAME=value (NAME in capitals, e.g. SOURCE_API_URL=https://stats.example.com)`);
-  if (RESERVED_ENV.test(match[1]!)) throw new InvalidArgumentError(`${match[1]} is set by deploy (project, authentication, Cloud Run): it cannot be given with --env`);
+  if (RESERVED_ENV.test(match[1]!)) throw new InvalidArgumentError(`${match[1]} is set by deploy or Cloud Run (project, authentication), or is for tests only (fault injection): it cannot be given with --env`);
   return { ...previous, [match[1]!]: match[2]! };
 }
 
@@ -133,7 +136,16 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
             if (listed.code !== 0) throw new Error(`gcloud scheduler jobs list failed: ${listed.stderr.trim()}`);
             schedules = parseSchedulerJobs(listed.stdout);
           }
-          const liveDrifts = auditLive(planResources(definition), { ...live, schedules }, { project: c.projectId, region: onEmulator ? undefined : options.region });
+          let invokers: LiveInvokers | null = null;
+          if (!onEmulator && options.region) {
+            invokers = {};
+            for (const fn of planResources(definition).functions) {
+              const read = await runCommand(['gcloud', 'run', 'services', 'get-iam-policy', fn.name, `--region=${options.region}`, `--project=${c.projectId}`, '--format=json']);
+              if (read.code !== 0) throw new Error(`gcloud run services get-iam-policy ${fn.name} failed: ${read.stderr.trim()}`);
+              invokers[fn.name] = parseInvokers(read.stdout);
+            }
+          }
+          const liveDrifts = auditLive(planResources(definition), { ...live, schedules, invokers }, { project: c.projectId, region: onEmulator ? undefined : options.region });
           report(context, `live audit of ${c.projectId} (${c.source}${onEmulator ? '; scheduler jobs are the local scheduler, in-process' : ''})`, liveDrifts);
           drifts.push(...liveDrifts);
         } finally {

@@ -56,6 +56,7 @@ function checkClaims(payload: JWTPayload, options: IdTokenVerifierOptions, issue
   if (typeof payload.iss !== 'string' || !issuers.includes(payload.iss)) return refuse(401, `invalid token: issuer ${String(payload.iss)} is not ${issuers.join(' or ')}`);
   if (typeof payload.exp !== 'number') return refuse(401, 'invalid token: no expiry');
   if (payload.exp * 1000 <= now.getTime()) return refuse(401, 'token expired');
+  if (typeof payload.nbf === 'number' && payload.nbf * 1000 > now.getTime()) return refuse(401, 'invalid token: not valid yet (nbf)');
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   if (!audiences.some((a) => typeof a === 'string' && options.audiences.includes(a))) return refuse(403, `token audience is not ${options.audiences.join(' or ')}`);
   return null;

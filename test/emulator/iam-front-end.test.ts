@@ -105,11 +105,14 @@ describe('behind the local Cloud Run IAM front end', () => {
   it('serves the dashboard to its invokers: read through the proxy, act with a same-origin JSON POST, strangers refused at IAM', async () => {
     const state = await fetch(`${h.stack.dashboardUrl}/api/state`);
     expect(state.status).toBe(200);
-    const act = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, { 'sec-fetch-site': 'same-origin' }, { note: 'checked by hand' });
+    const page = { 'sec-fetch-site': 'same-origin', origin: h.stack.dashboardUrl };
+    const act = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, page, { note: 'checked by hand' });
     // Past IAM and the dashboard's own checks: the entry does not exist.
     expect([404, 409]).toContain(act.status);
     const crossSite = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, { 'sec-fetch-site': 'cross-site' }, { note: 'from a page elsewhere' });
     expect(crossSite.status).toBe(403);
+    const rebound = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, { ...page, origin: 'http://attacker.example:8080' }, { note: 'rebound name' });
+    expect(rebound.status).toBe(403);
     const stranger = await front().mint({ email: 'stranger@example.com', audience: front().functionUrl('dashboard') });
     expect((await fetch(`${front().functionUrl('dashboard')}/api/state`, { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
     const operator = await front().mint({ email: LOCAL_OPERATOR, audience: front().functionUrl('dashboard') });

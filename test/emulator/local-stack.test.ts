@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { processesWithEnv } from '../../scripts/lib/process-table.ts';
 import { repoRoot } from '../support/emulator-harness.ts';
 import { exitAtStart } from '../support/exit-at-start.ts';
@@ -27,8 +27,10 @@ interface Started {
 function npmStart(extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Started {
   const mark = randomUUID();
   const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, PHASEGATE_TEST_MARK: mark };
-  delete env.PUBSUB_EMULATOR_HOST;
-  delete env.FIRESTORE_EMULATOR_HOST;
+  if (!extraEnv.PUBSUB_EMULATOR_HOST) {
+    delete env.PUBSUB_EMULATOR_HOST;
+    delete env.FIRESTORE_EMULATOR_HOST;
+  }
   const args = ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`, ...extraArgs];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -91,7 +93,8 @@ describe('npm start', () => {
   }, 300_000);
 
   it('with --iam runs the demo to SUCCESS through the local Cloud Run IAM front end, nothing refused, and stops it on Ctrl-C', async () => {
-    const started = npmStart({}, ['--iam']);
+    // The test run's emulators (the newcomer's own are the first test's): this one is about the front end.
+    const started = npmStart({ ...inject('emulatorEnv') }, ['--iam']);
     await waitForOutput(started, 'ready.');
     const output = started.output();
     expect(output).toMatch(/Cloud Run IAM \(local\)\s+http:\/\/127\.0\.0\.1:\d+\/<function>/);
@@ -100,6 +103,7 @@ describe('npm start', () => {
     expect(output).not.toContain('refused');
     // The functions run in the mode deploy sets, not with auth off.
     const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(11);
     const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const functions = pids.filter((pid) => commandLine(pid).includes('functions-framework'));
     expect(functions).toHaveLength(11);

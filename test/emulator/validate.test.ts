@@ -104,7 +104,7 @@ describe('phasegate deploy', () => {
     const domainActor = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example.com', '--dashboard-actor', 'domain:example.com', '--dry-run'], {});
     expect(domainActor.stderr).toContain('not its domain');
     const reserved = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'PHASEGATE_AUTH=off', '--dry-run'], {});
-    expect(reserved.stderr).toContain('PHASEGATE_AUTH is set by deploy (project, authentication, Cloud Run): it cannot be given with --env');
+    expect(reserved.stderr).toContain('PHASEGATE_AUTH is set by deploy or Cloud Run (project, authentication), or is for tests only (fault injection): it cannot be given with --env');
     const badProject = await runCli(['deploy', '--project', 'Demo_Project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example', '--dry-run'], {});
     expect(badProject.stderr).toContain('is not a Google Cloud project id');
   });

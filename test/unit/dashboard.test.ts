@@ -53,6 +53,12 @@ describe('dashboard access', () => {
     expect(page.body).toContain('const canAct = false;');
   });
 
+  it('answers a malformed path with 400, not 500', async () => {
+    const d = dashboard();
+    expect((await d.call('GET', '/api/runs/%E0%A4%A', READ)).status).toBe(400);
+    expect((await d.call('POST', '/api/queue/%ZZ/discard', ACT, { note: 'x' })).status).toBe(400);
+  });
+
   it('compares tokens without throwing, whatever their length or bytes', async () => {
     const d = dashboard();
     // As many UTF-16 units as the act token, more bytes: a length check on characters alone would throw in timingSafeEqual.

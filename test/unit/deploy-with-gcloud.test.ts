@@ -242,15 +242,17 @@ const runQuiet: RunCommand = (argv, options) =>
 
 describe('deploy.sh, run on its own', () => {
   /** A stand-in `gcloud` on PATH: logs its arguments; creates fail as `mode` says. */
-  function fakeGcloud(mode: 'exists' | 'denied'): { dir: string; log: string } {
+  function fakeGcloud(mode: 'exists' | 'denied' | 'update-denied'): { dir: string; log: string } {
     const dir = mkdtempSync(join(tmpdir(), 'phasegate-fake-gcloud-'));
     const log = join(dir, 'calls.log');
-    const failure = mode === 'exists' ? 'ERROR: (gcloud) Resource already exists in the project (resource=x).' : 'ERROR: (gcloud) PERMISSION_DENIED: caller lacks permission';
+    const denied = 'ERROR: (gcloud) PERMISSION_DENIED: caller lacks permission';
+    const failure = mode === 'denied' ? denied : 'ERROR: (gcloud) Resource already exists in the project (resource=x).';
     writeFileSync(
       join(dir, 'gcloud'),
       `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\n` +
         // The creates of resources (not `services identity create`, which is idempotent).
         `if [[ " $* " =~ \\ (topics|subscriptions|service-accounts|databases|composite|jobs)\\ create(\\ |\\ pubsub\\ ) ]]; then echo ${JSON.stringify(failure)} >&2; exit 1; fi\n` +
+        (mode === 'update-denied' ? `if [[ " $* " == *" update "* ]]; then echo ${JSON.stringify(denied)} >&2; exit 1; fi\n` : '') +
         `if [[ " $* " == *" projects describe "* ]]; then echo ${NUMBER}; fi\nexit 0\n`,
     );
     chmodSync(join(dir, 'gcloud'), 0o755);
@@ -283,6 +285,16 @@ describe('deploy.sh, run on its own', () => {
     const firstCreate = steps.findIndex((s) => s.ifExists);
     expect(calls).toHaveLength(firstCreate + 1);
     expect(result.stderr).toContain('PERMISSION_DENIED');
-    expect(result.stderr).toContain('deploy stopped: gcloud firestore databases create');
+    expect(result.stderr).toMatch(/deploy stopped: gcloud firestore databases create --location=europe-west1/);
+    expect(result.stderr).toContain('fix the cause and run this script again');
+  });
+
+  it('stops when an update fails too, and says where', async () => {
+    const { dir, log } = fakeGcloud('update-denied');
+    const result = await runScript(dir);
+    expect(result.code).not.toBe(0);
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls.at(-1)).toMatch(/^pubsub subscriptions update run-requests-sub /);
+    expect(result.stderr).toMatch(/deploy stopped: gcloud pubsub subscriptions update run-requests-sub /);
   });
 });

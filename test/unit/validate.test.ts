@@ -9,7 +9,7 @@ import { compositeIndexFor, createIndexGuard, MissingIndexError } from '../../sh
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
 import { planResources } from '../../infra/plan.ts';
-import { auditLive, parseSchedulerJobs, type LiveState, type LiveSubscription } from '../../infra/validate/live-audit.ts';
+import { auditLive, parseInvokers, parseSchedulerJobs, type LiveState, type LiveSubscription } from '../../infra/validate/live-audit.ts';
 import { requiredIndexes } from '../../infra/validate/queries.ts';
 import { auditIndexes, auditReadme, auditRegistry, readmeTableKeys } from '../../infra/validate/static-audit.ts';
 import { readFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ describe('live audit', () => {
   const asLive = (): LiveState => ({
     topics: [...plan.topics],
     subscriptions: plan.subscriptions.map((s): LiveSubscription => ({ name: s.name, topic: s.topic, pushEndpoint: s.pushTo ? `http://127.0.0.1:9000/projects/p/topics/${s.topic}` : null, oidc: null, ackDeadlineSeconds: s.ackDeadlineSeconds, retryPolicy: s.retryPolicy, deadLetter: s.deadLetter })),
-    schedules: plan.schedules.map((j) => ({ name: j.name, schedule: j.cron, timeZone: j.timeZone, topic: j.topic, body: JSON.stringify(j.body) })),
+    schedules: plan.schedules.map((j) => ({ name: j.name, schedule: j.cron, timeZone: j.timeZone, topic: `projects/p/topics/${j.topic}`, body: JSON.stringify(j.body) })),
   });
 
   it('finds nothing when what exists is the plan', () => {
@@ -119,6 +119,32 @@ describe('live audit', () => {
 
   it('reads gcloud scheduler jobs', () => {
     const json = JSON.stringify([{ name: 'projects/p/locations/europe-west1/jobs/phasegate-reconcile', schedule: '* * * * *', timeZone: 'UTC', pubsubTarget: { topicName: 'projects/p/topics/reconcile-ticks', data: Buffer.from('{}').toString('base64') } }]);
-    expect(parseSchedulerJobs(json)).toEqual([{ name: 'phasegate-reconcile', schedule: '* * * * *', timeZone: 'UTC', topic: 'reconcile-ticks', body: '{}' }]);
+    expect(parseSchedulerJobs(json)).toEqual([{ name: 'phasegate-reconcile', schedule: '* * * * *', timeZone: 'UTC', topic: 'projects/p/topics/reconcile-ticks', body: '{}' }]);
+  });
+
+  it("finds a scheduler job publishing to another project's topic of the same name", () => {
+    const live = asLive();
+    live.schedules![0]!.topic = 'projects/someone-elses-project/topics/run-requests';
+    expect(auditLive(plan, live, { project: 'p' }).map((d) => d.message)).toEqual(['job phasegate-daily-run publishes to projects/someone-elses-project/topics/run-requests (live), plan: projects/p/topics/run-requests']);
+  });
+
+  it('on a real project, finds a function anyone may invoke, and a push function its push account may not', () => {
+    const push = 'serviceAccount:phasegate-push@p.iam.gserviceaccount.com';
+    const invokers = Object.fromEntries(plan.functions.map((f) => [f.name, f.trigger.kind === 'pubsub' ? [push] : ['group:data@example.com']]));
+    expect(auditLive(plan, { ...asLive(), invokers }, { project: 'p' })).toEqual([]);
+    invokers['phase-raw'] = [push, 'allUsers'];
+    invokers['dlq-recorder'] = [];
+    invokers.dashboard = ['allAuthenticatedUsers'];
+    const messages = auditLive(plan, { ...asLive(), invokers }, { project: 'p', region: 'europe-west1' }).filter((d) => d.area === 'iam').map((d) => d.message);
+    expect(messages).toHaveLength(3);
+    expect(messages[0]).toMatch(/^phase-raw may be invoked by allUsers \(live\), plan: only its invokers\. .*anyone can forge one\. Remove: gcloud functions remove-invoker-policy-binding phase-raw --member=allUsers/);
+    expect(messages[1]).toBe(`dlq-recorder: ${push} may not invoke it (live), plan: it may (without it every push is refused and dead-lettered)`);
+    expect(messages[2]).toMatch(/^dashboard may be invoked by allAuthenticatedUsers/);
+  });
+
+  it('reads the invokers of a Cloud Run policy', () => {
+    const json = JSON.stringify({ bindings: [{ role: 'roles/run.invoker', members: ['allUsers', 'user:a@b.co'] }, { role: 'roles/run.admin', members: ['user:c@d.co'] }], etag: 'x' });
+    expect(parseInvokers(json)).toEqual(['allUsers', 'user:a@b.co']);
+    expect(parseInvokers('{}')).toEqual([]);
   });
 });

@@ -12,7 +12,12 @@ export const DashboardAuthSchema = z.discriminatedUnion('mode', [
    * included), so any caller it let in may read. Acting needs an email in `actors`: users or
    * service accounts, since a token names one account, never its groups.
    */
-  z.object({ mode: z.literal('iam'), audiences: z.array(z.string().min(1)).min(1), actors: z.array(z.email()) }),
+  z.object({
+    mode: z.literal('iam'),
+    audiences: z.array(z.string().min(1)).min(1),
+    // Email addresses compare without case, as Google's do.
+    actors: z.array(z.email().transform((e) => e.toLowerCase())),
+  }),
 ]);
 export type DashboardAuth = z.infer<typeof DashboardAuthSchema>;
 export type Right = 'read' | 'act';
@@ -37,6 +42,7 @@ export function loadDashboardAuth(env: NodeJS.ProcessEnv): DashboardAuth {
     );
   }
   const mode = env.DASHBOARD_AUTH ?? 'off';
+  if (mode === 'google') throw new AuthConfigError('DASHBOARD_AUTH=google is now DASHBOARD_AUTH=iam (behind Cloud Run IAM, what phasegate deploy sets): run deploy again, or set it by hand');
   if (mode === 'iam' && env.DASHBOARD_READERS !== undefined) {
     throw new AuthConfigError(
       'DASHBOARD_READERS is no longer read: readers are the members Cloud Run IAM admits (roles/run.invoker, groups and domains included); remove it',
@@ -73,5 +79,5 @@ export function rightsOf(auth: DashboardAuth, presented: string | undefined): Ri
     if (sameSecret(presented, auth.actToken)) return ['read', 'act'];
     return sameSecret(presented, auth.readToken) ? ['read'] : [];
   }
-  return auth.actors.includes(presented) ? ['read', 'act'] : ['read'];
+  return auth.actors.includes(presented.toLowerCase()) ? ['read', 'act'] : ['read'];
 }

@@ -72,32 +72,52 @@ function tokenLanding(req: DashboardRequest, token: string): DashboardResponse {
   };
 }
 
+/** A path segment's value, or undefined when its %-escapes are malformed. */
+function decodedSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+const badPath = (req: DashboardRequest) => json(400, { error: 'bad_request', message: `malformed %-escape in ${req.path}` });
+
+const hostOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Where the page itself may be served from, as an `Origin` host: this machine (`gcloud run
+ * services proxy`, the local stack), and the dashboard's own address (its audiences behind IAM;
+ * the request's Host otherwise). A page elsewhere, also one whose name was rebound to
+ * 127.0.0.1 to reach the proxy, has another origin.
+ */
+function isOwnOrigin(origin: string, req: DashboardRequest, auth: DashboardAuth): boolean {
+  const host = hostOf(origin);
+  if (!host) return false;
+  if (isLocalHost(host)) return true;
+  const own = auth.mode === 'iam' ? auth.audiences.map(hostOf) : [req.headers.host];
+  return own.includes(host);
+}
+
 /**
  * Acting changes the queue: only the page itself may ask. A JSON body (a cross-site form cannot
- * send one without a CORS preflight, which is never granted), and no browser signal of another
- * origin: `Sec-Fetch-Site` other than same-origin, or an `Origin` whose host is not this one.
+ * send one without a CORS preflight, which is never granted); a browser's `Sec-Fetch-Site` of
+ * same-origin; and a browser's `Origin` (sent with every POST) one of the page's own.
+ * Neither header: not a browser (curl with a token).
  */
-function crossSiteRefusal(req: DashboardRequest): DashboardResponse | null {
+function crossSiteRefusal(req: DashboardRequest, auth: DashboardAuth): DashboardResponse | null {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') return json(415, { error: 'unsupported_media_type', message: `actions take a JSON body (content-type: application/json), not ${type || 'no content type'}` });
-  // Every current browser says where a request comes from; that alone decides (through
-  // `gcloud run services proxy` the Host is the service's, not the page's).
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined) {
-    return site === 'same-origin' ? null : json(403, { error: 'forbidden', message: `cross-site request refused (Sec-Fetch-Site: ${site})` });
-  }
-  // An older browser: its Origin must be this host. Neither header: not a browser (curl with a token).
+  if (site !== undefined && site !== 'same-origin') return json(403, { error: 'forbidden', message: `cross-site request refused (Sec-Fetch-Site: ${site})` });
   const origin = req.headers.origin;
-  if (origin !== undefined) {
-    let host: string | undefined;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      host = undefined;
-    }
-    if (!host || host !== req.headers.host) return json(403, { error: 'forbidden', message: `cross-site request refused (Origin: ${origin})` });
-  }
-  return null;
+  if (origin === undefined) return site === undefined ? null : json(403, { error: 'forbidden', message: 'a browser request without Origin is refused' });
+  return isOwnOrigin(origin, req, auth) ? null : json(403, { error: 'forbidden', message: `cross-site request refused (Origin: ${origin})` });
 }
 
 /** The dashboard: one page that polls `/api/state`, and the queue actions. Framework-free. */
@@ -134,18 +154,24 @@ export function createDashboard(deps: DashboardDeps) {
       return json(200, await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now() }));
     }
     const run = /^\/api\/runs\/([^/]+)$/.exec(req.path);
-    if (req.method === 'GET' && run) return json(200, await runTimeline(deps.store, decodeURIComponent(run[1]!)));
+    if (req.method === 'GET' && run) {
+      const runId = decodedSegment(run[1]!);
+      return runId === undefined ? badPath(req) : json(200, await runTimeline(deps.store, runId));
+    }
     const action = /^\/api\/queue\/([^/]+)\/(retry|resolve|discard)$/.exec(req.path);
     if (req.method === 'POST' && action) {
-      const refused = crossSiteRefusal(req);
+      const refused = crossSiteRefusal(req, deps.auth);
       if (refused) return refused;
-      const entryId = decodeURIComponent(action[1]!);
+      const entryId = decodedSegment(action[1]!);
+      if (entryId === undefined) return badPath(req);
       const note = typeof req.body === 'object' && req.body !== null && typeof (req.body as { note?: unknown }).note === 'string' ? (req.body as { note: string }).note.trim() : '';
       if (!note) return json(400, { error: 'bad_request', message: 'a note saying why is required' });
+      // Who acted goes with the note into the entry and its event (a token names no one).
+      const signed = deps.auth.mode === 'iam' && caller ? `${note} (by ${caller})` : note;
       const actionDeps = { definition: deps.definition, store: deps.store, publisher: deps.publisher, clock: deps.clock };
       try {
-        const result = action[2] === 'retry' ? await retryNow(actionDeps, entryId, note) : action[2] === 'resolve' ? await resolveEntry(actionDeps, entryId, note) : await discardEntry(actionDeps, entryId, note);
-        deps.logger.info({ entryId, action: action[2], note }, 'queue action from the dashboard');
+        const result = action[2] === 'retry' ? await retryNow(actionDeps, entryId, signed) : action[2] === 'resolve' ? await resolveEntry(actionDeps, entryId, signed) : await discardEntry(actionDeps, entryId, signed);
+        deps.logger.info({ entryId, action: action[2], note, by: caller ?? null }, 'queue action from the dashboard');
         return json(200, { entry: result });
       } catch (error) {
         if (error instanceof QueueActionError) return json(409, { error: 'conflict', message: error.message });

@@ -63,9 +63,12 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
     finished.set(op.name, op);
     return { code: 200, body: op };
   };
-  /** A create: 409 if it exists, else remember it and answer `body`. */
-  const create = (path: string, body: () => unknown, what: string) => {
-    if (exists(path)) return error(409, 'ALREADY_EXISTS', `${what} already exists (resource=${path.split('/').pop()})`);
+  /**
+   * A create: 409 ALREADY_EXISTS with the API's own message if it exists (as Google's APIs word
+   * them in published error reports), else remember it and answer `body`.
+   */
+  const create = (path: string, body: () => unknown, message: string) => {
+    if (exists(path)) return error(409, 'ALREADY_EXISTS', message);
     created.add(path);
     return { code: 200, body: body() };
   };
@@ -95,7 +98,7 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
 
     switch (api) {
       case 'pubsub':
-        if (method === 'PUT') return create(resource, () => ({ ...(body as object), name: resource }), 'Resource');
+        if (method === 'PUT') return create(resource, () => ({ ...(body as object), name: resource }), `Resource already exists in the project (resource=${resource.split('/').pop()}).`);
         if (method === 'PATCH') return { code: 200, body: (body as { subscription?: unknown }).subscription ?? {} };
         if (method === 'GET') return exists(resource) ? { code: 200, body: { name: resource } } : error(404, 'NOT_FOUND', `Resource not found (resource=${resource})`);
         break;
@@ -111,13 +114,11 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
       case 'firestore':
         if (method === 'POST' && /^projects\/[^/]+\/databases$/.test(resource)) {
           const name = `${resource}/${query.get('databaseId') ?? '(default)'}`;
-          const made = create(name, () => ({ name: `${name}/operations/db-${++operations}`, done: true, response: { name } }), 'Database');
-          return made.code === 409 ? error(409, 'ALREADY_EXISTS', `Database already exists. Please use another database_id`) : made;
+          return create(name, () => ({ name: `${name}/operations/db-${++operations}`, done: true, response: { name } }), 'Database already exists. Please use another database_id');
         }
         if (method === 'POST' && resource.endsWith('/indexes')) {
           const name = `${resource}/${JSON.stringify(body)}`;
-          const made = create(name, () => ({ name: `${resource.split('/collectionGroups')[0]}/operations/ix-${++operations}`, done: false, metadata: {} }), 'Index');
-          return made.code === 409 ? error(409, 'ALREADY_EXISTS', 'index already exists') : made;
+          return create(name, () => ({ name: `${resource.split('/collectionGroups')[0]}/operations/ix-${++operations}`, done: false, metadata: {} }), 'index already exists');
         }
         break;
       case 'iam':
@@ -125,7 +126,8 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
           const { accountId, serviceAccount } = body as { accountId: string; serviceAccount?: { displayName?: string } };
           const project = resource.split('/')[1]!;
           const email = `${accountId}@${project}.iam.gserviceaccount.com`;
-          return create(`${resource}/${email}`, () => ({ name: `${resource}/${email}`, email, projectId: project, displayName: serviceAccount?.displayName }), 'Service account');
+          const message = `Service account ${accountId} already exists within project projects/${project}.`;
+          return create(`${resource}/${email}`, () => ({ name: `${resource}/${email}`, email, projectId: project, displayName: serviceAccount?.displayName }), message);
         }
         break;
       case 'cloudresourcemanager':
@@ -147,7 +149,10 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
         if (method === 'PATCH') return done(resource.split('/functions')[0]!, gen2Function(resource), FUNCTION_OPERATION);
         break;
       case 'cloudscheduler':
-        if (method === 'POST' && resource.endsWith('/jobs')) return create(`${resource}/${(body as { name: string }).name.split('/').pop()}`, () => body, 'Job');
+        if (method === 'POST' && resource.endsWith('/jobs')) {
+          const name = (body as { name: string }).name;
+          return create(`${resource}/${name.split('/').pop()}`, () => body, `Job ${name} already exists.`);
+        }
         if (method === 'PATCH') return { code: 200, body };
         break;
       default:
