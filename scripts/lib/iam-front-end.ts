@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { GOOGLE_ISSUERS, SIGNATURE_REMOVED } from '../../shared/adapters/push-auth.ts';
@@ -50,7 +56,13 @@ const listen = (server: Server, port = 0) =>
 const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /** Passes the request on to 127.0.0.1:port (its own Host), and the answer back. */
-function forward(req: IncomingMessage, res: ServerResponse, port: number, path: string, given: IncomingMessage['headers']): void {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  port: number,
+  path: string,
+  given: IncomingMessage['headers'],
+): void {
   const { host: _host, ...headers } = given;
   const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path, headers }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -85,14 +97,24 @@ export async function startIamFrontEnd(options: IamFrontEndOptions): Promise<Iam
   };
 
   /** Cloud Run IAM: 401 for no or a bad token, 403 for a good token of a caller who may not invoke. */
-  async function admit(name: string, headers: IncomingMessage['headers']): Promise<{ header: 'authorization' | 'x-serverless-authorization'; token: string } | { status: 401 | 403; reason: string }> {
+  async function admit(
+    name: string,
+    headers: IncomingMessage['headers'],
+  ): Promise<
+    { header: 'authorization' | 'x-serverless-authorization'; token: string } | { status: 401 | 403; reason: string }
+  > {
     const header = headers['x-serverless-authorization'] ? 'x-serverless-authorization' : 'authorization';
     const token = /^Bearer (\S+)$/.exec(String(headers[header] ?? ''))?.[1];
     if (!token) return { status: 401, reason: 'no bearer token' };
     try {
-      const { payload } = await jwtVerify(token, keys, { issuer: GOOGLE_ISSUERS, audience: `${base}/${name}`, algorithms: ['RS256'] });
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: GOOGLE_ISSUERS,
+        audience: `${base}/${name}`,
+        algorithms: ['RS256'],
+      });
       const email = typeof payload.email === 'string' && payload.email_verified === true ? payload.email : undefined;
-      if (!email || !options.invokers(name).includes(email)) return { status: 403, reason: `${email ?? 'the caller'} may not invoke ${name}` };
+      if (!email || !options.invokers(name).includes(email))
+        return { status: 403, reason: `${email ?? 'the caller'} may not invoke ${name}` };
       const [head, body] = token.split('.');
       return { header, token: `${head}.${body}.${SIGNATURE_REMOVED}` };
     } catch (error) {
@@ -118,7 +140,9 @@ export async function startIamFrontEnd(options: IamFrontEndOptions): Promise<Iam
     const verdict = await admit(name, headers);
     if ('status' in verdict) {
       refusals.push({ function: name, ...verdict });
-      res.writeHead(verdict.status, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end(`Cloud Run IAM (local): ${verdict.reason}`);
+      res
+        .writeHead(verdict.status, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+        .end(`Cloud Run IAM (local): ${verdict.reason}`);
       return;
     }
     headers[verdict.header] = `Bearer ${verdict.token}`;
@@ -144,7 +168,11 @@ export async function startIamFrontEnd(options: IamFrontEndOptions): Promise<Iam
       const frontPort = Number(new URL(base).port);
       const proxyServer = createServer((req, res) => {
         mint({ email, audience: `${base}/${name}` }).then(
-          (token) => forward(req, res, frontPort, `/${name}${req.url ?? '/'}`, { ...req.headers, authorization: `Bearer ${token}` }),
+          (token) =>
+            forward(req, res, frontPort, `/${name}${req.url ?? '/'}`, {
+              ...req.headers,
+              authorization: `Bearer ${token}`,
+            }),
           (error: unknown) => res.writeHead(500).end(String(error)),
         );
       });

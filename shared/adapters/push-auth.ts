@@ -1,4 +1,12 @@
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { z } from 'zod';
 import type { PushAuthCheck, PushAuthResult, RequestHeaders } from '../runtime/push-handler.ts';
 
@@ -52,13 +60,21 @@ type Verdict = PushAuthResult;
 const refuse = (status: 401 | 403, reason: string): Verdict => ({ ok: false, status, reason });
 
 /** The claims IAM left us: the same checks `jwtVerify` makes after the signature. */
-function checkClaims(payload: JWTPayload, options: IdTokenVerifierOptions, issuers: string[], now: Date): Verdict | null {
-  if (typeof payload.iss !== 'string' || !issuers.includes(payload.iss)) return refuse(401, `invalid token: issuer ${String(payload.iss)} is not ${issuers.join(' or ')}`);
+function checkClaims(
+  payload: JWTPayload,
+  options: IdTokenVerifierOptions,
+  issuers: string[],
+  now: Date,
+): Verdict | null {
+  if (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))
+    return refuse(401, `invalid token: issuer ${String(payload.iss)} is not ${issuers.join(' or ')}`);
   if (typeof payload.exp !== 'number') return refuse(401, 'invalid token: no expiry');
   if (payload.exp * 1000 <= now.getTime()) return refuse(401, 'token expired');
-  if (typeof payload.nbf === 'number' && payload.nbf * 1000 > now.getTime()) return refuse(401, 'invalid token: not valid yet (nbf)');
+  if (typeof payload.nbf === 'number' && payload.nbf * 1000 > now.getTime())
+    return refuse(401, 'invalid token: not valid yet (nbf)');
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  if (!audiences.some((a) => typeof a === 'string' && options.audiences.includes(a))) return refuse(403, `token audience is not ${options.audiences.join(' or ')}`);
+  if (!audiences.some((a) => typeof a === 'string' && options.audiences.includes(a)))
+    return refuse(403, `token audience is not ${options.audiences.join(' or ')}`);
   return null;
 }
 
@@ -84,7 +100,11 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
     if (!token) return refuse(401, 'no bearer token');
     let payload: JWTPayload;
     if (token.split('.')[2] === SIGNATURE_REMOVED) {
-      if (!options.behindIam) return refuse(401, `token signature was removed (${SIGNATURE_REMOVED}): accepted only behind Cloud Run IAM (PHASEGATE_AUTH=iam)`);
+      if (!options.behindIam)
+        return refuse(
+          401,
+          `token signature was removed (${SIGNATURE_REMOVED}): accepted only behind Cloud Run IAM (PHASEGATE_AUTH=iam)`,
+        );
       const parts = decoded(token);
       if (!parts) return refuse(401, 'invalid token: not a JWT');
       if (parts.alg !== 'RS256') return refuse(401, `invalid token: algorithm ${String(parts.alg)}, not RS256`);
@@ -93,24 +113,34 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       payload = parts.payload;
     } else {
       try {
-        ({ payload } = await jwtVerify(token, keys, { issuer: issuers, audience: options.audiences, algorithms: ['RS256'], currentDate: now() }));
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer: issuers,
+          audience: options.audiences,
+          algorithms: ['RS256'],
+          currentDate: now(),
+        }));
       } catch (error) {
-        if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return refuse(403, `token audience is not ${options.audiences.join(' or ')}`);
+        if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud')
+          return refuse(403, `token audience is not ${options.audiences.join(' or ')}`);
         if (error instanceof errors.JWTExpired) return refuse(401, 'token expired');
         return refuse(401, `invalid token: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    if (typeof payload.email !== 'string' || payload.email_verified !== true) return refuse(403, 'token has no verified email');
+    if (typeof payload.email !== 'string' || payload.email_verified !== true)
+      return refuse(403, 'token has no verified email');
     return { ok: true, email: payload.email };
   };
 }
 
 /** A push is accepted only from the push subscription's own service account, for this function's URL. */
-export function createPushVerifier(options: Omit<IdTokenVerifierOptions, 'audiences'> & { audience: string; serviceAccountEmail: string }): PushAuthCheck {
+export function createPushVerifier(
+  options: Omit<IdTokenVerifierOptions, 'audiences'> & { audience: string; serviceAccountEmail: string },
+): PushAuthCheck {
   const verify = createIdTokenVerifier({ ...options, audiences: [options.audience] });
   return async (headers) => {
     const verdict = await verify(headers);
-    if (verdict.ok && verdict.email !== options.serviceAccountEmail) return refuse(403, `token is for ${verdict.email}, not the push service account ${options.serviceAccountEmail}`);
+    if (verdict.ok && verdict.email !== options.serviceAccountEmail)
+      return refuse(403, `token is for ${verdict.email}, not the push service account ${options.serviceAccountEmail}`);
     return verdict;
   };
 }
@@ -144,7 +174,10 @@ export function loadPushAuth(env: NodeJS.ProcessEnv): PushAuthConfig {
     );
   }
   const mode = env.PHASEGATE_AUTH ?? 'off';
-  const input = mode === 'off' ? { mode } : { mode, audience: env.PHASEGATE_PUSH_AUDIENCE, serviceAccountEmail: env.PHASEGATE_PUSH_SERVICE_ACCOUNT };
+  const input =
+    mode === 'off'
+      ? { mode }
+      : { mode, audience: env.PHASEGATE_PUSH_AUDIENCE, serviceAccountEmail: env.PHASEGATE_PUSH_SERVICE_ACCOUNT };
   const result = PushAuthConfigSchema.safeParse(input);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || 'PHASEGATE_AUTH'}: ${i.message}`).join('; ');
@@ -156,7 +189,10 @@ export function loadPushAuth(env: NodeJS.ProcessEnv): PushAuthConfig {
   return result.data;
 }
 
-export function pushAuthCheck(config: PushAuthConfig, options: { keys?: JWTVerifyGetKey; issuers?: string[] } = {}): PushAuthCheck | undefined {
+export function pushAuthCheck(
+  config: PushAuthConfig,
+  options: { keys?: JWTVerifyGetKey; issuers?: string[] } = {},
+): PushAuthCheck | undefined {
   if (config.mode === 'off') return undefined;
   return createPushVerifier({ ...config, ...options, behindIam: config.mode === 'iam' });
 }

@@ -25,12 +25,21 @@ const front = () => h.stack.frontEnd!;
 const pushAccount = () => serviceAccountEmail({ project: h.stack.projectId }, 'push');
 /** A run request as Pub/Sub would push it. */
 const envelope = (gameDate: string) => ({
-  message: { data: Buffer.from(JSON.stringify({ gameDate, triggerSource: 'manual' })).toString('base64'), messageId: `direct-${gameDate}`, attributes: {} },
+  message: {
+    data: Buffer.from(JSON.stringify({ gameDate, triggerSource: 'manual' })).toString('base64'),
+    messageId: `direct-${gameDate}`,
+    attributes: {},
+  },
   subscription: `projects/${h.stack.projectId}/subscriptions/run-requests-sub`,
 });
 const post = (url: string, headers: Record<string, string>, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-const runsFor = async (gameDate: string) => h.store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }] });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+const runsFor = async (gameDate: string) =>
+  h.store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }] });
 
 describe('behind the local Cloud Run IAM front end', () => {
   it('runs a pipeline to SUCCESS: every push carried a token, IAM stripped it, every function checked its claims', async () => {
@@ -63,7 +72,10 @@ describe('behind the local Cloud Run IAM front end', () => {
       .setExpirationTime(now + 600)
       .sign(privateKey);
     const expired = await front().mint({ email: pushAccount(), audience, expiresInSeconds: -60 });
-    const wrongAudience = await front().mint({ email: pushAccount(), audience: front().functionUrl('orchestrator-completions') });
+    const wrongAudience = await front().mint({
+      email: pushAccount(),
+      audience: front().functionUrl('orchestrator-completions'),
+    });
     const genuine = await front().mint({ email: pushAccount(), audience });
     const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${genuine.split('.')[1]}.`;
     const alreadyStripped = `${genuine.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`;
@@ -79,7 +91,11 @@ describe('behind the local Cloud Run IAM front end', () => {
       ['not an invoker', stranger, 403],
     ];
     for (const [what, token, status] of cases) {
-      const response = await post(url, token ? { authorization: `Bearer ${token}` } : {}, envelope(`1990-01-0${cases.findIndex((c) => c[0] === what) + 1}`));
+      const response = await post(
+        url,
+        token ? { authorization: `Bearer ${token}` } : {},
+        envelope(`1990-01-0${cases.findIndex((c) => c[0] === what) + 1}`),
+      );
       expect(response.status, what).toBe(status);
     }
     expect(front().refusals.map((r) => r.status)).toEqual(cases.map((c) => c[2]));
@@ -92,9 +108,19 @@ describe('behind the local Cloud Run IAM front end', () => {
     const fn = h.stack.functions.get('orchestrator-runs')!;
     const url = `${fn.url}/projects/${h.stack.projectId}/topics/${TOPICS.runRequests}`;
     const strip = (jwt: string) => `${jwt.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`;
-    const otherFunction = strip(await front().mint({ email: pushAccount(), audience: front().functionUrl('phase-alpha') }));
-    const otherCaller = strip(await front().mint({ email: 'someone@example.com', audience: front().functionUrl('orchestrator-runs') }));
-    const expired = strip(await front().mint({ email: pushAccount(), audience: front().functionUrl('orchestrator-runs'), expiresInSeconds: -60 }));
+    const otherFunction = strip(
+      await front().mint({ email: pushAccount(), audience: front().functionUrl('phase-alpha') }),
+    );
+    const otherCaller = strip(
+      await front().mint({ email: 'someone@example.com', audience: front().functionUrl('orchestrator-runs') }),
+    );
+    const expired = strip(
+      await front().mint({
+        email: pushAccount(),
+        audience: front().functionUrl('orchestrator-runs'),
+        expiresInSeconds: -60,
+      }),
+    );
     expect((await post(url, {}, envelope('1990-02-01'))).status).toBe(401);
     expect((await post(url, { authorization: `Bearer ${otherFunction}` }, envelope('1990-02-02'))).status).toBe(403);
     expect((await post(url, { authorization: `Bearer ${otherCaller}` }, envelope('1990-02-03'))).status).toBe(403);
@@ -106,16 +132,38 @@ describe('behind the local Cloud Run IAM front end', () => {
     const state = await fetch(`${h.stack.dashboardUrl}/api/state`);
     expect(state.status).toBe(200);
     const page = { 'sec-fetch-site': 'same-origin', origin: h.stack.dashboardUrl };
-    const act = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, page, { note: 'checked by hand' });
+    const act = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, page, {
+      note: 'checked by hand',
+    });
     // Past IAM and the dashboard's own checks: the entry does not exist.
     expect([404, 409]).toContain(act.status);
-    const crossSite = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, { 'sec-fetch-site': 'cross-site' }, { note: 'from a page elsewhere' });
+    const crossSite = await post(
+      `${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`,
+      { 'sec-fetch-site': 'cross-site' },
+      { note: 'from a page elsewhere' },
+    );
     expect(crossSite.status).toBe(403);
-    const rebound = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, { ...page, origin: 'http://attacker.example:8080' }, { note: 'rebound name' });
+    const rebound = await post(
+      `${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`,
+      { ...page, origin: 'http://attacker.example:8080' },
+      { note: 'rebound name' },
+    );
     expect(rebound.status).toBe(403);
     const stranger = await front().mint({ email: 'stranger@example.com', audience: front().functionUrl('dashboard') });
-    expect((await fetch(`${front().functionUrl('dashboard')}/api/state`, { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${front().functionUrl('dashboard')}/api/state`, {
+          headers: { authorization: `Bearer ${stranger}` },
+        })
+      ).status,
+    ).toBe(403);
     const operator = await front().mint({ email: LOCAL_OPERATOR, audience: front().functionUrl('dashboard') });
-    expect((await fetch(`${front().functionUrl('dashboard')}/api/state`, { headers: { authorization: `Bearer ${operator}` } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${front().functionUrl('dashboard')}/api/state`, {
+          headers: { authorization: `Bearer ${operator}` },
+        })
+      ).status,
+    ).toBe(200);
   });
 });

@@ -43,13 +43,29 @@ interface Deployed {
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** README's deploy command, as a user with a freshly installed Cloud SDK would run it. */
 const README_DEPLOY = [
-  'deploy', '--project', PROJECT, '--region', target.region, '--env', 'SOURCE_API_URL=https://stats.example.com',
-  '--dashboard-actor', 'user:oncall@example.com', '--dashboard-reader', 'group:data@example.com', '--dashboard-reader', 'domain:example.com',
-  '--out', out,
+  'deploy',
+  '--project',
+  PROJECT,
+  '--region',
+  target.region,
+  '--env',
+  'SOURCE_API_URL=https://stats.example.com',
+  '--dashboard-actor',
+  'user:oncall@example.com',
+  '--dashboard-reader',
+  'group:data@example.com',
+  '--dashboard-reader',
+  'domain:example.com',
+  '--out',
+  out,
 ];
 
 /** Runs `command` (a process that calls `gcloud`) with a gcloud of its own against a fresh stand-in. */
-async function withGcloud(world: 'empty' | 'existing', defaultProject: string | undefined, command: string[]): Promise<Deployed> {
+async function withGcloud(
+  world: 'empty' | 'existing',
+  defaultProject: string | undefined,
+  command: string[],
+): Promise<Deployed> {
   const apis = await startGoogleApis({ world, projectNumber: NUMBER });
   const commands: (readonly string[])[] = [];
   const session = await startGcloudSession(gcloudEnv({ apis: apis.env, defaultProject }), (argv) => {
@@ -72,7 +88,9 @@ async function withGcloud(world: 'empty' | 'existing', defaultProject: string | 
 function projectsNamed(request: RecordedRequest): string[] {
   const text = `${request.path} ${JSON.stringify(request.body ?? '')}`;
   const inNames = [...text.matchAll(/projects\/([a-z][a-z0-9-]*)/g)].map((m) => m[1]!);
-  const inEmails = [...text.matchAll(/@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com/g)].map((m) => m[1]!).filter((p) => !p.startsWith('gcp-sa-'));
+  const inEmails = [...text.matchAll(/@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com/g)]
+    .map((m) => m[1]!)
+    .filter((p) => !p.startsWith('gcp-sa-'));
   return [...inNames, ...inEmails];
 }
 
@@ -84,8 +102,14 @@ function checkSubscription(name: string, sub: Record<string, unknown>): void {
   expect(sub.ackDeadlineSeconds, name).toBeGreaterThanOrEqual(10);
   expect(sub.ackDeadlineSeconds, name).toBeLessThanOrEqual(600);
   if (planned.pushTo) {
-    const push = sub.pushConfig as { pushEndpoint: string; oidcToken: { serviceAccountEmail: string; audience: string } };
-    expect(push.oidcToken, name).toEqual({ serviceAccountEmail: PUSH_SA, audience: functionUrl(target, planned.pushTo) });
+    const push = sub.pushConfig as {
+      pushEndpoint: string;
+      oidcToken: { serviceAccountEmail: string; audience: string };
+    };
+    expect(push.oidcToken, name).toEqual({
+      serviceAccountEmail: PUSH_SA,
+      audience: functionUrl(target, planned.pushTo),
+    });
     expect(push.pushEndpoint.startsWith(`${functionUrl(target, planned.pushTo)}/`), name).toBe(true);
   }
   if (planned.deadLetter) {
@@ -109,11 +133,21 @@ function checkSubscription(name: string, sub: Record<string, unknown>): void {
 function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existing'): void {
   // gcloud accepted every command and the stand-in knew every call it made.
   expect(apis.requests.filter((r) => r.status === 501).map((r) => `${r.method} ${r.api} ${r.path}`)).toEqual([]);
-  const elsewhere = apis.requests.flatMap((r) => projectsNamed(r).filter((p) => p !== PROJECT).map((p) => `${commands[r.step]?.slice(0, 5).join(' ')}: ${r.method} ${r.path} names ${p}`));
+  const elsewhere = apis.requests.flatMap((r) =>
+    projectsNamed(r)
+      .filter((p) => p !== PROJECT)
+      .map((p) => `${commands[r.step]?.slice(0, 5).join(' ')}: ${r.method} ${r.path} names ${p}`),
+  );
   expect(elsewhere).toEqual([]);
 
   // Every subscription was written once, with its whole configuration (create, or update over the existing one).
-  const writes = apis.requests.filter((r) => r.api === 'pubsub' && /\/subscriptions\/[^/:]+$/.test(r.path) && (r.method === 'PUT' || r.method === 'PATCH') && r.status === 200);
+  const writes = apis.requests.filter(
+    (r) =>
+      r.api === 'pubsub' &&
+      /\/subscriptions\/[^/:]+$/.test(r.path) &&
+      (r.method === 'PUT' || r.method === 'PATCH') &&
+      r.status === 200,
+  );
   expect(writes.map((r) => r.path.split('/').pop()).sort()).toEqual(plan.subscriptions.map((s) => s.name).sort());
   for (const write of writes) {
     const name = write.path.split('/').pop()!;
@@ -122,7 +156,14 @@ function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existin
       expect(world).toBe('existing');
       const planned = plan.subscriptions.find((s) => s.name === name)!;
       const mask = body.updateMask!.split(',');
-      expect(mask, name).toEqual(expect.arrayContaining(['ackDeadlineSeconds', ...(planned.deadLetter ? ['deadLetterPolicy'] : []), ...(planned.retryPolicy ? ['retryPolicy'] : []), ...(planned.pushTo ? ['pushConfig'] : [])]));
+      expect(mask, name).toEqual(
+        expect.arrayContaining([
+          'ackDeadlineSeconds',
+          ...(planned.deadLetter ? ['deadLetterPolicy'] : []),
+          ...(planned.retryPolicy ? ['retryPolicy'] : []),
+          ...(planned.pushTo ? ['pushConfig'] : []),
+        ]),
+      );
       checkSubscription(name, body.subscription!);
     } else {
       checkSubscription(name, write.body as Record<string, unknown>);
@@ -131,7 +172,9 @@ function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existin
 
   // Scheduler jobs publish to the topic of the job's own project, the definition's body.
   const jobs = apis.requests.filter((r) => r.api === 'cloudscheduler' && r.status === 200);
-  expect(jobs.map((r) => (r.body as { name: string }).name.split('/').pop())).toEqual(plan.schedules.map((j) => j.name));
+  expect(jobs.map((r) => (r.body as { name: string }).name.split('/').pop())).toEqual(
+    plan.schedules.map((j) => j.name),
+  );
   for (const job of jobs) {
     const body = job.body as { name: string; pubsubTarget: { topicName: string; data: string } };
     const planned = plan.schedules.find((j) => body.name.endsWith(`/${j.name}`))!;
@@ -140,19 +183,32 @@ function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existin
   }
 
   // Each function deployed private with the auth deploy sets; its invokers added on Cloud Run.
-  const functions = apis.requests.filter((r) => r.api === 'cloudfunctions' && /\/functions(\/[^/:]+)?$/.test(r.path) && (r.method === 'POST' || r.method === 'PATCH'));
+  const functions = apis.requests.filter(
+    (r) =>
+      r.api === 'cloudfunctions' &&
+      /\/functions(\/[^/:]+)?$/.test(r.path) &&
+      (r.method === 'POST' || r.method === 'PATCH'),
+  );
   expect(functions).toHaveLength(plan.functions.length);
   for (const fn of functions) {
-    const env = (fn.body as { serviceConfig: { environmentVariables: Record<string, string> } }).serviceConfig.environmentVariables;
+    const env = (fn.body as { serviceConfig: { environmentVariables: Record<string, string> } }).serviceConfig
+      .environmentVariables;
     expect(env.PHASEGATE_AUTH ?? env.DASHBOARD_AUTH).toBe('iam');
   }
   // What IAM holds at the end (a redeploy of a function rewrites its policy: nothing may be lost).
-  const invokersOf = (fn: string) => apis.policies.get(`/v1/projects/${PROJECT}/locations/${target.region}/services/${fn}`)?.bindings?.find((b) => b.role === 'roles/run.invoker')?.members.sort();
+  const invokersOf = (fn: string) =>
+    apis.policies
+      .get(`/v1/projects/${PROJECT}/locations/${target.region}/services/${fn}`)
+      ?.bindings?.find((b) => b.role === 'roles/run.invoker')
+      ?.members.sort();
   expect(invokersOf('dashboard')).toEqual(['domain:example.com', 'group:data@example.com', 'user:oncall@example.com']);
-  for (const fn of plan.functions.filter((f) => f.trigger.kind === 'pubsub')) expect(invokersOf(fn.name), fn.name).toEqual([`serviceAccount:${PUSH_SA}`]);
+  for (const fn of plan.functions.filter((f) => f.trigger.kind === 'pubsub'))
+    expect(invokersOf(fn.name), fn.name).toEqual([`serviceAccount:${PUSH_SA}`]);
   const agent = `serviceAccount:service-${NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
   for (const sub of plan.subscriptions.filter((s) => s.deadLetter)) {
-    expect(apis.policies.get(`/v1/projects/${PROJECT}/subscriptions/${sub.name}`)?.bindings, sub.name).toEqual([{ role: 'roles/pubsub.subscriber', members: [agent] }]);
+    expect(apis.policies.get(`/v1/projects/${PROJECT}/subscriptions/${sub.name}`)?.bindings, sub.name).toEqual([
+      { role: 'roles/pubsub.subscriber', members: [agent] },
+    ]);
   }
 }
 
@@ -166,7 +222,13 @@ describe("README's deploy, through the real gcloud CLI", () => {
   let again: Deployed;
   beforeAll(async () => {
     // `phasegate deploy` itself (not a dry run): it builds, stages the source and runs every command.
-    fresh = await withGcloud('empty', undefined, [process.execPath, '--import', 'tsx', 'scripts/cli.ts', ...README_DEPLOY]);
+    fresh = await withGcloud('empty', undefined, [
+      process.execPath,
+      '--import',
+      'tsx',
+      'scripts/cli.ts',
+      ...README_DEPLOY,
+    ]);
     // The deploy.sh it wrote, run on its own over the deployed project, on a machine whose default project is another.
     again = await withGcloud('existing', 'someone-elses-project', ['bash', join(out, 'deploy.sh')]);
   }, 240_000);
@@ -177,7 +239,9 @@ describe("README's deploy, through the real gcloud CLI", () => {
 
   it('deploys a fresh project with no default project configured: every command accepted, every name in the project', () => {
     expect(fresh.result.code, fresh.result.stderr.slice(-3000)).toBe(0);
-    expect(fresh.result.stdout).toContain(`deployed ${PROJECT} (${target.region}): ${steps.length} steps applied, 0 updated, 0 already there`);
+    expect(fresh.result.stdout).toContain(
+      `deployed ${PROJECT} (${target.region}): ${steps.length} steps applied, 0 updated, 0 already there`,
+    );
     // First the project number (no --project-number given), then the plan, in order.
     expect(fresh.commands[0]).toEqual(['gcloud', 'projects', 'describe', PROJECT, '--format=value(projectNumber)']);
     expect(fresh.commands.slice(1)).toEqual(steps.map((s) => s.argv));
@@ -198,10 +262,15 @@ describe("README's deploy, through the real gcloud CLI", () => {
 
 describe('the in-process driver is the gcloud command', () => {
   it('sends the same requests as the gcloud script, for the commands that resolve resources while parsing', async () => {
-    const update = (s: DeployStep | undefined) => (s && typeof s.ifExists === 'object' ? { ...s, argv: s.ifExists.update } : undefined);
+    const update = (s: DeployStep | undefined) =>
+      s && typeof s.ifExists === 'object' ? { ...s, argv: s.ifExists.update } : undefined;
     const sample = [
       update(steps.find((s) => s.argv.includes('scheduler'))),
-      update(steps.find((s) => s.argv.includes('subscriptions') && s.argv.includes('create') && s.argv.includes('phase-raw-sub'))),
+      update(
+        steps.find(
+          (s) => s.argv.includes('subscriptions') && s.argv.includes('create') && s.argv.includes('phase-raw-sub'),
+        ),
+      ),
       steps.find((s) => s.argv.includes('add-invoker-policy-binding') && s.argv.includes('dashboard')),
     ].map((s) => s!);
     const viaScript = await recorded(sample, runQuiet);
@@ -231,7 +300,11 @@ async function recorded(sample: DeployStep[], run?: RunCommand): Promise<string[
 
 const runQuiet: RunCommand = (argv, options) =>
   new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: options?.cwd, env: options?.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: options?.cwd,
+      env: options?.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -252,7 +325,9 @@ describe('deploy.sh, run on its own', () => {
       `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\n` +
         // The creates of resources (not `services identity create`, which is idempotent).
         `if [[ " $* " =~ \\ (topics|subscriptions|service-accounts|databases|composite|jobs)\\ create(\\ |\\ pubsub\\ ) ]]; then echo ${JSON.stringify(failure)} >&2; exit 1; fi\n` +
-        (mode === 'update-denied' ? `if [[ " $* " == *" update "* ]]; then echo ${JSON.stringify(denied)} >&2; exit 1; fi\n` : '') +
+        (mode === 'update-denied'
+          ? `if [[ " $* " == *" update "* ]]; then echo ${JSON.stringify(denied)} >&2; exit 1; fi\n`
+          : '') +
         `if [[ " $* " == *" projects describe "* ]]; then echo ${NUMBER}; fi\nexit 0\n`,
     );
     chmodSync(join(dir, 'gcloud'), 0o755);
@@ -271,7 +346,10 @@ describe('deploy.sh, run on its own', () => {
     const result = await runScript(dir);
     expect(result.code, result.stderr).toBe(0);
     const calls = readFileSync(log, 'utf8').trim().split('\n');
-    const expected = steps.flatMap((s) => [s.argv.slice(1).join(' '), ...(typeof s.ifExists === 'object' ? [s.ifExists.update.slice(1).join(' ')] : [])]);
+    const expected = steps.flatMap((s) => [
+      s.argv.slice(1).join(' '),
+      ...(typeof s.ifExists === 'object' ? [s.ifExists.update.slice(1).join(' ')] : []),
+    ]);
     expect(calls).toEqual(expected);
     expect(result.stderr).toContain('(exists: kept as is)');
     expect(result.stderr).toContain('(exists: updating)');

@@ -30,7 +30,9 @@ export interface DashboardDeps {
   logger: Logger;
   auth: DashboardAuth;
   /** Verifies the caller's Google ID token (iam mode): the caller's email, or why not. */
-  verifyIdToken?: (headers: Record<string, string | undefined>) => Promise<{ ok: true; email: string } | { ok: false; status: number; reason: string }>;
+  verifyIdToken?: (
+    headers: Record<string, string | undefined>,
+  ) => Promise<{ ok: true; email: string } | { ok: false; status: number; reason: string }>;
 }
 
 const json = (status: number, value: unknown, headers: Record<string, string> = {}): DashboardResponse => ({
@@ -62,12 +64,18 @@ const isLocalHost = (host: string | undefined) => ['localhost', '127.0.0.1', '::
  * page without it, so the token stays out of the history, later requests and their logs.
  */
 function tokenLanding(req: DashboardRequest, token: string): DashboardResponse {
-  const rest = new URLSearchParams(Object.entries(req.query).filter((e): e is [string, string] => e[0] !== 'token' && e[1] !== undefined));
+  const rest = new URLSearchParams(
+    Object.entries(req.query).filter((e): e is [string, string] => e[0] !== 'token' && e[1] !== undefined),
+  );
   const secure = isLocalHost(req.headers.host) ? '' : '; Secure';
   return {
     status: 303,
     // A reference of only a query keeps whatever path the dashboard is served under.
-    headers: { location: `?${rest.toString()}`, 'cache-control': 'no-store', 'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure}` },
+    headers: {
+      location: `?${rest.toString()}`,
+      'cache-control': 'no-store',
+      'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure}`,
+    },
     body: '',
   };
 }
@@ -80,7 +88,8 @@ function decodedSegment(segment: string): string | undefined {
     return undefined;
   }
 }
-const badPath = (req: DashboardRequest) => json(400, { error: 'bad_request', message: `malformed %-escape in ${req.path}` });
+const badPath = (req: DashboardRequest) =>
+  json(400, { error: 'bad_request', message: `malformed %-escape in ${req.path}` });
 
 const hostOf = (url: string): string | undefined => {
   try {
@@ -112,19 +121,30 @@ function isOwnOrigin(origin: string, req: DashboardRequest, auth: DashboardAuth)
  */
 function crossSiteRefusal(req: DashboardRequest, auth: DashboardAuth): DashboardResponse | null {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return json(415, { error: 'unsupported_media_type', message: `actions take a JSON body (content-type: application/json), not ${type || 'no content type'}` });
+  if (type !== 'application/json')
+    return json(415, {
+      error: 'unsupported_media_type',
+      message: `actions take a JSON body (content-type: application/json), not ${type || 'no content type'}`,
+    });
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin') return json(403, { error: 'forbidden', message: `cross-site request refused (Sec-Fetch-Site: ${site})` });
+  if (site !== undefined && site !== 'same-origin')
+    return json(403, { error: 'forbidden', message: `cross-site request refused (Sec-Fetch-Site: ${site})` });
   const origin = req.headers.origin;
-  if (origin === undefined) return site === undefined ? null : json(403, { error: 'forbidden', message: 'a browser request without Origin is refused' });
-  return isOwnOrigin(origin, req, auth) ? null : json(403, { error: 'forbidden', message: `cross-site request refused (Origin: ${origin})` });
+  if (origin === undefined)
+    return site === undefined
+      ? null
+      : json(403, { error: 'forbidden', message: 'a browser request without Origin is refused' });
+  return isOwnOrigin(origin, req, auth)
+    ? null
+    : json(403, { error: 'forbidden', message: `cross-site request refused (Origin: ${origin})` });
 }
 
 /** The dashboard: one page that polls `/api/state`, and the queue actions. Framework-free. */
 export function createDashboard(deps: DashboardDeps) {
   return async function handle(req: DashboardRequest): Promise<DashboardResponse> {
     if (deps.auth.mode === 'token' && req.method === 'GET' && req.query.token) {
-      if (rightsOf(deps.auth, req.query.token).length === 0) return json(401, { error: 'unauthorized', message: 'this dashboard token is not valid' });
+      if (rightsOf(deps.auth, req.query.token).length === 0)
+        return json(401, { error: 'unauthorized', message: 'this dashboard token is not valid' });
       return tokenLanding(req, req.query.token);
     }
     let caller = deps.auth.mode === 'token' ? tokenOf(req) : undefined;
@@ -133,25 +153,45 @@ export function createDashboard(deps: DashboardDeps) {
       const verdict = await deps.verifyIdToken(req.headers);
       if (!verdict.ok) {
         const forbidden = verdict.status === 403;
-        return json(forbidden ? 403 : 401, { error: forbidden ? 'forbidden' : 'unauthorized', message: verdict.reason }, { 'www-authenticate': 'Bearer' });
+        return json(
+          forbidden ? 403 : 401,
+          { error: forbidden ? 'forbidden' : 'unauthorized', message: verdict.reason },
+          { 'www-authenticate': 'Bearer' },
+        );
       }
       caller = verdict.email;
     }
     const rights = rightsOf(deps.auth, caller);
     const need = (right: Right): DashboardResponse | null => {
       if (rights.includes(right)) return null;
-      if (deps.auth.mode === 'iam') return json(403, { error: 'forbidden', message: `${caller ?? 'this caller'} may read, not ${right} (actors: DASHBOARD_ACTORS)` });
-      if (rights.length === 0) return json(401, { error: 'unauthorized', message: 'a valid dashboard token is required' }, { 'www-authenticate': 'Bearer' });
+      if (deps.auth.mode === 'iam')
+        return json(403, {
+          error: 'forbidden',
+          message: `${caller ?? 'this caller'} may read, not ${right} (actors: DASHBOARD_ACTORS)`,
+        });
+      if (rights.length === 0)
+        return json(
+          401,
+          { error: 'unauthorized', message: 'a valid dashboard token is required' },
+          { 'www-authenticate': 'Bearer' },
+        );
       return json(403, { error: 'forbidden', message: `this token may ${rights.join(' and ')}, not ${right}` });
     };
     const denied = need(req.method === 'GET' ? 'read' : 'act');
     if (denied) return denied;
 
     if (req.method === 'GET' && (req.path === '/' || req.path === '')) {
-      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: DASHBOARD_PAGE.replace('__CAN_ACT__', JSON.stringify(rights.includes('act'))) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+        body: DASHBOARD_PAGE.replace('__CAN_ACT__', JSON.stringify(rights.includes('act'))),
+      };
     }
     if (req.method === 'GET' && req.path === '/api/state') {
-      return json(200, await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now() }));
+      return json(
+        200,
+        await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now() }),
+      );
     }
     const run = /^\/api\/runs\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && run) {
@@ -164,13 +204,26 @@ export function createDashboard(deps: DashboardDeps) {
       if (refused) return refused;
       const entryId = decodedSegment(action[1]!);
       if (entryId === undefined) return badPath(req);
-      const note = typeof req.body === 'object' && req.body !== null && typeof (req.body as { note?: unknown }).note === 'string' ? (req.body as { note: string }).note.trim() : '';
+      const note =
+        typeof req.body === 'object' && req.body !== null && typeof (req.body as { note?: unknown }).note === 'string'
+          ? (req.body as { note: string }).note.trim()
+          : '';
       if (!note) return json(400, { error: 'bad_request', message: 'a note saying why is required' });
       // Who acted goes with the note into the entry and its event (a token names no one).
       const signed = deps.auth.mode === 'iam' && caller ? `${note} (by ${caller})` : note;
-      const actionDeps = { definition: deps.definition, store: deps.store, publisher: deps.publisher, clock: deps.clock };
+      const actionDeps = {
+        definition: deps.definition,
+        store: deps.store,
+        publisher: deps.publisher,
+        clock: deps.clock,
+      };
       try {
-        const result = action[2] === 'retry' ? await retryNow(actionDeps, entryId, signed) : action[2] === 'resolve' ? await resolveEntry(actionDeps, entryId, signed) : await discardEntry(actionDeps, entryId, signed);
+        const result =
+          action[2] === 'retry'
+            ? await retryNow(actionDeps, entryId, signed)
+            : action[2] === 'resolve'
+              ? await resolveEntry(actionDeps, entryId, signed)
+              : await discardEntry(actionDeps, entryId, signed);
         deps.logger.info({ entryId, action: action[2], note, by: caller ?? null }, 'queue action from the dashboard');
         return json(200, { entry: result });
       } catch (error) {

@@ -13,7 +13,10 @@ const DRIVER = fileURLToPath(new URL('./driver.py', import.meta.url));
 /** The installed Cloud SDK: its root and the Python its `gcloud` script runs (the bundled one if any). */
 export function installedGcloud(): { root: string; python: string } {
   const root = sdkRoots(process.env).find((r) => existsSync(join(r, 'lib', 'googlecloudsdk', 'gcloud_main.py')));
-  if (!root) throw new Error('the Google Cloud CLI is not installed (https://cloud.google.com/sdk/docs/install): the deploy tests run the real gcloud');
+  if (!root)
+    throw new Error(
+      'the Google Cloud CLI is not installed (https://cloud.google.com/sdk/docs/install): the deploy tests run the real gcloud',
+    );
   const bundled = join(root, 'platform', 'bundledpythonunix', 'bin', 'python3');
   return { root, python: process.env.CLOUDSDK_PYTHON ?? (existsSync(bundled) ? bundled : 'python3') };
 }
@@ -27,7 +30,10 @@ export function gcloudEnv(options: { apis: Record<string, string>; defaultProjec
   const config = join(dir, 'config');
   mkdirSync(join(config, 'configurations'), { recursive: true });
   writeFileSync(join(config, 'active_config'), 'default');
-  writeFileSync(join(config, 'configurations', 'config_default'), options.defaultProject ? `[core]\nproject = ${options.defaultProject}\n` : '');
+  writeFileSync(
+    join(config, 'configurations', 'config_default'),
+    options.defaultProject ? `[core]\nproject = ${options.defaultProject}\n` : '',
+  );
   writeFileSync(join(dir, 'token'), 'ya29.local-test-token');
   const { root } = installedGcloud();
   return {
@@ -50,7 +56,10 @@ export interface GcloudSession {
 }
 
 /** One Python process with gcloud's CLI loaded, taking commands one at a time (see driver.py). */
-export async function startGcloudSession(env: NodeJS.ProcessEnv, before: (argv: readonly string[]) => void = () => undefined): Promise<GcloudSession> {
+export async function startGcloudSession(
+  env: NodeJS.ProcessEnv,
+  before: (argv: readonly string[]) => void = () => undefined,
+): Promise<GcloudSession> {
   const { python } = installedGcloud();
   const child = spawn(python, [DRIVER], { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -70,7 +79,10 @@ export async function startGcloudSession(env: NodeJS.ProcessEnv, before: (argv: 
       child.stdin!.write(`${JSON.stringify(argv.slice(1))}\n`);
       return JSON.parse(await next()) as CommandResult;
     });
-    queue = result.then(() => undefined, () => undefined);
+    queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   };
   return {
@@ -102,7 +114,9 @@ exit "$code"
  * A `gcloud` command for other processes (`phasegate deploy`, `bash deploy.sh`): a directory to
  * put first on PATH whose `gcloud` runs each command in `session`.
  */
-export async function gcloudOnPath(session: GcloudSession): Promise<{ env: NodeJS.ProcessEnv; close(): Promise<void> }> {
+export async function gcloudOnPath(
+  session: GcloudSession,
+): Promise<{ env: NodeJS.ProcessEnv; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'phasegate-gcloud-path-'));
   writeFileSync(join(dir, 'gcloud'), SHIM, { mode: 0o755 });
   const sockets = new Set<Socket>();
@@ -115,8 +129,13 @@ export async function gcloudOnPath(session: GcloudSession): Promise<{ env: NodeJ
       const fields = input.toString('utf8').split('\0');
       const count = Number(fields[0]);
       if (fields.length < count + 2) return;
-      const reply = (r: CommandResult) => socket.end(`${r.code}\n${Buffer.from(r.stdout).toString('base64')}\n${Buffer.from(r.stderr).toString('base64')}\n`);
-      session.run(['gcloud', ...fields.slice(1, count + 1)]).then(reply, (error: unknown) => reply({ code: 1, stdout: '', stderr: `gcloud shim: ${String(error)}\n` }));
+      const reply = (r: CommandResult) =>
+        socket.end(
+          `${r.code}\n${Buffer.from(r.stdout).toString('base64')}\n${Buffer.from(r.stderr).toString('base64')}\n`,
+        );
+      session
+        .run(['gcloud', ...fields.slice(1, count + 1)])
+        .then(reply, (error: unknown) => reply({ code: 1, stdout: '', stderr: `gcloud shim: ${String(error)}\n` }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -11,7 +11,17 @@ import type { AddressInfo } from 'node:net';
  * deployed before: every create answers 409 ALREADY_EXISTS (so the plan takes its update path)
  * and everything can be read.
  */
-export const OVERRIDDEN_APIS = ['pubsub', 'serviceusage', 'firestore', 'iam', 'cloudresourcemanager', 'cloudfunctions', 'run', 'cloudscheduler', 'storage'] as const;
+export const OVERRIDDEN_APIS = [
+  'pubsub',
+  'serviceusage',
+  'firestore',
+  'iam',
+  'cloudresourcemanager',
+  'cloudfunctions',
+  'run',
+  'cloudscheduler',
+  'storage',
+] as const;
 
 export interface RecordedRequest {
   /** Which command of the plan sent it (set by the caller before each command). */
@@ -47,7 +57,10 @@ export interface Policy {
 
 const error = (code: number, status: string, message: string) => ({ code, body: { error: { code, message, status } } });
 
-export async function startGoogleApis(options: { world: 'empty' | 'existing'; projectNumber: string }): Promise<GoogleApis> {
+export async function startGoogleApis(options: {
+  world: 'empty' | 'existing';
+  projectNumber: string;
+}): Promise<GoogleApis> {
   const created = new Set<string>();
   const exists = (path: string) => options.world === 'existing' || created.has(path);
   const requests: RecordedRequest[] = [];
@@ -59,7 +72,12 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
   const policies = new Map<string, Policy>();
   /** A long-running operation, done at once; gcloud polls it by name and reads its response. */
   const done = (prefix: string, response: unknown = {}, metadata?: unknown) => {
-    const op = { name: `${prefix}/operations/op-${++operations}`, done: true, response, ...(metadata ? { metadata } : {}) };
+    const op = {
+      name: `${prefix}/operations/op-${++operations}`,
+      done: true,
+      response,
+      ...(metadata ? { metadata } : {}),
+    };
     finished.set(op.name, op);
     return { code: 200, body: op };
   };
@@ -80,73 +98,145 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
       environment: 'GEN_2',
       state: 'ACTIVE',
       url: `https://${region}-${project}.cloudfunctions.net/${fn}`,
-      serviceConfig: { service: `projects/${project}/locations/${region}/services/${fn}`, uri: `https://${fn}-abc123-ew.a.run.app` },
+      serviceConfig: {
+        service: `projects/${project}/locations/${region}/services/${fn}`,
+        uri: `https://${fn}-abc123-ew.a.run.app`,
+      },
       buildConfig: { runtime: 'nodejs20', entryPoint: fn },
     };
   }
 
-  function answer(api: string, method: string, path: string, query: URLSearchParams, body: unknown): { code: number; body: unknown } {
+  function answer(
+    api: string,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+  ): { code: number; body: unknown } {
     const owner = path.replace(/:(get|set)IamPolicy$/, '');
-    if (path.endsWith(':getIamPolicy')) return { code: 200, body: policies.get(owner) ?? { version: 1, etag: 'BwYAAAAAAAA=', bindings: [] } };
+    if (path.endsWith(':getIamPolicy'))
+      return { code: 200, body: policies.get(owner) ?? { version: 1, etag: 'BwYAAAAAAAA=', bindings: [] } };
     if (path.endsWith(':setIamPolicy')) {
       const policy = (body as { policy: Policy }).policy;
       policies.set(owner, policy);
       return { code: 200, body: policy };
     }
     const resource = path.replace(/^\/v\d+(beta\d*|alpha)?\//, '');
-    if (method === 'GET' && /\/operations\/[^/]+$/.test(resource)) return { code: 200, body: finished.get(resource) ?? { name: resource, done: true, response: {} } };
+    if (method === 'GET' && /\/operations\/[^/]+$/.test(resource))
+      return { code: 200, body: finished.get(resource) ?? { name: resource, done: true, response: {} } };
 
     switch (api) {
       case 'pubsub':
-        if (method === 'PUT') return create(resource, () => ({ ...(body as object), name: resource }), `Resource already exists in the project (resource=${resource.split('/').pop()}).`);
+        if (method === 'PUT')
+          return create(
+            resource,
+            () => ({ ...(body as object), name: resource }),
+            `Resource already exists in the project (resource=${resource.split('/').pop()}).`,
+          );
         if (method === 'PATCH') return { code: 200, body: (body as { subscription?: unknown }).subscription ?? {} };
-        if (method === 'GET') return exists(resource) ? { code: 200, body: { name: resource } } : error(404, 'NOT_FOUND', `Resource not found (resource=${resource})`);
+        if (method === 'GET')
+          return exists(resource)
+            ? { code: 200, body: { name: resource } }
+            : error(404, 'NOT_FOUND', `Resource not found (resource=${resource})`);
         break;
       case 'serviceusage':
-        if (method === 'GET' && /\/services\/[^/:]+$/.test(resource)) return { code: 200, body: { name: resource, state: 'ENABLED' } };
+        if (method === 'GET' && /\/services\/[^/:]+$/.test(resource))
+          return { code: 200, body: { name: resource, state: 'ENABLED' } };
         if (resource.endsWith(':batchEnable')) return done(resource.split('/services')[0]!, { services: [] });
         if (resource.endsWith(':generateServiceIdentity')) {
           const service = resource.split('/services/')[1]!.split(':')[0]!;
           const agent = `service-${options.projectNumber}@gcp-sa-${service.split('.')[0]}.iam.gserviceaccount.com`;
-          return done('services', { '@type': 'type.googleapis.com/google.api.serviceusage.v1beta1.ServiceIdentity', email: agent, uniqueId: '1234' });
+          return done('services', {
+            '@type': 'type.googleapis.com/google.api.serviceusage.v1beta1.ServiceIdentity',
+            email: agent,
+            uniqueId: '1234',
+          });
         }
         break;
       case 'firestore':
         if (method === 'POST' && /^projects\/[^/]+\/databases$/.test(resource)) {
           const name = `${resource}/${query.get('databaseId') ?? '(default)'}`;
-          return create(name, () => ({ name: `${name}/operations/db-${++operations}`, done: true, response: { name } }), 'Database already exists. Please use another database_id');
+          return create(
+            name,
+            () => ({ name: `${name}/operations/db-${++operations}`, done: true, response: { name } }),
+            'Database already exists. Please use another database_id',
+          );
         }
         if (method === 'POST' && resource.endsWith('/indexes')) {
           const name = `${resource}/${JSON.stringify(body)}`;
-          return create(name, () => ({ name: `${resource.split('/collectionGroups')[0]}/operations/ix-${++operations}`, done: false, metadata: {} }), 'index already exists');
+          return create(
+            name,
+            () => ({
+              name: `${resource.split('/collectionGroups')[0]}/operations/ix-${++operations}`,
+              done: false,
+              metadata: {},
+            }),
+            'index already exists',
+          );
         }
         break;
       case 'iam':
         if (method === 'POST' && resource.endsWith('/serviceAccounts')) {
-          const { accountId, serviceAccount } = body as { accountId: string; serviceAccount?: { displayName?: string } };
+          const { accountId, serviceAccount } = body as {
+            accountId: string;
+            serviceAccount?: { displayName?: string };
+          };
           const project = resource.split('/')[1]!;
           const email = `${accountId}@${project}.iam.gserviceaccount.com`;
           const message = `Service account ${accountId} already exists within project projects/${project}.`;
-          return create(`${resource}/${email}`, () => ({ name: `${resource}/${email}`, email, projectId: project, displayName: serviceAccount?.displayName }), message);
+          return create(
+            `${resource}/${email}`,
+            () => ({
+              name: `${resource}/${email}`,
+              email,
+              projectId: project,
+              displayName: serviceAccount?.displayName,
+            }),
+            message,
+          );
         }
         break;
       case 'cloudresourcemanager':
-        if (method === 'GET' && /^projects\/[^/]+$/.test(resource)) return { code: 200, body: { projectId: resource.split('/')[1], projectNumber: options.projectNumber, lifecycleState: 'ACTIVE' } };
+        if (method === 'GET' && /^projects\/[^/]+$/.test(resource))
+          return {
+            code: 200,
+            body: { projectId: resource.split('/')[1], projectNumber: options.projectNumber, lifecycleState: 'ACTIVE' },
+          };
         break;
       case 'cloudfunctions':
         if (method === 'GET' && resource.endsWith('/runtimes')) {
-          return { code: 200, body: { runtimes: ['nodejs18', 'nodejs20', 'nodejs22'].map((name) => ({ name, displayName: name, stage: 'GA', environment: 'GEN_2' })) } };
+          return {
+            code: 200,
+            body: {
+              runtimes: ['nodejs18', 'nodejs20', 'nodejs22'].map((name) => ({
+                name,
+                displayName: name,
+                stage: 'GA',
+                environment: 'GEN_2',
+              })),
+            },
+          };
         }
         if (method === 'POST' && resource.endsWith('/functions:generateUploadUrl')) {
-          return { code: 200, body: { uploadUrl: `${base}/upload/${++operations}`, storageSource: { bucket: 'gcf-v2-uploads', object: `source-${operations}.zip` } } };
+          return {
+            code: 200,
+            body: {
+              uploadUrl: `${base}/upload/${++operations}`,
+              storageSource: { bucket: 'gcf-v2-uploads', object: `source-${operations}.zip` },
+            },
+          };
         }
-        if (method === 'GET' && /\/functions\/[^/]+$/.test(resource)) return exists(resource) ? { code: 200, body: gen2Function(resource) } : error(404, 'NOT_FOUND', `Resource '${resource}' was not found`);
+        if (method === 'GET' && /\/functions\/[^/]+$/.test(resource))
+          return exists(resource)
+            ? { code: 200, body: gen2Function(resource) }
+            : error(404, 'NOT_FOUND', `Resource '${resource}' was not found`);
         if (method === 'POST' && resource.endsWith('/functions')) {
           const name = `${resource}/${query.get('functionId')}`;
           created.add(name);
           return done(resource.split('/functions')[0]!, gen2Function(name), FUNCTION_OPERATION);
         }
-        if (method === 'PATCH') return done(resource.split('/functions')[0]!, gen2Function(resource), FUNCTION_OPERATION);
+        if (method === 'PATCH')
+          return done(resource.split('/functions')[0]!, gen2Function(resource), FUNCTION_OPERATION);
         break;
       case 'cloudscheduler':
         if (method === 'POST' && resource.endsWith('/jobs')) {
@@ -170,7 +260,15 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
       const path = `/${rest.join('/')}`;
       const raw = Buffer.concat(chunks);
       if (api === 'upload') {
-        requests.push({ step: state.step, api, method: req.method ?? '', path, query: url.searchParams, body: { bytes: raw.length }, status: 200 });
+        requests.push({
+          step: state.step,
+          api,
+          method: req.method ?? '',
+          path,
+          query: url.searchParams,
+          body: { bytes: raw.length },
+          status: 200,
+        });
         res.writeHead(200).end();
         return;
       }
@@ -181,13 +279,23 @@ export async function startGoogleApis(options: { world: 'empty' | 'existing'; pr
         body = raw.toString('utf8');
       }
       const reply = answer(api, req.method ?? '', decodeURIComponent(path), url.searchParams, body);
-      requests.push({ step: state.step, api, method: req.method ?? '', path: decodeURIComponent(path), query: url.searchParams, body, status: reply.code });
+      requests.push({
+        step: state.step,
+        api,
+        method: req.method ?? '',
+        path: decodeURIComponent(path),
+        query: url.searchParams,
+        body,
+        status: reply.code,
+      });
       res.writeHead(reply.code, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = Object.fromEntries(OVERRIDDEN_APIS.map((api) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`, `${base}/${api}/`]));
+  const env = Object.fromEntries(
+    OVERRIDDEN_APIS.map((api) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`, `${base}/${api}/`]),
+  );
   return {
     url: base,
     env,
