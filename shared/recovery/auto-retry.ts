@@ -80,15 +80,33 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
             won.push({ exhausted: entry });
             continue;
           }
-          const claimed: QueueEntry = { ...entry, retryCount: entry.retryCount + 1 };
-          const eventId = recordTransition(tx, { entry: claimed, type: 'retry_started', at: nowIso, from: entry.status, to: 'retrying', message: `automatic retry ${claimed.retryCount} of ${queue.maxRetries}` });
+          // Asking a source that was not ready is not a retry of a failure: it has its own counter,
+          // so a late source does not spend the retry budget of the failures that may follow.
+          const sourceCheck = entry.status === 'waiting' || (entry.status === 'retrying' && entry.lastClaim === 'source_check');
+          const claimed: QueueEntry = sourceCheck ? { ...entry, waitChecks: (entry.waitChecks ?? 0) + 1 } : { ...entry, retryCount: entry.retryCount + 1 };
+          const what = sourceCheck ? `source check ${claimed.waitChecks ?? 0} (waiting until ${entry.deadlineAt ?? 'no deadline'})` : `automatic retry ${claimed.retryCount} of ${queue.maxRetries}`;
+          const eventId = recordTransition(tx, { entry: claimed, type: 'retry_started', at: nowIso, from: entry.status, to: 'retrying', message: what });
           const message = retryMessage(claimed, eventId);
           if (!message) {
             tx.set(COLLECTIONS.queue, id, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: `nothing to re-publish: ${entry.lastError}`, updatedAt: nowIso }, { merge: true });
             won.push({ exhausted: entry });
             continue;
           }
-          tx.set(COLLECTIONS.queue, id, { status: 'retrying', retryCount: claimed.retryCount, lastRetryAt: nowIso, lastRetryEventId: eventId, nextRetryAt: new Date(now.getTime() + queue.retryingStaleSeconds * 1000).toISOString(), updatedAt: nowIso }, { merge: true });
+          tx.set(
+            COLLECTIONS.queue,
+            id,
+            {
+              status: 'retrying',
+              retryCount: claimed.retryCount,
+              waitChecks: claimed.waitChecks ?? 0,
+              lastClaim: sourceCheck ? 'source_check' : 'retry',
+              lastRetryAt: nowIso,
+              lastRetryEventId: eventId,
+              nextRetryAt: new Date(now.getTime() + queue.retryingStaleSeconds * 1000).toISOString(),
+              updatedAt: nowIso,
+            },
+            { merge: true },
+          );
           won.push({ entry: claimed, message });
         }
         return won;

@@ -118,6 +118,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         lastFailedAt: nowIso,
         occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
         retryCount,
+        waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
         nextRetryAt: next === 'pending' ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString() : null,
         deadlineAt: null,
         updatedAt: nowIso,

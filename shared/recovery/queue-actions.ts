@@ -72,7 +72,7 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
     const eventId = recordTransition(tx, { entry: next, type: 'retry_started', at: at.toISOString(), from: entry.status, to: 'retrying', message: `manual retry: ${note}` });
     const message = retryMessage(next, eventId);
     if (!message) throw new QueueActionError(`entry "${entryId}" has no request to re-publish (its payload never parsed); fix the publisher, then discard it`);
-    tx.set(COLLECTIONS.queue, entryId, { status: 'retrying', retryCount: next.retryCount, note, needsManualFix: false, lastRetryAt: at.toISOString(), nextRetryAt: new Date(at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000).toISOString(), updatedAt: at.toISOString() }, { merge: true });
+    tx.set(COLLECTIONS.queue, entryId, { status: 'retrying', retryCount: next.retryCount, lastClaim: 'retry', note, needsManualFix: false, lastRetryAt: at.toISOString(), nextRetryAt: new Date(at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000).toISOString(), updatedAt: at.toISOString() }, { merge: true });
     return { entry: next, message };
   });
   await deps.publisher.publish(claimed.message.topic, claimed.message.message, { requestId: entryId, retry: 'manual' });

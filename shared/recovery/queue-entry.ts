@@ -20,7 +20,12 @@ export interface QueueEntry {
   retryTarget?: { topic: string; message: unknown } | null;
   failureEventId: string | null;
   firstFailedAt: string;
+  /** Automatic and manual retries of a failure: at most the queue's maxRetries automatic ones. */
   retryCount: number;
+  /** Times the source was asked again while the entry was waiting for it (not retries: no limit but the deadline). */
+  waitChecks?: number;
+  /** What the last automatic claim was: a retry, or a source check of a waiting entry. */
+  lastClaim?: 'retry' | 'source_check';
   nextRetryAt: string | null;
   deadlineAt: string | null;
   deliveryCount?: number | null;

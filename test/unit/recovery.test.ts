@@ -63,7 +63,26 @@ describe('auto-retry tick', () => {
     const expired = await seedEntry(d.store, { status: 'waiting', errorType: 'not_ready', deadlineAt: '2026-03-01T11:00:00.000Z' });
     expect((await runAutoRetryTick(d)).expired).toBe(1);
     expect(await d.store.get(COLLECTIONS.queue, expired.requestId)).toMatchObject({ status: 'failed_permanent' });
-    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({ status: 'retrying', retryCount: 8 });
+    // A source check is not a retry: the retry budget stays where it was.
+    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({ status: 'retrying', retryCount: 7, waitChecks: 1, lastClaim: 'source_check' });
+  });
+
+  it('a source late for many ticks, then one transient failure: the failure still gets its retries', async () => {
+    const d = setup();
+    const waiting = await seedEntry(d.store, { status: 'waiting', errorType: 'not_ready', errorReason: 'source_not_ready', deadlineAt: '2026-03-02T00:00:00.000Z' });
+    for (let tick = 0; tick < 6; tick++) {
+      expect((await runAutoRetryTick(d)).retried).toBe(1);
+      // The processor finds the source still not ready: back to waiting (as handle-failure writes it).
+      await d.store.set(COLLECTIONS.queue, waiting.requestId, { status: 'waiting', nextRetryAt: d.clock.now().toISOString() }, { merge: true });
+      d.clock.advance(1000);
+    }
+    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({ retryCount: 0, waitChecks: 6 });
+    // The source is there now, but the write fails until the message dead-letters.
+    await d.store.set(COLLECTIONS.queue, waiting.requestId, { status: 'retrying' }, { merge: true });
+    const letter = pubsubEvent(waiting.request, { messageId: 'dl-1' });
+    letter.data!.message!.attributes = { CloudPubSubDeadLetterSourceDeliveryCount: '5', CloudPubSubDeadLetterSourceSubscription: 'projects/p/subscriptions/phase-alpha-sub' };
+    await createDlqRecorder(d)(letter);
+    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({ status: 'pending', retryCount: 0, waitChecks: 6, needsManualFix: false });
   });
 
   it('picks up a retrying entry whose retry was lost, after retryingStaleSeconds', async () => {
