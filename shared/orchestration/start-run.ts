@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PermanentError } from '../errors/errors.ts';
 import { parseMessage, decodeBase64Json } from '../messages/decode.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
-import { makeRequestId, phaseTopic, relativeGameDate, RunRequestSchema, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
+import { makeRequestId, phaseTopic, RunRequestSchema, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { addToOutbox, flushOutbox } from './outbox.ts';
@@ -10,7 +10,7 @@ import { newRunDoc, phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
-import { runRequestContentKey, runRequestEntryId } from '../recovery/dlq-recorder.ts';
+import { firstPublishedAt, resolveRunRequest, runRequestEntryId, runRequestKey, type ResolvedRunRequest } from '../messages/run-request-key.ts';
 
 /**
  * Run ids derive from the Pub/Sub message (id and publish time): a redelivered RunRequest
@@ -19,14 +19,6 @@ import { runRequestContentKey, runRequestEntryId } from '../recovery/dlq-recorde
  */
 export function runIdFor(gameDate: string, messageId: string, publishTime: string | undefined): string {
   return `${gameDate}_${createHash('sha256').update(`${messageId}|${publishTime ?? ''}`).digest('hex').slice(0, 12)}`;
-}
-
-function resolveRelative(now: Date, days: number, timeZone: string | undefined): string {
-  try {
-    return relativeGameDate(now, days, timeZone);
-  } catch (error) {
-    throw new PermanentError(`timeZone "${timeZone ?? ''}" is not a time zone`, { cause: error });
-  }
 }
 
 type StartOutcome = { state: 'started' | 'exists'; runId: string; decisionId: string } | { state: 'conflict'; runId: string; holder: string };
@@ -47,10 +39,14 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
   let request: RunRequest;
   let start: { startPhase: string; processors: string[] };
   let gameDate: string;
+  let resolved: ResolvedRunRequest;
   try {
     request = parseMessage(RunRequestSchema, decodeBase64Json(event.data?.message?.data, 'RunRequest'), 'RunRequest');
     start = resolveStart(deps, request);
-    gameDate = request.gameDate ?? resolveRelative(deps.clock.now(), request.relativeDays ?? 0, request.timeZone);
+    // "Yesterday" is yesterday of its publish: a redelivery after midnight means the same date.
+    const message = event.data?.message;
+    resolved = resolveRunRequest(request, firstPublishedAt(message?.publishTime, message?.attributes ?? {}, deps.clock.now()));
+    gameDate = resolved.gameDate;
   } catch (error) {
     return rejectOrchestratorMessage(deps, event, error);
   }
@@ -87,8 +83,7 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
   }
   if (outcome.state === 'started') {
     // A run request the recorder queued (its earlier copy dead-lettered) is recovered now.
-    const dataText = Buffer.from(event.data?.message?.data ?? '', 'base64').toString('utf8');
-    await markQueueSucceeded(deps.store, [runRequestEntryId(runRequestContentKey(dataText))], now, `run ${runId} started`);
+    await markQueueSucceeded(deps.store, [runRequestEntryId(runRequestKey(resolved))], now, `run ${runId} started`);
   }
   deps.faults?.crashPoint('after-run-decision');
   const sent = await flushOutbox(deps.store, deps.publisher, outcome.decisionId, () => deps.clock.now(), messageIdOf(event));

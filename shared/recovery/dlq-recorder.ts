@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { LoadedDefinition } from '../definition/load.ts';
 import { ProcessorOutcomeSchema, ProcessorRequestSchema, RunRequestSchema, TOPICS } from '../messages/messages.ts';
+import { firstPublishedAt, resolveRunRequest, runRequestEntryId, runRequestKey, type ResolvedRunRequest } from '../messages/run-request-key.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocData, DocumentStore } from '../ports/store.ts';
@@ -39,7 +39,7 @@ function sourceTopicOf(attributes: Record<string, string>, event: PubSubCloudEve
   return (event.source ?? '').split('/').pop()?.replace(/-dlq$/, '') ?? 'unknown';
 }
 
-function identify(data: unknown, messageId: string, sourceTopic: string, dataText: string): Identified {
+function identify(data: unknown, messageId: string, sourceTopic: string, publishedAt: Date): Identified {
   const request = ProcessorRequestSchema.safeParse(data);
   if (request.success) {
     const r = request.data;
@@ -52,14 +52,21 @@ function identify(data: unknown, messageId: string, sourceTopic: string, dataTex
   }
   const run = RunRequestSchema.safeParse(data);
   if (run.success) {
-    // Keyed by content: a run request that dead-letters again after a retry finds its entry.
-    return { entryId: runRequestEntryId(runRequestContentKey(dataText)), kind: 'run_request', request: null, retryTarget: { topic: TOPICS.runRequests, message: run.data }, runId: null, gameDate: run.data.gameDate ?? null, phase: 'orchestrator', processor: null };
+    let resolved: ResolvedRunRequest | undefined;
+    try {
+      // Stored with its date: a retry tomorrow must run the date it was for, not tomorrow's yesterday.
+      resolved = resolveRunRequest(run.data, publishedAt);
+    } catch {
+      resolved = undefined;
+    }
+    // Keyed by resolved content: a run request that dead-letters again after a retry finds its entry.
+    if (resolved) {
+      return { entryId: runRequestEntryId(runRequestKey(resolved)), kind: 'run_request', request: null, retryTarget: { topic: TOPICS.runRequests, message: resolved }, runId: null, gameDate: resolved.gameDate, phase: 'orchestrator', processor: null };
+    }
   }
   return { entryId: `msg-${messageId}`, kind: 'unknown', request: null, retryTarget: null, runId: null, gameDate: null, phase: sourceTopic, processor: null };
 }
 
-export const runRequestEntryId = (contentKey: string): string => `run-request-${contentKey}`;
-export const runRequestContentKey = (dataText: string): string => createHash('sha256').update(dataText).digest('hex').slice(0, 16);
 
 /**
  * Consumes every dead-letter topic. Writes the durable queue entry (keyed by requestId)
@@ -80,7 +87,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
       data = null;
     }
     const sourceTopic = sourceTopicOf(attributes, event);
-    const id = identify(data, messageId, sourceTopic, dataText);
+    const id = identify(data, messageId, sourceTopic, firstPublishedAt(message?.publishTime, attributes, deps.clock.now()));
     const deliveryCount = Number(attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? '') || null;
     const events = id.kind === 'processor_request' ? await deps.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: id.entryId }] }) : [];
     const failures = events.map((e) => e.data).filter((e) => e.type === 'processor_failed').sort((a, b) => String(a.at).localeCompare(String(b.at)));

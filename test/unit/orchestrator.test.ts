@@ -7,6 +7,8 @@ import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
 import { runIdFor } from '../../shared/orchestration/start-run.ts';
 import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
 import { reconcile } from '../../shared/operations/reconciler.ts';
+import { createDlqRecorder } from '../../shared/recovery/dlq-recorder.ts';
+import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 
 const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
@@ -63,6 +65,44 @@ function world(options: { crashAt?: string } = {}) {
 }
 
 const requestsOn = (w: ReturnType<typeof world>, phase: string) => w.publisher.on(phaseTopic(phase)) as { requestId: string }[];
+
+describe('a scheduled relative run request ("yesterday")', () => {
+  const scheduled = { relativeDays: -1, timeZone: 'America/New_York', triggerSource: 'scheduled', requestedBy: 'cloud-scheduler' };
+
+  it('means the day before its publish, also when it arrives or is redelivered after midnight', async () => {
+    const w = world();
+    const event = pubsubEvent(scheduled, { messageId: 'sched-1' });
+    // Published at 10:00 New York on March 1st (yesterday: February 28th); delivered the next morning.
+    event.data!.message!.publishTime = '2026-03-01T15:00:00.000Z';
+    w.clock.advance(86_400_000 + 3_600_000);
+    await w.orchestrator.onRunRequest(event);
+    const runs = w.store.docs(COLLECTIONS.runs) as { gameDate: string }[];
+    expect(runs.map((r) => r.gameDate)).toEqual(['2026-02-28']);
+  });
+
+  it('dead-lettered overnight, is retried the next morning for the date it was for, and its entry closes when that run starts', async () => {
+    const w = world();
+    const recorder = createDlqRecorder({ definition: testDefinition, store: w.store, clock: w.clock, logger: w.logger });
+    const letter = pubsubEvent(scheduled, { messageId: 'dl-1' });
+    letter.data!.message!.attributes = {
+      CloudPubSubDeadLetterSourceDeliveryCount: '10',
+      CloudPubSubDeadLetterSourceSubscription: 'projects/p/subscriptions/run-requests-sub',
+      CloudPubSubDeadLetterSourceTopicPublishTime: '2026-03-01T15:00:00.000+00:00',
+    };
+    await recorder(letter);
+    const [entry] = w.store.docs(COLLECTIONS.queue) as { requestId: string; gameDate: string; retryTarget: { message: unknown } }[];
+    expect(entry).toMatchObject({ gameDate: '2026-02-28', retryTarget: { message: { gameDate: '2026-02-28', triggerSource: 'scheduled' } } });
+    expect(entry!.retryTarget.message).not.toHaveProperty('relativeDays');
+    // The next morning the auto-retry re-publishes it; the run is for the date it was for.
+    w.clock.advance(86_400_000);
+    await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    const retried = w.publisher.on(TOPICS.runRequests);
+    expect(retried).toEqual([expect.objectContaining({ gameDate: '2026-02-28' })]);
+    await w.orchestrator.onRunRequest(pubsubEvent(retried[0], { messageId: 'retry-1' }));
+    expect((w.store.docs(COLLECTIONS.runs) as { gameDate: string }[]).map((r) => r.gameDate)).toEqual(['2026-02-28']);
+    expect(await w.store.get(COLLECTIONS.queue, entry!.requestId)).toMatchObject({ status: 'succeeded' });
+  });
+});
 
 describe('the reconciler racing the orchestrator', () => {
   it('never writes a status computed before a gate that passed meanwhile: the run stays SUCCESS, its phases SUCCEEDED', async () => {
