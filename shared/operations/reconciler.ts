@@ -27,6 +27,8 @@ export interface ReconcileResult {
   healed: string[];
   outboxResent: number;
   stalled: string[];
+  /** Alerts whose webhook POST had failed, sent again. */
+  alertsResent: number;
 }
 
 /** An outbox entry pending this long was not sent by its own delivery: the reconciler sends it. */
@@ -140,7 +142,12 @@ async function detectStalls(deps: ReconcilerDeps, now: Date): Promise<string[]> 
 /** One reconcile tick: heal run statuses, re-send the outbox, detect and re-drive stalls. */
 export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> {
   const now = deps.clock.now();
-  const result = { outboxResent: await resendOutbox(deps, now), healed: await healRuns(deps, now), stalled: await detectStalls(deps, now) };
+  const result = {
+    outboxResent: await resendOutbox(deps, now),
+    healed: await healRuns(deps, now),
+    stalled: await detectStalls(deps, now),
+    alertsResent: (await deps.notifier?.resendPending?.()) ?? 0,
+  };
   deps.logger.info({ ...result }, 'reconcile tick');
   return result;
 }

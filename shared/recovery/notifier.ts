@@ -17,17 +17,20 @@ export interface Alert {
   message: string;
 }
 
-export type Notifier = (alert: Alert) => Promise<void>;
+export type Notifier = ((alert: Alert) => Promise<void>) & {
+  /** POSTs again every alert whose webhook delivery failed (the reconciler calls it each tick); how many went out. */
+  resendPending?: () => Promise<number>;
+};
 
 /**
  * A structured log line always; a webhook POST when configured. Deduplicated through
  * `alerts/{dedupKey}`: one outage within the window is one alert, the rest are counted.
- * A failing webhook is logged, never thrown: an alert must not make a delivery fail.
+ * A failing webhook is logged and kept for `resendPending`, never thrown.
  */
 export function createNotifier(deps: { store: DocumentStore; logger: Logger; clock: Clock; webhookUrl?: string; windowMs?: number; fetch?: typeof fetch }): Notifier {
   const windowMs = deps.windowMs ?? 30 * 60_000;
   const doFetch = deps.fetch ?? fetch;
-  return async (alert) => {
+  const notify: Notifier = async (alert) => {
     const now = deps.clock.now();
     const id = alert.dedupKey.replace(/\//g, '_').slice(0, 400);
     const send = await deps.store.transaction(async (tx) => {
@@ -40,7 +43,7 @@ export function createNotifier(deps: { store: DocumentStore; logger: Logger; clo
         lastSentAt: fresh ? now.toISOString() : (previous?.lastSentAt ?? null),
         suppressed: fresh ? 0 : (typeof previous?.suppressed === 'number' ? previous.suppressed : 0) + 1,
         occurrences: (typeof previous?.occurrences === 'number' ? previous.occurrences : 0) + 1,
-      });
+      }, { merge: true });
       return fresh;
     });
     if (!send) {
@@ -49,11 +52,34 @@ export function createNotifier(deps: { store: DocumentStore; logger: Logger; clo
     }
     deps.logger.error({ alert: alert.kind, dedupKey: alert.dedupKey, runId: alert.runId, phase: alert.phase, processor: alert.processor }, `ALERT ${alert.kind}: ${alert.message}`);
     if (!deps.webhookUrl) return;
-    try {
-      const response = await doFetch(deps.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...alert, at: now.toISOString() }), signal: AbortSignal.timeout(5000) });
-      if (!response.ok) deps.logger.warn({ status: response.status }, 'alert webhook answered non-2xx');
-    } catch (error) {
-      deps.logger.warn({ err: describeError(error).message }, 'alert webhook failed');
-    }
+    await post(id, { ...alert, at: now.toISOString() });
   };
+
+  /**
+   * One webhook delivery. A failure is recorded on the alert (`webhookPending`, the error) and
+   * never thrown: an alert must not make a delivery fail, and a POST that failed is not an alert
+   * sent, so `resendPending` tries it again.
+   */
+  async function post(id: string, payload: Alert & { at: string }): Promise<boolean> {
+    let failure: string | null = null;
+    try {
+      const response = await doFetch(deps.webhookUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5000) });
+      if (!response.ok) failure = `webhook answered ${response.status}`;
+    } catch (error) {
+      failure = describeError(error).message;
+    }
+    const at = deps.clock.now().toISOString();
+    if (failure) deps.logger.warn({ dedupKey: payload.dedupKey, err: failure }, 'alert webhook failed; it is sent again on the next reconcile tick');
+    await deps.store.set(COLLECTIONS.alerts, id, failure ? { webhookPending: true, webhookPayload: payload, webhookError: failure, webhookFailedAt: at } : { webhookPending: false, webhookError: null, webhookDeliveredAt: at }, { merge: true });
+    return failure === null;
+  }
+
+  notify.resendPending = async () => {
+    if (!deps.webhookUrl) return 0;
+    const pending = await deps.store.query(COLLECTIONS.alerts, { filters: [{ field: 'webhookPending', op: '==', value: true }], limit: 100 });
+    let sent = 0;
+    for (const doc of pending) if (await post(doc.id, doc.data.webhookPayload as Alert & { at: string })) sent += 1;
+    return sent;
+  };
+  return notify;
 }

@@ -197,5 +197,27 @@ describe('notifier', () => {
     expect(posted).toHaveLength(2);
     expect(d.logger.lines.filter((l) => l.message.startsWith('ALERT failed_permanent'))).toHaveLength(2);
   });
+
+  it('a webhook POST that fails is not an alert sent: it is kept, and sent again until it goes through', async () => {
+    const d = setup();
+    const delivered: string[] = [];
+    let down = 2;
+    const flakyFetch = ((_url: string, init: { body: string }) => {
+      if (down-- > 0) return Promise.resolve(new Response('bad gateway', { status: 502 }));
+      delivered.push(init.body);
+      return Promise.resolve(new Response('ok'));
+    }) as unknown as typeof fetch;
+    const notify = createNotifier({ store: d.store, logger: d.logger, clock: d.clock, webhookUrl: 'http://hook', windowMs: 60_000, fetch: flakyFetch });
+    const alert = { kind: 'gate_failed' as const, dedupKey: 'gate_failed:raw', runId: 'r', phase: 'raw', processor: null, message: 'short' };
+    await notify(alert);
+    // The same outage inside the window is still suppressed, and does not erase the pending delivery.
+    await notify(alert);
+    expect(await d.store.get(COLLECTIONS.alerts, alert.dedupKey)).toMatchObject({ webhookPending: true, webhookError: 'webhook answered 502', suppressed: 1 });
+    expect(await notify.resendPending!()).toBe(0);
+    expect(await notify.resendPending!()).toBe(1);
+    expect(delivered.map((b) => (JSON.parse(b) as { message: string }).message)).toEqual(['short']);
+    expect(await d.store.get(COLLECTIONS.alerts, alert.dedupKey)).toMatchObject({ webhookPending: false });
+    expect(await notify.resendPending!()).toBe(0);
+  });
 });
 
