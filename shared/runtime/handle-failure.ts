@@ -10,7 +10,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import { assertNever } from '../lib/assert-never.ts';
 import { appendEvent, attemptEventId, errorEventFields, requestEventFields } from './events.ts';
 import { recordFailure, type OriginalMessage } from './failure-queue.ts';
-import { markRunFailed } from './processor-runs.ts';
+import { isCurrentAttempt, markRunFailed } from './processor-runs.ts';
 
 export interface FailureContext {
   store: DocumentStore;
@@ -46,12 +46,19 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
     durationMs: ctx.durationMs,
     ...errorEventFields(classification, described),
   };
+  if (!(await isCurrentAttempt(ctx.store, ctx.request.requestId, ctx.attempt))) {
+    // A newer attempt began (this one outlived its lease) or completed the request: the outcome is
+    // the newer attempt's. The failure stays in the log; nothing else changes, and this delivery is acked.
+    await appendEvent(ctx.store, { ...event, message: `${event.message} (superseded: a newer attempt owns the outcome)` });
+    ctx.logger.warn({ ...fields, err: described.message }, 'a superseded attempt failed; its failure is not recorded on the request');
+    return;
+  }
   switch (action) {
     case 'redeliver': {
       ctx.logger.warn({ ...fields, err: described.message }, 'processor failed transiently; answering 5xx so Pub/Sub redelivers');
       try {
         await appendEvent(ctx.store, event);
-        await markRunFailed(ctx.store, ctx.request.requestId, 'failed_transient', { kind: classification.kind, message: described.message }, now);
+        await markRunFailed(ctx.store, ctx.request.requestId, ctx.attempt, 'failed_transient', { kind: classification.kind, message: described.message }, now);
       } catch (recordError) {
         // The redelivery matters more than the record of it: log and keep the original error.
         ctx.logger.error({ err: describeError(recordError).message }, 'could not record the transient failure');
@@ -93,7 +100,10 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         message: described.message,
         failedAt: now.toISOString(),
       };
-      await markRunFailed(ctx.store, ctx.request.requestId, status, { kind: classification.kind, message: described.message }, now, notice);
+      if (!(await markRunFailed(ctx.store, ctx.request.requestId, ctx.attempt, status, { kind: classification.kind, message: described.message }, now, notice))) {
+        ctx.logger.warn({ ...fields, queueStatus: status }, 'a newer attempt completed while this one failed: its notice is not sent');
+        return;
+      }
       // The run shows the failure at once; if this publish fails, the redelivery re-sends it.
       await ctx.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: ctx.request.requestId });
       if (status === 'failed_permanent') {

@@ -62,13 +62,31 @@ export function completedRunWrite(completion: ProcessorCompleted): DocWrite {
   };
 }
 
+/**
+ * An attempt is current while no later attempt has begun and none has completed the request:
+ * an attempt that ran past its lease (a zombie) must not overwrite what a newer one recorded.
+ */
+export async function isCurrentAttempt(store: DocumentStore, requestId: string, attempt: number): Promise<boolean> {
+  const run = await store.get(COLLECTIONS.processorRuns, requestId);
+  return isCurrent(run, attempt);
+}
+
+const isCurrent = (run: Record<string, unknown> | undefined, attempt: number) =>
+  !run || ((typeof run.attempts !== 'number' || run.attempts <= attempt) && run.status !== 'completed');
+
+/** Records this attempt's failure, unless a newer attempt began or the request completed meanwhile (then false). */
 export async function markRunFailed(
   store: DocumentStore,
   requestId: string,
+  attempt: number,
   status: Exclude<ProcessorRunStatus, 'running' | 'completed'>,
   error: { kind: string; message: string },
   now: Date,
   failureNotice: ProcessorFailed | null = null,
-): Promise<void> {
-  await store.set(COLLECTIONS.processorRuns, requestId, { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString(), failureNotice }, { merge: true });
+): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    if (!isCurrent(await tx.get(COLLECTIONS.processorRuns, requestId), attempt)) return false;
+    tx.set(COLLECTIONS.processorRuns, requestId, { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString(), failureNotice }, { merge: true });
+    return true;
+  });
 }

@@ -7,6 +7,7 @@ import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
 import type { Processor } from '../../shared/runtime/processor.ts';
+import { PermanentError } from '../../shared/errors/errors.ts';
 import { ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
@@ -186,3 +187,36 @@ describe('phase handler', () => {
     expect(() => setup({ processors: { gadgets: undefined as unknown as Processor } })).toThrow(/no implementation registered for gadgets/);
   });
 });
+
+describe('an attempt that outlives its lease (a zombie)', () => {
+  it('fails after a newer attempt completed: the request stays completed, no queue entry, no failure notice', async () => {
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const widgets: Processor = {
+      async run(ctx) {
+        calls += 1;
+        if (calls === 1) {
+          await stuck;
+          throw new PermanentError('the zombie attempt gives up');
+        }
+        return testProcessors.widgets!.run(ctx);
+      },
+    };
+    const { store, publisher, clock, handler } = setup({ processors: { widgets } });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    const first = handler(pubsubEvent(request, { messageId: 'd1' }));
+    await new Promise((r) => setTimeout(r, 10));
+    // The first attempt runs past its lease; Pub/Sub redelivers and a second attempt completes.
+    clock.advance(testDefinition.phases[0]!.function.timeoutSeconds * 1000 + 1000);
+    await handler(pubsubEvent(request, { messageId: 'd1' }));
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    release();
+    await first;
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await store.get(COLLECTIONS.queue, request.requestId)).toBeUndefined();
+    const outcomes = publisher.on(TOPICS.processorCompletions) as { outcome?: string }[];
+    expect(outcomes.map((o) => o.outcome ?? 'completed')).toEqual(['completed']);
+  });
+});
+
