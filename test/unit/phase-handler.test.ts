@@ -200,7 +200,7 @@ describe('an attempt that outlives its lease (a zombie)', () => {
           await stuck;
           throw new PermanentError('the zombie attempt gives up');
         }
-        return testProcessors.widgets!.run(ctx);
+        return testProcessors.widgets.run(ctx);
       },
     };
     const { store, publisher, clock, handler } = setup({ processors: { widgets } });
