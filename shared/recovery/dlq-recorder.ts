@@ -95,14 +95,30 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     const now = deps.clock.now();
     const nowIso = now.toISOString();
     const store = deps.faults ? deps.faults.storeFor('dlq-recorder', deps.store) : deps.store;
-    const status = await store.transaction(async (tx) => {
+    const status = await store.transaction(async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
       const existing = await tx.get(COLLECTIONS.queue, id.entryId);
       const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;
       const exhausted = retryCount >= deps.definition.queue.maxRetries;
       const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
       const lastError = typeof last?.message === 'string' ? last.message : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
       const eventId = `${id.entryId}--dead_lettered--${messageId}`;
-      tx.set(COLLECTIONS.events, eventId, { eventId, type: 'dead_lettered', at: nowIso, runId: id.runId, requestId: id.entryId, gameDate: id.gameDate, phase: id.phase, processor: id.processor, attempt: null, triggerSource: null, traceparent: null, parentEventId: (last?.eventId) ?? null, deliveryCount, sourceTopic, message: lastError });
+      const deadLettered = (message: string) =>
+        tx.set(COLLECTIONS.events, eventId, { eventId, type: 'dead_lettered', at: nowIso, runId: id.runId, requestId: id.entryId, gameDate: id.gameDate, phase: id.phase, processor: id.processor, attempt: null, triggerSource: null, traceparent: null, parentEventId: (last?.eventId) ?? null, deliveryCount, sourceTopic, message });
+      // A late dead letter (an old delivery of what has since completed, or was closed by a person)
+      // is history: an event, never a reopened entry or a re-run.
+      const run = id.kind === 'processor_request' ? await tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined;
+      const closed = existing?.status === 'succeeded' || existing?.status === 'discarded' ? String(existing.status) : run?.status === 'completed' ? 'completed' : null;
+      if (closed) {
+        deadLettered(`late dead letter, ignored: ${id.entryId} is already ${closed} (${lastError})`);
+        return 'late';
+      }
+      // Waiting for its source stays waiting: the source's cadence and deadline still decide.
+      if (existing?.status === 'waiting') {
+        deadLettered(`dead letter while waiting for the source, still waiting: ${lastError}`);
+        tx.set(COLLECTIONS.queue, id.entryId, { deliveryCount, lastFailedAt: nowIso, occurrences: (typeof existing.occurrences === 'number' ? existing.occurrences : 0) + 1, updatedAt: nowIso }, { merge: true });
+        return 'waiting';
+      }
+      deadLettered(lastError);
       tx.set(COLLECTIONS.queue, id.entryId, {
         requestId: id.entryId,
         status: next,
@@ -136,6 +152,10 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     if (status === 'failed_permanent') {
       logger.error({ deliveryCount, sourceTopic }, 'dead letter recorded as failed_permanent');
       await deps.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${id.phase}:${id.processor ?? '-'}:dead_lettered`, runId: id.runId, phase: id.phase, processor: id.processor, message: `${id.entryId} dead-lettered from ${sourceTopic} and will not be retried automatically` });
+    } else if (status === 'late') {
+      logger.info({ deliveryCount, sourceTopic }, 'late dead letter of a request already closed: recorded as an event only');
+    } else if (status === 'waiting') {
+      logger.info({ deliveryCount, sourceTopic }, 'dead letter of a request waiting for its source: still waiting');
     } else {
       logger.warn({ deliveryCount, sourceTopic }, 'dead letter recorded in failed_processor_queue (pending auto-retry)');
     }
