@@ -9,6 +9,10 @@ import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
+import { asEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
+import { nextRetryDelayMs, OPEN_STATUSES } from '../recovery/queue-policy.ts';
+import type { QueueStatus } from '../runtime/failure-queue.ts';
+import type { Transaction } from '../ports/store.ts';
 
 /** How long a gate-failed processor waits before the auto-retry re-runs it. */
 export const GATE_RETRY_DELAY_MS = 60_000;
@@ -47,15 +51,16 @@ async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFail
  * (contended only by the last completions of that phase, never by every completion).
  * Writes the next phase's requests to the outbox in the same transaction.
  */
-async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, phaseDoc: RunPhaseDoc, gate: GateResult): Promise<string | null> {
+async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, phaseDoc: RunPhaseDoc, gate: GateResult): Promise<Decision> {
   const now = deps.clock.now().toISOString();
   const decisionId = phaseDecisionId(completion.runId, completion.phase);
   const next = deps.definition.nextPhase(completion.phase);
   return deps.store.transaction(async (tx) => {
     const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as RunPhaseDoc | undefined;
     const run = (await tx.get(COLLECTIONS.runs, completion.runId)) as RunDoc | undefined;
-    if (!current || !run || current.status === 'gate_passed') return null;
-    if (current.status === 'gate_failed' && !gate.passed) return null;
+    if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
+    // Failed again, after a re-run: the entries of the processors still short are counted again.
+    if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: await recountGateEntries(deps, tx, run, completion, gate, now) };
     const eventId = `${decisionId}--${gate.passed ? 'gate_passed' : 'gate_failed'}${current.status === 'gate_failed' ? `-${now}` : ''}`;
     tx.set(COLLECTIONS.runPhases, decisionId, { ...current, status: gate.passed ? 'gate_passed' : 'gate_failed', decidedAt: now, gate: { ...gate } });
     tx.set(COLLECTIONS.events, eventId, { eventId, type: gate.passed ? 'gate_passed' : 'gate_failed', at: now, runId: run.runId, requestId: null, gameDate: run.gameDate, phase: completion.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: completion.traceparent, parentEventId: completion.parentEventId, checks: gate.checks, shortfalls: gate.shortfalls, message: gate.passed ? null : describeShortfalls(gate.shortfalls) });
@@ -83,7 +88,7 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
           firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, nextRetryAt: new Date(deps.clock.now().getTime() + GATE_RETRY_DELAY_MS).toISOString(), deadlineAt: null, updatedAt: now,
         });
       }
-      return null;
+      return { next: null, exhausted: [] };
     }
     if (next && nextDecision) {
       const nextDoc: RunPhaseDoc = { runId: run.runId, phase: next.id, gameDate: run.gameDate, expected: next.processors.map((p) => p.name), status: 'running', startedAt: now, decidedAt: null, gate: null };
@@ -93,8 +98,65 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
         addToOutbox(tx, { id: `${nextDecision}--${processor}`, decisionId: nextDecision, runId: run.runId, topic: phaseTopic(next.id), message: { ...message }, attributes: { requestId: message.requestId }, status: 'pending', createdAt: now, sentAt: null });
       }
     }
-    return nextDecision;
+    return { next: nextDecision, exhausted: [] };
   });
+}
+
+interface Decision {
+  /** The next phase's decision, when this one triggered it. */
+  next: string | null;
+  /** Queue entries that ran out of retries on this gate failure (to alert on). */
+  exhausted: QueueEntry[];
+}
+
+/**
+ * A gate that fails again after its processors were re-run: each entry of a processor still short
+ * is counted again (`retrying` → `pending`, with backoff), past `maxRetries` it is `failed_permanent`
+ * with NEEDS MANUAL FIX; one closed as recovered is re-opened (its data is still short); one a
+ * person discarded stays discarded.
+ */
+async function recountGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, completion: ProcessorCompleted, gate: GateResult, now: string): Promise<QueueEntry[]> {
+  const queue = deps.definition.queue;
+  const phase = completion.phase;
+  const exhausted: QueueEntry[] = [];
+  const responsible = [...new Set(gate.shortfalls.flatMap((s) => s.processors))];
+  const entries = await Promise.all(responsible.map(async (processor) => {
+    const requestId = makeRequestId({ runId: run.runId, phase, processor });
+    return { processor, requestId, entry: asEntry(await tx.get(COLLECTIONS.queue, requestId)) };
+  }));
+  for (const { processor, requestId, entry } of entries) {
+    const lastError = describeShortfalls(gate.shortfalls.filter((s) => s.processors.includes(processor)));
+    if (!entry) {
+      const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: run.gameDate, phase, processor, triggerSource: 'retry', parentEventId: completion.parentEventId, traceparent: childTraceparent(completion.traceparent) };
+      tx.set(COLLECTIONS.queue, requestId, {
+        requestId, status: 'pending', errorType: 'transient', errorReason: 'gate_failed', errorName: 'GateFailed', lastError, stack: null, needsManualFix: false,
+        runId: run.runId, gameDate: run.gameDate, phase, processor, request, originalMessage: null, failureEventId: null,
+        firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, nextRetryAt: new Date(Date.parse(now) + GATE_RETRY_DELAY_MS).toISOString(), deadlineAt: null, updatedAt: now,
+      });
+      continue;
+    }
+    // Still open and not re-run since (pending, waiting, failed_permanent), or closed by a person: as it is.
+    if (entry.status !== 'retrying' && entry.status !== 'succeeded') continue;
+    const occurrences = (entry.occurrences ?? 0) + 1;
+    if (entry.retryCount >= queue.maxRetries) {
+      const message = `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
+      recordTransition(tx, { entry, type: 'queue_failed_permanent', at: now, from: entry.status, to: 'failed_permanent', message });
+      tx.set(COLLECTIONS.queue, requestId, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: message, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
+      exhausted.push({ ...entry, lastError: message });
+      continue;
+    }
+    const nextRetryAt = new Date(Date.parse(now) + nextRetryDelayMs(queue, entry.retryCount)).toISOString();
+    recordTransition(tx, { entry, type: 'gate_failed_again', at: now, from: entry.status, to: 'pending', message: `re-run ${entry.retryCount} of ${queue.maxRetries} still short: ${lastError}` });
+    tx.set(COLLECTIONS.queue, requestId, { status: 'pending', needsManualFix: false, nextRetryAt, lastError, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
+  }
+  return exhausted;
+}
+
+/** The phase passed its gate in this run: every open entry of it is recovered now (and only now). */
+async function closePhaseEntries(deps: OrchestratorDeps, runId: string, phase: string, by: string): Promise<string[]> {
+  const open = await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: runId }, { field: 'phase', op: '==', value: phase }] });
+  const ids = open.filter((e) => OPEN_STATUSES.includes(e.data.status as QueueStatus)).map((e) => e.id);
+  return ids.length ? markQueueSucceeded(deps.store, ids, deps.clock.now().toISOString(), by) : [];
 }
 
 /** `processor-completions`: record idempotently; when a phase is complete, gate it and trigger the next phase once. */
@@ -115,7 +177,9 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   // Independent reads and writes go together: this handler is the pipeline's fan-in.
   const [, recovered, phaseDoc, run] = await Promise.all([
     deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, { runId: outcome.runId, phase: outcome.phase, processor: outcome.processor, gameDate: outcome.gameDate, completedAt: outcome.completedAt, records: outcome.records, metrics: outcome.metrics }),
-    markQueueSucceeded(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completed (${outcome.triggerSource})`),
+    // The completion's own delivery, once dead-lettered, is recovered now that it is recorded. The
+    // request's entry waits for the phase's gate: a completion is not data that passed.
+    markQueueSucceeded(deps.store, [`completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completion recorded (${outcome.triggerSource})`),
     deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
     deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
   ]);
@@ -133,7 +197,10 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     });
   }
   if (phaseDoc.status === 'gate_passed') {
-    // Already decided: make sure what was decided left (a crash may have stopped it).
+    // Already decided: its entries are recovered (a crash may have stopped that), and what was
+    // decided must leave (likewise).
+    const closed = await closePhaseEntries(deps, outcome.runId, outcome.phase, `phase ${outcome.phase} passed its gate in run ${outcome.runId}`);
+    if (closed.length > 0) logger.info({ closed }, 'queue entries recovered: their phase passed its gate');
     const next = deps.definition.nextPhase(outcome.phase);
     if (next) await flushOutbox(deps.store, deps.publisher, phaseDecisionId(outcome.runId, next.id), () => deps.clock.now(), messageIdOf(event));
     return;
@@ -151,12 +218,17 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     return;
   }
   const gate = await runGate({ store: deps.store, phase: deps.definition.phase(outcome.phase), processors: phaseDoc.expected, runId: outcome.runId, gameDate: outcome.gameDate, expectations: deps.expectations });
-  const nextDecision = await decide(deps, outcome, phaseDoc, gate);
+  const { next: nextDecision, exhausted } = await decide(deps, outcome, phaseDoc, gate);
   if (!gate.passed) {
     logger.error({ shortfalls: gate.shortfalls }, `gate of phase ${outcome.phase} failed: ${describeShortfalls(gate.shortfalls)}`);
     await deps.notifier?.({ kind: 'gate_failed', dedupKey: `gate_failed:${outcome.phase}:${gate.shortfalls.map((s) => s.collection).join(',')}`, runId: outcome.runId, phase: outcome.phase, processor: null, message: `run ${outcome.runId}: ${describeShortfalls(gate.shortfalls)}` });
+    for (const entry of exhausted) {
+      await deps.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${entry.phase}:${entry.processor ?? '-'}:gate_failed`, runId: entry.runId, phase: entry.phase, processor: entry.processor, message: `${entry.requestId}: ${entry.lastError}` });
+    }
     return;
   }
+  const closed = await closePhaseEntries(deps, outcome.runId, outcome.phase, `phase ${outcome.phase} passed its gate in run ${outcome.runId}`);
+  if (closed.length > 0) logger.info({ closed }, 'queue entries recovered: their phase passed its gate');
   if (!nextDecision) {
     logger.info({ phase: outcome.phase }, deps.definition.nextPhase(outcome.phase) ? 'phase already decided by another delivery' : 'last phase passed its gate: run complete');
     return;

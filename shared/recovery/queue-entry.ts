@@ -20,6 +20,7 @@ export interface QueueEntry {
   retryTarget?: { topic: string; message: unknown } | null;
   failureEventId: string | null;
   firstFailedAt: string;
+  occurrences?: number;
   /** Automatic and manual retries of a failure: at most the queue's maxRetries automatic ones. */
   retryCount: number;
   /** Times the source was asked again while the entry was waiting for it (not retries: no limit but the deadline). */

@@ -9,12 +9,13 @@ import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
 import { reconcile } from '../../shared/operations/reconciler.ts';
 import { createDlqRecorder } from '../../shared/recovery/dlq-recorder.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
+import type { Alert, Notifier } from '../../shared/recovery/notifier.ts';
 
 const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
-import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
+import { makeRequestId, phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { testExpectations } from '../fixtures/test-pipeline/expectations.ts';
 import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
@@ -23,7 +24,7 @@ import { manualClock, pubsubEvent } from '../support/factories.ts';
 class Crash extends Error {}
 
 /** The orchestrator and both phase handlers over one in-memory store, with a hand-driven bus. */
-function world(options: { crashAt?: string } = {}) {
+function world(options: { crashAt?: string; notifier?: Notifier } = {}) {
   const store = new MemoryStore();
   const publisher = new MemoryPublisher();
   const clock = manualClock();
@@ -37,6 +38,7 @@ function world(options: { crashAt?: string } = {}) {
     publisher,
     clock,
     logger,
+    notifier: options.notifier,
     faults: { ...faults, crashPoint: (point) => {
       if (point === options.crashAt && crashes > 0) {
         crashes -= 1;
@@ -101,6 +103,47 @@ describe('a scheduled relative run request ("yesterday")', () => {
     await w.orchestrator.onRunRequest(pubsubEvent(retried[0], { messageId: 'retry-1' }));
     expect((w.store.docs(COLLECTIONS.runs) as { gameDate: string }[]).map((r) => r.gameDate)).toEqual(['2026-02-28']);
     expect(await w.store.get(COLLECTIONS.queue, entry!.requestId)).toMatchObject({ status: 'succeeded' });
+  });
+});
+
+describe('a gate that keeps failing after re-runs', () => {
+  it('never closes the entry as recovered: each short re-run counts, and past maxRetries it needs a person, with an alert', async () => {
+    const alerts: Alert[] = [];
+    const w = world({ notifier: (a) => Promise.resolve(void alerts.push(a)) });
+    // 1997-xx-xx: widgets always writes 2 of the 3 documents the date needs.
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    const runId = rid('1997-05-01', 'm1');
+    const entryId = makeRequestId({ runId, phase: 'alpha', processor: 'widgets' });
+    const statuses: string[] = [];
+    for (let round = 0; round < testDefinition.queue.maxRetries + 2; round++) {
+      statuses.push(String((await w.store.get(COLLECTIONS.queue, entryId))?.status));
+      w.clock.advance(3_600_000);
+      await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger, notifier: (a) => Promise.resolve(void alerts.push(a)) });
+      await w.pump();
+    }
+    expect(statuses).not.toContain('succeeded');
+    const entry = await w.store.get(COLLECTIONS.queue, entryId);
+    expect(entry).toMatchObject({ status: 'failed_permanent', needsManualFix: true, retryCount: testDefinition.queue.maxRetries });
+    expect(String(entry?.lastError)).toMatch(/^gate still failing after 3 re-runs: widgets \(gameDate\) expected 3, found 2/);
+    expect(alerts.filter((a) => a.kind === 'failed_permanent').map((a) => a.processor)).toEqual(['widgets']);
+    expect((await w.store.get(COLLECTIONS.runs, runId))?.status).not.toBe('SUCCESS');
+  });
+
+  it('closes the entry only when the phase passes its gate in the run', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1994-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    const runId = rid('1994-05-01', 'm1');
+    const entryId = makeRequestId({ runId, phase: 'alpha', processor: 'widgets' });
+    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'waiting' });
+    await w.store.set('source_published', '1994-05-01', { at: 'now' });
+    // Past the source's cadence (2 s here), well before its deadline.
+    w.clock.advance(10_000);
+    await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    await w.pump();
+    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'succeeded' });
+    expect((await w.store.get(COLLECTIONS.runs, runId))?.status).toBe('SUCCESS');
   });
 });
 
