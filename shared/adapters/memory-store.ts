@@ -22,6 +22,23 @@ function matches(data: DocData, filter: Filter): boolean {
 }
 
 /** An in-memory DocumentStore with Firestore's semantics where the kit relies on them. */
+/** Firestore's largest document (`size` as Firestore counts it is close to its JSON length). */
+export const MAX_DOCUMENT_BYTES = 1_048_576;
+
+/**
+ * What Firestore refuses, refused here too, with its words: a document id that is a path, and a
+ * document over 1 MiB (INVALID_ARGUMENT, gRPC code 3).
+ */
+function checkFirestoreLimits(collection: string, id: string, data: DocData): void {
+  if (id === '' || id.includes('/') || id === '.' || id === '..' || /^__.*__$/.test(id) || Buffer.byteLength(id) > 1500) {
+    throw new Error(`Value for argument "documentPath" must point to a document, but was "${collection}/${id}". Your path does not contain an even number of components.`);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(data));
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw Object.assign(new Error(`3 INVALID_ARGUMENT: Document "${collection}/${id}" cannot be written because its size (${bytes} bytes) exceeds the maximum allowed size of ${MAX_DOCUMENT_BYTES} bytes.`), { code: 3 });
+  }
+}
+
 export class MemoryStore implements DocumentStore {
   readonly collections = new Map<string, Map<string, DocData>>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -44,7 +61,9 @@ export class MemoryStore implements DocumentStore {
   private write(collection: string, id: string, data: DocData, merge: boolean): void {
     const table = this.table(collection);
     const existing = table.get(id);
-    table.set(id, structuredClone(merge && existing ? { ...existing, ...data } : data));
+    const next = merge && existing ? { ...existing, ...data } : data;
+    checkFirestoreLimits(collection, id, next);
+    table.set(id, structuredClone(next));
   }
 
   get(collection: string, id: string): Promise<DocData | undefined> {
@@ -56,9 +75,10 @@ export class MemoryStore implements DocumentStore {
     return Promise.all(ids.map((id) => this.get(collection, id)));
   }
 
-  set(collection: string, id: string, data: DocData, options?: { merge?: boolean }): Promise<void> {
+  // async: a refused write is a rejected promise, as every other failure of the port.
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async set(collection: string, id: string, data: DocData, options?: { merge?: boolean }): Promise<void> {
     this.write(collection, id, data, options?.merge ?? false);
-    return Promise.resolve();
   }
 
   create(collection: string, id: string, data: DocData): Promise<boolean> {

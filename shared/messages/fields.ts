@@ -17,6 +17,8 @@ export type TriggerSource = z.infer<typeof TriggerSourceSchema>;
 
 /** Phase ids, processor names and run ids become topic names and document ids: no `/`, no spaces. */
 export const IdentifierSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter');
+/** An id that becomes a Firestore document id: no `/` (a path), bounded. */
+export const DocumentIdSchema = z.string().regex(/^[^/]{1,300}$/, '1-300 characters, no "/" (it names a document)').refine((v) => v !== '.' && v !== '..' && !/^__.*__$/.test(v), 'not ".", ".." or __name__ (Firestore reserves them)');
 export const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and -');
 
 /** W3C trace context, version 00: `00-<trace-id 32 hex>-<parent-id 16 hex>-<flags 2 hex>`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GameDateSchema, IdentifierSchema, RunIdSchema, TraceparentSchema, TriggerSourceSchema } from './fields.ts';
+import { DocumentIdSchema, GameDateSchema, IdentifierSchema, RunIdSchema, TraceparentSchema, TriggerSourceSchema } from './fields.ts';
 
 /** Fixed topics; phase topics are named by `phaseTopic` / `phaseDeadLetterTopic`. */
 export const TOPICS = {
@@ -53,7 +53,7 @@ export const ProcessorRequestSchema = z
   .object({
     runId: RunIdSchema,
     /** Deterministic from run, phase and processor (see `makeRequestId`): redeliveries and retries share it. */
-    requestId: z.string().min(1).max(300),
+    requestId: DocumentIdSchema,
     gameDate: GameDateSchema,
     phase: IdentifierSchema,
     processor: IdentifierSchema,
@@ -69,7 +69,7 @@ export type ProcessorRequest = z.infer<typeof ProcessorRequestSchema>;
 export const ProcessorCompletedSchema = z
   .object({
     runId: RunIdSchema,
-    requestId: z.string().min(1).max(300),
+    requestId: DocumentIdSchema,
     gameDate: GameDateSchema,
     phase: IdentifierSchema,
     processor: IdentifierSchema,
@@ -96,7 +96,7 @@ export const ProcessorFailedSchema = z
   .object({
     outcome: z.enum(['waiting', 'failed_permanent']),
     runId: RunIdSchema,
-    requestId: z.string().min(1).max(300),
+    requestId: DocumentIdSchema,
     gameDate: GameDateSchema,
     phase: IdentifierSchema,
     processor: IdentifierSchema,

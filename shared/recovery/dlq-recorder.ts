@@ -8,6 +8,7 @@ import { COLLECTIONS } from '../runtime/collections.ts';
 import type { FaultInjector } from '../runtime/faults.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import type { Notifier } from './notifier.ts';
+import { storedMessage } from '../runtime/failure-queue.ts';
 import { nextRetryDelayMs } from './queue-policy.ts';
 
 export interface DlqRecorderDeps {
@@ -134,7 +135,8 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         processor: id.processor,
         request: id.request,
         retryTarget: id.retryTarget,
-        originalMessage: { messageId, data: message?.data ?? null, attributes, subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null },
+        // Capped: a poison message of several MB must not make the recorder fail too (it would end on control-dlq).
+        originalMessage: storedMessage({ messageId, data: message?.data ?? null, attributes, subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null }),
         deliveryCount,
         failureEventId: eventId,
         firstFailedAt: (existing?.firstFailedAt) ?? (failures[0]?.at) ?? nowIso,

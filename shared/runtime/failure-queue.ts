@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Classification } from '../errors/classify.ts';
 import type { ErrorDescription } from '../errors/describe.ts';
 import type { ProcessorRequest } from '../messages/messages.ts';
@@ -14,6 +15,24 @@ export interface OriginalMessage {
   data: string | null;
   attributes: Record<string, string>;
   subscription: string | null;
+}
+
+/** Base64 characters of a message kept whole in its queue entry (a Pub/Sub message may be 10 MB, a document 1 MiB). */
+export const MAX_STORED_DATA_CHARS = 64 * 1024;
+
+/** A message as stored: whole when small; else its first bytes, its size and its sha256, so nothing refuses the write. */
+export type StoredMessage = OriginalMessage & { truncated?: true; dataBytes?: number; dataSha256?: string };
+
+export function storedMessage(original: OriginalMessage): StoredMessage {
+  if (original.data === null || original.data.length <= MAX_STORED_DATA_CHARS) return original;
+  const bytes = Buffer.from(original.data, 'base64');
+  return {
+    ...original,
+    data: original.data.slice(0, MAX_STORED_DATA_CHARS),
+    truncated: true,
+    dataBytes: bytes.length,
+    dataSha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 export interface FailureRecord {
@@ -59,7 +78,7 @@ export async function recordFailure(store: DocumentStore, record: FailureRecord,
       phase: record.phase,
       processor: record.request?.processor ?? null,
       request: record.request,
-      originalMessage: record.original,
+      originalMessage: storedMessage(record.original),
       failureEventId: record.failureEventId,
       firstFailedAt: (existing?.firstFailedAt) ?? at,
       lastFailedAt: at,

@@ -220,3 +220,22 @@ describe('an attempt that outlives its lease (a zombie)', () => {
   });
 });
 
+describe('ids that would name a document path', () => {
+  it('a requestId with "/" is refused at the boundary as permanent and acked, not retried until it dead-letters', async () => {
+    const { store, handler } = setup();
+    const request = { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), requestId: 'run/alpha/widgets' };
+    await expect(handler(pubsubEvent(request, { messageId: 'slash-1' }))).resolves.toBeUndefined();
+    const entries = store.docs(COLLECTIONS.queue);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ status: 'failed_permanent', needsManualFix: true });
+    expect(String(entries[0]!.lastError)).toContain('no "/"');
+  });
+
+  it('the in-memory store refuses what Firestore refuses: a path as an id, a document over 1 MiB', async () => {
+    const store = new MemoryStore();
+    await expect(store.set('c', 'a/b', {})).rejects.toThrow(/must point to a document/);
+    await expect(store.set('c', 'big', { blob: 'x'.repeat(1_100_000) })).rejects.toThrow(/exceeds the maximum allowed size of 1048576 bytes/);
+    await expect(store.set('c', 'fine', { blob: 'x'.repeat(1000) })).resolves.toBeUndefined();
+  });
+});
+

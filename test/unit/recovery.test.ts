@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
 import { MemoryStore } from '../../shared/adapters/memory-store.ts';
@@ -120,6 +121,17 @@ describe('dlq-recorder', () => {
     event.data!.message!.attributes = { CloudPubSubDeadLetterSourceDeliveryCount: String(deliveryCount), CloudPubSubDeadLetterSourceSubscription: 'projects/p/subscriptions/phase-alpha-sub' };
     return event;
   }
+
+  it('never fails on a payload: a 2 MB poison message is kept as its first bytes, size and sha256', async () => {
+    const d = setup();
+    const poison = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const event = deadLetter(null);
+    event.data!.message!.data = poison.toString('base64');
+    await createDlqRecorder(d)(event);
+    const [entry] = d.store.docs(COLLECTIONS.queue);
+    expect(entry).toMatchObject({ status: 'failed_permanent', originalMessage: { truncated: true, dataBytes: poison.length, dataSha256: createHash('sha256').update(poison).digest('hex') } });
+    expect(String((entry!.originalMessage as { data: string }).data).length).toBeLessThanOrEqual(64 * 1024);
+  });
 
   it('a late dead letter never reopens: succeeded and discarded stay closed, waiting stays waiting, a completed request gets no entry', async () => {
     const d = setup();
