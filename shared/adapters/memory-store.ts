@@ -58,6 +58,15 @@ export class MemoryStore implements DocumentStore {
     return table;
   }
 
+  /** All or nothing, as a Firestore commit: every write is checked before any is applied. */
+  private commit(writes: readonly (readonly [string, string, DocData, boolean])[]): void {
+    for (const [c, id, d, merge] of writes) {
+      const existing = this.collections.get(c)?.get(id);
+      checkFirestoreLimits(c, id, merge && existing ? { ...existing, ...d } : d);
+    }
+    for (const [c, id, d, merge] of writes) this.write(c, id, d, merge);
+  }
+
   private write(collection: string, id: string, data: DocData, merge: boolean): void {
     const table = this.table(collection);
     const existing = table.get(id);
@@ -87,9 +96,9 @@ export class MemoryStore implements DocumentStore {
     return Promise.resolve(true);
   }
 
-  writeBatch(writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[]): Promise<void> {
-    for (const w of writes) this.write(w.collection, w.id, w.data, w.merge ?? false);
-    return Promise.resolve();
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async writeBatch(writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[]): Promise<void> {
+    this.commit(writes.map((w) => [w.collection, w.id, w.data, w.merge ?? false] as const));
   }
 
   async countWhere(collection: string, filters: readonly Filter[]): Promise<number> {
@@ -133,7 +142,7 @@ export class MemoryStore implements DocumentStore {
           pending.push([c, id, d, o?.merge ?? false]);
         },
       });
-      for (const [c, id, d, merge] of pending) this.write(c, id, d, merge);
+      this.commit(pending);
       return result;
     });
     this.queue = run.catch(() => undefined);

@@ -60,7 +60,7 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     const run = (await tx.get(COLLECTIONS.runs, completion.runId)) as RunDoc | undefined;
     if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
     // Failed again, after a re-run: the entries of the processors still short are counted again.
-    if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: await recountGateEntries(deps, tx, run, completion, gate, now) };
+    if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: await recountGateEntries(deps, tx, run, completion, gate, now, null) };
     const eventId = `${decisionId}--${gate.passed ? 'gate_passed' : 'gate_failed'}${current.status === 'gate_failed' ? `-${now}` : ''}`;
     tx.set(COLLECTIONS.runPhases, decisionId, { ...current, status: gate.passed ? 'gate_passed' : 'gate_failed', decidedAt: now, gate: { ...gate } });
     tx.set(COLLECTIONS.events, eventId, { eventId, type: gate.passed ? 'gate_passed' : 'gate_failed', at: now, runId: run.runId, requestId: null, gameDate: run.gameDate, phase: completion.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: completion.traceparent, parentEventId: completion.parentEventId, checks: gate.checks, shortfalls: gate.shortfalls, message: gate.passed ? null : describeShortfalls(gate.shortfalls) });
@@ -77,18 +77,9 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     });
     tx.set(COLLECTIONS.runs, run.runId, { ...updated });
     if (!gate.passed) {
-      // The processors whose outputs fell short go to the queue, to be re-run.
-      const responsible = [...new Set(gate.shortfalls.flatMap((s) => s.processors))];
-      for (const processor of responsible) {
-        const requestId = makeRequestId({ runId: run.runId, phase: completion.phase, processor });
-        const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: run.gameDate, phase: completion.phase, processor, triggerSource: 'retry', parentEventId: eventId, traceparent: childTraceparent(completion.traceparent) };
-        tx.set(COLLECTIONS.queue, requestId, {
-          requestId, status: 'pending', errorType: 'transient', errorReason: 'gate_failed', errorName: 'GateFailed', lastError: describeShortfalls(gate.shortfalls.filter((s) => s.processors.includes(processor))), stack: null,
-          needsManualFix: false, runId: run.runId, gameDate: run.gameDate, phase: completion.phase, processor, request, originalMessage: null, failureEventId: eventId,
-          firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, nextRetryAt: new Date(deps.clock.now().getTime() + GATE_RETRY_DELAY_MS).toISOString(), deadlineAt: null, updatedAt: now,
-        });
-      }
-      return { next: null, exhausted: [] };
+      // The processors whose outputs fell short go to the queue, to be re-run (an entry they
+      // already have is counted, never reset).
+      return { next: null, exhausted: await recountGateEntries(deps, tx, run, completion, gate, now, eventId) };
     }
     if (next && nextDecision) {
       const nextDoc: RunPhaseDoc = { runId: run.runId, phase: next.id, gameDate: run.gameDate, expected: next.processors.map((p) => p.name), status: 'running', startedAt: now, decidedAt: null, gate: null };
@@ -110,12 +101,14 @@ interface Decision {
 }
 
 /**
- * A gate that fails again after its processors were re-run: each entry of a processor still short
- * is counted again (`retrying` → `pending`, with backoff), past `maxRetries` it is `failed_permanent`
- * with NEEDS MANUAL FIX; one closed as recovered is re-opened (its data is still short); one a
- * person discarded stays discarded.
+ * The queue entries of a failed gate, for the processors whose outputs fell short. A missing one
+ * is created `pending`. One whose re-run completed and was waiting for this gate (`awaitingGate`)
+ * is counted again: `pending` with backoff, or past `maxRetries` `failed_permanent`, NEEDS MANUAL FIX
+ * (returned, to alert on). One closed as recovered (not by a person) is re-opened: its data is
+ * still short. A re-run still running, an entry still open, one a person resolved or discarded:
+ * as they are.
  */
-async function recountGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, completion: ProcessorCompleted, gate: GateResult, now: string): Promise<QueueEntry[]> {
+async function recountGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, completion: ProcessorCompleted, gate: GateResult, now: string, gateEventId: string | null): Promise<QueueEntry[]> {
   const queue = deps.definition.queue;
   const phase = completion.phase;
   const exhausted: QueueEntry[] = [];
@@ -126,30 +119,49 @@ async function recountGateEntries(deps: OrchestratorDeps, tx: Transaction, run: 
   }));
   for (const { processor, requestId, entry } of entries) {
     const lastError = describeShortfalls(gate.shortfalls.filter((s) => s.processors.includes(processor)));
+    const nextRetryAt = (retries: number) => new Date(Date.parse(now) + (retries === 0 ? GATE_RETRY_DELAY_MS : nextRetryDelayMs(queue, retries))).toISOString();
     if (!entry) {
-      const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: run.gameDate, phase, processor, triggerSource: 'retry', parentEventId: completion.parentEventId, traceparent: childTraceparent(completion.traceparent) };
+      const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: run.gameDate, phase, processor, triggerSource: 'retry', parentEventId: gateEventId ?? completion.parentEventId, traceparent: childTraceparent(completion.traceparent) };
       tx.set(COLLECTIONS.queue, requestId, {
         requestId, status: 'pending', errorType: 'transient', errorReason: 'gate_failed', errorName: 'GateFailed', lastError, stack: null, needsManualFix: false,
-        runId: run.runId, gameDate: run.gameDate, phase, processor, request, originalMessage: null, failureEventId: null,
-        firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, nextRetryAt: new Date(Date.parse(now) + GATE_RETRY_DELAY_MS).toISOString(), deadlineAt: null, updatedAt: now,
+        runId: run.runId, gameDate: run.gameDate, phase, processor, request, originalMessage: null, failureEventId: gateEventId,
+        firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, waitChecks: 0, nextRetryAt: nextRetryAt(0), deadlineAt: null, updatedAt: now,
       });
       continue;
     }
-    // Still open and not re-run since (pending, waiting, failed_permanent), or closed by a person: as it is.
-    if (entry.status !== 'retrying' && entry.status !== 'succeeded') continue;
+    const reopen = entry.status === 'succeeded' && !entry.resolvedAt;
+    const rerunDone = entry.status === 'retrying' && entry.awaitingGate === true;
+    if (!reopen && !rerunDone) continue;
     const occurrences = (entry.occurrences ?? 0) + 1;
     if (entry.retryCount >= queue.maxRetries) {
       const message = `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
       recordTransition(tx, { entry, type: 'queue_failed_permanent', at: now, from: entry.status, to: 'failed_permanent', message });
-      tx.set(COLLECTIONS.queue, requestId, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: message, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
+      tx.set(COLLECTIONS.queue, requestId, { status: 'failed_permanent', needsManualFix: true, awaitingGate: false, nextRetryAt: null, lastError: message, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
       exhausted.push({ ...entry, lastError: message });
       continue;
     }
-    const nextRetryAt = new Date(Date.parse(now) + nextRetryDelayMs(queue, entry.retryCount)).toISOString();
     recordTransition(tx, { entry, type: 'gate_failed_again', at: now, from: entry.status, to: 'pending', message: `re-run ${entry.retryCount} of ${queue.maxRetries} still short: ${lastError}` });
-    tx.set(COLLECTIONS.queue, requestId, { status: 'pending', needsManualFix: false, nextRetryAt, lastError, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
+    tx.set(COLLECTIONS.queue, requestId, { status: 'pending', needsManualFix: false, awaitingGate: false, nextRetryAt: nextRetryAt(entry.retryCount), lastError, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
   }
   return exhausted;
+}
+
+/**
+ * A retried request completed, but its phase has not passed its gate: its entry waits for the
+ * gate (`awaitingGate`, no `nextRetryAt`, so no tick re-runs it meanwhile). The gate passing closes
+ * it; the gate failing again counts it.
+ */
+async function parkForGate(deps: OrchestratorDeps, requestId: string, by: string): Promise<boolean> {
+  const entry = asEntry(await deps.store.get(COLLECTIONS.queue, requestId));
+  if (!entry || !['pending', 'retrying', 'waiting'].includes(entry.status) || entry.awaitingGate) return false;
+  return deps.store.transaction(async (tx) => {
+    const current = asEntry(await tx.get(COLLECTIONS.queue, requestId));
+    if (!current || !['pending', 'retrying', 'waiting'].includes(current.status) || current.awaitingGate) return false;
+    const at = deps.clock.now().toISOString();
+    recordTransition(tx, { entry: current, type: 'retry_completed', at, from: current.status, to: 'retrying', message: `${by}; waiting for the gate of ${current.phase}` });
+    tx.set(COLLECTIONS.queue, requestId, { status: 'retrying', awaitingGate: true, nextRetryAt: null, updatedAt: at }, { merge: true });
+    return true;
+  });
 }
 
 /** The phase passed its gate in this run: every open entry of it is recovered now (and only now). */
@@ -183,10 +195,15 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
     deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
   ]);
-  if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried request completed');
+  if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried completion is recorded');
   if (!phaseDoc) {
+    // No gate will decide this phase in this run: the completion is all there is to wait for.
+    await markQueueSucceeded(deps.store, [outcome.requestId], deps.clock.now().toISOString(), `completed (${outcome.triggerSource}); no phase of run ${outcome.runId} waits for it`);
     logger.info({}, 'completion for a request no run is waiting for (published by hand?): recorded, nothing to trigger');
     return;
+  }
+  if (phaseDoc.status !== 'gate_passed' && (await parkForGate(deps, outcome.requestId, `completed (${outcome.triggerSource})`))) {
+    logger.info({}, 'retried request completed: its entry waits for the gate of its phase');
   }
   if (run?.failures[outcome.processor]) {
     // A retried processor succeeded: its failure no longer counts against the run.

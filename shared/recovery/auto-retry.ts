@@ -67,22 +67,23 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
         const won: Claim[] = [];
         for (const { id, entry } of entries) {
           if (!entry || !DUE_STATUSES.includes(entry.status) || entry.nextRetryAt === null || entry.nextRetryAt > nowIso) continue;
-          if (entry.status === 'waiting' && entry.deadlineAt && entry.deadlineAt <= nowIso) {
+          // Asking a source that was not ready is not a retry of a failure: it has its own counter,
+          // so a late source does not spend the retry budget of the failures that may follow; its
+          // limit is the deadline (also when its check was lost and the entry is still `retrying`).
+          const sourceCheck = entry.status === 'waiting' || (entry.status === 'retrying' && entry.lastClaim === 'source_check');
+          if (sourceCheck && entry.deadlineAt && entry.deadlineAt <= nowIso) {
             recordTransition(tx, { entry, type: 'queue_failed_permanent', at: nowIso, from: entry.status, to: 'failed_permanent', message: `source still not published at the deadline ${entry.deadlineAt}` });
             tx.set(COLLECTIONS.queue, id, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: `source still not published at the deadline ${entry.deadlineAt}: ${entry.lastError}`, updatedAt: nowIso }, { merge: true });
             won.push({ expired: entry });
             continue;
           }
           // Waiting entries follow the source's cadence until their deadline, not maxRetries.
-          if (entry.status !== 'waiting' && entry.retryCount >= queue.maxRetries) {
+          if (!sourceCheck && entry.retryCount >= queue.maxRetries) {
             recordTransition(tx, { entry, type: 'queue_failed_permanent', at: nowIso, from: entry.status, to: 'failed_permanent', message: `gave up after ${entry.retryCount} automatic retries` });
             tx.set(COLLECTIONS.queue, id, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: `gave up after ${entry.retryCount} automatic retries: ${entry.lastError}`, updatedAt: nowIso }, { merge: true });
             won.push({ exhausted: entry });
             continue;
           }
-          // Asking a source that was not ready is not a retry of a failure: it has its own counter,
-          // so a late source does not spend the retry budget of the failures that may follow.
-          const sourceCheck = entry.status === 'waiting' || (entry.status === 'retrying' && entry.lastClaim === 'source_check');
           const claimed: QueueEntry = sourceCheck ? { ...entry, waitChecks: (entry.waitChecks ?? 0) + 1 } : { ...entry, retryCount: entry.retryCount + 1 };
           const what = sourceCheck ? `source check ${claimed.waitChecks ?? 0} (waiting until ${entry.deadlineAt ?? 'no deadline'})` : `automatic retry ${claimed.retryCount} of ${queue.maxRetries}`;
           const eventId = recordTransition(tx, { entry: claimed, type: 'retry_started', at: nowIso, from: entry.status, to: 'retrying', message: what });

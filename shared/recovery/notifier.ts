@@ -17,6 +17,9 @@ export interface Alert {
   message: string;
 }
 
+/** A failed webhook POST is tried again no sooner than this. */
+export const RESEND_AFTER_MS = 60_000;
+
 export type Notifier = ((alert: Alert) => Promise<void>) & {
   /** POSTs again every alert whose webhook delivery failed (the reconciler calls it each tick); how many went out. */
   resendPending?: () => Promise<number>;
@@ -70,7 +73,12 @@ export function createNotifier(deps: { store: DocumentStore; logger: Logger; clo
     }
     const at = deps.clock.now().toISOString();
     if (failure) deps.logger.warn({ dedupKey: payload.dedupKey, err: failure }, 'alert webhook failed; it is sent again on the next reconcile tick');
-    await deps.store.set(COLLECTIONS.alerts, id, failure ? { webhookPending: true, webhookPayload: payload, webhookError: failure, webhookFailedAt: at } : { webhookPending: false, webhookError: null, webhookDeliveredAt: at }, { merge: true });
+    try {
+      await deps.store.set(COLLECTIONS.alerts, id, failure ? { webhookPending: true, webhookPayload: payload, webhookError: failure, webhookFailedAt: at } : { webhookPending: false, webhookError: null, webhookDeliveredAt: at }, { merge: true });
+    } catch (error) {
+      // Never thrown: an alert must not make a delivery fail (the log line above still says it).
+      deps.logger.warn({ dedupKey: payload.dedupKey, err: describeError(error).message }, 'could not record the webhook delivery of an alert');
+    }
     return failure === null;
   }
 
@@ -78,7 +86,13 @@ export function createNotifier(deps: { store: DocumentStore; logger: Logger; clo
     if (!deps.webhookUrl) return 0;
     const pending = await deps.store.query(COLLECTIONS.alerts, { filters: [{ field: 'webhookPending', op: '==', value: true }], limit: 100 });
     let sent = 0;
-    for (const doc of pending) if (await post(doc.id, doc.data.webhookPayload as Alert & { at: string })) sent += 1;
+    const now = deps.clock.now().getTime();
+    for (const doc of pending) {
+      // At most once a minute per alert: a webhook that is down is not hammered every tick.
+      const failedAt = typeof doc.data.webhookFailedAt === 'string' ? Date.parse(doc.data.webhookFailedAt) : 0;
+      if (now - failedAt < RESEND_AFTER_MS) continue;
+      if (await post(doc.id, doc.data.webhookPayload as Alert & { at: string })) sent += 1;
+    }
     return sent;
   };
   return notify;

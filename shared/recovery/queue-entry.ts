@@ -25,6 +25,10 @@ export interface QueueEntry {
   retryCount: number;
   /** Times the source was asked again while the entry was waiting for it (not retries: no limit but the deadline). */
   waitChecks?: number;
+  /** Its re-run completed; the entry waits for its phase's gate (closed on a pass, counted on a failure). */
+  awaitingGate?: boolean;
+  /** Set when a person resolved it (`queue resolve`): a gate never re-opens such an entry. */
+  resolvedAt?: string;
   /** What the last automatic claim was: a retry, or a source check of a waiting entry. */
   lastClaim?: 'retry' | 'source_check';
   nextRetryAt: string | null;

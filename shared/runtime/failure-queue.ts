@@ -56,8 +56,14 @@ export interface FailureRecord {
  * Transactional so a duplicate delivery counts an occurrence instead of resetting history.
  * If this throws, the caller must throw too: the message is then redelivered, not lost.
  */
-export async function recordFailure(store: DocumentStore, record: FailureRecord, now: Date): Promise<FailureRecord['status']> {
+export async function recordFailure(store: DocumentStore, record: FailureRecord, now: Date, attempt?: number): Promise<FailureRecord['status'] | 'superseded'> {
   return store.transaction(async (tx) => {
+    // The attempt that failed must still be the request's current one, in this same transaction:
+    // a newer attempt that began or completed meanwhile owns the outcome.
+    if (attempt !== undefined && record.request) {
+      const run = await tx.get(COLLECTIONS.processorRuns, record.request.requestId);
+      if (run && ((typeof run.attempts === 'number' && run.attempts > attempt) || run.status === 'completed')) return 'superseded';
+    }
     const existing = await tx.get(COLLECTIONS.queue, record.entryId);
     const at = now.toISOString();
     const deadlineAt = (existing?.deadlineAt as string | null | undefined) ?? record.deadlineAt;

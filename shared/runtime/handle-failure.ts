@@ -85,7 +85,12 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
           deadlineAt: wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
         },
         now,
+        ctx.attempt,
       );
+      if (status === 'superseded') {
+        ctx.logger.warn({ ...fields }, 'a newer attempt began or completed while this one failed: nothing recorded');
+        return;
+      }
       const notice: ProcessorFailed = {
         outcome: status,
         runId: ctx.request.runId,

@@ -130,6 +130,29 @@ describe('a gate that keeps failing after re-runs', () => {
     expect((await w.store.get(COLLECTIONS.runs, runId))?.status).not.toBe('SUCCESS');
   });
 
+  it('a re-run that completed while a sibling is still open waits for the gate: not re-claimed, closed when the gate passes', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    const runId = rid('2024-04-21', 'm1');
+    const [widgets, gadgets] = ['widgets', 'gadgets'].map((p) => w.publisher.published.find((m) => m.topic === phaseTopic('alpha') && (m.message as { processor: string }).processor === p)!);
+    const entryId = makeRequestId({ runId, phase: 'alpha', processor: 'widgets' });
+    // widgets had dead-lettered and the auto-retry has claimed its entry: its re-run is in flight.
+    await w.store.set(COLLECTIONS.queue, entryId, { requestId: entryId, status: 'retrying', errorType: 'transient', errorReason: 'dead_lettered', lastError: 'boom', needsManualFix: false, runId, gameDate: '2024-04-21', phase: 'alpha', processor: 'widgets', request: widgets!.message, failureEventId: null, firstFailedAt: '2026-03-01T11:00:00.000Z', retryCount: 1, nextRetryAt: '2026-03-01T12:30:00.000Z', deadlineAt: null, lastClaim: 'retry' });
+    const deliver = async (m: (typeof w.publisher.published)[number]) => w.phases.alpha!(pubsubEvent({ ...(m.message as object), triggerSource: 'retry' }, { messageId: m.messageId }));
+    await deliver(widgets!);
+    for (const c of w.publisher.on(TOPICS.processorCompletions)) await w.orchestrator.onProcessorOutcome(pubsubEvent(c, { messageId: 'c1' }));
+    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'retrying', awaitingGate: true, nextRetryAt: null });
+    // Hours later the sibling is still open: no tick re-runs widgets or spends its retries.
+    const published = w.publisher.published.length;
+    w.clock.advance(3 * 3_600_000);
+    expect((await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger })).retried).toBe(0);
+    expect(w.publisher.published.length).toBe(published);
+    await deliver(gadgets!);
+    const completions = w.publisher.on(TOPICS.processorCompletions);
+    await w.orchestrator.onProcessorOutcome(pubsubEvent(completions.at(-1), { messageId: 'c2' }));
+    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'succeeded', retryCount: 1 });
+  });
+
   it('closes the entry only when the phase passes its gate in the run', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1994-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));

@@ -246,7 +246,11 @@ describe('notifier', () => {
     // The same outage inside the window is still suppressed, and does not erase the pending delivery.
     await notify(alert);
     expect(await d.store.get(COLLECTIONS.alerts, alert.dedupKey)).toMatchObject({ webhookPending: true, webhookError: 'webhook answered 502', suppressed: 1 });
+    // Not again within the minute; then once per tick until the webhook takes it.
     expect(await notify.resendPending!()).toBe(0);
+    d.clock.advance(61_000);
+    expect(await notify.resendPending!()).toBe(0);
+    d.clock.advance(61_000);
     expect(await notify.resendPending!()).toBe(1);
     expect(delivered.map((b) => (JSON.parse(b) as { message: string }).message)).toEqual(['short']);
     expect(await d.store.get(COLLECTIONS.alerts, alert.dedupKey)).toMatchObject({ webhookPending: false });
