@@ -171,6 +171,15 @@ describe('a gate that keeps failing after re-runs', () => {
 });
 
 describe('the reconciler racing the orchestrator', () => {
+  it('sends again, each tick, the alerts whose webhook POST failed', async () => {
+    const w = world();
+    let calls = 0;
+    const notifier: Notifier = Object.assign(() => Promise.resolve(), { resendPending: () => Promise.resolve(++calls) });
+    const result = await reconcile({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger, notifier });
+    expect(result.alertsResent).toBe(1);
+    expect(calls).toBe(1);
+  });
+
   it('never writes a status computed before a gate that passed meanwhile: the run stays SUCCESS, its phases SUCCEEDED', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
