@@ -137,7 +137,8 @@ export class MemoryStore implements DocumentStore {
     const run = this.queue.then(async () => {
       const pending: [string, string, DocData, boolean][] = [];
       const result = await fn({
-        get: (c, id) => this.get(c, id),
+        // As Firestore: "Firestore transactions require all reads to be executed before all writes."
+        get: (c, id) => (pending.length > 0 ? Promise.reject(new Error('Firestore transactions require all reads to be executed before all writes.')) : this.get(c, id)),
         set: (c, id, d, o) => {
           pending.push([c, id, d, o?.merge ?? false]);
         },

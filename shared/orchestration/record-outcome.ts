@@ -59,8 +59,11 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as RunPhaseDoc | undefined;
     const run = (await tx.get(COLLECTIONS.runs, completion.runId)) as RunDoc | undefined;
     if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
+    // Every read before any write (Firestore's rule for transactions): the entries of the
+    // processors that fell short, when the gate failed.
+    const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
     // Failed again, after a re-run: the entries of the processors still short are counted again.
-    if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: await recountGateEntries(deps, tx, run, completion, gate, now, null) };
+    if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null) };
     const eventId = `${decisionId}--${gate.passed ? 'gate_passed' : 'gate_failed'}${current.status === 'gate_failed' ? `-${now}` : ''}`;
     tx.set(COLLECTIONS.runPhases, decisionId, { ...current, status: gate.passed ? 'gate_passed' : 'gate_failed', decidedAt: now, gate: { ...gate } });
     tx.set(COLLECTIONS.events, eventId, { eventId, type: gate.passed ? 'gate_passed' : 'gate_failed', at: now, runId: run.runId, requestId: null, gameDate: run.gameDate, phase: completion.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: completion.traceparent, parentEventId: completion.parentEventId, checks: gate.checks, shortfalls: gate.shortfalls, message: gate.passed ? null : describeShortfalls(gate.shortfalls) });
@@ -79,7 +82,7 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     if (!gate.passed) {
       // The processors whose outputs fell short go to the queue, to be re-run (an entry they
       // already have is counted, never reset).
-      return { next: null, exhausted: await recountGateEntries(deps, tx, run, completion, gate, now, eventId) };
+      return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, eventId) };
     }
     if (next && nextDecision) {
       const nextDoc: RunPhaseDoc = { runId: run.runId, phase: next.id, gameDate: run.gameDate, expected: next.processors.map((p) => p.name), status: 'running', startedAt: now, decidedAt: null, gate: null };
@@ -101,22 +104,28 @@ interface Decision {
 }
 
 /**
- * The queue entries of a failed gate, for the processors whose outputs fell short. A missing one
+ * Writes the queue entries of a failed gate, for the processors whose outputs fell short. A missing one
  * is created `pending`. One whose re-run completed and was waiting for this gate (`awaitingGate`)
  * is counted again: `pending` with backoff, or past `maxRetries` `failed_permanent`, NEEDS MANUAL FIX
  * (returned, to alert on). One closed as recovered (not by a person) is re-opened: its data is
  * still short. A re-run still running, an entry still open, one a person resolved or discarded:
  * as they are.
  */
-async function recountGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, completion: ProcessorCompleted, gate: GateResult, now: string, gateEventId: string | null): Promise<QueueEntry[]> {
-  const queue = deps.definition.queue;
-  const phase = completion.phase;
-  const exhausted: QueueEntry[] = [];
+type GateEntry = { processor: string; requestId: string; entry: QueueEntry | undefined };
+
+/** The queue entries of the processors a failed gate found short (read in the decision's transaction). */
+async function readGateEntries(tx: Transaction, run: RunDoc, phase: string, gate: GateResult): Promise<GateEntry[]> {
   const responsible = [...new Set(gate.shortfalls.flatMap((s) => s.processors))];
-  const entries = await Promise.all(responsible.map(async (processor) => {
+  return Promise.all(responsible.map(async (processor) => {
     const requestId = makeRequestId({ runId: run.runId, phase, processor });
     return { processor, requestId, entry: asEntry(await tx.get(COLLECTIONS.queue, requestId)) };
   }));
+}
+
+function writeGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, completion: ProcessorCompleted, gate: GateResult, entries: readonly GateEntry[], now: string, gateEventId: string | null): QueueEntry[] {
+  const queue = deps.definition.queue;
+  const phase = completion.phase;
+  const exhausted: QueueEntry[] = [];
   for (const { processor, requestId, entry } of entries) {
     const lastError = describeShortfalls(gate.shortfalls.filter((s) => s.processors.includes(processor)));
     const nextRetryAt = (retries: number) => new Date(Date.parse(now) + (retries === 0 ? GATE_RETRY_DELAY_MS : nextRetryDelayMs(queue, retries))).toISOString();
