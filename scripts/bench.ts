@@ -60,7 +60,14 @@ const project = (label: string) => `bench-${label}-${randomUUID().slice(0, 6)}`;
 async function referenceStack(emulators: Emulators, dataset: Dataset, label: string) {
   const source = await startSourceApi({ dataset });
   const projectId = project(label);
-  const stack: Stack = await startStack({ definition: referenceDefinition, functionsSource: join(repoRoot, 'functions', 'index.ts'), projectId, emulators, logDir, functionEnv: () => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn' }) });
+  const stack: Stack = await startStack({
+    definition: referenceDefinition,
+    functionsSource: join(repoRoot, 'functions', 'index.ts'),
+    projectId,
+    emulators,
+    logDir,
+    functionEnv: () => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn' }),
+  });
   const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const store = createFirestoreStore(db, {});
   const topic = stack.pubsub.topic(TOPICS.runRequests, { batching: { maxMessages: 1, maxMilliseconds: 0 } });
@@ -68,13 +75,21 @@ async function referenceStack(emulators: Emulators, dataset: Dataset, label: str
     store,
     /** Request to SUCCESS for one date; anything else is an error (a benchmark of failures is no benchmark). */
     async runDate(gameDate: string): Promise<string> {
-      const messageId = await topic.publishMessage({ json: { gameDate, triggerSource: 'backfill', requestedBy: 'bench' } });
+      const messageId = await topic.publishMessage({
+        json: { gameDate, triggerSource: 'backfill', requestedBy: 'bench' },
+      });
       let runId: string | undefined;
       await waitFor(async () => {
-        runId ??= (await store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }], limit: 1 }))[0]?.id;
+        runId ??= (
+          await store.query(COLLECTIONS.runs, {
+            filters: [{ field: 'requestMessageId', op: '==', value: messageId }],
+            limit: 1,
+          })
+        )[0]?.id;
         if (!runId) return false;
         const status = (await store.get(COLLECTIONS.runs, runId))?.status as string | undefined;
-        if (status === 'PARTIAL' || status === 'FAILED') throw new Error(`run ${runId} for ${gameDate} ended ${status}`);
+        if (status === 'PARTIAL' || status === 'FAILED')
+          throw new Error(`run ${runId} for ${gameDate} ended ${status}`);
         return status === 'SUCCESS';
       }, `run for ${gameDate}`);
       return runId!;
@@ -95,7 +110,9 @@ async function referenceStack(emulators: Emulators, dataset: Dataset, label: str
 async function breakdown(store: DocumentStore, runIds: readonly string[]): Promise<Record<string, number>> {
   const sums = { dispatchMs: 0, processingMs: 0, fanInAndGateMs: 0 };
   for (const runId of runIds) {
-    const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] })).map((e) => e.data as { type: string; at: string; phase?: string });
+    const events = (
+      await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] })
+    ).map((e) => e.data as { type: string; at: string; phase?: string });
     const at = (e: { at: string }) => Date.parse(e.at);
     let previous = Math.min(...events.filter((e) => e.type === 'run_started').map(at));
     for (const phase of referenceDefinition.phases.map((p) => p.id)) {
@@ -138,31 +155,65 @@ async function endToEnd(emulators: Emulators, dataset: Dataset, definition: Load
     .finally(() => ref.stop());
   const limit = await startLimitPipeline(definition, emulators, project('e2e-limit'), logDir);
   const base = await latencies(season, (d) => limit.runDate(d)).finally(() => limit.stop());
-  const figures = { runs: ours.length, p50Ms: Math.round(percentile(ours, 50)), p95Ms: Math.round(percentile(ours, 95)), ...where };
-  const baseFigures = { runs: base.length, p50Ms: Math.round(percentile(base, 50)), p95Ms: Math.round(percentile(base, 95)) };
-  return { id: 1, name: 'one game date, request to SUCCESS', figures, baseline: { name: 'limit pipeline (no-op functions, same topology)', figures: baseFigures }, ratio: ratio(figures.p50Ms, baseFigures.p50Ms), headline: 'p50 latency' };
+  const figures = {
+    runs: ours.length,
+    p50Ms: Math.round(percentile(ours, 50)),
+    p95Ms: Math.round(percentile(ours, 95)),
+    ...where,
+  };
+  const baseFigures = {
+    runs: base.length,
+    p50Ms: Math.round(percentile(base, 50)),
+    p95Ms: Math.round(percentile(base, 95)),
+  };
+  return {
+    id: 1,
+    name: 'one game date, request to SUCCESS',
+    figures,
+    baseline: { name: 'limit pipeline (no-op functions, same topology)', figures: baseFigures },
+    ratio: ratio(figures.p50Ms, baseFigures.p50Ms),
+    headline: 'p50 latency',
+  };
 }
 
-async function backfillAll(id: number, name: string, emulators: Emulators, dataset: Dataset, definition: LoadedDefinition, dates: string[], label: string, target?: number): Promise<Result> {
+async function backfillAll(
+  id: number,
+  name: string,
+  emulators: Emulators,
+  dataset: Dataset,
+  definition: LoadedDefinition,
+  dates: string[],
+  label: string,
+  target?: number,
+): Promise<Result> {
   const chains = seasonChains(dates);
-  say(`${id}. ${name}: ${dates.length} dates in ${chains.length} season chain(s), all chains in parallel; phasegate then the limit pipeline`);
+  say(
+    `${id}. ${name}: ${dates.length} dates in ${chains.length} season chain(s), all chains in parallel; phasegate then the limit pipeline`,
+  );
   let done = 0;
   const progress = () => {
     done += 1;
     if (done % 50 === 0) say(`   ${done}/${dates.length}`);
   };
   const ref = await referenceStack(emulators, dataset, label);
-  const ours = await timed(() => runChains(chains, chains.length, (d) => ref.runDate(d), progress)).finally(() => ref.stop());
+  const ours = await timed(() => runChains(chains, chains.length, (d) => ref.runDate(d), progress)).finally(() =>
+    ref.stop(),
+  );
   done = 0;
   const limit = await startLimitPipeline(definition, emulators, project(`${label}-limit`), logDir);
-  const base = await timed(() => runChains(chains, chains.length, (d) => limit.runDate(d), progress)).finally(() => limit.stop());
+  const base = await timed(() => runChains(chains, chains.length, (d) => limit.runDate(d), progress)).finally(() =>
+    limit.stop(),
+  );
   const perMinute = (ms: number) => Math.round((dates.length / (ms / 60_000)) * 10) / 10;
   const r = ratio(ours.ms, base.ms);
   return {
     id,
     name,
     figures: { dates: dates.length, wallSeconds: Math.round(ours.ms / 100) / 10, datesPerMinute: perMinute(ours.ms) },
-    baseline: { name: '(4) the limit: no-op pipeline, same topology, same dates and order', figures: { dates: dates.length, wallSeconds: Math.round(base.ms / 100) / 10, datesPerMinute: perMinute(base.ms) } },
+    baseline: {
+      name: '(4) the limit: no-op pipeline, same topology, same dates and order',
+      figures: { dates: dates.length, wallSeconds: Math.round(base.ms / 100) / 10, datesPerMinute: perMinute(base.ms) },
+    },
     ratio: r,
     headline: 'wall time',
     ...(target ? { target: `within ${target}x of the limit`, met: r <= target } : {}),
@@ -171,36 +222,84 @@ async function backfillAll(id: number, name: string, emulators: Emulators, datas
 
 function processorRequest(gameDate: string): ProcessorRequest {
   const runId = `bench-${randomUUID().slice(0, 12)}`;
-  return { runId, requestId: makeRequestId({ runId, phase: 'work', processor: 'bench-write' }), phase: 'work', processor: 'bench-write', gameDate, triggerSource: 'manual', parentEventId: null, traceparent: newTraceparent() };
+  return {
+    runId,
+    requestId: makeRequestId({ runId, phase: 'work', processor: 'bench-write' }),
+    phase: 'work',
+    processor: 'bench-write',
+    gameDate,
+    triggerSource: 'manual',
+    parentEventId: null,
+    traceparent: newTraceparent(),
+  };
 }
 
 async function runtimeOverhead(emulators: Emulators): Promise<Result> {
   const projectId = project('overhead');
   // Auth off, said out loud: the functions run as on Cloud Run (K_SERVICE set), where an unset mode refuses to start.
-  const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn', PHASEGATE_AUTH: 'off' };
+  const env = {
+    ...process.env,
+    ...emulators.env,
+    GOOGLE_CLOUD_PROJECT: projectId,
+    METADATA_SERVER_DETECTION: 'none',
+    LOG_LEVEL: 'warn',
+    PHASEGATE_AUTH: 'off',
+  };
   const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts'));
-  const specs = ['phase-work', 'bare-work'].map((name) => ({ name, target: name, source, signatureType: 'http' as const, env, logDir }));
+  const specs = ['phase-work', 'bare-work'].map((name) => ({
+    name,
+    target: name,
+    source,
+    signatureType: 'http' as const,
+    env,
+    logDir,
+  }));
   const fns = await startFunctions(specs);
-  const sub = (topic: string, pushTo: string) => ({ name: `${topic}-sub`, topic, pushTo, ackDeadlineSeconds: 120, retryPolicy: { minBackoffSeconds: 1, maxBackoffSeconds: 10 }, deadLetter: null });
-  const plan: ResourcePlan = { topics: ['phase-work', 'bare-work', TOPICS.processorCompletions], functions: [], subscriptions: [sub('phase-work', 'phase-work'), sub('bare-work', 'bare-work')], schedules: [] };
+  const sub = (topic: string, pushTo: string) => ({
+    name: `${topic}-sub`,
+    topic,
+    pushTo,
+    ackDeadlineSeconds: 120,
+    retryPolicy: { minBackoffSeconds: 1, maxBackoffSeconds: 10 },
+    deadLetter: null,
+  });
+  const plan: ResourcePlan = {
+    topics: ['phase-work', 'bare-work', TOPICS.processorCompletions],
+    functions: [],
+    subscriptions: [sub('phase-work', 'phase-work'), sub('bare-work', 'bare-work')],
+    schedules: [],
+  };
   const pubsub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);
   await provisionLocal(pubsub, plan, projectId, new Map(fns.map((f) => [f.name, f.url])));
   const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const store = createFirestoreStore(db, {});
-  const publish = (topic: string, request: ProcessorRequest) => pubsub.topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } }).publishMessage({ json: request });
-  const written = async (request: ProcessorRequest) => (await store.get(BENCH_COLLECTION, `${request.requestId}-${DOCS_PER_MESSAGE - 1}`)) !== undefined;
+  const publish = (topic: string, request: ProcessorRequest) =>
+    pubsub.topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } }).publishMessage({ json: request });
+  const written = async (request: ProcessorRequest) =>
+    (await store.get(BENCH_COLLECTION, `${request.requestId}-${DOCS_PER_MESSAGE - 1}`)) !== undefined;
   const one = async (topic: string) => {
     const request = processorRequest('2031-01-01');
-    return (await timed(async () => {
-      await publish(topic, request);
-      await waitFor(() => written(request), `${topic} ${request.requestId}`, 60_000, 10);
-    })).ms;
+    return (
+      await timed(async () => {
+        await publish(topic, request);
+        await waitFor(() => written(request), `${topic} ${request.requestId}`, 60_000, 10);
+      })
+    ).ms;
   };
   const burst = async (topic: string, gameDate: string, n: number) =>
-    (await timed(async () => {
-      await Promise.all(Array.from({ length: n }, () => publish(topic, processorRequest(gameDate))));
-      await waitFor(async () => (await store.countWhere(BENCH_COLLECTION, [{ field: 'gameDate', op: '==', value: gameDate }])) >= n * DOCS_PER_MESSAGE, `${topic} burst`, 600_000, 250);
-    })).ms;
+    (
+      await timed(async () => {
+        await Promise.all(Array.from({ length: n }, () => publish(topic, processorRequest(gameDate))));
+        await waitFor(
+          async () =>
+            (await store.countWhere(BENCH_COLLECTION, [{ field: 'gameDate', op: '==', value: gameDate }])) >=
+            n * DOCS_PER_MESSAGE,
+          `${topic} burst`,
+          600_000,
+          250,
+        );
+      })
+    ).ms;
   const n = quick ? 5 : 40;
   say(`3. runtime overhead: ${n} sequential messages each way (alternating), then a burst of ${quick ? 30 : 300} each`);
   try {
@@ -215,15 +314,26 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
     const size = quick ? 30 : 300;
     const runtimeBurst = await burst('phase-work', '2031-02-01', size);
     const bareBurst = await burst('bare-work', '2031-02-02', size);
-    const figures = { p50Ms: Math.round(percentile(runtime, 50)), p95Ms: Math.round(percentile(runtime, 95)), messagesPerSecond: Math.round((size / (runtimeBurst / 1000)) * 10) / 10 };
-    const baseFigures = { p50Ms: Math.round(percentile(bare, 50)), p95Ms: Math.round(percentile(bare, 95)), messagesPerSecond: Math.round((size / (bareBurst / 1000)) * 10) / 10 };
+    const figures = {
+      p50Ms: Math.round(percentile(runtime, 50)),
+      p95Ms: Math.round(percentile(runtime, 95)),
+      messagesPerSecond: Math.round((size / (runtimeBurst / 1000)) * 10) / 10,
+    };
+    const baseFigures = {
+      p50Ms: Math.round(percentile(bare, 50)),
+      p95Ms: Math.round(percentile(bare, 95)),
+      messagesPerSecond: Math.round((size / (bareBurst / 1000)) * 10) / 10,
+    };
     const latencyRatio = ratio(figures.p50Ms, baseFigures.p50Ms);
     const throughputRatio = ratio(baseFigures.messagesPerSecond, figures.messagesPerSecond);
     return {
       id: 3,
       name: 'runtime overhead: one processor (10 documents) behind the phase runtime',
       figures: { ...figures, throughputRatio },
-      baseline: { name: 'the same processor in a bare functions-framework handler, same push path', figures: baseFigures },
+      baseline: {
+        name: 'the same processor in a bare functions-framework handler, same push path',
+        figures: baseFigures,
+      },
       ratio: latencyRatio,
       headline: 'p50 latency (throughput ratio in figures)',
       target: 'at most 1.2x',
@@ -243,15 +353,37 @@ async function seedQueue(store: DocumentStore, total: number, due: number): Prom
     const phase = phases[i % phases.length]!;
     const processor = phase.processors[i % phase.processors.length]!.name;
     const runId = `bench-run-${i}`;
-    const request: ProcessorRequest = { runId, requestId: makeRequestId({ runId, phase: phase.id, processor }), phase: phase.id, processor, gameDate: '2024-04-21', triggerSource: 'manual', parentEventId: null, traceparent: newTraceparent() };
+    const request: ProcessorRequest = {
+      runId,
+      requestId: makeRequestId({ runId, phase: phase.id, processor }),
+      phase: phase.id,
+      processor,
+      gameDate: '2024-04-21',
+      triggerSource: 'manual',
+      parentEventId: null,
+      traceparent: newTraceparent(),
+    };
     const isDue = i < due;
     return {
       collection: COLLECTIONS.queue,
       id: request.requestId,
       data: {
-        requestId: request.requestId, status: isDue ? 'pending' : i % 3 === 0 ? 'failed_permanent' : 'pending', errorType: 'transient', errorReason: 'unavailable', lastError: 'bench', needsManualFix: false,
-        runId, gameDate: request.gameDate, phase: phase.id, processor, request, failureEventId: `${request.requestId}--a1--processor_failed`, firstFailedAt: new Date(now - 3_600_000).toISOString(),
-        retryCount: 0, nextRetryAt: isDue ? new Date(now - 60_000 - i).toISOString() : new Date(now + 3_600_000 + i).toISOString(), deadlineAt: null,
+        requestId: request.requestId,
+        status: isDue ? 'pending' : i % 3 === 0 ? 'failed_permanent' : 'pending',
+        errorType: 'transient',
+        errorReason: 'unavailable',
+        lastError: 'bench',
+        needsManualFix: false,
+        runId,
+        gameDate: request.gameDate,
+        phase: phase.id,
+        processor,
+        request,
+        failureEventId: `${request.requestId}--a1--processor_failed`,
+        firstFailedAt: new Date(now - 3_600_000).toISOString(),
+        retryCount: 0,
+        nextRetryAt: isDue ? new Date(now - 60_000 - i).toISOString() : new Date(now + 3_600_000 + i).toISOString(),
+        deadlineAt: null,
       },
     };
   });
@@ -262,7 +394,10 @@ async function autoRetryTick(emulators: Emulators): Promise<Result> {
   const total = quick ? 1000 : 10_000;
   const due = total / 10;
   say(`5. auto-retry tick over ${total} queue entries, ${due} due`);
-  const measure = async (label: string, run: (deps: { store: DocumentStore; publisher: ReturnType<typeof createPubSubPublisher> }) => Promise<unknown>) => {
+  const measure = async (
+    label: string,
+    run: (deps: { store: DocumentStore; publisher: ReturnType<typeof createPubSubPublisher> }) => Promise<unknown>,
+  ) => {
     const projectId = project(label);
     const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
     const pubsub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);
@@ -279,7 +414,8 @@ async function autoRetryTick(emulators: Emulators): Promise<Result> {
   const logger = createLogger({ name: 'bench', level: 'warn' });
   let retried = 0;
   const tickMs = await measure('retry', async (deps) => {
-    retried = (await runAutoRetryTick({ definition: referenceDefinition, clock: systemClock, logger, ...deps })).retried;
+    retried = (await runAutoRetryTick({ definition: referenceDefinition, clock: systemClock, logger, ...deps }))
+      .retried;
   });
   if (retried !== due) throw new Error(`the tick retried ${retried} entries, not the ${due} due`);
   // Baseline: the same I/O with no claims, no transactions and no events: read the due entries,
@@ -287,14 +423,20 @@ async function autoRetryTick(emulators: Emulators): Promise<Result> {
   const bareMs = await measure('retry-bare', async ({ store, publisher }) => {
     const entries = await store.query(COLLECTIONS.queue, dueEntriesQuery(new Date().toISOString(), due));
     await Promise.all(entries.map((e) => publisher.publish(phaseTopic(String(e.data.phase)), e.data.request)));
-    for (const part of chunk(entries, 500)) await store.writeBatch(part.map((e) => ({ collection: COLLECTIONS.queue, id: e.id, data: { status: 'retrying' }, merge: true })));
+    for (const part of chunk(entries, 500))
+      await store.writeBatch(
+        part.map((e) => ({ collection: COLLECTIONS.queue, id: e.id, data: { status: 'retrying' }, merge: true })),
+      );
   });
   const seconds = Math.round(tickMs / 100) / 10;
   return {
     id: 5,
     name: `auto-retry tick: ${total} entries, ${due} due`,
     figures: { entries: total, due, retried, seconds },
-    baseline: { name: 'the same reads, publishes and writes without claims (no transactions, no events)', figures: { seconds: Math.round(bareMs / 100) / 10 } },
+    baseline: {
+      name: 'the same reads, publishes and writes without claims (no transactions, no events)',
+      figures: { seconds: Math.round(bareMs / 100) / 10 },
+    },
     ratio: ratio(tickMs, bareMs),
     headline: 'tick time',
     target: 'under 10 s',
@@ -303,30 +445,79 @@ async function autoRetryTick(emulators: Emulators): Promise<Result> {
 }
 
 function table(results: readonly Result[]): string {
-  const fmt = (f: Record<string, number>) => Object.entries(f).map(([k, v]) => `${k} ${v}`).join(', ');
-  const rows = results.map((r) => `| ${r.id} | ${r.name} | ${fmt(r.figures)} | ${r.baseline.name}: ${fmt(r.baseline.figures)} | ${r.ratio}x (${r.headline}) | ${r.target ? `${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''} |`);
-  return ['| # | benchmark | phasegate | baseline (same run) | ratio | target |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  const fmt = (f: Record<string, number>) =>
+    Object.entries(f)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  const rows = results.map(
+    (r) =>
+      `| ${r.id} | ${r.name} | ${fmt(r.figures)} | ${r.baseline.name}: ${fmt(r.baseline.figures)} | ${r.ratio}x ` +
+        `(${r.headline}) | ${r.target ? `${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''} |`,
+  );
+  return [
+    '| # | benchmark | phasegate | baseline (same run) | ratio | target |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
-const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
-say(`phasegate bench${quick ? ' (quick: smoke sizes, not figures to record)' : ''} on ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+};
+say(
+  `phasegate bench${quick ? ' (quick: smoke sizes, not figures to record)' : ''} on ${machine.cpus} x ` +
+    `${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+);
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 // Throughput is measured: the emulators' optimising compiler pays back here.
-const emulators = await startEmulators({ logDir, preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')), jit: 'full' });
+const emulators = await startEmulators({
+  logDir,
+  preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')),
+  jit: 'full',
+});
 const results: Result[] = [];
 try {
   const dataset = loadCsvDataset();
   if (wanted(1)) results.push(await endToEnd(emulators, dataset, referenceDefinition));
   if (wanted(2)) {
-    const dates = quick ? seasonChains(dataset.dates).slice(0, 3).flatMap((c) => c.slice(0, 4)) : dataset.dates;
-    results.push(await backfillAll(2, `backfill of ${quick ? 'a sample of' : 'all'} ${dates.length} real game dates`, emulators, dataset, referenceDefinition, dates, 'backfill', 1.5));
+    const dates = quick
+      ? seasonChains(dataset.dates)
+          .slice(0, 3)
+          .flatMap((c) => c.slice(0, 4))
+      : dataset.dates;
+    results.push(
+      await backfillAll(
+        2,
+        `backfill of ${quick ? 'a sample of' : 'all'} ${dates.length} real game dates`,
+        emulators,
+        dataset,
+        referenceDefinition,
+        dates,
+        'backfill',
+        1.5,
+      ),
+    );
   }
   if (wanted(3)) results.push(await runtimeOverhead(emulators));
   if (wanted(5)) results.push(await autoRetryTick(emulators));
   if (wanted(6)) {
     const synthetic = syntheticDataset({ seed: 42, headers: dataset.headers, ...(quick ? { games: 40 } : {}) });
     const games = synthetic.dates.reduce((n, d) => n + synthetic.scheduleOn(d).length, 0);
-    results.push(await backfillAll(6, `synthetic full season: ${games} games on ${synthetic.dates.length} dates`, emulators, synthetic, referenceDefinition, synthetic.dates, 'synthetic'));
+    results.push(
+      await backfillAll(
+        6,
+        `synthetic full season: ${games} games on ${synthetic.dates.length} dates`,
+        emulators,
+        synthetic,
+        referenceDefinition,
+        synthetic.dates,
+        'synthetic',
+      ),
+    );
   }
 } finally {
   await emulators.stop();

@@ -67,14 +67,20 @@ async function main(): Promise<void> {
   say(`  ${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`);
   for (const fn of stack.functions.values()) say(`  ${fn.name.padEnd(26)} ${fn.url} ${pid(fn.process)}`);
   if (stack.frontEnd) {
-    say(`  ${'Cloud Run IAM (local)'.padEnd(26)} ${stack.frontEnd.url}/<function>: every push gets a token, IAM checks it and strips its signature`);
+    say(
+      `  ${'Cloud Run IAM (local)'.padEnd(26)} ${stack.frontEnd.url}/<function>: every push gets a token, IAM ` +
+        `checks it and strips its signature`,
+    );
   }
   say(
     `  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; ` +
       `logs in ${pipeline.logDir}`,
   );
-  for (const job of localJobs(referenceDefinition)) say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
-  say(`\n  dashboard: ${stack.dashboardUrl}/${stack.frontEnd ? ` (as ${LOCAL_OPERATOR}, like gcloud run services proxy)` : ''}`);
+  for (const job of localJobs(referenceDefinition))
+    say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
+  say(
+    `\n  dashboard: ${stack.dashboardUrl}/${stack.frontEnd ? ` (as ${LOCAL_OPERATOR}, like gcloud run services proxy)` : ''}`,
+  );
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {
@@ -92,7 +98,10 @@ async function main(): Promise<void> {
     }
   }
   const refused = stack.frontEnd?.refusals ?? [];
-  if (refused.length) say(`\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`);
+  if (refused.length)
+    say(
+      `\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`,
+    );
   say(
     `\nready. Start a run: publish {"gameDate":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
   );
@@ -103,6 +112,8 @@ main().catch(async (error: unknown) => {
   if (stopping) return;
   // What a person can act on is the message; a stack trace only for the unexpected.
   const expected = error instanceof EmulatorsMissingError || error instanceof FunctionsStartError;
-  process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   await shutdown(1);
 });

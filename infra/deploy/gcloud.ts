@@ -1,7 +1,20 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FunctionPlan, SubscriptionPlan } from '../plan.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
-import { BUILD_ROLES, deadLetterTopics, functionEnv, publishedTopics, pubsubServiceAgent, pushEndpointUrl, functionUrl, REQUIRED_APIS, resourcesFor, SERVICE_ACCOUNTS, serviceAccountEmail, type DeployTarget } from './target.ts';
+import {
+  BUILD_ROLES,
+  deadLetterTopics,
+  functionEnv,
+  publishedTopics,
+  pubsubServiceAgent,
+  pushEndpointUrl,
+  functionUrl,
+  REQUIRED_APIS,
+  resourcesFor,
+  SERVICE_ACCOUNTS,
+  serviceAccountEmail,
+  type DeployTarget,
+} from './target.ts';
 
 /**
  * One gcloud command. `ifExists` makes a create idempotent: when gcloud says the resource
@@ -13,11 +26,18 @@ export interface DeployStep {
   ifExists?: 'skip' | { update: string[] };
 }
 
-const gcloud = (target: DeployTarget, ...args: string[]) => ['gcloud', ...args, `--project=${target.project}`, '--quiet'];
+const gcloud = (target: DeployTarget, ...args: string[]) => [
+  'gcloud',
+  ...args,
+  `--project=${target.project}`,
+  '--quiet',
+];
 const member = (email: string) => `serviceAccount:${email}`;
 
 /** Readers and actors may both call the dashboard (IAM); each member once. */
-export const dashboardInvokers = (target: Pick<DeployTarget, 'dashboard'>): string[] => [...new Set([...target.dashboard.readers, ...target.dashboard.actors])];
+export const dashboardInvokers = (target: Pick<DeployTarget, 'dashboard'>): string[] => [
+  ...new Set([...target.dashboard.readers, ...target.dashboard.actors]),
+];
 
 /** gcloud splits `--set-env-vars` on commas; `^|^` makes `|` the separator so values may hold commas. */
 export function envFlag(env: Record<string, string>): string {
@@ -31,13 +51,25 @@ export function envFlag(env: Record<string, string>): string {
 function subscriptionFlags(target: DeployTarget, sub: SubscriptionPlan): string[] {
   const flags = [`--ack-deadline=${sub.ackDeadlineSeconds}`];
   if (sub.pushTo) {
-    flags.push(`--push-endpoint=${pushEndpointUrl(target, sub.pushTo, sub.topic)}`, `--push-auth-service-account=${serviceAccountEmail(target, 'push')}`, `--push-auth-token-audience=${functionUrl(target, sub.pushTo)}`);
+    flags.push(
+      `--push-endpoint=${pushEndpointUrl(target, sub.pushTo, sub.topic)}`,
+      `--push-auth-service-account=${serviceAccountEmail(target, 'push')}`,
+      `--push-auth-token-audience=${functionUrl(target, sub.pushTo)}`,
+    );
   } else {
     // The last-resort hold is read by a person: keep its messages as long as Pub/Sub allows.
     flags.push('--message-retention-duration=7d', '--expiration-period=never');
   }
-  if (sub.retryPolicy) flags.push(`--min-retry-delay=${sub.retryPolicy.minBackoffSeconds}s`, `--max-retry-delay=${sub.retryPolicy.maxBackoffSeconds}s`);
-  if (sub.deadLetter) flags.push(`--dead-letter-topic=${sub.deadLetter.topic}`, `--max-delivery-attempts=${sub.deadLetter.maxDeliveryAttempts}`);
+  if (sub.retryPolicy)
+    flags.push(
+      `--min-retry-delay=${sub.retryPolicy.minBackoffSeconds}s`,
+      `--max-retry-delay=${sub.retryPolicy.maxBackoffSeconds}s`,
+    );
+  if (sub.deadLetter)
+    flags.push(
+      `--dead-letter-topic=${sub.deadLetter.topic}`,
+      `--max-delivery-attempts=${sub.deadLetter.maxDeliveryAttempts}`,
+    );
   return flags;
 }
 
@@ -68,14 +100,23 @@ function functionStep(target: DeployTarget, fn: FunctionPlan): DeployStep {
 }
 
 export function indexFlags(index: FirestoreIndex): string[] {
-  return [`--collection-group=${index.collectionGroup}`, `--query-scope=${index.queryScope}`, ...index.fields.map((f) => `--field-config=field-path=${f.fieldPath},order=${f.order.toLowerCase()}`)];
+  return [
+    `--collection-group=${index.collectionGroup}`,
+    `--query-scope=${index.queryScope}`,
+    ...index.fields.map((f) => `--field-config=field-path=${f.fieldPath},order=${f.order.toLowerCase()}`),
+  ];
 }
 
 /** The whole deployment as ordered gcloud commands, from nothing to a scheduled pipeline. */
-export function gcloudPlan(definition: LoadedDefinition, target: DeployTarget, indexes: readonly FirestoreIndex[]): DeployStep[] {
+export function gcloudPlan(
+  definition: LoadedDefinition,
+  target: DeployTarget,
+  indexes: readonly FirestoreIndex[],
+): DeployStep[] {
   const plan = resourcesFor(definition);
   const steps: DeployStep[] = [];
-  const add = (section: string, argv: string[], ifExists?: DeployStep['ifExists']) => steps.push({ section, argv, ...(ifExists ? { ifExists } : {}) });
+  const add = (section: string, argv: string[], ifExists?: DeployStep['ifExists']) =>
+    steps.push({ section, argv, ...(ifExists ? { ifExists } : {}) });
   const runtimeSa = serviceAccountEmail(target, 'runtime');
   const pushSa = serviceAccountEmail(target, 'push');
   const buildSa = serviceAccountEmail(target, 'build');
@@ -84,44 +125,150 @@ export function gcloudPlan(definition: LoadedDefinition, target: DeployTarget, i
   add('apis', gcloud(target, 'services', 'enable', ...REQUIRED_APIS));
   // The Pub/Sub service agent is made lazily; the IAM bindings below need it now.
   add('apis', gcloud(target, 'beta', 'services', 'identity', 'create', '--service=pubsub.googleapis.com'));
-  add('firestore', gcloud(target, 'firestore', 'databases', 'create', `--location=${target.region}`, '--type=firestore-native'), 'skip');
-  for (const sa of Object.values(SERVICE_ACCOUNTS)) add('service accounts', gcloud(target, 'iam', 'service-accounts', 'create', sa.id, `--display-name=${sa.displayName}`), 'skip');
+  add(
+    'firestore',
+    gcloud(target, 'firestore', 'databases', 'create', `--location=${target.region}`, '--type=firestore-native'),
+    'skip',
+  );
+  for (const sa of Object.values(SERVICE_ACCOUNTS))
+    add(
+      'service accounts',
+      gcloud(target, 'iam', 'service-accounts', 'create', sa.id, `--display-name=${sa.displayName}`),
+      'skip',
+    );
 
   // The functions' identity: Firestore (no narrower role exists), and publish only where they publish.
-  add('iam', gcloud(target, 'projects', 'add-iam-policy-binding', target.project, `--member=${member(runtimeSa)}`, '--role=roles/datastore.user', '--condition=None'));
+  add(
+    'iam',
+    gcloud(
+      target,
+      'projects',
+      'add-iam-policy-binding',
+      target.project,
+      `--member=${member(runtimeSa)}`,
+      '--role=roles/datastore.user',
+      '--condition=None',
+    ),
+  );
   for (const role of BUILD_ROLES) {
-    add('iam', gcloud(target, 'projects', 'add-iam-policy-binding', target.project, `--member=${member(buildSa)}`, `--role=${role}`, '--condition=None'));
+    add(
+      'iam',
+      gcloud(
+        target,
+        'projects',
+        'add-iam-policy-binding',
+        target.project,
+        `--member=${member(buildSa)}`,
+        `--role=${role}`,
+        '--condition=None',
+      ),
+    );
   }
   // Pub/Sub mints the push OIDC tokens as the push service account.
-  add('iam', gcloud(target, 'iam', 'service-accounts', 'add-iam-policy-binding', pushSa, `--member=${member(agent)}`, '--role=roles/iam.serviceAccountTokenCreator'));
+  add(
+    'iam',
+    gcloud(
+      target,
+      'iam',
+      'service-accounts',
+      'add-iam-policy-binding',
+      pushSa,
+      `--member=${member(agent)}`,
+      '--role=roles/iam.serviceAccountTokenCreator',
+    ),
+  );
 
   for (const topic of plan.topics) add('topics', gcloud(target, 'pubsub', 'topics', 'create', topic), 'skip');
-  for (const topic of publishedTopics(definition)) add('iam', gcloud(target, 'pubsub', 'topics', 'add-iam-policy-binding', topic, `--member=${member(runtimeSa)}`, '--role=roles/pubsub.publisher'));
+  for (const topic of publishedTopics(definition))
+    add(
+      'iam',
+      gcloud(
+        target,
+        'pubsub',
+        'topics',
+        'add-iam-policy-binding',
+        topic,
+        `--member=${member(runtimeSa)}`,
+        '--role=roles/pubsub.publisher',
+      ),
+    );
   // Dead-lettering publishes as the Pub/Sub service agent: without this, dead letters are dropped.
-  for (const topic of deadLetterTopics(plan)) add('iam', gcloud(target, 'pubsub', 'topics', 'add-iam-policy-binding', topic, `--member=${member(agent)}`, '--role=roles/pubsub.publisher'));
+  for (const topic of deadLetterTopics(plan))
+    add(
+      'iam',
+      gcloud(
+        target,
+        'pubsub',
+        'topics',
+        'add-iam-policy-binding',
+        topic,
+        `--member=${member(agent)}`,
+        '--role=roles/pubsub.publisher',
+      ),
+    );
 
   for (const fn of plan.functions) add('functions', functionStep(target, fn).argv);
   for (const fn of plan.functions) {
     const members = fn.trigger.kind === 'pubsub' ? [member(pushSa)] : dashboardInvokers(target);
-    for (const m of members) add('iam', gcloud(target, 'functions', 'add-invoker-policy-binding', fn.name, `--region=${target.region}`, `--member=${m}`));
+    for (const m of members)
+      add(
+        'iam',
+        gcloud(
+          target,
+          'functions',
+          'add-invoker-policy-binding',
+          fn.name,
+          `--region=${target.region}`,
+          `--member=${m}`,
+        ),
+      );
   }
 
   for (const sub of plan.subscriptions) {
     const flags = subscriptionFlags(target, sub);
-    add('subscriptions', gcloud(target, 'pubsub', 'subscriptions', 'create', sub.name, `--topic=${sub.topic}`, ...flags), { update: gcloud(target, 'pubsub', 'subscriptions', 'update', sub.name, ...flags) });
+    add(
+      'subscriptions',
+      gcloud(target, 'pubsub', 'subscriptions', 'create', sub.name, `--topic=${sub.topic}`, ...flags),
+      { update: gcloud(target, 'pubsub', 'subscriptions', 'update', sub.name, ...flags) },
+    );
   }
   // ...and acks, as the service agent, the message it dead-letters from the source subscription.
   for (const sub of plan.subscriptions) {
-    if (sub.deadLetter) add('iam', gcloud(target, 'pubsub', 'subscriptions', 'add-iam-policy-binding', sub.name, `--member=${member(agent)}`, '--role=roles/pubsub.subscriber'));
+    if (sub.deadLetter)
+      add(
+        'iam',
+        gcloud(
+          target,
+          'pubsub',
+          'subscriptions',
+          'add-iam-policy-binding',
+          sub.name,
+          `--member=${member(agent)}`,
+          '--role=roles/pubsub.subscriber',
+        ),
+      );
   }
 
-  for (const index of indexes) add('firestore indexes', gcloud(target, 'firestore', 'indexes', 'composite', 'create', ...indexFlags(index), '--async'), 'skip');
+  for (const index of indexes)
+    add(
+      'firestore indexes',
+      gcloud(target, 'firestore', 'indexes', 'composite', 'create', ...indexFlags(index), '--async'),
+      'skip',
+    );
 
   for (const job of plan.schedules) {
     // The full name: gcloud resolves a bare topic while parsing, against the default project, not --project.
     const topic = `projects/${target.project}/topics/${job.topic}`;
-    const flags = [`--location=${target.region}`, `--schedule=${job.cron}`, `--time-zone=${job.timeZone}`, `--topic=${topic}`, `--message-body=${JSON.stringify(job.body)}`];
-    add('scheduler', gcloud(target, 'scheduler', 'jobs', 'create', 'pubsub', job.name, ...flags), { update: gcloud(target, 'scheduler', 'jobs', 'update', 'pubsub', job.name, ...flags) });
+    const flags = [
+      `--location=${target.region}`,
+      `--schedule=${job.cron}`,
+      `--time-zone=${job.timeZone}`,
+      `--topic=${topic}`,
+      `--message-body=${JSON.stringify(job.body)}`,
+    ];
+    add('scheduler', gcloud(target, 'scheduler', 'jobs', 'create', 'pubsub', job.name, ...flags), {
+      update: gcloud(target, 'scheduler', 'jobs', 'update', 'pubsub', job.name, ...flags),
+    });
   }
   return steps;
 }
@@ -140,7 +287,8 @@ export const UPDATE_MARK = '::update::';
 const RUN_STEP = [
   '# Any failure stops the script and says where: fix the cause and run it again.',
   'step=""',
-  `trap 'echo "deploy stopped: \${step:-$BASH_COMMAND}" >&2; echo "fix the cause and run this script again: what exists is kept or updated" >&2' ERR`,
+  `trap 'echo "deploy stopped: \${step:-$BASH_COMMAND}" >&2; echo "fix the cause and run this script again: what ` +
+    `exists is kept or updated" >&2' ERR`,
   '# run_step CREATE... [::update:: UPDATE...]: runs CREATE; when it fails because the resource',
   '# already exists, runs UPDATE, or keeps the resource as it is when there is none.',
   'run_step() {',

@@ -23,7 +23,12 @@ export interface DeployTarget {
 }
 
 /** What the build service account needs: run builds, write their logs, push the image, read the uploaded source. */
-export const BUILD_ROLES = ['roles/cloudbuild.builds.builder', 'roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer'] as const;
+export const BUILD_ROLES = [
+  'roles/cloudbuild.builds.builder',
+  'roles/logging.logWriter',
+  'roles/artifactregistry.writer',
+  'roles/storage.objectViewer',
+] as const;
 
 export const PROJECT_NUMBER_PLACEHOLDER = '${PROJECT_NUMBER}';
 
@@ -52,13 +57,19 @@ export const SERVICE_ACCOUNTS = {
   build: { id: 'phasegate-build', displayName: 'phasegate function builds' },
 } as const;
 
-export const serviceAccountEmail = (target: Pick<DeployTarget, 'project'>, which: keyof typeof SERVICE_ACCOUNTS): string => `${SERVICE_ACCOUNTS[which].id}@${target.project}.iam.gserviceaccount.com`;
-export const pubsubServiceAgent = (target: Pick<DeployTarget, 'projectNumber'>): string => `service-${target.projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+export const serviceAccountEmail = (
+  target: Pick<DeployTarget, 'project'>,
+  which: keyof typeof SERVICE_ACCOUNTS,
+): string => `${SERVICE_ACCOUNTS[which].id}@${target.project}.iam.gserviceaccount.com`;
+export const pubsubServiceAgent = (target: Pick<DeployTarget, 'projectNumber'>): string =>
+  `service-${target.projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 
 /** A gen2 function's stable URL: the push endpoint's base and the OIDC audience. */
-export const functionUrl = (target: Pick<DeployTarget, 'project' | 'region'>, name: string): string => `https://${target.region}-${target.project}.cloudfunctions.net/${name}`;
+export const functionUrl = (target: Pick<DeployTarget, 'project' | 'region'>, name: string): string =>
+  `https://${target.region}-${target.project}.cloudfunctions.net/${name}`;
 /** The push endpoint names the topic in its path, as on the emulators. */
-export const pushEndpointUrl = (target: Pick<DeployTarget, 'project' | 'region'>, fn: string, topic: string): string => `${functionUrl(target, fn)}/projects/${target.project}/topics/${topic}`;
+export const pushEndpointUrl = (target: Pick<DeployTarget, 'project' | 'region'>, fn: string, topic: string): string =>
+  `${functionUrl(target, fn)}/projects/${target.project}/topics/${topic}`;
 /** `gcloud auth print-identity-token` for a user carries gcloud's own client id as its audience. */
 export const GCLOUD_CLIENT_ID = '32555940559.apps.googleusercontent.com';
 
@@ -90,7 +101,11 @@ export interface AuthSettings {
  */
 export function authEnv(fn: FunctionPlan, settings: AuthSettings): Record<string, string> {
   if (fn.trigger.kind === 'pubsub') {
-    return { PHASEGATE_AUTH: 'iam', PHASEGATE_PUSH_AUDIENCE: settings.functionUrl(fn.name), PHASEGATE_PUSH_SERVICE_ACCOUNT: settings.pushServiceAccount };
+    return {
+      PHASEGATE_AUTH: 'iam',
+      PHASEGATE_PUSH_AUDIENCE: settings.functionUrl(fn.name),
+      PHASEGATE_PUSH_SERVICE_ACCOUNT: settings.pushServiceAccount,
+    };
   }
   // `gcloud run services proxy` and `gcloud auth print-identity-token` carry gcloud's client id.
   const audiences = [settings.functionUrl(fn.name), GCLOUD_CLIENT_ID].join(',');

@@ -51,10 +51,22 @@ export async function readPubSub(pubsub: PubSub): Promise<Pick<LiveState, 'topic
         name: lastSegment(s.name),
         topic: lastSegment(typeof m.topic === 'string' ? m.topic : null),
         pushEndpoint: m.pushConfig?.pushEndpoint || null,
-        oidc: oidc?.serviceAccountEmail ? { serviceAccountEmail: oidc.serviceAccountEmail, audience: oidc.audience ?? '' } : null,
+        oidc: oidc?.serviceAccountEmail
+          ? { serviceAccountEmail: oidc.serviceAccountEmail, audience: oidc.audience ?? '' }
+          : null,
         ackDeadlineSeconds: Number(m.ackDeadlineSeconds ?? 0),
-        retryPolicy: m.retryPolicy ? { minBackoffSeconds: seconds(m.retryPolicy.minimumBackoff), maxBackoffSeconds: seconds(m.retryPolicy.maximumBackoff) } : null,
-        deadLetter: m.deadLetterPolicy?.deadLetterTopic ? { topic: lastSegment(m.deadLetterPolicy.deadLetterTopic), maxDeliveryAttempts: Number(m.deadLetterPolicy.maxDeliveryAttempts ?? 0) } : null,
+        retryPolicy: m.retryPolicy
+          ? {
+              minBackoffSeconds: seconds(m.retryPolicy.minimumBackoff),
+              maxBackoffSeconds: seconds(m.retryPolicy.maximumBackoff),
+            }
+          : null,
+        deadLetter: m.deadLetterPolicy?.deadLetterTopic
+          ? {
+              topic: lastSegment(m.deadLetterPolicy.deadLetterTopic),
+              maxDeliveryAttempts: Number(m.deadLetterPolicy.maxDeliveryAttempts ?? 0),
+            }
+          : null,
       };
     }),
   };
@@ -62,8 +74,19 @@ export async function readPubSub(pubsub: PubSub): Promise<Pick<LiveState, 'topic
 
 /** `gcloud scheduler jobs list --format=json`, in the fields the audit compares. */
 export function parseSchedulerJobs(json: string): LiveScheduleJob[] {
-  const jobs = JSON.parse(json) as { name?: string; schedule?: string; timeZone?: string; pubsubTarget?: { topicName?: string; data?: string } }[];
-  return jobs.map((j) => ({ name: lastSegment(j.name), schedule: j.schedule ?? '', timeZone: j.timeZone ?? 'Etc/UTC', topic: j.pubsubTarget?.topicName ?? '', body: j.pubsubTarget?.data ? Buffer.from(j.pubsubTarget.data, 'base64').toString('utf8') : '' }));
+  const jobs = JSON.parse(json) as {
+    name?: string;
+    schedule?: string;
+    timeZone?: string;
+    pubsubTarget?: { topicName?: string; data?: string };
+  }[];
+  return jobs.map((j) => ({
+    name: lastSegment(j.name),
+    schedule: j.schedule ?? '',
+    timeZone: j.timeZone ?? 'Etc/UTC',
+    topic: j.pubsubTarget?.topicName ?? '',
+    body: j.pubsubTarget?.data ? Buffer.from(j.pubsubTarget.data, 'base64').toString('utf8') : '',
+  }));
 }
 
 /** `gcloud run services get-iam-policy <function> --format=json`: the members with roles/run.invoker. */
@@ -87,9 +110,12 @@ function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, targe
   const drifts: Drift[] = [];
   const say = (message: string) => drifts.push({ area: 'subscriptions', message: `${want.name}: ${message}` });
   if (have.topic !== want.topic) say(`reads topic ${have.topic} (live), plan: ${want.topic}`);
-  if (have.ackDeadlineSeconds !== want.ackDeadlineSeconds) say(`ack deadline ${have.ackDeadlineSeconds}s (live), plan: ${want.ackDeadlineSeconds}s`);
-  if (fmt.retry(have.retryPolicy) !== fmt.retry(want.retryPolicy)) say(`retry policy ${fmt.retry(have.retryPolicy)} (live), plan: ${fmt.retry(want.retryPolicy)}`);
-  if (fmt.dlq(have.deadLetter) !== fmt.dlq(want.deadLetter)) say(`dead-letter policy ${fmt.dlq(have.deadLetter)} (live), plan: ${fmt.dlq(want.deadLetter)}`);
+  if (have.ackDeadlineSeconds !== want.ackDeadlineSeconds)
+    say(`ack deadline ${have.ackDeadlineSeconds}s (live), plan: ${want.ackDeadlineSeconds}s`);
+  if (fmt.retry(have.retryPolicy) !== fmt.retry(want.retryPolicy))
+    say(`retry policy ${fmt.retry(have.retryPolicy)} (live), plan: ${fmt.retry(want.retryPolicy)}`);
+  if (fmt.dlq(have.deadLetter) !== fmt.dlq(want.deadLetter))
+    say(`dead-letter policy ${fmt.dlq(have.deadLetter)} (live), plan: ${fmt.dlq(want.deadLetter)}`);
   if (!want.pushTo) {
     if (have.pushEndpoint) say(`pushes to ${have.pushEndpoint} (live), plan: a pull subscription held for a person`);
     return drifts;
@@ -101,12 +127,20 @@ function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, targe
   if (target.region) {
     const endpoint = pushEndpointUrl({ project: target.project, region: target.region }, want.pushTo, want.topic);
     if (have.pushEndpoint !== endpoint) say(`pushes to ${have.pushEndpoint} (live), plan: ${endpoint}`);
-    const oidc = { serviceAccountEmail: serviceAccountEmail(target, 'push'), audience: functionUrl({ project: target.project, region: target.region }, want.pushTo) };
+    const oidc = {
+      serviceAccountEmail: serviceAccountEmail(target, 'push'),
+      audience: functionUrl({ project: target.project, region: target.region }, want.pushTo),
+    };
     if (have.oidc?.serviceAccountEmail !== oidc.serviceAccountEmail || have.oidc.audience !== oidc.audience) {
-      say(`push authentication ${have.oidc ? `${have.oidc.serviceAccountEmail} for ${have.oidc.audience}` : 'none'} (live), plan: OIDC as ${oidc.serviceAccountEmail} for ${oidc.audience}`);
+      say(
+        `push authentication ${have.oidc ? `${have.oidc.serviceAccountEmail} for ${have.oidc.audience}` : 'none'} ` +
+          `(live), plan: OIDC as ${oidc.serviceAccountEmail} for ${oidc.audience}`,
+      );
     }
   } else if (!have.pushEndpoint.endsWith(`/projects/${target.project}/topics/${want.topic}`)) {
-    say(`pushes to ${have.pushEndpoint} (live), plan: <${want.pushTo} URL>/projects/${target.project}/topics/${want.topic}`);
+    say(
+      `pushes to ${have.pushEndpoint} (live), plan: <${want.pushTo} URL>/projects/${target.project}/topics/${want.topic}`,
+    );
   }
   return drifts;
 }
@@ -121,28 +155,49 @@ function auditInvokers(plan: ResourcePlan, invokers: LiveInvokers, target: LiveA
     const members = invokers[fn.name] ?? [];
     const open = members.filter((m) => PUBLIC_MEMBERS.includes(m));
     if (open.length) {
-      drifts.push({ area: 'iam', message: `${fn.name} may be invoked by ${open.join(', ')} (live), plan: only its invokers. Behind Cloud Run IAM the function trusts the tokens IAM checked: public, anyone can forge one. Remove: gcloud functions remove-invoker-policy-binding ${fn.name} --member=${open[0]} --region=${target.region} --project=${target.project}` });
+      drifts.push({
+        area: 'iam',
+        message: `${fn.name} may be invoked by ${open.join(', ')} (live), plan: only its invokers. Behind Cloud ` +
+          `Run IAM the function trusts the tokens IAM checked: public, anyone can forge one. Remove: gcloud ` +
+            `functions remove-invoker-policy-binding ${fn.name} --member=${open[0]} --region=${target.region} --project=${target.project}`,
+      });
     }
     if (fn.trigger.kind === 'pubsub' && !members.includes(pushAccount)) {
-      drifts.push({ area: 'iam', message: `${fn.name}: ${pushAccount} may not invoke it (live), plan: it may (without it every push is refused and dead-lettered)` });
+      drifts.push({
+        area: 'iam',
+        message: `${fn.name}: ${pushAccount} may not invoke it (live), plan: it may (without it every push is refused and dead-lettered)`,
+      });
     }
   }
   return drifts;
 }
 
-function auditSchedules(want: readonly SchedulePlan[], have: readonly LiveScheduleJob[], target: LiveAuditTarget): Drift[] {
+function auditSchedules(
+  want: readonly SchedulePlan[],
+  have: readonly LiveScheduleJob[],
+  target: LiveAuditTarget,
+): Drift[] {
   const drifts: Drift[] = [];
   for (const job of want) {
     const live = have.find((j) => j.name === job.name);
     if (!live) {
-      drifts.push({ area: 'scheduler', message: `job ${job.name} (plan: "${job.cron}" ${job.timeZone} to ${job.topic}) does not exist` });
+      drifts.push({
+        area: 'scheduler',
+        message: `job ${job.name} (plan: "${job.cron}" ${job.timeZone} to ${job.topic}) does not exist`,
+      });
       continue;
     }
     const body = JSON.stringify(job.body);
-    if (live.schedule !== job.cron || live.timeZone !== job.timeZone) drifts.push({ area: 'scheduler', message: `job ${job.name} runs "${live.schedule}" ${live.timeZone} (live), plan: "${job.cron}" ${job.timeZone}` });
+    if (live.schedule !== job.cron || live.timeZone !== job.timeZone)
+      drifts.push({
+        area: 'scheduler',
+        message: `job ${job.name} runs "${live.schedule}" ${live.timeZone} (live), plan: "${job.cron}" ${job.timeZone}`,
+      });
     const topic = `projects/${target.project}/topics/${job.topic}`;
-    if (live.topic !== topic) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes to ${live.topic} (live), plan: ${topic}` });
-    if (live.body !== body) drifts.push({ area: 'scheduler', message: `job ${job.name} publishes ${live.body} (live), plan: ${body}` });
+    if (live.topic !== topic)
+      drifts.push({ area: 'scheduler', message: `job ${job.name} publishes to ${live.topic} (live), plan: ${topic}` });
+    if (live.body !== body)
+      drifts.push({ area: 'scheduler', message: `job ${job.name} publishes ${live.body} (live), plan: ${body}` });
   }
   return drifts;
 }
@@ -150,11 +205,18 @@ function auditSchedules(want: readonly SchedulePlan[], have: readonly LiveSchedu
 /** Compares what exists with the plan; every drift says what is live and what the plan wants. */
 export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAuditTarget): Drift[] {
   const drifts: Drift[] = [];
-  for (const topic of plan.topics) if (!live.topics.includes(topic)) drifts.push({ area: 'topics', message: `topic ${topic} does not exist (plan: created by deploy)` });
+  for (const topic of plan.topics)
+    if (!live.topics.includes(topic))
+      drifts.push({ area: 'topics', message: `topic ${topic} does not exist (plan: created by deploy)` });
   const planned = new Map(plan.subscriptions.map((s) => [s.name, s]));
   for (const want of plan.subscriptions) {
     const have = live.subscriptions.find((s) => s.name === want.name);
-    if (!have) drifts.push({ area: 'subscriptions', message: `${want.name} does not exist (plan: ${want.pushTo ? `push ${want.topic} to ${want.pushTo}` : `hold ${want.topic}`}, dead-letter ${fmt.dlq(want.deadLetter)})` });
+    if (!have)
+      drifts.push({
+        area: 'subscriptions',
+        message: `${want.name} does not exist (plan: ` +
+          `${want.pushTo ? `push ${want.topic} to ${want.pushTo}` : `hold ${want.topic}`}, dead-letter ${fmt.dlq(want.deadLetter)})`,
+      });
     else drifts.push(...auditSubscription(want, have, target));
   }
   // A subscription nobody planned on one of our topics: a consumer outside the contract.
@@ -163,7 +225,12 @@ export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAudit
     const policy = plan.subscriptions.find((s) => s.topic === have.topic)?.deadLetter ?? null;
     drifts.push({
       area: 'subscriptions',
-      message: `${have.name} on topic ${have.topic} is not in the plan` + (have.deadLetter ? '' : `, and has no dead-letter policy (live: none; plan: every subscription dead-letters${policy ? `, as ${have.topic}-sub does to ${fmt.dlq(policy)}` : ''})`),
+      message:
+        `${have.name} on topic ${have.topic} is not in the plan` +
+        (have.deadLetter
+          ? ''
+          : `, and has no dead-letter policy (live: none; plan: every subscription ` +
+            `dead-letters${policy ? `, as ${have.topic}-sub does to ${fmt.dlq(policy)}` : ''})`),
     });
   }
   if (live.schedules) drifts.push(...auditSchedules(plan.schedules, live.schedules, target));

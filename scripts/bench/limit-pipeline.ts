@@ -20,11 +20,26 @@ export interface LimitPipeline {
 }
 
 /** The no-op pipeline with the definition's topology, on the given emulators, in its own project. */
-export async function startLimitPipeline(definition: LoadedDefinition, emulators: Emulators, projectId: string, logDir: string): Promise<LimitPipeline> {
+export async function startLimitPipeline(
+  definition: LoadedDefinition,
+  emulators: Emulators,
+  projectId: string,
+  logDir: string,
+): Promise<LimitPipeline> {
   const phases = definition.phases.map((p) => p.id);
   const settings = definition.orchestrator.subscription;
-  const fn = (name: string, entryPoint: string, topic: string): FunctionPlan => ({ name, entryPoint, trigger: { kind: 'pubsub', topics: [topic] }, timeoutSeconds: 60, memoryMb: 256 });
-  const functions = [fn('limit-runs', 'limit-runs', limitTopic('run-requests')), fn('limit-completions', 'limit-completions', limitTopic('completions')), ...phases.map((p) => fn(`limit-phase-${p}`, 'limit-phase', limitTopic(`phase-${p}`)))];
+  const fn = (name: string, entryPoint: string, topic: string): FunctionPlan => ({
+    name,
+    entryPoint,
+    trigger: { kind: 'pubsub', topics: [topic] },
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  });
+  const functions = [
+    fn('limit-runs', 'limit-runs', limitTopic('run-requests')),
+    fn('limit-completions', 'limit-completions', limitTopic('completions')),
+    ...phases.map((p) => fn(`limit-phase-${p}`, 'limit-phase', limitTopic(`phase-${p}`))),
+  ];
   const topics = functions.flatMap((f) => (f.trigger.kind === 'pubsub' ? f.trigger.topics : []));
   const subscriptions = functions.map((f): SubscriptionPlan => ({
     name: `${(f.trigger as { topics: string[] }).topics[0]!}-sub`,
@@ -35,7 +50,14 @@ export async function startLimitPipeline(definition: LoadedDefinition, emulators
     deadLetter: null,
   }));
   const plan: ResourcePlan = { topics, functions, subscriptions, schedules: [] };
-  const env = { ...process.env, ...emulators.env, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', LIMIT_PHASES: phases.join(','), LIMIT_PROCESSORS: String(definition.phases[0]!.processors.length) };
+  const env = {
+    ...process.env,
+    ...emulators.env,
+    GOOGLE_CLOUD_PROJECT: projectId,
+    METADATA_SERVER_DETECTION: 'none',
+    LIMIT_PHASES: phases.join(','),
+    LIMIT_PROCESSORS: String(definition.phases[0]!.processors.length),
+  };
   const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'limit-functions.ts'));
   const running: RunningFunction[] = await startFunctions(
     functions.map((f) => ({ name: f.name, target: f.entryPoint, source, signatureType: 'http', env, logDir })),
@@ -47,7 +69,10 @@ export async function startLimitPipeline(definition: LoadedDefinition, emulators
   return {
     async runDate(gameDate) {
       await topic.publishMessage({ json: { gameDate } });
-      await waitFor(async () => (await db.collection(LIMIT_DONE_COLLECTION).doc(gameDate).get()).exists, `limit pipeline: ${gameDate} done`);
+      await waitFor(
+        async () => (await db.collection(LIMIT_DONE_COLLECTION).doc(gameDate).get()).exists,
+        `limit pipeline: ${gameDate} done`,
+      );
     },
     async stop() {
       await Promise.all(running.map((r) => r.process.stop()));

@@ -11,7 +11,13 @@ import { PROJECT_NUMBER_PLACEHOLDER, type DeployTarget } from '../../infra/deplo
 import { terraformPlan } from '../../infra/deploy/terraform.ts';
 import { planResources } from '../../infra/plan.ts';
 import { formatDrifts, type Drift } from '../../infra/validate/drift.ts';
-import { auditLive, parseInvokers, parseSchedulerJobs, readPubSub, type LiveInvokers } from '../../infra/validate/live-audit.ts';
+import {
+  auditLive,
+  parseInvokers,
+  parseSchedulerJobs,
+  readPubSub,
+  type LiveInvokers,
+} from '../../infra/validate/live-audit.ts';
 import { staticAudit } from '../lib/audit.ts';
 import { runCommand, runDeployPlan } from '../lib/deploy-runner.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
@@ -22,18 +28,29 @@ import { UsageError } from './usage-error.ts';
  * Not for `--env`: the project and authentication deploy sets, what Cloud Run sets, and fault
  * injection (tests only: it must never reach a deployed function).
  */
-const RESERVED_ENV = /^(GOOGLE_CLOUD_PROJECT|PHASEGATE_AUTH|PHASEGATE_PUSH_.*|PHASEGATE_FAULTS|DASHBOARD_.*|K_.*|PORT|FUNCTION_.*)$/;
+const RESERVED_ENV =
+  /^(GOOGLE_CLOUD_PROJECT|PHASEGATE_AUTH|PHASEGATE_PUSH_.*|PHASEGATE_FAULTS|DASHBOARD_.*|K_.*|PORT|FUNCTION_.*)$/;
 
 export function parseEnvPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`"${value}" is not NAME=value (NAME in capitals, e.g. SOURCE_API_URL=https://stats.example.com)`);
-  if (RESERVED_ENV.test(match[1]!)) throw new InvalidArgumentError(`${match[1]} is set by deploy or Cloud Run (project, authentication), or is for tests only (fault injection): it cannot be given with --env`);
+  if (!match)
+    throw new InvalidArgumentError(
+      `"${value}" is not NAME=value (NAME in capitals, e.g. SOURCE_API_URL=https://stats.example.com)`,
+    );
+  if (RESERVED_ENV.test(match[1]!))
+    throw new InvalidArgumentError(
+      `${match[1]} is set by deploy or Cloud Run (project, authentication), or is for tests only (fault ` +
+        `injection): it cannot be given with --env`,
+    );
   return { ...previous, [match[1]!]: match[2]! };
 }
 
 /** A reader is any IAM member Cloud Run can admit: `user:`, `group:`, `domain:`, `serviceAccount:`. */
 export function parseReader(value: string, previous: string[] = []): string[] {
-  if (!/^(user|group|serviceAccount|domain):\S+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an IAM member such as user:you@example.com, group:data@example.com or domain:example.com`);
+  if (!/^(user|group|serviceAccount|domain):\S+$/.test(value))
+    throw new InvalidArgumentError(
+      `"${value}" is not an IAM member such as user:you@example.com, group:data@example.com or domain:example.com`,
+    );
   return [...previous, value];
 }
 
@@ -43,14 +60,18 @@ export function parseReader(value: string, previous: string[] = []): string[] {
  */
 export function parseActor(value: string, previous: string[] = []): string[] {
   const match = /^(user|group|serviceAccount|domain):(\S+)$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`"${value}" is not an IAM member such as user:oncall@example.com or serviceAccount:bot@project.iam.gserviceaccount.com`);
+  if (!match)
+    throw new InvalidArgumentError(
+      `"${value}" is not an IAM member such as user:oncall@example.com or serviceAccount:bot@project.iam.gserviceaccount.com`,
+    );
   if (match[1] === 'group' || match[1] === 'domain') {
     throw new InvalidArgumentError(
       `"${value}": an actor must be a user: or serviceAccount: (an ID token names one account, not its ${match[1]}); ` +
         `give the ${match[1]} read with --dashboard-reader and each person who may act with --dashboard-actor user:...`,
     );
   }
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(match[2]!)) throw new InvalidArgumentError(`"${value}" does not name an email address`);
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(match[2]!))
+    throw new InvalidArgumentError(`"${value}" does not name an email address`);
   return [...previous, value];
 }
 
@@ -61,7 +82,9 @@ function definitionFrom(file: string | undefined): LoadedDefinition {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new UsageError(`cannot read the definition ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(
+      `cannot read the definition ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   try {
     return loadDefinition(raw);
@@ -104,20 +127,33 @@ export function stageSource(dir: string): void {
   cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true, filter: isOutput });
   cpSync(join(repoRoot, 'package-lock.json'), join(dir, 'package-lock.json'));
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...manifest, main: 'dist/functions/index.js', scripts: {}, bin: undefined }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ ...manifest, main: 'dist/functions/index.js', scripts: {}, bin: undefined }, null, 2)}\n`,
+  );
 }
 
 async function buildOutput(): Promise<void> {
   const built = await runCommand(['npm', 'run', '--silent', 'build'], { cwd: repoRoot });
-  if (built.code !== 0) throw new UsageError(`npm run build failed: fix the compile errors first\n${built.stdout}${built.stderr}`);
+  if (built.code !== 0)
+    throw new UsageError(`npm run build failed: fix the compile errors first\n${built.stdout}${built.stderr}`);
 }
 
 export function registerInfraCommands(program: Command, context: CliContext): void {
   program
     .command('validate')
-    .description('audit the definition, registry, entry points, infra plan, indexes and README (static); with --live, also what exists')
-    .option('--live', 'also audit the topics, subscriptions and scheduler jobs that exist (the local stack, the emulators of GOOGLE_CLOUD_PROJECT, or a real project)')
-    .option('--region <region>', 'with --live on a real project: its region (checks push endpoints, OIDC and scheduler jobs exactly)')
+    .description(
+      'audit the definition, registry, entry points, infra plan, indexes and README (static); with --live, also what exists',
+    )
+    .option(
+      '--live',
+      'also audit the topics, subscriptions and scheduler jobs that exist (the local stack, the emulators of ' +
+        'GOOGLE_CLOUD_PROJECT, or a real project)',
+    )
+    .option(
+      '--region <region>',
+      'with --live on a real project: its region (checks push endpoints, OIDC and scheduler jobs exactly)',
+    )
     .option('--definition <file.json>', 'audit this definition instead of the reference pipeline')
     .action(async (options: { live?: boolean; region?: string; definition?: string }) => {
       const definition = definitionFrom(options.definition);
@@ -126,13 +162,22 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
       if (options.live) {
         const c = await context.connection();
         const onEmulator = Boolean(process.env.PUBSUB_EMULATOR_HOST);
-        if (!onEmulator && !options.region) throw new UsageError('--live on a real project needs --region (where the functions and scheduler jobs are)');
+        if (!onEmulator && !options.region)
+          throw new UsageError('--live on a real project needs --region (where the functions and scheduler jobs are)');
         const pubsub = createPubSub(c.projectId);
         try {
           const live = await readPubSub(pubsub);
           let schedules = null;
           if (!onEmulator && options.region) {
-            const listed = await runCommand(['gcloud', 'scheduler', 'jobs', 'list', `--location=${options.region}`, `--project=${c.projectId}`, '--format=json']);
+            const listed = await runCommand([
+              'gcloud',
+              'scheduler',
+              'jobs',
+              'list',
+              `--location=${options.region}`,
+              `--project=${c.projectId}`,
+              '--format=json',
+            ]);
             if (listed.code !== 0) throw new Error(`gcloud scheduler jobs list failed: ${listed.stderr.trim()}`);
             schedules = parseSchedulerJobs(listed.stdout);
           }
@@ -140,13 +185,31 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
           if (!onEmulator && options.region) {
             invokers = {};
             for (const fn of planResources(definition).functions) {
-              const read = await runCommand(['gcloud', 'run', 'services', 'get-iam-policy', fn.name, `--region=${options.region}`, `--project=${c.projectId}`, '--format=json']);
-              if (read.code !== 0) throw new Error(`gcloud run services get-iam-policy ${fn.name} failed: ${read.stderr.trim()}`);
+              const read = await runCommand([
+                'gcloud',
+                'run',
+                'services',
+                'get-iam-policy',
+                fn.name,
+                `--region=${options.region}`,
+                `--project=${c.projectId}`,
+                '--format=json',
+              ]);
+              if (read.code !== 0)
+                throw new Error(`gcloud run services get-iam-policy ${fn.name} failed: ${read.stderr.trim()}`);
               invokers[fn.name] = parseInvokers(read.stdout);
             }
           }
-          const liveDrifts = auditLive(planResources(definition), { ...live, schedules, invokers }, { project: c.projectId, region: onEmulator ? undefined : options.region });
-          report(context, `live audit of ${c.projectId} (${c.source}${onEmulator ? '; scheduler jobs are the local scheduler, in-process' : ''})`, liveDrifts);
+          const liveDrifts = auditLive(
+            planResources(definition),
+            { ...live, schedules, invokers },
+            { project: c.projectId, region: onEmulator ? undefined : options.region },
+          );
+          report(
+            context,
+            `live audit of ${c.projectId} (${c.source}${onEmulator ? '; scheduler jobs are the local scheduler, in-process' : ''})`,
+            liveDrifts,
+          );
           drifts.push(...liveDrifts);
         } finally {
           await pubsub.close();
@@ -157,12 +220,29 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
 
   program
     .command('deploy')
-    .description('deploy the pipeline to a Google Cloud project with gcloud (writes the same plan as deploy.sh and Terraform JSON)')
+    .description(
+      'deploy the pipeline to a Google Cloud project with gcloud (writes the same plan as deploy.sh and Terraform JSON)',
+    )
     .requiredOption('--region <region>', 'region of the functions, Firestore and scheduler jobs, e.g. europe-west1')
-    .option('--project-number <number>', 'the project number (default: asked of gcloud; shown as ${PROJECT_NUMBER} in a dry run)')
-    .option('--env <NAME=value>', 'environment for every function (repeatable); the reference pipeline needs SOURCE_API_URL', parseEnvPair)
-    .option('--dashboard-reader <member>', 'may read the dashboard: user:, group:, domain: or serviceAccount: (repeatable)', parseReader)
-    .option('--dashboard-actor <member>', 'may also act on the queue: user: or serviceAccount: only (repeatable)', parseActor)
+    .option(
+      '--project-number <number>',
+      'the project number (default: asked of gcloud; shown as ${PROJECT_NUMBER} in a dry run)',
+    )
+    .option(
+      '--env <NAME=value>',
+      'environment for every function (repeatable); the reference pipeline needs SOURCE_API_URL',
+      parseEnvPair,
+    )
+    .option(
+      '--dashboard-reader <member>',
+      'may read the dashboard: user:, group:, domain: or serviceAccount: (repeatable)',
+      parseReader,
+    )
+    .option(
+      '--dashboard-actor <member>',
+      'may also act on the queue: user: or serviceAccount: only (repeatable)',
+      parseActor,
+    )
     .option('--runtime <runtime>', 'Cloud Functions runtime', 'nodejs20')
     .option('--out <dir>', 'where the plan, the Terraform JSON and the staged source are written', '.phasegate/deploy')
     .option('--definition <file.json>', 'deploy this definition instead of the reference pipeline')
@@ -170,10 +250,14 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
     .action(async (options: DeployOptions, command: Command) => {
       const project = command.optsWithGlobals<{ project?: string }>().project;
       if (!project) throw new UsageError('deploy needs --project <id>');
-      if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new UsageError(`"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`);
+      if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
+        throw new UsageError(`"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`);
       const env = options.env ?? {};
       const missing = REQUIRED_ENV.filter((name) => !env[name]);
-      if (missing.length) throw new UsageError(`the reference pipeline needs ${missing.join(', ')}: add ${missing.map((m) => `--env ${m}=...`).join(' ')}`);
+      if (missing.length)
+        throw new UsageError(
+          `the reference pipeline needs ${missing.join(', ')}: add ${missing.map((m) => `--env ${m}=...`).join(' ')}`,
+        );
       const definition = definitionFrom(options.definition);
       const drifts = await staticAudit(repoRoot, definition);
       if (drifts.length > 0) {
@@ -184,28 +268,60 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
       const sourceDir = join(options.out, 'source');
       let projectNumber = options.projectNumber ?? PROJECT_NUMBER_PLACEHOLDER;
       if (!options.dryRun && !options.projectNumber) {
-        const described = await runCommand(['gcloud', 'projects', 'describe', project, '--format=value(projectNumber)']);
-        if (described.code !== 0) throw new UsageError(`cannot read the project number of ${project}: ${described.stderr.trim()}`);
+        const described = await runCommand([
+          'gcloud',
+          'projects',
+          'describe',
+          project,
+          '--format=value(projectNumber)',
+        ]);
+        if (described.code !== 0)
+          throw new UsageError(`cannot read the project number of ${project}: ${described.stderr.trim()}`);
         projectNumber = described.stdout.trim();
       }
-      const target: DeployTarget = { project, region: options.region, projectNumber, env, dashboard: { readers: options.dashboardReader ?? [], actors: options.dashboardActor ?? [] }, source: sourceDir, runtime: options.runtime };
-      if (target.dashboard.readers.length + target.dashboard.actors.length === 0) context.print('# note: no --dashboard-reader or --dashboard-actor: nobody may open the dashboard until you add one');
+      const target: DeployTarget = {
+        project,
+        region: options.region,
+        projectNumber,
+        env,
+        dashboard: { readers: options.dashboardReader ?? [], actors: options.dashboardActor ?? [] },
+        source: sourceDir,
+        runtime: options.runtime,
+      };
+      if (target.dashboard.readers.length + target.dashboard.actors.length === 0)
+        context.print(
+          '# note: no --dashboard-reader or --dashboard-actor: nobody may open the dashboard until you add one',
+        );
       const indexes = readIndexesFile(declaredIndexesPath());
       const steps = gcloudPlan(definition, target, indexes);
-      const preamble = projectNumber === PROJECT_NUMBER_PLACEHOLDER ? [`PROJECT_NUMBER="$(gcloud projects describe ${project} --format='value(projectNumber)')"`] : [];
+      const preamble =
+        projectNumber === PROJECT_NUMBER_PLACEHOLDER
+          ? [`PROJECT_NUMBER="$(gcloud projects describe ${project} --format='value(projectNumber)')"`]
+          : [];
       const script = renderShell(steps, preamble);
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'deploy.sh'), script, { mode: 0o755 });
-      writeFileSync(join(out, 'phasegate.tf.json'), `${JSON.stringify(terraformPlan(definition, target, indexes), null, 2)}\n`);
+      writeFileSync(
+        join(out, 'phasegate.tf.json'),
+        `${JSON.stringify(terraformPlan(definition, target, indexes), null, 2)}\n`,
+      );
       if (options.dryRun) {
         if (hasCompiledOutput()) stageSource(join(out, 'source'));
         context.print(script);
-        context.print(`# wrote ${join(options.out, 'deploy.sh')} and ${join(options.out, 'phasegate.tf.json')}; ${hasCompiledOutput() ? `staged the source in ${sourceDir}` : 'run `npm run build` and this again to stage the source they upload'}`);
+        context.print(
+          `# wrote ${join(options.out, 'deploy.sh')} and ${join(options.out, 'phasegate.tf.json')}; ` +
+            (hasCompiledOutput()
+              ? `staged the source in ${sourceDir}`
+              : 'run `npm run build` and this again to stage the source they upload'),
+        );
         return;
       }
       await buildOutput();
       stageSource(join(out, 'source'));
       const counts = await runDeployPlan(steps, runCommand, (line) => context.print(line));
-      context.print(`deployed ${project} (${options.region}): ${counts.created} steps applied, ${counts.updated} updated, ${counts.kept} already there. Check it with: phasegate validate --live --project ${project} --region ${options.region}`);
+      context.print(
+        `deployed ${project} (${options.region}): ${counts.created} steps applied, ${counts.updated} updated, ` +
+          `${counts.kept} already there. Check it with: phasegate validate --live --project ${project} --region ${options.region}`,
+      );
     });
 }

@@ -66,7 +66,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const frontEnd = options.iam
     ? await startIamFrontEnd({
         portOf: (name) => functions.get(name)?.port,
-        invokers: (name) => (plan.functions.find((f) => f.name === name)?.trigger.kind === 'http' ? [LOCAL_OPERATOR] : [pushServiceAccount]),
+        invokers: (name) =>
+          plan.functions.find((f) => f.name === name)?.trigger.kind === 'http'
+            ? [LOCAL_OPERATOR]
+            : [pushServiceAccount],
         pushServiceAccount,
       })
     : undefined;

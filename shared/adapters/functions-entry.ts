@@ -1,6 +1,11 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { LoadedDefinition } from '../definition/load.ts';
-import { OPERATIONS_ENTRY_POINTS, ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../entry-points.ts';
+import {
+  OPERATIONS_ENTRY_POINTS,
+  ORCHESTRATOR_ENTRY_POINTS,
+  phaseEntryPoint,
+  RECOVERY_ENTRY_POINTS,
+} from '../entry-points.ts';
 import type { CompletenessRules } from '../operations/completeness.ts';
 import { handleReconcileTick } from '../operations/reconcile-tick.ts';
 import { createDashboard } from '../operations/dashboard/handler.ts';
@@ -71,7 +76,8 @@ function registerHttp(name: string, handler: functions.HttpFunction): void {
   registered.set(name, 'http');
 }
 
-const headersOf = (req: functions.Request) => Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+const headersOf = (req: functions.Request) =>
+  Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
 
 interface Answer {
   status: number;
@@ -90,14 +96,22 @@ function answer(res: functions.Response, what: string, internal: unknown, work: 
     async (deps) => {
       try {
         const response = await work(deps);
-        res.status(response.status).set(response.headers ?? {}).send(response.body);
+        res
+          .status(response.status)
+          .set(response.headers ?? {})
+          .send(response.body);
       } catch (error) {
         deps.logger.error({ function: what, err: message(error) }, `${what} failed`);
         res.status(500).send(internal);
       }
     },
     (error: unknown) => {
-      const line = { severity: 'ERROR', function: what, err: message(error), message: 'the function cannot build its clients' };
+      const line = {
+        severity: 'ERROR',
+        function: what,
+        err: message(error),
+        message: 'the function cannot build its clients',
+      };
       process.stderr.write(`${JSON.stringify(line)}\n`);
       res.status(500).send(internal);
     },
@@ -112,7 +126,10 @@ function registerPush(name: string, handle: (deps: Deps) => (event: PubSubCloudE
   let push: ReturnType<typeof createPushHandler> | undefined;
   registerHttp(name, (req, res) => {
     answer(res, name, 'internal', (deps) => {
-      push ??= createPushHandler(name, (event) => handle(deps)(event), { logger: deps.logger, auth: pushAuthCheck(loadPushAuth(process.env)) });
+      push ??= createPushHandler(name, (event) => handle(deps)(event), {
+        logger: deps.logger,
+        auth: pushAuthCheck(loadPushAuth(process.env)),
+      });
       return push({ path: req.path, headers: headersOf(req), body: req.body as unknown });
     });
   });
@@ -154,16 +171,34 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
     let handler: PhaseHandler | undefined;
     registerPush(phaseEntryPoint(phase.id), (deps) => {
       registry ??= typeof pipeline.processors === 'function' ? pipeline.processors() : pipeline.processors;
-      return (handler ??= createPhaseHandler({ definition: pipeline.definition, phaseId: phase.id, processors: registry, clock: systemClock, ...deps }));
+      return (handler ??= createPhaseHandler({
+        definition: pipeline.definition,
+        phaseId: phase.id,
+        processors: registry,
+        clock: systemClock,
+        ...deps,
+      }));
     });
   }
   let orchestrator: ReturnType<typeof createOrchestrator> | undefined;
-  const getOrchestrator = (deps: Deps) => (orchestrator ??= createOrchestrator({ definition: pipeline.definition, expectations: pipeline.expectations, clock: systemClock, ...deps }));
+  const getOrchestrator = (deps: Deps) =>
+    (orchestrator ??= createOrchestrator({
+      definition: pipeline.definition,
+      expectations: pipeline.expectations,
+      clock: systemClock,
+      ...deps,
+    }));
   registerPush(ORCHESTRATOR_ENTRY_POINTS.runs, (deps) => (event) => getOrchestrator(deps).onRunRequest(event));
-  registerPush(ORCHESTRATOR_ENTRY_POINTS.completions, (deps) => (event) => getOrchestrator(deps).onProcessorOutcome(event));
+  registerPush(
+    ORCHESTRATOR_ENTRY_POINTS.completions,
+    (deps) => (event) => getOrchestrator(deps).onProcessorOutcome(event),
+  );
 
   let recorder: ReturnType<typeof createDlqRecorder> | undefined;
-  registerPush(RECOVERY_ENTRY_POINTS.dlqRecorder, (deps) => (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...deps })));
+  registerPush(
+    RECOVERY_ENTRY_POINTS.dlqRecorder,
+    (deps) => (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...deps })),
+  );
   registerPush(RECOVERY_ENTRY_POINTS.autoRetry, (deps) => async () => {
     await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...deps });
   });
@@ -172,16 +207,40 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
     answer(res, OPERATIONS_ENTRY_POINTS.dashboard, { error: 'internal' }, (deps) => {
       if (!dashboard) {
         const auth = loadDashboardAuth(process.env);
-        const verifyIdToken = auth.mode === 'iam' ? createIdTokenVerifier({ audiences: auth.audiences, behindIam: true }) : undefined;
-        dashboard = createDashboard({ definition: pipeline.definition, clock: systemClock, auth, verifyIdToken, ...deps });
+        const verifyIdToken =
+          auth.mode === 'iam' ? createIdTokenVerifier({ audiences: auth.audiences, behindIam: true }) : undefined;
+        dashboard = createDashboard({
+          definition: pipeline.definition,
+          clock: systemClock,
+          auth,
+          verifyIdToken,
+          ...deps,
+        });
       }
-      const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
-      return dashboard({ method: req.method, path: req.path, query, headers: headersOf(req), body: req.body as unknown });
+      const query = Object.fromEntries(
+        Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]),
+      );
+      return dashboard({
+        method: req.method,
+        path: req.path,
+        query,
+        headers: headersOf(req),
+        body: req.body as unknown,
+      });
     });
   });
   let completeness: CompletenessRules | undefined;
   registerPush(OPERATIONS_ENTRY_POINTS.reconciler, (deps) => async (event) => {
     completeness ??= pipeline.completeness?.({ http: deps.http });
-    await handleReconcileTick({ definition: pipeline.definition, clock: systemClock, ...deps, completeness: completeness ? { rules: completeness } : undefined }, event, deps.logger);
+    await handleReconcileTick(
+      {
+        definition: pipeline.definition,
+        clock: systemClock,
+        ...deps,
+        completeness: completeness ? { rules: completeness } : undefined,
+      },
+      event,
+      deps.logger,
+    );
   });
 }

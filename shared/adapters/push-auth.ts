@@ -169,8 +169,10 @@ export class AuthConfigError extends Error {
 export function loadPushAuth(env: NodeJS.ProcessEnv): PushAuthConfig {
   if (env.PHASEGATE_AUTH === undefined && onCloudRun(env)) {
     throw new AuthConfigError(
-      `PHASEGATE_AUTH is not set on Cloud Run (K_SERVICE=${env.K_SERVICE}): refusing to start. Set PHASEGATE_AUTH=iam (behind Cloud Run IAM, what phasegate deploy sets) ` +
-        'or oidc, with PHASEGATE_PUSH_AUDIENCE and PHASEGATE_PUSH_SERVICE_ACCOUNT; or PHASEGATE_AUTH=off to accept every caller IAM lets in',
+      `PHASEGATE_AUTH is not set on Cloud Run (K_SERVICE=${env.K_SERVICE}): refusing to start. Set ` +
+        `PHASEGATE_AUTH=iam (behind Cloud Run IAM, what phasegate deploy sets) ` +
+        'or oidc, with PHASEGATE_PUSH_AUDIENCE and PHASEGATE_PUSH_SERVICE_ACCOUNT; or PHASEGATE_AUTH=off to accept ' +
+          'every caller IAM lets in',
     );
   }
   const mode = env.PHASEGATE_AUTH ?? 'off';

@@ -104,7 +104,8 @@ describe('behind the local Cloud Run IAM front end', () => {
     front().refusals.length = 0;
   });
 
-  it('a function reached around the front end checks the claims it is given: no token, or a stripped one for another function or caller, is refused', async () => {
+  it('a function reached around the front end checks the claims it is given: no token, or a stripped one for ' +
+    'another function or caller, is refused', async () => {
     const fn = h.stack.functions.get('orchestrator-runs')!;
     const url = `${fn.url}/projects/${h.stack.projectId}/topics/${TOPICS.runRequests}`;
     const strip = (jwt: string) => `${jwt.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`;
@@ -128,7 +129,8 @@ describe('behind the local Cloud Run IAM front end', () => {
     for (const day of ['01', '02', '03', '04']) expect(await runsFor(`1990-02-${day}`)).toEqual([]);
   });
 
-  it('serves the dashboard to its invokers: read through the proxy, act with a same-origin JSON POST, strangers refused at IAM', async () => {
+  it('serves the dashboard to its invokers: read through the proxy, act with a same-origin JSON POST, strangers ' +
+    'refused at IAM', async () => {
     const state = await fetch(`${h.stack.dashboardUrl}/api/state`);
     expect(state.status).toBe(200);
     const page = { 'sec-fetch-site': 'same-origin', origin: h.stack.dashboardUrl };

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { declaredIndexesPath, readIndexesFile } from '../../shared/adapters/decl
 import { gcloudPlan, renderShell, type DeployStep } from '../../infra/deploy/gcloud.ts';
 import { functionUrl, type DeployTarget } from '../../infra/deploy/target.ts';
 import { planResources } from '../../infra/plan.ts';
-import type { CommandResult, RunCommand } from '../../scripts/lib/deploy-runner.ts';
+import { runCommand, type CommandResult, type RunCommand } from '../../scripts/lib/deploy-runner.ts';
 import { startGoogleApis, type GoogleApis, type RecordedRequest } from '../support/gcloud/google-apis.ts';
 import { gcloudEnv, gcloudOnPath, installedGcloud, startGcloudSession } from '../support/gcloud/gcloud-cli.ts';
 
@@ -248,7 +247,8 @@ describe("README's deploy, through the real gcloud CLI", () => {
     checkDeployment(fresh, 'empty');
   });
 
-  it('deploy.sh runs again over the existing deployment, another default project set: creates answer 409, updates follow, nothing leaves the project', () => {
+  it('deploy.sh runs again over the existing deployment, another default project set: creates answer 409, updates ' +
+    'follow, nothing leaves the project', () => {
     expect(again.result.code, again.result.stderr.slice(-3000)).toBe(0);
     const withUpdate = steps.filter((s) => typeof s.ifExists === 'object').length;
     const keptAsIs = steps.filter((s) => s.ifExists === 'skip').length;
@@ -298,20 +298,8 @@ async function recorded(sample: DeployStep[], run?: RunCommand): Promise<string[
   }
 }
 
-const runQuiet: RunCommand = (argv, options) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: options?.cwd,
-      env: options?.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+/** gcloud's or bash's own output is kept for the assertions, not echoed into the test log. */
+const runQuiet: RunCommand = (argv, options) => runCommand(argv, { ...options, quiet: true });
 
 describe('deploy.sh, run on its own', () => {
   /** A stand-in `gcloud` on PATH: logs its arguments; creates fail as `mode` says. */
@@ -324,7 +312,8 @@ describe('deploy.sh, run on its own', () => {
       join(dir, 'gcloud'),
       `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\n` +
         // The creates of resources (not `services identity create`, which is idempotent).
-        `if [[ " $* " =~ \\ (topics|subscriptions|service-accounts|databases|composite|jobs)\\ create(\\ |\\ pubsub\\ ) ]]; then echo ${JSON.stringify(failure)} >&2; exit 1; fi\n` +
+        `if [[ " $* " =~ \\ (topics|subscriptions|service-accounts|databases|composite|jobs)\\ create(\\ |\\ ` +
+          `pubsub\\ ) ]]; then echo ${JSON.stringify(failure)} >&2; exit 1; fi\n` +
         (mode === 'update-denied'
           ? `if [[ " $* " == *" update "* ]]; then echo ${JSON.stringify(denied)} >&2; exit 1; fi\n`
           : '') +
@@ -341,11 +330,16 @@ describe('deploy.sh, run on its own', () => {
     return runQuiet(['bash', file], { env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir } });
   };
 
-  it('is re-runnable: a create whose resource exists is kept or updated, and the script goes on to the end', async () => {
-    const { dir, log } = fakeGcloud('exists');
+  /** deploy.sh with the fake gcloud of `mode`: its result and the gcloud calls it made. */
+  const runWithFake = async (mode: Parameters<typeof fakeGcloud>[0]) => {
+    const { dir, log } = fakeGcloud(mode);
     const result = await runScript(dir);
+    return { result, calls: readFileSync(log, 'utf8').trim().split('\n') };
+  };
+
+  it('is re-runnable: a create whose resource exists is kept or updated, and the script goes on to the end', async () => {
+    const { result, calls } = await runWithFake('exists');
     expect(result.code, result.stderr).toBe(0);
-    const calls = readFileSync(log, 'utf8').trim().split('\n');
     const expected = steps.flatMap((s) => [
       s.argv.slice(1).join(' '),
       ...(typeof s.ifExists === 'object' ? [s.ifExists.update.slice(1).join(' ')] : []),
@@ -356,10 +350,8 @@ describe('deploy.sh, run on its own', () => {
   });
 
   it('stops at the first other failure and says so', async () => {
-    const { dir, log } = fakeGcloud('denied');
-    const result = await runScript(dir);
+    const { result, calls } = await runWithFake('denied');
     expect(result.code).not.toBe(0);
-    const calls = readFileSync(log, 'utf8').trim().split('\n');
     const firstCreate = steps.findIndex((s) => s.ifExists);
     expect(calls).toHaveLength(firstCreate + 1);
     expect(result.stderr).toContain('PERMISSION_DENIED');
@@ -368,10 +360,8 @@ describe('deploy.sh, run on its own', () => {
   });
 
   it('stops when an update fails too, and says where', async () => {
-    const { dir, log } = fakeGcloud('update-denied');
-    const result = await runScript(dir);
+    const { result, calls } = await runWithFake('update-denied');
     expect(result.code).not.toBe(0);
-    const calls = readFileSync(log, 'utf8').trim().split('\n');
     expect(calls.at(-1)).toMatch(/^pubsub subscriptions update run-requests-sub /);
     expect(result.stderr).toMatch(/deploy stopped: gcloud pubsub subscriptions update run-requests-sub /);
   });

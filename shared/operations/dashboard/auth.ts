@@ -44,11 +44,13 @@ export function loadDashboardAuth(env: NodeJS.ProcessEnv): DashboardAuth {
   const mode = env.DASHBOARD_AUTH ?? 'off';
   if (mode === 'google')
     throw new AuthConfigError(
-      'DASHBOARD_AUTH=google is now DASHBOARD_AUTH=iam (behind Cloud Run IAM, what phasegate deploy sets): run deploy again, or set it by hand',
+      'DASHBOARD_AUTH=google is now DASHBOARD_AUTH=iam (behind Cloud Run IAM, what phasegate deploy sets): run ' +
+        'deploy again, or set it by hand',
     );
   if (mode === 'iam' && env.DASHBOARD_READERS !== undefined) {
     throw new AuthConfigError(
-      'DASHBOARD_READERS is no longer read: readers are the members Cloud Run IAM admits (roles/run.invoker, groups and domains included); remove it',
+      'DASHBOARD_READERS is no longer read: readers are the members Cloud Run IAM admits (roles/run.invoker, ' +
+        'groups and domains included); remove it',
     );
   }
   const input =
