@@ -23,6 +23,7 @@ import { compareSnapshots, snapshotCollections, type Difference } from './lib/ch
 import { freePort } from './lib/ports.ts';
 import { startStack, type Stack } from './lib/stack.ts';
 import { table } from './lib/table.ts';
+import { FINAL_STATUSES } from './lib/watch-run.ts';
 import { loadCsvDataset, type Dataset } from './source-api/dataset.ts';
 import { startSourceApi } from './source-api/server.ts';
 
@@ -158,7 +159,7 @@ async function runDates(p: Pipeline, dates: readonly string[]): Promise<Map<stri
         limit: 1,
       });
       status = (run?.data.status as string | undefined) ?? 'NO_RUN';
-      if (['SUCCESS', 'PARTIAL', 'FAILED'].includes(status)) break;
+      if (FINAL_STATUSES.has(status)) break;
       await sleep(250);
     }
     statuses.set(gameDate, status);

@@ -113,6 +113,7 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       if (report.missingDates.length > 0) context.print(`  never scraped: ${report.missingDates.join(', ')}`);
       for (const m of report.missing) context.print(`  missing ${m.gameDate} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`);
       if (options.enqueue) context.print(`  enqueued ${report.enqueued.length} for retry`);
+      for (const d of report.deferred) context.print(`  not enqueued: ${d.gameDate} ${d.phase}/${d.processor}: run ${d.runId} is still RUNNING (its gate decides; check again after it)`);
     });
 
   program

@@ -75,7 +75,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .requiredOption('--note <text>', 'why; kept on the entry')
     .action(async (entryId: string, options: { note: string }) => {
       const entry = await retryNow(await deps(), entryId, requireNote(options.note));
-      context.print(`${entryId}: retrying (retry ${entry.retryCount}); the request was re-published`);
+      context.print(entry.status === 'superseded' ? `${entryId}: not retried, closed as superseded: ${entry.note ?? ''}` : `${entryId}: retrying (retry ${entry.retryCount}); the request was re-published`);
     });
 
   queue

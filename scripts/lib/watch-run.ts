@@ -2,7 +2,7 @@ import type { DocumentStore } from '../../shared/ports/store.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
 
-export const FINAL_STATUSES = new Set(['SUCCESS', 'PARTIAL', 'FAILED']);
+export const FINAL_STATUSES = new Set(['SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED']);
 
 /** One line per phase: `scrape      SUCCEEDED  2/2`. N counts completions, so it moves while a phase runs. */
 export async function describeRun(store: DocumentStore, run: RunDoc): Promise<string[]> {

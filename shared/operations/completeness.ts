@@ -6,6 +6,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import type { ReadStore } from '../runtime/processor.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { RunDoc } from '../orchestration/run-doc.ts';
+import { currentRunId } from '../orchestration/generation.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
 
 /** One document a date must have, and who writes it. `gameId` null: a date-level output. */
@@ -41,6 +42,8 @@ export interface CompletenessReport {
   missingDates: string[];
   missing: MissingPair[];
   enqueued: string[];
+  /** Pairs not enqueued because the date's current run is still RUNNING (it may yet write them): check again after it. */
+  deferred: { gameDate: string; phase: string; processor: string; runId: string }[];
 }
 
 export interface CompletenessDeps {
@@ -50,9 +53,10 @@ export interface CompletenessDeps {
   clock: Clock;
 }
 
-async function latestRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
-  const runs = (await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }] })).map((d) => d.data as unknown as RunDoc);
-  return runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+/** The date's current run (generation.ts): re-runs are for it, never for a run it superseded. */
+async function currentRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
+  const runId = await currentRunId(store, gameDate);
+  return runId ? ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) : undefined;
 }
 
 /**
@@ -94,13 +98,14 @@ export async function checkCompleteness(deps: CompletenessDeps, range: { from: s
     }
     missing.push(...pairs.values());
   }
-  const enqueued = range.enqueue ? await enqueueMissing(deps, missing, missingDates) : [];
-  return { from: range.from, to: range.to, dates: dates.length, perPhase, missingDates, missing, enqueued };
+  const { enqueued, deferred } = range.enqueue ? await enqueueMissing(deps, missing, missingDates) : { enqueued: [], deferred: [] };
+  return { from: range.from, to: range.to, dates: dates.length, perPhase, missingDates, missing, enqueued, deferred };
 }
 
-async function enqueueMissing(deps: CompletenessDeps, missing: MissingPair[], missingDates: string[]): Promise<string[]> {
+async function enqueueMissing(deps: CompletenessDeps, missing: MissingPair[], missingDates: string[]): Promise<Pick<CompletenessReport, 'enqueued' | 'deferred'>> {
   const now = deps.clock.now().toISOString();
   const enqueued: string[] = [];
+  const deferred: CompletenessReport['deferred'] = [];
   const put = async (entryId: string, entry: Record<string, unknown>) => {
     const created = await deps.store.transaction(async (tx) => {
       const existing = await tx.get(COLLECTIONS.queue, entryId);
@@ -112,21 +117,32 @@ async function enqueueMissing(deps: CompletenessDeps, missing: MissingPair[], mi
     });
     if (created) enqueued.push(entryId);
   };
-  for (const gameDate of missingDates) {
+  const runDate = async (gameDate: string, lastError: string) => {
     const message: RunRequest = { gameDate, triggerSource: 'backfill', requestedBy: 'completeness check' };
-    await put(`completeness-run-${gameDate}`, { runId: null, gameDate, phase: 'orchestrator', processor: null, request: null, retryTarget: { topic: TOPICS.runRequests, message }, lastError: `${gameDate} was never scraped` });
+    await put(`completeness-run-${gameDate}`, { runId: null, gameDate, phase: 'orchestrator', processor: null, request: null, retryTarget: { topic: TOPICS.runRequests, message }, lastError });
+  };
+  for (const gameDate of missingDates) await runDate(gameDate, `${gameDate} was never scraped`);
+  const runs = new Map<string, RunDoc | undefined>();
+  for (const gameDate of new Set(missing.map((p) => p.gameDate))) runs.set(gameDate, await currentRun(deps.store, gameDate));
+  // A date that never ran is run whole, once: one run per missing processor would each supersede the
+  // last, and the one left current would have run a single processor.
+  for (const gameDate of new Set(missing.filter((p) => !runs.get(p.gameDate)).map((p) => p.gameDate))) {
+    const pairs = missing.filter((p) => p.gameDate === gameDate);
+    await runDate(gameDate, `${gameDate} never ran; missing: ${pairs.map((p) => `${p.phase}/${p.processor}`).join(', ')}`);
   }
   for (const pair of missing) {
-    const run = await latestRun(deps.store, pair.gameDate);
-    const lastError = `${pair.missing.length} document(s) missing: ${pair.missing.slice(0, 3).map((m) => `${m.collection}/${m.id}`).join(', ')}${pair.missing.length > 3 ? ', ...' : ''}`;
-    if (!run) {
-      const message: RunRequest = { gameDate: pair.gameDate, triggerSource: 'backfill', startPhase: pair.phase, processors: [pair.processor], requestedBy: 'completeness check' };
-      await put(`completeness-${pair.gameDate}-${pair.processor}`, { runId: null, gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, request: null, retryTarget: { topic: TOPICS.runRequests, message }, lastError });
+    const run = runs.get(pair.gameDate);
+    if (!run) continue;
+    if (run?.status === 'RUNNING') {
+      // A re-run now would run before its phase starts, "complete" short and stand in for the real
+      // trigger: the run's own gate decides these documents.
+      deferred.push({ gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, runId: run.runId });
       continue;
     }
+    const lastError = `${pair.missing.length} document(s) missing: ${pair.missing.slice(0, 3).map((m) => `${m.collection}/${m.id}`).join(', ')}${pair.missing.length > 3 ? ', ...' : ''}`;
     const requestId = makeRequestId({ runId: run.runId, phase: pair.phase, processor: pair.processor });
     const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, triggerSource: 'retry', parentEventId: null, traceparent: newTraceparent() };
     await put(requestId, { runId: run.runId, gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, request, retryTarget: null, lastError });
   }
-  return enqueued;
+  return { enqueued, deferred };
 }

@@ -33,6 +33,6 @@ export async function handleReconcileTick(deps: ReconcilerDeps & { completeness?
   const range = rangeOf(tick, deps.clock);
   if (range && deps.completeness) {
     const report = await checkCompleteness({ definition: deps.definition, store: deps.store, clock: deps.clock, rules: deps.completeness.rules }, { ...range, enqueue: true });
-    logger.info({ ...range, perPhase: report.perPhase, missing: report.missing.length, missingDates: report.missingDates.length, enqueued: report.enqueued.length }, 'completeness check');
+    logger.info({ ...range, perPhase: report.perPhase, missing: report.missing.length, missingDates: report.missingDates.length, enqueued: report.enqueued.length, deferred: report.deferred.length }, 'completeness check');
   }
 }

@@ -8,7 +8,7 @@ import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, QueryOptions } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { describeShortfalls, type GateCheck } from '../orchestration/gate.ts';
-import type { OutboxEntry } from '../orchestration/outbox.ts';
+import { addToOutbox, flushOutbox, type OutboxEntry } from '../orchestration/outbox.ts';
 import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from '../orchestration/run-doc.ts';
 import type { PhaseState, ProcessorFailureState } from '../orchestration/run-status.ts';
 import type { Notifier } from '../recovery/notifier.ts';
@@ -121,18 +121,26 @@ async function detectStalls(deps: ReconcilerDeps, now: Date): Promise<string[]> 
     const missing = phaseDoc.expected.filter((p) => !completed.has(p) && !settled.has(p));
     const decisionId = phaseDecisionId(run.runId, phaseDoc.phase);
     const eventId = `${decisionId}--stalled`;
+    const redrive = `${decisionId}--stall`;
     const claimed = await deps.store.transaction(async (tx) => {
       const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as (RunPhaseDoc & { stallRedrivenAt?: string }) | undefined;
       if (!current || current.status !== 'running' || current.stallRedrivenAt) return false;
       tx.set(COLLECTIONS.runPhases, decisionId, { stallRedrivenAt: now.toISOString(), stalledProcessors: missing }, { merge: true });
+      // The re-drive goes through the outbox, decided with the claim: a publish that fails now is
+      // re-sent by a later tick (the claim means no second re-drive would ever come).
+      for (const processor of missing) {
+        const request: ProcessorRequest = { runId: run.runId, requestId: makeRequestId({ runId: run.runId, phase: phaseDoc.phase, processor }), gameDate: run.gameDate, phase: phaseDoc.phase, processor, triggerSource: run.triggerSource as ProcessorRequest['triggerSource'], parentEventId: eventId, traceparent: run.traceparent ? childTraceparent(run.traceparent) : newTraceparent() };
+        addToOutbox(tx, { id: `${redrive}--${processor}`, decisionId: redrive, runId: run.runId, topic: phaseTopic(phaseDoc.phase), message: { ...request }, attributes: { requestId: request.requestId, redrive: 'stall' }, status: 'pending', createdAt: now.toISOString(), sentAt: null });
+      }
       tx.set(COLLECTIONS.events, eventId, { eventId, type: 'stalled', at: now.toISOString(), runId: run.runId, requestId: null, gameDate: run.gameDate, phase: phaseDoc.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: run.traceparent, parentEventId: `${run.runId}--run_started`, runningForSeconds: Math.round(runningForMs / 1000), expectedDurationSeconds: spec.expectedDurationSeconds, missing, message: `phase ${phaseDoc.phase} RUNNING for ${Math.round(runningForMs / 1000)} s (expected ${spec.expectedDurationSeconds} s); waiting for ${missing.join(', ') || 'nothing: its gate is due'}` });
       return true;
     });
     if (!claimed) continue;
     stalled.push(decisionId);
-    for (const processor of missing) {
-      const request: ProcessorRequest = { runId: run.runId, requestId: makeRequestId({ runId: run.runId, phase: phaseDoc.phase, processor }), gameDate: run.gameDate, phase: phaseDoc.phase, processor, triggerSource: run.triggerSource as ProcessorRequest['triggerSource'], parentEventId: eventId, traceparent: run.traceparent ? childTraceparent(run.traceparent) : newTraceparent() };
-      await deps.publisher.publish(phaseTopic(phaseDoc.phase), request, { requestId: request.requestId, redrive: 'stall' });
+    try {
+      await flushOutbox(deps.store, deps.publisher, redrive, () => deps.clock.now(), redrive);
+    } catch (error) {
+      deps.logger.warn({ decisionId, err: error instanceof Error ? error.message : String(error) }, 'stall re-drive not sent now: the outbox re-sends it on a later tick');
     }
     await deps.notifier?.({ kind: 'stalled', dedupKey: `stalled:${phaseDoc.phase}`, runId: run.runId, phase: phaseDoc.phase, processor: null, message: `run ${run.runId}: phase ${phaseDoc.phase} stalled; re-drove ${missing.join(', ') || 'nothing'}` });
   }

@@ -8,7 +8,8 @@ import { addToOutbox, flushOutbox } from './outbox.ts';
 import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
-import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
+import { closeSuperseded, markQueueSucceeded } from '../recovery/mark-succeeded.ts';
+import { recordSuperseded } from './generation.ts';
 import { asEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
 import { nextRetryDelayMs, OPEN_STATUSES } from '../recovery/queue-policy.ts';
 import type { QueueStatus } from '../runtime/failure-queue.ts';
@@ -38,7 +39,8 @@ async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFail
   const now = deps.clock.now().toISOString();
   await deps.store.transaction(async (tx) => {
     const run = (await tx.get(COLLECTIONS.runs, notice.runId)) as RunDoc | undefined;
-    if (!run) return;
+    // A superseded run is history: what its old attempts report changes nothing.
+    if (!run || run.supersededBy) return;
     const updated = updateRun(run, now, `${notice.processor} ${notice.outcome}`, (draft) => {
       draft.failures[notice.processor] = { phase: notice.phase, status: notice.outcome, errorType: notice.errorType, message: notice.message, at: notice.failedAt };
     });
@@ -58,7 +60,9 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
   return deps.store.transaction(async (tx) => {
     const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as RunPhaseDoc | undefined;
     const run = (await tx.get(COLLECTIONS.runs, completion.runId)) as RunDoc | undefined;
-    if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
+    // A run superseded since its completion was read decides nothing (the newer run took the lock
+    // and marked this one in one transaction).
+    if (!current || !run || run.supersededBy || current.status === 'gate_passed') return { next: null, exhausted: [] };
     // Every read before any write (Firestore's rule for transactions): the entries of the
     // processors that fell short, when the gate failed.
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
@@ -195,15 +199,25 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     return;
   }
   const decisionId = phaseDecisionId(outcome.runId, outcome.phase);
-  // Independent reads and writes go together: this handler is the pipeline's fan-in.
-  const [, recovered, phaseDoc, run] = await Promise.all([
+  // Independent reads and writes go together: this handler is the pipeline's fan-in. (The
+  // completion record is kept even for a superseded run: it is history, not the date's data.)
+  const [, phaseDoc, run] = await Promise.all([
     deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, { runId: outcome.runId, phase: outcome.phase, processor: outcome.processor, gameDate: outcome.gameDate, completedAt: outcome.completedAt, records: outcome.records, metrics: outcome.metrics }),
-    // The completion's own delivery, once dead-lettered, is recovered now that it is recorded. The
-    // request's entry waits for the phase's gate: a completion is not data that passed.
-    markQueueSucceeded(deps.store, [`completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completion recorded (${outcome.triggerSource})`),
     deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
     deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
   ]);
+  if (run?.supersededBy) {
+    // A newer run holds the date (its start marked this one in the transaction that took the
+    // lock): this completion decides nothing, its entries close as superseded.
+    const at = deps.clock.now().toISOString();
+    await recordSuperseded(deps.store, { what: 'completion', runId: outcome.runId, currentRunId: run.supersededBy, gameDate: outcome.gameDate, phase: outcome.phase, requestId: outcome.requestId, processor: outcome.processor, traceparent: outcome.traceparent, at });
+    await closeSuperseded(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], at, `run ${outcome.runId} was superseded by run ${run.supersededBy}; the current run decides ${outcome.processor}`);
+    logger.info({ currentRunId: run.supersededBy }, 'completion of a superseded run: recorded as history, nothing decided');
+    return;
+  }
+  // The completion's own delivery, once dead-lettered, is recovered now that it is recorded. The
+  // request's entry waits for the phase's gate: a completion is not data that passed.
+  const recovered = await markQueueSucceeded(deps.store, [`completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completion recorded (${outcome.triggerSource})`);
   if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried completion is recorded');
   if (!phaseDoc) {
     // No gate will decide this phase in this run: the completion is all there is to wait for.

@@ -1,6 +1,6 @@
 import { truncate } from '../errors/describe.ts';
 
-export const RUN_STATUSES = ['NOT_STARTED', 'RUNNING', 'SUCCESS', 'PARTIAL', 'FAILED'] as const;
+export const RUN_STATUSES = ['NOT_STARTED', 'RUNNING', 'SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const PHASE_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'GATE_FAILED'] as const;
@@ -31,15 +31,19 @@ export interface RunState {
   failures: Record<string, ProcessorFailureState>;
   /** Gate shortfalls by phase. */
   gateFailures: Record<string, string>;
+  /** A newer run of the date took over: this one is history (see generation.ts). */
+  supersededBy?: string | null;
 }
 
 /**
  * The one rule for a run's status. FAILED: the root (first) phase's data did not land.
  * PARTIAL: the root landed, a later processor failed for good or a later gate failed.
  * SUCCESS: the last phase passed its gate. A processor waiting for its source is not a
- * failure: the run stays RUNNING until the deadline turns it failed_permanent.
+ * failure: the run stays RUNNING until the deadline turns it failed_permanent. SUPERSEDED: a newer
+ * run of the date took over, whatever this one had reached.
  */
 export function computeRunStatus(run: RunState): RunStatus {
+  if (run.supersededBy) return 'SUPERSEDED';
   const root = run.phaseOrder[0];
   const last = run.phaseOrder.at(-1);
   if (root === undefined || last === undefined) return 'NOT_STARTED';

@@ -6,7 +6,8 @@ import { makeRequestId, phaseTopic, RunRequestSchema, type ProcessorRequest, typ
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { addToOutbox, flushOutbox } from './outbox.ts';
-import { newRunDoc, phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+import { newRunDoc, phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+import { recordSuperseded } from './generation.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
@@ -21,7 +22,10 @@ export function runIdFor(gameDate: string, messageId: string, publishTime: strin
   return `${gameDate}_${createHash('sha256').update(`${messageId}|${publishTime ?? ''}`).digest('hex').slice(0, 12)}`;
 }
 
-type StartOutcome = { state: 'started' | 'exists'; runId: string; decisionId: string } | { state: 'conflict'; runId: string; holder: string };
+type StartOutcome =
+  | { state: 'started' | 'exists'; runId: string; decisionId: string }
+  | { state: 'conflict'; runId: string; holder: string }
+  | { state: 'superseded'; runId: string; current: string };
 
 function resolveStart(deps: OrchestratorDeps, request: RunRequest): { startPhase: string; processors: string[] } {
   const first = deps.definition.phases[0]!;
@@ -55,11 +59,17 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
   const decisionId = phaseDecisionId(runId, start.startPhase);
   const traceparent = request.traceparent ? childTraceparent(request.traceparent) : newTraceparent();
   const outcome = await deps.store.transaction(async (tx): Promise<StartOutcome> => {
-    if (await tx.get(COLLECTIONS.runs, runId)) return { state: 'exists', runId, decisionId };
+    const existing = (await tx.get(COLLECTIONS.runs, runId)) as RunDoc | undefined;
+    if (existing) return existing.supersededBy ? { state: 'superseded', runId, current: existing.supersededBy } : { state: 'exists', runId, decisionId };
     const lock = await tx.get(COLLECTIONS.runLocks, gameDate);
-    if (lock && typeof lock.runId === 'string' && !request.force) {
-      const holder = await tx.get(COLLECTIONS.runs, lock.runId);
-      if (holder?.status === 'RUNNING') return { state: 'conflict', runId, holder: lock.runId };
+    const holder = typeof lock?.runId === 'string' ? ((await tx.get(COLLECTIONS.runs, lock.runId)) as RunDoc | undefined) : undefined;
+    if (holder?.status === 'RUNNING' && !request.force) return { state: 'conflict', runId, holder: holder.runId };
+    if (holder && !holder.supersededBy) {
+      // The new run is the date's current run from this commit on: the old one's work is acked as
+      // superseded wherever it arrives (generation.ts), and the old run says so.
+      tx.set(COLLECTIONS.runs, holder.runId, { ...updateRun(holder, now, `superseded by run ${runId} (${request.triggerSource}${request.force ? ', forced' : ''})`, (d) => void (d.supersededBy = runId)) });
+      const supersededEvent = `${holder.runId}--run_superseded`;
+      tx.set(COLLECTIONS.events, supersededEvent, { eventId: supersededEvent, type: 'run_superseded', at: now, runId: holder.runId, requestId: null, gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, currentRunId: runId, message: `run ${holder.runId} (${holder.status}) superseded by run ${runId}` });
     }
     const run = newRunDoc({ definition: deps.definition, requestMessageId: messageIdOf(event), runId, gameDate: gameDate, triggerSource: request.triggerSource, requestedBy: request.requestedBy ?? null, traceparent, startPhase: start.startPhase, processors: start.processors, now });
     tx.set(COLLECTIONS.runs, runId, { ...run });
@@ -79,6 +89,12 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
     const eventId = `${runId}--run_rejected`;
     await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'run_rejected', at: now, runId: outcome.holder, requestId: null, gameDate: gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, message: `a run for ${gameDate} is already RUNNING (${outcome.holder}); publish with "force": true to start another` });
     logger.warn({ runningRunId: outcome.holder }, `run request for ${gameDate} refused: run ${outcome.holder} is still RUNNING (set force to start anyway)`);
+    return;
+  }
+  if (outcome.state === 'superseded') {
+    // A redelivery of an old run's request: a newer run holds the date, nothing of the old one is re-sent.
+    await recordSuperseded(deps.store, { what: 'run request', runId, currentRunId: outcome.current, gameDate, phase: start.startPhase, requestId: null, processor: null, traceparent, at: now });
+    logger.info({ currentRunId: outcome.current }, `run request redelivered for superseded run ${runId}: acked, run ${outcome.current} is current`);
     return;
   }
   if (outcome.state === 'started') {

@@ -3,7 +3,7 @@ import { phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
-import { chunk, type DocumentStore, type QueryOptions } from '../ports/store.ts';
+import { chunk, type DocumentStore, type QueryOptions, type Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { Notifier } from './notifier.ts';
 import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
@@ -22,6 +22,8 @@ export interface TickResult {
   retried: number;
   exhausted: number;
   expired: number;
+  /** Entries of superseded runs, closed without a re-run. */
+  superseded: number;
 }
 
 /** Claims per transaction: one round trip for many entries (Firestore allows 500 writes). */
@@ -38,7 +40,22 @@ export function retryMessage(entry: QueueEntry, parentEventId: string): { topic:
   return entry.retryTarget ?? null;
 }
 
-type Claim = { entry: QueueEntry; message: { topic: string; message: unknown } } | { exhausted: QueueEntry } | { expired: QueueEntry };
+/** The runs of these entries that a newer run superseded: runId to the current run (read in the claim's transaction). */
+export async function supersededRuns(tx: Transaction, entries: readonly (QueueEntry | undefined)[]): Promise<Map<string, string>> {
+  const runIds = [...new Set(entries.flatMap((e) => (e?.runId ? [e.runId] : [])))];
+  const runs = await Promise.all(runIds.map(async (runId) => [runId, (await tx.get(COLLECTIONS.runs, runId))?.supersededBy] as const));
+  return new Map(runs.flatMap(([runId, current]) => (typeof current === 'string' ? [[runId, current] as const] : [])));
+}
+
+/** An entry of a superseded run closes as `superseded`: the current run runs its processors itself. */
+export function closeAsSuperseded(tx: Transaction, entry: QueueEntry, currentRunId: string, at: string): string {
+  const note = `run ${entry.runId ?? '-'} was superseded by run ${currentRunId}: not re-run; the current run decides ${entry.processor ?? entry.phase} (its own queue entries say if it fails)`;
+  recordTransition(tx, { entry, type: 'queue_superseded', at, from: entry.status, to: 'superseded', message: note });
+  tx.set(COLLECTIONS.queue, entry.requestId, { status: 'superseded', needsManualFix: false, awaitingGate: false, nextRetryAt: null, note, updatedAt: at }, { merge: true });
+  return note;
+}
+
+type Claim = { entry: QueueEntry; message: { topic: string; message: unknown } } | { exhausted: QueueEntry } | { expired: QueueEntry } | { superseded: QueueEntry };
 
 /**
  * One auto-retry tick: selects due entries (`pending`, `waiting`, or a `retrying` whose retry
@@ -52,7 +69,7 @@ export function dueEntriesQuery(nowIso: string, limit: number): QueryOptions {
 
 export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntries?: number } = {}): Promise<TickResult> {
   const queue = deps.definition.queue;
-  const result: TickResult = { retried: 0, exhausted: 0, expired: 0 };
+  const result: TickResult = { retried: 0, exhausted: 0, expired: 0, superseded: 0 };
   const limit = options.maxEntries ?? 5000;
   let seen = 0;
   while (seen < limit) {
@@ -64,9 +81,17 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
     for (const ids of chunk(due.map((d) => d.id), CLAIM_CHUNK)) {
       const claims = await deps.store.transaction(async (tx) => {
         const entries = await Promise.all(ids.map(async (id) => ({ id, entry: asEntry(await tx.get(COLLECTIONS.queue, id)) })));
+        const superseded = await supersededRuns(tx, entries.map((e) => e.entry));
         const won: Claim[] = [];
         for (const { id, entry } of entries) {
           if (!entry || !DUE_STATUSES.includes(entry.status) || entry.nextRetryAt === null || entry.nextRetryAt > nowIso) continue;
+          const current = entry.runId ? superseded.get(entry.runId) : undefined;
+          if (current) {
+            // Never re-run an old run's request blindly: the date's current run decides its processors.
+            closeAsSuperseded(tx, entry, current, nowIso);
+            won.push({ superseded: entry });
+            continue;
+          }
           // Asking a source that was not ready is not a retry of a failure: it has its own counter,
           // so a late source does not spend the retry budget of the failures that may follow; its
           // limit is the deadline (also when its check was lost and the entry is still `retrying`).
@@ -118,6 +143,10 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
             // If this publish fails the entry stays `retrying` and is due again after retryingStaleSeconds.
             await deps.publisher.publish(claim.message.topic, claim.message.message, { requestId: claim.entry.requestId, retry: String(claim.entry.retryCount) });
             result.retried += 1;
+            return;
+          }
+          if ('superseded' in claim) {
+            result.superseded += 1;
             return;
           }
           const entry = 'exhausted' in claim ? claim.exhausted : claim.expired;

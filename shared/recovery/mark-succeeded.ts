@@ -1,22 +1,31 @@
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
+import type { QueueStatus } from '../runtime/failure-queue.ts';
 import { asEntry, recordTransition } from './queue-entry.ts';
+import { isOpen } from './queue-policy.ts';
 
 /**
  * A retried request completed: its queue entries become `succeeded` (transactionally, with an
  * event linked to the failure they answered). Entries already final are left alone.
  */
-export async function markQueueSucceeded(store: DocumentStore, entryIds: readonly string[], at: string, by: string): Promise<string[]> {
-  // Almost always there is nothing to recover: a plain read says so without a transaction.
-  const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some((e) => e !== undefined && e.status !== 'succeeded' && e.status !== 'discarded');
+export const markQueueSucceeded = (store: DocumentStore, entryIds: readonly string[], at: string, by: string): Promise<string[]> =>
+  closeEntries(store, entryIds, 'succeeded', at, by, { succeededAt: at });
+
+/** Entries of a superseded run: closed as `superseded`, the note saying which run decides now. */
+export const closeSuperseded = (store: DocumentStore, entryIds: readonly string[], at: string, note: string): Promise<string[]> =>
+  closeEntries(store, entryIds, 'superseded', at, note, { note });
+
+async function closeEntries(store: DocumentStore, entryIds: readonly string[], to: QueueStatus, at: string, by: string, extra: Record<string, unknown>): Promise<string[]> {
+  // Almost always there is nothing to close: a plain read says so without a transaction.
+  const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some((e) => e !== undefined && isOpen(e.status));
   if (!open) return [];
   return store.transaction(async (tx) => {
     const entries = await Promise.all(entryIds.map(async (id) => ({ id, entry: asEntry(await tx.get(COLLECTIONS.queue, id)) })));
     const changed: string[] = [];
     for (const { id, entry } of entries) {
-      if (!entry || entry.status === 'succeeded' || entry.status === 'discarded') continue;
-      recordTransition(tx, { entry, type: 'queue_succeeded', at, from: entry.status, to: 'succeeded', message: by });
-      tx.set(COLLECTIONS.queue, id, { status: 'succeeded', needsManualFix: false, nextRetryAt: null, succeededAt: at, updatedAt: at }, { merge: true });
+      if (!entry || !isOpen(entry.status)) continue;
+      recordTransition(tx, { entry, type: to === 'succeeded' ? 'queue_succeeded' : 'queue_superseded', at, from: entry.status, to, message: by });
+      tx.set(COLLECTIONS.queue, id, { status: to, needsManualFix: false, awaitingGate: false, nextRetryAt: null, updatedAt: at, ...extra }, { merge: true });
       changed.push(id);
     }
     return changed;

@@ -4,7 +4,8 @@ import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, Filter } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../runtime/failure-queue.ts';
-import { retryMessage } from './auto-retry.ts';
+import { closeAsSuperseded, retryMessage, supersededRuns } from './auto-retry.ts';
+import { isOpen } from './queue-policy.ts';
 import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
 
 /** Manual recovery: what the CLI and the dashboard do to queue entries. Every change is a transaction and an event. */
@@ -61,13 +62,18 @@ async function transition(deps: QueueActionDeps, entryId: string, allowed: reado
   });
 }
 
-/** Retries now, whatever the schedule: for a person who fixed the cause. Re-publishes the original request. */
+/**
+ * Retries now, whatever the schedule: for a person who fixed the cause. Re-publishes the original request;
+ * an entry of a superseded run is closed as `superseded` instead (returned with that status and its note).
+ */
 export async function retryNow(deps: QueueActionDeps, entryId: string, note: string): Promise<QueueEntry> {
   const at = deps.clock.now();
-  const claimed = await deps.store.transaction(async (tx) => {
+  const claimed = await deps.store.transaction(async (tx): Promise<{ superseded: QueueEntry } | { entry: QueueEntry; message: { topic: string; message: unknown } }> => {
     const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
     if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
-    if (entry.status === 'succeeded' || entry.status === 'discarded') throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
+    if (!isOpen(entry.status)) throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
+    const current = entry.runId ? (await supersededRuns(tx, [entry])).get(entry.runId) : undefined;
+    if (current) return { superseded: { ...entry, status: 'superseded', note: closeAsSuperseded(tx, entry, current, at.toISOString()) } };
     const next = { ...entry, retryCount: entry.retryCount + 1 };
     const eventId = recordTransition(tx, { entry: next, type: 'retry_started', at: at.toISOString(), from: entry.status, to: 'retrying', message: `manual retry: ${note}` });
     const message = retryMessage(next, eventId);
@@ -75,6 +81,8 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
     tx.set(COLLECTIONS.queue, entryId, { status: 'retrying', retryCount: next.retryCount, lastClaim: 'retry', note, needsManualFix: false, lastRetryAt: at.toISOString(), nextRetryAt: new Date(at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000).toISOString(), updatedAt: at.toISOString() }, { merge: true });
     return { entry: next, message };
   });
+  // An old run's entry is not re-run: it is closed as superseded, and the caller is told why.
+  if ('superseded' in claimed) return claimed.superseded;
   await deps.publisher.publish(claimed.message.topic, claimed.message.message, { requestId: entryId, retry: 'manual' });
   return { ...claimed.entry, status: 'retrying' };
 }

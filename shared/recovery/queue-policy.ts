@@ -4,8 +4,9 @@ import type { QueueStatus } from '../runtime/failure-queue.ts';
 /** Statuses an auto-retry tick picks up when `nextRetryAt` has passed (`retrying`: its retry was lost). */
 export const DUE_STATUSES: readonly QueueStatus[] = ['pending', 'waiting', 'retrying'];
 
-/** Statuses a person can still act on; `succeeded` and `discarded` are final. */
+/** Statuses a person can still act on; `succeeded`, `discarded` and `superseded` are final. */
 export const OPEN_STATUSES: readonly QueueStatus[] = ['pending', 'waiting', 'retrying', 'failed_permanent'];
+export const isOpen = (status: unknown): boolean => OPEN_STATUSES.includes(status as QueueStatus);
 
 /** Exponential backoff with ±20% jitter: base * 2^retries, capped. */
 export function nextRetryDelayMs(queue: PipelineDefinition['queue'], retries: number, random: () => number = Math.random): number {
@@ -28,5 +29,7 @@ export function actionNeeded(status: QueueStatus): string {
       return 'Recovered';
     case 'discarded':
       return 'Discarded';
+    case 'superseded':
+      return 'Superseded by a newer run';
   }
 }

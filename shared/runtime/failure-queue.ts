@@ -5,7 +5,7 @@ import type { ProcessorRequest } from '../messages/messages.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 
-export const QUEUE_STATUSES = ['pending', 'waiting', 'retrying', 'succeeded', 'failed_permanent', 'discarded'] as const;
+export const QUEUE_STATUSES = ['pending', 'waiting', 'retrying', 'succeeded', 'failed_permanent', 'discarded', 'superseded'] as const;
 export type QueueStatus = (typeof QUEUE_STATUSES)[number];
 
 /** The Pub/Sub message as it arrived, so a person or a retry can replay it exactly. */

@@ -8,9 +8,17 @@ import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { assertNever } from '../lib/assert-never.ts';
+import { TransientError } from '../errors/errors.ts';
 import { appendEvent, attemptEventId, errorEventFields, requestEventFields } from './events.ts';
 import { recordFailure, type OriginalMessage } from './failure-queue.ts';
 import { isCurrentAttempt, markRunFailed } from './processor-runs.ts';
+
+/** A failure of an attempt a newer one replaced: 5xx, so the message's redelivery settles it by the newer attempt's outcome. */
+export class SupersededAttemptError extends TransientError {
+  constructor(requestId: string, attempt: number) {
+    super(`attempt ${attempt} of ${requestId} failed after a newer attempt took over: redelivered, not recorded`);
+  }
+}
 
 export interface FailureContext {
   store: DocumentStore;
@@ -48,10 +56,13 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
   };
   if (!(await isCurrentAttempt(ctx.store, ctx.request.requestId, ctx.attempt))) {
     // A newer attempt began (this one outlived its lease) or completed the request: the outcome is
-    // the newer attempt's. The failure stays in the log; nothing else changes, and this delivery is acked.
+    // the newer attempt's. The failure stays in the log and nothing else changes; the delivery is
+    // not acked, though: it is the same message, and the newer attempt may have failed and be
+    // waiting for its redelivery (an ack here could be the one Pub/Sub keeps). The redelivery finds
+    // the request completed, settled, or still held, and acts on that.
     await appendEvent(ctx.store, { ...event, message: `${event.message} (superseded: a newer attempt owns the outcome)` });
-    ctx.logger.warn({ ...fields, err: described.message }, 'a superseded attempt failed; its failure is not recorded on the request');
-    return;
+    ctx.logger.warn({ ...fields, err: described.message }, 'a superseded attempt failed; its failure is not recorded on the request; answering 5xx so the redelivery settles the message');
+    throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
   }
   switch (action) {
     case 'redeliver': {
@@ -89,7 +100,7 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
       );
       if (status === 'superseded') {
         ctx.logger.warn({ ...fields }, 'a newer attempt began or completed while this one failed: nothing recorded');
-        return;
+        throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
       }
       const notice: ProcessorFailed = {
         outcome: status,
@@ -107,7 +118,7 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
       };
       if (!(await markRunFailed(ctx.store, ctx.request.requestId, ctx.attempt, status, { kind: classification.kind, message: described.message }, now, notice))) {
         ctx.logger.warn({ ...fields, queueStatus: status }, 'a newer attempt completed while this one failed: its notice is not sent');
-        return;
+        throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
       }
       // The run shows the failure at once; if this publish fails, the redelivery re-sends it.
       await ctx.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: ctx.request.requestId });

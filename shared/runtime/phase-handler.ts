@@ -22,6 +22,8 @@ import type { Processor } from './processor.ts';
 import { messageIdOf, type PubSubCloudEvent } from './pubsub-event.ts';
 import { createWriter } from './writer.ts';
 import { verifyWrites } from './verify-writes.ts';
+import { recordSuperseded, SupersededError } from '../orchestration/generation.ts';
+import { closeSuperseded } from '../recovery/mark-succeeded.ts';
 
 export interface PhaseHandlerDeps {
   definition: LoadedDefinition;
@@ -89,6 +91,14 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     deps.logger.error({ phase: phase.id, messageId: original.messageId, requestId: request?.requestId, err: described.message }, 'message rejected: recorded as failed_permanent, acking');
   }
 
+  /** An old run's request or write: one event, its open queue entry closed as superseded, acked. */
+  async function ackSuperseded(request: ProcessorRequest, currentRunId: string, what: string): Promise<void> {
+    const at = deps.clock.now().toISOString();
+    await recordSuperseded(deps.store, { what, runId: request.runId, currentRunId, gameDate: request.gameDate, phase: request.phase, requestId: request.requestId, processor: request.processor, traceparent: request.traceparent, at });
+    await closeSuperseded(deps.store, [request.requestId], at, `run ${request.runId} was superseded by run ${currentRunId}; the current run decides ${request.processor}`);
+    deps.logger.info({ runId: request.runId, requestId: request.requestId, currentRunId }, `${what} of superseded run ${request.runId}: acked without running (run ${currentRunId} is current)`);
+  }
+
   return async function handlePhaseEvent(event) {
     let request: ProcessorRequest;
     try {
@@ -122,6 +132,9 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         if (begun.notice) await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.notice, { requestId: request.requestId });
         logger.info({ queueStatus: begun.status }, 'request already settled in failed_processor_queue; failure notice re-sent, acking without rerun');
         return;
+      case 'superseded':
+        await ackSuperseded(request, begun.currentRunId, 'request');
+        return;
       case 'started':
         break;
     }
@@ -130,7 +143,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
 
     await deps.faults?.delay(request.processor);
     const writeStore = deps.faults ? deps.faults.storeFor(request.processor, deps.store) : deps.store;
-    const writer = createWriter(writeStore, request.runId, deps.clock);
+    const writer = createWriter(writeStore, { runId: request.runId, gameDate: request.gameDate }, deps.clock);
     let completion: ProcessorCompleted;
     try {
       const result = await processor.run({ request, attempt, store: deps.store, write: writer.write, http: deps.http, logger, clock: deps.clock });
@@ -151,6 +164,8 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         metrics: result.metrics ?? {},
       };
     } catch (error) {
+      // A newer run took the date while this one ran: nothing of this attempt was or will be written.
+      if (error instanceof SupersededError) return ackSuperseded(request, error.currentRunId, 'write');
       const durationMs = deps.clock.now().getTime() - started.getTime();
       const notReady = { retryAfterSeconds: deps.definition.queue.notReadyRetrySeconds, deadlineSeconds: deps.definition.queue.notReadyDeadlineSeconds };
       return handleProcessorFailure(error, { store: deps.store, publisher: deps.publisher, notifier: deps.notifier, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });

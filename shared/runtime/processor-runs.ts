@@ -1,6 +1,7 @@
 import type { ProcessorCompleted, ProcessorFailed, ProcessorRequest } from '../messages/messages.ts';
 import type { DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
+import { supersedingRun } from '../orchestration/generation.ts';
 
 export const PROCESSOR_RUN_STATUSES = ['running', 'completed', 'failed_transient', 'waiting', 'failed_permanent'] as const;
 export type ProcessorRunStatus = (typeof PROCESSOR_RUN_STATUSES)[number];
@@ -12,7 +13,9 @@ export type BeginResult =
   /** Another delivery holds the lease: redeliver later rather than run twice at once. */
   | { state: 'in_progress'; leaseExpiresAt: string }
   /** Settled in the failed-processor queue; only a retry (triggerSource=retry) runs it again. */
-  | { state: 'settled'; status: 'waiting' | 'failed_permanent'; notice: ProcessorFailed | null };
+  | { state: 'settled'; status: 'waiting' | 'failed_permanent'; notice: ProcessorFailed | null }
+  /** A newer run of the date took over: acked with an event, nothing run or written. */
+  | { state: 'superseded'; currentRunId: string };
 
 /**
  * Claims one attempt of a request, transactionally. Attempts are counted here because
@@ -21,7 +24,9 @@ export type BeginResult =
 /** `startedEvent` is written in the same transaction as the attempt it records (one round trip fewer). */
 export async function beginAttempt(store: DocumentStore, request: ProcessorRequest, now: Date, leaseMs: number, startedEvent?: (attempt: number) => DocWrite): Promise<BeginResult> {
   return store.transaction(async (tx) => {
-    const existing = await tx.get(COLLECTIONS.processorRuns, request.requestId);
+    const [existing, lock] = await Promise.all([tx.get(COLLECTIONS.processorRuns, request.requestId), tx.get(COLLECTIONS.runLocks, request.gameDate)]);
+    const currentRunId = supersedingRun(lock, request.runId);
+    if (currentRunId) return { state: 'superseded', currentRunId };
     const status = existing?.status as ProcessorRunStatus | undefined;
     // A retry re-runs even a completed request: the gate found its data short.
     if (status === 'completed' && existing?.completion && request.triggerSource !== 'retry') {

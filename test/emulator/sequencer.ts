@@ -24,6 +24,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'emulator-reuse.test.ts': 10,
   'iam-front-end.test.ts': 11,
   'stack-start.test.ts': 7,
+  'recovery-model.test.ts': 8,
 };
 
 export class LongestFirstSequencer extends BaseSequencer {

@@ -86,9 +86,9 @@ describe('phase handler', () => {
       },
     };
     const { store, publisher, handler } = setup({ processors: { widgets: lying } });
-    const original = store.writeBatch.bind(store);
-    // The batch "succeeds" but only the bookkeeping lands: the domain write is lost.
-    store.writeBatch = (writes) => original(writes.filter((w) => w.collection !== 'widgets'));
+    const original = store.transaction.bind(store);
+    // The commit "succeeds" but only the bookkeeping lands: the domain write is lost.
+    store.transaction = (fn) => original((tx) => fn({ get: tx.get, set: (c, id, d, o) => (c === 'widgets' ? undefined : tx.set(c, id, d, o)) }));
     await expect(handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' })))).rejects.toThrow(/write not verified: widgets has 0 of the 1/);
     expect(publisher.published).toHaveLength(0);
   });
@@ -212,7 +212,8 @@ describe('an attempt that outlives its lease (a zombie)', () => {
     await handler(pubsubEvent(request, { messageId: 'd1' }));
     expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
     release();
-    await first;
+    // Not acked: the message's redelivery settles it by the newer attempt's outcome (here: completed).
+    await expect(first).rejects.toThrow(/failed after a newer attempt took over/);
     expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
     expect(await store.get(COLLECTIONS.queue, request.requestId)).toBeUndefined();
     const outcomes = publisher.on(TOPICS.processorCompletions) as { outcome?: string }[];

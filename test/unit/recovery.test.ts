@@ -38,7 +38,7 @@ describe('auto-retry tick', () => {
     await seedEntry(d.store, { nextRetryAt: '2026-03-01T13:00:00.000Z' });
     await seedEntry(d.store, { status: 'failed_permanent', nextRetryAt: null });
     const result = await runAutoRetryTick(d);
-    expect(result).toEqual({ retried: 1, exhausted: 0, expired: 0 });
+    expect(result).toEqual({ retried: 1, exhausted: 0, expired: 0, superseded: 0 });
     const published = d.publisher.on(phaseTopic('alpha')) as { requestId: string; triggerSource: string; parentEventId: string }[];
     expect(published).toEqual([expect.objectContaining({ requestId: due.requestId, triggerSource: 'retry' })]);
     const entry = await d.store.get(COLLECTIONS.queue, due.requestId);
@@ -51,7 +51,7 @@ describe('auto-retry tick', () => {
   it('gives up after maxRetries: failed_permanent, NEEDS MANUAL FIX, one alert', async () => {
     const d = setup();
     const entry = await seedEntry(d.store, { retryCount: 3 });
-    expect(await runAutoRetryTick(d)).toEqual({ retried: 0, exhausted: 1, expired: 0 });
+    expect(await runAutoRetryTick(d)).toEqual({ retried: 0, exhausted: 1, expired: 0, superseded: 0 });
     expect(await d.store.get(COLLECTIONS.queue, entry.requestId)).toMatchObject({ status: 'failed_permanent', needsManualFix: true, lastError: 'gave up after 3 automatic retries: boom' });
     expect(d.alerts).toHaveLength(1);
     expect(d.publisher.published).toHaveLength(0);
