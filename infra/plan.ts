@@ -1,7 +1,7 @@
 import type { LoadedDefinition } from '../shared/definition/load.ts';
 import type { PhaseSpec } from '../shared/definition/schema.ts';
 import { OPERATIONS_ENTRY_POINTS, ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../shared/entry-points.ts';
-import { phaseDeadLetterTopic, phaseTopic, TOPICS } from '../shared/messages/messages.ts';
+import { CONTROL_DLQ_TOPIC, phaseDeadLetterTopic, phaseTopic, TOPICS } from '../shared/messages/messages.ts';
 
 /** One deployable function: a functions-framework target in the compiled entry module. */
 export interface FunctionPlan {
@@ -50,7 +50,7 @@ export const ORCHESTRATOR_DLQ_TOPIC = 'orchestrator-dlq';
  * Dead letters of the kit's own control functions (the recorder, auto-retry). Held by a pull
  * subscription for a person: the last resort, reported by `validate` and `health`.
  */
-export const CONTROL_DLQ_TOPIC = 'control-dlq';
+export { CONTROL_DLQ_TOPIC };
 /** Ack deadline of the pull subscription that holds the last-resort dead letters. */
 export const HOLD_ACK_DEADLINE_SECONDS = 60;
 

@@ -1,6 +1,7 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FunctionPlan, SubscriptionPlan } from '../plan.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
+import { CONTROL_DLQ_SUBSCRIPTION } from '../../shared/messages/messages.ts';
 import {
   BUILD_ROLES,
   deadLetterTopics,
@@ -248,6 +249,20 @@ export function gcloudPlan(
         ),
       );
   }
+
+  // The reconcile tick (an alert) and the dashboard peek control-dlq: pull, then hand back at once.
+  add(
+    'iam',
+    gcloud(
+      target,
+      'pubsub',
+      'subscriptions',
+      'add-iam-policy-binding',
+      CONTROL_DLQ_SUBSCRIPTION,
+      `--member=${member(runtimeSa)}`,
+      '--role=roles/pubsub.subscriber',
+    ),
+  );
 
   for (const index of indexes)
     add(

@@ -1,3 +1,4 @@
+import { CONTROL_DLQ_SUBSCRIPTION } from '../../shared/messages/messages.ts';
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
 import { dashboardInvokers } from './gcloud.ts';
@@ -194,6 +195,14 @@ export function terraformPlan(
     }
     add('google_pubsub_subscription', sub.name, body);
   }
+
+  // The reconcile tick (an alert) and the dashboard peek control-dlq: pull, then hand back at once.
+  add('google_pubsub_subscription_iam_member', `${CONTROL_DLQ_SUBSCRIPTION}_runtime_subscriber`, {
+    project,
+    subscription: ref('google_pubsub_subscription', CONTROL_DLQ_SUBSCRIPTION, 'name'),
+    role: 'roles/pubsub.subscriber',
+    member: `serviceAccount:${runtimeSa}`,
+  });
 
   indexes.forEach((index, i) =>
     add('google_firestore_index', `${index.collectionGroup}_${i}`, {

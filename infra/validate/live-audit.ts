@@ -2,6 +2,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import type { ResourcePlan, SchedulePlan, SubscriptionPlan } from '../plan.ts';
 import { functionUrl, pushEndpointUrl, serviceAccountEmail } from '../deploy/target.ts';
 import type { Drift } from './drift.ts';
+import { describeHeld, type HeldMessages } from '../../shared/ports/held-messages.ts';
 
 /** A subscription as Pub/Sub reports it, in the units the plan uses. */
 export interface LiveSubscription {
@@ -33,6 +34,8 @@ export interface LiveState {
   schedules: LiveScheduleJob[] | null;
   /** null where there is no Cloud Run (the emulators). */
   invokers?: LiveInvokers | null;
+  /** What control-dlq holds: anything there is a failure nobody else reports. */
+  controlDlq?: HeldMessages | null;
 }
 
 const lastSegment = (name: string | null | undefined) => (name ?? '').split('/').pop() ?? '';
@@ -235,5 +238,6 @@ export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAudit
   }
   if (live.schedules) drifts.push(...auditSchedules(plan.schedules, live.schedules, target));
   if (live.invokers) drifts.push(...auditInvokers(plan, live.invokers, target));
+  if (live.controlDlq && live.controlDlq.count > 0) drifts.push({ area: 'control-dlq', message: describeHeld(live.controlDlq) });
   return drifts;
 }

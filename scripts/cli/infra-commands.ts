@@ -5,6 +5,8 @@ import { REQUIRED_ENV } from '../../functions/pipeline/config.ts';
 import { referenceDefinition } from '../../functions/pipeline/definition.ts';
 import { declaredIndexesPath, readIndexesFile } from '../../shared/adapters/declared-indexes.ts';
 import { createPubSub } from '../../shared/adapters/pubsub-publisher.ts';
+import { createHeldPeek } from '../../shared/adapters/pubsub-held.ts';
+import { CONTROL_DLQ_SUBSCRIPTION } from '../../shared/messages/messages.ts';
 import { DefinitionError, loadDefinition, type LoadedDefinition } from '../../shared/definition/load.ts';
 import { gcloudPlan, renderShell } from '../../infra/deploy/gcloud.ts';
 import { PROJECT_NUMBER_PLACEHOLDER, type DeployTarget } from '../../infra/deploy/target.ts';
@@ -200,9 +202,11 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
               invokers[fn.name] = parseInvokers(read.stdout);
             }
           }
+          const peek = createHeldPeek(pubsub, CONTROL_DLQ_SUBSCRIPTION);
+          const controlDlq = live.subscriptions.some((s) => s.name === CONTROL_DLQ_SUBSCRIPTION) ? await peek().finally(() => peek.close()) : null;
           const liveDrifts = auditLive(
             planResources(definition),
-            { ...live, schedules, invokers },
+            { ...live, schedules, invokers, controlDlq },
             { project: c.projectId, region: onEmulator ? undefined : options.region },
           );
           report(

@@ -11,6 +11,8 @@ import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
 import { checkCompleteness } from '../../shared/operations/completeness.ts';
 import { healthSummary } from '../../shared/operations/health.ts';
+import { describeHeld } from '../../shared/ports/held-messages.ts';
+import { peekControlDlq } from '../lib/control-dlq.ts';
 import { backfill } from '../lib/backfill.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
 import { describeRun } from '../lib/watch-run.ts';
@@ -74,13 +76,17 @@ export function registerOpsCommands(program: Command, context: CliContext): void
 
   program
     .command('health')
-    .description('a daily summary: runs by status, failure rate per processor, recovered automatically vs by hand, oldest open queue entry')
+    .description('a daily summary: runs by status, failure rate per processor, recovered automatically vs by hand, oldest open queue entry, what control-dlq holds (exit 1 when it holds anything)')
     .option('--days <n>', 'look back this many days', parsePositive, 1)
     .option('--json', 'JSON output for scripts')
     .action(async (options: { days: number; json?: boolean }) => {
-      const { store } = await context.connection();
-      const summary = await healthSummary(store, { now: systemClock.now(), days: options.days });
+      const { store, projectId } = await context.connection();
+      const [health, controlDlq] = await Promise.all([healthSummary(store, { now: systemClock.now(), days: options.days }), peekControlDlq(projectId)]);
+      const summary = { ...health, controlDlq };
+      // A message there is one the dead-letter recorder could not record: nothing else reports it.
+      if (controlDlq.count > 0) process.exitCode = 1;
       if (options.json) return context.print(JSON.stringify(summary, null, 2));
+      context.print(`control-dlq: ${describeHeld(controlDlq)}`);
       context.print(`since ${summary.since}`);
       context.print(`runs: ${Object.entries(summary.runsByStatus).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
       context.print(`recovered automatically ${summary.recovered.automatically}, by hand ${summary.recovered.byHand}; open queue entries ${summary.openQueueEntries}; needs manual fix ${summary.needsManualFix}`);

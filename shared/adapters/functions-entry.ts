@@ -7,6 +7,7 @@ import {
   RECOVERY_ENTRY_POINTS,
 } from '../entry-points.ts';
 import type { CompletenessRules } from '../operations/completeness.ts';
+import { CONTROL_DLQ_SUBSCRIPTION } from '../messages/messages.ts';
 import { handleReconcileTick } from '../operations/reconcile-tick.ts';
 import { createDashboard } from '../operations/dashboard/handler.ts';
 import { loadDashboardAuth } from '../operations/dashboard/auth.ts';
@@ -33,13 +34,15 @@ import { createIdTokenVerifier, loadPushAuth, pushAuthCheck } from './push-auth.
  * an instance that never receives a request (a dashboard nobody opens) never pays for it.
  */
 async function buildDeps() {
-  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }] = await Promise.all([
+  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }, { createHeldPeek }] = await Promise.all([
     import('./firestore-store.ts'),
     import('./pubsub-publisher.ts'),
+    import('./pubsub-held.ts'),
   ]);
   const config = loadConfig();
   const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
-  const publisher = createPubSubPublisher(createPubSub(config.projectId));
+  const pubsub = createPubSub(config.projectId);
+  const publisher = createPubSubPublisher(pubsub);
   const store = createFirestoreStore(createFirestore(config.projectId));
   const logger = createLogger({ name: 'phasegate', level: config.logLevel });
   return {
@@ -50,6 +53,8 @@ async function buildDeps() {
     logger,
     faults,
     notifier: createNotifier({ store, logger, clock: systemClock, webhookUrl: config.alertWebhookUrl }),
+    /** Read by the reconcile tick (an alert) and the dashboard; the runtime account may pull it (deploy grants it). */
+    controlDlq: createHeldPeek(pubsub, CONTROL_DLQ_SUBSCRIPTION),
   };
 }
 

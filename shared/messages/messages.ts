@@ -9,6 +9,14 @@ export const TOPICS = {
   reconcileTicks: 'reconcile-ticks',
 } as const;
 
+/**
+ * Where the dead-letter recorder's own subscriptions dead-letter: a message here is one the recorder
+ * could not record (a Firestore outage). Held by a pull subscription nothing consumes; health, the
+ * dashboard, `validate --live` and the reconcile tick (an alert) report it.
+ */
+export const CONTROL_DLQ_TOPIC = 'control-dlq';
+export const CONTROL_DLQ_SUBSCRIPTION = `${CONTROL_DLQ_TOPIC}-sub`;
+
 export const phaseTopic = (phaseId: string): string => `phase-${phaseId}`;
 export const phaseDeadLetterTopic = (phaseId: string): string => `phase-${phaseId}-dlq`;
 

@@ -12,6 +12,7 @@ import { addToOutbox, flushOutbox, type OutboxEntry } from '../orchestration/out
 import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from '../orchestration/run-doc.ts';
 import type { PhaseState, ProcessorFailureState } from '../orchestration/run-status.ts';
 import type { Notifier } from '../recovery/notifier.ts';
+import { describeHeld, type HeldMessages, type PeekHeld } from '../ports/held-messages.ts';
 import type { QueueEntry } from '../recovery/queue-entry.ts';
 
 export interface ReconcilerDeps {
@@ -21,6 +22,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   logger: Logger;
   notifier?: Notifier;
+  /** Peeks control-dlq (functions-entry wires the Pub/Sub one); absent, it is not checked. */
+  controlDlq?: PeekHeld;
 }
 
 export interface ReconcileResult {
@@ -29,6 +32,8 @@ export interface ReconcileResult {
   stalled: string[];
   /** Alerts whose webhook POST had failed, sent again. */
   alertsResent: number;
+  /** What control-dlq holds (null: not checked, or the peek failed). */
+  controlDlq: HeldMessages | null;
 }
 
 /** An outbox entry pending this long was not sent by its own delivery: the reconciler sends it. */
@@ -147,7 +152,32 @@ async function detectStalls(deps: ReconcilerDeps, now: Date): Promise<string[]> 
   return stalled;
 }
 
-/** One reconcile tick: heal run statuses, re-send the outbox, detect and re-drive stalls. */
+/**
+ * control-dlq holds what the dead-letter recorder could not record: every message there is an alert
+ * (deduplicated like the others). Firestore may be what is down, and the notifier records its alerts
+ * there: if it cannot, the ALERT line is logged here all the same.
+ */
+async function checkControlDlq(deps: ReconcilerDeps): Promise<HeldMessages | null> {
+  if (!deps.controlDlq) return null;
+  let held: HeldMessages;
+  try {
+    held = await deps.controlDlq();
+  } catch (error) {
+    deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not peek control-dlq; checked again next tick');
+    return null;
+  }
+  if (held.count === 0) return held;
+  const alert = { kind: 'control_dlq' as const, dedupKey: 'control_dlq', runId: null, phase: null, processor: null, message: describeHeld(held) };
+  try {
+    if (!deps.notifier) throw new Error('no notifier');
+    await deps.notifier(alert);
+  } catch (error) {
+    deps.logger.error({ alert: alert.kind, dedupKey: alert.dedupKey, err: error instanceof Error ? error.message : String(error) }, `ALERT ${alert.kind}: ${alert.message}`);
+  }
+  return held;
+}
+
+/** One reconcile tick: heal run statuses, re-send the outbox, detect and re-drive stalls, check control-dlq. */
 export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> {
   const now = deps.clock.now();
   const result = {
@@ -155,6 +185,7 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
     healed: await healRuns(deps, now),
     stalled: await detectStalls(deps, now),
     alertsResent: (await deps.notifier?.resendPending?.()) ?? 0,
+    controlDlq: await checkControlDlq(deps),
   };
   deps.logger.info({ ...result }, 'reconcile tick');
   return result;

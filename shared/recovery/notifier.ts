@@ -4,7 +4,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
-export const ALERT_KINDS = ['failed_permanent', 'gate_failed', 'stalled'] as const;
+export const ALERT_KINDS = ['failed_permanent', 'gate_failed', 'stalled', 'control_dlq'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Alert {

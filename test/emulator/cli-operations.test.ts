@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DOMAIN } from '../../functions/pipeline/collections.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import { TOPICS } from '../../shared/messages/messages.ts';
+import { CONTROL_DLQ_TOPIC, TOPICS } from '../../shared/messages/messages.ts';
 import { repoRoot, eventually } from '../support/emulator-harness.ts';
 import { runCli } from '../support/cli.ts';
 import { startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
@@ -84,6 +84,24 @@ describe('phasegate operations commands', () => {
     expect(summary.recovered.automatically).toBeGreaterThanOrEqual(1);
     const text = await runCli(['health'], env);
     expect(text.stdout).toMatch(/failure rate/);
+  });
+
+  it('a message on control-dlq: health and validate --live report it, the reconcile tick alerts, and none of them consumes it', async () => {
+    // What the recorder could not record ends there (here: published by hand, as Pub/Sub would).
+    await h.publishJson(CONTROL_DLQ_TOPIC, { requestId: 'poison', note: 'the recorder could not write this' });
+    const health = await runCli(['health'], env);
+    expect(health.code).toBe(1);
+    expect(health.stdout).toMatch(/control-dlq: control-dlq-sub holds 1 message\(s\), the oldest published \d{4}-\d\d-\d\dT[\d:.]+Z: the dead-letter recorder could not record them/);
+    // Peeked, not consumed: still there for the next look, and for a person.
+    const again = JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } };
+    expect(again.controlDlq.count).toBe(1);
+    const live = await runCli(['validate', '--live'], env);
+    expect(live.code).toBe(1);
+    expect(live.stdout).toMatch(/\[control-dlq\] control-dlq-sub holds 1 message/);
+    await h.publishJson(TOPICS.reconcileTicks, {});
+    await eventually(async () => (await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.kind === 'control_dlq', { what: () => 'the control_dlq alert' });
+    expect(String((await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.message)).toMatch(/^control-dlq-sub holds 1 message/);
+    expect((JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } }).controlDlq.count).toBe(1);
   });
 
   it('answers bad arguments clearly', async () => {

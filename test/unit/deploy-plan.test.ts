@@ -73,12 +73,12 @@ describe('the gcloud deployment plan', () => {
     expect(find('add-invoker-policy-binding', 'dashboard').map((s) => flag(s, 'member'))).toEqual(['group:data@example.com', 'user:oncall@example.com']);
   });
 
-  it("gives the functions' account only Firestore and publish on the topics the code publishes to", () => {
+  it("gives the functions' account only Firestore, publish on the topics the code publishes to, and a peek of control-dlq", () => {
     const runtime = 'serviceAccount:phasegate-fn@demo-project.iam.gserviceaccount.com';
     const grants = steps.filter((s) => s.argv.includes(`--member=${runtime}`));
     const on = (s: DeployStep) => s.argv[s.argv.indexOf('add-iam-policy-binding') + 1];
     expect(grants.map((s) => `${on(s)} ${flag(s, 'role')}`).sort()).toEqual(
-      ['demo-project roles/datastore.user', ...['run-requests', 'processor-completions', 'phase-scrape', 'phase-raw', 'phase-analytics', 'phase-precompute', 'phase-predict'].map((t) => `${t} roles/pubsub.publisher`)].sort(),
+      ['demo-project roles/datastore.user', 'control-dlq-sub roles/pubsub.subscriber', ...['run-requests', 'processor-completions', 'phase-scrape', 'phase-raw', 'phase-analytics', 'phase-precompute', 'phase-predict'].map((t) => `${t} roles/pubsub.publisher`)].sort(),
     );
   });
 
@@ -162,7 +162,9 @@ describe('the Terraform plan', () => {
     expect(Object.values(tf.resource.google_pubsub_topic!).map((t) => t.name)).toEqual(plan.topics);
     expect(Object.values(tf.resource.google_cloud_scheduler_job!).map((j) => j.name)).toEqual(plan.schedules.map((j) => j.name));
     expect(Object.keys(tf.resource.google_firestore_index!)).toHaveLength(indexes.length);
-    expect(Object.keys(tf.resource.google_pubsub_subscription_iam_member!)).toHaveLength(plan.subscriptions.filter((s) => s.deadLetter).length);
+    // The agent acks what it dead-letters; the functions' account peeks control-dlq.
+    expect(Object.keys(tf.resource.google_pubsub_subscription_iam_member!)).toHaveLength(plan.subscriptions.filter((s) => s.deadLetter).length + 1);
+    expect(tf.resource.google_pubsub_subscription_iam_member!.control_dlq_sub_runtime_subscriber).toMatchObject({ role: 'roles/pubsub.subscriber', member: 'serviceAccount:phasegate-fn@demo-project.iam.gserviceaccount.com' });
     const invokers = Object.values(tf.resource.google_cloud_run_service_iam_member!);
     expect(invokers.filter((i) => i.member === `serviceAccount:${PUSH_SA}`)).toHaveLength(plan.functions.filter((f) => f.trigger.kind === 'pubsub').length);
     expect(JSON.stringify(tf)).toContain('service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com');

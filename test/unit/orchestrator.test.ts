@@ -444,6 +444,22 @@ describe('run generations: a date has one current run', () => {
   });
 });
 
+describe('the reconcile tick and control-dlq', () => {
+  it('alerts on what control-dlq holds, and logs the ALERT line itself when the notifier cannot record it (Firestore down)', async () => {
+    const w = world();
+    const held = { subscription: 'control-dlq-sub', count: 1, atLeast: false, oldest: { messageId: '9', publishTime: '2026-03-01T11:00:00.000Z', sourceSubscription: null, bytes: 3 } };
+    const alerts: Alert[] = [];
+    const deps = { definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger, controlDlq: () => Promise.resolve(held) };
+    expect((await reconcile({ ...deps, notifier: (a) => Promise.resolve(void alerts.push(a)) })).controlDlq).toEqual(held);
+    expect(alerts).toEqual([expect.objectContaining({ kind: 'control_dlq', dedupKey: 'control_dlq', message: expect.stringMatching(/^control-dlq-sub holds 1 message\(s\), the oldest published 2026-03-01T11:00:00.000Z/) as unknown })]);
+    await reconcile({ ...deps, notifier: () => Promise.reject(new Error('14 UNAVAILABLE: firestore')) });
+    expect(w.logger.lines.filter((l) => l.level === 'error' && l.message.startsWith('ALERT control_dlq: control-dlq-sub holds 1'))).toHaveLength(1);
+    const empty = await reconcile({ ...deps, controlDlq: () => Promise.resolve({ ...held, count: 0, oldest: null }), notifier: (a) => Promise.resolve(void alerts.push(a)) });
+    expect(empty.controlDlq?.count).toBe(0);
+    expect(alerts).toHaveLength(1);
+  });
+});
+
 describe('scheduled run requests', () => {
   it('resolve relativeDays in the time zone, for a fixed Cloud Scheduler body', async () => {
     const w = world();

@@ -6,6 +6,7 @@ import type { DocumentStore } from '../../ports/store.ts';
 import { discardEntry, QueueActionError, resolveEntry, retryNow } from '../../recovery/queue-actions.ts';
 import { rightsOf, type DashboardAuth, type Right } from './auth.ts';
 import { DASHBOARD_PAGE } from './page.ts';
+import type { HeldMessages, PeekHeld } from '../../ports/held-messages.ts';
 import { dashboardState, runTimeline } from './state.ts';
 
 export interface DashboardRequest {
@@ -33,6 +34,8 @@ export interface DashboardDeps {
   verifyIdToken?: (
     headers: Record<string, string | undefined>,
   ) => Promise<{ ok: true; email: string } | { ok: false; status: number; reason: string }>;
+  /** Peeks control-dlq: what it holds is shown above the runs. */
+  controlDlq?: PeekHeld;
 }
 
 const json = (status: number, value: unknown, headers: Record<string, string> = {}): DashboardResponse => ({
@@ -140,7 +143,21 @@ function crossSiteRefusal(req: DashboardRequest, auth: DashboardAuth): Dashboard
 }
 
 /** The dashboard: one page that polls `/api/state`, and the queue actions. Framework-free. */
+/** The page polls every 1.5 s: control-dlq is peeked at most this often, whoever has it open. */
+export const CONTROL_DLQ_PEEK_EVERY_MS = 30_000;
+
 export function createDashboard(deps: DashboardDeps) {
+  let lastPeek: { at: number; result: Promise<HeldMessages> } | null = null;
+  const controlDlq: PeekHeld | undefined = deps.controlDlq
+    ? () => {
+        const now = deps.clock.now().getTime();
+        if (!lastPeek || now - lastPeek.at >= CONTROL_DLQ_PEEK_EVERY_MS) lastPeek = { at: now, result: deps.controlDlq!() };
+        const result = lastPeek.result;
+        // A failed peek is not kept: the next poll tries again.
+        result.catch(() => (lastPeek = null));
+        return result;
+      }
+    : undefined;
   return async function handle(req: DashboardRequest): Promise<DashboardResponse> {
     if (deps.auth.mode === 'token' && req.method === 'GET' && req.query.token) {
       if (rightsOf(deps.auth, req.query.token).length === 0)
@@ -190,7 +207,7 @@ export function createDashboard(deps: DashboardDeps) {
     if (req.method === 'GET' && req.path === '/api/state') {
       return json(
         200,
-        await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now() }),
+        await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now(), controlDlq: controlDlq }),
       );
     }
     const run = /^\/api\/runs\/([^/]+)$/.exec(req.path);

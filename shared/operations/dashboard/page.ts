@@ -12,9 +12,11 @@ export const DASHBOARD_PAGE = `<!doctype html>
  .phase{display:inline-block;margin-right:.5rem;white-space:nowrap} .phase.SUCCEEDED{color:#2e7d32} .phase.GATE_FAILED{color:#c62828;font-weight:600} .phase.RUNNING{color:#1565c0} .phase.PENDING{color:#90a4ae}
  .action{font-weight:600} .NEEDS{color:#c62828} .muted{color:#6b7680} .err{color:#8a1c1c;max-width:40rem}
  input.note{width:11rem} button{margin-left:.2rem}
+ .held{background:#fdecea;border:1px solid #c62828;color:#8a1c1c;padding:.5rem .8rem;border-radius:.3rem;margin:.8rem 0;font-weight:600} .held:empty{display:none}
 </style></head>
 <body>
 <h1>phasegate</h1><div class="muted">updated <span id="updated">…</span> · <label>date <input id="date" type="date"></label></div>
+<div id="controldlq" class="held" data-testid="control-dlq"></div>
 <h2>Runs</h2>
 <table id="runs"><thead><tr><th>date</th><th>run</th><th>status</th><th>phases (done/expected)</th><th>trigger</th><th>last error</th></tr></thead><tbody></tbody></table>
 <div id="timeline"></div>
@@ -50,6 +52,8 @@ async function refresh() {
   try {
     const date = document.getElementById('date').value;
     const state = await getJson('/api/state' + (date ? '?date=' + date : ''));
+    const held = state.controlDlq;
+    document.getElementById('controldlq').textContent = !held ? '' : held.error ? held.error : held.count > 0 ? 'control-dlq: ' + held.message : '';
     renderRuns(state.runs);
     renderQueue(state.queue);
     await renderTimeline();

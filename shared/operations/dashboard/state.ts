@@ -4,6 +4,7 @@ import { COLLECTIONS } from '../../runtime/collections.ts';
 import type { RunDoc } from '../../orchestration/run-doc.ts';
 import { actionNeeded, OPEN_STATUSES } from '../../recovery/queue-policy.ts';
 import type { QueueEntry } from '../../recovery/queue-entry.ts';
+import { describeHeld, type HeldMessages, type PeekHeld } from '../../ports/held-messages.ts';
 
 export interface RunSummary {
   runId: string;
@@ -19,6 +20,8 @@ export interface RunSummary {
 export interface DashboardState {
   generatedAt: string;
   runs: RunSummary[];
+  /** What control-dlq holds; null when not checked here, `error` when the peek failed. */
+  controlDlq: (HeldMessages & { message: string }) | { error: string } | null;
   queue: (Pick<QueueEntry, 'requestId' | 'status' | 'errorType' | 'lastError' | 'runId' | 'gameDate' | 'phase' | 'processor' | 'retryCount' | 'nextRetryAt'> & { action: string })[];
 }
 
@@ -38,7 +41,17 @@ async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary>
   return { runId: run.runId, gameDate: run.gameDate, status: run.status, triggerSource: run.triggerSource, createdAt: run.createdAt, updatedAt: run.updatedAt, lastError: run.lastError, phases };
 }
 
-export async function dashboardState(store: DocumentStore, _definition: LoadedDefinition, options: { date?: string; limit?: number; now: Date }): Promise<DashboardState> {
+async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardState['controlDlq']> {
+  if (!peek) return null;
+  try {
+    const held = await peek();
+    return { ...held, message: describeHeld(held) };
+  } catch (error) {
+    return { error: `could not peek control-dlq: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+export async function dashboardState(store: DocumentStore, _definition: LoadedDefinition, options: { date?: string; limit?: number; now: Date; controlDlq?: PeekHeld }): Promise<DashboardState> {
   const runDocs = options.date
     ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: options.date }] })
     : await store.query(COLLECTIONS.runs, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: options.limit ?? 50 });
@@ -49,7 +62,7 @@ export async function dashboardState(store: DocumentStore, _definition: LoadedDe
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, 200)
     .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status) }));
-  return { generatedAt: options.now.toISOString(), runs, queue };
+  return { generatedAt: options.now.toISOString(), runs, controlDlq: await controlDlqState(options.controlDlq), queue };
 }
 
 /** A run's event timeline, oldest first, with each request's attempts together. */

@@ -159,6 +159,7 @@ gcloud pubsub subscriptions add-iam-policy-binding phase-predict-dlq-sub "--memb
 gcloud pubsub subscriptions add-iam-policy-binding orchestrator-dlq-sub "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" --role=roles/pubsub.subscriber --project=demo-project --quiet
 gcloud pubsub subscriptions add-iam-policy-binding auto-retry-ticks-sub "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" --role=roles/pubsub.subscriber --project=demo-project --quiet
 gcloud pubsub subscriptions add-iam-policy-binding reconcile-ticks-sub "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" --role=roles/pubsub.subscriber --project=demo-project --quiet
+gcloud pubsub subscriptions add-iam-policy-binding control-dlq-sub --member=serviceAccount:phasegate-fn@demo-project.iam.gserviceaccount.com --role=roles/pubsub.subscriber --project=demo-project --quiet
 
 # --- firestore indexes
 run_step gcloud firestore indexes composite create --collection-group=failed_processor_queue --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=nextRetryAt,order=ascending --async --project=demo-project --quiet
