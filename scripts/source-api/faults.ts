@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const SOURCE_ENDPOINTS = ['schedule', 'boxscores', 'next-game-date', 'season-games', 'game-dates'] as const;
 export type SourceEndpoint = (typeof SOURCE_ENDPOINTS)[number];
 
-export const FAULT_KINDS = ['rate_limit', 'server_error', 'slow', 'not_published', 'malformed'] as const;
+export const FAULT_KINDS = ['rate_limit', 'server_error', 'slow', 'not_published', 'malformed', 'missing_rows'] as const;
 
 /** One switchable fault. `times` counts the requests it affects; omitted, it lasts until cleared. */
 export const FaultRuleSchema = z
@@ -19,6 +19,8 @@ export const FaultRuleSchema = z
     delayMs: z.number().int().min(0).default(15_000),
     /** server_error: which 5xx. */
     status: z.number().int().min(500).max(599).default(503),
+    /** missing_rows: how many team rows of the date's box scores are left out (from the end; 2 is one game). */
+    rows: z.number().int().positive().default(2),
   })
   .strict();
 export type FaultRule = z.infer<typeof FaultRuleSchema>;

@@ -34,8 +34,16 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function applyFault(rule: FaultRule, res: ServerResponse, date: string | undefined, respond: () => void): boolean {
+function applyFault(rule: FaultRule, res: ServerResponse, date: string | undefined, respond: (transform?: (body: unknown) => unknown) => void): boolean {
   switch (rule.kind) {
+    case 'missing_rows':
+      // A 200 that looks whole but is short: the team rows of the last game(s) are not there.
+      respond((body) => {
+        const answer = body as { resultSets?: { rowSet: unknown[] }[] };
+        for (const set of answer.resultSets ?? []) set.rowSet = set.rowSet.slice(0, Math.max(0, set.rowSet.length - rule.rows));
+        return answer;
+      });
+      return true;
     case 'rate_limit':
       send(res, 429, { error: 'rate_limited', message: 'too many requests' }, { 'retry-after': String(rule.retryAfterSeconds) });
       return true;
@@ -50,7 +58,7 @@ function applyFault(rule: FaultRule, res: ServerResponse, date: string | undefin
       res.end('{"resultSets": [{"name": "TeamGameLogs", "rowSet": [["00423');
       return true;
     case 'slow':
-      setTimeout(respond, rule.delayMs).unref();
+      setTimeout(() => respond(), rule.delayMs).unref();
       return true;
   }
 }
@@ -97,7 +105,7 @@ export function createSourceHandler(dataset: Dataset, faults: FaultBook) {
     if (!endpoint || req.method !== 'GET') return send(res, 404, { error: 'not_found', message: `no such endpoint: ${req.method} ${url.pathname}` });
     const date = url.searchParams.get(endpoint.param) ?? undefined;
     if (!date || !DateSchema.safeParse(date).success) return send(res, 400, { error: 'bad_request', message: `query parameter ${endpoint.param}=YYYY-MM-DD is required` });
-    const respond = () => send(res, 200, endpoint.answer(url.searchParams));
+    const respond = (transform: (body: unknown) => unknown = (body) => body) => send(res, 200, transform(endpoint.answer(url.searchParams)));
     const fault = faults.take(name, date);
     if (fault && applyFault(fault, res, date, respond)) return;
     respond();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic } from '../../shared/messages/messages.ts';
 import { processorRequest, settled, startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
+import { eventually } from '../support/emulator-harness.ts';
 
 let h: ReferenceHarness;
 beforeAll(async () => {
@@ -51,6 +52,21 @@ describe('source API faults, through the real runtime', () => {
     expect(result.status).toBe('waiting');
     expect(result.entry).toMatchObject({ status: 'waiting', errorType: 'not_ready', needsManualFix: false });
     expect(String(result.entry?.lastError)).toMatch(/source has not published 2016-04-19 yet/);
+  });
+
+  it('short data (missing_rows): the raw gate finds the missing team rows, and the run is not SUCCESS', async () => {
+    h.source.faults.add({ endpoint: 'boxscores', kind: 'missing_rows', dates: ['2016-04-21'] });
+    const messageId = await h.publishJson('run-requests', { gameDate: '2016-04-21', triggerSource: 'manual' });
+    let run: Record<string, unknown> | undefined;
+    await eventually(async () => {
+      run = (await h.store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }] }))[0]?.data;
+      return run?.status === 'PARTIAL';
+    }, { timeoutMs: 90_000, what: () => `the run of 2016-04-21 to be PARTIAL (it is ${String(run?.status)})` });
+    // Two team rows gone: the games they belonged to are incomplete, and so are their team rows.
+    const [, expected, found] = /^gate of phase raw failed: .*team_game_stats \(gameDate\) expected (\d+), found (\d+)/.exec(String(run?.lastError)) ?? [];
+    expect(Number(found), String(run?.lastError)).toBeLessThan(Number(expected));
+    const entries = (await h.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: run?.runId }] })).map((e) => e.data);
+    expect(entries.map((e) => [e.phase, e.status, e.errorReason])).toContainEqual(['raw', 'pending', 'gate_failed']);
   });
 
   it('fails a malformed payload permanently with a clear reason, without retrying it', async () => {

@@ -33,6 +33,16 @@ describe('source client against the local source API', () => {
     expect(classify(notYet)).toMatchObject({ kind: 'not_ready' });
   });
 
+  it('missing_rows answers 200 with the team rows of the last game(s) left out, for its dates and times only', async () => {
+    const rows = async (date: string) => ((await (await fetch(`${api.url}/v1/boxscores?date=${date}`)).json()) as { resultSets: { rowSet: unknown[] }[] }).resultSets[0]!.rowSet.length;
+    const whole = await rows('2024-04-21');
+    api.faults.add({ endpoint: 'boxscores', kind: 'missing_rows', dates: ['2024-04-21'], times: 2 });
+    expect(await rows('2024-04-20')).toBeGreaterThan(0);
+    expect([await rows('2024-04-21'), await rows('2024-04-21'), await rows('2024-04-21')]).toEqual([whole - 2, whole - 2, whole]);
+    api.faults.add({ endpoint: 'boxscores', kind: 'missing_rows', dates: ['2024-04-21'], rows: 4, times: 1 });
+    expect(await rows('2024-04-21')).toBe(whole - 4);
+  });
+
   it('switches faults at run time through the admin endpoint and rejects a bad fault', async () => {
     const added = await fetch(`${api.url}/admin/faults`, { method: 'POST', body: JSON.stringify({ endpoint: 'schedule', kind: 'server_error', times: 1 }) });
     expect(added.status).toBe(200);
