@@ -47,6 +47,8 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         context.print(`${run.runId}  ${run.gameDate}  ${run.status}  (${run.triggerSource}, created ${run.createdAt})`);
         context.print((await describeRun(store, run)).map((l) => `  ${l}`).join('\n'));
         if (run.lastError) context.print(`  lastError: ${run.lastError}`);
+        if (run.supersededBy) context.print(`  superseded by run ${run.supersededBy}: that run decides ${run.gameDate} now`);
+        for (const note of run.notes ?? []) context.print(`  note: ${note}`);
         context.print(`  history: ${run.statusHistory.map((h) => `${h.status} (${h.reason})`).join(' -> ')}`);
         return;
       }

@@ -105,6 +105,12 @@ export function createSourceHandler(dataset: Dataset, faults: FaultBook) {
     if (!endpoint || req.method !== 'GET') return send(res, 404, { error: 'not_found', message: `no such endpoint: ${req.method} ${url.pathname}` });
     const date = url.searchParams.get(endpoint.param) ?? undefined;
     if (!date || !DateSchema.safeParse(date).success) return send(res, 400, { error: 'bad_request', message: `query parameter ${endpoint.param}=YYYY-MM-DD is required` });
+    // After the last date it has, the source has published nothing: those games are not final yet
+    // (a date in the future), so it answers as a real feed does before publishing: 404 not_published.
+    const publishedThrough = dataset.dates.at(-1) ?? '';
+    if ((name === 'schedule' || name === 'boxscores') && date > publishedThrough) {
+      return send(res, 404, { error: 'not_published', date, message: `data for ${date} has not been published yet: its games are not final (published through ${publishedThrough})` });
+    }
     const respond = (transform: (body: unknown) => unknown = (body) => body) => send(res, 200, transform(endpoint.answer(url.searchParams)));
     const fault = faults.take(name, date);
     if (fault && applyFault(fault, res, date, respond)) return;

@@ -79,7 +79,7 @@ function classifyOne(error: unknown): Classification | undefined {
   const name = field(error, 'name');
   switch (name) {
     case 'NotReadyError':
-      return { kind: 'not_ready', reason: 'source_not_published' };
+      return { kind: 'not_ready', reason: field(error, 'waitingFor') === 'earlier_dates' ? 'earlier_dates_missing' : 'source_not_published' };
     case 'RetryAfterError': {
       const retryAfterMs = field(error, 'retryAfterMs');
       return typeof retryAfterMs === 'number'

@@ -25,8 +25,13 @@ export class RetryAfterError extends TransientError {
 /** The source has not published yet: retry on the source's cadence until a deadline, no alert. */
 export class NotReadyError extends Error {
   override readonly name = 'NotReadyError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What is not ready: the source's data, or this pipeline's own earlier dates (`dates`, which a backfill fills). */
+  readonly waitingFor: 'source' | 'earlier_dates';
+  readonly dates: readonly string[];
+  constructor(message: string, options?: { cause?: unknown; waitingFor?: 'source' | 'earlier_dates'; dates?: readonly string[] }) {
     super(message, options);
+    this.waitingFor = options?.waitingFor ?? 'source';
+    this.dates = options?.dates ?? [];
   }
 }
 

@@ -68,16 +68,20 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
     // Failed again, after a re-run: the entries of the processors still short are counted again.
     if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null) };
+    // A date with nothing to process (no games) succeeds, and says so: every expectation was 0.
+    const nothing = gate.passed && gate.checks.every((c) => c.expected === 0 && c.found === 0);
+    const reason = gate.passed ? `gate of ${completion.phase} passed${nothing ? `: nothing expected for ${run.gameDate} (no data for the date)` : ''}` : `gate of ${completion.phase} failed`;
     const eventId = `${decisionId}--${gate.passed ? 'gate_passed' : 'gate_failed'}${current.status === 'gate_failed' ? `-${now}` : ''}`;
     tx.set(COLLECTIONS.runPhases, decisionId, { ...current, status: gate.passed ? 'gate_passed' : 'gate_failed', decidedAt: now, gate: { ...gate } });
-    tx.set(COLLECTIONS.events, eventId, { eventId, type: gate.passed ? 'gate_passed' : 'gate_failed', at: now, runId: run.runId, requestId: null, gameDate: run.gameDate, phase: completion.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: completion.traceparent, parentEventId: completion.parentEventId, checks: gate.checks, shortfalls: gate.shortfalls, message: gate.passed ? null : describeShortfalls(gate.shortfalls) });
+    tx.set(COLLECTIONS.events, eventId, { eventId, type: gate.passed ? 'gate_passed' : 'gate_failed', at: now, runId: run.runId, requestId: null, gameDate: run.gameDate, phase: completion.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: completion.traceparent, parentEventId: completion.parentEventId, checks: gate.checks, shortfalls: gate.shortfalls, message: gate.passed ? (nothing ? reason : null) : describeShortfalls(gate.shortfalls) });
     const nextDecision = next && gate.passed ? phaseDecisionId(run.runId, next.id) : null;
-    const updated = updateRun(run, now, gate.passed ? `gate of ${completion.phase} passed` : `gate of ${completion.phase} failed`, (draft) => {
+    const updated = updateRun(run, now, reason, (draft) => {
       const state = draft.phases[completion.phase];
       if (state) {
         state.status = gate.passed ? 'SUCCEEDED' : 'GATE_FAILED';
         state.done = phaseDoc.expected.length;
       }
+      if (nothing) draft.notes = [...new Set([...(draft.notes ?? []), `phase ${completion.phase}: nothing expected for ${run.gameDate} (no data for the date)`])];
       if (gate.passed) delete draft.gateFailures[completion.phase];
       else draft.gateFailures[completion.phase] = describeShortfalls(gate.shortfalls);
       if (next && gate.passed && draft.phases[next.id]) draft.phases[next.id]!.status = 'RUNNING';

@@ -17,6 +17,8 @@ export interface RunDoc extends RunState {
   statusHistory: StatusChange[];
   /** First failing processor and reason, at most 200 characters. */
   lastError: string | null;
+  /** What a person should know about a run that is not an error (a phase with nothing to do for the date). */
+  notes?: string[];
 }
 
 export const phaseDecisionId = (runId: string, phaseId: string): string => `${runId}_${phaseId}`;

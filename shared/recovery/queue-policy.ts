@@ -15,14 +15,14 @@ export function nextRetryDelayMs(queue: PipelineDefinition['queue'], retries: nu
 }
 
 /** The action a person sees for an entry (dashboard and CLI). */
-export function actionNeeded(status: QueueStatus): string {
+export function actionNeeded(status: QueueStatus, errorReason?: string): string {
   switch (status) {
     case 'pending':
       return 'Will auto-retry';
     case 'retrying':
       return 'Retry in progress';
     case 'waiting':
-      return 'Waiting for source';
+      return errorReason === 'earlier_dates_missing' ? 'Waiting for earlier dates' : 'Waiting for source';
     case 'failed_permanent':
       return 'NEEDS MANUAL FIX';
     case 'succeeded':

@@ -6,7 +6,10 @@ describe('chaos soak (short)', () => {
   it('backfills 2 real dates under every kind of fault and loses nothing', async () => {
     // On the suite's emulators (the script reuses emulators named by the environment).
     const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const args = ['--import', 'tsx', 'scripts/chaos.ts', '--dates', '2', '--seed', '7'];
+      // Left out for time (each waits minutes of the reference queue's backoff), and proven elsewhere:
+      // short data (unit: a gate that keeps failing; emulator: missing_rows fails the raw gate), a
+      // dead-lettered scheduled request (unit: retried the next morning for its date). `npm run chaos` has both.
+      const args = ['--import', 'tsx', 'scripts/chaos.ts', '--dates', '2', '--seed', '7', '--without', 'short data,dead-lettered scheduled request'];
       const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...inject('emulatorEnv') }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -16,7 +19,17 @@ describe('chaos soak (short)', () => {
     expect(result.out).toContain('documents compared with the reference');
     expect(result.out).toMatch(/lost 0, duplicated 0, different 0/);
     expect(result.out).toContain('poison messages recorded as failed_permanent: 2/2');
-    for (const kind of ['write failure', 'slow handler', 'duplicate delivery', 'process kill', 'source 429', 'source 5xx', 'source timeout', 'poison message']) expect(result.out).toMatch(new RegExp(`${kind}\\s+[1-9]`));
+    // Every kind injected, each with its own verdict (recovered, needing a person, lost), and none lost.
+    const rows = new Map([...result.out.matchAll(/^([a-z0-9 /-]+?)\s{2,}(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/gm)].map((m) => [m[1], m.slice(2).map(Number)]));
+    for (const kind of ['write failure', 'slow handler', 'duplicate delivery', 'process kill', 'source 429', 'source 5xx', 'source timeout', 'late dead letter', 'forced second run']) {
+      const [injected, recovered, person, lost] = rows.get(kind) ?? [];
+      expect({ kind, injected: injected! > 0, recovered: recovered! > 0, person, lost }).toEqual({ kind, injected: true, recovered: true, person: 0, lost: 0 });
+    }
+    for (const kind of ['poison message', 'oversized poison', 'id with /']) {
+      const [injected, recovered, person, lost] = rows.get(kind) ?? [];
+      expect({ kind, recovered, person, lost }).toEqual({ kind, recovered: 0, person: injected, lost: 0 });
+    }
+    expect(result.out).toContain('control-dlq: control-dlq-sub holds nothing');
     expect(result.code, result.out.slice(-3000)).toBe(0);
   }, 600_000);
 });

@@ -4,6 +4,7 @@ import { DOMAIN, seriesStateId, teamGameId } from '../collections.ts';
 import type { Game, TeamGameStats } from '../raw/normalize.ts';
 import { teamGameRatings } from './ratings.ts';
 import { missingGameNumbers, seriesStateAfter } from './series.ts';
+import { readSchedule } from '../source/stored-payloads.ts';
 
 export const teamRatingsProcessor: Processor = {
   async run(ctx) {
@@ -35,7 +36,15 @@ export const seriesStateProcessor: Processor = {
       const missing = missingGameNumbers(series, game.gameNumber);
       if (missing.length > 0) {
         // Order-independent backfills: wait for the earlier dates instead of counting a partial series.
-        throw new NotReadyError(`series ${game.seriesId} needs game(s) ${missing.join(', ')} processed before game ${game.gameNumber} on ${date}`);
+        // The dates of the missing games, from the season's schedule as scraped.
+        const wanted = new Set(missing.map((n) => `${game.seriesId}${n}`));
+        const schedule = await readSchedule(ctx.store, date);
+        const dates = [...new Set(schedule.seasonGames.filter((g) => wanted.has(g.gameId)).map((g) => g.gameDate))].sort();
+        throw new NotReadyError(
+          `waiting for earlier dates: series ${game.seriesId} needs game(s) ${missing.join(', ')} processed before game ${game.gameNumber} on ${date}` +
+            (dates.length ? `, played on ${dates.join(', ')}; fill them with: phasegate backfill --from ${dates[0]} --to ${dates.at(-1)}` : ''),
+          { waitingFor: 'earlier_dates', dates },
+        );
       }
       states.push(seriesStateAfter(series, date));
     }

@@ -38,7 +38,7 @@ async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary>
       return { id, status: state?.status ?? 'PENDING', done: Math.min(done, expected), expected };
     }),
   );
-  return { runId: run.runId, gameDate: run.gameDate, status: run.status, triggerSource: run.triggerSource, createdAt: run.createdAt, updatedAt: run.updatedAt, lastError: run.lastError, phases };
+  return { runId: run.runId, gameDate: run.gameDate, status: run.status, triggerSource: run.triggerSource, createdAt: run.createdAt, updatedAt: run.updatedAt, lastError: run.lastError ?? (run.notes?.length ? run.notes.join('; ') : null), phases };
 }
 
 async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardState['controlDlq']> {
@@ -61,7 +61,7 @@ export async function dashboardState(store: DocumentStore, _definition: LoadedDe
     .map((d) => d.data as unknown as QueueEntry)
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, 200)
-    .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status) }));
+    .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status, e.errorReason) }));
   return { generatedAt: options.now.toISOString(), runs, controlDlq: await controlDlqState(options.controlDlq), queue };
 }
 
