@@ -381,9 +381,11 @@ try {
       });
     let lateRequestId: string | null = null;
     if (enabled('late dead letter')) {
+      // A request of each date's current run (an old run's would be superseded, not late).
+      const holders = new Map((await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]));
       const done = (await chaos.store.query(COLLECTIONS.outbox, { filters: [{ field: 'status', op: '==', value: 'sent' }] }))
-        .map((d) => d.data as { topic: string; message: { requestId: string; gameDate: string } })
-        .filter((e) => e.topic.startsWith('phase-') && e.message.gameDate !== shortDate && statuses.get(e.message.gameDate) === 'SUCCESS');
+        .map((d) => d.data as { topic: string; runId: string; message: { requestId: string; gameDate: string } })
+        .filter((e) => e.topic.startsWith('phase-') && e.message.gameDate !== shortDate && statuses.get(e.message.gameDate) === 'SUCCESS' && holders.get(e.message.gameDate) === e.runId);
       const late = done.length ? random.pick(done) : undefined;
       if (late) {
         lateRequestId = late.message.requestId;
@@ -501,7 +503,9 @@ try {
         ).reduce((a, b) => a + b, 0)
       : 0;
     type Outcome = 'recovered' | 'person' | 'lost';
-    const needsPerson = (d: string) => queue.some((q) => q.gameDate === d && q.status === 'failed_permanent');
+    // An entry of the date's current run (or of its run requests), not of a run it superseded.
+    const ofCurrent = (q: { runId: string | null; gameDate: string | null }) => q.runId === null || q.runId === current.get(q.gameDate ?? '')?.runId;
+    const needsPerson = (d: string) => queue.some((q) => q.gameDate === d && q.status === 'failed_permanent' && ofCurrent(q));
     const outcomeOf = (d: string): Outcome => {
       const run = current.get(d);
       const broken = counted.some((x) => datesOf(x).includes(d)) || (forced?.gameDate === d && stale > 0);
@@ -532,8 +536,10 @@ try {
       count('forced second run', old?.status === 'SUPERSEDED' && current.get(forced.gameDate)?.runId === forced.newRunId ? outcomes.get(forced.gameDate)! : 'lost');
     }
     if (lateRequestId) {
+      // Recovered: the recorder saw it (a dead_lettered event) and reopened nothing.
+      const seen = (await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: lateRequestId }] })).some((e) => e.data.type === 'dead_lettered');
       const reopened = queue.some((q) => q.id === lateRequestId && q.status !== 'succeeded');
-      count('late dead letter', reopened ? 'lost' : 'recovered');
+      count('late dead letter', seen && !reopened ? 'recovered' : 'lost');
     }
     if (relativeDate && relativeEntry) {
       const entry = queue.find((q) => q.id === relativeEntry);
@@ -548,7 +554,7 @@ try {
     }
     const poisonRecorded = recordedPermanent(poison);
     const expectedEntries = new Set(messageFaults.flatMap(([, ids]) => ids.map((id) => `msg-${id}`)));
-    const needPerson = queue.filter((q) => !expectedEntries.has(q.id) && q.gameDate !== shortDate && q.status === 'failed_permanent');
+    const needPerson = queue.filter((q) => !expectedEntries.has(q.id) && q.gameDate !== shortDate && q.status === 'failed_permanent' && ofCurrent(q));
     const unexplained = dates.filter((d) => outcomes.get(d) === 'lost');
     const rows = [...tally].sort(([a], [b]) => KINDS.indexOf(a) - KINDS.indexOf(b)).map(([kind, t]) => [
       kind,

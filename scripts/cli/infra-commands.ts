@@ -203,7 +203,17 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
             }
           }
           const peek = createHeldPeek(pubsub, CONTROL_DLQ_SUBSCRIPTION);
-          const controlDlq = live.subscriptions.some((s) => s.name === CONTROL_DLQ_SUBSCRIPTION) ? await peek().finally(() => peek.close()) : null;
+          let controlDlq = null;
+          if (live.subscriptions.some((s) => s.name === CONTROL_DLQ_SUBSCRIPTION)) {
+            try {
+              controlDlq = await peek();
+            } catch (error) {
+              // The rest of the audit still says what it found; this says what it could not check.
+              drifts.push({ area: 'control-dlq', message: `could not peek ${CONTROL_DLQ_SUBSCRIPTION}: ${error instanceof Error ? error.message : String(error)}` });
+            } finally {
+              await peek.close();
+            }
+          }
           const liveDrifts = auditLive(
             planResources(definition),
             { ...live, schedules, invokers, controlDlq },

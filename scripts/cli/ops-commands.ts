@@ -83,12 +83,16 @@ export function registerOpsCommands(program: Command, context: CliContext): void
     .option('--json', 'JSON output for scripts')
     .action(async (options: { days: number; json?: boolean }) => {
       const { store, projectId } = await context.connection();
-      const [health, controlDlq] = await Promise.all([healthSummary(store, { now: systemClock.now(), days: options.days }), peekControlDlq(projectId)]);
+      const [health, controlDlq] = await Promise.all([
+        healthSummary(store, { now: systemClock.now(), days: options.days }),
+        peekControlDlq(projectId).catch((error: unknown) => ({ error: `could not peek control-dlq: ${error instanceof Error ? error.message : String(error)}` })),
+      ]);
       const summary = { ...health, controlDlq };
       // A message there is one the dead-letter recorder could not record: nothing else reports it.
-      if (controlDlq.count > 0) process.exitCode = 1;
+      // Not knowing is not "empty": a failed peek exits 1 too.
+      if ('error' in controlDlq || controlDlq.count > 0) process.exitCode = 1;
       if (options.json) return context.print(JSON.stringify(summary, null, 2));
-      context.print(`control-dlq: ${describeHeld(controlDlq)}`);
+      context.print(`control-dlq: ${'error' in controlDlq ? controlDlq.error : describeHeld(controlDlq)}`);
       context.print(`since ${summary.since}`);
       context.print(`runs: ${Object.entries(summary.runsByStatus).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
       context.print(`recovered automatically ${summary.recovered.automatically}, by hand ${summary.recovered.byHand}; open queue entries ${summary.openQueueEntries}; needs manual fix ${summary.needsManualFix}`);
@@ -121,7 +125,7 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       if (report.missingDates.length > 0) context.print(`  never scraped: ${report.missingDates.join(', ')}`);
       for (const m of report.missing) context.print(`  missing ${m.gameDate} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`);
       if (options.enqueue) context.print(`  enqueued ${report.enqueued.length} for retry`);
-      for (const d of report.deferred) context.print(`  not enqueued: ${d.gameDate} ${d.phase}/${d.processor}: run ${d.runId} is still RUNNING (its gate decides; check again after it)`);
+      for (const d of report.deferred) context.print(`  not enqueued: ${d.gameDate} ${d.phase}/${d.processor}: ${d.reason}; check again after it`);
     });
 
   program

@@ -80,7 +80,12 @@ export async function backfill(store: DocumentStore, publisher: Publisher, optio
       run = await findRunByMessage(store, messageId, 60_000);
     }
     if (!run) throw new Error(`no run was created for ${gameDate} within 60 s: is the orchestrator running?`);
-    const final = await watchRun(store, run.runId, { timeoutMs: options.runTimeoutMs ?? 600_000, onChange: () => undefined });
+    let final = await watchRun(store, run.runId, { timeoutMs: options.runTimeoutMs ?? 600_000, onChange: () => undefined });
+    // Superseded while it was watched (someone forced a run of the date): the date's outcome is the newer run's.
+    for (let hops = 0; final?.status === 'SUPERSEDED' && final.supersededBy && hops < 5; hops += 1) {
+      run = { ...run, runId: final.supersededBy };
+      final = await watchRun(store, run.runId, { timeoutMs: options.runTimeoutMs ?? 600_000, onChange: () => undefined });
+    }
     const status = final && FINAL_STATUSES.has(final.status) ? final.status : 'TIMED_OUT';
     state.done[gameDate] = { runId: run.runId, status };
     saveState(options.stateFile, state);

@@ -22,7 +22,8 @@ export const FaultRuleSchema = z
     /** missing_rows: how many team rows of the date's box scores are left out (from the end; 2 is one game). */
     rows: z.number().int().positive().default(2),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.kind !== 'missing_rows' || r.endpoint === 'boxscores' || r.endpoint === '*', { message: 'missing_rows drops box score rows: its endpoint is boxscores (or *)', path: ['endpoint'] });
 export type FaultRule = z.infer<typeof FaultRuleSchema>;
 export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
 

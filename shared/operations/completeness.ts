@@ -7,6 +7,7 @@ import type { ReadStore } from '../runtime/processor.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { RunDoc } from '../orchestration/run-doc.ts';
 import { currentRunId } from '../orchestration/generation.ts';
+import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
 
 /** One document a date must have, and who writes it. `gameId` null: a date-level output. */
@@ -42,8 +43,11 @@ export interface CompletenessReport {
   missingDates: string[];
   missing: MissingPair[];
   enqueued: string[];
-  /** Pairs not enqueued because the date's current run is still RUNNING (it may yet write them): check again after it. */
-  deferred: { gameDate: string; phase: string; processor: string; runId: string }[];
+  /**
+   * Pairs not enqueued: the date's current run is still RUNNING (it may yet write them), or never
+   * started their phase (an earlier phase failed: that is what to fix first). Check again after.
+   */
+  deferred: { gameDate: string; phase: string; processor: string; runId: string; reason: string }[];
 }
 
 export interface CompletenessDeps {
@@ -119,7 +123,8 @@ async function enqueueMissing(deps: CompletenessDeps, missing: MissingPair[], mi
   };
   const runDate = async (gameDate: string, lastError: string) => {
     const message: RunRequest = { gameDate, triggerSource: 'backfill', requestedBy: 'completeness check' };
-    await put(`completeness-run-${gameDate}`, { runId: null, gameDate, phase: 'orchestrator', processor: null, request: null, retryTarget: { topic: TOPICS.runRequests, message }, lastError });
+    // Keyed like every run-request entry: the run it starts closes it (else it would be re-sent, each run superseding the last).
+    await put(runRequestEntryId(runRequestKey({ ...message, gameDate })), { runId: null, gameDate, phase: 'orchestrator', processor: null, request: null, retryTarget: { topic: TOPICS.runRequests, message }, lastError });
   };
   for (const gameDate of missingDates) await runDate(gameDate, `${gameDate} was never scraped`);
   const runs = new Map<string, RunDoc | undefined>();
@@ -133,10 +138,15 @@ async function enqueueMissing(deps: CompletenessDeps, missing: MissingPair[], mi
   for (const pair of missing) {
     const run = runs.get(pair.gameDate);
     if (!run) continue;
-    if (run?.status === 'RUNNING') {
+    if (run.status === 'RUNNING') {
       // A re-run now would run before its phase starts, "complete" short and stand in for the real
       // trigger: the run's own gate decides these documents.
-      deferred.push({ gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, runId: run.runId });
+      deferred.push({ gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, runId: run.runId, reason: `run ${run.runId} is still RUNNING (its gate decides)` });
+      continue;
+    }
+    if ((run.phases[pair.phase]?.status ?? 'PENDING') === 'PENDING') {
+      // No gate of this run would ever check a re-run of a phase it never reached.
+      deferred.push({ gameDate: pair.gameDate, phase: pair.phase, processor: pair.processor, runId: run.runId, reason: `run ${run.runId} never reached phase ${pair.phase} (an earlier phase failed: fix that first)` });
       continue;
     }
     const lastError = `${pair.missing.length} document(s) missing: ${pair.missing.slice(0, 3).map((m) => `${m.collection}/${m.id}`).join(', ')}${pair.missing.length > 3 ? ', ...' : ''}`;

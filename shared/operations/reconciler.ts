@@ -13,6 +13,7 @@ import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from '../or
 import type { PhaseState, ProcessorFailureState } from '../orchestration/run-status.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import { describeHeld, type HeldMessages, type PeekHeld } from '../ports/held-messages.ts';
+import { sweepSuperseded } from '../recovery/supersede.ts';
 import type { QueueEntry } from '../recovery/queue-entry.ts';
 
 export interface ReconcilerDeps {
@@ -34,6 +35,8 @@ export interface ReconcileResult {
   alertsResent: number;
   /** What control-dlq holds (null: not checked, or the peek failed). */
   controlDlq: HeldMessages | null;
+  /** Open entries of superseded runs, closed or re-targeted (the start of the newer run normally does it). */
+  superseded: string[];
 }
 
 /** An outbox entry pending this long was not sent by its own delivery: the reconciler sends it. */
@@ -186,6 +189,7 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
     stalled: await detectStalls(deps, now),
     alertsResent: (await deps.notifier?.resendPending?.()) ?? 0,
     controlDlq: await checkControlDlq(deps),
+    superseded: await sweepSuperseded(deps.store, now.toISOString()),
   };
   deps.logger.info({ ...result }, 'reconcile tick');
   return result;

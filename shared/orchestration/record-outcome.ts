@@ -8,12 +8,14 @@ import { addToOutbox, flushOutbox } from './outbox.ts';
 import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
-import { closeSuperseded, markQueueSucceeded } from '../recovery/mark-succeeded.ts';
+import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
+import { supersedeEntries } from '../recovery/supersede.ts';
 import { recordSuperseded } from './generation.ts';
 import { asEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
 import { nextRetryDelayMs, OPEN_STATUSES } from '../recovery/queue-policy.ts';
 import type { QueueStatus } from '../runtime/failure-queue.ts';
 import type { Transaction } from '../ports/store.ts';
+import type { Logger } from '../ports/logger.ts';
 
 /** How long a gate-failed processor waits before the auto-retry re-runs it. */
 export const GATE_RETRY_DELAY_MS = 60_000;
@@ -62,7 +64,8 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     const run = (await tx.get(COLLECTIONS.runs, completion.runId)) as RunDoc | undefined;
     // A run superseded since its completion was read decides nothing (the newer run took the lock
     // and marked this one in one transaction).
-    if (!current || !run || run.supersededBy || current.status === 'gate_passed') return { next: null, exhausted: [] };
+    if (run?.supersededBy) return { next: null, exhausted: [], superseded: run.supersededBy };
+    if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
     // Every read before any write (Firestore's rule for transactions): the entries of the
     // processors that fell short, when the gate failed.
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
@@ -109,6 +112,8 @@ interface Decision {
   next: string | null;
   /** Queue entries that ran out of retries on this gate failure (to alert on). */
   exhausted: QueueEntry[];
+  /** The run was superseded (by this run) since its completion was read: nothing was decided. */
+  superseded?: string;
 }
 
 /**
@@ -174,6 +179,8 @@ async function parkForGate(deps: OrchestratorDeps, requestId: string, by: string
   return deps.store.transaction(async (tx) => {
     const current = asEntry(await tx.get(COLLECTIONS.queue, requestId));
     if (!current || !['pending', 'retrying', 'waiting'].includes(current.status) || current.awaitingGate) return false;
+    // No gate of a superseded run will decide: its entry is settled by supersession, not parked.
+    if (current.runId && (await tx.get(COLLECTIONS.runs, current.runId))?.supersededBy) return false;
     const at = deps.clock.now().toISOString();
     recordTransition(tx, { entry: current, type: 'retry_completed', at, from: current.status, to: 'retrying', message: `${by}; waiting for the gate of ${current.phase}` });
     tx.set(COLLECTIONS.queue, requestId, { status: 'retrying', awaitingGate: true, nextRetryAt: null, updatedAt: at }, { merge: true });
@@ -186,6 +193,14 @@ async function closePhaseEntries(deps: OrchestratorDeps, runId: string, phase: s
   const open = await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: runId }, { field: 'phase', op: '==', value: phase }] });
   const ids = open.filter((e) => OPEN_STATUSES.includes(e.data.status as QueueStatus)).map((e) => e.id);
   return ids.length ? markQueueSucceeded(deps.store, ids, deps.clock.now().toISOString(), by) : [];
+}
+
+/** A completion of a superseded run: an event, its entries closed or re-targeted, nothing decided. */
+async function ackSupersededCompletion(deps: OrchestratorDeps, outcome: ProcessorCompleted, currentRunId: string, logger: Logger): Promise<void> {
+  const at = deps.clock.now().toISOString();
+  await recordSuperseded(deps.store, { what: 'completion', runId: outcome.runId, currentRunId, gameDate: outcome.gameDate, phase: outcome.phase, requestId: outcome.requestId, processor: outcome.processor, traceparent: outcome.traceparent, at });
+  await supersedeEntries(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], at);
+  logger.info({ currentRunId }, 'completion of a superseded run: recorded as history, nothing decided');
 }
 
 /** `processor-completions`: record idempotently; when a phase is complete, gate it and trigger the next phase once. */
@@ -210,15 +225,9 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
     deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
   ]);
-  if (run?.supersededBy) {
-    // A newer run holds the date (its start marked this one in the transaction that took the
-    // lock): this completion decides nothing, its entries close as superseded.
-    const at = deps.clock.now().toISOString();
-    await recordSuperseded(deps.store, { what: 'completion', runId: outcome.runId, currentRunId: run.supersededBy, gameDate: outcome.gameDate, phase: outcome.phase, requestId: outcome.requestId, processor: outcome.processor, traceparent: outcome.traceparent, at });
-    await closeSuperseded(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], at, `run ${outcome.runId} was superseded by run ${run.supersededBy}; the current run decides ${outcome.processor}`);
-    logger.info({ currentRunId: run.supersededBy }, 'completion of a superseded run: recorded as history, nothing decided');
-    return;
-  }
+  // A newer run holds the date (its start marked this one in the transaction that took the lock):
+  // this completion decides nothing.
+  if (run?.supersededBy) return ackSupersededCompletion(deps, outcome, run.supersededBy, logger);
   // The completion's own delivery, once dead-lettered, is recovered now that it is recorded. The
   // request's entry waits for the phase's gate: a completion is not data that passed.
   const recovered = await markQueueSucceeded(deps.store, [`completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completion recorded (${outcome.triggerSource})`);
@@ -262,7 +271,8 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     return;
   }
   const gate = await runGate({ store: deps.store, phase: deps.definition.phase(outcome.phase), processors: phaseDoc.expected, runId: outcome.runId, gameDate: outcome.gameDate, expectations: deps.expectations });
-  const { next: nextDecision, exhausted } = await decide(deps, outcome, phaseDoc, gate);
+  const { next: nextDecision, exhausted, superseded } = await decide(deps, outcome, phaseDoc, gate);
+  if (superseded) return ackSupersededCompletion(deps, outcome, superseded, logger);
   if (!gate.passed) {
     logger.error({ shortfalls: gate.shortfalls }, `gate of phase ${outcome.phase} failed: ${describeShortfalls(gate.shortfalls)}`);
     await deps.notifier?.({ kind: 'gate_failed', dedupKey: `gate_failed:${outcome.phase}:${gate.shortfalls.map((s) => s.collection).join(',')}`, runId: outcome.runId, phase: outcome.phase, processor: null, message: `run ${outcome.runId}: ${describeShortfalls(gate.shortfalls)}` });

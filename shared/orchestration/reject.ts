@@ -6,14 +6,14 @@ import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 
 /** A message the orchestrator cannot act on: recorded as failed_permanent (NEEDS MANUAL FIX), then acked. */
-export async function rejectOrchestratorMessage(deps: OrchestratorDeps, event: PubSubCloudEvent, error: unknown): Promise<void> {
+export async function rejectOrchestratorMessage(deps: OrchestratorDeps, event: PubSubCloudEvent, error: unknown, gameDate: string | null = null): Promise<void> {
   const messageId = messageIdOf(event);
   const described = describeError(error);
   const classification = classify(error);
   const now = deps.clock.now();
   const entryId = `msg-${messageId}`;
   const eventId = `${entryId}--message_rejected`;
-  await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'message_rejected', at: now.toISOString(), runId: null, requestId: null, gameDate: null, phase: 'orchestrator', processor: null, attempt: null, triggerSource: null, traceparent: null, parentEventId: null, errorType: 'permanent', errorReason: classification.reason, errorName: described.name, message: described.message, stack: described.stack });
+  await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'message_rejected', at: now.toISOString(), runId: null, requestId: null, gameDate, phase: 'orchestrator', processor: null, attempt: null, triggerSource: null, traceparent: null, parentEventId: null, errorType: 'permanent', errorReason: classification.reason, errorName: described.name, message: described.message, stack: described.stack });
   await recordFailure(
     deps.store,
     {
@@ -27,6 +27,7 @@ export async function rejectOrchestratorMessage(deps: OrchestratorDeps, event: P
       failureEventId: eventId,
       nextRetryAt: null,
       deadlineAt: null,
+      gameDate,
     },
     now,
   );

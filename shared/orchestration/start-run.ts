@@ -8,6 +8,7 @@ import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { addToOutbox, flushOutbox } from './outbox.ts';
 import { newRunDoc, phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
 import { recordSuperseded } from './generation.ts';
+import { sweepSuperseded } from '../recovery/supersede.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
@@ -23,9 +24,10 @@ export function runIdFor(gameDate: string, messageId: string, publishTime: strin
 }
 
 type StartOutcome =
-  | { state: 'started' | 'exists'; runId: string; decisionId: string }
+  | { state: 'started' | 'exists'; runId: string; decisionId: string; superseded?: string }
   | { state: 'conflict'; runId: string; holder: string }
-  | { state: 'superseded'; runId: string; current: string };
+  | { state: 'superseded'; runId: string; current: string }
+  | { state: 'refused'; runId: string; reason: string };
 
 function resolveStart(deps: OrchestratorDeps, request: RunRequest): { startPhase: string; processors: string[] } {
   const first = deps.definition.phases[0]!;
@@ -64,6 +66,24 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
     const lock = await tx.get(COLLECTIONS.runLocks, gameDate);
     const holder = typeof lock?.runId === 'string' ? ((await tx.get(COLLECTIONS.runs, lock.runId)) as RunDoc | undefined) : undefined;
     if (holder?.status === 'RUNNING' && !request.force) return { state: 'conflict', runId, holder: holder.runId };
+    // A run from a later phase reads what the phases before it wrote: they must have passed their
+    // gates in the date's current run (or that run started later itself, having been held to this).
+    const before = deps.definition.phases.slice(0, deps.definition.phases.findIndex((p) => p.id === start.startPhase)).map((p) => p.id);
+    const unpassed = before.filter((p) => !holder || (holder.phases[p] !== undefined && holder.phases[p].status !== 'SUCCEEDED'));
+    // A run of some processors of a phase leaves the others' outputs to the current run: they must be there.
+    const others = deps.definition.phase(start.startPhase).processors.map((p) => p.name).filter((p) => !start.processors.includes(p));
+    if (others.length > 0 && unpassed.length === 0) {
+      const state = holder?.phases[start.startPhase];
+      const decided = holder && state ? ((await tx.get(COLLECTIONS.runPhases, phaseDecisionId(holder.runId, start.startPhase))) as RunPhaseDoc | undefined) : undefined;
+      const short = new Set(((decided?.gate?.shortfalls as { processors?: string[] }[] | undefined) ?? []).flatMap((f) => f.processors ?? []));
+      const missing = !holder ? others : !state ? [] : state.status === 'SUCCEEDED' ? [] : state.status === 'GATE_FAILED' ? others.filter((p) => short.has(p)) : others;
+      if (missing.length > 0) {
+        return { state: 'refused', runId, reason: holder ? `${missing.join(', ')} of phase ${start.startPhase} did not pass its gate in the current run ${holder.runId} (${holder.status}): include ${missing.length > 1 ? 'them' : 'it'} in processors, or run the phase whole` : `${gameDate} has never run: running only ${start.processors.join(', ')} of ${start.startPhase} would leave ${others.join(', ')} without data; run the date whole first` };
+      }
+    }
+    if (unpassed.length > 0) {
+      return { state: 'refused', runId, reason: holder ? `phase(s) ${unpassed.join(', ')} of ${gameDate} did not pass their gate in its current run ${holder.runId} (${holder.status}): run the date from ${unpassed[0]} first` : `${gameDate} has never run: a run from phase ${start.startPhase} would read phases ${before.join(', ')} that never ran; run the date whole first` };
+    }
     if (holder && !holder.supersededBy) {
       // The new run is the date's current run from this commit on: the old one's work is acked as
       // superseded wherever it arrives (generation.ts), and the old run says so.
@@ -82,9 +102,10 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
       const message: ProcessorRequest = { runId, requestId: makeRequestId({ runId, phase: start.startPhase, processor }), gameDate: gameDate, phase: start.startPhase, processor, triggerSource: request.triggerSource, parentEventId: eventId, traceparent: childTraceparent(traceparent) };
       addToOutbox(tx, { id: `${decisionId}--${processor}`, decisionId, runId, topic: phaseTopic(start.startPhase), message: { ...message }, attributes: { requestId: message.requestId }, status: 'pending', createdAt: now, sentAt: null });
     }
-    return { state: 'started', runId, decisionId };
+    return { state: 'started', runId, decisionId, superseded: holder && !holder.supersededBy ? holder.runId : undefined };
   });
   const logger = deps.logger.child({ runId, gameDate: gameDate });
+  if (outcome.state === 'refused') return rejectOrchestratorMessage(deps, event, new PermanentError(`run request for ${gameDate} from phase ${start.startPhase} refused: ${outcome.reason}`), gameDate);
   if (outcome.state === 'conflict') {
     const eventId = `${runId}--run_rejected`;
     await deps.store.set(COLLECTIONS.events, eventId, { eventId, type: 'run_rejected', at: now, runId: outcome.holder, requestId: null, gameDate: gameDate, phase: start.startPhase, processor: null, attempt: null, triggerSource: request.triggerSource, traceparent, parentEventId: null, message: `a run for ${gameDate} is already RUNNING (${outcome.holder}); publish with "force": true to start another` });
@@ -100,6 +121,9 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
   if (outcome.state === 'started') {
     // A run request the recorder queued (its earlier copy dead-lettered) is recovered now.
     await markQueueSucceeded(deps.store, [runRequestEntryId(runRequestKey(resolved))], now, `run ${runId} started`);
+    // The run it superseded has open entries: each closes (this run decides) or is re-targeted. A
+    // crash before this is caught up by the reconciler's sweep.
+    if (outcome.superseded) await sweepSuperseded(deps.store, now, outcome.superseded);
   }
   deps.faults?.crashPoint('after-run-decision');
   const sent = await flushOutbox(deps.store, deps.publisher, outcome.decisionId, () => deps.clock.now(), messageIdOf(event));

@@ -3,7 +3,8 @@ import { phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
-import { chunk, type DocumentStore, type QueryOptions, type Transaction } from '../ports/store.ts';
+import { chunk, type DocumentStore, type QueryOptions } from '../ports/store.ts';
+import { readSupersessions, settleSuperseded } from './supersede.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { Notifier } from './notifier.ts';
 import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
@@ -40,21 +41,6 @@ export function retryMessage(entry: QueueEntry, parentEventId: string): { topic:
   return entry.retryTarget ?? null;
 }
 
-/** The runs of these entries that a newer run superseded: runId to the current run (read in the claim's transaction). */
-export async function supersededRuns(tx: Transaction, entries: readonly (QueueEntry | undefined)[]): Promise<Map<string, string>> {
-  const runIds = [...new Set(entries.flatMap((e) => (e?.runId ? [e.runId] : [])))];
-  const runs = await Promise.all(runIds.map(async (runId) => [runId, (await tx.get(COLLECTIONS.runs, runId))?.supersededBy] as const));
-  return new Map(runs.flatMap(([runId, current]) => (typeof current === 'string' ? [[runId, current] as const] : [])));
-}
-
-/** An entry of a superseded run closes as `superseded`: the current run runs its processors itself. */
-export function closeAsSuperseded(tx: Transaction, entry: QueueEntry, currentRunId: string, at: string): string {
-  const note = `run ${entry.runId ?? '-'} was superseded by run ${currentRunId}: not re-run; the current run decides ${entry.processor ?? entry.phase} (its own queue entries say if it fails)`;
-  recordTransition(tx, { entry, type: 'queue_superseded', at, from: entry.status, to: 'superseded', message: note });
-  tx.set(COLLECTIONS.queue, entry.requestId, { status: 'superseded', needsManualFix: false, awaitingGate: false, nextRetryAt: null, note, updatedAt: at }, { merge: true });
-  return note;
-}
-
 type Claim = { entry: QueueEntry; message: { topic: string; message: unknown } } | { exhausted: QueueEntry } | { expired: QueueEntry } | { superseded: QueueEntry };
 
 /**
@@ -81,14 +67,14 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
     for (const ids of chunk(due.map((d) => d.id), CLAIM_CHUNK)) {
       const claims = await deps.store.transaction(async (tx) => {
         const entries = await Promise.all(ids.map(async (id) => ({ id, entry: asEntry(await tx.get(COLLECTIONS.queue, id)) })));
-        const superseded = await supersededRuns(tx, entries.map((e) => e.entry));
+        const superseded = await readSupersessions(tx, entries.map((e) => e.entry));
         const won: Claim[] = [];
         for (const { id, entry } of entries) {
           if (!entry || !DUE_STATUSES.includes(entry.status) || entry.nextRetryAt === null || entry.nextRetryAt > nowIso) continue;
-          const current = entry.runId ? superseded.get(entry.runId) : undefined;
-          if (current) {
-            // Never re-run an old run's request blindly: the date's current run decides its processors.
-            closeAsSuperseded(tx, entry, current, nowIso);
+          const by = entry.runId ? superseded.get(entry.runId) : undefined;
+          if (by) {
+            // Never re-run an old run's request blindly: closed (the current run decides) or re-targeted.
+            settleSuperseded(tx, entry, by, nowIso);
             won.push({ superseded: entry });
             continue;
           }
@@ -97,8 +83,9 @@ export async function runAutoRetryTick(deps: AutoRetryDeps, options: { maxEntrie
           // limit is the deadline (also when its check was lost and the entry is still `retrying`).
           const sourceCheck = entry.status === 'waiting' || (entry.status === 'retrying' && entry.lastClaim === 'source_check');
           if (sourceCheck && entry.deadlineAt && entry.deadlineAt <= nowIso) {
-            recordTransition(tx, { entry, type: 'queue_failed_permanent', at: nowIso, from: entry.status, to: 'failed_permanent', message: `source still not published at the deadline ${entry.deadlineAt}` });
-            tx.set(COLLECTIONS.queue, id, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: `source still not published at the deadline ${entry.deadlineAt}: ${entry.lastError}`, updatedAt: nowIso }, { merge: true });
+            const what = entry.errorReason === 'earlier_dates_missing' ? 'earlier dates still missing' : 'source still not published';
+            recordTransition(tx, { entry, type: 'queue_failed_permanent', at: nowIso, from: entry.status, to: 'failed_permanent', message: `${what} at the deadline ${entry.deadlineAt}` });
+            tx.set(COLLECTIONS.queue, id, { status: 'failed_permanent', needsManualFix: true, nextRetryAt: null, lastError: `${what} at the deadline ${entry.deadlineAt}: ${entry.lastError}`, updatedAt: nowIso }, { merge: true });
             won.push({ expired: entry });
             continue;
           }

@@ -11,10 +11,6 @@ import { isOpen } from './queue-policy.ts';
 export const markQueueSucceeded = (store: DocumentStore, entryIds: readonly string[], at: string, by: string): Promise<string[]> =>
   closeEntries(store, entryIds, 'succeeded', at, by, { succeededAt: at });
 
-/** Entries of a superseded run: closed as `superseded`, the note saying which run decides now. */
-export const closeSuperseded = (store: DocumentStore, entryIds: readonly string[], at: string, note: string): Promise<string[]> =>
-  closeEntries(store, entryIds, 'superseded', at, note, { note });
-
 async function closeEntries(store: DocumentStore, entryIds: readonly string[], to: QueueStatus, at: string, by: string, extra: Record<string, unknown>): Promise<string[]> {
   // Almost always there is nothing to close: a plain read says so without a transaction.
   const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some((e) => e !== undefined && isOpen(e.status));
@@ -24,7 +20,7 @@ async function closeEntries(store: DocumentStore, entryIds: readonly string[], t
     const changed: string[] = [];
     for (const { id, entry } of entries) {
       if (!entry || !isOpen(entry.status)) continue;
-      recordTransition(tx, { entry, type: to === 'succeeded' ? 'queue_succeeded' : 'queue_superseded', at, from: entry.status, to, message: by });
+      recordTransition(tx, { entry, type: 'queue_succeeded', at, from: entry.status, to, message: by });
       tx.set(COLLECTIONS.queue, id, { status: to, needsManualFix: false, awaitingGate: false, nextRetryAt: null, updatedAt: at, ...extra }, { merge: true });
       changed.push(id);
     }

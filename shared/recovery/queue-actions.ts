@@ -4,7 +4,8 @@ import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, Filter } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../runtime/failure-queue.ts';
-import { closeAsSuperseded, retryMessage, supersededRuns } from './auto-retry.ts';
+import { retryMessage } from './auto-retry.ts';
+import { readSupersessions, settleSuperseded } from './supersede.ts';
 import { isOpen } from './queue-policy.ts';
 import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
 
@@ -72,8 +73,8 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
     const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
     if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
     if (!isOpen(entry.status)) throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
-    const current = entry.runId ? (await supersededRuns(tx, [entry])).get(entry.runId) : undefined;
-    if (current) return { superseded: { ...entry, status: 'superseded', note: closeAsSuperseded(tx, entry, current, at.toISOString()) } };
+    const by = entry.runId ? (await readSupersessions(tx, [entry])).get(entry.runId) : undefined;
+    if (by) return { superseded: { ...entry, status: 'superseded', note: settleSuperseded(tx, entry, by, at.toISOString()) } };
     const next = { ...entry, retryCount: entry.retryCount + 1 };
     const eventId = recordTransition(tx, { entry: next, type: 'retry_started', at: at.toISOString(), from: entry.status, to: 'retrying', message: `manual retry: ${note}` });
     const message = retryMessage(next, eventId);

@@ -1,3 +1,4 @@
+import { supersedingRun } from '../orchestration/generation.ts';
 import { createHash } from 'node:crypto';
 import type { Classification } from '../errors/classify.ts';
 import type { ErrorDescription } from '../errors/describe.ts';
@@ -49,6 +50,8 @@ export interface FailureRecord {
   nextRetryAt: string | null;
   /** For `waiting`: after this the entry is failed_permanent. */
   deadlineAt: string | null;
+  /** The date it was for, when there is no request to say so (a run request refused). */
+  gameDate?: string | null;
 }
 
 /**
@@ -63,6 +66,8 @@ export async function recordFailure(store: DocumentStore, record: FailureRecord,
     if (attempt !== undefined && record.request) {
       const run = await tx.get(COLLECTIONS.processorRuns, record.request.requestId);
       if (run && ((typeof run.attempts === 'number' && run.attempts > attempt) || run.status === 'completed')) return 'superseded';
+      // A newer run took the date while this attempt ran: its failure is not the date's.
+      if (supersedingRun(await tx.get(COLLECTIONS.runLocks, record.request.gameDate), record.request.runId)) return 'superseded';
     }
     const existing = await tx.get(COLLECTIONS.queue, record.entryId);
     const at = now.toISOString();
@@ -80,7 +85,7 @@ export async function recordFailure(store: DocumentStore, record: FailureRecord,
       stack: record.error.stack,
       needsManualFix: status === 'failed_permanent',
       runId: record.request?.runId ?? null,
-      gameDate: record.request?.gameDate ?? null,
+      gameDate: record.request?.gameDate ?? record.gameDate ?? null,
       phase: record.phase,
       processor: record.request?.processor ?? null,
       request: record.request,

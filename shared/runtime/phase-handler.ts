@@ -23,7 +23,7 @@ import { messageIdOf, type PubSubCloudEvent } from './pubsub-event.ts';
 import { createWriter } from './writer.ts';
 import { verifyWrites } from './verify-writes.ts';
 import { recordSuperseded, SupersededError } from '../orchestration/generation.ts';
-import { closeSuperseded } from '../recovery/mark-succeeded.ts';
+import { supersedeEntries } from '../recovery/supersede.ts';
 
 export interface PhaseHandlerDeps {
   definition: LoadedDefinition;
@@ -95,7 +95,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
   async function ackSuperseded(request: ProcessorRequest, currentRunId: string, what: string): Promise<void> {
     const at = deps.clock.now().toISOString();
     await recordSuperseded(deps.store, { what, runId: request.runId, currentRunId, gameDate: request.gameDate, phase: request.phase, requestId: request.requestId, processor: request.processor, traceparent: request.traceparent, at });
-    await closeSuperseded(deps.store, [request.requestId], at, `run ${request.runId} was superseded by run ${currentRunId}; the current run decides ${request.processor}`);
+    await supersedeEntries(deps.store, [request.requestId], at);
     deps.logger.info({ runId: request.runId, requestId: request.requestId, currentRunId }, `${what} of superseded run ${request.runId}: acked without running (run ${currentRunId} is current)`);
   }
 

@@ -354,10 +354,18 @@ describe('orchestrator', () => {
     expect((await w.store.get(COLLECTIONS.queue, 'msg-bad2'))?.lastError).toBe('unknown startPhase "gamma"; phases are alpha, beta');
   });
 
-  it('starts from a given phase with chosen processors, for recovery', async () => {
+  it('starts from a given phase with chosen processors, for recovery, once the date has the data that run reads', async () => {
     const w = world();
+    // On a date that never ran, gadgets alone would leave widgets without data: refused, saying why.
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] }, { messageId: 'm0' }));
+    expect(w.store.docs(COLLECTIONS.runs)).toEqual([]);
+    expect(await w.store.get(COLLECTIONS.queue, 'msg-m0')).toMatchObject({ status: 'failed_permanent', gameDate: '2024-04-21', lastError: expect.stringContaining('2024-04-21 has never run: running only gadgets of alpha would leave widgets without data; run the date whole first') as unknown });
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' }, { messageId: 'm00' }));
+    expect(String((await w.store.get(COLLECTIONS.queue, 'msg-m00'))?.lastError)).toContain('a run from phase beta would read phases alpha that never ran');
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'whole' }));
+    await w.pump();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] }, { messageId: 'm1' }));
-    expect(requestsOn(w, 'alpha').map((r) => r.requestId)).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`]);
+    expect(requestsOn(w, 'alpha').map((r) => r.requestId).filter((id) => id.startsWith(rid('2024-04-21', 'm1')))).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`]);
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });
   });
@@ -428,6 +436,33 @@ describe('run generations: a date has one current run', () => {
     expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'superseded')?.message).toMatch(/^write of run /);
   });
 
+  it('an open entry the new run does not cover is re-targeted as a run of its date from its phase with its processor, not closed', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    const [old, current] = [rid('2024-04-21', 'm1'), rid('2024-04-21', 'm2')];
+    // The new run re-runs widgets only; gadgets of the old run still has an open entry (say, a late failure).
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['widgets'] }, { messageId: 'm2' }));
+    const gadgets = makeRequestId({ runId: old, phase: 'alpha', processor: 'gadgets' });
+    await w.store.set(COLLECTIONS.queue, gadgets, { requestId: gadgets, status: 'failed_permanent', errorType: 'permanent', errorReason: 'permanent', lastError: 'gadgets broke', needsManualFix: true, runId: old, gameDate: '2024-04-21', phase: 'alpha', processor: 'gadgets', request: { runId: old, requestId: gadgets }, failureEventId: null, firstFailedAt: '2026-03-01T11:00:00.000Z', retryCount: 1, nextRetryAt: null, deadlineAt: null });
+    // A failed_permanent entry is never due: the reconciler's sweep settles it.
+    expect((await reconcile({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger })).superseded).toEqual([gadgets]);
+    const closed = await w.store.get(COLLECTIONS.queue, gadgets);
+    expect(closed).toMatchObject({ status: 'superseded' });
+    expect(String(closed?.note)).toMatch(new RegExp(`superseded by run ${current}, which does not run alpha/gadgets: re-targeted to run-request-\\w+`));
+    const retargeted = w.store.docs(COLLECTIONS.queue).find((e) => e.requestId !== gadgets && e.status === 'pending');
+    expect(retargeted).toMatchObject({ runId: null, gameDate: '2024-04-21', processor: 'gadgets', retryCount: 1, lastError: 'gadgets broke', retryTarget: { topic: TOPICS.runRequests, message: { gameDate: '2024-04-21', triggerSource: 'retry', startPhase: 'alpha', processors: ['gadgets'] } } });
+    await w.pump();
+    w.clock.advance(60_000);
+    expect((await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger })).retried).toBe(1);
+    const request = w.publisher.published.at(-1)!;
+    expect(request.topic).toBe(TOPICS.runRequests);
+    await w.orchestrator.onRunRequest(pubsubEvent(request.message, { messageId: 'm3' }));
+    await w.pump();
+    expect(await w.store.get(COLLECTIONS.queue, String(retargeted?.requestId))).toMatchObject({ status: 'succeeded' });
+    expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({ status: 'SUCCESS', phases: { alpha: { expected: ['gadgets'] } } });
+  });
+
   it('completeness never enqueues a re-run against a run still RUNNING; it says which run will decide', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
@@ -437,7 +472,7 @@ describe('run generations: a date has one current run', () => {
     };
     const report = await checkCompleteness({ definition: testDefinition, rules, store: w.store, clock: w.clock }, { from: '2024-04-21', to: '2024-04-21', enqueue: true });
     expect(report.enqueued).toEqual([]);
-    expect(report.deferred).toEqual([{ gameDate: '2024-04-21', phase: 'alpha', processor: 'widgets', runId: rid('2024-04-21', 'm1') }]);
+    expect(report.deferred).toEqual([{ gameDate: '2024-04-21', phase: 'alpha', processor: 'widgets', runId: rid('2024-04-21', 'm1'), reason: `run ${rid('2024-04-21', 'm1')} is still RUNNING (its gate decides)` }]);
     expect(w.store.docs(COLLECTIONS.queue)).toEqual([]);
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });

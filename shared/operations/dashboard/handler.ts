@@ -152,10 +152,12 @@ export function createDashboard(deps: DashboardDeps) {
     ? () => {
         const now = deps.clock.now().getTime();
         if (!lastPeek || now - lastPeek.at >= CONTROL_DLQ_PEEK_EVERY_MS) lastPeek = { at: now, result: deps.controlDlq!() };
-        const result = lastPeek.result;
-        // A failed peek is not kept: the next poll tries again.
-        result.catch(() => (lastPeek = null));
-        return result;
+        const peek = lastPeek;
+        // A failed peek is not kept: the next poll tries again (a newer one is left alone).
+        peek.result.catch(() => {
+          if (lastPeek === peek) lastPeek = null;
+        });
+        return peek.result;
       }
     : undefined;
   return async function handle(req: DashboardRequest): Promise<DashboardResponse> {
