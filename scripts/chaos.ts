@@ -426,7 +426,10 @@ try {
       (await Promise.all(arrivals.map(async (a) => Boolean(await chaos.store.get(a.collection, a.id))))).every(Boolean) &&
       (!lateRequestId ||
         (await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: lateRequestId }] })).some((e) => e.data.type === 'dead_lettered'));
+    const arrivalsFrom = Date.now();
     while (!(await arrived()) && Date.now() < arrivalDeadline) await sleep(1000);
+    say(`  logic faults arrived in ${Math.round((Date.now() - arrivalsFrom) / 1000)} s`);
+    const quietFrom = Date.now();
 
     // Quiet: nothing left to retry (the scheduler's ticks finish what the runs left), every run final.
     const deadline = Date.now() + (shortDate ? SHORT_DATA_QUIET_TIMEOUT_MS : QUIET_TIMEOUT_MS);
@@ -442,6 +445,7 @@ try {
       if ((open === 0 && runs === 0) || Date.now() > deadline) break;
       await sleep(2000);
     }
+    say(`  quiet after ${Math.round((Date.now() - quietFrom) / 1000)} s`);
     const allRuns = (await chaos.store.query(COLLECTIONS.runs, {})).map(
       (d) => d.data as { gameDate: string; status: string; runId: string; triggerSource: string },
     );

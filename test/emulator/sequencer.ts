@@ -1,28 +1,27 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Seconds each emulator file took on an idle 2-core machine (a fresh clone, two files at a
- * time). The longest start first, so the last to finish is a short one: on a fresh clone
+ * Seconds each file took in a whole `npm test` on a 2-core machine (two files at a time). The longest start first, so the last to finish is a short one: on a fresh clone
  * vitest has no timings of its own and would start the smallest files (the chaos soak) last.
  * A file missing here starts after these; a rough figure is enough.
  */
 const MEASURED_SECONDS: Record<string, number> = {
-  'recovery.test.ts': 67,
-  'chaos.test.ts': 64,
-  'cli-operations.test.ts': 57,
-  'local-stack.test.ts': 70,
-  'deploy-with-gcloud.test.ts': 29,
-  'backfill-order.test.ts': 46,
-  'orchestration.test.ts': 43,
-  'validate.test.ts': 36,
-  'phase-runtime.test.ts': 36,
-  'cli-queue.test.ts': 30,
-  'dashboard-browser.test.ts': 26,
-  'reference-pipeline.test.ts': 23,
-  'source-faults.test.ts': 19,
+  'recovery.test.ts': 115,
+  'chaos.test.ts': 234,
+  'cli-operations.test.ts': 148,
+  'local-stack.test.ts': 124,
+  'deploy-with-gcloud.test.ts': 55,
+  'backfill-order.test.ts': 56,
+  'orchestration.test.ts': 58,
+  'validate.test.ts': 110,
+  'phase-runtime.test.ts': 42,
+  'cli-queue.test.ts': 60,
+  'dashboard-browser.test.ts': 53,
+  'reference-pipeline.test.ts': 43,
+  'source-faults.test.ts': 51,
   'reconciler.test.ts': 15,
   'emulator-reuse.test.ts': 10,
-  'iam-front-end.test.ts': 11,
+  'iam-front-end.test.ts': 23,
   'stack-start.test.ts': 7,
   'recovery-model.test.ts': 8,
 };
