@@ -54,7 +54,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       const entries = await listQueue(store, options);
       if (options.json) return context.print(JSON.stringify(entries, null, 2));
       if (entries.length === 0) return context.print('the queue is empty for these filters');
-      context.print(table(['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'], entries.map((e) => [e.requestId, e.gameDate, e.phase, e.processor, e.status, actionNeeded(e.status, e.errorReason), e.retryCount, `${e.errorType}: ${e.lastError}`])));
+      context.print(table(['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'], entries.map((e) => [e.requestId, e.gameDate, e.phase, e.processor, e.status, actionNeeded(e.status, e.errorReason, e.awaitingGate), e.retryCount, `${e.errorType}: ${e.lastError}`])));
     });
 
   queue
@@ -65,7 +65,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       const { store } = await context.connection();
       const { entry, events } = await showEntry(store, entryId);
       if (options.json) return context.print(JSON.stringify({ entry, events }, null, 2));
-      context.print(`${entry.requestId}\n  status     ${entry.status} (${actionNeeded(entry.status, entry.errorReason)})\n  run        ${entry.runId ?? '-'}  date ${entry.gameDate ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ${entry.errorType} / ${entry.errorReason}: ${entry.lastError}\n  retries    ${entry.retryCount}  next ${entry.nextRetryAt ?? '-'}  first failure ${entry.firstFailedAt}${entry.note ? `\n  note       ${entry.note}` : ''}\n\nattempts and transitions:`);
+      context.print(`${entry.requestId}\n  status     ${entry.status} (${actionNeeded(entry.status, entry.errorReason, entry.awaitingGate)})\n  run        ${entry.runId ?? '-'}  date ${entry.gameDate ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ${entry.errorType} / ${entry.errorReason}: ${entry.lastError}\n  retries    ${entry.retryCount}  next ${entry.nextRetryAt ?? '-'}  first failure ${entry.firstFailedAt}${entry.note ? `\n  note       ${entry.note}` : ''}\n\nattempts and transitions:`);
       context.print(table(['at', 'event', 'attempt', 'detail'], events.map((e) => [str(e.at), str(e.type), str(e.attempt), eventDetail(e)])));
     });
 

@@ -15,12 +15,13 @@ export function nextRetryDelayMs(queue: PipelineDefinition['queue'], retries: nu
 }
 
 /** The action a person sees for an entry (dashboard and CLI). */
-export function actionNeeded(status: QueueStatus, errorReason?: string): string {
+export function actionNeeded(status: QueueStatus, errorReason?: string, awaitingGate?: boolean): string {
   switch (status) {
     case 'pending':
       return 'Will auto-retry';
     case 'retrying':
-      return 'Retry in progress';
+      // Its re-run completed: what is left is its phase's gate (which may wait for another processor).
+      return awaitingGate ? 'Re-run done, waiting for the gate' : 'Retry in progress';
     case 'waiting':
       return errorReason === 'earlier_dates_missing' ? 'Waiting for earlier dates' : 'Waiting for source';
     case 'failed_permanent':

@@ -8,6 +8,7 @@ import { runIdFor } from '../../shared/orchestration/start-run.ts';
 import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
 import { reconcile } from '../../shared/operations/reconciler.ts';
 import { checkCompleteness, type CompletenessRules } from '../../shared/operations/completeness.ts';
+import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
 import { createDlqRecorder } from '../../shared/recovery/dlq-recorder.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 import type { Alert, Notifier } from '../../shared/recovery/notifier.ts';
@@ -143,6 +144,7 @@ describe('a gate that keeps failing after re-runs', () => {
     await deliver(widgets!);
     for (const c of w.publisher.on(TOPICS.processorCompletions)) await w.orchestrator.onProcessorOutcome(pubsubEvent(c, { messageId: 'c1' }));
     expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'retrying', awaitingGate: true, nextRetryAt: null });
+    expect(actionNeeded('retrying', 'dead_lettered', true)).toBe('Re-run done, waiting for the gate');
     // Hours later the sibling is still open: no tick re-runs widgets or spends its retries.
     const published = w.publisher.published.length;
     w.clock.advance(3 * 3_600_000);

@@ -61,7 +61,7 @@ export async function dashboardState(store: DocumentStore, _definition: LoadedDe
     .map((d) => d.data as unknown as QueueEntry)
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, 200)
-    .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status, e.errorReason) }));
+    .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status, e.errorReason, e.awaitingGate) }));
   return { generatedAt: options.now.toISOString(), runs, controlDlq: await controlDlqState(options.controlDlq), queue };
 }
 
