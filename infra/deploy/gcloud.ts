@@ -233,36 +233,12 @@ export function gcloudPlan(
       { update: gcloud(target, 'pubsub', 'subscriptions', 'update', sub.name, ...flags) },
     );
   }
+  const subscriber = (subscription: string, email: string) =>
+    add('iam', gcloud(target, 'pubsub', 'subscriptions', 'add-iam-policy-binding', subscription, `--member=${member(email)}`, '--role=roles/pubsub.subscriber'));
   // ...and acks, as the service agent, the message it dead-letters from the source subscription.
-  for (const sub of plan.subscriptions) {
-    if (sub.deadLetter)
-      add(
-        'iam',
-        gcloud(
-          target,
-          'pubsub',
-          'subscriptions',
-          'add-iam-policy-binding',
-          sub.name,
-          `--member=${member(agent)}`,
-          '--role=roles/pubsub.subscriber',
-        ),
-      );
-  }
-
+  for (const sub of plan.subscriptions) if (sub.deadLetter) subscriber(sub.name, agent);
   // The reconcile tick (an alert) and the dashboard peek control-dlq: pull, then hand back at once.
-  add(
-    'iam',
-    gcloud(
-      target,
-      'pubsub',
-      'subscriptions',
-      'add-iam-policy-binding',
-      CONTROL_DLQ_SUBSCRIPTION,
-      `--member=${member(runtimeSa)}`,
-      '--role=roles/pubsub.subscriber',
-    ),
-  );
+  subscriber(CONTROL_DLQ_SUBSCRIPTION, runtimeSa);
 
   for (const index of indexes)
     add(
