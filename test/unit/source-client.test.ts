@@ -41,6 +41,8 @@ describe('source client against the local source API', () => {
     expect([await rows('2024-04-21'), await rows('2024-04-21'), await rows('2024-04-21')]).toEqual([whole - 2, whole - 2, whole]);
     api.faults.add({ endpoint: 'boxscores', kind: 'missing_rows', dates: ['2024-04-21'], rows: 4, times: 1 });
     expect(await rows('2024-04-21')).toBe(whole - 4);
+    // It has rows to drop only in box scores: elsewhere it would use up its times doing nothing.
+    expect(() => api.faults.add({ endpoint: 'schedule', kind: 'missing_rows' })).toThrow(/missing_rows drops box score rows: its endpoint is boxscores/);
   });
 
   it('switches faults at run time through the admin endpoint and rejects a bad fault', async () => {
