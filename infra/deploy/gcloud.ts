@@ -180,33 +180,11 @@ export function gcloudPlan(
   );
 
   for (const topic of plan.topics) add('topics', gcloud(target, 'pubsub', 'topics', 'create', topic), 'skip');
-  for (const topic of publishedTopics(definition))
-    add(
-      'iam',
-      gcloud(
-        target,
-        'pubsub',
-        'topics',
-        'add-iam-policy-binding',
-        topic,
-        `--member=${member(runtimeSa)}`,
-        '--role=roles/pubsub.publisher',
-      ),
-    );
+  const publisher = (topic: string, email: string) =>
+    add('iam', gcloud(target, 'pubsub', 'topics', 'add-iam-policy-binding', topic, `--member=${member(email)}`, '--role=roles/pubsub.publisher'));
+  for (const topic of publishedTopics(definition)) publisher(topic, runtimeSa);
   // Dead-lettering publishes as the Pub/Sub service agent: without this, dead letters are dropped.
-  for (const topic of deadLetterTopics(plan))
-    add(
-      'iam',
-      gcloud(
-        target,
-        'pubsub',
-        'topics',
-        'add-iam-policy-binding',
-        topic,
-        `--member=${member(agent)}`,
-        '--role=roles/pubsub.publisher',
-      ),
-    );
+  for (const topic of deadLetterTopics(plan)) publisher(topic, agent);
 
   for (const fn of plan.functions) add('functions', functionStep(target, fn).argv);
   for (const fn of plan.functions) {
