@@ -1,6 +1,11 @@
 import type { LoadedDefinition } from '../shared/definition/load.ts';
 import type { PhaseSpec } from '../shared/definition/schema.ts';
-import { OPERATIONS_ENTRY_POINTS, ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint, RECOVERY_ENTRY_POINTS } from '../shared/entry-points.ts';
+import {
+  OPERATIONS_ENTRY_POINTS,
+  ORCHESTRATOR_ENTRY_POINTS,
+  phaseEntryPoint,
+  RECOVERY_ENTRY_POINTS,
+} from '../shared/entry-points.ts';
 import { CONTROL_DLQ_TOPIC, phaseDeadLetterTopic, phaseTopic, TOPICS } from '../shared/messages/messages.ts';
 
 /** One deployable function: a functions-framework target in the compiled entry module. */
@@ -56,19 +61,33 @@ export const HOLD_ACK_DEADLINE_SECONDS = 60;
 
 type Settings = LoadedDefinition['orchestrator'];
 
-function pushSubscription(topic: string, pushTo: string, settings: Settings, deadLetterTopic: string): SubscriptionPlan {
+function pushSubscription(
+  topic: string,
+  pushTo: string,
+  settings: Settings,
+  deadLetterTopic: string,
+): SubscriptionPlan {
   return {
     name: subscriptionName(topic),
     topic,
     pushTo,
     ackDeadlineSeconds: settings.subscription.ackDeadlineSeconds,
-    retryPolicy: { minBackoffSeconds: settings.subscription.minBackoffSeconds, maxBackoffSeconds: settings.subscription.maxBackoffSeconds },
+    retryPolicy: {
+      minBackoffSeconds: settings.subscription.minBackoffSeconds,
+      maxBackoffSeconds: settings.subscription.maxBackoffSeconds,
+    },
     deadLetter: { topic: deadLetterTopic, maxDeliveryAttempts: settings.subscription.maxDeliveryAttempts },
   };
 }
 
 function controlFunction(name: string, topic: string | string[], settings: Settings): FunctionPlan {
-  return { name, entryPoint: name, trigger: { kind: 'pubsub', topics: Array.isArray(topic) ? topic : [topic] }, timeoutSeconds: settings.function.timeoutSeconds, memoryMb: settings.function.memoryMb };
+  return {
+    name,
+    entryPoint: name,
+    trigger: { kind: 'pubsub', topics: Array.isArray(topic) ? topic : [topic] },
+    timeoutSeconds: settings.function.timeoutSeconds,
+    memoryMb: settings.function.memoryMb,
+  };
 }
 
 function phaseResources(phase: PhaseSpec): { functions: FunctionPlan[]; subscriptions: SubscriptionPlan[] } {
@@ -85,11 +104,41 @@ export function planSchedules(definition: LoadedDefinition): SchedulePlan[] {
   const s = definition.schedules;
   const jobs: SchedulePlan[] = [
     // A fixed body names yesterday in the schedule's time zone; the orchestrator resolves it when the message arrives.
-    { name: 'phasegate-daily-run', topic: TOPICS.runRequests, cron: s.dailyRun.cron, timeZone: s.dailyRun.timeZone, body: { relativeDays: -1, timeZone: s.dailyRun.timeZone, triggerSource: 'scheduled', requestedBy: 'cloud-scheduler' } },
-    { name: 'phasegate-auto-retry', topic: TOPICS.autoRetryTicks, cron: s.autoRetry.cron, timeZone: s.autoRetry.timeZone, body: { source: 'cloud-scheduler' } },
-    { name: 'phasegate-reconcile', topic: TOPICS.reconcileTicks, cron: s.reconcile.cron, timeZone: s.reconcile.timeZone, body: {} },
+    {
+      name: 'phasegate-daily-run',
+      topic: TOPICS.runRequests,
+      cron: s.dailyRun.cron,
+      timeZone: s.dailyRun.timeZone,
+      body: {
+        relativeDays: -1,
+        timeZone: s.dailyRun.timeZone,
+        triggerSource: 'scheduled',
+        requestedBy: 'cloud-scheduler',
+      },
+    },
+    {
+      name: 'phasegate-auto-retry',
+      topic: TOPICS.autoRetryTicks,
+      cron: s.autoRetry.cron,
+      timeZone: s.autoRetry.timeZone,
+      body: { source: 'cloud-scheduler' },
+    },
+    {
+      name: 'phasegate-reconcile',
+      topic: TOPICS.reconcileTicks,
+      cron: s.reconcile.cron,
+      timeZone: s.reconcile.timeZone,
+      body: {},
+    },
   ];
-  if (s.completeness) jobs.push({ name: 'phasegate-completeness', topic: TOPICS.reconcileTicks, cron: s.completeness.cron, timeZone: s.completeness.timeZone, body: { completenessDays: s.completeness.days } });
+  if (s.completeness)
+    jobs.push({
+      name: 'phasegate-completeness',
+      topic: TOPICS.reconcileTicks,
+      cron: s.completeness.cron,
+      timeZone: s.completeness.timeZone,
+      body: { completenessDays: s.completeness.days },
+    });
   return jobs;
 }
 
@@ -100,7 +149,12 @@ export function planResources(definition: LoadedDefinition): ResourcePlan {
   // Every dead-letter topic is read by the recorder: a dead-letter topic nobody reads loses messages.
   const deadLetterTopics = [...definition.phases.map((p) => phaseDeadLetterTopic(p.id)), ORCHESTRATOR_DLQ_TOPIC];
   return {
-    topics: [...Object.values(TOPICS), ...definition.phases.flatMap((p) => [phaseTopic(p.id), phaseDeadLetterTopic(p.id)]), ORCHESTRATOR_DLQ_TOPIC, CONTROL_DLQ_TOPIC],
+    topics: [
+      ...Object.values(TOPICS),
+      ...definition.phases.flatMap((p) => [phaseTopic(p.id), phaseDeadLetterTopic(p.id)]),
+      ORCHESTRATOR_DLQ_TOPIC,
+      CONTROL_DLQ_TOPIC,
+    ],
     functions: [
       controlFunction(ORCHESTRATOR_FUNCTIONS.runs, TOPICS.runRequests, control),
       controlFunction(ORCHESTRATOR_FUNCTIONS.completions, TOPICS.processorCompletions, control),
@@ -109,16 +163,36 @@ export function planResources(definition: LoadedDefinition): ResourcePlan {
       controlFunction(RECOVERY_FUNCTIONS.dlqRecorder, deadLetterTopics, control),
       controlFunction(RECOVERY_FUNCTIONS.autoRetry, TOPICS.autoRetryTicks, control),
       controlFunction(OPERATIONS_ENTRY_POINTS.reconciler, TOPICS.reconcileTicks, control),
-      { name: OPERATIONS_ENTRY_POINTS.dashboard, entryPoint: OPERATIONS_ENTRY_POINTS.dashboard, trigger: { kind: 'http' }, timeoutSeconds: 60, memoryMb: 256 },
+      {
+        name: OPERATIONS_ENTRY_POINTS.dashboard,
+        entryPoint: OPERATIONS_ENTRY_POINTS.dashboard,
+        trigger: { kind: 'http' },
+        timeoutSeconds: 60,
+        memoryMb: 256,
+      },
     ],
     subscriptions: [
       pushSubscription(TOPICS.runRequests, ORCHESTRATOR_FUNCTIONS.runs, control, ORCHESTRATOR_DLQ_TOPIC),
-      pushSubscription(TOPICS.processorCompletions, ORCHESTRATOR_FUNCTIONS.completions, control, ORCHESTRATOR_DLQ_TOPIC),
+      pushSubscription(
+        TOPICS.processorCompletions,
+        ORCHESTRATOR_FUNCTIONS.completions,
+        control,
+        ORCHESTRATOR_DLQ_TOPIC,
+      ),
       ...phases.flatMap((p) => p.subscriptions),
-      ...deadLetterTopics.map((topic) => pushSubscription(topic, RECOVERY_FUNCTIONS.dlqRecorder, control, CONTROL_DLQ_TOPIC)),
+      ...deadLetterTopics.map((topic) =>
+        pushSubscription(topic, RECOVERY_FUNCTIONS.dlqRecorder, control, CONTROL_DLQ_TOPIC),
+      ),
       pushSubscription(TOPICS.autoRetryTicks, RECOVERY_FUNCTIONS.autoRetry, control, CONTROL_DLQ_TOPIC),
       pushSubscription(TOPICS.reconcileTicks, OPERATIONS_ENTRY_POINTS.reconciler, control, CONTROL_DLQ_TOPIC),
-      { name: subscriptionName(CONTROL_DLQ_TOPIC), topic: CONTROL_DLQ_TOPIC, pushTo: null, ackDeadlineSeconds: HOLD_ACK_DEADLINE_SECONDS, retryPolicy: null, deadLetter: null },
+      {
+        name: subscriptionName(CONTROL_DLQ_TOPIC),
+        topic: CONTROL_DLQ_TOPIC,
+        pushTo: null,
+        ackDeadlineSeconds: HOLD_ACK_DEADLINE_SECONDS,
+        retryPolicy: null,
+        deadLetter: null,
+      },
     ],
     schedules: planSchedules(definition),
   };

@@ -51,7 +51,6 @@ const KINDS = [
 ] as const;
 type Kind = (typeof KINDS)[number];
 
-
 const positive = (max: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max)
@@ -68,9 +67,13 @@ const program = new Command('chaos')
     `leave these fault kinds out (comma-separated; "short data" alone takes minutes: its gate re-runs back off ` +
       `60, 120, 240 s before it needs a person). Kinds: ${KINDS.join(', ')}`,
     (value: string) => {
-      const kinds = value.split(',').map((k) => k.trim()).filter(Boolean);
+      const kinds = value
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
       const unknown = kinds.filter((k) => !(KINDS as readonly string[]).includes(k));
-      if (unknown.length) throw new InvalidArgumentError(`unknown fault kind(s) ${unknown.join(', ')}; kinds: ${KINDS.join(', ')}`);
+      if (unknown.length)
+        throw new InvalidArgumentError(`unknown fault kind(s) ${unknown.join(', ')}; kinds: ${KINDS.join(', ')}`);
       return kinds as Kind[];
     },
     [] as Kind[],
@@ -86,7 +89,6 @@ const RUN_TIMEOUT_MS = 8 * 60_000;
 const QUIET_TIMEOUT_MS = 6 * 60_000;
 /** Short data needs three gate re-runs, backed off 60, 120 and 240 s (the reference queue), before it needs a person. */
 const SHORT_DATA_QUIET_TIMEOUT_MS = 14 * 60_000;
-
 
 interface Tally {
   injected: number;
@@ -182,11 +184,18 @@ interface Forced {
 }
 
 /** The run a RunRequest message started, once it exists (null at the deadline). */
-async function runOf(p: Pipeline, messageId: string, until: (status: string) => boolean): Promise<{ runId: string; status: string } | null> {
+async function runOf(
+  p: Pipeline,
+  messageId: string,
+  until: (status: string) => boolean,
+): Promise<{ runId: string; status: string } | null> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   let found: { runId: string; status: string } | null = null;
   while (Date.now() < deadline) {
-    const [run] = await p.store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }], limit: 1 });
+    const [run] = await p.store.query(COLLECTIONS.runs, {
+      filters: [{ field: 'requestMessageId', op: '==', value: messageId }],
+      limit: 1,
+    });
     found = run ? { runId: String(run.data.runId), status: String(run.data.status) } : null;
     if (found && until(found.status)) return found;
     await sleep(250);
@@ -198,7 +207,11 @@ async function runOf(p: Pipeline, messageId: string, until: (status: string) => 
  * Publishes each date's run request in order and waits for the run to be final. For `forceDate`,
  * a forced second run is published while the first is RUNNING: the first must end SUPERSEDED.
  */
-async function runDates(p: Pipeline, dates: readonly string[], forceDate?: string): Promise<{ statuses: Map<string, string>; forced: Forced | null }> {
+async function runDates(
+  p: Pipeline,
+  dates: readonly string[],
+  forceDate?: string,
+): Promise<{ statuses: Map<string, string>; forced: Forced | null }> {
   const statuses = new Map<string, string>();
   let forced: Forced | null = null;
   const topic = p.stack.pubsub.topic(TOPICS.runRequests, { batching: { maxMessages: 1, maxMilliseconds: 0 } });
@@ -208,7 +221,9 @@ async function runDates(p: Pipeline, dates: readonly string[], forceDate?: strin
     });
     let run = await runOf(p, messageId, (status) => gameDate === forceDate || FINAL_STATUSES.has(status));
     if (gameDate === forceDate && run) {
-      const second = await topic.publishMessage({ json: { gameDate, triggerSource: 'manual', force: true, requestedBy: 'chaos: forced second run' } });
+      const second = await topic.publishMessage({
+        json: { gameDate, triggerSource: 'manual', force: true, requestedBy: 'chaos: forced second run' },
+      });
       const next = await runOf(p, second, (status) => FINAL_STATUSES.has(status));
       forced = { gameDate, oldRunId: run.runId, newRunId: next?.runId ?? null };
       say(`  ${gameDate}  forced a second run mid-run: ${run.runId} -> ${next?.runId ?? 'none'}`);
@@ -276,8 +291,11 @@ const poisonCount = 2 + Math.floor(n / 10);
 const shortDate = enabled('short data') && n >= 2 ? dates.at(-1)! : null;
 const others = dates.filter((d) => d !== shortDate);
 const forceDate = enabled('forced second run') ? random.pick(others) : undefined;
-const relativeDate = enabled('dead-lettered scheduled request') ? random.pick(others.length > 1 ? others.filter((d) => d !== forceDate) : others) : undefined;
-if (shortDate) sourceFaults.push({ label: 'short data', endpoint: 'boxscores', kind: 'missing_rows', dates: [shortDate], rows: 2 });
+const relativeDate = enabled('dead-lettered scheduled request')
+  ? random.pick(others.length > 1 ? others.filter((d) => d !== forceDate) : others)
+  : undefined;
+if (shortDate)
+  sourceFaults.push({ label: 'short data', endpoint: 'boxscores', kind: 'missing_rows', dates: [shortDate], rows: 2 });
 
 function faultsFor(name: string): Record<string, string> {
   const phase = referenceDefinition.phases.find((p) => `phase-${p.id}` === name);
@@ -317,7 +335,7 @@ try {
   say(
     `\nchaos run: write failures ${JSON.stringify(writeFailures)}; slow ` +
       `${slowHandlers.map((s) => s.processor).join(', ')}; duplicating ${duplicating.join(', ')}; ` +
-        `${sourceFaults.length} source faults; ${kills} kills; ${poisonCount} poison messages`,
+      `${sourceFaults.length} source faults; ${kills} kills; ${poisonCount} poison messages`,
   );
   const chaos = await startPipeline(
     emulators,
@@ -382,10 +400,20 @@ try {
     let lateRequestId: string | null = null;
     if (enabled('late dead letter')) {
       // A request of each date's current run (an old run's would be superseded, not late).
-      const holders = new Map((await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]));
-      const done = (await chaos.store.query(COLLECTIONS.outbox, { filters: [{ field: 'status', op: '==', value: 'sent' }] }))
+      const holders = new Map(
+        (await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]),
+      );
+      const done = (
+        await chaos.store.query(COLLECTIONS.outbox, { filters: [{ field: 'status', op: '==', value: 'sent' }] })
+      )
         .map((d) => d.data as { topic: string; runId: string; message: { requestId: string; gameDate: string } })
-        .filter((e) => e.topic.startsWith('phase-') && e.message.gameDate !== shortDate && statuses.get(e.message.gameDate) === 'SUCCESS' && holders.get(e.message.gameDate) === e.runId);
+        .filter(
+          (e) =>
+            e.topic.startsWith('phase-') &&
+            e.message.gameDate !== shortDate &&
+            statuses.get(e.message.gameDate) === 'SUCCESS' &&
+            holders.get(e.message.gameDate) === e.runId,
+        );
       const late = done.length ? random.pick(done) : undefined;
       if (late) {
         lateRequestId = late.message.requestId;
@@ -396,7 +424,12 @@ try {
     let relativeEntry: string | null = null;
     if (relativeDate) {
       const dayAfter = new Date(Date.parse(`${relativeDate}T12:00:00Z`) + 86_400_000).toISOString();
-      await deadLetter(ORCHESTRATOR_DLQ_TOPIC, TOPICS.runRequests, { relativeDays: -1, timeZone: 'UTC', triggerSource: 'scheduled' }, dayAfter);
+      await deadLetter(
+        ORCHESTRATOR_DLQ_TOPIC,
+        TOPICS.runRequests,
+        { relativeDays: -1, timeZone: 'UTC', triggerSource: 'scheduled' },
+        dayAfter,
+      );
       relativeEntry = runRequestEntryId(runRequestKey({ gameDate: relativeDate, triggerSource: 'scheduled' }));
       count('dead-lettered scheduled request', 'injected');
     }
@@ -404,7 +437,11 @@ try {
     if (enabled('oversized poison')) {
       const phase = random.pick(referenceDefinition.phases);
       // Over Firestore's 1 MiB document limit, under Pub/Sub's 10 MB message limit.
-      oversized.push(await pubsub.topic(phaseTopic(phase.id)).publishMessage({ json: { requestId: 'oversized', padding: 'x'.repeat(1_500_000) } }));
+      oversized.push(
+        await pubsub
+          .topic(phaseTopic(phase.id))
+          .publishMessage({ json: { requestId: 'oversized', padding: 'x'.repeat(1_500_000) } }),
+      );
       count('oversized poison', 'injected');
     }
     const slashed: string[] = [];
@@ -412,7 +449,20 @@ try {
       const phase = random.pick(referenceDefinition.phases);
       const processor = random.pick(phase.processors).name;
       const runId = 'chaos/run';
-      slashed.push(await pubsub.topic(phaseTopic(phase.id)).publishMessage({ json: { runId, requestId: `${runId}--${phase.id}--${processor}`, gameDate: dates[0], phase: phase.id, processor, triggerSource: 'manual', parentEventId: null, traceparent: newTraceparent() } }));
+      slashed.push(
+        await pubsub.topic(phaseTopic(phase.id)).publishMessage({
+          json: {
+            runId,
+            requestId: `${runId}--${phase.id}--${processor}`,
+            gameDate: dates[0],
+            phase: phase.id,
+            processor,
+            triggerSource: 'manual',
+            parentEventId: null,
+            traceparent: newTraceparent(),
+          },
+        }),
+      );
       count('id with /', 'injected');
     }
 
@@ -423,9 +473,15 @@ try {
     ];
     const arrivalDeadline = Date.now() + QUIET_TIMEOUT_MS;
     const arrived = async () =>
-      (await Promise.all(arrivals.map(async (a) => Boolean(await chaos.store.get(a.collection, a.id))))).every(Boolean) &&
+      (await Promise.all(arrivals.map(async (a) => Boolean(await chaos.store.get(a.collection, a.id))))).every(
+        Boolean,
+      ) &&
       (!lateRequestId ||
-        (await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: lateRequestId }] })).some((e) => e.data.type === 'dead_lettered'));
+        (
+          await chaos.store.query(COLLECTIONS.events, {
+            filters: [{ field: 'requestId', op: '==', value: lateRequestId }],
+          })
+        ).some((e) => e.data.type === 'dead_lettered'));
     const arrivalsFrom = Date.now();
     while (!(await arrived()) && Date.now() < arrivalDeadline) await sleep(1000);
     say(`  logic faults arrived in ${Math.round((Date.now() - arrivalsFrom) / 1000)} s`);
@@ -454,7 +510,13 @@ try {
     const current = new Map(dates.map((d) => [d, allRuns.find((r) => r.runId === locks.get(d))]));
     const queue = (await chaos.store.query(COLLECTIONS.queue, {})).map((d) => ({
       id: d.id,
-      ...(d.data as { status: string; lastError: string; runId: string | null; gameDate: string | null; errorReason?: string }),
+      ...(d.data as {
+        status: string;
+        lastError: string;
+        runId: string | null;
+        gameDate: string | null;
+        errorReason?: string;
+      }),
     }));
     const events = (
       await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'type', op: '==', value: 'processor_failed' }] })
@@ -487,8 +549,12 @@ try {
     for (const o of referenceDefinition.phases.flatMap((p) => p.processors.flatMap((s) => s.outputs)))
       dateFields.set(o.collection, new Set([...(dateFields.get(o.collection) ?? []), o.dateField]));
     const datesOf = (d: Difference): string[] => {
-      const doc = JSON.parse((d.kind === 'duplicate' ? chaosData : referenceData).get(d.collection)?.get(d.id) ?? '{}') as Record<string, unknown>;
-      return [...(dateFields.get(d.collection) ?? [])].map((f) => doc[f]).filter((v): v is string => typeof v === 'string');
+      const doc = JSON.parse(
+        (d.kind === 'duplicate' ? chaosData : referenceData).get(d.collection)?.get(d.id) ?? '{}',
+      ) as Record<string, unknown>;
+      return [...(dateFields.get(d.collection) ?? [])]
+        .map((f) => doc[f])
+        .filter((v): v is string => typeof v === 'string');
     };
     // Short data makes its own date differ by design: that difference is the fault, not a loss.
     const counted = diffs.filter((d) => !shortDate || !datesOf(d).includes(shortDate));
@@ -508,8 +574,10 @@ try {
       : 0;
     type Outcome = 'recovered' | 'person' | 'lost';
     // An entry of the date's current run (or of its run requests), not of a run it superseded.
-    const ofCurrent = (q: { runId: string | null; gameDate: string | null }) => q.runId === null || q.runId === current.get(q.gameDate ?? '')?.runId;
-    const needsPerson = (d: string) => queue.some((q) => q.gameDate === d && q.status === 'failed_permanent' && ofCurrent(q));
+    const ofCurrent = (q: { runId: string | null; gameDate: string | null }) =>
+      q.runId === null || q.runId === current.get(q.gameDate ?? '')?.runId;
+    const needsPerson = (d: string) =>
+      queue.some((q) => q.gameDate === d && q.status === 'failed_permanent' && ofCurrent(q));
     const outcomeOf = (d: string): Outcome => {
       const run = current.get(d);
       const broken = counted.some((x) => datesOf(x).includes(d)) || (forced?.gameDate === d && stale > 0);
@@ -521,8 +589,11 @@ try {
     // Faults of one date are judged by that date; faults of any date (kills, duplicates, slow
     // handlers) by every date but the short one.
     const spread: Kind[] = ['slow handler', 'duplicate delivery', 'process kill'];
-    for (const kind of spread) if ((tally.get(kind)?.injected ?? 0) > 0) for (const d of others) settle(kind, outcomes.get(d)!);
-    const writeDates = new Set(writeFailed.flatMap((e) => (e.gameDate && e.gameDate !== shortDate ? [e.gameDate] : [])));
+    for (const kind of spread)
+      if ((tally.get(kind)?.injected ?? 0) > 0) for (const d of others) settle(kind, outcomes.get(d)!);
+    const writeDates = new Set(
+      writeFailed.flatMap((e) => (e.gameDate && e.gameDate !== shortDate ? [e.gameDate] : [])),
+    );
     for (const d of writeDates) settle('write failure', outcomes.get(d)!);
     for (const f of sourceFaults) {
       if (f.label === 'short data' || !sourceInjected.get(f)) continue;
@@ -531,42 +602,66 @@ try {
     if (shortDate) {
       // It can only need a person: recovered would mean a gate passed short data, SUCCESS would be a lie.
       const run = current.get(shortDate);
-      const entry = queue.find((q) => q.gameDate === shortDate && q.status === 'failed_permanent' && q.errorReason === 'gate_failed');
+      const entry = queue.find(
+        (q) => q.gameDate === shortDate && q.status === 'failed_permanent' && q.errorReason === 'gate_failed',
+      );
       count('short data', run?.status !== 'SUCCESS' && entry ? 'person' : 'lost');
     }
     if (forced) {
       const old = allRuns.find((r) => r.runId === forced.oldRunId);
       count('forced second run', 'injected');
-      count('forced second run', old?.status === 'SUPERSEDED' && current.get(forced.gameDate)?.runId === forced.newRunId ? outcomes.get(forced.gameDate)! : 'lost');
+      count(
+        'forced second run',
+        old?.status === 'SUPERSEDED' && current.get(forced.gameDate)?.runId === forced.newRunId
+          ? outcomes.get(forced.gameDate)!
+          : 'lost',
+      );
     }
     if (lateRequestId) {
       // Recovered: the recorder saw it (a dead_lettered event) and reopened nothing.
-      const seen = (await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: lateRequestId }] })).some((e) => e.data.type === 'dead_lettered');
+      const seen = (
+        await chaos.store.query(COLLECTIONS.events, {
+          filters: [{ field: 'requestId', op: '==', value: lateRequestId }],
+        })
+      ).some((e) => e.data.type === 'dead_lettered');
       const reopened = queue.some((q) => q.id === lateRequestId && q.status !== 'succeeded');
       count('late dead letter', seen && !reopened ? 'recovered' : 'lost');
     }
     if (relativeDate && relativeEntry) {
       const entry = queue.find((q) => q.id === relativeEntry);
-      const rerun = allRuns.some((r) => r.gameDate === relativeDate && r.triggerSource === 'scheduled' && r.runId === current.get(relativeDate)?.runId);
-      count('dead-lettered scheduled request', entry?.status === 'succeeded' && entry.gameDate === relativeDate && rerun ? outcomes.get(relativeDate)! : 'lost');
+      const rerun = allRuns.some(
+        (r) =>
+          r.gameDate === relativeDate &&
+          r.triggerSource === 'scheduled' &&
+          r.runId === current.get(relativeDate)?.runId,
+      );
+      count(
+        'dead-lettered scheduled request',
+        entry?.status === 'succeeded' && entry.gameDate === relativeDate && rerun
+          ? outcomes.get(relativeDate)!
+          : 'lost',
+      );
     }
-    const recordedPermanent = (ids: string[]) => ids.filter((id) => queue.some((q) => q.id === `msg-${id}` && q.status === 'failed_permanent')).length;
-    const messageFaults: [Kind, string[]][] = [['poison message', poison], ['oversized poison', oversized], ['id with /', slashed]];
+    const recordedPermanent = (ids: string[]) =>
+      ids.filter((id) => queue.some((q) => q.id === `msg-${id}` && q.status === 'failed_permanent')).length;
+    const messageFaults: [Kind, string[]][] = [
+      ['poison message', poison],
+      ['oversized poison', oversized],
+      ['id with /', slashed],
+    ];
     for (const [kind, ids] of messageFaults) {
       count(kind, 'person', recordedPermanent(ids));
       count(kind, 'lost', ids.length - recordedPermanent(ids));
     }
     const poisonRecorded = recordedPermanent(poison);
     const expectedEntries = new Set(messageFaults.flatMap(([, ids]) => ids.map((id) => `msg-${id}`)));
-    const needPerson = queue.filter((q) => !expectedEntries.has(q.id) && q.gameDate !== shortDate && q.status === 'failed_permanent' && ofCurrent(q));
+    const needPerson = queue.filter(
+      (q) => !expectedEntries.has(q.id) && q.gameDate !== shortDate && q.status === 'failed_permanent' && ofCurrent(q),
+    );
     const unexplained = dates.filter((d) => outcomes.get(d) === 'lost');
-    const rows = [...tally].sort(([a], [b]) => KINDS.indexOf(a) - KINDS.indexOf(b)).map(([kind, t]) => [
-      kind,
-      String(t.injected),
-      String(t.recovered),
-      String(t.person),
-      String(t.lost),
-    ]);
+    const rows = [...tally]
+      .sort(([a], [b]) => KINDS.indexOf(a) - KINDS.indexOf(b))
+      .map(([kind, t]) => [kind, String(t.injected), String(t.recovered), String(t.person), String(t.lost)]);
     const byKind = (k: Difference['kind']) => counted.filter((d) => d.kind === k).length;
     const report = {
       seed: options.seed,
@@ -604,13 +699,18 @@ try {
     say(`control-dlq: ${describeHeld(held)}`);
     for (const d of counted.slice(0, 20)) say(`  ${d.kind}: ${d.collection}/${d.id}`);
     for (const q of needPerson) say(`  needs a person: ${q.id}: ${q.lastError}`);
-    if (unexplained.length) say(`  dates neither SUCCESS with the reference's data nor explained by a queue entry: ${unexplained.join(', ')}`);
+    if (unexplained.length)
+      say(
+        `  dates neither SUCCESS with the reference's data nor explained by a queue entry: ${unexplained.join(', ')}`,
+      );
     const lost = [...tally.values()].reduce((a, t) => a + t.lost, 0);
     const failed = lost > 0 || counted.length > 0 || needPerson.length > 0 || held.count > 0 || unexplained.length > 0;
     say(
       failed
         ? '\nFAILED: something was lost, duplicated, changed or left unexplained'
-        : `\nOK: lost 0; every date SUCCESS with the reference's data${shortDate ? ` but ${shortDate} (short data: NEEDS MANUAL FIX)` : ''}; every poison message failed_permanent; control-dlq empty`,
+        : `\nOK: lost 0; every date SUCCESS with the reference's ` +
+            `data${shortDate ? ` but ${shortDate} (short data: NEEDS MANUAL FIX)` : ''}; every poison message ` +
+            `failed_permanent; control-dlq empty`,
     );
     exitCode = failed ? 1 : 0;
   } finally {

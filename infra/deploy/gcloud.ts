@@ -181,7 +181,18 @@ export function gcloudPlan(
 
   for (const topic of plan.topics) add('topics', gcloud(target, 'pubsub', 'topics', 'create', topic), 'skip');
   const publisher = (topic: string, email: string) =>
-    add('iam', gcloud(target, 'pubsub', 'topics', 'add-iam-policy-binding', topic, `--member=${member(email)}`, '--role=roles/pubsub.publisher'));
+    add(
+      'iam',
+      gcloud(
+        target,
+        'pubsub',
+        'topics',
+        'add-iam-policy-binding',
+        topic,
+        `--member=${member(email)}`,
+        '--role=roles/pubsub.publisher',
+      ),
+    );
   for (const topic of publishedTopics(definition)) publisher(topic, runtimeSa);
   // Dead-lettering publishes as the Pub/Sub service agent: without this, dead letters are dropped.
   for (const topic of deadLetterTopics(plan)) publisher(topic, agent);
@@ -212,7 +223,18 @@ export function gcloudPlan(
     );
   }
   const subscriber = (subscription: string, email: string) =>
-    add('iam', gcloud(target, 'pubsub', 'subscriptions', 'add-iam-policy-binding', subscription, `--member=${member(email)}`, '--role=roles/pubsub.subscriber'));
+    add(
+      'iam',
+      gcloud(
+        target,
+        'pubsub',
+        'subscriptions',
+        'add-iam-policy-binding',
+        subscription,
+        `--member=${member(email)}`,
+        '--role=roles/pubsub.subscriber',
+      ),
+    );
   // ...and acks, as the service agent, the message it dead-letters from the source subscription.
   for (const sub of plan.subscriptions) if (sub.deadLetter) subscriber(sub.name, agent);
   // The reconcile tick (an alert) and the dashboard peek control-dlq: pull, then hand back at once.

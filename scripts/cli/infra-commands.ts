@@ -209,7 +209,10 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
               controlDlq = await peek();
             } catch (error) {
               // The rest of the audit still says what it found; this says what it could not check.
-              drifts.push({ area: 'control-dlq', message: `could not peek ${CONTROL_DLQ_SUBSCRIPTION}: ${error instanceof Error ? error.message : String(error)}` });
+              drifts.push({
+                area: 'control-dlq',
+                message: `could not peek ${CONTROL_DLQ_SUBSCRIPTION}: ${error instanceof Error ? error.message : String(error)}`,
+              });
             } finally {
               await peek.close();
             }

@@ -23,7 +23,8 @@ import { parseDate } from './queue-commands.ts';
 
 function parsePositive(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError(`"${value}" is not a whole number from 1 to 64`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError(`"${value}" is not a whole number from 1 to 64`);
   return n;
 }
 
@@ -47,7 +48,8 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         context.print(`${run.runId}  ${run.gameDate}  ${run.status}  (${run.triggerSource}, created ${run.createdAt})`);
         context.print((await describeRun(store, run)).map((l) => `  ${l}`).join('\n'));
         if (run.lastError) context.print(`  lastError: ${run.lastError}`);
-        if (run.supersededBy) context.print(`  superseded by run ${run.supersededBy}: that run decides ${run.gameDate} now`);
+        if (run.supersededBy)
+          context.print(`  superseded by run ${run.supersededBy}: that run decides ${run.gameDate} now`);
         for (const note of run.notes ?? []) context.print(`  note: ${note}`);
         context.print(`  history: ${run.statusHistory.map((h) => `${h.status} (${h.reason})`).join(' -> ')}`);
         return;
@@ -58,7 +60,21 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       const runs = docs.map((d) => d.data as unknown as RunDoc).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       if (options.json) return context.print(JSON.stringify(runs, null, 2));
       if (runs.length === 0) return context.print(options.date ? `no runs for ${options.date}` : 'no runs yet');
-      const rows = await Promise.all(runs.map(async (r) => [r.gameDate, r.runId, r.status, (await describeRun(store, r)).map((l) => { const [p, , n] = l.trim().split(/\s+/); return `${p} ${n}`; }).join(' '), r.updatedAt, r.lastError]));
+      const rows = await Promise.all(
+        runs.map(async (r) => [
+          r.gameDate,
+          r.runId,
+          r.status,
+          (await describeRun(store, r))
+            .map((l) => {
+              const [p, , n] = l.trim().split(/\s+/);
+              return `${p} ${n}`;
+            })
+            .join(' '),
+          r.updatedAt,
+          r.lastError,
+        ]),
+      );
       context.print(table(['date', 'run', 'status', 'phases', 'updated', 'last error'], rows));
     });
 
@@ -69,23 +85,44 @@ export function registerOpsCommands(program: Command, context: CliContext): void
     .option('--json', 'JSON output for scripts')
     .action(async (options: { run: string; json?: boolean }) => {
       const { store } = await context.connection();
-      const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: options.run }] })).map((e) => e.data).sort((a, b) => String(a.at).localeCompare(String(b.at)));
+      const events = (
+        await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: options.run }] })
+      )
+        .map((e) => e.data)
+        .sort((a, b) => String(a.at).localeCompare(String(b.at)));
       if (options.json) return context.print(JSON.stringify(events, null, 2));
       if (events.length === 0) return context.print(`no events for run "${options.run}"`);
       const s = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
-      context.print(table(['at', 'event', 'phase', 'processor', 'attempt', 'detail'], events.map((e) => [s(e.at), s(e.type), s(e.phase), s(e.processor), s(e.attempt), [s(e.errorType), s(e.message)].filter(Boolean).join(': ')])));
+      context.print(
+        table(
+          ['at', 'event', 'phase', 'processor', 'attempt', 'detail'],
+          events.map((e) => [
+            s(e.at),
+            s(e.type),
+            s(e.phase),
+            s(e.processor),
+            s(e.attempt),
+            [s(e.errorType), s(e.message)].filter(Boolean).join(': '),
+          ]),
+        ),
+      );
     });
 
   program
     .command('health')
-    .description('a daily summary: runs by status, failure rate per processor, recovered automatically vs by hand, oldest open queue entry, what control-dlq holds (exit 1 when it holds anything)')
+    .description(
+      'a daily summary: runs by status, failure rate per processor, recovered automatically vs by hand, ' +
+        'oldest open queue entry, what control-dlq holds (exit 1 when it holds anything)',
+    )
     .option('--days <n>', 'look back this many days', parsePositive, 1)
     .option('--json', 'JSON output for scripts')
     .action(async (options: { days: number; json?: boolean }) => {
       const { store, projectId } = await context.connection();
       const [health, controlDlq] = await Promise.all([
         healthSummary(store, { now: systemClock.now(), days: options.days }),
-        peekControlDlq(projectId).catch((error: unknown) => ({ error: `could not peek control-dlq: ${error instanceof Error ? error.message : String(error)}` })),
+        peekControlDlq(projectId).catch((error: unknown) => ({
+          error: `could not peek control-dlq: ${error instanceof Error ? error.message : String(error)}`,
+        })),
       ]);
       const summary = { ...health, controlDlq };
       // A message there is one the dead-letter recorder could not record: nothing else reports it.
@@ -94,16 +131,42 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       if (options.json) return context.print(JSON.stringify(summary, null, 2));
       context.print(`control-dlq: ${'error' in controlDlq ? controlDlq.error : describeHeld(controlDlq)}`);
       context.print(`since ${summary.since}`);
-      context.print(`runs: ${Object.entries(summary.runsByStatus).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-      context.print(`recovered automatically ${summary.recovered.automatically}, by hand ${summary.recovered.byHand}; open queue entries ${summary.openQueueEntries}; needs manual fix ${summary.needsManualFix}`);
-      context.print(`oldest open queue entry: ${summary.oldestOpenEntry ? `${summary.oldestOpenEntry.requestId} (${summary.oldestOpenEntry.status}, since ${summary.oldestOpenEntry.firstFailedAt})` : 'none'}`);
-      if (summary.processors.length > 0) context.print(table(['processor', 'attempts', 'failures', 'failure rate'], summary.processors.map((p) => [p.processor, p.attempts, p.failures, `${(100 * p.failureRate).toFixed(1)}%`])));
+      context.print(
+        `runs: ${
+          Object.entries(summary.runsByStatus)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || 'none'
+        }`,
+      );
+      context.print(
+        `recovered automatically ${summary.recovered.automatically}, by hand ${summary.recovered.byHand}; open queue ` +
+          `entries ${summary.openQueueEntries}; needs manual fix ${summary.needsManualFix}`,
+      );
+      const oldest = summary.oldestOpenEntry;
+      context.print(
+        `oldest open queue entry: ${oldest ? `${oldest.requestId} (${oldest.status}, since ${oldest.firstFailedAt})` : 'none'}`,
+      );
+      if (summary.processors.length > 0)
+        context.print(
+          table(
+            ['processor', 'attempts', 'failures', 'failure rate'],
+            summary.processors.map((p) => [
+              p.processor,
+              p.attempts,
+              p.failures,
+              `${(100 * p.failureRate).toFixed(1)}%`,
+            ]),
+          ),
+        );
     });
 
   const sourceUrl = async () => {
     const c = await context.connection();
     const url = process.env.SOURCE_API_URL ?? c.sourceApiUrl;
-    if (!url) throw new UsageError('set SOURCE_API_URL (the calendar of game dates comes from the source API), or run `npm start`');
+    if (!url)
+      throw new UsageError(
+        'set SOURCE_API_URL (the calendar of game dates comes from the source API), or run `npm start`',
+      );
     return url;
   };
 
@@ -118,19 +181,29 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       range(options.from, options.to);
       const { store } = await context.connection();
       const rules = referenceCompleteness(sourceCalendar(createHttpClient(), await sourceUrl()));
-      const report = await checkCompleteness({ definition: referenceDefinition, rules, store, clock: systemClock }, { from: options.from, to: options.to, enqueue: options.enqueue ?? false });
+      const report = await checkCompleteness(
+        { definition: referenceDefinition, rules, store, clock: systemClock },
+        { from: options.from, to: options.to, enqueue: options.enqueue ?? false },
+      );
       if (options.json) return context.print(JSON.stringify(report, null, 2));
       context.print(`${report.from} .. ${report.to}: ${report.dates} game date(s)`);
-      for (const [phase, p] of Object.entries(report.perPhase)) context.print(`  ${phase.padEnd(11)} ${p.complete} of ${p.total} complete`);
+      for (const [phase, p] of Object.entries(report.perPhase))
+        context.print(`  ${phase.padEnd(11)} ${p.complete} of ${p.total} complete`);
       if (report.missingDates.length > 0) context.print(`  never scraped: ${report.missingDates.join(', ')}`);
-      for (const m of report.missing) context.print(`  missing ${m.gameDate} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`);
+      for (const m of report.missing)
+        context.print(
+          `  missing ${m.gameDate} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`,
+        );
       if (options.enqueue) context.print(`  enqueued ${report.enqueued.length} for retry`);
-      for (const d of report.deferred) context.print(`  not enqueued: ${d.gameDate} ${d.phase}/${d.processor}: ${d.reason}; check again after it`);
+      for (const d of report.deferred)
+        context.print(`  not enqueued: ${d.gameDate} ${d.phase}/${d.processor}: ${d.reason}; check again after it`);
     });
 
   program
     .command('backfill')
-    .description('run every game date of a range, each season in date order, seasons in parallel; resumable after Ctrl-C')
+    .description(
+      'run every game date of a range, each season in date order, seasons in parallel; resumable after Ctrl-C',
+    )
     .requiredOption('--from <date>', 'first game date', parseDate)
     .requiredOption('--to <date>', 'last game date', parseDate)
     .option('--concurrency <n>', 'seasons at once', parsePositive, 4)
@@ -146,7 +219,12 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         process.stderr.write('\nstopping after the runs in flight; run the same command again to resume\n');
       };
       process.on('SIGINT', onSigint);
-      const bar = options.json ? undefined : new SingleBar({ format: 'backfill [{bar}] {value}/{total} dates | {ok} ok {bad} failed | {last}', hideCursor: true }, { barCompleteChar: '#', barIncompleteChar: '.', format: '' });
+      const bar = options.json
+        ? undefined
+        : new SingleBar(
+            { format: 'backfill [{bar}] {value}/{total} dates | {ok} ok {bad} failed | {last}', hideCursor: true },
+            { barCompleteChar: '#', barIncompleteChar: '.', format: '' },
+          );
       let ok = 0;
       let bad = 0;
       bar?.start(dates.length, 0, { ok, bad, last: '' });
@@ -166,8 +244,13 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       process.off('SIGINT', onSigint);
       if (options.json) context.print(JSON.stringify(result, null, 2));
       else {
-        context.print(`${result.succeeded.length} succeeded, ${result.skipped.length} already done, ${result.failed.length} failed, ${result.blocked.length} blocked by an earlier failure${result.interrupted ? '; interrupted: run again to resume' : ''}`);
-        for (const f of result.failed) context.print(`  ${f.gameDate} ${f.status} ${f.runId ?? ''} ${f.lastError ?? ''}`);
+        context.print(
+          `${result.succeeded.length} succeeded, ${result.skipped.length} already done, ${result.failed.length} ` +
+            `failed, ${result.blocked.length} blocked by an earlier ` +
+            `failure${result.interrupted ? '; interrupted: run again to resume' : ''}`,
+        );
+        for (const f of result.failed)
+          context.print(`  ${f.gameDate} ${f.status} ${f.runId ?? ''} ${f.lastError ?? ''}`);
       }
       if (result.failed.length > 0 || result.interrupted) process.exitCode = 1;
     });

@@ -4,7 +4,15 @@ import { GameDateSchema } from '../../shared/messages/fields.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../../shared/runtime/failure-queue.ts';
 import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
-import { discardEntry, listQueue, requeueRange, resolveEntry, retryNow, showEntry, type QueueActionDeps } from '../../shared/recovery/queue-actions.ts';
+import {
+  discardEntry,
+  listQueue,
+  requeueRange,
+  resolveEntry,
+  retryNow,
+  showEntry,
+  type QueueActionDeps,
+} from '../../shared/recovery/queue-actions.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
@@ -16,16 +24,19 @@ export function parseDate(value: string): string {
 }
 
 function parseStatus(value: string): QueueStatus {
-  if (!(QUEUE_STATUSES as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`);
+  if (!(QUEUE_STATUSES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`);
   return value as QueueStatus;
 }
 
 function requireNote(note: string | undefined): string {
-  if (!note || !note.trim()) throw new UsageError('a --note saying why is required: it is kept on the entry and in its event chain');
+  if (!note || !note.trim())
+    throw new UsageError('a --note saying why is required: it is kept on the entry and in its event chain');
   return note.trim();
 }
 
-const str = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '');
+const str = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 
 /** `permanent: bad data`, or `pending -> retrying: manual retry: fixed upstream`. */
 function eventDetail(e: Record<string, unknown>): string {
@@ -34,7 +45,9 @@ function eventDetail(e: Record<string, unknown>): string {
 }
 
 export function registerQueueCommands(program: Command, context: CliContext): void {
-  const queue = program.command('queue').description('the failed-processor queue: list, show, retry, resolve, discard, requeue');
+  const queue = program
+    .command('queue')
+    .description('the failed-processor queue: list, show, retry, resolve, discard, requeue');
   const deps = async (): Promise<QueueActionDeps> => {
     const c = await context.connection();
     return { definition: referenceDefinition, store: c.store, publisher: c.publisher, clock: systemClock };
@@ -49,13 +62,36 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .option('--from <date>', 'game dates from (YYYY-MM-DD)', parseDate)
     .option('--to <date>', 'game dates to (YYYY-MM-DD)', parseDate)
     .option('--json', 'JSON output for scripts')
-    .action(async (options: { status?: QueueStatus; phase?: string; processor?: string; from?: string; to?: string; json?: boolean }) => {
-      const { store } = await context.connection();
-      const entries = await listQueue(store, options);
-      if (options.json) return context.print(JSON.stringify(entries, null, 2));
-      if (entries.length === 0) return context.print('the queue is empty for these filters');
-      context.print(table(['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'], entries.map((e) => [e.requestId, e.gameDate, e.phase, e.processor, e.status, actionNeeded(e.status, e.errorReason, e.awaitingGate), e.retryCount, `${e.errorType}: ${e.lastError}`])));
-    });
+    .action(
+      async (options: {
+        status?: QueueStatus;
+        phase?: string;
+        processor?: string;
+        from?: string;
+        to?: string;
+        json?: boolean;
+      }) => {
+        const { store } = await context.connection();
+        const entries = await listQueue(store, options);
+        if (options.json) return context.print(JSON.stringify(entries, null, 2));
+        if (entries.length === 0) return context.print('the queue is empty for these filters');
+        context.print(
+          table(
+            ['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'],
+            entries.map((e) => [
+              e.requestId,
+              e.gameDate,
+              e.phase,
+              e.processor,
+              e.status,
+              actionNeeded(e.status, e.errorReason, e.awaitingGate),
+              e.retryCount,
+              `${e.errorType}: ${e.lastError}`,
+            ]),
+          ),
+        );
+      },
+    );
 
   queue
     .command('show <entry>')
@@ -65,8 +101,20 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       const { store } = await context.connection();
       const { entry, events } = await showEntry(store, entryId);
       if (options.json) return context.print(JSON.stringify({ entry, events }, null, 2));
-      context.print(`${entry.requestId}\n  status     ${entry.status} (${actionNeeded(entry.status, entry.errorReason, entry.awaitingGate)})\n  run        ${entry.runId ?? '-'}  date ${entry.gameDate ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ${entry.errorType} / ${entry.errorReason}: ${entry.lastError}\n  retries    ${entry.retryCount}  next ${entry.nextRetryAt ?? '-'}  first failure ${entry.firstFailedAt}${entry.note ? `\n  note       ${entry.note}` : ''}\n\nattempts and transitions:`);
-      context.print(table(['at', 'event', 'attempt', 'detail'], events.map((e) => [str(e.at), str(e.type), str(e.attempt), eventDetail(e)])));
+      context.print(
+        `${entry.requestId}\n  status     ${entry.status} ` +
+          `(${actionNeeded(entry.status, entry.errorReason, entry.awaitingGate)})\n  run        ${entry.runId ?? '-'}  ` +
+          `date ${entry.gameDate ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ` +
+          `${entry.errorType} / ${entry.errorReason}: ${entry.lastError}\n  retries    ${entry.retryCount}  next ` +
+          `${entry.nextRetryAt ?? '-'}  first failure ` +
+          `${entry.firstFailedAt}${entry.note ? `\n  note       ${entry.note}` : ''}\n\nattempts and transitions:`,
+      );
+      context.print(
+        table(
+          ['at', 'event', 'attempt', 'detail'],
+          events.map((e) => [str(e.at), str(e.type), str(e.attempt), eventDetail(e)]),
+        ),
+      );
     });
 
   queue
@@ -75,7 +123,11 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .requiredOption('--note <text>', 'why; kept on the entry')
     .action(async (entryId: string, options: { note: string }) => {
       const entry = await retryNow(await deps(), entryId, requireNote(options.note));
-      context.print(entry.status === 'superseded' ? `${entryId}: not retried, closed as superseded: ${entry.note ?? ''}` : `${entryId}: retrying (retry ${entry.retryCount}); the request was re-published`);
+      context.print(
+        entry.status === 'superseded'
+          ? `${entryId}: not retried, closed as superseded: ${entry.note ?? ''}`
+          : `${entryId}: retrying (retry ${entry.retryCount}); the request was re-published`,
+      );
     });
 
   queue
@@ -107,6 +159,10 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
       const requeued = await requeueRange(await deps(), options.from, options.to, requireNote(options.note));
       if (options.json) return context.print(JSON.stringify({ requeued }, null, 2));
-      context.print(requeued.length === 0 ? `no failed_permanent entries between ${options.from} and ${options.to}` : `requeued ${requeued.length}: ${requeued.join(', ')}`);
+      context.print(
+        requeued.length === 0
+          ? `no failed_permanent entries between ${options.from} and ${options.to}`
+          : `requeued ${requeued.length}: ${requeued.join(', ')}`,
+      );
     });
 }

@@ -51,7 +51,12 @@ async function successfulRun(store: DocumentStore, gameDate: string): Promise<Ru
 }
 
 async function runningRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
-  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }, { field: 'status', op: '==', value: 'RUNNING' }] });
+  const runs = await store.query(COLLECTIONS.runs, {
+    filters: [
+      { field: 'gameDate', op: '==', value: gameDate },
+      { field: 'status', op: '==', value: 'RUNNING' },
+    ],
+  });
   return runs[0]?.data as unknown as RunDoc | undefined;
 }
 
@@ -60,7 +65,11 @@ async function runningRun(store: DocumentStore, gameDate: string): Promise<RunDo
  * Resumable: what finished is kept in `stateFile` and in Firestore; a rerun skips dates that
  * already have a SUCCESS run and waits for a run still RUNNING instead of starting another.
  */
-export async function backfill(store: DocumentStore, publisher: Publisher, options: BackfillOptions): Promise<BackfillResult> {
+export async function backfill(
+  store: DocumentStore,
+  publisher: Publisher,
+  options: BackfillOptions,
+): Promise<BackfillResult> {
   const sorted = [...new Set(options.dates)].sort();
   const state = loadState(options.stateFile, sorted[0] ?? '', sorted.at(-1) ?? '');
   const chains = new Map<string, string[]>();
@@ -80,11 +89,17 @@ export async function backfill(store: DocumentStore, publisher: Publisher, optio
       run = await findRunByMessage(store, messageId, 60_000);
     }
     if (!run) throw new Error(`no run was created for ${gameDate} within 60 s: is the orchestrator running?`);
-    let final = await watchRun(store, run.runId, { timeoutMs: options.runTimeoutMs ?? 600_000, onChange: () => undefined });
+    let final = await watchRun(store, run.runId, {
+      timeoutMs: options.runTimeoutMs ?? 600_000,
+      onChange: () => undefined,
+    });
     // Superseded while it was watched (someone forced a run of the date): the date's outcome is the newer run's.
     for (let hops = 0; final?.status === 'SUPERSEDED' && final.supersededBy && hops < 5; hops += 1) {
       run = { ...run, runId: final.supersededBy };
-      final = await watchRun(store, run.runId, { timeoutMs: options.runTimeoutMs ?? 600_000, onChange: () => undefined });
+      final = await watchRun(store, run.runId, {
+        timeoutMs: options.runTimeoutMs ?? 600_000,
+        onChange: () => undefined,
+      });
     }
     const status = final && FINAL_STATUSES.has(final.status) ? final.status : 'TIMED_OUT';
     state.done[gameDate] = { runId: run.runId, status };

@@ -3,7 +3,14 @@ import { z } from 'zod';
 export const SOURCE_ENDPOINTS = ['schedule', 'boxscores', 'next-game-date', 'season-games', 'game-dates'] as const;
 export type SourceEndpoint = (typeof SOURCE_ENDPOINTS)[number];
 
-export const FAULT_KINDS = ['rate_limit', 'server_error', 'slow', 'not_published', 'malformed', 'missing_rows'] as const;
+export const FAULT_KINDS = [
+  'rate_limit',
+  'server_error',
+  'slow',
+  'not_published',
+  'malformed',
+  'missing_rows',
+] as const;
 
 /** One switchable fault. `times` counts the requests it affects; omitted, it lasts until cleared. */
 export const FaultRuleSchema = z
@@ -23,7 +30,10 @@ export const FaultRuleSchema = z
     rows: z.number().int().positive().default(2),
   })
   .strict()
-  .refine((r) => r.kind !== 'missing_rows' || r.endpoint === 'boxscores' || r.endpoint === '*', { message: 'missing_rows drops box score rows: its endpoint is boxscores (or *)', path: ['endpoint'] });
+  .refine((r) => r.kind !== 'missing_rows' || r.endpoint === 'boxscores' || r.endpoint === '*', {
+    message: 'missing_rows drops box score rows: its endpoint is boxscores (or *)',
+    path: ['endpoint'],
+  });
 export type FaultRule = z.infer<typeof FaultRuleSchema>;
 export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
 
@@ -48,7 +58,11 @@ export function createFaultBook(initial: FaultRuleInput[] = []): FaultBook {
     },
     list: () => rules.map((r) => ({ ...r })),
     take(endpoint, date) {
-      const index = rules.findIndex((r) => (r.endpoint === '*' || r.endpoint === endpoint) && (!r.dates || (date !== undefined && r.dates.includes(date))));
+      const index = rules.findIndex(
+        (r) =>
+          (r.endpoint === '*' || r.endpoint === endpoint) &&
+          (!r.dates || (date !== undefined && r.dates.includes(date))),
+      );
       const rule = rules[index];
       if (!rule) return undefined;
       if (rule.times !== undefined) {

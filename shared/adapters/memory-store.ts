@@ -30,12 +30,28 @@ export const MAX_DOCUMENT_BYTES = 1_048_576;
  * document over 1 MiB (INVALID_ARGUMENT, gRPC code 3).
  */
 function checkFirestoreLimits(collection: string, id: string, data: DocData): void {
-  if (id === '' || id.includes('/') || id === '.' || id === '..' || /^__.*__$/.test(id) || Buffer.byteLength(id) > 1500) {
-    throw new Error(`Value for argument "documentPath" must point to a document, but was "${collection}/${id}". Your path does not contain an even number of components.`);
+  if (
+    id === '' ||
+    id.includes('/') ||
+    id === '.' ||
+    id === '..' ||
+    /^__.*__$/.test(id) ||
+    Buffer.byteLength(id) > 1500
+  ) {
+    throw new Error(
+      `Value for argument "documentPath" must point to a document, but was "${collection}/${id}". Your path does not ` +
+        `contain an even number of components.`,
+    );
   }
   const bytes = Buffer.byteLength(JSON.stringify(data));
   if (bytes > MAX_DOCUMENT_BYTES) {
-    throw Object.assign(new Error(`3 INVALID_ARGUMENT: Document "${collection}/${id}" cannot be written because its size (${bytes} bytes) exceeds the maximum allowed size of ${MAX_DOCUMENT_BYTES} bytes.`), { code: 3 });
+    throw Object.assign(
+      new Error(
+        `3 INVALID_ARGUMENT: Document "${collection}/${id}" cannot be written because its size (${bytes} bytes) ` +
+          `exceeds the maximum allowed size of ${MAX_DOCUMENT_BYTES} bytes.`,
+      ),
+      { code: 3 },
+    );
   }
 }
 
@@ -97,7 +113,9 @@ export class MemoryStore implements DocumentStore {
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await
-  async writeBatch(writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[]): Promise<void> {
+  async writeBatch(
+    writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[],
+  ): Promise<void> {
     this.commit(writes.map((w) => [w.collection, w.id, w.data, w.merge ?? false] as const));
   }
 
@@ -133,12 +151,20 @@ export class MemoryStore implements DocumentStore {
   }
 
   /** Transactions run one at a time: exactly serialisable. */
-  transaction<T>(fn: (tx: { get: MemoryStore['get']; set: (c: string, id: string, d: DocData, o?: { merge?: boolean }) => void }) => Promise<T>): Promise<T> {
+  transaction<T>(
+    fn: (tx: {
+      get: MemoryStore['get'];
+      set: (c: string, id: string, d: DocData, o?: { merge?: boolean }) => void;
+    }) => Promise<T>,
+  ): Promise<T> {
     const run = this.queue.then(async () => {
       const pending: [string, string, DocData, boolean][] = [];
       const result = await fn({
         // As Firestore: "Firestore transactions require all reads to be executed before all writes."
-        get: (c, id) => (pending.length > 0 ? Promise.reject(new Error('Firestore transactions require all reads to be executed before all writes.')) : this.get(c, id)),
+        get: (c, id) =>
+          pending.length > 0
+            ? Promise.reject(new Error('Firestore transactions require all reads to be executed before all writes.'))
+            : this.get(c, id),
         set: (c, id, d, o) => {
           pending.push([c, id, d, o?.merge ?? false]);
         },

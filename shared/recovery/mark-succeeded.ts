@@ -7,7 +7,12 @@ import { isOpen } from './queue-policy.ts';
  * A retried request completed: its queue entries become `succeeded` (transactionally, with an
  * event linked to the failure they answered). Entries already final are left alone.
  */
-export async function markQueueSucceeded(store: DocumentStore, entryIds: readonly string[], at: string, by: string): Promise<string[]> {
+export async function markQueueSucceeded(
+  store: DocumentStore,
+  entryIds: readonly string[],
+  at: string,
+  by: string,
+): Promise<string[]> {
   // Almost always there is nothing to recover: a plain read says so without a transaction.
   const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some((e) => e !== undefined && isOpen(e.status));
   if (!open) return [];
@@ -22,7 +27,14 @@ export async function markQueueSucceeded(store: DocumentStore, entryIds: readonl
       tx.set(
         COLLECTIONS.queue,
         id,
-        { status: 'succeeded', needsManualFix: false, awaitingGate: false, nextRetryAt: null, succeededAt: at, updatedAt: at },
+        {
+          status: 'succeeded',
+          needsManualFix: false,
+          awaitingGate: false,
+          nextRetryAt: null,
+          succeededAt: at,
+          updatedAt: at,
+        },
         { merge: true },
       );
       changed.push(id);

@@ -22,14 +22,17 @@ export async function loadSeasonContext(store: ReadStore, gameDate: string): Pro
   const schedule = await readSchedule(store, gameDate);
   if (!schedule.season) return { schedule, analytics: [], games: [] };
   const season = schedule.season;
-  const analytics = (await store.query(DOMAIN.teamGameAnalytics, { filters: [{ field: 'season', op: '==', value: season }] }))
+  const analytics = (
+    await store.query(DOMAIN.teamGameAnalytics, { filters: [{ field: 'season', op: '==', value: season }] })
+  )
     .map((d) => d.data as unknown as TeamGameAnalytics)
     .filter((a) => a.gameDate <= gameDate);
   const missing = missingAnalytics(schedule.seasonGames, analytics);
   if (missing.length > 0) {
     const dates = [...new Set(missing.map((m) => m.gameDate))].sort();
     throw new NotReadyError(
-      `waiting for earlier dates of ${season}: ${missing.length} game(s) through ${gameDate} not processed yet, on ${dates.slice(0, 5).join(', ')}${dates.length > 5 ? ` and ${dates.length - 5} more date(s)` : ''}; ` +
+      `waiting for earlier dates of ${season}: ${missing.length} game(s) through ${gameDate} not processed yet, on ` +
+        `${dates.slice(0, 5).join(', ')}${dates.length > 5 ? ` and ${dates.length - 5} more date(s)` : ''}; ` +
         `fill them with: phasegate backfill --from ${dates[0]} --to ${dates.at(-1)}`,
       { waitingFor: 'earlier_dates', dates },
     );
