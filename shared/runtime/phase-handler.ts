@@ -7,7 +7,13 @@ import type { PhaseSpec } from '../definition/schema.ts';
 import type { HttpClient } from '../lib/http-client.ts';
 import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
 import { childTraceparent } from '../messages/fields.ts';
-import { PROCESSOR_COMPLETED_TOPIC, ProcessorRequestSchema, type ProcessorCompleted, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
+import {
+  PROCESSOR_COMPLETED_TOPIC,
+  ProcessorRequestSchema,
+  type ProcessorCompleted,
+  type ProcessorFailed,
+  type ProcessorRequest,
+} from '../messages/messages.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
@@ -17,7 +23,7 @@ import type { FaultInjector } from './faults.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import { recordFailure, type OriginalMessage } from './failure-queue.ts';
 import { handleProcessorFailure } from './handle-failure.ts';
-import { beginAttempt, completedRunWrite } from './processor-runs.ts';
+import { beginAttempt, completedRunWrite, renewLease } from './processor-runs.ts';
 import type { Processor } from './processor.ts';
 import { messageIdOf, type PubSubCloudEvent } from './pubsub-event.ts';
 import { createWriter } from './writer.ts';
@@ -36,7 +42,18 @@ export interface PhaseHandlerDeps {
   logger: Logger;
   faults?: FaultInjector;
   notifier?: Notifier;
+  /** How long an attempt's claim lasts without renewal (default {@link DEFAULT_LEASE_MS}, at most the function's timeout). */
+  leaseMs?: number;
 }
+
+/**
+ * A running attempt holds a short lease and renews it every third of it while its process lives,
+ * never past the function's timeout. A killed attempt renews nothing, so a redelivery takes the
+ * request over within this, not within the whole timeout (measured: a 90 s lease outlived the
+ * 5 deliveries of a 5-60 s backoff and a queue retry's 48-72 s backoff, so a kill cost a dead
+ * letter and then retries that found the lease still held).
+ */
+export const DEFAULT_LEASE_MS = 30_000;
 
 export type PhaseHandler = (event: PubSubCloudEvent) => Promise<void>;
 
@@ -57,10 +74,33 @@ function originalOf(event: PubSubCloudEvent): OriginalMessage {
 export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
   const phase: PhaseSpec = deps.definition.phase(deps.phaseId);
   const missing = phase.processors.filter((p) => !deps.processors[p.name]).map((p) => p.name);
-  if (missing.length > 0) throw new Error(`phase "${phase.id}": no implementation registered for ${missing.join(', ')}`);
-  const leaseMs = phase.function.timeoutSeconds * 1000;
+  if (missing.length > 0)
+    throw new Error(`phase "${phase.id}": no implementation registered for ${missing.join(', ')}`);
+  const timeoutMs = phase.function.timeoutSeconds * 1000;
+  const leaseMs = Math.min(deps.leaseMs ?? DEFAULT_LEASE_MS, timeoutMs);
 
-  async function rejectMessage(error: unknown, event: PubSubCloudEvent, request: ProcessorRequest | null): Promise<void> {
+  /** Renews an attempt's lease while it runs; returns the function that stops renewing. */
+  function holdLease(request: ProcessorRequest, attempt: number, started: Date, logger: Logger): () => void {
+    const timeoutAt = started.getTime() + timeoutMs;
+    const timer = setInterval(() => {
+      const now = deps.clock.now().getTime();
+      if (now >= timeoutAt) return clearInterval(timer);
+      renewLease(deps.store, request.requestId, attempt, new Date(Math.min(now + leaseMs, timeoutAt))).then(
+        (held) => held || clearInterval(timer),
+        // A missed renewal is not a failure of the work: the next one may land; if none does, a
+        // redelivery takes over after the lease, as after a kill.
+        (error: unknown) => logger.warn({ attempt, err: describeError(error).message }, 'lease renewal failed'),
+      );
+    }, leaseMs / 3);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  async function rejectMessage(
+    error: unknown,
+    event: PubSubCloudEvent,
+    request: ProcessorRequest | null,
+  ): Promise<void> {
     const original = originalOf(event);
     const entryId = request?.requestId ?? `msg-${original.messageId}`;
     const classification = classify(error);
@@ -71,7 +111,18 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       eventId,
       type: 'message_rejected',
       at: now.toISOString(),
-      ...(request ? requestEventFields(request, 0) : { runId: null, requestId: null, gameDate: null, processor: null, attempt: null, triggerSource: null, traceparent: null, parentEventId: null }),
+      ...(request
+        ? requestEventFields(request, 0)
+        : {
+            runId: null,
+            requestId: null,
+            gameDate: null,
+            processor: null,
+            attempt: null,
+            triggerSource: null,
+            traceparent: null,
+            parentEventId: null,
+          }),
       phase: phase.id,
       errorType: 'permanent',
       errorReason: classification.reason,
@@ -81,72 +132,88 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     });
     await recordFailure(
       deps.store,
-      { entryId, status: 'failed_permanent', classification: { ...classification, kind: 'permanent' }, error: described, request, phase: phase.id, original, failureEventId: eventId, nextRetryAt: null, deadlineAt: null },
+      {
+        entryId,
+        status: 'failed_permanent',
+        classification: { ...classification, kind: 'permanent' },
+        error: described,
+        request,
+        phase: phase.id,
+        original,
+        failureEventId: eventId,
+        nextRetryAt: null,
+        deadlineAt: null,
+      },
       now,
     );
     if (request) {
-      const notice: ProcessorFailed = { outcome: 'failed_permanent', runId: request.runId, requestId: request.requestId, gameDate: request.gameDate, phase: request.phase, processor: request.processor, triggerSource: request.triggerSource, parentEventId: eventId, traceparent: childTraceparent(request.traceparent), errorType: 'permanent', message: described.message, failedAt: now.toISOString() };
+      const notice: ProcessorFailed = {
+        outcome: 'failed_permanent',
+        runId: request.runId,
+        requestId: request.requestId,
+        gameDate: request.gameDate,
+        phase: request.phase,
+        processor: request.processor,
+        triggerSource: request.triggerSource,
+        parentEventId: eventId,
+        traceparent: childTraceparent(request.traceparent),
+        errorType: 'permanent',
+        message: described.message,
+        failedAt: now.toISOString(),
+      };
       await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: request.requestId });
     }
-    deps.logger.error({ phase: phase.id, messageId: original.messageId, requestId: request?.requestId, err: described.message }, 'message rejected: recorded as failed_permanent, acking');
+    deps.logger.error(
+      { phase: phase.id, messageId: original.messageId, requestId: request?.requestId, err: described.message },
+      'message rejected: recorded as failed_permanent, acking',
+    );
   }
 
   /** An old run's request or write: one event, its open queue entry closed as superseded, acked. */
   async function ackSuperseded(request: ProcessorRequest, currentRunId: string, what: string): Promise<void> {
     const at = deps.clock.now().toISOString();
-    await recordSuperseded(deps.store, { what, runId: request.runId, currentRunId, gameDate: request.gameDate, phase: request.phase, requestId: request.requestId, processor: request.processor, traceparent: request.traceparent, at });
+    await recordSuperseded(deps.store, {
+      what,
+      runId: request.runId,
+      currentRunId,
+      gameDate: request.gameDate,
+      phase: request.phase,
+      requestId: request.requestId,
+      processor: request.processor,
+      traceparent: request.traceparent,
+      at,
+    });
     await supersedeEntries(deps.store, [request.requestId], at);
-    deps.logger.info({ runId: request.runId, requestId: request.requestId, currentRunId }, `${what} of superseded run ${request.runId}: acked without running (run ${currentRunId} is current)`);
+    deps.logger.info(
+      { runId: request.runId, requestId: request.requestId, currentRunId },
+      `${what} of superseded run ${request.runId}: acked without running (run ${currentRunId} is current)`,
+    );
   }
 
-  return async function handlePhaseEvent(event) {
-    let request: ProcessorRequest;
-    try {
-      request = parseMessage(ProcessorRequestSchema, decodeBase64Json(event.data?.message?.data, 'ProcessorRequest'), 'ProcessorRequest');
-    } catch (error) {
-      return rejectMessage(error, event, null);
-    }
-    if (request.phase !== phase.id) {
-      return rejectMessage(new PermanentError(`request for phase "${request.phase}" was delivered to phase "${phase.id}"`), event, request);
-    }
-    const spec = phase.processors.find((p) => p.name === request.processor);
-    const processor = deps.processors[request.processor];
-    if (!spec || !processor) {
-      const known = phase.processors.map((p) => p.name).join(', ');
-      return rejectMessage(new PermanentError(`unknown processor "${request.processor}" for phase "${phase.id}"; known processors: ${known}`), event, request);
-    }
-    const logger = deps.logger.child({ runId: request.runId, requestId: request.requestId, phase: phase.id, processor: request.processor, gameDate: request.gameDate });
-
-    const started = deps.clock.now();
-    const startedEvent = (attempt: number) => eventWrite({ eventId: attemptEventId(request.requestId, attempt, 'processor_started'), type: 'processor_started', at: started.toISOString(), ...requestEventFields(request, attempt) });
-    const begun = await beginAttempt(deps.store, request, started, leaseMs, startedEvent);
-    switch (begun.state) {
-      case 'completed':
-        // The work is done; the completion may not have left. Re-publishing is idempotent downstream.
-        await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.completion, { requestId: request.requestId });
-        logger.info({ duplicate: true }, 'duplicate delivery of a completed request: completion re-published, work not redone');
-        return;
-      case 'in_progress':
-        throw new TransientError(`request ${request.requestId} is being processed by another delivery until ${begun.leaseExpiresAt}`);
-      case 'settled':
-        if (begun.notice) await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.notice, { requestId: request.requestId });
-        logger.info({ queueStatus: begun.status }, 'request already settled in failed_processor_queue; failure notice re-sent, acking without rerun');
-        return;
-      case 'superseded':
-        await ackSuperseded(request, begun.currentRunId, 'request');
-        return;
-      case 'started':
-        break;
-    }
-    const attempt = begun.attempt;
-    logger.info({ attempt, triggerSource: request.triggerSource }, 'processor started');
-
+  /** One claimed attempt: run, verify, record and publish its completion, or handle its failure. */
+  async function runAttempt(
+    event: PubSubCloudEvent,
+    request: ProcessorRequest,
+    spec: PhaseSpec['processors'][number],
+    processor: Processor,
+    attempt: number,
+    started: Date,
+    logger: Logger,
+  ): Promise<void> {
     await deps.faults?.delay(request.processor);
     const writeStore = deps.faults ? deps.faults.storeFor(request.processor, deps.store) : deps.store;
     const writer = createWriter(writeStore, { runId: request.runId, gameDate: request.gameDate }, deps.clock);
     let completion: ProcessorCompleted;
     try {
-      const result = await processor.run({ request, attempt, store: deps.store, write: writer.write, http: deps.http, logger, clock: deps.clock });
+      const result = await processor.run({
+        request,
+        attempt,
+        store: deps.store,
+        write: writer.write,
+        http: deps.http,
+        logger,
+        clock: deps.clock,
+      });
       const records = await verifyWrites(deps.store, spec, request.runId, writer.written);
       const finished = deps.clock.now();
       completion = {
@@ -167,8 +234,22 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       // A newer run took the date while this one ran: nothing of this attempt was or will be written.
       if (error instanceof SupersededError) return ackSuperseded(request, error.currentRunId, 'write');
       const durationMs = deps.clock.now().getTime() - started.getTime();
-      const notReady = { retryAfterSeconds: deps.definition.queue.notReadyRetrySeconds, deadlineSeconds: deps.definition.queue.notReadyDeadlineSeconds };
-      return handleProcessorFailure(error, { store: deps.store, publisher: deps.publisher, notifier: deps.notifier, clock: deps.clock, logger, request, attempt, original: originalOf(event), durationMs, notReady });
+      const notReady = {
+        retryAfterSeconds: deps.definition.queue.notReadyRetrySeconds,
+        deadlineSeconds: deps.definition.queue.notReadyDeadlineSeconds,
+      };
+      return handleProcessorFailure(error, {
+        store: deps.store,
+        publisher: deps.publisher,
+        notifier: deps.notifier,
+        clock: deps.clock,
+        logger,
+        request,
+        attempt,
+        original: originalOf(event),
+        durationMs,
+        notReady,
+      });
     }
 
     // The completion is published while it is recorded: a failure of either answers 500, and the
@@ -185,10 +266,101 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         metrics: completion.metrics,
       }),
     ]);
-    const published = deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, { requestId: request.requestId, publishId: randomUUID() });
+    const published = deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, {
+      requestId: request.requestId,
+      publishId: randomUUID(),
+    });
     const [record, publish] = await Promise.allSettled([recorded, published]);
     if (record.status === 'rejected') throw record.reason;
     if (publish.status === 'rejected') throw publish.reason;
-    logger.info({ attempt, durationMs: completion.durationMs, records: completion.records, metrics: completion.metrics }, 'processor completed');
+    logger.info(
+      { attempt, durationMs: completion.durationMs, records: completion.records, metrics: completion.metrics },
+      'processor completed',
+    );
+  }
+
+  return async function handlePhaseEvent(event) {
+    let request: ProcessorRequest;
+    try {
+      request = parseMessage(
+        ProcessorRequestSchema,
+        decodeBase64Json(event.data?.message?.data, 'ProcessorRequest'),
+        'ProcessorRequest',
+      );
+    } catch (error) {
+      return rejectMessage(error, event, null);
+    }
+    if (request.phase !== phase.id) {
+      return rejectMessage(
+        new PermanentError(`request for phase "${request.phase}" was delivered to phase "${phase.id}"`),
+        event,
+        request,
+      );
+    }
+    const spec = phase.processors.find((p) => p.name === request.processor);
+    const processor = deps.processors[request.processor];
+    if (!spec || !processor) {
+      const known = phase.processors.map((p) => p.name).join(', ');
+      return rejectMessage(
+        new PermanentError(
+          `unknown processor "${request.processor}" for phase "${phase.id}"; known processors: ${known}`,
+        ),
+        event,
+        request,
+      );
+    }
+    const logger = deps.logger.child({
+      runId: request.runId,
+      requestId: request.requestId,
+      phase: phase.id,
+      processor: request.processor,
+      gameDate: request.gameDate,
+    });
+
+    const started = deps.clock.now();
+    const startedEvent = (attempt: number) =>
+      eventWrite({
+        eventId: attemptEventId(request.requestId, attempt, 'processor_started'),
+        type: 'processor_started',
+        at: started.toISOString(),
+        ...requestEventFields(request, attempt),
+      });
+    const begun = await beginAttempt(deps.store, request, started, leaseMs, startedEvent);
+    switch (begun.state) {
+      case 'completed':
+        // The work is done; the completion may not have left. Re-publishing is idempotent downstream.
+        await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.completion, { requestId: request.requestId });
+        logger.info(
+          { duplicate: true },
+          'duplicate delivery of a completed request: completion re-published, work not redone',
+        );
+        return;
+      case 'in_progress':
+        throw new TransientError(
+          `request ${request.requestId} is being processed by another delivery until ${begun.leaseExpiresAt}`,
+        );
+      case 'settled':
+        if (begun.notice)
+          await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.notice, { requestId: request.requestId });
+        logger.info(
+          { queueStatus: begun.status },
+          'request already settled in failed_processor_queue; failure notice re-sent, acking without rerun',
+        );
+        return;
+      case 'superseded':
+        await ackSuperseded(request, begun.currentRunId, 'request');
+        return;
+      case 'started':
+        break;
+    }
+    const attempt = begun.attempt;
+    logger.info({ attempt, triggerSource: request.triggerSource }, 'processor started');
+
+    const stopRenewing = holdLease(request, attempt, started, logger);
+    try {
+      await runAttempt(event, request, spec, processor, attempt, started, logger);
+    } finally {
+      stopRenewing();
+    }
   };
 }

@@ -3,7 +3,13 @@ import type { DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 import { supersedingRun } from '../orchestration/generation.ts';
 
-export const PROCESSOR_RUN_STATUSES = ['running', 'completed', 'failed_transient', 'waiting', 'failed_permanent'] as const;
+export const PROCESSOR_RUN_STATUSES = [
+  'running',
+  'completed',
+  'failed_transient',
+  'waiting',
+  'failed_permanent',
+] as const;
 export type ProcessorRunStatus = (typeof PROCESSOR_RUN_STATUSES)[number];
 
 export type BeginResult =
@@ -22,9 +28,18 @@ export type BeginResult =
  * push deliveries carry no delivery-attempt count.
  */
 /** `startedEvent` is written in the same transaction as the attempt it records (one round trip fewer). */
-export async function beginAttempt(store: DocumentStore, request: ProcessorRequest, now: Date, leaseMs: number, startedEvent?: (attempt: number) => DocWrite): Promise<BeginResult> {
+export async function beginAttempt(
+  store: DocumentStore,
+  request: ProcessorRequest,
+  now: Date,
+  leaseMs: number,
+  startedEvent?: (attempt: number) => DocWrite,
+): Promise<BeginResult> {
   return store.transaction(async (tx) => {
-    const [existing, lock] = await Promise.all([tx.get(COLLECTIONS.processorRuns, request.requestId), tx.get(COLLECTIONS.runLocks, request.gameDate)]);
+    const [existing, lock] = await Promise.all([
+      tx.get(COLLECTIONS.processorRuns, request.requestId),
+      tx.get(COLLECTIONS.runLocks, request.gameDate),
+    ]);
     const currentRunId = supersedingRun(lock, request.runId);
     if (currentRunId) return { state: 'superseded', currentRunId };
     const status = existing?.status as ProcessorRunStatus | undefined;
@@ -32,7 +47,11 @@ export async function beginAttempt(store: DocumentStore, request: ProcessorReque
     if (status === 'completed' && existing?.completion && request.triggerSource !== 'retry') {
       return { state: 'completed', completion: existing.completion as ProcessorCompleted };
     }
-    if (status === 'running' && typeof existing?.leaseExpiresAt === 'string' && existing.leaseExpiresAt > now.toISOString()) {
+    if (
+      status === 'running' &&
+      typeof existing?.leaseExpiresAt === 'string' &&
+      existing.leaseExpiresAt > now.toISOString()
+    ) {
       return { state: 'in_progress', leaseExpiresAt: existing.leaseExpiresAt };
     }
     if ((status === 'waiting' || status === 'failed_permanent') && request.triggerSource !== 'retry') {
@@ -47,7 +66,7 @@ export async function beginAttempt(store: DocumentStore, request: ProcessorReque
       processor: request.processor,
       status: 'running' satisfies ProcessorRunStatus,
       attempts: attempt,
-      firstAttemptAt: (existing?.firstAttemptAt) ?? now.toISOString(),
+      firstAttemptAt: existing?.firstAttemptAt ?? now.toISOString(),
       lastAttemptAt: now.toISOString(),
       leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
       lastTriggerSource: request.triggerSource,
@@ -58,12 +77,36 @@ export async function beginAttempt(store: DocumentStore, request: ProcessorReque
   });
 }
 
+/**
+ * Extends a running attempt's lease to `expiresAt`, in a transaction. False once the attempt is no
+ * longer the current, running one (it completed, failed, or a newer attempt took over): stop renewing.
+ */
+export async function renewLease(
+  store: DocumentStore,
+  requestId: string,
+  attempt: number,
+  expiresAt: Date,
+): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    const run = await tx.get(COLLECTIONS.processorRuns, requestId);
+    if (run?.status !== 'running' || run.attempts !== attempt) return false;
+    tx.set(COLLECTIONS.processorRuns, requestId, { leaseExpiresAt: expiresAt.toISOString() }, { merge: true });
+    return true;
+  });
+}
+
 export function completedRunWrite(completion: ProcessorCompleted): DocWrite {
   return {
     collection: COLLECTIONS.processorRuns,
     id: completion.requestId,
     merge: true,
-    data: { status: 'completed' satisfies ProcessorRunStatus, completedAt: completion.completedAt, leaseExpiresAt: null, completion: completion, lastError: null },
+    data: {
+      status: 'completed' satisfies ProcessorRunStatus,
+      completedAt: completion.completedAt,
+      leaseExpiresAt: null,
+      completion: completion,
+      lastError: null,
+    },
   };
 }
 
@@ -91,7 +134,12 @@ export async function markRunFailed(
 ): Promise<boolean> {
   return store.transaction(async (tx) => {
     if (!isCurrent(await tx.get(COLLECTIONS.processorRuns, requestId), attempt)) return false;
-    tx.set(COLLECTIONS.processorRuns, requestId, { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString(), failureNotice }, { merge: true });
+    tx.set(
+      COLLECTIONS.processorRuns,
+      requestId,
+      { status, leaseExpiresAt: null, lastError: error, lastFailedAt: now.toISOString(), failureNotice },
+      { merge: true },
+    );
     return true;
   });
 }

@@ -8,11 +8,23 @@ describe('chaos soak (short)', () => {
     const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
       // Left out, and proven elsewhere: short data and a dead-lettered scheduled request for time (each
       // waits minutes of the reference queue's backoff; unit: a gate that keeps failing, retried the next
-      // morning for its date; emulator: missing_rows fails the raw gate); a forced second run because, with
-      // kills landing on its work, one fresh-clone run of this soak did not finish in 10 minutes (under
-      // investigation; unit and model tests cover supersession). `npm run chaos` has all three.
-      const args = ['--import', 'tsx', 'scripts/chaos.ts', '--dates', '2', '--seed', '7', '--without', 'short data,dead-lettered scheduled request,forced second run'];
-      const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...inject('emulatorEnv') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // morning for its date; emulator: missing_rows fails the raw gate). `npm run chaos` has both.
+      const args = [
+        '--import',
+        'tsx',
+        'scripts/chaos.ts',
+        '--dates',
+        '2',
+        '--seed',
+        '7',
+        '--without',
+        'short data,dead-lettered scheduled request',
+      ];
+      const child = spawn(process.execPath, args, {
+        cwd: repoRoot,
+        env: { ...process.env, ...inject('emulatorEnv') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -22,10 +34,31 @@ describe('chaos soak (short)', () => {
     expect(result.out).toMatch(/lost 0, duplicated 0, different 0/);
     expect(result.out).toContain('poison messages recorded as failed_permanent: 2/2');
     // Every kind injected, each with its own verdict (recovered, needing a person, lost), and none lost.
-    const rows = new Map([...result.out.matchAll(/^([a-z0-9 /-]+?)\s{2,}(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/gm)].map((m) => [m[1], m.slice(2).map(Number)]));
-    for (const kind of ['write failure', 'slow handler', 'duplicate delivery', 'process kill', 'source 429', 'source 5xx', 'source timeout', 'late dead letter']) {
+    const rows = new Map(
+      [...result.out.matchAll(/^([a-z0-9 /-]+?)\s{2,}(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/gm)].map((m) => [
+        m[1],
+        m.slice(2).map(Number),
+      ]),
+    );
+    for (const kind of [
+      'write failure',
+      'slow handler',
+      'duplicate delivery',
+      'process kill',
+      'source 429',
+      'source 5xx',
+      'source timeout',
+      'late dead letter',
+      'forced second run',
+    ]) {
       const [injected, recovered, person, lost] = rows.get(kind) ?? [];
-      expect({ kind, injected: injected! > 0, recovered: recovered! > 0, person, lost }).toEqual({ kind, injected: true, recovered: true, person: 0, lost: 0 });
+      expect({ kind, injected: injected! > 0, recovered: recovered! > 0, person, lost }).toEqual({
+        kind,
+        injected: true,
+        recovered: true,
+        person: 0,
+        lost: 0,
+      });
     }
     for (const kind of ['poison message', 'oversized poison', 'id with /']) {
       const [injected, recovered, person, lost] = rows.get(kind) ?? [];

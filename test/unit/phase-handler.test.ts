@@ -13,7 +13,14 @@ import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
 import { makeProcessorRequest, manualClock, pubsubEvent } from '../support/factories.ts';
 
-function setup(options: { processors?: Record<string, Processor>; failWrites?: number | 'always'; phaseId?: string } = {}) {
+function setup(
+  options: {
+    processors?: Record<string, Processor>;
+    failWrites?: number | 'always';
+    phaseId?: string;
+    leaseMs?: number;
+  } = {},
+) {
   const store = new MemoryStore();
   const publisher = new MemoryPublisher();
   const clock = manualClock();
@@ -27,7 +34,11 @@ function setup(options: { processors?: Record<string, Processor>; failWrites?: n
     clock,
     logger,
     http: createHttpClient({ retries: 0 }),
-    faults: options.failWrites === undefined ? undefined : createFaultInjector({ writeFailures: [{ processor: 'widgets', times: options.failWrites }] }),
+    faults:
+      options.failWrites === undefined
+        ? undefined
+        : createFaultInjector({ writeFailures: [{ processor: 'widgets', times: options.failWrites }] }),
+    leaseMs: options.leaseMs,
   });
   return { store, publisher, clock, logger, handler };
 }
@@ -45,10 +56,22 @@ describe('phase handler', () => {
     const completions = publisher.on(TOPICS.processorCompletions);
     expect(completions).toHaveLength(1);
     const completion = ProcessorCompletedSchema.parse(completions[0]);
-    expect(completion).toMatchObject({ requestId: request.requestId, records: { widgets: 3, executions: 1 }, metrics: { widgets: 3 } });
+    expect(completion).toMatchObject({
+      requestId: request.requestId,
+      records: { widgets: 3, executions: 1 },
+      metrics: { widgets: 3 },
+    });
     expect(completion.traceparent.split('-')[1]).toBe(request.traceparent.split('-')[1]);
-    expect(store.docs(COLLECTIONS.events).map((e) => e.type).sort()).toEqual(['processor_completed', 'processor_started']);
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(
+      store
+        .docs(COLLECTIONS.events)
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual(['processor_completed', 'processor_started']);
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+    });
   });
 
   it('acks a duplicate of a completed request without redoing the work, and re-publishes its completion', async () => {
@@ -73,7 +96,10 @@ describe('phase handler', () => {
     expect(store.docs(COLLECTIONS.queue)).toHaveLength(0);
 
     await handler(pubsubEvent(request));
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+    });
     expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
   });
 
@@ -88,8 +114,11 @@ describe('phase handler', () => {
     const { store, publisher, handler } = setup({ processors: { widgets: lying } });
     const original = store.transaction.bind(store);
     // The commit "succeeds" but only the bookkeeping lands: the domain write is lost.
-    store.transaction = (fn) => original((tx) => fn({ get: tx.get, set: (c, id, d, o) => (c === 'widgets' ? undefined : tx.set(c, id, d, o)) }));
-    await expect(handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' })))).rejects.toThrow(/write not verified: widgets has 0 of the 1/);
+    store.transaction = (fn) =>
+      original((tx) => fn({ get: tx.get, set: (c, id, d, o) => (c === 'widgets' ? undefined : tx.set(c, id, d, o)) }));
+    await expect(handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' })))).rejects.toThrow(
+      /write not verified: widgets has 0 of the 1/,
+    );
     expect(publisher.published).toHaveLength(0);
   });
 
@@ -98,11 +127,19 @@ describe('phase handler', () => {
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '1999-05-01' });
     await handler(pubsubEvent(request));
     const entry = await store.get(COLLECTIONS.queue, request.requestId);
-    expect(entry).toMatchObject({ status: 'waiting', errorType: 'not_ready', needsManualFix: false, processor: 'widgets' });
+    expect(entry).toMatchObject({
+      status: 'waiting',
+      errorType: 'not_ready',
+      needsManualFix: false,
+      processor: 'widgets',
+    });
     expect(entry?.nextRetryAt).toBe(new Date(clock.now().getTime() + 2000).toISOString());
     // A redelivery of the same message does not rerun a settled request.
     await handler(pubsubEvent(request));
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ attempts: 1, status: 'waiting' });
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      attempts: 1,
+      status: 'waiting',
+    });
   });
 
   it('records a permanent failure with type, message and stack, and acks', async () => {
@@ -110,7 +147,12 @@ describe('phase handler', () => {
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '1998-05-01' });
     await handler(pubsubEvent(request));
     const entry = await store.get(COLLECTIONS.queue, request.requestId);
-    expect(entry).toMatchObject({ status: 'failed_permanent', errorType: 'permanent', needsManualFix: true, lastError: 'schema of 1998-05-01 is not supported' });
+    expect(entry).toMatchObject({
+      status: 'failed_permanent',
+      errorType: 'permanent',
+      needsManualFix: true,
+      lastError: 'schema of 1998-05-01 is not supported',
+    });
     expect(String(entry?.stack)).toMatch(/PermanentError/);
     expect(entry?.originalMessage).toMatchObject({ data: Buffer.from(JSON.stringify(request)).toString('base64') });
   });
@@ -125,19 +167,35 @@ describe('phase handler', () => {
     const { store, handler } = setup({ processors: { widgets: buggy } });
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
     await handler(pubsubEvent(request));
-    expect(await store.get(COLLECTIONS.queue, request.requestId)).toMatchObject({ status: 'failed_permanent', errorType: 'bug', errorReason: 'TypeError' });
+    expect(await store.get(COLLECTIONS.queue, request.requestId)).toMatchObject({
+      status: 'failed_permanent',
+      errorType: 'bug',
+      errorReason: 'TypeError',
+    });
   });
 
   it.each([
     ['not base64 JSON', { raw: '!!!not-json' }, /data is not JSON/],
     ['missing fields', { payload: { gameDate: '2024-04-21' } }, /invalid ProcessorRequest: runId/],
-    ['an impossible date', { payload: { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), gameDate: '2024-02-30' } }, /gameDate: not a calendar date/],
+    [
+      'an impossible date',
+      { payload: { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), gameDate: '2024-02-30' } },
+      /gameDate: not a calendar date/,
+    ],
   ])('rejects a payload with %s as failed_permanent keyed by message id', async (_label, input, message) => {
     const { store, handler } = setup();
-    const event = 'raw' in input ? pubsubEvent(null, { raw: Buffer.from(input.raw).toString('base64'), messageId: 'm-1' }) : pubsubEvent(input.payload, { messageId: 'm-1' });
+    const event =
+      'raw' in input
+        ? pubsubEvent(null, { raw: Buffer.from(input.raw).toString('base64'), messageId: 'm-1' })
+        : pubsubEvent(input.payload, { messageId: 'm-1' });
     await handler(event);
     const entry = await store.get(COLLECTIONS.queue, 'msg-m-1');
-    expect(entry).toMatchObject({ status: 'failed_permanent', errorType: 'permanent', errorReason: 'validation', occurrences: 1 });
+    expect(entry).toMatchObject({
+      status: 'failed_permanent',
+      errorType: 'permanent',
+      errorReason: 'validation',
+      occurrences: 1,
+    });
     expect(String(entry?.lastError)).toMatch(message);
     await handler(event);
     expect(await store.get(COLLECTIONS.queue, 'msg-m-1')).toMatchObject({ occurrences: 2 });
@@ -147,7 +205,9 @@ describe('phase handler', () => {
     const { store, handler } = setup();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widget' });
     await handler(pubsubEvent(request));
-    expect((await store.get(COLLECTIONS.queue, request.requestId))?.lastError).toBe('unknown processor "widget" for phase "alpha"; known processors: widgets, gadgets');
+    expect((await store.get(COLLECTIONS.queue, request.requestId))?.lastError).toBe(
+      'unknown processor "widget" for phase "alpha"; known processors: widgets, gadgets',
+    );
   });
 
   it('rejects a request for another phase', async () => {
@@ -160,17 +220,26 @@ describe('phase handler', () => {
   it('throws (redeliver) when the failure itself cannot be recorded', async () => {
     const { store, handler } = setup();
     store.transaction = () => Promise.reject(Object.assign(new Error('14 UNAVAILABLE'), { code: 14 }));
-    await expect(handler(pubsubEvent(null, { raw: Buffer.from('nope').toString('base64') }))).rejects.toThrow(/UNAVAILABLE/);
+    await expect(handler(pubsubEvent(null, { raw: Buffer.from('nope').toString('base64') }))).rejects.toThrow(
+      /UNAVAILABLE/,
+    );
   });
 
   it('redelivers, rather than runs twice, while another delivery holds the lease; runs after the lease expires', async () => {
     const { store, clock, handler } = setup();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await store.set(COLLECTIONS.processorRuns, request.requestId, { status: 'running', attempts: 1, leaseExpiresAt: new Date(clock.now().getTime() + 5000).toISOString() });
+    await store.set(COLLECTIONS.processorRuns, request.requestId, {
+      status: 'running',
+      attempts: 1,
+      leaseExpiresAt: new Date(clock.now().getTime() + 5000).toISOString(),
+    });
     await expect(handler(pubsubEvent(request))).rejects.toThrow(/being processed by another delivery/);
     clock.advance(6000);
     await handler(pubsubEvent(request));
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+    });
   });
 
   it('does not lose the completion when its publish fails: the redelivery re-publishes it', async () => {
@@ -184,7 +253,69 @@ describe('phase handler', () => {
   });
 
   it('refuses to build a handler for a phase with an unregistered processor', () => {
-    expect(() => setup({ processors: { gadgets: undefined as unknown as Processor } })).toThrow(/no implementation registered for gadgets/);
+    expect(() => setup({ processors: { gadgets: undefined as unknown as Processor } })).toThrow(
+      /no implementation registered for gadgets/,
+    );
+  });
+});
+
+describe('the lease of a running attempt', () => {
+  const leaseOf = async (store: MemoryStore, requestId: string) =>
+    Date.parse(String((await store.get(COLLECTIONS.processorRuns, requestId))?.leaseExpiresAt));
+  const timeoutMs = testDefinition.phases[0]!.function.timeoutSeconds * 1000;
+
+  it('is short, not the whole timeout: once an attempt stops renewing (killed), a redelivery takes over after it', async () => {
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const widgets: Processor = {
+      run: async (ctx) => (++calls === 1 && (await stuck), testProcessors.widgets.run(ctx)),
+    };
+    const { store, clock, handler } = setup({ processors: { widgets }, leaseMs: 5000 });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    const t0 = clock.now().getTime();
+    const first = handler(pubsubEvent(request));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await leaseOf(store, request.requestId)).toBe(t0 + 5000);
+    // No renewal lands (its timer fires every 1.7 s of real time): as if the process was killed.
+    clock.advance(5001);
+    await handler(pubsubEvent(request));
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+    });
+    // The stuck attempt, finishing late, does the same idempotent work: still one set of documents.
+    release();
+    await first;
+    expect(store.docs('widgets')).toHaveLength(3);
+  });
+
+  it('is renewed while the attempt runs, never past its timeout, and a redelivery meanwhile is held off', async () => {
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const widgets: Processor = { run: async (ctx) => (await stuck, testProcessors.widgets.run(ctx)) };
+    const leaseMs = 30;
+    const { store, clock, handler } = setup({ processors: { widgets }, leaseMs });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    const t0 = clock.now().getTime();
+    const first = handler(pubsubEvent(request));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await leaseOf(store, request.requestId)).toBe(t0 + leaseMs);
+    clock.advance(leaseMs * 2);
+    await new Promise((r) => setTimeout(r, leaseMs));
+    expect(await leaseOf(store, request.requestId)).toBe(t0 + leaseMs * 3);
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/being processed by another delivery/);
+    // Near its timeout the renewal stops at the timeout: a hung attempt does not hold the request for ever.
+    clock.advance(timeoutMs - leaseMs * 2 - 10);
+    await new Promise((r) => setTimeout(r, leaseMs));
+    expect(await leaseOf(store, request.requestId)).toBe(t0 + timeoutMs);
+    release();
+    await first;
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      leaseExpiresAt: null,
+    });
   });
 });
 
@@ -210,11 +341,17 @@ describe('an attempt that outlives its lease (a zombie)', () => {
     // The first attempt runs past its lease; Pub/Sub redelivers and a second attempt completes.
     clock.advance(testDefinition.phases[0]!.function.timeoutSeconds * 1000 + 1000);
     await handler(pubsubEvent(request, { messageId: 'd1' }));
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+    });
     release();
     // Not acked: the message's redelivery settles it by the newer attempt's outcome (here: completed).
     await expect(first).rejects.toThrow(/failed after a newer attempt took over/);
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+    });
     expect(await store.get(COLLECTIONS.queue, request.requestId)).toBeUndefined();
     const outcomes = publisher.on(TOPICS.processorCompletions) as { outcome?: string }[];
     expect(outcomes.map((o) => o.outcome ?? 'completed')).toEqual(['completed']);
@@ -224,7 +361,10 @@ describe('an attempt that outlives its lease (a zombie)', () => {
 describe('ids that would name a document path', () => {
   it('a requestId with "/" is refused at the boundary as permanent and acked, not retried until it dead-letters', async () => {
     const { store, handler } = setup();
-    const request = { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), requestId: 'run/alpha/widgets' };
+    const request = {
+      ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }),
+      requestId: 'run/alpha/widgets',
+    };
     await expect(handler(pubsubEvent(request, { messageId: 'slash-1' }))).resolves.toBeUndefined();
     const entries = store.docs(COLLECTIONS.queue);
     expect(entries).toHaveLength(1);
@@ -235,8 +375,9 @@ describe('ids that would name a document path', () => {
   it('the in-memory store refuses what Firestore refuses: a path as an id, a document over 1 MiB', async () => {
     const store = new MemoryStore();
     await expect(store.set('c', 'a/b', {})).rejects.toThrow(/must point to a document/);
-    await expect(store.set('c', 'big', { blob: 'x'.repeat(1_100_000) })).rejects.toThrow(/exceeds the maximum allowed size of 1048576 bytes/);
+    await expect(store.set('c', 'big', { blob: 'x'.repeat(1_100_000) })).rejects.toThrow(
+      /exceeds the maximum allowed size of 1048576 bytes/,
+    );
     await expect(store.set('c', 'fine', { blob: 'x'.repeat(1000) })).resolves.toBeUndefined();
   });
 });
-
