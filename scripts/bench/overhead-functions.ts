@@ -43,7 +43,8 @@ export const benchDefinition = loadDefinition({
   },
 });
 
-registerPipelineFunctions({ definition: benchDefinition, processors: { 'bench-write': benchProcessor }, expectations: () => Promise.resolve([]) });
+const benchExpectations = () => Promise.resolve([{ collection: BENCH_COLLECTION, dateField: 'gameDate', min: DOCS_PER_MESSAGE }]);
+registerPipelineFunctions({ definition: benchDefinition, processors: { 'bench-write': benchProcessor }, expectations: benchExpectations });
 
 let store: DocumentStore | undefined;
 const logger = createLogger({ name: 'bare', level: 'warn' });

@@ -9,7 +9,12 @@ export interface GateExpectation {
 }
 
 /** The pipeline's rule for what each phase's outputs must hold for a date. */
-export type GateExpectations = (input: { phase: PhaseSpec; gameDate: string; processors: readonly string[]; store: ReadStore }) => Promise<GateExpectation[]>;
+export type GateExpectations = (input: {
+  phase: PhaseSpec;
+  gameDate: string;
+  processors: readonly string[];
+  store: ReadStore;
+}) => Promise<GateExpectation[]>;
 
 export interface GateCheck {
   collection: string;
@@ -18,6 +23,11 @@ export interface GateCheck {
   /** Documents for the date written by this run. */
   found: number;
   processors: string[];
+  /**
+   * The pipeline's expectations name no minimum for this output: the gate fails closed (a
+   * forgotten expectation is a definition bug, not "nothing expected"; say `min: 0` for that).
+   */
+  noExpectation?: true;
 }
 
 export interface GateResult {
@@ -31,8 +41,20 @@ export interface GateResult {
  * the processors this run ran, the documents for the date written by this run must reach
  * what the date needs. Data of an earlier run does not count: stale is missing.
  */
-export async function runGate(input: { store: ReadStore; phase: PhaseSpec; processors: readonly string[]; runId: string; gameDate: string; expectations: GateExpectations }): Promise<GateResult> {
-  const expectations = await input.expectations({ phase: input.phase, gameDate: input.gameDate, processors: input.processors, store: input.store });
+export async function runGate(input: {
+  store: ReadStore;
+  phase: PhaseSpec;
+  processors: readonly string[];
+  runId: string;
+  gameDate: string;
+  expectations: GateExpectations;
+}): Promise<GateResult> {
+  const expectations = await input.expectations({
+    phase: input.phase,
+    gameDate: input.gameDate,
+    processors: input.processors,
+    store: input.store,
+  });
   const outputs = new Map<string, { collection: string; dateField: string; processors: string[] }>();
   for (const spec of input.phase.processors.filter((p) => input.processors.includes(p.name))) {
     for (const output of spec.outputs) {
@@ -44,18 +66,30 @@ export async function runGate(input: { store: ReadStore; phase: PhaseSpec; proce
   }
   const checks: GateCheck[] = await Promise.all(
     [...outputs.values()].map(async (output) => {
-      const expected = expectations.find((e) => e.collection === output.collection && e.dateField === output.dateField)?.min ?? 0;
+      const expectation = expectations.find(
+        (e) => e.collection === output.collection && e.dateField === output.dateField,
+      );
       const found = await input.store.countWhere(output.collection, [
         { field: output.dateField, op: '==', value: input.gameDate },
         { field: 'runId', op: '==', value: input.runId },
       ]);
-      return { ...output, expected, found };
+      return expectation
+        ? { ...output, expected: expectation.min, found }
+        : { ...output, expected: 0, found, noExpectation: true as const };
     }),
   );
-  const shortfalls = checks.filter((c) => c.found < c.expected);
+  const shortfalls = checks.filter((c) => c.noExpectation || c.found < c.expected);
   return { passed: shortfalls.length === 0, checks, shortfalls };
 }
 
 export function describeShortfalls(shortfalls: readonly GateCheck[]): string {
-  return shortfalls.map((s) => `${s.collection} (${s.dateField}) expected ${s.expected}, found ${s.found}`).join('; ');
+  return shortfalls.map(describeShortfall).join('; ');
+}
+
+function describeShortfall(s: GateCheck): string {
+  if (!s.noExpectation) return `${s.collection} (${s.dateField}) expected ${s.expected}, found ${s.found}`;
+  return (
+    `${s.collection} (${s.dateField}): the pipeline's expectations name no minimum for this output of ${s.processors.join(', ')}` +
+    ` (found ${s.found}); the gate fails closed: add an expectation (min: 0 if nothing is expected)`
+  );
 }

@@ -140,23 +140,31 @@ function writeGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, 
   const phase = completion.phase;
   const exhausted: QueueEntry[] = [];
   for (const { processor, requestId, entry } of entries) {
-    const lastError = describeShortfalls(gate.shortfalls.filter((s) => s.processors.includes(processor)));
+    const own = gate.shortfalls.filter((s) => s.processors.includes(processor));
+    const lastError = describeShortfalls(own);
+    // No expectation for an output is a definition bug: a re-run cannot fix it, a person must.
+    const definitionBug = own.every((s) => s.noExpectation);
     const nextRetryAt = (retries: number) => new Date(Date.parse(now) + (retries === 0 ? GATE_RETRY_DELAY_MS : nextRetryDelayMs(queue, retries))).toISOString();
     if (!entry) {
       const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: run.gameDate, phase, processor, triggerSource: 'retry', parentEventId: gateEventId ?? completion.parentEventId, traceparent: childTraceparent(completion.traceparent) };
-      tx.set(COLLECTIONS.queue, requestId, {
-        requestId, status: 'pending', errorType: 'transient', errorReason: 'gate_failed', errorName: 'GateFailed', lastError, stack: null, needsManualFix: false,
+      const created = {
+        requestId, status: definitionBug ? 'failed_permanent' : 'pending', errorType: definitionBug ? 'permanent' : 'transient',
+        errorReason: definitionBug ? 'gate_no_expectation' : 'gate_failed', errorName: 'GateFailed', lastError, stack: null,
+        needsManualFix: definitionBug,
         runId: run.runId, gameDate: run.gameDate, phase, processor, request, originalMessage: null, failureEventId: gateEventId,
-        firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, waitChecks: 0, nextRetryAt: nextRetryAt(0), deadlineAt: null, updatedAt: now,
-      });
+        firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, waitChecks: 0,
+        nextRetryAt: definitionBug ? null : nextRetryAt(0), deadlineAt: null, updatedAt: now,
+      } as const;
+      tx.set(COLLECTIONS.queue, requestId, created);
+      if (definitionBug) exhausted.push(created);
       continue;
     }
     const reopen = entry.status === 'succeeded' && !entry.resolvedAt;
     const rerunDone = entry.status === 'retrying' && entry.awaitingGate === true;
     if (!reopen && !rerunDone) continue;
     const occurrences = (entry.occurrences ?? 0) + 1;
-    if (entry.retryCount >= queue.maxRetries) {
-      const message = `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
+    if (entry.retryCount >= queue.maxRetries || definitionBug) {
+      const message = definitionBug ? lastError : `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
       recordTransition(tx, { entry, type: 'queue_failed_permanent', at: now, from: entry.status, to: 'failed_permanent', message });
       tx.set(COLLECTIONS.queue, requestId, { status: 'failed_permanent', needsManualFix: true, awaitingGate: false, nextRetryAt: null, lastError: message, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
       exhausted.push({ ...entry, lastError: message });

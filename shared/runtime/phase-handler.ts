@@ -77,23 +77,43 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
   if (missing.length > 0)
     throw new Error(`phase "${phase.id}": no implementation registered for ${missing.join(', ')}`);
   const timeoutMs = phase.function.timeoutSeconds * 1000;
+  if (deps.leaseMs !== undefined && !(deps.leaseMs > 0))
+    throw new Error(`leaseMs must be a positive number of milliseconds, got ${deps.leaseMs}`);
   const leaseMs = Math.min(deps.leaseMs ?? DEFAULT_LEASE_MS, timeoutMs);
 
-  /** Renews an attempt's lease while it runs; returns the function that stops renewing. */
-  function holdLease(request: ProcessorRequest, attempt: number, started: Date, logger: Logger): () => void {
+  /**
+   * Renews an attempt's lease while it runs, one renewal at a time (a slow one is never overtaken
+   * by a later one, so the lease never moves back). Returns the function that stops renewing and
+   * waits for a renewal still in flight, so none lands after the attempt's outcome.
+   */
+  function holdLease(request: ProcessorRequest, attempt: number, started: Date, logger: Logger): () => Promise<void> {
     const timeoutAt = started.getTime() + timeoutMs;
-    const timer = setInterval(() => {
+    let stopped = false;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = () => {
+      timer = setTimeout(renew, leaseMs / 3);
+      timer.unref();
+    };
+    const renew = () => {
       const now = deps.clock.now().getTime();
-      if (now >= timeoutAt) return clearInterval(timer);
-      renewLease(deps.store, request.requestId, attempt, new Date(Math.min(now + leaseMs, timeoutAt))).then(
-        (held) => held || clearInterval(timer),
+      if (stopped || now >= timeoutAt) return;
+      inFlight = renewLease(deps.store, request.requestId, attempt, new Date(Math.min(now + leaseMs, timeoutAt))).then(
+        (held) => held && !stopped && schedule(),
         // A missed renewal is not a failure of the work: the next one may land; if none does, a
         // redelivery takes over after the lease, as after a kill.
-        (error: unknown) => logger.warn({ attempt, err: describeError(error).message }, 'lease renewal failed'),
+        (error: unknown) => {
+          logger.warn({ attempt, err: describeError(error).message }, 'lease renewal failed');
+          if (!stopped) schedule();
+        },
       );
-    }, leaseMs / 3);
-    timer.unref();
-    return () => clearInterval(timer);
+    };
+    schedule();
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    };
   }
 
   async function rejectMessage(
@@ -360,7 +380,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     try {
       await runAttempt(event, request, spec, processor, attempt, started, logger);
     } finally {
-      stopRenewing();
+      await stopRenewing();
     }
   };
 }

@@ -12,6 +12,7 @@ import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
 import { createDlqRecorder } from '../../shared/recovery/dlq-recorder.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 import type { Alert, Notifier } from '../../shared/recovery/notifier.ts';
+import type { GateExpectations } from '../../shared/orchestration/gate.ts';
 
 const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
@@ -26,7 +27,7 @@ import { manualClock, pubsubEvent } from '../support/factories.ts';
 class Crash extends Error {}
 
 /** The orchestrator and both phase handlers over one in-memory store, with a hand-driven bus. */
-function world(options: { crashAt?: string; notifier?: Notifier } = {}) {
+function world(options: { crashAt?: string; notifier?: Notifier; expectations?: GateExpectations } = {}) {
   const store = new MemoryStore();
   const publisher = new MemoryPublisher();
   const clock = manualClock();
@@ -35,7 +36,7 @@ function world(options: { crashAt?: string; notifier?: Notifier } = {}) {
   const faults = createFaultInjector({});
   const orchestrator = createOrchestrator({
     definition: testDefinition,
-    expectations: testExpectations,
+    expectations: options.expectations ?? testExpectations,
     store,
     publisher,
     clock,
@@ -313,6 +314,30 @@ describe('orchestrator', () => {
     expect(gate?.shortfalls).toEqual([{ collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] }]);
     expect(await w.store.get(COLLECTIONS.queue, `${rid('1997-05-01', 'm1')}--alpha--widgets`)).toMatchObject({ status: 'pending', errorReason: 'gate_failed', processor: 'widgets' });
     expect(await w.store.get(COLLECTIONS.runs, rid('1997-05-01', 'm1'))).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
+  });
+
+  it('fails closed when the expectations forget an output: NEEDS MANUAL FIX naming it, an alert, never a re-run', async () => {
+    const alerts: Alert[] = [];
+    // The gadgets output has no expectation: before, it counted as "0 expected" and the gate passed.
+    const forgetful: GateExpectations = async (input) => (await testExpectations(input)).filter((e) => e.collection !== 'gadgets');
+    const w = world({ expectations: forgetful, notifier: (a) => Promise.resolve(void alerts.push(a)) });
+    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    const runId = rid('2024-04-21', 'm1');
+    const entry = await w.store.get(COLLECTIONS.queue, `${runId}--alpha--gadgets`);
+    expect(entry).toMatchObject({ status: 'failed_permanent', needsManualFix: true, errorType: 'permanent' });
+    expect(entry).toMatchObject({ errorReason: 'gate_no_expectation', nextRetryAt: null });
+    const named = "gadgets (gameDate): the pipeline's expectations name no minimum for this output of gadgets";
+    expect(String(entry?.lastError)).toContain(named);
+    expect(await w.store.get(COLLECTIONS.queue, `${runId}--alpha--widgets`)).toBeUndefined();
+    expect(alerts.filter((a) => a.kind === 'failed_permanent').map((a) => a.processor)).toEqual(['gadgets']);
+    expect(await w.store.get(COLLECTIONS.runs, runId)).toMatchObject({ status: 'FAILED' });
+    // A tick much later re-runs nothing: a re-run cannot add an expectation.
+    w.clock.advance(24 * 3600_000);
+    const before = requestsOn(w, 'alpha').length;
+    await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    expect(requestsOn(w, 'alpha')).toHaveLength(before);
   });
 
   it('counts stale documents of an earlier run as missing', async () => {

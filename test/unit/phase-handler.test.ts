@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
 import { MemoryStore } from '../../shared/adapters/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
@@ -271,14 +271,14 @@ describe('the lease of a running attempt', () => {
     const widgets: Processor = {
       run: async (ctx) => (++calls === 1 && (await stuck), testProcessors.widgets.run(ctx)),
     };
-    const { store, clock, handler } = setup({ processors: { widgets }, leaseMs: 5000 });
+    const { store, clock, handler } = setup({ processors: { widgets }, leaseMs: 15_000 });
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
     const t0 = clock.now().getTime();
     const first = handler(pubsubEvent(request));
     await new Promise((r) => setTimeout(r, 10));
-    expect(await leaseOf(store, request.requestId)).toBe(t0 + 5000);
-    // No renewal lands (its timer fires every 1.7 s of real time): as if the process was killed.
-    clock.advance(5001);
+    expect(await leaseOf(store, request.requestId)).toBe(t0 + 15_000);
+    // No renewal lands (its timer fires every 5 s of real time): as if the process was killed.
+    clock.advance(15_001);
     await handler(pubsubEvent(request));
     expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
       status: 'completed',
@@ -290,6 +290,11 @@ describe('the lease of a running attempt', () => {
     expect(store.docs('widgets')).toHaveLength(3);
   });
 
+  it('refuses a lease that is not a positive number of milliseconds', () => {
+    expect(() => setup({ leaseMs: 0 })).toThrow(/leaseMs must be a positive number/);
+    expect(() => setup({ leaseMs: Number.NaN })).toThrow(/leaseMs must be a positive number/);
+  });
+
   it('is renewed while the attempt runs, never past its timeout, and a redelivery meanwhile is held off', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
@@ -299,16 +304,14 @@ describe('the lease of a running attempt', () => {
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
     const t0 = clock.now().getTime();
     const first = handler(pubsubEvent(request));
-    await new Promise((r) => setTimeout(r, 5));
-    expect(await leaseOf(store, request.requestId)).toBe(t0 + leaseMs);
+    // Renewals run on real timers (every 10 ms here): wait for them rather than for a fixed time.
+    await vi.waitFor(async () => expect(await leaseOf(store, request.requestId)).toBe(t0 + leaseMs));
     clock.advance(leaseMs * 2);
-    await new Promise((r) => setTimeout(r, leaseMs));
-    expect(await leaseOf(store, request.requestId)).toBe(t0 + leaseMs * 3);
+    await vi.waitFor(async () => expect(await leaseOf(store, request.requestId)).toBe(t0 + leaseMs * 3));
     await expect(handler(pubsubEvent(request))).rejects.toThrow(/being processed by another delivery/);
     // Near its timeout the renewal stops at the timeout: a hung attempt does not hold the request for ever.
     clock.advance(timeoutMs - leaseMs * 2 - 10);
-    await new Promise((r) => setTimeout(r, leaseMs));
-    expect(await leaseOf(store, request.requestId)).toBe(t0 + timeoutMs);
+    await vi.waitFor(async () => expect(await leaseOf(store, request.requestId)).toBe(t0 + timeoutMs));
     release();
     await first;
     expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
