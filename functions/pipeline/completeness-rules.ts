@@ -1,4 +1,6 @@
 import type { CompletenessRules, ExpectedDoc } from '../../shared/operations/completeness.ts';
+import type { PhaseIdOf, ProcessorNameOf } from '../../shared/definition/schema.ts';
+import type { referenceDefinitionInput } from './definition.ts';
 import { DOMAIN, rawPayloadId, seriesStateId, teamFormId, teamGameId } from './collections.ts';
 import { SchedulePayloadSchema } from './source/payloads.ts';
 
@@ -7,14 +9,17 @@ import { SchedulePayloadSchema } from './source/payloads.ts';
  * stats and analytics, the series state and both teams' form; per date, the raw payloads and
  * the features and predictions of the next game date's games.
  */
-export function referenceCompleteness(gameDates: (from: string, to: string) => Promise<string[]>): CompletenessRules {
+type Phase = PhaseIdOf<typeof referenceDefinitionInput>;
+type ProcessorName = ProcessorNameOf<typeof referenceDefinitionInput>;
+
+export function referenceCompleteness(gameDates: (from: string, to: string) => Promise<string[]>): CompletenessRules<Phase, ProcessorName> {
   return {
     gameDates,
     async expectedDocs(gameDate, store) {
       const raw = await store.get(DOMAIN.rawPayloads, rawPayloadId(gameDate, 'schedule'));
       if (!raw || typeof raw.payload !== 'string') return null;
       const schedule = SchedulePayloadSchema.parse(JSON.parse(raw.payload));
-      const docs: ExpectedDoc[] = [
+      const docs: ExpectedDoc<Phase, ProcessorName>[] = [
         { phase: 'scrape', processor: 'scrape-schedule', collection: DOMAIN.rawPayloads, id: rawPayloadId(gameDate, 'schedule'), gameId: null },
         { phase: 'scrape', processor: 'scrape-boxscores', collection: DOMAIN.rawPayloads, id: rawPayloadId(gameDate, 'boxscores'), gameId: null },
       ];

@@ -11,19 +11,24 @@ import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
 
 /** One document a date must have, and who writes it. `gameId` null: a date-level output. */
-export interface ExpectedDoc {
-  phase: string;
-  processor: string;
+/**
+ * One document a partition must hold, and the processor that writes it. A pipeline types `P` and
+ * `R` by its definition (`PhaseIdOf<typeof def>`, `ProcessorNameOf<typeof def>`): a rule naming a
+ * phase or processor the definition does not have is then a compile error, not a silent miss.
+ */
+export interface ExpectedDoc<P extends string = string, R extends string = string> {
+  phase: P;
+  processor: R;
   collection: string;
   id: string;
   gameId: string | null;
 }
 
 /** The pipeline's part: which dates have games, and what each date must hold. */
-export interface CompletenessRules {
+export interface CompletenessRules<P extends string = string, R extends string = string> {
   gameDates(from: string, to: string): Promise<string[]>;
   /** Null when the date's schedule itself is missing (the date was never scraped). */
-  expectedDocs(gameDate: string, store: ReadStore): Promise<ExpectedDoc[] | null>;
+  expectedDocs(gameDate: string, store: ReadStore): Promise<ExpectedDoc<P, R>[] | null>;
 }
 
 export interface MissingPair {

@@ -8,6 +8,7 @@ import type { Game } from '../../functions/pipeline/raw/normalize.ts';
 import type { TeamGameAnalytics } from '../../functions/pipeline/analytics/ratings.ts';
 import { boxscoresOf, realDataset } from '../support/real-data.ts';
 import { seasonOfDate } from '../../functions/pipeline/season.ts';
+import { referenceCompleteness } from '../../functions/pipeline/completeness-rules.ts';
 
 function ratingsOn(date: string, gameId: string, team: string) {
   const n = normalizeBoxscores(date, boxscoresOf(date));
@@ -119,5 +120,23 @@ describe('seasons', () => {
     expect(seasonOfDate('2020-10-11')).toBe('2019-20');
     expect(seasonOfDate('2020-12-22')).toBe('2020-21');
     expect(seasonOfDate('2023-10-24')).toBe('2023-24');
+  });
+});
+
+describe('completeness rules', () => {
+  it('name phases and processors of the definition: a drifted name does not compile', () => {
+    type Rules = ReturnType<typeof referenceCompleteness>;
+    type Doc = NonNullable<Awaited<ReturnType<Rules['expectedDocs']>>>[number];
+    const drifted: Doc = {
+      phase: 'raw',
+      // @ts-expect-error "normalise-games" is not a processor of the reference definition (typecheck fails if it compiles)
+      processor: 'normalise-games',
+      collection: 'games',
+      id: 'g1',
+      gameId: 'g1',
+    };
+    // @ts-expect-error "scraping" is not a phase of the reference definition
+    const wrongPhase: Doc['phase'] = 'scraping';
+    expect([drifted.processor, wrongPhase]).toEqual(['normalise-games', 'scraping']);
   });
 });
