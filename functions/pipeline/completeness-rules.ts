@@ -12,7 +12,9 @@ import { SchedulePayloadSchema } from './source/payloads.ts';
 type Phase = PhaseIdOf<typeof referenceDefinitionInput>;
 type ProcessorName = ProcessorNameOf<typeof referenceDefinitionInput>;
 
-export function referenceCompleteness(gameDates: (from: string, to: string) => Promise<string[]>): CompletenessRules<Phase, ProcessorName> {
+export function referenceCompleteness(
+  gameDates: (from: string, to: string) => Promise<string[]>,
+): CompletenessRules<Phase, ProcessorName> {
   return {
     gameDates,
     async expectedDocs(gameDate, store) {
@@ -20,21 +22,76 @@ export function referenceCompleteness(gameDates: (from: string, to: string) => P
       if (!raw || typeof raw.payload !== 'string') return null;
       const schedule = SchedulePayloadSchema.parse(JSON.parse(raw.payload));
       const docs: ExpectedDoc<Phase, ProcessorName>[] = [
-        { phase: 'scrape', processor: 'scrape-schedule', collection: DOMAIN.rawPayloads, id: rawPayloadId(gameDate, 'schedule'), gameId: null },
-        { phase: 'scrape', processor: 'scrape-boxscores', collection: DOMAIN.rawPayloads, id: rawPayloadId(gameDate, 'boxscores'), gameId: null },
+        {
+          phase: 'scrape',
+          processor: 'scrape-schedule',
+          collection: DOMAIN.rawPayloads,
+          id: rawPayloadId(gameDate, 'schedule'),
+          gameId: null,
+        },
+        {
+          phase: 'scrape',
+          processor: 'scrape-boxscores',
+          collection: DOMAIN.rawPayloads,
+          id: rawPayloadId(gameDate, 'boxscores'),
+          gameId: null,
+        },
       ];
       for (const g of schedule.games) {
-        docs.push({ phase: 'raw', processor: 'normalize-games', collection: DOMAIN.games, id: g.gameId, gameId: g.gameId });
+        docs.push({
+          phase: 'raw',
+          processor: 'normalize-games',
+          collection: DOMAIN.games,
+          id: g.gameId,
+          gameId: g.gameId,
+        });
         for (const team of [g.homeTeam, g.awayTeam]) {
-          docs.push({ phase: 'raw', processor: 'normalize-team-stats', collection: DOMAIN.teamGameStats, id: teamGameId(g.gameId, team), gameId: g.gameId });
-          docs.push({ phase: 'analytics', processor: 'team-ratings', collection: DOMAIN.teamGameAnalytics, id: teamGameId(g.gameId, team), gameId: g.gameId });
-          docs.push({ phase: 'precompute', processor: 'team-form', collection: DOMAIN.teamForm, id: teamFormId(g.season, team, gameDate), gameId: g.gameId });
+          docs.push({
+            phase: 'raw',
+            processor: 'normalize-team-stats',
+            collection: DOMAIN.teamGameStats,
+            id: teamGameId(g.gameId, team),
+            gameId: g.gameId,
+          });
+          docs.push({
+            phase: 'analytics',
+            processor: 'team-ratings',
+            collection: DOMAIN.teamGameAnalytics,
+            id: teamGameId(g.gameId, team),
+            gameId: g.gameId,
+          });
+          docs.push({
+            phase: 'precompute',
+            processor: 'team-form',
+            collection: DOMAIN.teamForm,
+            id: teamFormId(g.season, team, gameDate),
+            gameId: g.gameId,
+          });
         }
-        if (g.gameId.startsWith('004')) docs.push({ phase: 'analytics', processor: 'series-state', collection: DOMAIN.seriesState, id: seriesStateId(g.gameId.slice(0, 9), gameDate), gameId: g.gameId });
+        if (g.gameId.startsWith('004'))
+          docs.push({
+            phase: 'analytics',
+            processor: 'series-state',
+            collection: DOMAIN.seriesState,
+            id: seriesStateId(g.gameId.slice(0, 9), gameDate),
+            gameId: g.gameId,
+          });
       }
       for (const next of schedule.nextGames) {
-        docs.push({ phase: 'precompute', processor: 'game-features', collection: DOMAIN.gameFeatures, id: next.gameId, gameId: null });
-        docs.push({ phase: 'predict', processor: 'predict-games', collection: DOMAIN.predictions, id: next.gameId, gameId: null });
+        docs.push({
+          phase: 'precompute',
+          processor: 'game-features',
+          collection: DOMAIN.gameFeatures,
+          id: next.gameId,
+          gameId: null,
+        });
+        docs.push({
+          phase: 'predict',
+          processor: 'predict-games',
+          collection: DOMAIN.predictions,
+          id: next.gameId,
+          gameId: null,
+        });
       }
       return docs;
     },

@@ -18,7 +18,10 @@ export const DOCS_PER_MESSAGE = 10;
 /** The work: ten documents for the date, derived from the request (a redelivery overwrites them). */
 export const benchProcessor: Processor = {
   async run(ctx) {
-    const docs = Array.from({ length: DOCS_PER_MESSAGE }, (_, i) => ({ id: `${ctx.request.requestId}-${i}`, data: { gameDate: ctx.request.gameDate, requestId: ctx.request.requestId, i, value: i * 3.5 } }));
+    const docs = Array.from({ length: DOCS_PER_MESSAGE }, (_, i) => ({
+      id: `${ctx.request.requestId}-${i}`,
+      data: { gameDate: ctx.request.gameDate, requestId: ctx.request.requestId, i, value: i * 3.5 },
+    }));
     await ctx.write(BENCH_COLLECTION, docs);
     return { metrics: { docs: docs.length } };
   },
@@ -30,7 +33,13 @@ export const benchDefinition = loadDefinition({
     {
       id: 'work',
       description: 'one processor writing ten documents',
-      processors: [{ name: 'bench-write', description: 'ten documents', outputs: [{ collection: BENCH_COLLECTION, dateField: 'gameDate' }] }],
+      processors: [
+        {
+          name: 'bench-write',
+          description: 'ten documents',
+          outputs: [{ collection: BENCH_COLLECTION, dateField: 'gameDate' }],
+        },
+      ],
       subscription: { ackDeadlineSeconds: 120, minBackoffSeconds: 1, maxBackoffSeconds: 10, maxDeliveryAttempts: 5 },
       function: { timeoutSeconds: 60, memoryMb: 256 },
       expectedDurationSeconds: 60,
@@ -43,8 +52,13 @@ export const benchDefinition = loadDefinition({
   },
 });
 
-const benchExpectations = () => Promise.resolve([{ collection: BENCH_COLLECTION, dateField: 'gameDate', min: DOCS_PER_MESSAGE }]);
-registerPipelineFunctions({ definition: benchDefinition, processors: { 'bench-write': benchProcessor }, expectations: benchExpectations });
+const benchExpectations = () =>
+  Promise.resolve([{ collection: BENCH_COLLECTION, dateField: 'gameDate', min: DOCS_PER_MESSAGE }]);
+registerPipelineFunctions({
+  definition: benchDefinition,
+  processors: { 'bench-write': benchProcessor },
+  expectations: benchExpectations,
+});
 
 let store: DocumentStore | undefined;
 const logger = createLogger({ name: 'bare', level: 'warn' });
@@ -60,7 +74,18 @@ functions.http('bare-work', (req, res) => {
   const request = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as ProcessorRequest;
   const s = (store ??= createFirestoreStore(createFirestore(process.env.GOOGLE_CLOUD_PROJECT ?? '')));
   benchProcessor
-    .run({ request, attempt: 1, store: s, http, logger, clock: systemClock, write: async (collection, docs) => (await s.writeBatch(docs.map((d) => ({ collection, id: d.id, data: d.data }))), docs.length) })
+    .run({
+      request,
+      attempt: 1,
+      store: s,
+      http,
+      logger,
+      clock: systemClock,
+      write: async (collection, docs) => (
+        await s.writeBatch(docs.map((d) => ({ collection, id: d.id, data: d.data }))),
+        docs.length
+      ),
+    })
     .then(
       () => res.status(204).send(''),
       () => res.status(500).send('failed'),

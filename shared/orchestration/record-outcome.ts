@@ -1,6 +1,14 @@
 import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
 import { childTraceparent } from '../messages/fields.ts';
-import { isFailure, makeRequestId, phaseTopic, ProcessorOutcomeSchema, type ProcessorCompleted, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
+import {
+  isFailure,
+  makeRequestId,
+  phaseTopic,
+  ProcessorOutcomeSchema,
+  type ProcessorCompleted,
+  type ProcessorFailed,
+  type ProcessorRequest,
+} from '../messages/messages.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { describeShortfalls, runGate, type GateResult } from './gate.ts';
@@ -31,7 +39,14 @@ export const CLAIM_STALE_MS = 60_000;
  */
 async function claimDecision(deps: OrchestratorDeps, decisionId: string, requestId: string): Promise<boolean> {
   const now = deps.clock.now();
-  if (await deps.store.create(COLLECTIONS.decisionClaims, decisionId, { decisionId, owner: requestId, at: now.toISOString() })) return true;
+  if (
+    await deps.store.create(COLLECTIONS.decisionClaims, decisionId, {
+      decisionId,
+      owner: requestId,
+      at: now.toISOString(),
+    })
+  )
+    return true;
   const claim = await deps.store.get(COLLECTIONS.decisionClaims, decisionId);
   if (!claim || claim.owner === requestId) return true;
   return now.getTime() - Date.parse(String(claim.at)) > CLAIM_STALE_MS;
@@ -44,7 +59,13 @@ async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFail
     // A superseded run is history: what its old attempts report changes nothing.
     if (!run || run.supersededBy) return;
     const updated = updateRun(run, now, `${notice.processor} ${notice.outcome}`, (draft) => {
-      draft.failures[notice.processor] = { phase: notice.phase, status: notice.outcome, errorType: notice.errorType, message: notice.message, at: notice.failedAt };
+      draft.failures[notice.processor] = {
+        phase: notice.phase,
+        status: notice.outcome,
+        errorType: notice.errorType,
+        message: notice.message,
+        at: notice.failedAt,
+      };
     });
     tx.set(COLLECTIONS.runs, notice.runId, { ...updated });
   });
@@ -55,7 +76,12 @@ async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFail
  * (contended only by the last completions of that phase, never by every completion).
  * Writes the next phase's requests to the outbox in the same transaction.
  */
-async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, phaseDoc: RunPhaseDoc, gate: GateResult): Promise<Decision> {
+async function decide(
+  deps: OrchestratorDeps,
+  completion: ProcessorCompleted,
+  phaseDoc: RunPhaseDoc,
+  gate: GateResult,
+): Promise<Decision> {
   const now = deps.clock.now().toISOString();
   const decisionId = phaseDecisionId(completion.runId, completion.phase);
   const next = deps.definition.nextPhase(completion.phase);
@@ -70,13 +96,37 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
     // processors that fell short, when the gate failed.
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
     // Failed again, after a re-run: the entries of the processors still short are counted again.
-    if (current.status === 'gate_failed' && !gate.passed) return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null) };
+    if (current.status === 'gate_failed' && !gate.passed)
+      return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null) };
     // A date with nothing to process (no games) succeeds, and says so: every expectation was 0.
     const nothing = gate.passed && gate.checks.every((c) => c.expected === 0 && c.found === 0);
-    const reason = gate.passed ? `gate of ${completion.phase} passed${nothing ? `: nothing expected for ${run.gameDate} (no data for the date)` : ''}` : `gate of ${completion.phase} failed`;
+    const reason = gate.passed
+      ? `gate of ${completion.phase} passed${nothing ? `: nothing expected for ${run.gameDate} (no data for the date)` : ''}`
+      : `gate of ${completion.phase} failed`;
     const eventId = `${decisionId}--${gate.passed ? 'gate_passed' : 'gate_failed'}${current.status === 'gate_failed' ? `-${now}` : ''}`;
-    tx.set(COLLECTIONS.runPhases, decisionId, { ...current, status: gate.passed ? 'gate_passed' : 'gate_failed', decidedAt: now, gate: { ...gate } });
-    tx.set(COLLECTIONS.events, eventId, { eventId, type: gate.passed ? 'gate_passed' : 'gate_failed', at: now, runId: run.runId, requestId: null, gameDate: run.gameDate, phase: completion.phase, processor: null, attempt: null, triggerSource: run.triggerSource, traceparent: completion.traceparent, parentEventId: completion.parentEventId, checks: gate.checks, shortfalls: gate.shortfalls, message: gate.passed ? (nothing ? reason : null) : describeShortfalls(gate.shortfalls) });
+    tx.set(COLLECTIONS.runPhases, decisionId, {
+      ...current,
+      status: gate.passed ? 'gate_passed' : 'gate_failed',
+      decidedAt: now,
+      gate: { ...gate },
+    });
+    tx.set(COLLECTIONS.events, eventId, {
+      eventId,
+      type: gate.passed ? 'gate_passed' : 'gate_failed',
+      at: now,
+      runId: run.runId,
+      requestId: null,
+      gameDate: run.gameDate,
+      phase: completion.phase,
+      processor: null,
+      attempt: null,
+      triggerSource: run.triggerSource,
+      traceparent: completion.traceparent,
+      parentEventId: completion.parentEventId,
+      checks: gate.checks,
+      shortfalls: gate.shortfalls,
+      message: gate.passed ? (nothing ? reason : null) : describeShortfalls(gate.shortfalls),
+    });
     const nextDecision = next && gate.passed ? phaseDecisionId(run.runId, next.id) : null;
     const updated = updateRun(run, now, reason, (draft) => {
       const state = draft.phases[completion.phase];
@@ -84,7 +134,13 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
         state.status = gate.passed ? 'SUCCEEDED' : 'GATE_FAILED';
         state.done = phaseDoc.expected.length;
       }
-      if (nothing) draft.notes = [...new Set([...(draft.notes ?? []), `phase ${completion.phase}: nothing expected for ${run.gameDate} (no data for the date)`])];
+      if (nothing)
+        draft.notes = [
+          ...new Set([
+            ...(draft.notes ?? []),
+            `phase ${completion.phase}: nothing expected for ${run.gameDate} (no data for the date)`,
+          ]),
+        ];
       if (gate.passed) delete draft.gateFailures[completion.phase];
       else draft.gateFailures[completion.phase] = describeShortfalls(gate.shortfalls);
       if (next && gate.passed && draft.phases[next.id]) draft.phases[next.id]!.status = 'RUNNING';
@@ -96,11 +152,39 @@ async function decide(deps: OrchestratorDeps, completion: ProcessorCompleted, ph
       return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, eventId) };
     }
     if (next && nextDecision) {
-      const nextDoc: RunPhaseDoc = { runId: run.runId, phase: next.id, gameDate: run.gameDate, expected: next.processors.map((p) => p.name), status: 'running', startedAt: now, decidedAt: null, gate: null };
+      const nextDoc: RunPhaseDoc = {
+        runId: run.runId,
+        phase: next.id,
+        gameDate: run.gameDate,
+        expected: next.processors.map((p) => p.name),
+        status: 'running',
+        startedAt: now,
+        decidedAt: null,
+        gate: null,
+      };
       tx.set(COLLECTIONS.runPhases, nextDecision, { ...nextDoc });
       for (const processor of nextDoc.expected) {
-        const message: ProcessorRequest = { runId: run.runId, requestId: makeRequestId({ runId: run.runId, phase: next.id, processor }), gameDate: run.gameDate, phase: next.id, processor, triggerSource: run.triggerSource as ProcessorRequest['triggerSource'], parentEventId: eventId, traceparent: childTraceparent(completion.traceparent) };
-        addToOutbox(tx, { id: `${nextDecision}--${processor}`, decisionId: nextDecision, runId: run.runId, topic: phaseTopic(next.id), message: { ...message }, attributes: { requestId: message.requestId }, status: 'pending', createdAt: now, sentAt: null });
+        const message: ProcessorRequest = {
+          runId: run.runId,
+          requestId: makeRequestId({ runId: run.runId, phase: next.id, processor }),
+          gameDate: run.gameDate,
+          phase: next.id,
+          processor,
+          triggerSource: run.triggerSource as ProcessorRequest['triggerSource'],
+          parentEventId: eventId,
+          traceparent: childTraceparent(completion.traceparent),
+        };
+        addToOutbox(tx, {
+          id: `${nextDecision}--${processor}`,
+          decisionId: nextDecision,
+          runId: run.runId,
+          topic: phaseTopic(next.id),
+          message: { ...message },
+          attributes: { requestId: message.requestId },
+          status: 'pending',
+          createdAt: now,
+          sentAt: null,
+        });
       }
     }
     return { next: nextDecision, exhausted: [] };
@@ -129,13 +213,24 @@ type GateEntry = { processor: string; requestId: string; entry: QueueEntry | und
 /** The queue entries of the processors a failed gate found short (read in the decision's transaction). */
 async function readGateEntries(tx: Transaction, run: RunDoc, phase: string, gate: GateResult): Promise<GateEntry[]> {
   const responsible = [...new Set(gate.shortfalls.flatMap((s) => s.processors))];
-  return Promise.all(responsible.map(async (processor) => {
-    const requestId = makeRequestId({ runId: run.runId, phase, processor });
-    return { processor, requestId, entry: asEntry(await tx.get(COLLECTIONS.queue, requestId)) };
-  }));
+  return Promise.all(
+    responsible.map(async (processor) => {
+      const requestId = makeRequestId({ runId: run.runId, phase, processor });
+      return { processor, requestId, entry: asEntry(await tx.get(COLLECTIONS.queue, requestId)) };
+    }),
+  );
 }
 
-function writeGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, completion: ProcessorCompleted, gate: GateResult, entries: readonly GateEntry[], now: string, gateEventId: string | null): QueueEntry[] {
+function writeGateEntries(
+  deps: OrchestratorDeps,
+  tx: Transaction,
+  run: RunDoc,
+  completion: ProcessorCompleted,
+  gate: GateResult,
+  entries: readonly GateEntry[],
+  now: string,
+  gateEventId: string | null,
+): QueueEntry[] {
   const queue = deps.definition.queue;
   const phase = completion.phase;
   const exhausted: QueueEntry[] = [];
@@ -144,16 +239,45 @@ function writeGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, 
     const lastError = describeShortfalls(own);
     // No expectation for an output is a definition bug: a re-run cannot fix it, a person must.
     const definitionBug = own.every((s) => s.noExpectation);
-    const nextRetryAt = (retries: number) => new Date(Date.parse(now) + (retries === 0 ? GATE_RETRY_DELAY_MS : nextRetryDelayMs(queue, retries))).toISOString();
+    const nextRetryAt = (retries: number) =>
+      new Date(
+        Date.parse(now) + (retries === 0 ? GATE_RETRY_DELAY_MS : nextRetryDelayMs(queue, retries)),
+      ).toISOString();
     if (!entry) {
-      const request: ProcessorRequest = { runId: run.runId, requestId, gameDate: run.gameDate, phase, processor, triggerSource: 'retry', parentEventId: gateEventId ?? completion.parentEventId, traceparent: childTraceparent(completion.traceparent) };
+      const request: ProcessorRequest = {
+        runId: run.runId,
+        requestId,
+        gameDate: run.gameDate,
+        phase,
+        processor,
+        triggerSource: 'retry',
+        parentEventId: gateEventId ?? completion.parentEventId,
+        traceparent: childTraceparent(completion.traceparent),
+      };
       const created = {
-        requestId, status: definitionBug ? 'failed_permanent' : 'pending', errorType: definitionBug ? 'permanent' : 'transient',
-        errorReason: definitionBug ? 'gate_no_expectation' : 'gate_failed', errorName: 'GateFailed', lastError, stack: null,
+        requestId,
+        status: definitionBug ? 'failed_permanent' : 'pending',
+        errorType: definitionBug ? 'permanent' : 'transient',
+        errorReason: definitionBug ? 'gate_no_expectation' : 'gate_failed',
+        errorName: 'GateFailed',
+        lastError,
+        stack: null,
         needsManualFix: definitionBug,
-        runId: run.runId, gameDate: run.gameDate, phase, processor, request, originalMessage: null, failureEventId: gateEventId,
-        firstFailedAt: now, lastFailedAt: now, occurrences: 1, retryCount: 0, waitChecks: 0,
-        nextRetryAt: definitionBug ? null : nextRetryAt(0), deadlineAt: null, updatedAt: now,
+        runId: run.runId,
+        gameDate: run.gameDate,
+        phase,
+        processor,
+        request,
+        originalMessage: null,
+        failureEventId: gateEventId,
+        firstFailedAt: now,
+        lastFailedAt: now,
+        occurrences: 1,
+        retryCount: 0,
+        waitChecks: 0,
+        nextRetryAt: definitionBug ? null : nextRetryAt(0),
+        deadlineAt: null,
+        updatedAt: now,
       } as const;
       tx.set(COLLECTIONS.queue, requestId, created);
       if (definitionBug) exhausted.push(created);
@@ -165,13 +289,55 @@ function writeGateEntries(deps: OrchestratorDeps, tx: Transaction, run: RunDoc, 
     const occurrences = (entry.occurrences ?? 0) + 1;
     if (entry.retryCount >= queue.maxRetries || definitionBug) {
       const message = definitionBug ? lastError : `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
-      recordTransition(tx, { entry, type: 'queue_failed_permanent', at: now, from: entry.status, to: 'failed_permanent', message });
-      tx.set(COLLECTIONS.queue, requestId, { status: 'failed_permanent', needsManualFix: true, awaitingGate: false, nextRetryAt: null, lastError: message, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
+      recordTransition(tx, {
+        entry,
+        type: 'queue_failed_permanent',
+        at: now,
+        from: entry.status,
+        to: 'failed_permanent',
+        message,
+      });
+      tx.set(
+        COLLECTIONS.queue,
+        requestId,
+        {
+          status: 'failed_permanent',
+          needsManualFix: true,
+          awaitingGate: false,
+          nextRetryAt: null,
+          lastError: message,
+          lastFailedAt: now,
+          occurrences,
+          updatedAt: now,
+        },
+        { merge: true },
+      );
       exhausted.push({ ...entry, lastError: message });
       continue;
     }
-    recordTransition(tx, { entry, type: 'gate_failed_again', at: now, from: entry.status, to: 'pending', message: `re-run ${entry.retryCount} of ${queue.maxRetries} still short: ${lastError}` });
-    tx.set(COLLECTIONS.queue, requestId, { status: 'pending', needsManualFix: false, awaitingGate: false, nextRetryAt: nextRetryAt(entry.retryCount), lastError, lastFailedAt: now, occurrences, updatedAt: now }, { merge: true });
+    recordTransition(tx, {
+      entry,
+      type: 'gate_failed_again',
+      at: now,
+      from: entry.status,
+      to: 'pending',
+      message: `re-run ${entry.retryCount} of ${queue.maxRetries} still short: ${lastError}`,
+    });
+    tx.set(
+      COLLECTIONS.queue,
+      requestId,
+      {
+        status: 'pending',
+        needsManualFix: false,
+        awaitingGate: false,
+        nextRetryAt: nextRetryAt(entry.retryCount),
+        lastError,
+        lastFailedAt: now,
+        occurrences,
+        updatedAt: now,
+      },
+      { merge: true },
+    );
   }
   return exhausted;
 }
@@ -190,23 +356,55 @@ async function parkForGate(deps: OrchestratorDeps, requestId: string, by: string
     // No gate of a superseded run will decide: its entry is settled by supersession, not parked.
     if (current.runId && (await tx.get(COLLECTIONS.runs, current.runId))?.supersededBy) return false;
     const at = deps.clock.now().toISOString();
-    recordTransition(tx, { entry: current, type: 'retry_completed', at, from: current.status, to: 'retrying', message: `${by}; waiting for the gate of ${current.phase}` });
-    tx.set(COLLECTIONS.queue, requestId, { status: 'retrying', awaitingGate: true, nextRetryAt: null, updatedAt: at }, { merge: true });
+    recordTransition(tx, {
+      entry: current,
+      type: 'retry_completed',
+      at,
+      from: current.status,
+      to: 'retrying',
+      message: `${by}; waiting for the gate of ${current.phase}`,
+    });
+    tx.set(
+      COLLECTIONS.queue,
+      requestId,
+      { status: 'retrying', awaitingGate: true, nextRetryAt: null, updatedAt: at },
+      { merge: true },
+    );
     return true;
   });
 }
 
 /** The phase passed its gate in this run: every open entry of it is recovered now (and only now). */
 async function closePhaseEntries(deps: OrchestratorDeps, runId: string, phase: string, by: string): Promise<string[]> {
-  const open = await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: runId }, { field: 'phase', op: '==', value: phase }] });
+  const open = await deps.store.query(COLLECTIONS.queue, {
+    filters: [
+      { field: 'runId', op: '==', value: runId },
+      { field: 'phase', op: '==', value: phase },
+    ],
+  });
   const ids = open.filter((e) => OPEN_STATUSES.includes(e.data.status as QueueStatus)).map((e) => e.id);
   return ids.length ? markQueueSucceeded(deps.store, ids, deps.clock.now().toISOString(), by) : [];
 }
 
 /** A completion of a superseded run: an event, its entries closed or re-targeted, nothing decided. */
-async function ackSupersededCompletion(deps: OrchestratorDeps, outcome: ProcessorCompleted, currentRunId: string, logger: Logger): Promise<void> {
+async function ackSupersededCompletion(
+  deps: OrchestratorDeps,
+  outcome: ProcessorCompleted,
+  currentRunId: string,
+  logger: Logger,
+): Promise<void> {
   const at = deps.clock.now().toISOString();
-  await recordSuperseded(deps.store, { what: 'completion', runId: outcome.runId, currentRunId, gameDate: outcome.gameDate, phase: outcome.phase, requestId: outcome.requestId, processor: outcome.processor, traceparent: outcome.traceparent, at });
+  await recordSuperseded(deps.store, {
+    what: 'completion',
+    runId: outcome.runId,
+    currentRunId,
+    gameDate: outcome.gameDate,
+    phase: outcome.phase,
+    requestId: outcome.requestId,
+    processor: outcome.processor,
+    traceparent: outcome.traceparent,
+    at,
+  });
   await supersedeEntries(deps.store, [outcome.requestId, `completion-${outcome.requestId}`], at);
   logger.info({ currentRunId }, 'completion of a superseded run: recorded as history, nothing decided');
 }
@@ -215,11 +413,20 @@ async function ackSupersededCompletion(deps: OrchestratorDeps, outcome: Processo
 export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubSubCloudEvent): Promise<void> {
   let outcome;
   try {
-    outcome = parseMessage(ProcessorOutcomeSchema, decodeBase64Json(event.data?.message?.data, 'processor outcome'), 'processor outcome');
+    outcome = parseMessage(
+      ProcessorOutcomeSchema,
+      decodeBase64Json(event.data?.message?.data, 'processor outcome'),
+      'processor outcome',
+    );
   } catch (error) {
     return rejectOrchestratorMessage(deps, event, error);
   }
-  const logger = deps.logger.child({ runId: outcome.runId, requestId: outcome.requestId, phase: outcome.phase, processor: outcome.processor });
+  const logger = deps.logger.child({
+    runId: outcome.runId,
+    requestId: outcome.requestId,
+    phase: outcome.phase,
+    processor: outcome.processor,
+  });
   if (isFailure(outcome)) {
     await recordFailureNotice(deps, outcome);
     logger.warn({ outcome: outcome.outcome, errorType: outcome.errorType }, 'processor failure recorded on the run');
@@ -229,7 +436,15 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   // Independent reads and writes go together: this handler is the pipeline's fan-in. (The
   // completion record is kept even for a superseded run: it is history, not the date's data.)
   const [, phaseDoc, run] = await Promise.all([
-    deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, { runId: outcome.runId, phase: outcome.phase, processor: outcome.processor, gameDate: outcome.gameDate, completedAt: outcome.completedAt, records: outcome.records, metrics: outcome.metrics }),
+    deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, {
+      runId: outcome.runId,
+      phase: outcome.phase,
+      processor: outcome.processor,
+      gameDate: outcome.gameDate,
+      completedAt: outcome.completedAt,
+      records: outcome.records,
+      metrics: outcome.metrics,
+    }),
     deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
     deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
   ]);
@@ -238,15 +453,31 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   if (run?.supersededBy) return ackSupersededCompletion(deps, outcome, run.supersededBy, logger);
   // The completion's own delivery, once dead-lettered, is recovered now that it is recorded. The
   // request's entry waits for the phase's gate: a completion is not data that passed.
-  const recovered = await markQueueSucceeded(deps.store, [`completion-${outcome.requestId}`], deps.clock.now().toISOString(), `completion recorded (${outcome.triggerSource})`);
+  const recovered = await markQueueSucceeded(
+    deps.store,
+    [`completion-${outcome.requestId}`],
+    deps.clock.now().toISOString(),
+    `completion recorded (${outcome.triggerSource})`,
+  );
   if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried completion is recorded');
   if (!phaseDoc) {
     // No gate will decide this phase in this run: the completion is all there is to wait for.
-    await markQueueSucceeded(deps.store, [outcome.requestId], deps.clock.now().toISOString(), `completed (${outcome.triggerSource}); no phase of run ${outcome.runId} waits for it`);
-    logger.info({}, 'completion for a request no run is waiting for (published by hand?): recorded, nothing to trigger');
+    await markQueueSucceeded(
+      deps.store,
+      [outcome.requestId],
+      deps.clock.now().toISOString(),
+      `completed (${outcome.triggerSource}); no phase of run ${outcome.runId} waits for it`,
+    );
+    logger.info(
+      {},
+      'completion for a request no run is waiting for (published by hand?): recorded, nothing to trigger',
+    );
     return;
   }
-  if (phaseDoc.status !== 'gate_passed' && (await parkForGate(deps, outcome.requestId, `completed (${outcome.triggerSource})`))) {
+  if (
+    phaseDoc.status !== 'gate_passed' &&
+    (await parkForGate(deps, outcome.requestId, `completed (${outcome.triggerSource})`))
+  ) {
     logger.info({}, 'retried request completed: its entry waits for the gate of its phase');
   }
   if (run?.failures[outcome.processor]) {
@@ -254,23 +485,50 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     await deps.store.transaction(async (tx) => {
       const current = (await tx.get(COLLECTIONS.runs, outcome.runId)) as RunDoc | undefined;
       if (!current?.failures[outcome.processor]) return;
-      tx.set(COLLECTIONS.runs, outcome.runId, { ...updateRun(current, deps.clock.now().toISOString(), `${outcome.processor} recovered`, (d) => void delete d.failures[outcome.processor]) });
+      tx.set(COLLECTIONS.runs, outcome.runId, {
+        ...updateRun(
+          current,
+          deps.clock.now().toISOString(),
+          `${outcome.processor} recovered`,
+          (d) => void delete d.failures[outcome.processor],
+        ),
+      });
     });
   }
   if (phaseDoc.status === 'gate_passed') {
     // Already decided: its entries are recovered (a crash may have stopped that), and what was
     // decided must leave (likewise).
-    const closed = await closePhaseEntries(deps, outcome.runId, outcome.phase, `phase ${outcome.phase} passed its gate in run ${outcome.runId}`);
+    const closed = await closePhaseEntries(
+      deps,
+      outcome.runId,
+      outcome.phase,
+      `phase ${outcome.phase} passed its gate in run ${outcome.runId}`,
+    );
     if (closed.length > 0) logger.info({ closed }, 'queue entries recovered: their phase passed its gate');
     const next = deps.definition.nextPhase(outcome.phase);
-    if (next) await flushOutbox(deps.store, deps.publisher, phaseDecisionId(outcome.runId, next.id), () => deps.clock.now(), messageIdOf(event));
+    if (next)
+      await flushOutbox(
+        deps.store,
+        deps.publisher,
+        phaseDecisionId(outcome.runId, next.id),
+        () => deps.clock.now(),
+        messageIdOf(event),
+      );
     return;
   }
-  const done = await deps.store.query(COLLECTIONS.runCompletions, { filters: [{ field: 'runId', op: '==', value: outcome.runId }, { field: 'phase', op: '==', value: outcome.phase }] });
+  const done = await deps.store.query(COLLECTIONS.runCompletions, {
+    filters: [
+      { field: 'runId', op: '==', value: outcome.runId },
+      { field: 'phase', op: '==', value: outcome.phase },
+    ],
+  });
   const completed = new Set(done.map((d) => d.data.processor));
   const waitingFor = phaseDoc.expected.filter((p) => !completed.has(p));
   if (waitingFor.length > 0) {
-    logger.info({ done: phaseDoc.expected.length - waitingFor.length, expected: phaseDoc.expected.length, waitingFor }, 'completion recorded');
+    logger.info(
+      { done: phaseDoc.expected.length - waitingFor.length, expected: phaseDoc.expected.length, waitingFor },
+      'completion recorded',
+    );
     return;
   }
   // A phase whose gate failed is decided again by the retried processor's completion, without a claim.
@@ -278,21 +536,55 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     logger.info({ phase: outcome.phase }, 'phase being decided by another delivery');
     return;
   }
-  const gate = await runGate({ store: deps.store, phase: deps.definition.phase(outcome.phase), processors: phaseDoc.expected, runId: outcome.runId, gameDate: outcome.gameDate, expectations: deps.expectations });
+  const gate = await runGate({
+    store: deps.store,
+    phase: deps.definition.phase(outcome.phase),
+    processors: phaseDoc.expected,
+    runId: outcome.runId,
+    gameDate: outcome.gameDate,
+    expectations: deps.expectations,
+  });
   const { next: nextDecision, exhausted, superseded } = await decide(deps, outcome, phaseDoc, gate);
   if (superseded) return ackSupersededCompletion(deps, outcome, superseded, logger);
   if (!gate.passed) {
-    logger.error({ shortfalls: gate.shortfalls }, `gate of phase ${outcome.phase} failed: ${describeShortfalls(gate.shortfalls)}`);
-    await deps.notifier?.({ kind: 'gate_failed', dedupKey: `gate_failed:${outcome.phase}:${gate.shortfalls.map((s) => s.collection).join(',')}`, runId: outcome.runId, phase: outcome.phase, processor: null, message: `run ${outcome.runId}: ${describeShortfalls(gate.shortfalls)}` });
+    logger.error(
+      { shortfalls: gate.shortfalls },
+      `gate of phase ${outcome.phase} failed: ${describeShortfalls(gate.shortfalls)}`,
+    );
+    await deps.notifier?.({
+      kind: 'gate_failed',
+      dedupKey: `gate_failed:${outcome.phase}:${gate.shortfalls.map((s) => s.collection).join(',')}`,
+      runId: outcome.runId,
+      phase: outcome.phase,
+      processor: null,
+      message: `run ${outcome.runId}: ${describeShortfalls(gate.shortfalls)}`,
+    });
     for (const entry of exhausted) {
-      await deps.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${entry.phase}:${entry.processor ?? '-'}:gate_failed`, runId: entry.runId, phase: entry.phase, processor: entry.processor, message: `${entry.requestId}: ${entry.lastError}` });
+      await deps.notifier?.({
+        kind: 'failed_permanent',
+        dedupKey: `failed_permanent:${entry.phase}:${entry.processor ?? '-'}:gate_failed`,
+        runId: entry.runId,
+        phase: entry.phase,
+        processor: entry.processor,
+        message: `${entry.requestId}: ${entry.lastError}`,
+      });
     }
     return;
   }
-  const closed = await closePhaseEntries(deps, outcome.runId, outcome.phase, `phase ${outcome.phase} passed its gate in run ${outcome.runId}`);
+  const closed = await closePhaseEntries(
+    deps,
+    outcome.runId,
+    outcome.phase,
+    `phase ${outcome.phase} passed its gate in run ${outcome.runId}`,
+  );
   if (closed.length > 0) logger.info({ closed }, 'queue entries recovered: their phase passed its gate');
   if (!nextDecision) {
-    logger.info({ phase: outcome.phase }, deps.definition.nextPhase(outcome.phase) ? 'phase already decided by another delivery' : 'last phase passed its gate: run complete');
+    logger.info(
+      { phase: outcome.phase },
+      deps.definition.nextPhase(outcome.phase)
+        ? 'phase already decided by another delivery'
+        : 'last phase passed its gate: run complete',
+    );
     return;
   }
   deps.faults?.crashPoint('after-trigger-decision');

@@ -42,15 +42,30 @@ function world(options: { crashAt?: string; notifier?: Notifier; expectations?: 
     clock,
     logger,
     notifier: options.notifier,
-    faults: { ...faults, crashPoint: (point) => {
-      if (point === options.crashAt && crashes > 0) {
-        crashes -= 1;
-        throw new Crash(`crash at ${point}`);
-      }
-    } },
+    faults: {
+      ...faults,
+      crashPoint: (point) => {
+        if (point === options.crashAt && crashes > 0) {
+          crashes -= 1;
+          throw new Crash(`crash at ${point}`);
+        }
+      },
+    },
   });
   const phases = Object.fromEntries(
-    testDefinition.phases.map((p) => [p.id, createPhaseHandler({ definition: testDefinition, phaseId: p.id, processors: testProcessors, store, publisher, clock, logger, http: createHttpClient({ retries: 0 }) })]),
+    testDefinition.phases.map((p) => [
+      p.id,
+      createPhaseHandler({
+        definition: testDefinition,
+        phaseId: p.id,
+        processors: testProcessors,
+        store,
+        publisher,
+        clock,
+        logger,
+        http: createHttpClient({ retries: 0 }),
+      }),
+    ]),
   );
   let cursor = 0;
   /** Delivers everything published since the last call (optionally each message `copies` times, shuffled). */
@@ -69,10 +84,16 @@ function world(options: { crashAt?: string; notifier?: Notifier; expectations?: 
   return { store, publisher, clock, logger, orchestrator, phases, pump };
 }
 
-const requestsOn = (w: ReturnType<typeof world>, phase: string) => w.publisher.on(phaseTopic(phase)) as { requestId: string }[];
+const requestsOn = (w: ReturnType<typeof world>, phase: string) =>
+  w.publisher.on(phaseTopic(phase)) as { requestId: string }[];
 
 describe('a scheduled relative run request ("yesterday")', () => {
-  const scheduled = { relativeDays: -1, timeZone: 'America/New_York', triggerSource: 'scheduled', requestedBy: 'cloud-scheduler' };
+  const scheduled = {
+    relativeDays: -1,
+    timeZone: 'America/New_York',
+    triggerSource: 'scheduled',
+    requestedBy: 'cloud-scheduler',
+  };
 
   it('means the day before its publish, also when it arrives or is redelivered after midnight', async () => {
     const w = world();
@@ -85,9 +106,14 @@ describe('a scheduled relative run request ("yesterday")', () => {
     expect(runs.map((r) => r.gameDate)).toEqual(['2026-02-28']);
   });
 
-  it('dead-lettered overnight, is retried the next morning for the date it was for, and its entry closes when that run starts', async () => {
+  it('dead-lettered overnight, is retried next morning for its own date; its entry closes when that run starts', async () => {
     const w = world();
-    const recorder = createDlqRecorder({ definition: testDefinition, store: w.store, clock: w.clock, logger: w.logger });
+    const recorder = createDlqRecorder({
+      definition: testDefinition,
+      store: w.store,
+      clock: w.clock,
+      logger: w.logger,
+    });
     const letter = pubsubEvent(scheduled, { messageId: 'dl-1' });
     letter.data!.message!.attributes = {
       CloudPubSubDeadLetterSourceDeliveryCount: '10',
@@ -95,12 +121,25 @@ describe('a scheduled relative run request ("yesterday")', () => {
       CloudPubSubDeadLetterSourceTopicPublishTime: '2026-03-01T15:00:00.000+00:00',
     };
     await recorder(letter);
-    const [entry] = w.store.docs(COLLECTIONS.queue) as { requestId: string; gameDate: string; retryTarget: { message: unknown } }[];
-    expect(entry).toMatchObject({ gameDate: '2026-02-28', retryTarget: { message: { gameDate: '2026-02-28', triggerSource: 'scheduled' } } });
+    const [entry] = w.store.docs(COLLECTIONS.queue) as {
+      requestId: string;
+      gameDate: string;
+      retryTarget: { message: unknown };
+    }[];
+    expect(entry).toMatchObject({
+      gameDate: '2026-02-28',
+      retryTarget: { message: { gameDate: '2026-02-28', triggerSource: 'scheduled' } },
+    });
     expect(entry!.retryTarget.message).not.toHaveProperty('relativeDays');
     // The next morning the auto-retry re-publishes it; the run is for the date it was for.
     w.clock.advance(86_400_000);
-    await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    await runAutoRetryTick({
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+    });
     const retried = w.publisher.on(TOPICS.runRequests);
     expect(retried).toEqual([expect.objectContaining({ gameDate: '2026-02-28' })]);
     await w.orchestrator.onRunRequest(pubsubEvent(retried[0], { messageId: 'retry-1' }));
@@ -114,7 +153,9 @@ describe('a gate that keeps failing after re-runs', () => {
     const alerts: Alert[] = [];
     const w = world({ notifier: (a) => Promise.resolve(void alerts.push(a)) });
     // 1997-xx-xx: widgets always writes 2 of the 3 documents the date needs.
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     const runId = rid('1997-05-01', 'm1');
     const entryId = makeRequestId({ runId, phase: 'alpha', processor: 'widgets' });
@@ -122,34 +163,87 @@ describe('a gate that keeps failing after re-runs', () => {
     for (let round = 0; round < testDefinition.queue.maxRetries + 2; round++) {
       statuses.push(String((await w.store.get(COLLECTIONS.queue, entryId))?.status));
       w.clock.advance(3_600_000);
-      await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger, notifier: (a) => Promise.resolve(void alerts.push(a)) });
+      await runAutoRetryTick({
+        definition: testDefinition,
+        store: w.store,
+        publisher: w.publisher,
+        clock: w.clock,
+        logger: w.logger,
+        notifier: (a) => Promise.resolve(void alerts.push(a)),
+      });
       await w.pump();
     }
     expect(statuses).not.toContain('succeeded');
     const entry = await w.store.get(COLLECTIONS.queue, entryId);
-    expect(entry).toMatchObject({ status: 'failed_permanent', needsManualFix: true, retryCount: testDefinition.queue.maxRetries });
-    expect(String(entry?.lastError)).toMatch(/^gate still failing after 3 re-runs: widgets \(gameDate\) expected 3, found 2/);
+    expect(entry).toMatchObject({
+      status: 'failed_permanent',
+      needsManualFix: true,
+      retryCount: testDefinition.queue.maxRetries,
+    });
+    expect(String(entry?.lastError)).toMatch(
+      /^gate still failing after 3 re-runs: widgets \(gameDate\) expected 3, found 2/,
+    );
     expect(alerts.filter((a) => a.kind === 'failed_permanent').map((a) => a.processor)).toEqual(['widgets']);
     expect((await w.store.get(COLLECTIONS.runs, runId))?.status).not.toBe('SUCCESS');
   });
 
   it('a re-run that completed while a sibling is still open waits for the gate: not re-claimed, closed when the gate passes', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     const runId = rid('2024-04-21', 'm1');
-    const [widgets, gadgets] = ['widgets', 'gadgets'].map((p) => w.publisher.published.find((m) => m.topic === phaseTopic('alpha') && (m.message as { processor: string }).processor === p)!);
+    const [widgets, gadgets] = ['widgets', 'gadgets'].map((p) =>
+      w.publisher.published.find(
+        (m) => m.topic === phaseTopic('alpha') && (m.message as { processor: string }).processor === p,
+      )!,
+    );
     const entryId = makeRequestId({ runId, phase: 'alpha', processor: 'widgets' });
     // widgets had dead-lettered and the auto-retry has claimed its entry: its re-run is in flight.
-    await w.store.set(COLLECTIONS.queue, entryId, { requestId: entryId, status: 'retrying', errorType: 'transient', errorReason: 'dead_lettered', lastError: 'boom', needsManualFix: false, runId, gameDate: '2024-04-21', phase: 'alpha', processor: 'widgets', request: widgets!.message, failureEventId: null, firstFailedAt: '2026-03-01T11:00:00.000Z', retryCount: 1, nextRetryAt: '2026-03-01T12:30:00.000Z', deadlineAt: null, lastClaim: 'retry' });
-    const deliver = async (m: (typeof w.publisher.published)[number]) => w.phases.alpha!(pubsubEvent({ ...(m.message as object), triggerSource: 'retry' }, { messageId: m.messageId }));
+    await w.store.set(COLLECTIONS.queue, entryId, {
+      requestId: entryId,
+      status: 'retrying',
+      errorType: 'transient',
+      errorReason: 'dead_lettered',
+      lastError: 'boom',
+      needsManualFix: false,
+      runId,
+      gameDate: '2024-04-21',
+      phase: 'alpha',
+      processor: 'widgets',
+      request: widgets!.message,
+      failureEventId: null,
+      firstFailedAt: '2026-03-01T11:00:00.000Z',
+      retryCount: 1,
+      nextRetryAt: '2026-03-01T12:30:00.000Z',
+      deadlineAt: null,
+      lastClaim: 'retry',
+    });
+    const deliver = async (m: (typeof w.publisher.published)[number]) =>
+      w.phases.alpha!(pubsubEvent({ ...(m.message as object), triggerSource: 'retry' }, { messageId: m.messageId }));
     await deliver(widgets!);
-    for (const c of w.publisher.on(TOPICS.processorCompletions)) await w.orchestrator.onProcessorOutcome(pubsubEvent(c, { messageId: 'c1' }));
-    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'retrying', awaitingGate: true, nextRetryAt: null });
+    for (const c of w.publisher.on(TOPICS.processorCompletions))
+      await w.orchestrator.onProcessorOutcome(pubsubEvent(c, { messageId: 'c1' }));
+    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({
+      status: 'retrying',
+      awaitingGate: true,
+      nextRetryAt: null,
+    });
     expect(actionNeeded('retrying', 'dead_lettered', true)).toBe('Re-run done, waiting for the gate');
     // Hours later the sibling is still open: no tick re-runs widgets or spends its retries.
     const published = w.publisher.published.length;
     w.clock.advance(3 * 3_600_000);
-    expect((await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger })).retried).toBe(0);
+    expect(
+      (
+        await runAutoRetryTick({
+          definition: testDefinition,
+          store: w.store,
+          publisher: w.publisher,
+          clock: w.clock,
+          logger: w.logger,
+        })
+      ).retried,
+    ).toBe(0);
     expect(w.publisher.published.length).toBe(published);
     await deliver(gadgets!);
     const completions = w.publisher.on(TOPICS.processorCompletions);
@@ -159,7 +253,9 @@ describe('a gate that keeps failing after re-runs', () => {
 
   it('closes the entry only when the phase passes its gate in the run', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1994-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '1994-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     const runId = rid('1994-05-01', 'm1');
     const entryId = makeRequestId({ runId, phase: 'alpha', processor: 'widgets' });
@@ -167,7 +263,13 @@ describe('a gate that keeps failing after re-runs', () => {
     await w.store.set('source_published', '1994-05-01', { at: 'now' });
     // Past the source's cadence (2 s here), well before its deadline.
     w.clock.advance(10_000);
-    await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    await runAutoRetryTick({
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+    });
     await w.pump();
     expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'succeeded' });
     expect((await w.store.get(COLLECTIONS.runs, runId))?.status).toBe('SUCCESS');
@@ -178,15 +280,26 @@ describe('the reconciler racing the orchestrator', () => {
   it('sends again, each tick, the alerts whose webhook POST failed', async () => {
     const w = world();
     let calls = 0;
-    const notifier: Notifier = Object.assign(() => Promise.resolve(), { resendPending: () => Promise.resolve(++calls) });
-    const result = await reconcile({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger, notifier });
+    const notifier: Notifier = Object.assign(() => Promise.resolve(), {
+      resendPending: () => Promise.resolve(++calls),
+    });
+    const result = await reconcile({
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+      notifier,
+    });
     expect(result.alertsResent).toBe(1);
     expect(calls).toBe(1);
   });
 
   it('never writes a status computed before a gate that passed meanwhile: the run stays SUCCESS, its phases SUCCEEDED', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     const deliver = async (topic: string) => {
       for (const m of w.publisher.published.filter((p) => p.topic === topic && !delivered.has(p))) {
         delivered.add(m);
@@ -211,9 +324,18 @@ describe('the reconciler racing the orchestrator', () => {
       }
       return query(collection, options);
     };
-    await reconcile({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    await reconcile({
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+    });
     expect(raced).toBe(true);
-    const run = (await w.store.get(COLLECTIONS.runs, runId)) as { status: string; phases: Record<string, { status: string }> };
+    const run = (await w.store.get(COLLECTIONS.runs, runId)) as {
+      status: string;
+      phases: Record<string, { status: string }>;
+    };
     expect(run.status).toBe('SUCCESS');
     expect(Object.values(run.phases).map((p) => p.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
   });
@@ -222,11 +344,17 @@ describe('the reconciler racing the orchestrator', () => {
 describe('deciding a phase when its last completions arrive together', () => {
   /** Runs the first phase's processors and returns their completions, undelivered. */
   async function completionsOfAlpha(w: ReturnType<typeof world>) {
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
-    for (const m of w.publisher.published.filter((p) => p.topic === phaseTopic('alpha'))) await w.phases.alpha!(pubsubEvent(m.message, { messageId: m.messageId }));
-    return w.publisher.published.filter((p) => p.topic === TOPICS.processorCompletions).map((m) => pubsubEvent(m.message, { messageId: m.messageId }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    for (const m of w.publisher.published.filter((p) => p.topic === phaseTopic('alpha')))
+      await w.phases.alpha!(pubsubEvent(m.message, { messageId: m.messageId }));
+    return w.publisher.published
+      .filter((p) => p.topic === TOPICS.processorCompletions)
+      .map((m) => pubsubEvent(m.message, { messageId: m.messageId }));
   }
-  const decidedBy = (w: ReturnType<typeof world>) => w.logger.lines.filter((l) => l.message === 'phase being decided by another delivery').length;
+  const decidedBy = (w: ReturnType<typeof world>) =>
+    w.logger.lines.filter((l) => l.message === 'phase being decided by another delivery').length;
 
   it('lets one delivery decide and the other ack at once, instead of both waiting on the transaction', async () => {
     const w = world();
@@ -245,7 +373,10 @@ describe('deciding a phase when its last completions arrive together', () => {
     const transaction = w.store.transaction.bind(w.store);
     let failures = 1;
     // The decision's commit fails once, after the claim is taken.
-    w.store.transaction = (fn) => (w.store.docs(COLLECTIONS.decisionClaims).length > 0 && failures-- > 0 ? Promise.reject(new Error('14 UNAVAILABLE: commit failed')) : transaction(fn));
+    w.store.transaction = (fn) =>
+      w.store.docs(COLLECTIONS.decisionClaims).length > 0 && failures-- > 0
+        ? Promise.reject(new Error('14 UNAVAILABLE: commit failed'))
+        : transaction(fn);
     await expect(w.orchestrator.onProcessorOutcome(second!)).rejects.toThrow(/UNAVAILABLE/);
     await w.orchestrator.onProcessorOutcome(first!);
     expect(requestsOn(w, 'beta')).toHaveLength(0);
@@ -257,7 +388,10 @@ describe('deciding a phase when its last completions arrive together', () => {
   it('a stale claim stops nobody', async () => {
     const w = world();
     const completions = await completionsOfAlpha(w);
-    await w.store.set(COLLECTIONS.decisionClaims, `${rid('2024-04-21', 'm1')}_alpha`, { owner: 'a-delivery-that-died', at: w.clock.now().toISOString() });
+    await w.store.set(COLLECTIONS.decisionClaims, `${rid('2024-04-21', 'm1')}_alpha`, {
+      owner: 'a-delivery-that-died',
+      at: w.clock.now().toISOString(),
+    });
     for (const c of completions) await w.orchestrator.onProcessorOutcome(c);
     expect(requestsOn(w, 'beta')).toHaveLength(0);
     w.clock.advance(61_000);
@@ -269,17 +403,29 @@ describe('deciding a phase when its last completions arrive together', () => {
 describe('orchestrator', () => {
   it('creates the run, fans out the first phase, and runs to SUCCESS', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
-    expect(requestsOn(w, 'alpha').map((r) => r.requestId).sort()).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`, `${rid('2024-04-21', 'm1')}--alpha--widgets`]);
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    expect(
+      requestsOn(w, 'alpha')
+        .map((r) => r.requestId)
+        .sort(),
+    ).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`, `${rid('2024-04-21', 'm1')}--alpha--widgets`]);
     await w.pump();
     const run = await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'));
-    expect(run).toMatchObject({ status: 'SUCCESS', phases: { alpha: { status: 'SUCCEEDED', done: 2 }, beta: { status: 'SUCCEEDED', done: 1 } }, lastError: null });
+    expect(run).toMatchObject({
+      status: 'SUCCESS',
+      phases: { alpha: { status: 'SUCCEEDED', done: 2 }, beta: { status: 'SUCCEEDED', done: 1 } },
+      lastError: null,
+    });
     expect((run?.statusHistory as { status: string }[]).map((h) => h.status)).toEqual(['RUNNING', 'SUCCESS']);
   });
 
   it('triggers the next phase exactly once when every completion is delivered three times, shuffled', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump(3);
     expect(requestsOn(w, 'beta')).toHaveLength(1);
     expect(w.store.docs(COLLECTIONS.outbox).filter((o) => o.topic === 'phase-beta')).toHaveLength(1);
@@ -288,11 +434,17 @@ describe('orchestrator', () => {
 
   it('does not start a second run while one is RUNNING for the date, unless forced', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
+    );
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm2'))).toBeUndefined();
     expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(/already RUNNING/);
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }),
+    );
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({ status: 'RUNNING' });
   });
 
@@ -307,21 +459,35 @@ describe('orchestrator', () => {
 
   it('fails the gate when a completion was published without the data, with the exact shortfall', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     expect(requestsOn(w, 'beta')).toHaveLength(0);
     const gate = w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed');
-    expect(gate?.shortfalls).toEqual([{ collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] }]);
-    expect(await w.store.get(COLLECTIONS.queue, `${rid('1997-05-01', 'm1')}--alpha--widgets`)).toMatchObject({ status: 'pending', errorReason: 'gate_failed', processor: 'widgets' });
-    expect(await w.store.get(COLLECTIONS.runs, rid('1997-05-01', 'm1'))).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
+    expect(gate?.shortfalls).toEqual([
+      { collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] },
+    ]);
+    expect(await w.store.get(COLLECTIONS.queue, `${rid('1997-05-01', 'm1')}--alpha--widgets`)).toMatchObject({
+      status: 'pending',
+      errorReason: 'gate_failed',
+      processor: 'widgets',
+    });
+    expect(await w.store.get(COLLECTIONS.runs, rid('1997-05-01', 'm1'))).toMatchObject({
+      status: 'FAILED',
+      lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2',
+    });
   });
 
   it('fails closed when the expectations forget an output: NEEDS MANUAL FIX naming it, an alert, never a re-run', async () => {
     const alerts: Alert[] = [];
     // The gadgets output has no expectation: before, it counted as "0 expected" and the gate passed.
-    const forgetful: GateExpectations = async (input) => (await testExpectations(input)).filter((e) => e.collection !== 'gadgets');
+    const forgetful: GateExpectations = async (input) =>
+      (await testExpectations(input)).filter((e) => e.collection !== 'gadgets');
     const w = world({ expectations: forgetful, notifier: (a) => Promise.resolve(void alerts.push(a)) });
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     expect(requestsOn(w, 'beta')).toHaveLength(0);
     const runId = rid('2024-04-21', 'm1');
@@ -336,22 +502,40 @@ describe('orchestrator', () => {
     // A tick much later re-runs nothing: a re-run cannot add an expectation.
     w.clock.advance(24 * 3600_000);
     const before = requestsOn(w, 'alpha').length;
-    await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
+    await runAutoRetryTick({
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+    });
     expect(requestsOn(w, 'alpha')).toHaveLength(before);
   });
 
   it('counts stale documents of an earlier run as missing', async () => {
     const w = world();
-    await w.store.writeBatch([0, 1, 2].map((i) => ({ collection: 'widgets', id: `1996-05-01_${i}`, data: { gameDate: '1996-05-01', runId: 'an-old-run' } })));
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1996-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.store.writeBatch(
+      [0, 1, 2].map((i) => ({
+        collection: 'widgets',
+        id: `1996-05-01_${i}`,
+        data: { gameDate: '1996-05-01', runId: 'an-old-run' },
+      })),
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '1996-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
-    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed')?.message).toBe('widgets (gameDate) expected 3, found 0');
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed')?.message).toBe(
+      'widgets (gameDate) expected 3, found 0',
+    );
     expect(requestsOn(w, 'beta')).toHaveLength(0);
   });
 
   it('still triggers when it crashes between the decision and the publish', async () => {
     const w = world({ crashAt: 'after-trigger-decision' });
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     const completions = () => w.publisher.published.filter((p) => p.topic === TOPICS.processorCompletions);
     // Run the phase; the last completion's handling crashes after deciding.
     await expect(w.pump()).rejects.toThrow(Crash);
@@ -365,55 +549,128 @@ describe('orchestrator', () => {
 
   it('marks a run PARTIAL when a later processor fails for good, FAILED when the root does', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1995-05-01', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '1995-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
-    expect(await w.store.get(COLLECTIONS.runs, rid('1995-05-01', 'm1'))).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '1998-05-01', triggerSource: 'manual' }, { messageId: 'm2' }));
+    expect(await w.store.get(COLLECTIONS.runs, rid('1995-05-01', 'm1'))).toMatchObject({
+      status: 'PARTIAL',
+      lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed',
+    });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '1998-05-01', triggerSource: 'manual' }, { messageId: 'm2' }),
+    );
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('1998-05-01', 'm2'))).toMatchObject({ status: 'FAILED' });
   });
 
   it('rejects a bad run request as NEEDS MANUAL FIX instead of crash-looping', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-13-01', triggerSource: 'manual' }, { messageId: 'bad' }));
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' }, { messageId: 'bad2' }));
-    expect(await w.store.get(COLLECTIONS.queue, 'msg-bad')).toMatchObject({ status: 'failed_permanent', phase: 'orchestrator' });
-    expect((await w.store.get(COLLECTIONS.queue, 'msg-bad2'))?.lastError).toBe('unknown startPhase "gamma"; phases are alpha, beta');
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-13-01', triggerSource: 'manual' }, { messageId: 'bad' }),
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' }, { messageId: 'bad2' }),
+    );
+    expect(await w.store.get(COLLECTIONS.queue, 'msg-bad')).toMatchObject({
+      status: 'failed_permanent',
+      phase: 'orchestrator',
+    });
+    expect((await w.store.get(COLLECTIONS.queue, 'msg-bad2'))?.lastError).toBe(
+      'unknown startPhase "gamma"; phases are alpha, beta',
+    );
   });
 
   it('starts from a given phase with chosen processors, for recovery, once the date has the data that run reads', async () => {
     const w = world();
     // On a date that never ran, gadgets alone would leave widgets without data: refused, saying why.
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] }, { messageId: 'm0' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent(
+        { gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] },
+        { messageId: 'm0' },
+      ),
+    );
     expect(w.store.docs(COLLECTIONS.runs)).toEqual([]);
-    expect(await w.store.get(COLLECTIONS.queue, 'msg-m0')).toMatchObject({ status: 'failed_permanent', gameDate: '2024-04-21', lastError: expect.stringContaining('2024-04-21 has never run: running only gadgets of alpha would leave widgets without data; run the date whole first') as unknown });
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' }, { messageId: 'm00' }));
-    expect(String((await w.store.get(COLLECTIONS.queue, 'msg-m00'))?.lastError)).toContain('a run from phase beta would read phases alpha that never ran');
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'whole' }));
+    expect(await w.store.get(COLLECTIONS.queue, 'msg-m0')).toMatchObject({
+      status: 'failed_permanent',
+      gameDate: '2024-04-21',
+      lastError: expect.stringContaining(
+        '2024-04-21 has never run: running only gadgets of alpha would leave widgets without data; run the date whole first',
+      ) as unknown,
+    });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' }, { messageId: 'm00' }),
+    );
+    expect(String((await w.store.get(COLLECTIONS.queue, 'msg-m00'))?.lastError)).toContain(
+      'a run from phase beta would read phases alpha that never ran',
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'whole' }),
+    );
     await w.pump();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] }, { messageId: 'm1' }));
-    expect(requestsOn(w, 'alpha').map((r) => r.requestId).filter((id) => id.startsWith(rid('2024-04-21', 'm1')))).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`]);
+    await w.orchestrator.onRunRequest(
+      pubsubEvent(
+        { gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] },
+        { messageId: 'm1' },
+      ),
+    );
+    expect(
+      requestsOn(w, 'alpha')
+        .map((r) => r.requestId)
+        .filter((id) => id.startsWith(rid('2024-04-21', 'm1'))),
+    ).toEqual([`${rid('2024-04-21', 'm1')}--alpha--gadgets`]);
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });
   });
 });
 
 describe('run generations: a date has one current run', () => {
-  const tick = (w: ReturnType<typeof world>) => runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger });
-  const stampedBy = (w: ReturnType<typeof world>, runId: string) => ['widgets', 'gadgets', 'summaries'].flatMap((c) => w.store.docs(c)).filter((d) => d.runId === runId);
+  const tick = (w: ReturnType<typeof world>) =>
+    runAutoRetryTick({
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+    });
+  const stampedBy = (w: ReturnType<typeof world>, runId: string) =>
+    ['widgets', 'gadgets', 'summaries'].flatMap((c) => w.store.docs(c)).filter((d) => d.runId === runId);
 
   it('a retry of an older run is closed as superseded, never re-run: the newer run keeps its documents', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     const [old, current] = [rid('2024-04-21', 'm1'), rid('2024-04-21', 'm2')];
-    const oldWidgets = requestsOn(w, 'alpha').find((r) => r.requestId === makeRequestId({ runId: old, phase: 'alpha', processor: 'widgets' }))!;
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }));
+    const oldWidgets = requestsOn(w, 'alpha').find(
+      (r) => r.requestId === makeRequestId({ runId: old, phase: 'alpha', processor: 'widgets' }),
+    )!;
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
+    );
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, old)).toMatchObject({ status: 'SUPERSEDED', supersededBy: current });
     expect(await w.store.get(COLLECTIONS.runs, current)).toMatchObject({ status: 'SUCCESS' });
     // An entry of the old run, due: the tick closes it, publishes nothing.
-    await w.store.set(COLLECTIONS.queue, oldWidgets.requestId, { requestId: oldWidgets.requestId, status: 'pending', errorType: 'transient', errorReason: 'dead_lettered', lastError: 'boom', needsManualFix: false, runId: old, gameDate: '2024-04-21', phase: 'alpha', processor: 'widgets', request: oldWidgets, failureEventId: null, firstFailedAt: '2026-03-01T11:00:00.000Z', retryCount: 0, nextRetryAt: '2026-03-01T11:00:00.000Z', deadlineAt: null });
+    await w.store.set(COLLECTIONS.queue, oldWidgets.requestId, {
+      requestId: oldWidgets.requestId,
+      status: 'pending',
+      errorType: 'transient',
+      errorReason: 'dead_lettered',
+      lastError: 'boom',
+      needsManualFix: false,
+      runId: old,
+      gameDate: '2024-04-21',
+      phase: 'alpha',
+      processor: 'widgets',
+      request: oldWidgets,
+      failureEventId: null,
+      firstFailedAt: '2026-03-01T11:00:00.000Z',
+      retryCount: 0,
+      nextRetryAt: '2026-03-01T11:00:00.000Z',
+      deadlineAt: null,
+    });
     const published = w.publisher.published.length;
     expect(await tick(w)).toMatchObject({ retried: 0, superseded: 1 });
     expect(w.publisher.published.length).toBe(published);
@@ -423,14 +680,23 @@ describe('run generations: a date has one current run', () => {
     // The old request delivered anyway (a retry already in flight): acked, an event, nothing written.
     await w.phases.alpha!(pubsubEvent({ ...oldWidgets, triggerSource: 'retry' }, { messageId: 'late' }));
     expect(stampedBy(w, old)).toEqual([]);
-    expect(w.store.docs(COLLECTIONS.events).filter((e) => e.type === 'superseded').map((e) => e.requestId)).toEqual([oldWidgets.requestId]);
+    expect(
+      w.store
+        .docs(COLLECTIONS.events)
+        .filter((e) => e.type === 'superseded')
+        .map((e) => e.requestId),
+    ).toEqual([oldWidgets.requestId]);
     expect(await w.store.get(COLLECTIONS.runs, current)).toMatchObject({ status: 'SUCCESS' });
   });
 
   it('a forced second run mid-run: the old run decides nothing, triggers nothing, and stamps nothing', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }),
+    );
     // Both runs' requests delivered, twice each, shuffled.
     await w.pump(2);
     const [old, current] = [rid('2024-04-21', 'm1'), rid('2024-04-21', 'm2')];
@@ -443,16 +709,22 @@ describe('run generations: a date has one current run', () => {
 
   it('a write of a run superseded while it ran is refused whole, and its attempt is acked as superseded', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     const old = rid('2024-04-21', 'm1');
-    const request = requestsOn(w, 'alpha').find((r) => r.requestId === makeRequestId({ runId: old, phase: 'alpha', processor: 'widgets' }))!;
+    const request = requestsOn(w, 'alpha').find(
+      (r) => r.requestId === makeRequestId({ runId: old, phase: 'alpha', processor: 'widgets' }),
+    )!;
     // The forced run takes the date between the old attempt's start and its first write.
     const original = w.store.transaction.bind(w.store);
     let taken = false;
     w.store.transaction = async (fn) => {
       if (!taken && (await w.store.get(COLLECTIONS.processorRuns, request.requestId))?.status === 'running') {
         taken = true;
-        await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }));
+        await w.orchestrator.onRunRequest(
+          pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }),
+        );
       }
       return original(fn);
     };
@@ -463,43 +735,124 @@ describe('run generations: a date has one current run', () => {
     expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'superseded')?.message).toMatch(/^write of run /);
   });
 
-  it('an open entry the new run does not cover is re-targeted as a run of its date from its phase with its processor, not closed', async () => {
+  it('an open entry the new run does not cover is re-targeted as a run of its date from its phase and processor', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     const [old, current] = [rid('2024-04-21', 'm1'), rid('2024-04-21', 'm2')];
     // The new run re-runs widgets only; gadgets of the old run still has an open entry (say, a late failure).
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['widgets'] }, { messageId: 'm2' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent(
+        { gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['widgets'] },
+        { messageId: 'm2' },
+      ),
+    );
     const gadgets = makeRequestId({ runId: old, phase: 'alpha', processor: 'gadgets' });
-    await w.store.set(COLLECTIONS.queue, gadgets, { requestId: gadgets, status: 'failed_permanent', errorType: 'permanent', errorReason: 'permanent', lastError: 'gadgets broke', needsManualFix: true, runId: old, gameDate: '2024-04-21', phase: 'alpha', processor: 'gadgets', request: { runId: old, requestId: gadgets }, failureEventId: null, firstFailedAt: '2026-03-01T11:00:00.000Z', retryCount: 1, nextRetryAt: null, deadlineAt: null });
+    await w.store.set(COLLECTIONS.queue, gadgets, {
+      requestId: gadgets,
+      status: 'failed_permanent',
+      errorType: 'permanent',
+      errorReason: 'permanent',
+      lastError: 'gadgets broke',
+      needsManualFix: true,
+      runId: old,
+      gameDate: '2024-04-21',
+      phase: 'alpha',
+      processor: 'gadgets',
+      request: { runId: old, requestId: gadgets },
+      failureEventId: null,
+      firstFailedAt: '2026-03-01T11:00:00.000Z',
+      retryCount: 1,
+      nextRetryAt: null,
+      deadlineAt: null,
+    });
     // A failed_permanent entry is never due: the reconciler's sweep settles it.
-    expect((await reconcile({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger })).superseded).toEqual([gadgets]);
+    expect(
+      (
+        await reconcile({
+          definition: testDefinition,
+          store: w.store,
+          publisher: w.publisher,
+          clock: w.clock,
+          logger: w.logger,
+        })
+      ).superseded,
+    ).toEqual([gadgets]);
     const closed = await w.store.get(COLLECTIONS.queue, gadgets);
     expect(closed).toMatchObject({ status: 'superseded' });
-    expect(String(closed?.note)).toMatch(new RegExp(`superseded by run ${current}, which does not run alpha/gadgets: re-targeted to run-request-\\w+`));
+    expect(String(closed?.note)).toMatch(
+      new RegExp(`superseded by run ${current}, which does not run alpha/gadgets: re-targeted to run-request-\\w+`),
+    );
     const retargeted = w.store.docs(COLLECTIONS.queue).find((e) => e.requestId !== gadgets && e.status === 'pending');
-    expect(retargeted).toMatchObject({ runId: null, gameDate: '2024-04-21', processor: 'gadgets', retryCount: 1, lastError: 'gadgets broke', retryTarget: { topic: TOPICS.runRequests, message: { gameDate: '2024-04-21', triggerSource: 'retry', startPhase: 'alpha', processors: ['gadgets'] } } });
+    expect(retargeted).toMatchObject({
+      runId: null,
+      gameDate: '2024-04-21',
+      processor: 'gadgets',
+      retryCount: 1,
+      lastError: 'gadgets broke',
+      retryTarget: {
+        topic: TOPICS.runRequests,
+        message: { gameDate: '2024-04-21', triggerSource: 'retry', startPhase: 'alpha', processors: ['gadgets'] },
+      },
+    });
     await w.pump();
     w.clock.advance(60_000);
-    expect((await runAutoRetryTick({ definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger })).retried).toBe(1);
+    expect(
+      (
+        await runAutoRetryTick({
+          definition: testDefinition,
+          store: w.store,
+          publisher: w.publisher,
+          clock: w.clock,
+          logger: w.logger,
+        })
+      ).retried,
+    ).toBe(1);
     const request = w.publisher.published.at(-1)!;
     expect(request.topic).toBe(TOPICS.runRequests);
     await w.orchestrator.onRunRequest(pubsubEvent(request.message, { messageId: 'm3' }));
     await w.pump();
     expect(await w.store.get(COLLECTIONS.queue, String(retargeted?.requestId))).toMatchObject({ status: 'succeeded' });
-    expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({ status: 'SUCCESS', phases: { alpha: { expected: ['gadgets'] } } });
+    expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({
+      status: 'SUCCESS',
+      phases: { alpha: { expected: ['gadgets'] } },
+    });
   });
 
   it('completeness never enqueues a re-run against a run still RUNNING; it says which run will decide', async () => {
     const w = world();
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     const rules: CompletenessRules = {
       gameDates: () => Promise.resolve(['2024-04-21']),
-      expectedDocs: (gameDate) => Promise.resolve([0, 1, 2].map((i) => ({ phase: 'alpha', processor: 'widgets', collection: 'widgets', id: `${gameDate}_${i}`, gameId: String(i) }))),
+      expectedDocs: (gameDate) =>
+        Promise.resolve(
+          [0, 1, 2].map((i) => ({
+            phase: 'alpha',
+            processor: 'widgets',
+            collection: 'widgets',
+            id: `${gameDate}_${i}`,
+            gameId: String(i),
+          })),
+        ),
     };
-    const report = await checkCompleteness({ definition: testDefinition, rules, store: w.store, clock: w.clock }, { from: '2024-04-21', to: '2024-04-21', enqueue: true });
+    const report = await checkCompleteness(
+      { definition: testDefinition, rules, store: w.store, clock: w.clock },
+      { from: '2024-04-21', to: '2024-04-21', enqueue: true },
+    );
     expect(report.enqueued).toEqual([]);
-    expect(report.deferred).toEqual([{ gameDate: '2024-04-21', phase: 'alpha', processor: 'widgets', runId: rid('2024-04-21', 'm1'), reason: `run ${rid('2024-04-21', 'm1')} is still RUNNING (its gate decides)` }]);
+    expect(report.deferred).toEqual([
+      {
+        gameDate: '2024-04-21',
+        phase: 'alpha',
+        processor: 'widgets',
+        runId: rid('2024-04-21', 'm1'),
+        reason: `run ${rid('2024-04-21', 'm1')} is still RUNNING (its gate decides)`,
+      },
+    ]);
     expect(w.store.docs(COLLECTIONS.queue)).toEqual([]);
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });
@@ -509,14 +862,44 @@ describe('run generations: a date has one current run', () => {
 describe('the reconcile tick and control-dlq', () => {
   it('alerts on what control-dlq holds, and logs the ALERT line itself when the notifier cannot record it (Firestore down)', async () => {
     const w = world();
-    const held = { subscription: 'control-dlq-sub', count: 1, atLeast: false, oldest: { messageId: '9', publishTime: '2026-03-01T11:00:00.000Z', sourceSubscription: null, bytes: 3 } };
+    const held = {
+      subscription: 'control-dlq-sub',
+      count: 1,
+      atLeast: false,
+      oldest: { messageId: '9', publishTime: '2026-03-01T11:00:00.000Z', sourceSubscription: null, bytes: 3 },
+    };
     const alerts: Alert[] = [];
-    const deps = { definition: testDefinition, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger, controlDlq: () => Promise.resolve(held) };
-    expect((await reconcile({ ...deps, notifier: (a) => Promise.resolve(void alerts.push(a)) })).controlDlq).toEqual(held);
-    expect(alerts).toEqual([expect.objectContaining({ kind: 'control_dlq', dedupKey: 'control_dlq', message: expect.stringMatching(/^control-dlq-sub holds 1 message\(s\), the oldest published 2026-03-01T11:00:00.000Z/) as unknown })]);
+    const deps = {
+      definition: testDefinition,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+      controlDlq: () => Promise.resolve(held),
+    };
+    expect((await reconcile({ ...deps, notifier: (a) => Promise.resolve(void alerts.push(a)) })).controlDlq).toEqual(
+      held,
+    );
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        kind: 'control_dlq',
+        dedupKey: 'control_dlq',
+        message: expect.stringMatching(
+          /^control-dlq-sub holds 1 message\(s\), the oldest published 2026-03-01T11:00:00.000Z/,
+        ) as unknown,
+      }),
+    ]);
     await reconcile({ ...deps, notifier: () => Promise.reject(new Error('14 UNAVAILABLE: firestore')) });
-    expect(w.logger.lines.filter((l) => l.level === 'error' && l.message.startsWith('ALERT control_dlq: control-dlq-sub holds 1'))).toHaveLength(1);
-    const empty = await reconcile({ ...deps, controlDlq: () => Promise.resolve({ ...held, count: 0, oldest: null }), notifier: (a) => Promise.resolve(void alerts.push(a)) });
+    expect(
+      w.logger.lines.filter(
+        (l) => l.level === 'error' && l.message.startsWith('ALERT control_dlq: control-dlq-sub holds 1'),
+      ),
+    ).toHaveLength(1);
+    const empty = await reconcile({
+      ...deps,
+      controlDlq: () => Promise.resolve({ ...held, count: 0, oldest: null }),
+      notifier: (a) => Promise.resolve(void alerts.push(a)),
+    });
     expect(empty.controlDlq?.count).toBe(0);
     expect(alerts).toHaveLength(1);
   });
@@ -526,19 +909,42 @@ describe('scheduled run requests', () => {
   it('resolve relativeDays in the time zone, for a fixed Cloud Scheduler body', async () => {
     const w = world();
     // 2026-03-01T12:00Z is still 2026-03-01 in New York: yesterday is 2026-02-28.
-    await w.orchestrator.onRunRequest(pubsubEvent({ relativeDays: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' }, { messageId: 's1' }));
-    expect(await w.store.get(COLLECTIONS.runs, rid('2026-02-28', 's1'))).toMatchObject({ gameDate: '2026-02-28', triggerSource: 'scheduled' });
-    await w.orchestrator.onRunRequest(pubsubEvent({ relativeDays: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' }, { messageId: 's2' }));
-    expect((await w.store.get(COLLECTIONS.queue, 'msg-s2'))?.lastError).toMatch(/^timeZone "Mars\/Olympus" is not a time zone/);
-    await w.orchestrator.onRunRequest(pubsubEvent({ gameDate: '2026-02-28', relativeDays: -1, triggerSource: 'scheduled' }, { messageId: 's3' }));
-    expect((await w.store.get(COLLECTIONS.queue, 'msg-s3'))?.lastError).toMatch(/give exactly one of gameDate and relativeDays/);
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ relativeDays: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' }, { messageId: 's1' }),
+    );
+    expect(await w.store.get(COLLECTIONS.runs, rid('2026-02-28', 's1'))).toMatchObject({
+      gameDate: '2026-02-28',
+      triggerSource: 'scheduled',
+    });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ relativeDays: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' }, { messageId: 's2' }),
+    );
+    expect((await w.store.get(COLLECTIONS.queue, 'msg-s2'))?.lastError).toMatch(
+      /^timeZone "Mars\/Olympus" is not a time zone/,
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ gameDate: '2026-02-28', relativeDays: -1, triggerSource: 'scheduled' }, { messageId: 's3' }),
+    );
+    expect((await w.store.get(COLLECTIONS.queue, 'msg-s3'))?.lastError).toMatch(
+      /give exactly one of gameDate and relativeDays/,
+    );
   });
 });
 
 describe('outbox', () => {
   async function outboxWith(store: MemoryStore) {
     await store.transaction((tx) => {
-      addToOutbox(tx, { id: 'd1--p', decisionId: 'd1', runId: 'r', topic: 'phase-beta', message: { requestId: 'r--beta--p' }, attributes: {}, status: 'pending', createdAt: '2026-01-01T00:00:00.000Z', sentAt: null });
+      addToOutbox(tx, {
+        id: 'd1--p',
+        decisionId: 'd1',
+        runId: 'r',
+        topic: 'phase-beta',
+        message: { requestId: 'r--beta--p' },
+        attributes: {},
+        status: 'pending',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        sentAt: null,
+      });
       return Promise.resolve();
     });
   }
@@ -548,7 +954,9 @@ describe('outbox', () => {
     const store = new MemoryStore();
     const publisher = new MemoryPublisher();
     await outboxWith(store);
-    const sent = await Promise.all(['m1', 'm2', 'm3'].map((sender) => flushOutbox(store, publisher, 'd1', now, sender)));
+    const sent = await Promise.all(
+      ['m1', 'm2', 'm3'].map((sender) => flushOutbox(store, publisher, 'd1', now, sender)),
+    );
     expect(sent.reduce((a, b) => a + b, 0)).toBe(1);
     expect(publisher.on('phase-beta')).toHaveLength(1);
     expect(await store.get(COLLECTIONS.outbox, 'd1--p')).toMatchObject({ status: 'sent' });
