@@ -272,9 +272,12 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       });
     }
 
-    // The completion is published while it is recorded: a failure of either answers 500, and the
-    // redelivery finds the request completed (and re-publishes) or re-runs it; both are idempotent.
-    const recorded = deps.store.writeBatch([
+    // Recorded first, then published. Published alongside, a crash of the record after the publish
+    // left an accepted completion whose request still looked unfinished: its redelivery re-ran the
+    // processor and a failure of that re-run failed a run whose gate had passed (the model test
+    // found it). Now a failed record publishes nothing and the redelivery re-runs; a failed publish
+    // answers 500 and the redelivery finds the request completed and re-publishes it.
+    await deps.store.writeBatch([
       completedRunWrite(completion),
       eventWrite({
         eventId: completion.parentEventId,
@@ -286,13 +289,10 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         metrics: completion.metrics,
       }),
     ]);
-    const published = deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, {
+    await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, {
       requestId: request.requestId,
       publishId: randomUUID(),
     });
-    const [record, publish] = await Promise.allSettled([recorded, published]);
-    if (record.status === 'rejected') throw record.reason;
-    if (publish.status === 'rejected') throw publish.reason;
     logger.info(
       { attempt, durationMs: completion.durationMs, records: completion.records, metrics: completion.metrics },
       'processor completed',

@@ -252,6 +252,28 @@ describe('phase handler', () => {
     expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
   });
 
+  it('publishes no completion whose record failed: a re-run that fails cannot contradict one already counted', async () => {
+    const { store, publisher, clock, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    const original = store.writeBatch.bind(store);
+    // The batch that records the completion fails once (the process dies, Firestore refuses it).
+    let failed = false;
+    store.writeBatch = (writes) => {
+      if (!failed && writes.some((w) => w.collection === COLLECTIONS.processorRuns)) {
+        failed = true;
+        return Promise.reject(new Error('UNAVAILABLE: the completion record did not commit'));
+      }
+      return original(writes);
+    };
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/did not commit/);
+    expect(publisher.on(TOPICS.processorCompletions)).toEqual([]);
+    // The attempt still holds its lease (as a crashed process would): the redelivery runs after it.
+    clock.advance(testDefinition.phases[0]!.function.timeoutSeconds * 1000 + 1);
+    await handler(pubsubEvent(request));
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed' });
+    expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
+  });
+
   it('refuses to build a handler for a phase with an unregistered processor', () => {
     expect(() => setup({ processors: { gadgets: undefined as unknown as Processor } })).toThrow(
       /no implementation registered for gadgets/,

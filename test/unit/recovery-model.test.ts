@@ -493,7 +493,30 @@ const runs = Number(process.env.PHASEGATE_MODEL_RUNS ?? 1000);
 const seed = process.env.PHASEGATE_MODEL_SEED === undefined ? undefined : Number(process.env.PHASEGATE_MODEL_SEED);
 const path = process.env.PHASEGATE_MODEL_PATH;
 
+/** Sequences the property once failed on, kept as they were found (each names what it found). */
+const COUNTEREXAMPLES: { found: string; actions: Action[] }[] = [
+  {
+    found: 'a completion published while its record crashed: the re-run failed, a run whose gates passed went FAILED',
+    actions: [
+      { kind: 'scheduled' },
+      { kind: 'deliver', pick: 0 },
+      { kind: 'crash', pick: 113590611, after: 3 },
+      { kind: 'deliver', pick: 7 },
+      { kind: 'crash', pick: 0, after: 2 },
+      { kind: 'deliver', pick: 812730925 },
+      { kind: 'fault', processor: 'widgets', fault: 'notReady', times: 4 },
+    ],
+  },
+];
+
 describe('the recovery layer, model-based', () => {
+  it.each(COUNTEREXAMPLES)('keeps (a)-(e) on a sequence it once failed on: $found', async ({ actions }) => {
+    const world = createWorld();
+    for (const action of actions) await world.apply(action);
+    await world.quiesce();
+    await checkInvariants(world);
+  });
+
   it(`keeps (a)-(e) over ${runs} random sequences of deliveries, faults, ticks and manual actions`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(actionArb, { minLength: 1, maxLength: 30 }), async (actions) => {
