@@ -103,15 +103,15 @@ function phaseResources(phase: PhaseSpec): { functions: FunctionPlan[]; subscrip
 export function planSchedules(definition: LoadedDefinition): SchedulePlan[] {
   const s = definition.schedules;
   const jobs: SchedulePlan[] = [
-    // A fixed body names yesterday in the schedule's time zone; the orchestrator resolves it when the message arrives.
+    // A fixed body names the partition before the tick's, in the schedule's time zone; the orchestrator resolves it.
     {
-      name: 'phasegate-daily-run',
+      name: 'phasegate-run',
       topic: TOPICS.runRequests,
-      cron: s.dailyRun.cron,
-      timeZone: s.dailyRun.timeZone,
+      cron: s.run.cron,
+      timeZone: s.run.timeZone,
       body: {
-        relativeDays: -1,
-        timeZone: s.dailyRun.timeZone,
+        relative: -1,
+        timeZone: s.run.timeZone,
         triggerSource: 'scheduled',
         requestedBy: 'cloud-scheduler',
       },
@@ -137,7 +137,7 @@ export function planSchedules(definition: LoadedDefinition): SchedulePlan[] {
       topic: TOPICS.reconcileTicks,
       cron: s.completeness.cron,
       timeZone: s.completeness.timeZone,
-      body: { completenessDays: s.completeness.days },
+      body: { completenessPartitions: s.completeness.partitions, timeZone: s.completeness.timeZone },
     });
   return jobs;
 }

@@ -74,9 +74,9 @@ async function referenceStack(emulators: Emulators, dataset: Dataset, label: str
   return {
     store,
     /** Request to SUCCESS for one date; anything else is an error (a benchmark of failures is no benchmark). */
-    async runDate(gameDate: string): Promise<string> {
+    async runDate(partition: string): Promise<string> {
       const messageId = await topic.publishMessage({
-        json: { gameDate, triggerSource: 'backfill', requestedBy: 'bench' },
+        json: { partition, triggerSource: 'backfill', requestedBy: 'bench' },
       });
       let runId: string | undefined;
       await waitFor(async () => {
@@ -89,9 +89,9 @@ async function referenceStack(emulators: Emulators, dataset: Dataset, label: str
         if (!runId) return false;
         const status = (await store.get(COLLECTIONS.runs, runId))?.status as string | undefined;
         if (status === 'PARTIAL' || status === 'FAILED')
-          throw new Error(`run ${runId} for ${gameDate} ended ${status}`);
+          throw new Error(`run ${runId} for ${partition} ended ${status}`);
         return status === 'SUCCESS';
-      }, `run for ${gameDate}`);
+      }, `run for ${partition}`);
       return runId!;
     },
     async stop() {
@@ -220,14 +220,14 @@ async function backfillAll(
   };
 }
 
-function processorRequest(gameDate: string): ProcessorRequest {
+function processorRequest(partition: string): ProcessorRequest {
   const runId = `bench-${randomUUID().slice(0, 12)}`;
   return {
     runId,
     requestId: makeRequestId({ runId, phase: 'work', processor: 'bench-write' }),
     phase: 'work',
     processor: 'bench-write',
-    gameDate,
+    partition,
     triggerSource: 'manual',
     parentEventId: null,
     traceparent: newTraceparent(),
@@ -286,13 +286,13 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
       })
     ).ms;
   };
-  const burst = async (topic: string, gameDate: string, n: number) =>
+  const burst = async (topic: string, partition: string, n: number) =>
     (
       await timed(async () => {
-        await Promise.all(Array.from({ length: n }, () => publish(topic, processorRequest(gameDate))));
+        await Promise.all(Array.from({ length: n }, () => publish(topic, processorRequest(partition))));
         await waitFor(
           async () =>
-            (await store.countWhere(BENCH_COLLECTION, [{ field: 'gameDate', op: '==', value: gameDate }])) >=
+            (await store.countWhere(BENCH_COLLECTION, [{ field: 'partition', op: '==', value: partition }])) >=
             n * DOCS_PER_MESSAGE,
           `${topic} burst`,
           600_000,
@@ -358,7 +358,7 @@ async function seedQueue(store: DocumentStore, total: number, due: number): Prom
       requestId: makeRequestId({ runId, phase: phase.id, processor }),
       phase: phase.id,
       processor,
-      gameDate: '2024-04-21',
+      partition: '2024-04-21',
       triggerSource: 'manual',
       parentEventId: null,
       traceparent: newTraceparent(),
@@ -375,7 +375,7 @@ async function seedQueue(store: DocumentStore, total: number, due: number): Prom
         lastError: 'bench',
         needsManualFix: false,
         runId,
-        gameDate: request.gameDate,
+        partition: request.partition,
         phase: phase.id,
         processor,
         request,
@@ -452,7 +452,7 @@ function table(results: readonly Result[]): string {
   const rows = results.map(
     (r) =>
       `| ${r.id} | ${r.name} | ${fmt(r.figures)} | ${r.baseline.name}: ${fmt(r.baseline.figures)} | ${r.ratio}x ` +
-        `(${r.headline}) | ${r.target ? `${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''} |`,
+      `(${r.headline}) | ${r.target ? `${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''} |`,
   );
   return [
     '| # | benchmark | phasegate | baseline (same run) | ratio | target |',

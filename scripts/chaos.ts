@@ -217,12 +217,12 @@ async function runDates(
   const topic = p.stack.pubsub.topic(TOPICS.runRequests, { batching: { maxMessages: 1, maxMilliseconds: 0 } });
   for (const gameDate of dates) {
     const messageId = await topic.publishMessage({
-      json: { gameDate, triggerSource: 'backfill', requestedBy: 'chaos' },
+      json: { partition: gameDate, triggerSource: 'backfill', requestedBy: 'chaos' },
     });
     let run = await runOf(p, messageId, (status) => gameDate === forceDate || FINAL_STATUSES.has(status));
     if (gameDate === forceDate && run) {
       const second = await topic.publishMessage({
-        json: { gameDate, triggerSource: 'manual', force: true, requestedBy: 'chaos: forced second run' },
+        json: { partition: gameDate, triggerSource: 'manual', force: true, requestedBy: 'chaos: forced second run' },
       });
       const next = await runOf(p, second, (status) => FINAL_STATUSES.has(status));
       forced = { gameDate, oldRunId: run.runId, newRunId: next?.runId ?? null };
@@ -361,7 +361,7 @@ try {
         { topic: phaseTopic(phase.id), data: Buffer.from(JSON.stringify({ hello: 'world', n: i })) },
         {
           topic: TOPICS.runRequests,
-          data: Buffer.from(JSON.stringify({ gameDate: 'yesterday-ish', triggerSource: 'manual' })),
+          data: Buffer.from(JSON.stringify({ partition: 'yesterday-ish', triggerSource: 'manual' })),
         },
       ][i % 3]!;
     });
@@ -406,13 +406,13 @@ try {
       const done = (
         await chaos.store.query(COLLECTIONS.outbox, { filters: [{ field: 'status', op: '==', value: 'sent' }] })
       )
-        .map((d) => d.data as { topic: string; runId: string; message: { requestId: string; gameDate: string } })
+        .map((d) => d.data as { topic: string; runId: string; message: { requestId: string; partition: string } })
         .filter(
           (e) =>
             e.topic.startsWith('phase-') &&
-            e.message.gameDate !== shortDate &&
-            statuses.get(e.message.gameDate) === 'SUCCESS' &&
-            holders.get(e.message.gameDate) === e.runId,
+            e.message.partition !== shortDate &&
+            statuses.get(e.message.partition) === 'SUCCESS' &&
+            holders.get(e.message.partition) === e.runId,
         );
       const late = done.length ? random.pick(done) : undefined;
       if (late) {
@@ -427,10 +427,10 @@ try {
       await deadLetter(
         ORCHESTRATOR_DLQ_TOPIC,
         TOPICS.runRequests,
-        { relativeDays: -1, timeZone: 'UTC', triggerSource: 'scheduled' },
+        { relative: -1, timeZone: 'UTC', triggerSource: 'scheduled' },
         dayAfter,
       );
-      relativeEntry = runRequestEntryId(runRequestKey({ gameDate: relativeDate, triggerSource: 'scheduled' }));
+      relativeEntry = runRequestEntryId(runRequestKey({ partition: relativeDate, triggerSource: 'scheduled' }));
       count('dead-lettered scheduled request', 'injected');
     }
     const oversized: string[] = [];
@@ -454,7 +454,7 @@ try {
           json: {
             runId,
             requestId: `${runId}--${phase.id}--${processor}`,
-            gameDate: dates[0],
+            partition: dates[0],
             phase: phase.id,
             processor,
             triggerSource: 'manual',
@@ -503,7 +503,7 @@ try {
     }
     say(`  quiet after ${Math.round((Date.now() - quietFrom) / 1000)} s`);
     const allRuns = (await chaos.store.query(COLLECTIONS.runs, {})).map(
-      (d) => d.data as { gameDate: string; status: string; runId: string; triggerSource: string },
+      (d) => d.data as { partition: string; status: string; runId: string; triggerSource: string },
     );
     // A date's outcome is its current run's (run_locks names it): an older run of it is history.
     const locks = new Map((await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]));
@@ -514,13 +514,13 @@ try {
         status: string;
         lastError: string;
         runId: string | null;
-        gameDate: string | null;
+        partition: string | null;
         errorReason?: string;
       }),
     }));
     const events = (
       await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'type', op: '==', value: 'processor_failed' }] })
-    ).map((d) => d.data as { message?: string; gameDate?: string });
+    ).map((d) => d.data as { message?: string; partition?: string });
     const held = await peekControlDlq(chaos.stack.pubsub);
 
     // --- what was injected, as the system saw it
@@ -547,7 +547,7 @@ try {
     const diffs = compareSnapshots(referenceData, chaosData);
     const dateFields = new Map<string, Set<string>>();
     for (const o of referenceDefinition.phases.flatMap((p) => p.processors.flatMap((s) => s.outputs)))
-      dateFields.set(o.collection, new Set([...(dateFields.get(o.collection) ?? []), o.dateField]));
+      dateFields.set(o.collection, new Set([...(dateFields.get(o.collection) ?? []), o.partitionField]));
     const datesOf = (d: Difference): string[] => {
       const doc = JSON.parse(
         (d.kind === 'duplicate' ? chaosData : referenceData).get(d.collection)?.get(d.id) ?? '{}',
@@ -574,10 +574,10 @@ try {
       : 0;
     type Outcome = 'recovered' | 'person' | 'lost';
     // An entry of the date's current run (or of its run requests), not of a run it superseded.
-    const ofCurrent = (q: { runId: string | null; gameDate: string | null }) =>
-      q.runId === null || q.runId === current.get(q.gameDate ?? '')?.runId;
+    const ofCurrent = (q: { runId: string | null; partition: string | null }) =>
+      q.runId === null || q.runId === current.get(q.partition ?? '')?.runId;
     const needsPerson = (d: string) =>
-      queue.some((q) => q.gameDate === d && q.status === 'failed_permanent' && ofCurrent(q));
+      queue.some((q) => q.partition === d && q.status === 'failed_permanent' && ofCurrent(q));
     const outcomeOf = (d: string): Outcome => {
       const run = current.get(d);
       const broken = counted.some((x) => datesOf(x).includes(d)) || (forced?.gameDate === d && stale > 0);
@@ -592,7 +592,7 @@ try {
     for (const kind of spread)
       if ((tally.get(kind)?.injected ?? 0) > 0) for (const d of others) settle(kind, outcomes.get(d)!);
     const writeDates = new Set(
-      writeFailed.flatMap((e) => (e.gameDate && e.gameDate !== shortDate ? [e.gameDate] : [])),
+      writeFailed.flatMap((e) => (e.partition && e.partition !== shortDate ? [e.partition] : [])),
     );
     for (const d of writeDates) settle('write failure', outcomes.get(d)!);
     for (const f of sourceFaults) {
@@ -603,7 +603,7 @@ try {
       // It can only need a person: recovered would mean a gate passed short data, SUCCESS would be a lie.
       const run = current.get(shortDate);
       const entry = queue.find(
-        (q) => q.gameDate === shortDate && q.status === 'failed_permanent' && q.errorReason === 'gate_failed',
+        (q) => q.partition === shortDate && q.status === 'failed_permanent' && q.errorReason === 'gate_failed',
       );
       count('short data', run?.status !== 'SUCCESS' && entry ? 'person' : 'lost');
     }
@@ -631,13 +631,13 @@ try {
       const entry = queue.find((q) => q.id === relativeEntry);
       const rerun = allRuns.some(
         (r) =>
-          r.gameDate === relativeDate &&
+          r.partition === relativeDate &&
           r.triggerSource === 'scheduled' &&
           r.runId === current.get(relativeDate)?.runId,
       );
       count(
         'dead-lettered scheduled request',
-        entry?.status === 'succeeded' && entry.gameDate === relativeDate && rerun
+        entry?.status === 'succeeded' && entry.partition === relativeDate && rerun
           ? outcomes.get(relativeDate)!
           : 'lost',
       );
@@ -656,7 +656,7 @@ try {
     const poisonRecorded = recordedPermanent(poison);
     const expectedEntries = new Set(messageFaults.flatMap(([, ids]) => ids.map((id) => `msg-${id}`)));
     const needPerson = queue.filter(
-      (q) => !expectedEntries.has(q.id) && q.gameDate !== shortDate && q.status === 'failed_permanent' && ofCurrent(q),
+      (q) => !expectedEntries.has(q.id) && q.partition !== shortDate && q.status === 'failed_permanent' && ofCurrent(q),
     );
     const unexplained = dates.filter((d) => outcomes.get(d) === 'lost');
     const rows = [...tally]

@@ -6,7 +6,7 @@ import { repoRoot } from './lib/local-pipeline.ts';
 import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
-import { parseDate, registerQueueCommands } from './cli/queue-commands.ts';
+import { parsePartition, registerQueueCommands } from './cli/queue-commands.ts';
 import { registerOpsCommands } from './cli/ops-commands.ts';
 import { registerInfraCommands } from './cli/infra-commands.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
@@ -19,7 +19,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 let connection: Connection | undefined;
 const context: CliContext = {
-  connection: () => Promise.resolve((connection ??= connect(repoRoot, process.env, program.opts<{ project?: string }>().project))),
+  connection: () =>
+    Promise.resolve((connection ??= connect(repoRoot, process.env, program.opts<{ project?: string }>().project))),
   print: (text) => process.stdout.write(`${text}\n`),
 };
 
@@ -31,31 +32,63 @@ const program = new Command('phasegate')
 
 program
   .command('trigger')
-  .description('start a run for a game date (publishes a RunRequest to run-requests)')
-  .requiredOption('--date <date>', 'the game date (YYYY-MM-DD)', parseDate)
+  .description('start a run for a partition (publishes a RunRequest to run-requests)')
+  .requiredOption(
+    '--partition <partition>',
+    'the partition to run (the reference pipeline: a day, YYYY-MM-DD)',
+    parsePartition,
+  )
   .option('--start-phase <phase>', 'start from this phase')
   .option('--processors <names>', 'only these processors of the start phase (comma-separated)')
   .option('--force', 'start even if a run for the date is RUNNING')
   .option('--wait', 'wait for the run to finish and show its progress')
   .option('--json', 'JSON output for scripts')
-  .action(async (options: { date: string; startPhase?: string; processors?: string; force?: boolean; wait?: boolean; json?: boolean }) => {
-    const c = await context.connection();
-    const request: RunRequest = { gameDate: options.date, triggerSource: 'manual', requestedBy: 'phasegate cli' };
-    if (options.startPhase) request.startPhase = options.startPhase;
-    if (options.processors) request.processors = options.processors.split(',').map((p) => p.trim()).filter(Boolean);
-    if (options.force) request.force = true;
-    const messageId = await c.publisher.publish(TOPICS.runRequests, request);
-    const run = await findRunByMessage(c.store, messageId, 30_000);
-    if (!options.wait) {
-      if (options.json) return context.print(JSON.stringify({ messageId, runId: run?.runId ?? null, status: run?.status ?? null }));
-      return context.print(run ? `run ${run.runId} started for ${options.date}` : `run request ${messageId} published; no run yet (is another run RUNNING for ${options.date}? see \`phasegate queue list\` and the orchestrator log)`);
-    }
-    if (!run) throw new UsageError(`no run was created for ${options.date} within 30 s (a run may already be RUNNING for the date: add --force)`);
-    const final = await watchRun(c.store, run.runId, { timeoutMs: 600_000, onChange: (r, lines) => !options.json && context.print(summaryLine(r, lines)) });
-    if (options.json) context.print(JSON.stringify(final));
-    else if (final?.lastError) context.print(`lastError: ${final.lastError}`);
-    if (final?.status !== 'SUCCESS') process.exitCode = 1;
-  });
+  .action(
+    async (options: {
+      partition: string;
+      startPhase?: string;
+      processors?: string;
+      force?: boolean;
+      wait?: boolean;
+      json?: boolean;
+    }) => {
+      const c = await context.connection();
+      const request: RunRequest = {
+        partition: options.partition,
+        triggerSource: 'manual',
+        requestedBy: 'phasegate cli',
+      };
+      if (options.startPhase) request.startPhase = options.startPhase;
+      if (options.processors)
+        request.processors = options.processors
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
+      if (options.force) request.force = true;
+      const messageId = await c.publisher.publish(TOPICS.runRequests, request);
+      const run = await findRunByMessage(c.store, messageId, 30_000);
+      if (!options.wait) {
+        if (options.json)
+          return context.print(JSON.stringify({ messageId, runId: run?.runId ?? null, status: run?.status ?? null }));
+        return context.print(
+          run
+            ? `run ${run.runId} started for ${options.partition}`
+            : `run request ${messageId} published; no run yet (is another run RUNNING for ${options.partition}? see \`phasegate queue list\` and the orchestrator log)`,
+        );
+      }
+      if (!run)
+        throw new UsageError(
+          `no run was created for ${options.partition} within 30 s (a run may already be RUNNING for the partition: add --force)`,
+        );
+      const final = await watchRun(c.store, run.runId, {
+        timeoutMs: 600_000,
+        onChange: (r, lines) => !options.json && context.print(summaryLine(r, lines)),
+      });
+      if (options.json) context.print(JSON.stringify(final));
+      else if (final?.lastError) context.print(`lastError: ${final.lastError}`);
+      if (final?.status !== 'SUCCESS') process.exitCode = 1;
+    },
+  );
 
 registerQueueCommands(program, context);
 registerOpsCommands(program, context);
@@ -67,7 +100,11 @@ try {
   if (error instanceof CommanderError) {
     // Commander has printed its own message (unknown command, bad option value...).
     process.exitCode = error.exitCode;
-  } else if (error instanceof UsageError || error instanceof QueueActionError || (error instanceof Error && /^no project to talk to/.test(error.message))) {
+  } else if (
+    error instanceof UsageError ||
+    error instanceof QueueActionError ||
+    (error instanceof Error && /^no project to talk to/.test(error.message))
+  ) {
     process.stderr.write(`phasegate: ${error.message}\n`);
     process.exitCode = 2;
   } else {

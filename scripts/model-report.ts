@@ -20,11 +20,16 @@ if (dates.length === 0) {
 const pipeline = await startLocalPipeline({ projectId: `model-report-${season}`, scheduler: false });
 try {
   for (const [i, gameDate] of dates.entries()) {
-    const run = await pipeline.run({ gameDate, triggerSource: 'backfill', requestedBy: 'model-report' });
-    process.stdout.write(`${String(i + 1).padStart(3)}/${dates.length} ${gameDate} ${run?.status ?? 'no run'}${run?.lastError ? ` (${run.lastError})` : ''}\n`);
-    if (run?.status !== 'SUCCESS') throw new Error(`run for ${gameDate} ended ${run?.status ?? 'without a run'}: the report would be incomplete`);
+    const run = await pipeline.run({ partition: gameDate, triggerSource: 'backfill', requestedBy: 'model-report' });
+    process.stdout.write(
+      `${String(i + 1).padStart(3)}/${dates.length} ${gameDate} ${run?.status ?? 'no run'}${run?.lastError ? ` (${run.lastError})` : ''}\n`,
+    );
+    if (run?.status !== 'SUCCESS')
+      throw new Error(`run for ${gameDate} ended ${run?.status ?? 'without a run'}: the report would be incomplete`);
   }
-  const graded = (await pipeline.store.query(DOMAIN.predictions, { filters: [{ field: 'season', op: '==', value: season }] }))
+  const graded = (
+    await pipeline.store.query(DOMAIN.predictions, { filters: [{ field: 'season', op: '==', value: season }] })
+  )
     .map((d) => d.data as { homeTeam: string; actualWinner?: string; correct?: boolean; brier?: number })
     .filter((p) => p.actualWinner !== undefined);
   const n = graded.length;
@@ -33,7 +38,10 @@ try {
     season,
     dates: dates.length,
     gradedPredictions: n,
-    model: { accuracy: graded.filter((p) => p.correct).length / n, brier: graded.reduce((s, p) => s + (p.brier ?? 0), 0) / n },
+    model: {
+      accuracy: graded.filter((p) => p.correct).length / n,
+      brier: graded.reduce((s, p) => s + (p.brier ?? 0), 0) / n,
+    },
     // "The home team wins", as a forecast of certainty: accuracy = home win rate, Brier = away win rate.
     baselineHomeTeamWins: { accuracy: homeWins / n, brier: (n - homeWins) / n },
   };
@@ -41,8 +49,12 @@ try {
   writeFileSync(join(repoRoot, '.phasegate', `model-report-${season}.json`), JSON.stringify(report, null, 2));
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   process.stdout.write(`\n${season}: ${n} graded predictions over ${dates.length} dates\n`);
-  process.stdout.write(`  model (net-rating-logistic-v1)  accuracy ${pct(report.model.accuracy)}  Brier ${report.model.brier.toFixed(4)}\n`);
-  process.stdout.write(`  baseline: home team wins        accuracy ${pct(report.baselineHomeTeamWins.accuracy)}  Brier ${report.baselineHomeTeamWins.brier.toFixed(4)}\n`);
+  process.stdout.write(
+    `  model (net-rating-logistic-v1)  accuracy ${pct(report.model.accuracy)}  Brier ${report.model.brier.toFixed(4)}\n`,
+  );
+  process.stdout.write(
+    `  baseline: home team wins        accuracy ${pct(report.baselineHomeTeamWins.accuracy)}  Brier ${report.baselineHomeTeamWins.brier.toFixed(4)}\n`,
+  );
 } finally {
   await pipeline.stop();
 }

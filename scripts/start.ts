@@ -90,8 +90,9 @@ async function main(): Promise<void> {
       .filter(Boolean)) {
       if (stopping) return;
       say(`\ndemo: run for ${gameDate}`);
-      const run = await pipeline.run({ gameDate, triggerSource: 'manual', requestedBy: 'npm start demo' }, (r, lines) =>
-        say(`  ${summaryLine(r, lines)}`),
+      const run = await pipeline.run(
+        { partition: gameDate, triggerSource: 'manual', requestedBy: 'npm start demo' },
+        (r, lines) => say(`  ${summaryLine(r, lines)}`),
       );
       if (!run) say(`  no run was created (see ${pipeline.logDir}/orchestrator-runs.log)`);
       else if (run.lastError) say(`  lastError: ${run.lastError}`);
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
       `\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`,
     );
   say(
-    `\nready. Start a run: publish {"gameDate":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
+    `\nready. Start a run: publish {"partition":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
   );
 }
 

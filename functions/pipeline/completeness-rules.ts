@@ -16,7 +16,7 @@ export function referenceCompleteness(
   gameDates: (from: string, to: string) => Promise<string[]>,
 ): CompletenessRules<Phase, ProcessorName> {
   return {
-    gameDates,
+    partitions: gameDates,
     async expectedDocs(gameDate, store) {
       const raw = await store.get(DOMAIN.rawPayloads, rawPayloadId(gameDate, 'schedule'));
       if (!raw || typeof raw.payload !== 'string') return null;
@@ -27,14 +27,14 @@ export function referenceCompleteness(
           processor: 'scrape-schedule',
           collection: DOMAIN.rawPayloads,
           id: rawPayloadId(gameDate, 'schedule'),
-          gameId: null,
+          unit: null,
         },
         {
           phase: 'scrape',
           processor: 'scrape-boxscores',
           collection: DOMAIN.rawPayloads,
           id: rawPayloadId(gameDate, 'boxscores'),
-          gameId: null,
+          unit: null,
         },
       ];
       for (const g of schedule.games) {
@@ -43,7 +43,7 @@ export function referenceCompleteness(
           processor: 'normalize-games',
           collection: DOMAIN.games,
           id: g.gameId,
-          gameId: g.gameId,
+          unit: g.gameId,
         });
         for (const team of [g.homeTeam, g.awayTeam]) {
           docs.push({
@@ -51,21 +51,21 @@ export function referenceCompleteness(
             processor: 'normalize-team-stats',
             collection: DOMAIN.teamGameStats,
             id: teamGameId(g.gameId, team),
-            gameId: g.gameId,
+            unit: g.gameId,
           });
           docs.push({
             phase: 'analytics',
             processor: 'team-ratings',
             collection: DOMAIN.teamGameAnalytics,
             id: teamGameId(g.gameId, team),
-            gameId: g.gameId,
+            unit: g.gameId,
           });
           docs.push({
             phase: 'precompute',
             processor: 'team-form',
             collection: DOMAIN.teamForm,
             id: teamFormId(g.season, team, gameDate),
-            gameId: g.gameId,
+            unit: g.gameId,
           });
         }
         if (g.gameId.startsWith('004'))
@@ -74,7 +74,7 @@ export function referenceCompleteness(
             processor: 'series-state',
             collection: DOMAIN.seriesState,
             id: seriesStateId(g.gameId.slice(0, 9), gameDate),
-            gameId: g.gameId,
+            unit: g.gameId,
           });
       }
       for (const next of schedule.nextGames) {
@@ -83,14 +83,14 @@ export function referenceCompleteness(
           processor: 'game-features',
           collection: DOMAIN.gameFeatures,
           id: next.gameId,
-          gameId: null,
+          unit: null,
         });
         docs.push({
           phase: 'predict',
           processor: 'predict-games',
           collection: DOMAIN.predictions,
           id: next.gameId,
-          gameId: null,
+          unit: null,
         });
       }
       return docs;

@@ -1,6 +1,17 @@
 /** One difference between two things that must agree; `message` names both sides. */
 export interface Drift {
-  area: 'registry' | 'entry points' | 'plan' | 'indexes' | 'readme' | 'iam' | 'topics' | 'subscriptions' | 'scheduler' | 'control-dlq';
+  area:
+    | 'registry'
+    | 'expectations'
+    | 'entry points'
+    | 'plan'
+    | 'indexes'
+    | 'readme'
+    | 'iam'
+    | 'topics'
+    | 'subscriptions'
+    | 'scheduler'
+    | 'control-dlq';
   message: string;
 }
 

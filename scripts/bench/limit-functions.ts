@@ -10,7 +10,7 @@ export const LIMIT_DONE_COLLECTION = 'limit_done';
 export const limitTopic = (name: string): string => `limit-${name}`;
 
 interface Work {
-  gameDate: string;
+  partition: string;
   phase: string;
   processor: number;
 }
@@ -21,10 +21,17 @@ const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? '';
 let pubsub: PubSub | undefined;
 let db: Firestore | undefined;
 
-const publish = (topic: string, message: unknown) => (pubsub ??= new PubSub({ projectId })).topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } }).publishMessage({ json: message });
+const publish = (topic: string, message: unknown) =>
+  (pubsub ??= new PubSub({ projectId }))
+    .topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } })
+    .publishMessage({ json: message });
 
-function fanOut(gameDate: string, phase: string): Promise<unknown> {
-  return Promise.all(Array.from({ length: perPhase }, (_, processor) => publish(limitTopic(`phase-${phase}`), { gameDate, phase, processor } satisfies Work)));
+function fanOut(partition: string, phase: string): Promise<unknown> {
+  return Promise.all(
+    Array.from({ length: perPhase }, (_, processor) =>
+      publish(limitTopic(`phase-${phase}`), { partition, phase, processor } satisfies Work),
+    ),
+  );
 }
 
 function push(handle: (message: Work) => Promise<unknown>): functions.HttpFunction {
@@ -42,21 +49,31 @@ function push(handle: (message: Work) => Promise<unknown>): functions.HttpFuncti
   };
 }
 
-functions.http('limit-runs', push((run) => fanOut(run.gameDate, phases[0]!)));
-functions.http('limit-phase', push((work) => publish(limitTopic('completions'), work)));
+functions.http(
+  'limit-runs',
+  push((run) => fanOut(run.partition, phases[0]!)),
+);
+functions.http(
+  'limit-phase',
+  push((work) => publish(limitTopic('completions'), work)),
+);
 
 const seen = new Map<string, Set<number>>();
 functions.http(
   'limit-completions',
   push(async (work) => {
-    const key = `${work.gameDate}|${work.phase}`;
+    const key = `${work.partition}|${work.phase}`;
     const done = seen.get(key) ?? new Set<number>();
     seen.set(key, done);
     const before = done.size;
     done.add(work.processor);
     if (before === perPhase || done.size < perPhase) return;
     const next = phases[phases.indexOf(work.phase) + 1];
-    if (next) await fanOut(work.gameDate, next);
-    else await (db ??= new Firestore({ projectId })).collection(LIMIT_DONE_COLLECTION).doc(work.gameDate).set({ at: new Date().toISOString() });
+    if (next) await fanOut(work.partition, next);
+    else
+      await (db ??= new Firestore({ projectId }))
+        .collection(LIMIT_DONE_COLLECTION)
+        .doc(work.partition)
+        .set({ at: new Date().toISOString() });
   }),
 );

@@ -15,7 +15,7 @@ import { waitFor } from './stats.ts';
 
 export interface LimitPipeline {
   /** Publishes a date and waits until its last phase is done. */
-  runDate(gameDate: string): Promise<void>;
+  runDate(partition: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,11 +67,11 @@ export async function startLimitPipeline(
   const db: Firestore = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const topic = pubsub.topic(limitTopic('run-requests'), { batching: { maxMessages: 1, maxMilliseconds: 0 } });
   return {
-    async runDate(gameDate) {
-      await topic.publishMessage({ json: { gameDate } });
+    async runDate(partition) {
+      await topic.publishMessage({ json: { partition } });
       await waitFor(
-        async () => (await db.collection(LIMIT_DONE_COLLECTION).doc(gameDate).get()).exists,
-        `limit pipeline: ${gameDate} done`,
+        async () => (await db.collection(LIMIT_DONE_COLLECTION).doc(partition).get()).exists,
+        `limit pipeline: ${partition} done`,
       );
     },
     async stop() {

@@ -4,6 +4,7 @@ import * as functions from '@google-cloud/functions-framework';
 import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
 import { registerPipelineFunctions } from '../../shared/adapters/functions-entry.ts';
 import { loadDefinition } from '../../shared/definition/load.ts';
+import type { GateExpectations } from '../../shared/orchestration/gate.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { createLogger } from '../../shared/lib/logger.ts';
 import type { ProcessorRequest } from '../../shared/messages/messages.ts';
@@ -20,7 +21,7 @@ export const benchProcessor: Processor = {
   async run(ctx) {
     const docs = Array.from({ length: DOCS_PER_MESSAGE }, (_, i) => ({
       id: `${ctx.request.requestId}-${i}`,
-      data: { gameDate: ctx.request.gameDate, requestId: ctx.request.requestId, i, value: i * 3.5 },
+      data: { partition: ctx.request.partition, requestId: ctx.request.requestId, i, value: i * 3.5 },
     }));
     await ctx.write(BENCH_COLLECTION, docs);
     return { metrics: { docs: docs.length } };
@@ -37,7 +38,7 @@ export const benchDefinition = loadDefinition({
         {
           name: 'bench-write',
           description: 'ten documents',
-          outputs: [{ collection: BENCH_COLLECTION, dateField: 'gameDate' }],
+          outputs: [{ collection: BENCH_COLLECTION }],
         },
       ],
       subscription: { ackDeadlineSeconds: 120, minBackoffSeconds: 1, maxBackoffSeconds: 10, maxDeliveryAttempts: 5 },
@@ -46,14 +47,15 @@ export const benchDefinition = loadDefinition({
     },
   ],
   schedules: {
-    dailyRun: { cron: '0 10 * * *', localEverySeconds: 3600 },
+    run: { cron: '0 10 * * *', localEverySeconds: 3600 },
     autoRetry: { cron: '*/15 * * * *', localEverySeconds: 30 },
     reconcile: { cron: '* * * * *', localEverySeconds: 15 },
   },
 });
 
-const benchExpectations = () =>
-  Promise.resolve([{ collection: BENCH_COLLECTION, dateField: 'gameDate', min: DOCS_PER_MESSAGE }]);
+const benchExpectations: GateExpectations = {
+  table: { work: { [BENCH_COLLECTION]: { partition: DOCS_PER_MESSAGE } } },
+};
 registerPipelineFunctions({
   definition: benchDefinition,
   processors: { 'bench-write': benchProcessor },

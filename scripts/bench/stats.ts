@@ -1,5 +1,10 @@
 /** Polls every `everyMs` until `check` holds; the same poll for every pipeline measured. */
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 600_000, everyMs = 50): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 600_000,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -17,7 +22,12 @@ export function percentile(values: readonly number[], p: number): number {
 export const ratio = (value: number, baseline: number): number => Math.round((value / baseline) * 100) / 100;
 
 /** Runs each date chain in order, chains in parallel up to `concurrency` (a backfill's shape). */
-export async function runChains(chains: readonly string[][], concurrency: number, runDate: (gameDate: string) => Promise<unknown>, onDone?: () => void): Promise<void> {
+export async function runChains(
+  chains: readonly string[][],
+  concurrency: number,
+  runDate: (partition: string) => Promise<unknown>,
+  onDone?: () => void,
+): Promise<void> {
   const pending = [...chains];
   await Promise.all(
     Array.from({ length: Math.max(1, Math.min(concurrency, pending.length)) }, async () => {

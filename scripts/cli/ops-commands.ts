@@ -19,7 +19,7 @@ import { describeRun } from '../lib/watch-run.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
-import { parseDate } from './queue-commands.ts';
+import { parsePartition } from './queue-commands.ts';
 
 function parsePositive(value: string): number {
   const n = Number(value);
@@ -36,33 +36,36 @@ export function registerOpsCommands(program: Command, context: CliContext): void
   program
     .command('status')
     .description('runs as a table: the most recent, or those of a date, or one run in detail')
-    .option('--date <date>', 'runs of this game date', parseDate)
+    .option('--partition <partition>', 'runs of this partition', parsePartition)
     .option('--run <runId>', 'one run: phases, history, last error')
     .option('--json', 'JSON output for scripts')
-    .action(async (options: { date?: string; run?: string; json?: boolean }) => {
+    .action(async (options: { partition?: string; run?: string; json?: boolean }) => {
       const { store } = await context.connection();
       if (options.run) {
         const run = (await store.get(COLLECTIONS.runs, options.run)) as RunDoc | undefined;
         if (!run) throw new UsageError(`no run "${options.run}"`);
         if (options.json) return context.print(JSON.stringify(run, null, 2));
-        context.print(`${run.runId}  ${run.gameDate}  ${run.status}  (${run.triggerSource}, created ${run.createdAt})`);
+        context.print(
+          `${run.runId}  ${run.partition}  ${run.status}  (${run.triggerSource}, created ${run.createdAt})`,
+        );
         context.print((await describeRun(store, run)).map((l) => `  ${l}`).join('\n'));
         if (run.lastError) context.print(`  lastError: ${run.lastError}`);
         if (run.supersededBy)
-          context.print(`  superseded by run ${run.supersededBy}: that run decides ${run.gameDate} now`);
+          context.print(`  superseded by run ${run.supersededBy}: that run decides ${run.partition} now`);
         for (const note of run.notes ?? []) context.print(`  note: ${note}`);
         context.print(`  history: ${run.statusHistory.map((h) => `${h.status} (${h.reason})`).join(' -> ')}`);
         return;
       }
-      const docs = options.date
-        ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: options.date }] })
+      const docs = options.partition
+        ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: options.partition }] })
         : await store.query(COLLECTIONS.runs, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 20 });
       const runs = docs.map((d) => d.data as unknown as RunDoc).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       if (options.json) return context.print(JSON.stringify(runs, null, 2));
-      if (runs.length === 0) return context.print(options.date ? `no runs for ${options.date}` : 'no runs yet');
+      if (runs.length === 0)
+        return context.print(options.partition ? `no runs for ${options.partition}` : 'no runs yet');
       const rows = await Promise.all(
         runs.map(async (r) => [
-          r.gameDate,
+          r.partition,
           r.runId,
           r.status,
           (await describeRun(store, r))
@@ -172,9 +175,9 @@ export function registerOpsCommands(program: Command, context: CliContext): void
 
   program
     .command('completeness')
-    .description('compare what must exist with what exists, game by game; --enqueue queues the missing pairs for retry')
-    .requiredOption('--from <date>', 'first game date', parseDate)
-    .requiredOption('--to <date>', 'last game date', parseDate)
+    .description('compare what must exist with what exists, unit by unit; --enqueue queues the missing pairs for retry')
+    .requiredOption('--from <partition>', 'first partition', parsePartition)
+    .requiredOption('--to <partition>', 'last partition', parsePartition)
     .option('--enqueue', 'queue every missing (date, processor) for the auto-retry')
     .option('--json', 'JSON output for scripts')
     .action(async (options: { from: string; to: string; enqueue?: boolean; json?: boolean }) => {
@@ -186,17 +189,18 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         { from: options.from, to: options.to, enqueue: options.enqueue ?? false },
       );
       if (options.json) return context.print(JSON.stringify(report, null, 2));
-      context.print(`${report.from} .. ${report.to}: ${report.dates} game date(s)`);
+      context.print(`${report.from} .. ${report.to}: ${report.partitions} partition(s) with work`);
       for (const [phase, p] of Object.entries(report.perPhase))
         context.print(`  ${phase.padEnd(11)} ${p.complete} of ${p.total} complete`);
-      if (report.missingDates.length > 0) context.print(`  never scraped: ${report.missingDates.join(', ')}`);
+      if (report.missingPartitions.length > 0)
+        context.print(`  first phase never ran: ${report.missingPartitions.join(', ')}`);
       for (const m of report.missing)
         context.print(
-          `  missing ${m.gameDate} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`,
+          `  missing ${m.partition} ${m.processor}: ${m.missing.map((x) => `${x.collection}/${x.id}`).join(', ')}`,
         );
       if (options.enqueue) context.print(`  enqueued ${report.enqueued.length} for retry`);
       for (const d of report.deferred)
-        context.print(`  not enqueued: ${d.gameDate} ${d.phase}/${d.processor}: ${d.reason}; check again after it`);
+        context.print(`  not enqueued: ${d.partition} ${d.phase}/${d.processor}: ${d.reason}; check again after it`);
     });
 
   program
@@ -204,8 +208,8 @@ export function registerOpsCommands(program: Command, context: CliContext): void
     .description(
       'run every game date of a range, each season in date order, seasons in parallel; resumable after Ctrl-C',
     )
-    .requiredOption('--from <date>', 'first game date', parseDate)
-    .requiredOption('--to <date>', 'last game date', parseDate)
+    .requiredOption('--from <partition>', 'first partition', parsePartition)
+    .requiredOption('--to <partition>', 'last partition', parsePartition)
     .option('--concurrency <n>', 'seasons at once', parsePositive, 4)
     .option('--json', 'JSON output for scripts (no progress bar)')
     .action(async (options: { from: string; to: string; concurrency: number; json?: boolean }) => {
@@ -237,7 +241,7 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         onProgress: (e) => {
           if (e.status === 'SUCCESS') ok += 1;
           else bad += 1;
-          bar?.increment(1, { ok, bad, last: `${e.gameDate} ${e.skipped ? 'already done' : e.status}` });
+          bar?.increment(1, { ok, bad, last: `${e.partition} ${e.skipped ? 'already done' : e.status}` });
         },
       });
       bar?.stop();
@@ -250,7 +254,7 @@ export function registerOpsCommands(program: Command, context: CliContext): void
             `failure${result.interrupted ? '; interrupted: run again to resume' : ''}`,
         );
         for (const f of result.failed)
-          context.print(`  ${f.gameDate} ${f.status} ${f.runId ?? ''} ${f.lastError ?? ''}`);
+          context.print(`  ${f.partition} ${f.status} ${f.runId ?? ''} ${f.lastError ?? ''}`);
       }
       if (result.failed.length > 0 || result.interrupted) process.exitCode = 1;
     });

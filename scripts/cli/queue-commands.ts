@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { referenceDefinition } from '../../functions/pipeline/definition.ts';
-import { GameDateSchema } from '../../shared/messages/fields.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../../shared/runtime/failure-queue.ts';
 import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
@@ -17,10 +16,14 @@ import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 
-export function parseDate(value: string): string {
-  const result = GameDateSchema.safeParse(value);
-  if (!result.success) throw new InvalidArgumentError(`"${value}" is not a date (YYYY-MM-DD)`);
-  return result.data;
+/** A partition key of the pipeline's scheme (the reference pipeline's: a day, YYYY-MM-DD). */
+export function parsePartition(value: string): string {
+  const problem = referenceDefinition.scheme.problem(value);
+  if (problem)
+    throw new InvalidArgumentError(
+      `"${value}" is not a partition (${referenceDefinition.scheme.describe}): ${problem}`,
+    );
+  return value;
 }
 
 function parseStatus(value: string): QueueStatus {
@@ -59,8 +62,8 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .option('--status <status>', `one of ${QUEUE_STATUSES.join(', ')}`, parseStatus)
     .option('--phase <phase>', 'a phase id (or "orchestrator")')
     .option('--processor <name>', 'a processor name')
-    .option('--from <date>', 'game dates from (YYYY-MM-DD)', parseDate)
-    .option('--to <date>', 'game dates to (YYYY-MM-DD)', parseDate)
+    .option('--from <partition>', 'partitions from', parsePartition)
+    .option('--to <partition>', 'partitions to', parsePartition)
     .option('--json', 'JSON output for scripts')
     .action(
       async (options: {
@@ -80,7 +83,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
             ['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'],
             entries.map((e) => [
               e.requestId,
-              e.gameDate,
+              e.partition,
               e.phase,
               e.processor,
               e.status,
@@ -104,7 +107,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       context.print(
         `${entry.requestId}\n  status     ${entry.status} ` +
           `(${actionNeeded(entry.status, entry.errorReason, entry.awaitingGate)})\n  run        ${entry.runId ?? '-'}  ` +
-          `date ${entry.gameDate ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ` +
+          `date ${entry.partition ?? '-'}  phase ${entry.phase}  processor ${entry.processor ?? '-'}\n  error      ` +
           `${entry.errorType} / ${entry.errorReason}: ${entry.lastError}\n  retries    ${entry.retryCount}  next ` +
           `${entry.nextRetryAt ?? '-'}  first failure ` +
           `${entry.firstFailedAt}${entry.note ? `\n  note       ${entry.note}` : ''}\n\nattempts and transitions:`,
@@ -151,8 +154,8 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
   queue
     .command('requeue')
     .description('every failed_permanent entry of a date range back to pending, with a fresh retry budget')
-    .requiredOption('--from <date>', 'first game date', parseDate)
-    .requiredOption('--to <date>', 'last game date', parseDate)
+    .requiredOption('--from <partition>', 'first partition', parsePartition)
+    .requiredOption('--to <partition>', 'last partition', parsePartition)
     .requiredOption('--note <text>', 'why')
     .option('--json', 'JSON output for scripts')
     .action(async (options: { from: string; to: string; note: string; json?: boolean }) => {

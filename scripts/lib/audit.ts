@@ -1,15 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { referenceExpectations } from '../../functions/pipeline/gate-expectations.ts';
 import { createReferenceProcessors } from '../../functions/pipeline/processors.ts';
 import { readIndexesFile } from '../../shared/adapters/declared-indexes.ts';
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { planResources } from '../../infra/plan.ts';
 import type { Drift } from '../../infra/validate/drift.ts';
 import { requiredIndexes } from '../../infra/validate/queries.ts';
-import { auditEntryPoints, auditIndexes, auditPlan, auditReadme, auditRegistry } from '../../infra/validate/static-audit.ts';
+import {
+  auditEntryPoints,
+  auditExpectations,
+  auditIndexes,
+  auditPlan,
+  auditReadme,
+  auditRegistry,
+} from '../../infra/validate/static-audit.ts';
 
 /**
- * The static audit: the definition against the processor registry, the registered entry points,
+ * The static audit: the definition against the processor registry, the gate expectations, the registered entry points,
  * the plan's delivery invariants, firestore.indexes.json and README's contract tables.
  */
 export async function staticAudit(root: string, definition: LoadedDefinition): Promise<Drift[]> {
@@ -22,7 +30,10 @@ export async function staticAudit(root: string, definition: LoadedDefinition): P
   const drifts: Drift[] = [
     // Building the processors does no I/O; the URL is never called.
     ...auditRegistry(definition, createReferenceProcessors({ sourceApiUrl: 'http://validate.invalid' })),
-    ...auditEntryPoints(plan, (name) => (registered.has(name) && getFunction(name) ? 'http' : undefined), [...registered.keys()]),
+    ...auditExpectations(definition, referenceExpectations),
+    ...auditEntryPoints(plan, (name) => (registered.has(name) && getFunction(name) ? 'http' : undefined), [
+      ...registered.keys(),
+    ]),
     ...auditPlan(plan),
   ];
   try {

@@ -10,7 +10,7 @@ import { findRunByMessage, FINAL_STATUSES, watchRun } from './watch-run.ts';
 export interface BackfillState {
   from: string;
   to: string;
-  /** gameDate -> the run that finished it and how. */
+  /** partition -> the run that finished it and how. */
   done: Record<string, { runId: string; status: string }>;
 }
 
@@ -18,17 +18,17 @@ export interface BackfillOptions {
   dates: string[];
   concurrency: number;
   /** Dates with the same key run in date order (a later one needs the earlier); keys run in parallel. */
-  dependencyKey: (gameDate: string) => string;
+  dependencyKey: (partition: string) => string;
   stateFile: string;
   runTimeoutMs?: number;
-  onProgress?: (event: { gameDate: string; status: string; runId: string | null; skipped?: boolean }) => void;
+  onProgress?: (event: { partition: string; status: string; runId: string | null; skipped?: boolean }) => void;
   /** Checked between dates: true stops launching new dates (Ctrl-C); runs in flight finish. */
   stopped?: () => boolean;
 }
 
 export interface BackfillResult {
   succeeded: string[];
-  failed: { gameDate: string; status: string; runId: string | null; lastError: string | null }[];
+  failed: { partition: string; status: string; runId: string | null; lastError: string | null }[];
   /** Later dates of a season whose earlier date failed: not started (they would only wait). */
   blocked: string[];
   skipped: string[];
@@ -45,15 +45,15 @@ function saveState(file: string, state: BackfillState): void {
   writeFileSync(file, JSON.stringify(state, null, 2));
 }
 
-async function successfulRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
-  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }] });
+async function successfulRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
+  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: partition }] });
   return runs.map((r) => r.data as unknown as RunDoc).find((r) => r.status === 'SUCCESS');
 }
 
-async function runningRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
+async function runningRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
   const runs = await store.query(COLLECTIONS.runs, {
     filters: [
-      { field: 'gameDate', op: '==', value: gameDate },
+      { field: 'partition', op: '==', value: partition },
       { field: 'status', op: '==', value: 'RUNNING' },
     ],
   });
@@ -76,19 +76,24 @@ export async function backfill(
   for (const d of sorted) chains.set(options.dependencyKey(d), [...(chains.get(options.dependencyKey(d)) ?? []), d]);
   const result: BackfillResult = { succeeded: [], failed: [], blocked: [], skipped: [], interrupted: false };
 
-  async function runOne(gameDate: string): Promise<string> {
-    if (state.done[gameDate]?.status === 'SUCCESS' || (await successfulRun(store, gameDate))) {
-      result.skipped.push(gameDate);
-      options.onProgress?.({ gameDate, status: 'SUCCESS', runId: state.done[gameDate]?.runId ?? null, skipped: true });
+  async function runOne(partition: string): Promise<string> {
+    if (state.done[partition]?.status === 'SUCCESS' || (await successfulRun(store, partition))) {
+      result.skipped.push(partition);
+      options.onProgress?.({
+        partition,
+        status: 'SUCCESS',
+        runId: state.done[partition]?.runId ?? null,
+        skipped: true,
+      });
       return 'SUCCESS';
     }
-    let run = await runningRun(store, gameDate);
+    let run = await runningRun(store, partition);
     if (!run) {
-      const request: RunRequest = { gameDate, triggerSource: 'backfill', requestedBy: 'phasegate backfill' };
+      const request: RunRequest = { partition, triggerSource: 'backfill', requestedBy: 'phasegate backfill' };
       const messageId = await publisher.publish(TOPICS.runRequests, request);
       run = await findRunByMessage(store, messageId, 60_000);
     }
-    if (!run) throw new Error(`no run was created for ${gameDate} within 60 s: is the orchestrator running?`);
+    if (!run) throw new Error(`no run was created for ${partition} within 60 s: is the orchestrator running?`);
     let final = await watchRun(store, run.runId, {
       timeoutMs: options.runTimeoutMs ?? 600_000,
       onChange: () => undefined,
@@ -102,21 +107,21 @@ export async function backfill(
       });
     }
     const status = final && FINAL_STATUSES.has(final.status) ? final.status : 'TIMED_OUT';
-    state.done[gameDate] = { runId: run.runId, status };
+    state.done[partition] = { runId: run.runId, status };
     saveState(options.stateFile, state);
-    if (status === 'SUCCESS') result.succeeded.push(gameDate);
-    else result.failed.push({ gameDate, status, runId: run.runId, lastError: final?.lastError ?? null });
-    options.onProgress?.({ gameDate, status, runId: run.runId });
+    if (status === 'SUCCESS') result.succeeded.push(partition);
+    else result.failed.push({ partition, status, runId: run.runId, lastError: final?.lastError ?? null });
+    options.onProgress?.({ partition, status, runId: run.runId });
     return status;
   }
 
   async function runChain(dates: string[]): Promise<void> {
-    for (const [i, gameDate] of dates.entries()) {
+    for (const [i, partition] of dates.entries()) {
       if (options.stopped?.()) {
         result.interrupted = true;
         return;
       }
-      const status = await runOne(gameDate);
+      const status = await runOne(partition);
       if (status !== 'SUCCESS') {
         result.blocked.push(...dates.slice(i + 1));
         return;

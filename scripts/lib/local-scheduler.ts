@@ -16,7 +16,7 @@ export interface ScheduledJob {
 export function localJobs(definition: LoadedDefinition): ScheduledJob[] {
   const s = definition.schedules;
   const periods: Record<string, number | undefined> = {
-    'phasegate-daily-run': s.dailyRun.localEverySeconds,
+    'phasegate-run': s.run.localEverySeconds,
     'phasegate-auto-retry': s.autoRetry.localEverySeconds,
     'phasegate-reconcile': s.reconcile.localEverySeconds,
     'phasegate-completeness': s.completeness?.localEverySeconds,
@@ -29,7 +29,11 @@ export function localJobs(definition: LoadedDefinition): ScheduledJob[] {
 }
 
 /** Publishes each job's message every period until stopped. A failed publish is reported, and the next period tries again. */
-export function startLocalScheduler(jobs: readonly ScheduledJob[], publisher: Publisher, onError: (job: string, error: unknown) => void): { stop(): void } {
+export function startLocalScheduler(
+  jobs: readonly ScheduledJob[],
+  publisher: Publisher,
+  onError: (job: string, error: unknown) => void,
+): { stop(): void } {
   const timers = jobs.map((job) =>
     setInterval(() => {
       publisher.publish(job.topic, job.message()).catch((error: unknown) => onError(job.name, error));

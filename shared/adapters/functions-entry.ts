@@ -34,11 +34,8 @@ import { createIdTokenVerifier, loadPushAuth, pushAuthCheck } from './push-auth.
  * an instance that never receives a request (a dashboard nobody opens) never pays for it.
  */
 async function buildDeps() {
-  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }, { createHeldPeek }] = await Promise.all([
-    import('./firestore-store.ts'),
-    import('./pubsub-publisher.ts'),
-    import('./pubsub-held.ts'),
-  ]);
+  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }, { createHeldPeek }] =
+    await Promise.all([import('./firestore-store.ts'), import('./pubsub-publisher.ts'), import('./pubsub-held.ts')]);
   const config = loadConfig();
   const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
   const pubsub = createPubSub(config.projectId);
@@ -145,7 +142,7 @@ export interface PipelineFunctions {
   /** The processors, or a factory run at first use (so configuration is read at cold start). */
   processors: Registry | (() => Registry);
   expectations: GateExpectations;
-  /** What a date must hold, for the completeness check (built at first use, with the instance's HTTP client). */
+  /** What a partition must hold, for the completeness check (built at first use, with the instance's HTTP client). */
   completeness?: (deps: { http: HttpClient }) => CompletenessRules;
 }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { partitionScheme, type PartitionScheme } from './partition.ts';
 import { PipelineDefinitionSchema, type PhaseSpec, type PipelineDefinition, type ProcessorSpec } from './schema.ts';
 
 export class DefinitionError extends Error {
@@ -15,9 +16,17 @@ function describePath(path: readonly PropertyKey[], raw: unknown): string {
   let node: unknown = raw;
   const parts: string[] = [];
   for (const key of path) {
-    const child: unknown = Array.isArray(node) && typeof key === 'number' ? node[key] : typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[key] : undefined;
+    const child: unknown =
+      Array.isArray(node) && typeof key === 'number'
+        ? node[key]
+        : typeof node === 'object' && node !== null
+          ? (node as Record<PropertyKey, unknown>)[key]
+          : undefined;
     if (typeof key === 'number') {
-      const label = typeof child === 'object' && child !== null ? ((child as Record<string, unknown>).id ?? (child as Record<string, unknown>).name) : undefined;
+      const label =
+        typeof child === 'object' && child !== null
+          ? ((child as Record<string, unknown>).id ?? (child as Record<string, unknown>).name)
+          : undefined;
       parts.push(typeof label === 'string' ? `[${label}]` : `[${key}]`);
     } else {
       parts.push(parts.length === 0 ? String(key) : `.${String(key)}`);
@@ -33,6 +42,8 @@ export function formatDefinitionIssues(error: z.ZodError, raw: unknown): string[
 
 /** A loaded definition with the lookups every other part needs. */
 export interface LoadedDefinition extends PipelineDefinition {
+  /** The definition's partition scheme: parses, orders, steps and ranges its keys. */
+  scheme: PartitionScheme;
   phase(id: string): PhaseSpec;
   processor(name: string): { phase: PhaseSpec; spec: ProcessorSpec } | undefined;
   nextPhase(id: string): PhaseSpec | undefined;
@@ -45,9 +56,12 @@ export function loadDefinition(raw: unknown): LoadedDefinition {
   if (!result.success) throw new DefinitionError(formatDefinitionIssues(result.error, raw));
   const definition = result.data;
   const byId = new Map(definition.phases.map((phase) => [phase.id, phase]));
-  const byProcessor = new Map(definition.phases.flatMap((phase) => phase.processors.map((spec) => [spec.name, { phase, spec }] as const)));
+  const byProcessor = new Map(
+    definition.phases.flatMap((phase) => phase.processors.map((spec) => [spec.name, { phase, spec }] as const)),
+  );
   return {
     ...definition,
+    scheme: partitionScheme(definition.partition),
     phase(id) {
       const phase = byId.get(id);
       if (!phase) throw new DefinitionError([`unknown phase "${id}"; phases are ${[...byId.keys()].join(', ')}`]);

@@ -1,18 +1,19 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { IdentifierSchema } from '../messages/fields.ts';
+import { PartitionSchemeInputSchema } from './partition.ts';
 
 /** Cloud Functions gen2 memory sizes, in MiB. */
 export const FUNCTION_MEMORY_MB = [128, 256, 512, 1024, 2048, 4096, 8192] as const;
 
 const CollectionNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, 'lowercase letters, digits and _');
 
-/** What a processor must write for one game date, and how to count it. */
+/** What a processor must write for one partition, and how to count it. */
 export const OutputSchema = z
   .object({
     collection: CollectionNameSchema,
-    /** Field holding the game date (`YYYY-MM-DD`); the count for a date is `where(dateField == date)`. */
-    dateField: z.string().min(1).default('gameDate'),
+    /** Field holding the partition key; the count for a partition is `where(partitionField == key)`. */
+    partitionField: z.string().min(1).default('partition'),
   })
   .strict();
 
@@ -57,7 +58,11 @@ export const PhaseSpecSchema = z
   .strict()
   .superRefine((phase, ctx) => {
     if (phase.subscription.maxBackoffSeconds < phase.subscription.minBackoffSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['subscription', 'maxBackoffSeconds'], message: `must be at least minBackoffSeconds (${phase.subscription.minBackoffSeconds})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subscription', 'maxBackoffSeconds'],
+        message: `must be at least minBackoffSeconds (${phase.subscription.minBackoffSeconds})`,
+      });
     }
     if (phase.subscription.ackDeadlineSeconds <= phase.function.timeoutSeconds) {
       ctx.addIssue({
@@ -72,7 +77,10 @@ const CronSchema = z.string().superRefine((value, ctx) => {
   try {
     CronExpressionParser.parse(value, { tz: 'UTC' });
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `invalid cron expression "${value}": ${error instanceof Error ? error.message : String(error)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid cron expression "${value}": ${error instanceof Error ? error.message : String(error)}`,
+    });
   }
 });
 
@@ -92,7 +100,11 @@ const ControlFunctionSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.subscription.ackDeadlineSeconds <= c.function.timeoutSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['subscription', 'ackDeadlineSeconds'], message: `must exceed function.timeoutSeconds (${c.function.timeoutSeconds})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subscription', 'ackDeadlineSeconds'],
+        message: `must exceed function.timeoutSeconds (${c.function.timeoutSeconds})`,
+      });
     }
   });
 const DEFAULT_CONTROL = {
@@ -103,16 +115,32 @@ const DEFAULT_CONTROL = {
 export const PipelineDefinitionSchema = z
   .object({
     name: IdentifierSchema,
+    /** What one run is for: `daily` (YYYY-MM-DD, the default), `weekly` (ISO YYYY-Www), `monthly` (YYYY-MM) or a custom scheme. */
+    partition: PartitionSchemeInputSchema.default('daily'),
     phases: z.array(PhaseSpecSchema).min(1),
+    /**
+     * What a run waiting for earlier partitions (`waitForEarlierPartitions`) gets: `wait` (a backfill
+     * or a person fills them) or `trigger` (the orchestrator runs them, in order, `concurrency` at a
+     * time, and resumes the waiting run when they have landed).
+     */
+    dependencies: z
+      .union([
+        z.enum(['wait', 'trigger']).transform((mode) => ({ mode, concurrency: 2 })),
+        z
+          .object({ mode: z.enum(['wait', 'trigger']), concurrency: z.number().int().min(1).max(20).default(2) })
+          .strict(),
+      ])
+      .default({ mode: 'wait', concurrency: 2 }),
     /** Settings of the orchestrator's subscriptions and functions. */
     orchestrator: ControlFunctionSchema.default(DEFAULT_CONTROL),
     schedules: z
       .object({
-        dailyRun: ScheduleSchema,
+        /** Publishes `{"relative":-1}`: a run of the partition before the one the tick falls in. */
+        run: ScheduleSchema,
         autoRetry: ScheduleSchema,
         reconcile: ScheduleSchema,
-        /** The completeness check over the last `completenessDays` days (a reconcile tick that asks for it). */
-        completeness: ScheduleSchema.extend({ days: z.number().int().positive().default(7) }).optional(),
+        /** The completeness check over the last `partitions` partitions (a reconcile tick that asks for it). */
+        completeness: ScheduleSchema.extend({ partitions: z.number().int().positive().max(366).default(7) }).optional(),
       })
       .strict(),
     queue: z
@@ -130,7 +158,14 @@ export const PipelineDefinitionSchema = z
         retryingStaleSeconds: z.number().int().positive().default(1800),
       })
       .strict()
-      .default({ maxRetries: 3, notReadyRetrySeconds: 900, notReadyDeadlineSeconds: 86_400, retryBackoffSeconds: 60, maxRetryBackoffSeconds: 21_600, retryingStaleSeconds: 1800 }),
+      .default({
+        maxRetries: 3,
+        notReadyRetrySeconds: 900,
+        notReadyDeadlineSeconds: 86_400,
+        retryBackoffSeconds: 60,
+        maxRetryBackoffSeconds: 21_600,
+        retryingStaleSeconds: 1800,
+      }),
   })
   .strict()
   .superRefine((definition, ctx) => {
@@ -139,7 +174,11 @@ export const PipelineDefinitionSchema = z
     definition.phases.forEach((phase, index) => {
       const earlier = phaseIds.get(phase.id);
       if (earlier !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['phases', index, 'id'], message: `duplicate phase id "${phase.id}" (also phases[${earlier}])` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', index, 'id'],
+          message: `duplicate phase id "${phase.id}" (also phases[${earlier}])`,
+        });
       }
       phaseIds.set(phase.id, index);
       phase.processors.forEach((processor, pIndex) => {

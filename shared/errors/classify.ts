@@ -14,32 +14,74 @@ export interface Classification {
 
 /** gRPC status codes by number, as @google-cloud clients report them in `code`. */
 const GRPC_CODE_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
-  'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED',
-  'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
 ] as const;
 type GrpcCodeName = (typeof GRPC_CODE_NAMES)[number];
 
 const TRANSIENT_GRPC: ReadonlySet<GrpcCodeName> = new Set<GrpcCodeName>([
-  'UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'INTERNAL', 'CANCELLED', 'UNKNOWN',
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'RESOURCE_EXHAUSTED',
+  'ABORTED',
+  'INTERNAL',
+  'CANCELLED',
+  'UNKNOWN',
 ]);
 
 /** Node and undici network failures: the connection, not the request, went wrong. */
 const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 /** Programming errors: retrying the same code on the same input fails the same way. */
-const BUG_NAMES: ReadonlySet<string> = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'AssertionError']);
+const BUG_NAMES: ReadonlySet<string> = new Set([
+  'TypeError',
+  'ReferenceError',
+  'RangeError',
+  'SyntaxError',
+  'AssertionError',
+]);
 
 function field(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
 
 function httpStatusOf(error: unknown): number | undefined {
-  for (const candidate of [field(error, 'status'), field(error, 'statusCode'), field(field(error, 'response'), 'status')]) {
+  for (const candidate of [
+    field(error, 'status'),
+    field(error, 'statusCode'),
+    field(field(error, 'response'), 'status'),
+  ]) {
     if (typeof candidate === 'number' && candidate >= 100 && candidate <= 599) return candidate;
   }
   return undefined;
@@ -79,7 +121,11 @@ function classifyOne(error: unknown): Classification | undefined {
   const name = field(error, 'name');
   switch (name) {
     case 'NotReadyError':
-      return { kind: 'not_ready', reason: field(error, 'waitingFor') === 'earlier_dates' ? 'earlier_dates_missing' : 'source_not_published' };
+      return {
+        kind: 'not_ready',
+        reason:
+          field(error, 'waitingFor') === 'earlier_partitions' ? 'earlier_partitions_missing' : 'source_not_published',
+      };
     case 'RetryAfterError': {
       const retryAfterMs = field(error, 'retryAfterMs');
       return typeof retryAfterMs === 'number'
@@ -121,7 +167,11 @@ function classifyOne(error: unknown): Classification | undefined {
  */
 export function classify(error: unknown): Classification {
   const seen = new Set<unknown>();
-  for (let current: unknown = error; current !== undefined && current !== null && !seen.has(current); current = field(current, 'cause')) {
+  for (
+    let current: unknown = error;
+    current !== undefined && current !== null && !seen.has(current);
+    current = field(current, 'cause')
+  ) {
     seen.add(current);
     const found = classifyOne(current);
     if (found) return found;

@@ -25,14 +25,31 @@ export class RetryAfterError extends TransientError {
 /** The source has not published yet: retry on the source's cadence until a deadline, no alert. */
 export class NotReadyError extends Error {
   override readonly name = 'NotReadyError';
-  /** What is not ready: the source's data, or this pipeline's own earlier dates (`dates`, which a backfill fills). */
-  readonly waitingFor: 'source' | 'earlier_dates';
-  readonly dates: readonly string[];
-  constructor(message: string, options?: { cause?: unknown; waitingFor?: 'source' | 'earlier_dates'; dates?: readonly string[] }) {
+  /** What is not ready: the source's data, or this pipeline's own earlier partitions (`partitions`). */
+  readonly waitingFor: 'source' | 'earlier_partitions';
+  readonly partitions: readonly string[];
+  constructor(
+    message: string,
+    options?: { cause?: unknown; waitingFor?: 'source' | 'earlier_partitions'; partitions?: readonly string[] },
+  ) {
     super(message, options);
     this.waitingFor = options?.waitingFor ?? 'source';
-    this.dates = options?.dates ?? [];
+    this.partitions = options?.partitions ?? [];
   }
+}
+
+/**
+ * A processor needs earlier partitions this pipeline has not processed yet (a running total needs
+ * the months before): the entry waits for them, naming them, and with `dependencies: 'trigger'` the
+ * orchestrator runs them, in order, and resumes this one when they have landed.
+ */
+export function waitForEarlierPartitions(partitions: readonly string[], why: string): NotReadyError {
+  const sorted = [...new Set(partitions)].sort();
+  const span = sorted.length > 1 ? `${sorted[0]} … ${sorted.at(-1)} (${sorted.length})` : (sorted[0] ?? 'none named');
+  return new NotReadyError(`waiting for earlier partitions: ${span}: ${why}`, {
+    waitingFor: 'earlier_partitions',
+    partitions: sorted,
+  });
 }
 
 /** Retrying cannot help (bad input, schema, 4xx, missing permission): a person must act. */

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { PartitionScheme } from '../definition/partition.ts';
 import { ValidationError } from '../errors/errors.ts';
 
 export interface IssueSummary {
@@ -28,6 +29,18 @@ export function decodeBase64Json(data: string | undefined | null, what: string):
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new ValidationError(`invalid ${what}: data is not JSON (${text.slice(0, 80)})`, [{ path: '(root)', message: 'not JSON' }], { cause: error });
+    throw new ValidationError(
+      `invalid ${what}: data is not JSON (${text.slice(0, 80)})`,
+      [{ path: '(root)', message: 'not JSON' }],
+      { cause: error },
+    );
   }
+}
+
+/** The message's partition must be a key of the pipeline's scheme (the schemas check only that it is an id). */
+export function checkPartition(scheme: PartitionScheme, partition: string, what: string): string {
+  const problem = scheme.problem(partition);
+  if (!problem) return partition;
+  const message = `${problem} (this pipeline's partitions: ${scheme.describe})`;
+  throw new ValidationError(`invalid ${what}: partition: ${message}`, [{ path: 'partition', message }]);
 }

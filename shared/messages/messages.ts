@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DocumentIdSchema, GameDateSchema, IdentifierSchema, RunIdSchema, TraceparentSchema, TriggerSourceSchema } from './fields.ts';
+import { PartitionKeySchema } from '../definition/partition.ts';
+import { DocumentIdSchema, IdentifierSchema, RunIdSchema, TraceparentSchema, TriggerSourceSchema } from './fields.ts';
 
 /** Fixed topics; phase topics are named by `phaseTopic` / `phaseDeadLetterTopic`. */
 export const TOPICS = {
@@ -22,38 +23,36 @@ export const phaseDeadLetterTopic = (phaseId: string): string => `phase-${phaseI
 
 /**
  * Published to `run-requests` to start a run. The minimal form is
- * `{"gameDate":"2024-04-21","triggerSource":"manual"}`; the rest is for recovery and backfills.
+ * `{"partition":"2024-04-21","triggerSource":"manual"}`; the rest is for recovery and backfills.
+ * The key is checked against the pipeline's partition scheme when the request arrives.
  */
 export const RunRequestSchema = z
   .object({
-    gameDate: GameDateSchema.optional(),
+    partition: PartitionKeySchema.optional(),
     /**
-     * Instead of `gameDate`, for scheduled jobs whose message body is fixed: the date this many
-     * days from today in `timeZone` (-1: yesterday). The orchestrator resolves it on arrival.
+     * Instead of `partition`, for scheduled jobs whose message body is fixed: the partition this
+     * many partitions from the one the publish time falls in, in `timeZone` (-1: the one before).
+     * The orchestrator resolves it against the message's first publish time.
      */
-    relativeDays: z.number().int().min(-366).max(0).optional(),
+    relative: z.number().int().min(-366).max(0).optional(),
     timeZone: z.string().min(1).optional(),
     triggerSource: TriggerSourceSchema,
     /** Start from this phase instead of the first. */
     startPhase: IdentifierSchema.optional(),
     /** Re-run only these processors of the start phase. */
     processors: z.array(IdentifierSchema).min(1).optional(),
-    /** Start even if a RUNNING run exists for the date. */
+    /** Start even if a RUNNING run exists for the partition. */
     force: z.boolean().optional(),
     requestedBy: z.string().max(200).optional(),
     traceparent: TraceparentSchema.optional(),
   })
   .strict()
-  .refine((r) => (r.gameDate === undefined) !== (r.relativeDays === undefined), { message: 'give exactly one of gameDate and relativeDays', path: ['gameDate'] });
+  .refine((r) => (r.partition === undefined) !== (r.relative === undefined), {
+    message: 'give exactly one of partition and relative',
+    path: ['partition'],
+  });
 export type RunRequest = z.infer<typeof RunRequestSchema>;
 
-/** The calendar date `days` from `now` in `timeZone` (Intl, no library): `YYYY-MM-DD`. */
-export function relativeGameDate(now: Date, days: number, timeZone = 'UTC'): string {
-  const shifted = new Date(now.getTime() + days * 86_400_000);
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(shifted);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}`;
-}
 export const RUN_REQUEST_TOPIC = TOPICS.runRequests;
 
 /** Published to `phase-<phase>`: one processor's work for one run. */
@@ -62,7 +61,7 @@ export const ProcessorRequestSchema = z
     runId: RunIdSchema,
     /** Deterministic from run, phase and processor (see `makeRequestId`): redeliveries and retries share it. */
     requestId: DocumentIdSchema,
-    gameDate: GameDateSchema,
+    partition: PartitionKeySchema,
     phase: IdentifierSchema,
     processor: IdentifierSchema,
     triggerSource: TriggerSourceSchema,
@@ -78,7 +77,7 @@ export const ProcessorCompletedSchema = z
   .object({
     runId: RunIdSchema,
     requestId: DocumentIdSchema,
-    gameDate: GameDateSchema,
+    partition: PartitionKeySchema,
     phase: IdentifierSchema,
     processor: IdentifierSchema,
     triggerSource: TriggerSourceSchema,
@@ -105,7 +104,7 @@ export const ProcessorFailedSchema = z
     outcome: z.enum(['waiting', 'failed_permanent']),
     runId: RunIdSchema,
     requestId: DocumentIdSchema,
-    gameDate: GameDateSchema,
+    partition: PartitionKeySchema,
     phase: IdentifierSchema,
     processor: IdentifierSchema,
     triggerSource: TriggerSourceSchema,

@@ -1,21 +1,29 @@
 import { createHash } from 'node:crypto';
 import { PermanentError } from '../errors/errors.ts';
-import { relativeGameDate, type RunRequest } from './messages.ts';
+import type { PartitionScheme } from '../definition/partition.ts';
+import { checkPartition } from './decode.ts';
+import type { RunRequest } from './messages.ts';
 
-/** A run request with its date: a relative one resolved, the fields that only served it gone. */
-export type ResolvedRunRequest = Omit<RunRequest, 'relativeDays' | 'timeZone' | 'gameDate'> & { gameDate: string };
+/** A run request with its partition: a relative one resolved, the fields that only served it gone. */
+export type ResolvedRunRequest = Omit<RunRequest, 'relative' | 'timeZone' | 'partition'> & { partition: string };
+
+/** The partition `n` partitions from the one `instant` falls in, in `timeZone` (-1: the one before). */
+export function relativePartition(scheme: PartitionScheme, instant: Date, n: number, timeZone = 'UTC'): string {
+  return scheme.shift(scheme.containing(instant, timeZone), n);
+}
 
 /**
- * Resolves `relativeDays` against when the request was first published (not when it arrives or is
+ * Resolves `relative` against when the request was first published (not when it arrives or is
  * retried): a scheduled "yesterday" dead-lettered overnight still means the day before its publish.
+ * The key, given or resolved, must be one of the pipeline's scheme: anything else is permanent.
  */
-export function resolveRunRequest(request: RunRequest, publishedAt: Date): ResolvedRunRequest {
-  const { relativeDays, timeZone, gameDate, ...rest } = request;
-  if (gameDate !== undefined) return { ...rest, gameDate };
+export function resolveRunRequest(scheme: PartitionScheme, request: RunRequest, publishedAt: Date): ResolvedRunRequest {
+  const { relative, timeZone, partition, ...rest } = request;
+  if (partition !== undefined) return { ...rest, partition: checkPartition(scheme, partition, 'RunRequest') };
   try {
-    return { ...rest, gameDate: relativeGameDate(publishedAt, relativeDays ?? 0, timeZone) };
+    return { ...rest, partition: relativePartition(scheme, publishedAt, relative ?? 0, timeZone) };
   } catch (error) {
-    throw new PermanentError(`timeZone "${timeZone ?? ''}" is not a time zone`, { cause: error });
+    throw new PermanentError(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }
 

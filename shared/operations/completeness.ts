@@ -10,7 +10,6 @@ import { currentRunId } from '../orchestration/generation.ts';
 import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
 
-/** One document a date must have, and who writes it. `gameId` null: a date-level output. */
 /**
  * One document a partition must hold, and the processor that writes it. A pipeline types `P` and
  * `R` by its definition (`PhaseIdOf<typeof def>`, `ProcessorNameOf<typeof def>`): a rule naming a
@@ -21,38 +20,43 @@ export interface ExpectedDoc<P extends string = string, R extends string = strin
   processor: R;
   collection: string;
   id: string;
-  gameId: string | null;
+  /**
+   * The unit of the partition this document belongs to (an item, a record of the source), or null
+   * for a partition-level output: completeness counts units whose documents are all present.
+   */
+  unit: string | null;
 }
 
-/** The pipeline's part: which dates have games, and what each date must hold. */
+/** The pipeline's part: which partitions of a range have work, and what each must hold. */
 export interface CompletenessRules<P extends string = string, R extends string = string> {
-  gameDates(from: string, to: string): Promise<string[]>;
-  /** Null when the date's schedule itself is missing (the date was never scraped). */
-  expectedDocs(gameDate: string, store: ReadStore): Promise<ExpectedDoc<P, R>[] | null>;
+  /** The partitions of `from` … `to` that have work; every partition of the range when absent. */
+  partitions?(from: string, to: string): Promise<string[]>;
+  /** Null when what tells the partition's work is itself missing (its first phase never ran). */
+  expectedDocs(partition: string, store: ReadStore): Promise<ExpectedDoc<P, R>[] | null>;
 }
 
 export interface MissingPair {
-  gameDate: string;
+  partition: string;
   phase: string;
   processor: string;
-  missing: { collection: string; id: string; gameId: string | null }[];
+  missing: { collection: string; id: string; unit: string | null }[];
 }
 
 export interface CompletenessReport {
   from: string;
   to: string;
-  dates: number;
-  /** Per phase: units (games, or the date for a date-level output) with every document present, of all units. */
+  partitions: number;
+  /** Per phase: units (or the partition, for a partition-level output) with every document present, of all units. */
   perPhase: Record<string, { complete: number; total: number }>;
-  /** Dates whose schedule is missing: nothing of them can be checked. */
-  missingDates: string[];
+  /** Partitions whose work cannot be told (their first phase never ran): nothing of them can be checked. */
+  missingPartitions: string[];
   missing: MissingPair[];
   enqueued: string[];
   /**
-   * Pairs not enqueued: the date's current run is still RUNNING (it may yet write them), or never
+   * Pairs not enqueued: the partition's current run is still RUNNING (it may yet write them), or never
    * started their phase (an earlier phase failed: that is what to fix first). Check again after.
    */
-  deferred: { gameDate: string; phase: string; processor: string; runId: string; reason: string }[];
+  deferred: { partition: string; phase: string; processor: string; runId: string; reason: string }[];
 }
 
 export interface CompletenessDeps {
@@ -62,31 +66,32 @@ export interface CompletenessDeps {
   clock: Clock;
 }
 
-/** The date's current run (generation.ts): re-runs are for it, never for a run it superseded. */
-async function currentRun(store: DocumentStore, gameDate: string): Promise<RunDoc | undefined> {
-  const runId = await currentRunId(store, gameDate);
+/** The partition's current run (generation.ts): re-runs are for it, never for a run it superseded. */
+async function currentRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
+  const runId = await currentRunId(store, partition);
   return runId ? ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) : undefined;
 }
 
 /**
- * Compares what must exist with what exists, game by game, over a date range. With
- * `enqueue`, each missing (date, processor) pair becomes a `pending` queue entry that the
- * auto-retry re-runs (a date never scraped becomes a run request).
+ * Compares what must exist with what exists, unit by unit, over a range of partitions. With
+ * `enqueue`, each missing (partition, processor) pair becomes a `pending` queue entry that the
+ * auto-retry re-runs (a partition whose first phase never ran becomes a run request).
  */
 export async function checkCompleteness(
   deps: CompletenessDeps,
   range: { from: string; to: string; enqueue: boolean },
 ): Promise<CompletenessReport> {
-  const dates = await deps.rules.gameDates(range.from, range.to);
+  const keys = deps.definition.scheme.range(range.from, range.to);
+  const partitions = deps.rules.partitions ? await deps.rules.partitions(range.from, range.to) : keys;
   const perPhase: Record<string, { complete: number; total: number }> = Object.fromEntries(
     deps.definition.phases.map((p) => [p.id, { complete: 0, total: 0 }]),
   );
   const missing: MissingPair[] = [];
-  const missingDates: string[] = [];
-  for (const gameDate of dates) {
-    const expected = await deps.rules.expectedDocs(gameDate, deps.store);
+  const missingPartitions: string[] = [];
+  for (const partition of partitions) {
+    const expected = await deps.rules.expectedDocs(partition, deps.store);
     if (!expected) {
-      missingDates.push(gameDate);
+      missingPartitions.push(partition);
       for (const phase of deps.definition.phases) perPhase[phase.id]!.total += 1;
       continue;
     }
@@ -103,29 +108,38 @@ export async function checkCompleteness(
     for (const phase of deps.definition.phases) {
       const units = new Map<string, boolean>();
       for (const e of expected.filter((x) => x.phase === phase.id))
-        units.set(e.gameId ?? '*', (units.get(e.gameId ?? '*') ?? true) && !absent.has(e));
+        units.set(e.unit ?? '*', (units.get(e.unit ?? '*') ?? true) && !absent.has(e));
       perPhase[phase.id]!.total += units.size;
       perPhase[phase.id]!.complete += [...units.values()].filter(Boolean).length;
     }
     const pairs = new Map<string, MissingPair>();
     for (const e of absent) {
       const key = `${e.phase}/${e.processor}`;
-      const pair = pairs.get(key) ?? { gameDate, phase: e.phase, processor: e.processor, missing: [] };
-      pair.missing.push({ collection: e.collection, id: e.id, gameId: e.gameId });
+      const pair = pairs.get(key) ?? { partition, phase: e.phase, processor: e.processor, missing: [] };
+      pair.missing.push({ collection: e.collection, id: e.id, unit: e.unit });
       pairs.set(key, pair);
     }
     missing.push(...pairs.values());
   }
   const { enqueued, deferred } = range.enqueue
-    ? await enqueueMissing(deps, missing, missingDates)
+    ? await enqueueMissing(deps, missing, missingPartitions)
     : { enqueued: [], deferred: [] };
-  return { from: range.from, to: range.to, dates: dates.length, perPhase, missingDates, missing, enqueued, deferred };
+  return {
+    from: range.from,
+    to: range.to,
+    partitions: partitions.length,
+    perPhase,
+    missingPartitions,
+    missing,
+    enqueued,
+    deferred,
+  };
 }
 
 async function enqueueMissing(
   deps: CompletenessDeps,
   missing: MissingPair[],
-  missingDates: string[],
+  missingPartitions: string[],
 ): Promise<Pick<CompletenessReport, 'enqueued' | 'deferred'>> {
   const now = deps.clock.now().toISOString();
   const enqueued: string[] = [];
@@ -146,7 +160,7 @@ async function enqueueMissing(
         at: now,
         runId: entry.runId ?? null,
         requestId: entryId,
-        gameDate: entry.gameDate,
+        partition: entry.partition,
         phase: entry.phase,
         processor: entry.processor ?? null,
         attempt: null,
@@ -178,12 +192,12 @@ async function enqueueMissing(
     });
     if (created) enqueued.push(entryId);
   };
-  const runDate = async (gameDate: string, lastError: string) => {
-    const message: RunRequest = { gameDate, triggerSource: 'backfill', requestedBy: 'completeness check' };
+  const runPartition = async (partition: string, lastError: string) => {
+    const message: RunRequest = { partition, triggerSource: 'backfill', requestedBy: 'completeness check' };
     // Keyed like every run-request entry: the run it starts closes it (else it would be re-sent, each run superseding the last).
-    await put(runRequestEntryId(runRequestKey({ ...message, gameDate })), {
+    await put(runRequestEntryId(runRequestKey({ ...message, partition })), {
       runId: null,
-      gameDate,
+      partition,
       phase: 'orchestrator',
       processor: null,
       request: null,
@@ -191,27 +205,28 @@ async function enqueueMissing(
       lastError,
     });
   };
-  for (const gameDate of missingDates) await runDate(gameDate, `${gameDate} was never scraped`);
+  for (const partition of missingPartitions)
+    await runPartition(partition, `${partition}: what tells its work is missing (its first phase never ran)`);
   const runs = new Map<string, RunDoc | undefined>();
-  for (const gameDate of new Set(missing.map((p) => p.gameDate)))
-    runs.set(gameDate, await currentRun(deps.store, gameDate));
-  // A date that never ran is run whole, once: one run per missing processor would each supersede the
+  for (const partition of new Set(missing.map((p) => p.partition)))
+    runs.set(partition, await currentRun(deps.store, partition));
+  // A partition that never ran is run whole, once: one run per missing processor would each supersede the
   // last, and the one left current would have run a single processor.
-  for (const gameDate of new Set(missing.filter((p) => !runs.get(p.gameDate)).map((p) => p.gameDate))) {
-    const pairs = missing.filter((p) => p.gameDate === gameDate);
-    await runDate(
-      gameDate,
-      `${gameDate} never ran; missing: ${pairs.map((p) => `${p.phase}/${p.processor}`).join(', ')}`,
+  for (const partition of new Set(missing.filter((p) => !runs.get(p.partition)).map((p) => p.partition))) {
+    const pairs = missing.filter((p) => p.partition === partition);
+    await runPartition(
+      partition,
+      `${partition} never ran; missing: ${pairs.map((p) => `${p.phase}/${p.processor}`).join(', ')}`,
     );
   }
   for (const pair of missing) {
-    const run = runs.get(pair.gameDate);
+    const run = runs.get(pair.partition);
     if (!run) continue;
     if (run.status === 'RUNNING') {
       // A re-run now would run before its phase starts, "complete" short and stand in for the real
       // trigger: the run's own gate decides these documents.
       deferred.push({
-        gameDate: pair.gameDate,
+        partition: pair.partition,
         phase: pair.phase,
         processor: pair.processor,
         runId: run.runId,
@@ -222,7 +237,7 @@ async function enqueueMissing(
     if ((run.phases[pair.phase]?.status ?? 'PENDING') === 'PENDING') {
       // No gate of this run would ever check a re-run of a phase it never reached.
       deferred.push({
-        gameDate: pair.gameDate,
+        partition: pair.partition,
         phase: pair.phase,
         processor: pair.processor,
         runId: run.runId,
@@ -238,7 +253,7 @@ async function enqueueMissing(
     const request: ProcessorRequest = {
       runId: run.runId,
       requestId,
-      gameDate: pair.gameDate,
+      partition: pair.partition,
       phase: pair.phase,
       processor: pair.processor,
       triggerSource: 'retry',
@@ -247,7 +262,7 @@ async function enqueueMissing(
     };
     await put(requestId, {
       runId: run.runId,
-      gameDate: pair.gameDate,
+      partition: pair.partition,
       phase: pair.phase,
       processor: pair.processor,
       request,

@@ -1,31 +1,75 @@
-import type { PhaseSpec } from '../definition/schema.ts';
+import type { PhaseSpec, PipelineDefinitionInput, PhaseIdOf } from '../definition/schema.ts';
 import type { ReadStore } from '../runtime/processor.ts';
 
-/** What a date needs in one output, derived from the data (the schedule), not a constant. */
-export interface GateExpectation {
-  collection: string;
-  dateField: string;
-  min: number;
-}
-
-/** The pipeline's rule for what each phase's outputs must hold for a date. */
-export type GateExpectations = (input: {
+/** What a minimum is computed from: the phase, the partition, the processors this run ran there, the data. */
+export interface ExpectationContext {
   phase: PhaseSpec;
-  gameDate: string;
+  partition: string;
   processors: readonly string[];
   store: ReadStore;
-}) => Promise<GateExpectation[]>;
+  /** Loads once per gate evaluation what several minimums derive from (a schedule, a manifest). */
+  once<T>(key: string, load: () => Promise<T>): Promise<T>;
+}
+
+/** A fixed minimum, or one derived from the data (a partition with 4 items needs 4 documents). */
+export type Minimum = number | ((ctx: ExpectationContext) => number | Promise<number>);
+
+/** Phase id → collection → partition field → minimum: one entry per declared output. */
+export type ExpectationTable = Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, Minimum>>>>>>;
+
+/**
+ * What every output of every phase must hold for a partition. Declared as a table, not computed
+ * by one function, so `validate` (and the compiler, with `defineExpectations`) can tell an output
+ * that has no expectation from one that expects nothing (`0`).
+ */
+export interface GateExpectations {
+  readonly table: ExpectationTable;
+}
+
+type PhaseOf<D extends PipelineDefinitionInput, P> = Extract<D['phases'][number], { id: P }>;
+type OutputOf<D extends PipelineDefinitionInput, P> = PhaseOf<D, P>['processors'][number]['outputs'][number];
+type FieldOf<O> = O extends { partitionField: infer F extends string } ? F : 'partition';
+type PhaseTable<D extends PipelineDefinitionInput, P> = {
+  [C in OutputOf<D, P>['collection']]: { [F in FieldOf<Extract<OutputOf<D, P>, { collection: C }>>]: Minimum };
+};
+/** The table a definition written `as const` needs: every phase, every output, nothing else. */
+export type ExpectationsOf<D extends PipelineDefinitionInput> = { [P in PhaseIdOf<D>]: PhaseTable<D, P> };
+
+/**
+ * The expectations of a definition, typed by it: a phase or output left out, or one the
+ * definition does not have (a name that drifted), is a compile error.
+ */
+export function defineExpectations<const D extends PipelineDefinitionInput>(
+  _definition: D,
+  table: NoInfer<ExpectationsOf<D>>,
+): GateExpectations {
+  return { table };
+}
+
+/** The minimum the table names for one output, or undefined when it names none. */
+export function expectationFor(
+  expectations: GateExpectations,
+  phase: string,
+  collection: string,
+  field: string,
+): Minimum | undefined {
+  return Object.hasOwn(expectations.table, phase) &&
+    Object.hasOwn(expectations.table[phase]!, collection) &&
+    Object.hasOwn(expectations.table[phase]![collection]!, field)
+    ? expectations.table[phase]![collection]![field]
+    : undefined;
+}
 
 export interface GateCheck {
   collection: string;
-  dateField: string;
+  partitionField: string;
   expected: number;
-  /** Documents for the date written by this run. */
+  /** Documents for the partition written by this run. */
   found: number;
   processors: string[];
   /**
    * The pipeline's expectations name no minimum for this output: the gate fails closed (a
-   * forgotten expectation is a definition bug, not "nothing expected"; say `min: 0` for that).
+   * forgotten expectation is a definition bug, not "nothing expected"; say `0` for that).
    */
   noExpectation?: true;
 }
@@ -38,44 +82,57 @@ export interface GateResult {
 
 /**
  * Checks the real data of a phase before the next phase is triggered: for every output of
- * the processors this run ran, the documents for the date written by this run must reach
- * what the date needs. Data of an earlier run does not count: stale is missing.
+ * the processors this run ran, the documents for the partition written by this run must reach
+ * what the partition needs. Data of an earlier run does not count: stale is missing.
  */
 export async function runGate(input: {
   store: ReadStore;
   phase: PhaseSpec;
   processors: readonly string[];
   runId: string;
-  gameDate: string;
+  partition: string;
   expectations: GateExpectations;
 }): Promise<GateResult> {
-  const expectations = await input.expectations({
+  const loaded = new Map<string, Promise<unknown>>();
+  const ctx: ExpectationContext = {
     phase: input.phase,
-    gameDate: input.gameDate,
+    partition: input.partition,
     processors: input.processors,
     store: input.store,
-  });
-  const outputs = new Map<string, { collection: string; dateField: string; processors: string[] }>();
+    once: <T>(key: string, load: () => Promise<T>) => {
+      if (!loaded.has(key)) loaded.set(key, load());
+      return loaded.get(key) as Promise<T>;
+    },
+  };
+  const outputs = new Map<string, { collection: string; partitionField: string; processors: string[] }>();
   for (const spec of input.phase.processors.filter((p) => input.processors.includes(p.name))) {
     for (const output of spec.outputs) {
-      const key = `${output.collection}/${output.dateField}`;
-      const entry = outputs.get(key) ?? { collection: output.collection, dateField: output.dateField, processors: [] };
+      const key = `${output.collection}/${output.partitionField}`;
+      const entry = outputs.get(key) ?? {
+        collection: output.collection,
+        partitionField: output.partitionField,
+        processors: [],
+      };
       entry.processors.push(spec.name);
       outputs.set(key, entry);
     }
   }
   const checks: GateCheck[] = await Promise.all(
     [...outputs.values()].map(async (output) => {
-      const expectation = expectations.find(
-        (e) => e.collection === output.collection && e.dateField === output.dateField,
-      );
-      const found = await input.store.countWhere(output.collection, [
-        { field: output.dateField, op: '==', value: input.gameDate },
-        { field: 'runId', op: '==', value: input.runId },
+      const minimum = expectationFor(input.expectations, input.phase.id, output.collection, output.partitionField);
+      const [expected, found] = await Promise.all([
+        typeof minimum === 'function' ? minimum(ctx) : minimum,
+        input.store.countWhere(output.collection, [
+          { field: output.partitionField, op: '==', value: input.partition },
+          { field: 'runId', op: '==', value: input.runId },
+        ]),
       ]);
-      return expectation
-        ? { ...output, expected: expectation.min, found }
-        : { ...output, expected: 0, found, noExpectation: true as const };
+      if (expected === undefined) return { ...output, expected: 0, found, noExpectation: true as const };
+      if (!Number.isInteger(expected) || expected < 0)
+        throw new TypeError(
+          `the expectation of ${input.phase.id} ${output.collection} (${output.partitionField}) for ${input.partition} is ${String(expected)}, not a count`,
+        );
+      return { ...output, expected, found };
     }),
   );
   const shortfalls = checks.filter((c) => c.noExpectation || c.found < c.expected);
@@ -87,9 +144,9 @@ export function describeShortfalls(shortfalls: readonly GateCheck[]): string {
 }
 
 function describeShortfall(s: GateCheck): string {
-  if (!s.noExpectation) return `${s.collection} (${s.dateField}) expected ${s.expected}, found ${s.found}`;
+  if (!s.noExpectation) return `${s.collection} (${s.partitionField}) expected ${s.expected}, found ${s.found}`;
   return (
-    `${s.collection} (${s.dateField}): the pipeline's expectations name no minimum for this output of ${s.processors.join(', ')}` +
-    ` (found ${s.found}); the gate fails closed: add an expectation (min: 0 if nothing is expected)`
+    `${s.collection} (${s.partitionField}): the pipeline's expectations name no minimum for this output of ${s.processors.join(', ')}` +
+    ` (found ${s.found}); the gate fails closed: add an expectation (0 if nothing is expected)`
   );
 }

@@ -2,21 +2,24 @@ import type { DocData, DocumentStore, Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
 /**
- * Run generations. A date has one current run: the newest started for it, which
- * `run_locks/{gameDate}` names. The work of any other run of the date (a redelivered request, a
+ * Run generations. A partition has one current run: the newest started for it, which
+ * `run_locks/{partition}` names. The work of any other run of the partition (a redelivered request, a
  * retry, a completion, a write) is superseded: acked with a `superseded` event, never written, so an
- * old run can never restamp a date's documents or pass a gate over a newer run's outputs.
+ * old run can never restamp a partition's documents or pass a gate over a newer run's outputs.
  */
 
-/** The run that superseded `runId` for its date, or null when `runId` is current (or the date has no run). */
+/** The run that superseded `runId` for its partition, or null when `runId` is current (or the partition has no run). */
 export function supersedingRun(lock: DocData | undefined, runId: string): string | null {
   const current = typeof lock?.runId === 'string' ? lock.runId : null;
   return current !== null && current !== runId ? current : null;
 }
 
-/** The current run of a date, or null when none was started. */
-export async function currentRunId(store: Pick<DocumentStore, 'get'> | Transaction, gameDate: string): Promise<string | null> {
-  const lock = await store.get(COLLECTIONS.runLocks, gameDate);
+/** The current run of a partition, or null when none was started. */
+export async function currentRunId(
+  store: Pick<DocumentStore, 'get'> | Transaction,
+  partition: string,
+): Promise<string | null> {
+  const lock = await store.get(COLLECTIONS.runLocks, partition);
   return typeof lock?.runId === 'string' ? lock.runId : null;
 }
 
@@ -34,7 +37,17 @@ export class SupersededError extends Error {
 /** The one event a superseded message leaves (its id derives from what it answers: a redelivery overwrites it). */
 export async function recordSuperseded(
   store: Pick<DocumentStore, 'set'>,
-  input: { what: string; runId: string; currentRunId: string; gameDate: string; phase: string; requestId: string | null; processor: string | null; traceparent: string | null; at: string },
+  input: {
+    what: string;
+    runId: string;
+    currentRunId: string;
+    partition: string;
+    phase: string;
+    requestId: string | null;
+    processor: string | null;
+    traceparent: string | null;
+    at: string;
+  },
 ): Promise<void> {
   const eventId = `${input.requestId ?? input.runId}--superseded--${input.what}`;
   await store.set(COLLECTIONS.events, eventId, {
@@ -43,7 +56,7 @@ export async function recordSuperseded(
     at: input.at,
     runId: input.runId,
     requestId: input.requestId,
-    gameDate: input.gameDate,
+    partition: input.partition,
     phase: input.phase,
     processor: input.processor,
     attempt: null,
@@ -51,6 +64,6 @@ export async function recordSuperseded(
     traceparent: input.traceparent,
     parentEventId: null,
     currentRunId: input.currentRunId,
-    message: `${input.what} of run ${input.runId} acked without effect: run ${input.currentRunId} is the current run of ${input.gameDate}`,
+    message: `${input.what} of run ${input.runId} acked without effect: run ${input.currentRunId} is the current run of ${input.partition}`,
   });
 }

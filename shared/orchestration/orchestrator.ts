@@ -7,9 +7,14 @@ import type { FaultInjector } from '../runtime/faults.ts';
 import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import type { GateExpectations } from './gate.ts';
 import type { Notifier } from '../recovery/notifier.ts';
+import { decodeBase64Json } from '../messages/decode.ts';
+import { ProcessorOutcomeSchema } from '../messages/messages.ts';
+import type { QueueEntry } from '../recovery/queue-entry.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import { pumpDependencies, requestDependencies } from './dependencies.ts';
 import { handleProcessorOutcome } from './record-outcome.ts';
+import type { RunDoc } from './run-doc.ts';
 import { handleRunRequest } from './start-run.ts';
-
 
 export interface OrchestratorDeps {
   definition: LoadedDefinition;
@@ -22,10 +27,62 @@ export interface OrchestratorDeps {
   notifier?: Notifier;
 }
 
+/**
+ * With `dependencies: 'trigger'`, after an outcome is recorded: a wait for earlier partitions
+ * asks for them, and a run that ended lets the next ones start (and its waiters resume). A
+ * failure here answers 5xx: the redelivery records nothing twice and asks again.
+ */
+async function followDependencies(deps: OrchestratorDeps, event: PubSubCloudEvent): Promise<void> {
+  const outcome = ProcessorOutcomeSchema.safeParse(decodeBase64JsonOrNull(event));
+  if (!outcome.success) return;
+  if ('outcome' in outcome.data && outcome.data.outcome === 'waiting') {
+    const entry = (await deps.store.get(COLLECTIONS.queue, outcome.data.requestId)) as QueueEntry | undefined;
+    if (entry?.status !== 'waiting' || entry.errorReason !== 'earlier_partitions_missing') return;
+    // Runs are started for a run that waits: a request published by hand outside any run (or of a
+    // superseded one) waits as with 'wait', and starts nothing that would supersede it.
+    const waitingRun = entry.runId
+      ? ((await deps.store.get(COLLECTIONS.runs, entry.runId)) as RunDoc | undefined)
+      : undefined;
+    if (!waitingRun || waitingRun.supersededBy) return;
+    await requestDependencies(deps, entry);
+    await pumpQuietly(deps);
+    return;
+  }
+  const run = (await deps.store.get(COLLECTIONS.runs, outcome.data.runId)) as RunDoc | undefined;
+  if (run && run.status !== 'RUNNING') await pumpQuietly(deps);
+}
+
+/**
+ * The pump is global: its failure is logged, not answered 5xx (the outcome is recorded, and a
+ * redelivery would not cure a pump problem but could dead-letter the outcome); the reconciler
+ * pumps again every tick.
+ */
+async function pumpQuietly(deps: OrchestratorDeps): Promise<void> {
+  try {
+    await pumpDependencies(deps);
+  } catch (error) {
+    deps.logger.error(
+      { err: error instanceof Error ? error.message : String(error) },
+      'partition dependency pump failed; the reconciler pumps again',
+    );
+  }
+}
+
+function decodeBase64JsonOrNull(event: PubSubCloudEvent): unknown {
+  try {
+    return decodeBase64Json(event.data?.message?.data, 'processor outcome');
+  } catch {
+    return null;
+  }
+}
+
 /** The phase-to-phase function: it trusts data, not messages. Two entry points, one per topic. */
 export function createOrchestrator(deps: OrchestratorDeps) {
   return {
     onRunRequest: (event: PubSubCloudEvent) => handleRunRequest(deps, event),
-    onProcessorOutcome: (event: PubSubCloudEvent) => handleProcessorOutcome(deps, event),
+    onProcessorOutcome: async (event: PubSubCloudEvent) => {
+      await handleProcessorOutcome(deps, event);
+      if (deps.definition.dependencies.mode === 'trigger') await followDependencies(deps, event);
+    },
   };
 }

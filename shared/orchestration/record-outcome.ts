@@ -98,10 +98,10 @@ async function decide(
     // Failed again, after a re-run: the entries of the processors still short are counted again.
     if (current.status === 'gate_failed' && !gate.passed)
       return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null) };
-    // A date with nothing to process (no games) succeeds, and says so: every expectation was 0.
+    // A partition with nothing to process succeeds, and says so: every expectation was 0.
     const nothing = gate.passed && gate.checks.every((c) => c.expected === 0 && c.found === 0);
     const reason = gate.passed
-      ? `gate of ${completion.phase} passed${nothing ? `: nothing expected for ${run.gameDate} (no data for the date)` : ''}`
+      ? `gate of ${completion.phase} passed${nothing ? `: nothing expected for ${run.partition} (no data for the partition)` : ''}`
       : `gate of ${completion.phase} failed`;
     const eventId = `${decisionId}--${gate.passed ? 'gate_passed' : 'gate_failed'}${current.status === 'gate_failed' ? `-${now}` : ''}`;
     tx.set(COLLECTIONS.runPhases, decisionId, {
@@ -116,7 +116,7 @@ async function decide(
       at: now,
       runId: run.runId,
       requestId: null,
-      gameDate: run.gameDate,
+      partition: run.partition,
       phase: completion.phase,
       processor: null,
       attempt: null,
@@ -138,7 +138,7 @@ async function decide(
         draft.notes = [
           ...new Set([
             ...(draft.notes ?? []),
-            `phase ${completion.phase}: nothing expected for ${run.gameDate} (no data for the date)`,
+            `phase ${completion.phase}: nothing expected for ${run.partition} (no data for the partition)`,
           ]),
         ];
       if (gate.passed) delete draft.gateFailures[completion.phase];
@@ -155,7 +155,7 @@ async function decide(
       const nextDoc: RunPhaseDoc = {
         runId: run.runId,
         phase: next.id,
-        gameDate: run.gameDate,
+        partition: run.partition,
         expected: next.processors.map((p) => p.name),
         status: 'running',
         startedAt: now,
@@ -167,7 +167,7 @@ async function decide(
         const message: ProcessorRequest = {
           runId: run.runId,
           requestId: makeRequestId({ runId: run.runId, phase: next.id, processor }),
-          gameDate: run.gameDate,
+          partition: run.partition,
           phase: next.id,
           processor,
           triggerSource: run.triggerSource as ProcessorRequest['triggerSource'],
@@ -247,7 +247,7 @@ function writeGateEntries(
       const request: ProcessorRequest = {
         runId: run.runId,
         requestId,
-        gameDate: run.gameDate,
+        partition: run.partition,
         phase,
         processor,
         triggerSource: 'retry',
@@ -264,7 +264,7 @@ function writeGateEntries(
         stack: null,
         needsManualFix: definitionBug,
         runId: run.runId,
-        gameDate: run.gameDate,
+        partition: run.partition,
         phase,
         processor,
         request,
@@ -398,7 +398,7 @@ async function ackSupersededCompletion(
     what: 'completion',
     runId: outcome.runId,
     currentRunId,
-    gameDate: outcome.gameDate,
+    partition: outcome.partition,
     phase: outcome.phase,
     requestId: outcome.requestId,
     processor: outcome.processor,
@@ -434,13 +434,13 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   }
   const decisionId = phaseDecisionId(outcome.runId, outcome.phase);
   // Independent reads and writes go together: this handler is the pipeline's fan-in. (The
-  // completion record is kept even for a superseded run: it is history, not the date's data.)
+  // completion record is kept even for a superseded run: it is history, not the partition's data.)
   const [, phaseDoc, run] = await Promise.all([
     deps.store.set(COLLECTIONS.runCompletions, outcome.requestId, {
       runId: outcome.runId,
       phase: outcome.phase,
       processor: outcome.processor,
-      gameDate: outcome.gameDate,
+      partition: outcome.partition,
       completedAt: outcome.completedAt,
       records: outcome.records,
       metrics: outcome.metrics,
@@ -448,7 +448,7 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
     deps.store.get(COLLECTIONS.runs, outcome.runId) as Promise<RunDoc | undefined>,
   ]);
-  // A newer run holds the date (its start marked this one in the transaction that took the lock):
+  // A newer run holds the partition (its start marked this one in the transaction that took the lock):
   // this completion decides nothing.
   if (run?.supersededBy) return ackSupersededCompletion(deps, outcome, run.supersededBy, logger);
   // The completion's own delivery, once dead-lettered, is recovered now that it is recorded. The
@@ -541,7 +541,7 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     phase: deps.definition.phase(outcome.phase),
     processors: phaseDoc.expected,
     runId: outcome.runId,
-    gameDate: outcome.gameDate,
+    partition: outcome.partition,
     expectations: deps.expectations,
   });
   const { next: nextDecision, exhausted, superseded } = await decide(deps, outcome, phaseDoc, gate);

@@ -1,13 +1,22 @@
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { DocData } from '../ports/store.ts';
-import { appendHistory, computeRunStatus, lastErrorOf, type PhaseState, type ProcessorFailureState, type RunState, type RunStatus, type StatusChange } from './run-status.ts';
+import {
+  appendHistory,
+  computeRunStatus,
+  lastErrorOf,
+  type PhaseState,
+  type ProcessorFailureState,
+  type RunState,
+  type RunStatus,
+  type StatusChange,
+} from './run-status.ts';
 
 /** `runs/{runId}` as stored. */
 export interface RunDoc extends RunState {
   runId: string;
   /** The Pub/Sub message id of the RunRequest: how a publisher finds the run it started. */
   requestMessageId: string;
-  gameDate: string;
+  partition: string;
   triggerSource: string;
   requestedBy: string | null;
   traceparent: string;
@@ -17,7 +26,7 @@ export interface RunDoc extends RunState {
   statusHistory: StatusChange[];
   /** First failing processor and reason, at most 200 characters. */
   lastError: string | null;
-  /** What a person should know about a run that is not an error (a phase with nothing to do for the date). */
+  /** What a person should know about a run that is not an error (a phase with nothing to do for the partition). */
   notes?: string[];
 }
 
@@ -27,7 +36,7 @@ export const phaseDecisionId = (runId: string, phaseId: string): string => `${ru
 export interface RunPhaseDoc {
   runId: string;
   phase: string;
-  gameDate: string;
+  partition: string;
   expected: string[];
   status: 'running' | 'gate_passed' | 'gate_failed';
   startedAt: string;
@@ -35,16 +44,36 @@ export interface RunPhaseDoc {
   gate: DocData | null;
 }
 
-export function newRunDoc(input: { definition: LoadedDefinition; requestMessageId: string; runId: string; gameDate: string; triggerSource: string; requestedBy: string | null; traceparent: string; startPhase: string; processors: string[]; now: string }): RunDoc {
+export function newRunDoc(input: {
+  definition: LoadedDefinition;
+  requestMessageId: string;
+  runId: string;
+  partition: string;
+  triggerSource: string;
+  requestedBy: string | null;
+  traceparent: string;
+  startPhase: string;
+  processors: string[];
+  now: string;
+}): RunDoc {
   const startIndex = input.definition.phases.findIndex((p) => p.id === input.startPhase);
   const phaseOrder = input.definition.phases.slice(startIndex).map((p) => p.id);
   const phases: Record<string, PhaseState> = Object.fromEntries(
-    input.definition.phases.slice(startIndex).map((p) => [p.id, { status: p.id === input.startPhase ? 'RUNNING' : 'PENDING', expected: p.id === input.startPhase ? input.processors : p.processors.map((s) => s.name), done: 0 } satisfies PhaseState]),
+    input.definition.phases
+      .slice(startIndex)
+      .map((p) => [
+        p.id,
+        {
+          status: p.id === input.startPhase ? 'RUNNING' : 'PENDING',
+          expected: p.id === input.startPhase ? input.processors : p.processors.map((s) => s.name),
+          done: 0,
+        } satisfies PhaseState,
+      ]),
   );
   return {
     runId: input.runId,
     requestMessageId: input.requestMessageId,
-    gameDate: input.gameDate,
+    partition: input.partition,
     triggerSource: input.triggerSource,
     requestedBy: input.requestedBy,
     traceparent: input.traceparent,

@@ -31,7 +31,7 @@ export interface RunState {
   failures: Record<string, ProcessorFailureState>;
   /** Gate shortfalls by phase. */
   gateFailures: Record<string, string>;
-  /** A newer run of the date took over: this one is history (see generation.ts). */
+  /** A newer run of the partition took over: this one is history (see generation.ts). */
   supersededBy?: string | null;
 }
 
@@ -40,14 +40,19 @@ export interface RunState {
  * PARTIAL: the root landed, a later processor failed for good or a later gate failed.
  * SUCCESS: the last phase passed its gate. A processor waiting for its source is not a
  * failure: the run stays RUNNING until the deadline turns it failed_permanent. SUPERSEDED: a newer
- * run of the date took over, whatever this one had reached.
+ * run of the partition took over, whatever this one had reached.
  */
 export function computeRunStatus(run: RunState): RunStatus {
   if (run.supersededBy) return 'SUPERSEDED';
   const root = run.phaseOrder[0];
   const last = run.phaseOrder.at(-1);
   if (root === undefined || last === undefined) return 'NOT_STARTED';
-  const failedPhases = new Set([...Object.values(run.failures).filter((f) => f.status === 'failed_permanent').map((f) => f.phase), ...Object.keys(run.gateFailures)]);
+  const failedPhases = new Set([
+    ...Object.values(run.failures)
+      .filter((f) => f.status === 'failed_permanent')
+      .map((f) => f.phase),
+    ...Object.keys(run.gateFailures),
+  ]);
   if (failedPhases.has(root)) return 'FAILED';
   if (failedPhases.size > 0) return 'PARTIAL';
   if (run.phases[last]?.status === 'SUCCEEDED') return 'SUCCESS';
@@ -58,9 +63,11 @@ export function computeRunStatus(run: RunState): RunStatus {
 /** The first failing processor (in phase order) and its reason, capped at 200 characters. */
 export function lastErrorOf(run: RunState): string | null {
   for (const phase of run.phaseOrder) {
-    if (run.gateFailures[phase]) return truncate(`gate of phase ${phase} failed: ${run.gateFailures[phase]}`, MAX_LAST_ERROR_CHARS);
+    if (run.gateFailures[phase])
+      return truncate(`gate of phase ${phase} failed: ${run.gateFailures[phase]}`, MAX_LAST_ERROR_CHARS);
     const failure = Object.entries(run.failures).find(([, f]) => f.phase === phase && f.status === 'failed_permanent');
-    if (failure) return truncate(`${failure[0]} (${failure[1].errorType}): ${failure[1].message}`, MAX_LAST_ERROR_CHARS);
+    if (failure)
+      return truncate(`${failure[0]} (${failure[1].errorType}): ${failure[1].message}`, MAX_LAST_ERROR_CHARS);
   }
   return null;
 }

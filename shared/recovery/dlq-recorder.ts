@@ -1,6 +1,13 @@
 import type { LoadedDefinition } from '../definition/load.ts';
+import type { PartitionScheme } from '../definition/partition.ts';
 import { ProcessorOutcomeSchema, ProcessorRequestSchema, RunRequestSchema, TOPICS } from '../messages/messages.ts';
-import { firstPublishedAt, resolveRunRequest, runRequestEntryId, runRequestKey, type ResolvedRunRequest } from '../messages/run-request-key.ts';
+import {
+  firstPublishedAt,
+  resolveRunRequest,
+  runRequestEntryId,
+  runRequestKey,
+  type ResolvedRunRequest,
+} from '../messages/run-request-key.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocData, DocumentStore } from '../ports/store.ts';
@@ -27,7 +34,7 @@ interface Identified {
   request: DocData | null;
   retryTarget: { topic: string; message: unknown } | null;
   runId: string | null;
-  gameDate: string | null;
+  partition: string | null;
   phase: string;
   processor: string | null;
 }
@@ -40,34 +47,75 @@ function sourceTopicOf(attributes: Record<string, string>, event: PubSubCloudEve
   return (event.source ?? '').split('/').pop()?.replace(/-dlq$/, '') ?? 'unknown';
 }
 
-function identify(data: unknown, messageId: string, sourceTopic: string, publishedAt: Date): Identified {
+function identify(
+  scheme: PartitionScheme,
+  data: unknown,
+  messageId: string,
+  sourceTopic: string,
+  publishedAt: Date,
+): Identified {
   const request = ProcessorRequestSchema.safeParse(data);
   if (request.success) {
     const r = request.data;
-    return { entryId: r.requestId, kind: 'processor_request', request: { ...r }, retryTarget: null, runId: r.runId, gameDate: r.gameDate, phase: r.phase, processor: r.processor };
+    return {
+      entryId: r.requestId,
+      kind: 'processor_request',
+      request: { ...r },
+      retryTarget: null,
+      runId: r.runId,
+      partition: r.partition,
+      phase: r.phase,
+      processor: r.processor,
+    };
   }
   const outcome = ProcessorOutcomeSchema.safeParse(data);
   if (outcome.success) {
     const o = outcome.data;
-    return { entryId: `completion-${o.requestId}`, kind: 'processor_outcome', request: null, retryTarget: { topic: TOPICS.processorCompletions, message: o }, runId: o.runId, gameDate: o.gameDate, phase: 'orchestrator', processor: o.processor };
+    return {
+      entryId: `completion-${o.requestId}`,
+      kind: 'processor_outcome',
+      request: null,
+      retryTarget: { topic: TOPICS.processorCompletions, message: o },
+      runId: o.runId,
+      partition: o.partition,
+      phase: 'orchestrator',
+      processor: o.processor,
+    };
   }
   const run = RunRequestSchema.safeParse(data);
   if (run.success) {
     let resolved: ResolvedRunRequest | undefined;
     try {
-      // Stored with its date: a retry tomorrow must run the date it was for, not tomorrow's yesterday.
-      resolved = resolveRunRequest(run.data, publishedAt);
+      // Stored with its partition: a retry tomorrow must run the partition it was for, not tomorrow's yesterday.
+      resolved = resolveRunRequest(scheme, run.data, publishedAt);
     } catch {
       resolved = undefined;
     }
     // Keyed by resolved content: a run request that dead-letters again after a retry finds its entry.
     if (resolved) {
-      return { entryId: runRequestEntryId(runRequestKey(resolved)), kind: 'run_request', request: null, retryTarget: { topic: TOPICS.runRequests, message: resolved }, runId: null, gameDate: resolved.gameDate, phase: 'orchestrator', processor: null };
+      return {
+        entryId: runRequestEntryId(runRequestKey(resolved)),
+        kind: 'run_request',
+        request: null,
+        retryTarget: { topic: TOPICS.runRequests, message: resolved },
+        runId: null,
+        partition: resolved.partition,
+        phase: 'orchestrator',
+        processor: null,
+      };
     }
   }
-  return { entryId: `msg-${messageId}`, kind: 'unknown', request: null, retryTarget: null, runId: null, gameDate: null, phase: sourceTopic, processor: null };
+  return {
+    entryId: `msg-${messageId}`,
+    kind: 'unknown',
+    request: null,
+    retryTarget: null,
+    runId: null,
+    partition: null,
+    phase: sourceTopic,
+    processor: null,
+  };
 }
-
 
 /**
  * Consumes every dead-letter topic. Writes the durable queue entry (keyed by requestId)
@@ -88,10 +136,22 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
       data = null;
     }
     const sourceTopic = sourceTopicOf(attributes, event);
-    const id = identify(data, messageId, sourceTopic, firstPublishedAt(message?.publishTime, attributes, deps.clock.now()));
+    const id = identify(
+      deps.definition.scheme,
+      data,
+      messageId,
+      sourceTopic,
+      firstPublishedAt(message?.publishTime, attributes, deps.clock.now()),
+    );
     const deliveryCount = Number(attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? '') || null;
-    const events = id.kind === 'processor_request' ? await deps.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: id.entryId }] }) : [];
-    const failures = events.map((e) => e.data).filter((e) => e.type === 'processor_failed').sort((a, b) => String(a.at).localeCompare(String(b.at)));
+    const events =
+      id.kind === 'processor_request'
+        ? await deps.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: id.entryId }] })
+        : [];
+    const failures = events
+      .map((e) => e.data)
+      .filter((e) => e.type === 'processor_failed')
+      .sort((a, b) => String(a.at).localeCompare(String(b.at)));
     const last = failures.at(-1);
     const now = deps.clock.now();
     const nowIso = now.toISOString();
@@ -101,14 +161,38 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
       const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;
       const exhausted = retryCount >= deps.definition.queue.maxRetries;
       const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
-      const lastError = typeof last?.message === 'string' ? last.message : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
+      const lastError =
+        typeof last?.message === 'string'
+          ? last.message
+          : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
       const eventId = `${id.entryId}--dead_lettered--${messageId}`;
       const deadLettered = (message: string) =>
-        tx.set(COLLECTIONS.events, eventId, { eventId, type: 'dead_lettered', at: nowIso, runId: id.runId, requestId: id.entryId, gameDate: id.gameDate, phase: id.phase, processor: id.processor, attempt: null, triggerSource: null, traceparent: null, parentEventId: (last?.eventId) ?? null, deliveryCount, sourceTopic, message });
+        tx.set(COLLECTIONS.events, eventId, {
+          eventId,
+          type: 'dead_lettered',
+          at: nowIso,
+          runId: id.runId,
+          requestId: id.entryId,
+          partition: id.partition,
+          phase: id.phase,
+          processor: id.processor,
+          attempt: null,
+          triggerSource: null,
+          traceparent: null,
+          parentEventId: last?.eventId ?? null,
+          deliveryCount,
+          sourceTopic,
+          message,
+        });
       // A late dead letter (an old delivery of what has since completed, or was closed by a person)
       // is history: an event, never a reopened entry or a re-run.
       const run = id.kind === 'processor_request' ? await tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined;
-      const closed = existing?.status === 'succeeded' || existing?.status === 'discarded' ? String(existing.status) : run?.status === 'completed' ? 'completed' : null;
+      const closed =
+        existing?.status === 'succeeded' || existing?.status === 'discarded'
+          ? String(existing.status)
+          : run?.status === 'completed'
+            ? 'completed'
+            : null;
       if (closed) {
         deadLettered(`late dead letter, ignored: ${id.entryId} is already ${closed} (${lastError})`);
         return 'late';
@@ -116,7 +200,17 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
       // Waiting for its source stays waiting: the source's cadence and deadline still decide.
       if (existing?.status === 'waiting') {
         deadLettered(`dead letter while waiting for the source, still waiting: ${lastError}`);
-        tx.set(COLLECTIONS.queue, id.entryId, { deliveryCount, lastFailedAt: nowIso, occurrences: (typeof existing.occurrences === 'number' ? existing.occurrences : 0) + 1, updatedAt: nowIso }, { merge: true });
+        tx.set(
+          COLLECTIONS.queue,
+          id.entryId,
+          {
+            deliveryCount,
+            lastFailedAt: nowIso,
+            occurrences: (typeof existing.occurrences === 'number' ? existing.occurrences : 0) + 1,
+            updatedAt: nowIso,
+          },
+          { merge: true },
+        );
         return 'waiting';
       }
       deadLettered(lastError);
@@ -130,36 +224,62 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         stack: typeof last?.stack === 'string' ? last.stack : null,
         needsManualFix: next === 'failed_permanent',
         runId: id.runId,
-        gameDate: id.gameDate,
+        partition: id.partition,
         phase: id.phase,
         processor: id.processor,
         request: id.request,
         retryTarget: id.retryTarget,
         // Capped: a poison message of several MB must not make the recorder fail too (it would end on control-dlq).
-        originalMessage: storedMessage({ messageId, data: message?.data ?? null, attributes, subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null }),
+        originalMessage: storedMessage({
+          messageId,
+          data: message?.data ?? null,
+          attributes,
+          subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null,
+        }),
         deliveryCount,
         failureEventId: eventId,
-        firstFailedAt: (existing?.firstFailedAt) ?? (failures[0]?.at) ?? nowIso,
+        firstFailedAt: existing?.firstFailedAt ?? failures[0]?.at ?? nowIso,
         lastFailedAt: nowIso,
         occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
         retryCount,
         waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
-        nextRetryAt: next === 'pending' ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString() : null,
+        nextRetryAt:
+          next === 'pending'
+            ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString()
+            : null,
         deadlineAt: null,
         updatedAt: nowIso,
       });
       return next;
     });
-    const logger = deps.logger.child({ requestId: id.entryId, runId: id.runId, phase: id.phase, processor: id.processor });
+    const logger = deps.logger.child({
+      requestId: id.entryId,
+      runId: id.runId,
+      phase: id.phase,
+      processor: id.processor,
+    });
     if (status === 'failed_permanent') {
       logger.error({ deliveryCount, sourceTopic }, 'dead letter recorded as failed_permanent');
-      await deps.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${id.phase}:${id.processor ?? '-'}:dead_lettered`, runId: id.runId, phase: id.phase, processor: id.processor, message: `${id.entryId} dead-lettered from ${sourceTopic} and will not be retried automatically` });
+      await deps.notifier?.({
+        kind: 'failed_permanent',
+        dedupKey: `failed_permanent:${id.phase}:${id.processor ?? '-'}:dead_lettered`,
+        runId: id.runId,
+        phase: id.phase,
+        processor: id.processor,
+        message: `${id.entryId} dead-lettered from ${sourceTopic} and will not be retried automatically`,
+      });
     } else if (status === 'late') {
-      logger.info({ deliveryCount, sourceTopic }, 'late dead letter of a request already closed: recorded as an event only');
+      logger.info(
+        { deliveryCount, sourceTopic },
+        'late dead letter of a request already closed: recorded as an event only',
+      );
     } else if (status === 'waiting') {
       logger.info({ deliveryCount, sourceTopic }, 'dead letter of a request waiting for its source: still waiting');
     } else {
-      logger.warn({ deliveryCount, sourceTopic }, 'dead letter recorded in failed_processor_queue (pending auto-retry)');
+      logger.warn(
+        { deliveryCount, sourceTopic },
+        'dead letter recorded in failed_processor_queue (pending auto-retry)',
+      );
     }
   };
 }

@@ -38,27 +38,52 @@ export async function listQueue(store: DocumentStore, filter: QueueFilter = {}):
   const docs = await store.query(COLLECTIONS.queue, { filters });
   return docs
     .map((d) => d.data as unknown as QueueEntry)
-    .filter((e) => (!filter.from || (e.gameDate ?? '') >= filter.from) && (!filter.to || (e.gameDate ?? '') <= filter.to))
+    .filter(
+      (e) => (!filter.from || (e.partition ?? '') >= filter.from) && (!filter.to || (e.partition ?? '') <= filter.to),
+    )
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, filter.limit ?? 1000);
 }
 
 /** An entry and its chain of attempts: every event of its request, oldest first. */
-export async function showEntry(store: DocumentStore, entryId: string): Promise<{ entry: QueueEntry; events: Record<string, unknown>[] }> {
+export async function showEntry(
+  store: DocumentStore,
+  entryId: string,
+): Promise<{ entry: QueueEntry; events: Record<string, unknown>[] }> {
   const entry = asEntry(await store.get(COLLECTIONS.queue, entryId));
   if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
-  const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: entryId }] })).map((e) => e.data).sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  const events = (
+    await store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: entryId }] })
+  )
+    .map((e) => e.data)
+    .sort((a, b) => String(a.at).localeCompare(String(b.at)));
   return { entry, events };
 }
 
-async function transition(deps: QueueActionDeps, entryId: string, allowed: readonly QueueStatus[], to: QueueStatus, type: string, note: string, extra: Record<string, unknown> = {}): Promise<QueueEntry> {
+async function transition(
+  deps: QueueActionDeps,
+  entryId: string,
+  allowed: readonly QueueStatus[],
+  to: QueueStatus,
+  type: string,
+  note: string,
+  extra: Record<string, unknown> = {},
+): Promise<QueueEntry> {
   const at = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
     const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
     if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
-    if (!allowed.includes(entry.status)) throw new QueueActionError(`entry "${entryId}" is ${entry.status}; ${type.replace('queue_', '')} applies to ${allowed.join(', ')}`);
+    if (!allowed.includes(entry.status))
+      throw new QueueActionError(
+        `entry "${entryId}" is ${entry.status}; ${type.replace('queue_', '')} applies to ${allowed.join(', ')}`,
+      );
     recordTransition(tx, { entry, type, at, from: entry.status, to, message: note });
-    tx.set(COLLECTIONS.queue, entryId, { status: to, needsManualFix: to === 'failed_permanent', note, updatedAt: at, ...extra }, { merge: true });
+    tx.set(
+      COLLECTIONS.queue,
+      entryId,
+      { status: to, needsManualFix: to === 'failed_permanent', note, updatedAt: at, ...extra },
+      { merge: true },
+    );
     return { ...entry, status: to };
   });
 }
@@ -69,19 +94,50 @@ async function transition(deps: QueueActionDeps, entryId: string, allowed: reado
  */
 export async function retryNow(deps: QueueActionDeps, entryId: string, note: string): Promise<QueueEntry> {
   const at = deps.clock.now();
-  const claimed = await deps.store.transaction(async (tx): Promise<{ superseded: QueueEntry } | { entry: QueueEntry; message: { topic: string; message: unknown } }> => {
-    const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
-    if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
-    if (!isOpen(entry.status)) throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
-    const by = entry.runId ? (await readSupersessions(tx, [entry])).get(entry.runId) : undefined;
-    if (by) return { superseded: { ...entry, status: 'superseded', note: settleSuperseded(tx, entry, by, at.toISOString()) } };
-    const next = { ...entry, retryCount: entry.retryCount + 1 };
-    const eventId = recordTransition(tx, { entry: next, type: 'retry_started', at: at.toISOString(), from: entry.status, to: 'retrying', message: `manual retry: ${note}` });
-    const message = retryMessage(next, eventId);
-    if (!message) throw new QueueActionError(`entry "${entryId}" has no request to re-publish (its payload never parsed); fix the publisher, then discard it`);
-    tx.set(COLLECTIONS.queue, entryId, { status: 'retrying', retryCount: next.retryCount, lastClaim: 'retry', note, needsManualFix: false, lastRetryAt: at.toISOString(), nextRetryAt: new Date(at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000).toISOString(), updatedAt: at.toISOString() }, { merge: true });
-    return { entry: next, message };
-  });
+  const claimed = await deps.store.transaction(
+    async (
+      tx,
+    ): Promise<{ superseded: QueueEntry } | { entry: QueueEntry; message: { topic: string; message: unknown } }> => {
+      const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
+      if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
+      if (!isOpen(entry.status)) throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
+      const by = entry.runId ? (await readSupersessions(tx, [entry])).get(entry.runId) : undefined;
+      if (by)
+        return {
+          superseded: { ...entry, status: 'superseded', note: settleSuperseded(tx, entry, by, at.toISOString()) },
+        };
+      const next = { ...entry, retryCount: entry.retryCount + 1 };
+      const eventId = recordTransition(tx, {
+        entry: next,
+        type: 'retry_started',
+        at: at.toISOString(),
+        from: entry.status,
+        to: 'retrying',
+        message: `manual retry: ${note}`,
+      });
+      const message = retryMessage(next, eventId);
+      if (!message)
+        throw new QueueActionError(
+          `entry "${entryId}" has no request to re-publish (its payload never parsed); fix the publisher, then discard it`,
+        );
+      tx.set(
+        COLLECTIONS.queue,
+        entryId,
+        {
+          status: 'retrying',
+          retryCount: next.retryCount,
+          lastClaim: 'retry',
+          note,
+          needsManualFix: false,
+          lastRetryAt: at.toISOString(),
+          nextRetryAt: new Date(at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000).toISOString(),
+          updatedAt: at.toISOString(),
+        },
+        { merge: true },
+      );
+      return { entry: next, message };
+    },
+  );
   // An old run's entry is not re-run: it is closed as superseded, and the caller is told why.
   if ('superseded' in claimed) return claimed.superseded;
   await deps.publisher.publish(claimed.message.topic, claimed.message.message, { requestId: entryId, retry: 'manual' });
@@ -89,18 +145,40 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
 }
 
 /** The cause was fixed another way: the entry is closed as succeeded, with the note saying how. */
-export const resolveEntry = (deps: QueueActionDeps, entryId: string, note: string) => transition(deps, entryId, ['pending', 'waiting', 'retrying', 'failed_permanent'], 'succeeded', 'queue_resolved', note, { nextRetryAt: null, resolvedAt: deps.clock.now().toISOString() });
+export const resolveEntry = (deps: QueueActionDeps, entryId: string, note: string) =>
+  transition(
+    deps,
+    entryId,
+    ['pending', 'waiting', 'retrying', 'failed_permanent'],
+    'succeeded',
+    'queue_resolved',
+    note,
+    { nextRetryAt: null, resolvedAt: deps.clock.now().toISOString() },
+  );
 
 /** Nothing to do about it (e.g. a test message): closed as discarded, with the reason. */
-export const discardEntry = (deps: QueueActionDeps, entryId: string, note: string) => transition(deps, entryId, ['pending', 'waiting', 'retrying', 'failed_permanent'], 'discarded', 'queue_discarded', note, { nextRetryAt: null });
+export const discardEntry = (deps: QueueActionDeps, entryId: string, note: string) =>
+  transition(
+    deps,
+    entryId,
+    ['pending', 'waiting', 'retrying', 'failed_permanent'],
+    'discarded',
+    'queue_discarded',
+    note,
+    { nextRetryAt: null },
+  );
 
-/** Every failed_permanent entry of a date range goes back to pending with a fresh retry budget. */
+/** Every failed_permanent entry of a partition range goes back to pending with a fresh retry budget. */
 export async function requeueRange(deps: QueueActionDeps, from: string, to: string, note: string): Promise<string[]> {
   const failed = await listQueue(deps.store, { status: 'failed_permanent', from, to });
   const requeued: string[] = [];
   for (const entry of failed) {
     if (!entry.request && !entry.retryTarget) continue;
-    await transition(deps, entry.requestId, ['failed_permanent'], 'pending', 'queue_requeued', note, { retryCount: 0, nextRetryAt: deps.clock.now().toISOString(), deadlineAt: null });
+    await transition(deps, entry.requestId, ['failed_permanent'], 'pending', 'queue_requeued', note, {
+      retryCount: 0,
+      nextRetryAt: deps.clock.now().toISOString(),
+      deadlineAt: null,
+    });
     requeued.push(entry.requestId);
   }
   return requeued;

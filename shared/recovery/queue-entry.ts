@@ -11,7 +11,7 @@ export interface QueueEntry {
   lastError: string;
   needsManualFix: boolean;
   runId: string | null;
-  gameDate: string | null;
+  partition: string | null;
   phase: string;
   processor: string | null;
   /** The ProcessorRequest to re-publish, when the entry is a processor's. */
@@ -33,6 +33,10 @@ export interface QueueEntry {
   lastClaim?: 'retry' | 'source_check';
   nextRetryAt: string | null;
   deadlineAt: string | null;
+  /** A wait on this pipeline's own earlier partitions: which ones (null otherwise). */
+  waitingForPartitions?: string[] | null;
+  /** The runs of those partitions when the dependency pump last resumed it: it resumes once per state. */
+  dependencyResumeKey?: string | null;
   deliveryCount?: number | null;
   note?: string | null;
 }
@@ -40,7 +44,18 @@ export interface QueueEntry {
 export const asEntry = (data: DocData | undefined): QueueEntry | undefined => data as QueueEntry | undefined;
 
 /** Every queue transition is an event linked (parentEventId) to the failure it answers. */
-export function recordTransition(tx: Transaction, input: { entry: QueueEntry; type: string; at: string; from: QueueStatus; to: QueueStatus; message?: string; extra?: DocData }): string {
+export function recordTransition(
+  tx: Transaction,
+  input: {
+    entry: QueueEntry;
+    type: string;
+    at: string;
+    from: QueueStatus;
+    to: QueueStatus;
+    message?: string;
+    extra?: DocData;
+  },
+): string {
   const eventId = `${input.entry.requestId}--q${input.entry.retryCount}--${input.type}--${input.at}`;
   tx.set(COLLECTIONS.events, eventId, {
     eventId,
@@ -48,7 +63,7 @@ export function recordTransition(tx: Transaction, input: { entry: QueueEntry; ty
     at: input.at,
     runId: input.entry.runId,
     requestId: input.entry.requestId,
-    gameDate: input.entry.gameDate,
+    partition: input.entry.partition,
     phase: input.entry.phase,
     processor: input.entry.processor,
     attempt: null,

@@ -9,7 +9,11 @@ export const OPEN_STATUSES: readonly QueueStatus[] = ['pending', 'waiting', 'ret
 export const isOpen = (status: unknown): boolean => OPEN_STATUSES.includes(status as QueueStatus);
 
 /** Exponential backoff with ±20% jitter: base * 2^retries, capped. */
-export function nextRetryDelayMs(queue: PipelineDefinition['queue'], retries: number, random: () => number = Math.random): number {
+export function nextRetryDelayMs(
+  queue: PipelineDefinition['queue'],
+  retries: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(queue.retryBackoffSeconds * 2 ** retries, queue.maxRetryBackoffSeconds) * 1000;
   return Math.round(base * (0.8 + 0.4 * random()));
 }
@@ -23,7 +27,7 @@ export function actionNeeded(status: QueueStatus, errorReason?: string, awaiting
       // Its re-run completed: what is left is its phase's gate (which may wait for another processor).
       return awaitingGate ? 'Re-run done, waiting for the gate' : 'Retry in progress';
     case 'waiting':
-      return errorReason === 'earlier_dates_missing' ? 'Waiting for earlier dates' : 'Waiting for source';
+      return errorReason === 'earlier_partitions_missing' ? 'Waiting for earlier partitions' : 'Waiting for source';
     case 'failed_permanent':
       return 'NEEDS MANUAL FIX';
     case 'succeeded':

@@ -15,8 +15,10 @@ export const COLLECTIONS = {
   outbox: 'outbox',
   /** `{outbox entry id}`: the delivery sending it, so duplicate deliveries do not both publish. */
   outboxSends: 'outbox_sends',
-  /** `{gameDate}`: the run that holds the date, so two runs of a date are not started at once. */
+  /** `{partition}`: the run that holds the partition, so two runs of a partition are not started at once. */
   runLocks: 'run_locks',
+  /** `{partition}`: an earlier partition a waiting run needs, and whether it was run (dependencies: 'trigger'). */
+  dependencies: 'partition_dependencies',
   /** `{dedupKey}`: when an alert was last sent, so one outage is one alert. */
   alerts: 'alerts',
 } as const;

@@ -4,7 +4,13 @@ import type { ProcessorRequest } from '../messages/messages.ts';
 import type { DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 
-export const EVENT_TYPES = ['processor_started', 'processor_completed', 'processor_failed', 'message_rejected', 'duplicate_delivery'] as const;
+export const EVENT_TYPES = [
+  'processor_started',
+  'processor_completed',
+  'processor_failed',
+  'message_rejected',
+  'duplicate_delivery',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface PipelineEvent {
@@ -14,7 +20,7 @@ export interface PipelineEvent {
   at: string;
   runId: string | null;
   requestId: string | null;
-  gameDate: string | null;
+  partition: string | null;
   phase: string;
   processor: string | null;
   attempt: number | null;
@@ -37,11 +43,14 @@ export function attemptEventId(requestId: string, attempt: number, type: EventTy
   return `${requestId}--a${attempt}--${type}`;
 }
 
-export function requestEventFields(request: ProcessorRequest, attempt: number): Omit<PipelineEvent, 'eventId' | 'type' | 'at'> {
+export function requestEventFields(
+  request: ProcessorRequest,
+  attempt: number,
+): Omit<PipelineEvent, 'eventId' | 'type' | 'at'> {
   return {
     runId: request.runId,
     requestId: request.requestId,
-    gameDate: request.gameDate,
+    partition: request.partition,
     phase: request.phase,
     processor: request.processor,
     attempt,
@@ -51,8 +60,17 @@ export function requestEventFields(request: ProcessorRequest, attempt: number): 
   };
 }
 
-export function errorEventFields(classification: Classification, error: ErrorDescription): Pick<PipelineEvent, 'errorType' | 'errorReason' | 'errorName' | 'message' | 'stack'> {
-  return { errorType: classification.kind, errorReason: classification.reason, errorName: error.name, message: error.message, stack: error.stack };
+export function errorEventFields(
+  classification: Classification,
+  error: ErrorDescription,
+): Pick<PipelineEvent, 'errorType' | 'errorReason' | 'errorName' | 'message' | 'stack'> {
+  return {
+    errorType: classification.kind,
+    errorReason: classification.reason,
+    errorName: error.name,
+    message: error.message,
+    stack: error.stack,
+  };
 }
 
 export function eventWrite(event: PipelineEvent): DocWrite {

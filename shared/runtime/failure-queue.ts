@@ -6,7 +6,15 @@ import type { ProcessorRequest } from '../messages/messages.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 
-export const QUEUE_STATUSES = ['pending', 'waiting', 'retrying', 'succeeded', 'failed_permanent', 'discarded', 'superseded'] as const;
+export const QUEUE_STATUSES = [
+  'pending',
+  'waiting',
+  'retrying',
+  'succeeded',
+  'failed_permanent',
+  'discarded',
+  'superseded',
+] as const;
 export type QueueStatus = (typeof QUEUE_STATUSES)[number];
 
 /** The Pub/Sub message as it arrived, so a person or a retry can replay it exactly. */
@@ -50,8 +58,10 @@ export interface FailureRecord {
   nextRetryAt: string | null;
   /** For `waiting`: after this the entry is failed_permanent. */
   deadlineAt: string | null;
-  /** The date it was for, when there is no request to say so (a run request refused). */
-  gameDate?: string | null;
+  /** The partition it was for, when there is no request to say so (a run request refused). */
+  partition?: string | null;
+  /** For a wait on this pipeline's own earlier partitions: which ones. */
+  waitingForPartitions?: readonly string[];
 }
 
 /**
@@ -59,15 +69,22 @@ export interface FailureRecord {
  * Transactional so a duplicate delivery counts an occurrence instead of resetting history.
  * If this throws, the caller must throw too: the message is then redelivered, not lost.
  */
-export async function recordFailure(store: DocumentStore, record: FailureRecord, now: Date, attempt?: number): Promise<FailureRecord['status'] | 'superseded'> {
+export async function recordFailure(
+  store: DocumentStore,
+  record: FailureRecord,
+  now: Date,
+  attempt?: number,
+): Promise<FailureRecord['status'] | 'superseded'> {
   return store.transaction(async (tx) => {
     // The attempt that failed must still be the request's current one, in this same transaction:
     // a newer attempt that began or completed meanwhile owns the outcome.
     if (attempt !== undefined && record.request) {
       const run = await tx.get(COLLECTIONS.processorRuns, record.request.requestId);
-      if (run && ((typeof run.attempts === 'number' && run.attempts > attempt) || run.status === 'completed')) return 'superseded';
-      // A newer run took the date while this attempt ran: its failure is not the date's.
-      if (supersedingRun(await tx.get(COLLECTIONS.runLocks, record.request.gameDate), record.request.runId)) return 'superseded';
+      if (run && ((typeof run.attempts === 'number' && run.attempts > attempt) || run.status === 'completed'))
+        return 'superseded';
+      // A newer run took the partition while this attempt ran: its failure is not the partition's.
+      if (supersedingRun(await tx.get(COLLECTIONS.runLocks, record.request.partition), record.request.runId))
+        return 'superseded';
     }
     const existing = await tx.get(COLLECTIONS.queue, record.entryId);
     const at = now.toISOString();
@@ -81,23 +98,27 @@ export async function recordFailure(store: DocumentStore, record: FailureRecord,
       errorType: record.classification.kind,
       errorReason: record.classification.reason,
       errorName: record.error.name,
-      lastError: expired ? `source still not published at the deadline ${deadlineAt}: ${record.error.message}` : record.error.message,
+      lastError: expired
+        ? `${record.waitingForPartitions?.length ? 'earlier partitions still missing' : 'source still not published'} at the deadline ${deadlineAt}: ${record.error.message}`
+        : record.error.message,
       stack: record.error.stack,
       needsManualFix: status === 'failed_permanent',
       runId: record.request?.runId ?? null,
-      gameDate: record.request?.gameDate ?? record.gameDate ?? null,
+      partition: record.request?.partition ?? record.partition ?? null,
       phase: record.phase,
       processor: record.request?.processor ?? null,
       request: record.request,
       originalMessage: storedMessage(record.original),
       failureEventId: record.failureEventId,
-      firstFailedAt: (existing?.firstFailedAt) ?? at,
+      firstFailedAt: existing?.firstFailedAt ?? at,
       lastFailedAt: at,
       occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
       retryCount: typeof existing?.retryCount === 'number' ? existing.retryCount : 0,
       waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
       nextRetryAt: expired ? null : record.nextRetryAt,
       deadlineAt,
+      waitingForPartitions: record.waitingForPartitions?.length ? [...record.waitingForPartitions] : null,
+      dependencyResumeKey: typeof existing?.dependencyResumeKey === 'string' ? existing.dependencyResumeKey : null,
       updatedAt: at,
     });
     return status;

@@ -34,6 +34,13 @@ export interface FailureContext {
   notReady: { retryAfterSeconds: number; deadlineSeconds: number };
 }
 
+/** The earlier partitions a NotReadyError names (read by shape: the processor may bundle its own copy of the kit). */
+function partitionsOf(error: unknown): string[] {
+  const partitions =
+    typeof error === 'object' && error !== null ? (error as { partitions?: unknown }).partitions : undefined;
+  return Array.isArray(partitions) ? partitions.filter((p): p is string => typeof p === 'string') : [];
+}
+
 /**
  * Decides what a processor failure means for delivery. Returns normally only after the
  * failure is durably recorded in the queue (then the caller acks on purpose); throws to
@@ -60,16 +67,32 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
     // not acked, though: it is the same message, and the newer attempt may have failed and be
     // waiting for its redelivery (an ack here could be the one Pub/Sub keeps). The redelivery finds
     // the request completed, settled, or still held, and acts on that.
-    await appendEvent(ctx.store, { ...event, message: `${event.message} (superseded: a newer attempt owns the outcome)` });
-    ctx.logger.warn({ ...fields, err: described.message }, 'a superseded attempt failed; its failure is not recorded on the request; answering 5xx so the redelivery settles the message');
+    await appendEvent(ctx.store, {
+      ...event,
+      message: `${event.message} (superseded: a newer attempt owns the outcome)`,
+    });
+    ctx.logger.warn(
+      { ...fields, err: described.message },
+      'a superseded attempt failed; its failure is not recorded on the request; answering 5xx so the redelivery settles the message',
+    );
     throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
   }
   switch (action) {
     case 'redeliver': {
-      ctx.logger.warn({ ...fields, err: described.message }, 'processor failed transiently; answering 5xx so Pub/Sub redelivers');
+      ctx.logger.warn(
+        { ...fields, err: described.message },
+        'processor failed transiently; answering 5xx so Pub/Sub redelivers',
+      );
       try {
         await appendEvent(ctx.store, event);
-        await markRunFailed(ctx.store, ctx.request.requestId, ctx.attempt, 'failed_transient', { kind: classification.kind, message: described.message }, now);
+        await markRunFailed(
+          ctx.store,
+          ctx.request.requestId,
+          ctx.attempt,
+          'failed_transient',
+          { kind: classification.kind, message: described.message },
+          now,
+        );
       } catch (recordError) {
         // The redelivery matters more than the record of it: log and keep the original error.
         ctx.logger.error({ err: describeError(recordError).message }, 'could not record the transient failure');
@@ -92,8 +115,13 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
           phase: ctx.request.phase,
           original: ctx.original,
           failureEventId: eventId,
-          nextRetryAt: wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString() : null,
-          deadlineAt: wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
+          nextRetryAt:
+            wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString() : null,
+          deadlineAt:
+            wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
+          ...(classification.reason === 'earlier_partitions_missing'
+            ? { waitingForPartitions: partitionsOf(error) }
+            : {}),
         },
         now,
         ctx.attempt,
@@ -106,7 +134,7 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         outcome: status,
         runId: ctx.request.runId,
         requestId: ctx.request.requestId,
-        gameDate: ctx.request.gameDate,
+        partition: ctx.request.partition,
         phase: ctx.request.phase,
         processor: ctx.request.processor,
         triggerSource: ctx.request.triggerSource,
@@ -116,17 +144,42 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         message: described.message,
         failedAt: now.toISOString(),
       };
-      if (!(await markRunFailed(ctx.store, ctx.request.requestId, ctx.attempt, status, { kind: classification.kind, message: described.message }, now, notice))) {
-        ctx.logger.warn({ ...fields, queueStatus: status }, 'a newer attempt completed while this one failed: its notice is not sent');
+      if (
+        !(await markRunFailed(
+          ctx.store,
+          ctx.request.requestId,
+          ctx.attempt,
+          status,
+          { kind: classification.kind, message: described.message },
+          now,
+          notice,
+        ))
+      ) {
+        ctx.logger.warn(
+          { ...fields, queueStatus: status },
+          'a newer attempt completed while this one failed: its notice is not sent',
+        );
         throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
       }
       // The run shows the failure at once; if this publish fails, the redelivery re-sends it.
       await ctx.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: ctx.request.requestId });
       if (status === 'failed_permanent') {
-        await ctx.notifier?.({ kind: 'failed_permanent', dedupKey: `failed_permanent:${ctx.request.phase}:${ctx.request.processor}:${classification.reason}`, runId: ctx.request.runId, phase: ctx.request.phase, processor: ctx.request.processor, message: `${ctx.request.requestId}: ${described.message}` });
+        await ctx.notifier?.({
+          kind: 'failed_permanent',
+          dedupKey: `failed_permanent:${ctx.request.phase}:${ctx.request.processor}:${classification.reason}`,
+          runId: ctx.request.runId,
+          phase: ctx.request.phase,
+          processor: ctx.request.processor,
+          message: `${ctx.request.requestId}: ${described.message}`,
+        });
       }
       const log = status === 'waiting' ? ctx.logger.info.bind(ctx.logger) : ctx.logger.error.bind(ctx.logger);
-      log({ ...fields, err: described.message, queueStatus: status }, status === 'waiting' ? 'source not ready; queued to wait, acking' : 'permanent failure recorded in failed_processor_queue; acking');
+      log(
+        { ...fields, err: described.message, queueStatus: status },
+        status === 'waiting'
+          ? 'source not ready; queued to wait, acking'
+          : 'permanent failure recorded in failed_processor_queue; acking',
+      );
       return;
     }
     default:

@@ -5,7 +5,7 @@ import { classify } from '../errors/classify.ts';
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { PhaseSpec } from '../definition/schema.ts';
 import type { HttpClient } from '../lib/http-client.ts';
-import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
+import { checkPartition, decodeBase64Json, parseMessage } from '../messages/decode.ts';
 import { childTraceparent } from '../messages/fields.ts';
 import {
   PROCESSOR_COMPLETED_TOPIC,
@@ -136,7 +136,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         : {
             runId: null,
             requestId: null,
-            gameDate: null,
+            partition: null,
             processor: null,
             attempt: null,
             triggerSource: null,
@@ -171,7 +171,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         outcome: 'failed_permanent',
         runId: request.runId,
         requestId: request.requestId,
-        gameDate: request.gameDate,
+        partition: request.partition,
         phase: request.phase,
         processor: request.processor,
         triggerSource: request.triggerSource,
@@ -196,7 +196,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       what,
       runId: request.runId,
       currentRunId,
-      gameDate: request.gameDate,
+      partition: request.partition,
       phase: request.phase,
       requestId: request.requestId,
       processor: request.processor,
@@ -222,7 +222,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
   ): Promise<void> {
     await deps.faults?.delay(request.processor);
     const writeStore = deps.faults ? deps.faults.storeFor(request.processor, deps.store) : deps.store;
-    const writer = createWriter(writeStore, { runId: request.runId, gameDate: request.gameDate }, deps.clock);
+    const writer = createWriter(writeStore, { runId: request.runId, partition: request.partition }, deps.clock);
     let completion: ProcessorCompleted;
     try {
       const result = await processor.run({
@@ -239,7 +239,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       completion = {
         runId: request.runId,
         requestId: request.requestId,
-        gameDate: request.gameDate,
+        partition: request.partition,
         phase: phase.id,
         processor: request.processor,
         triggerSource: request.triggerSource,
@@ -251,7 +251,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         metrics: result.metrics ?? {},
       };
     } catch (error) {
-      // A newer run took the date while this one ran: nothing of this attempt was or will be written.
+      // A newer run took the partition while this one ran: nothing of this attempt was or will be written.
       if (error instanceof SupersededError) return ackSuperseded(request, error.currentRunId, 'write');
       const durationMs = deps.clock.now().getTime() - started.getTime();
       const notReady = {
@@ -307,6 +307,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         decodeBase64Json(event.data?.message?.data, 'ProcessorRequest'),
         'ProcessorRequest',
       );
+      checkPartition(deps.definition.scheme, request.partition, 'ProcessorRequest');
     } catch (error) {
       return rejectMessage(error, event, null);
     }
@@ -334,7 +335,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       requestId: request.requestId,
       phase: phase.id,
       processor: request.processor,
-      gameDate: request.gameDate,
+      partition: request.partition,
     });
 
     const started = deps.clock.now();

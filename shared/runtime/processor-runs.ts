@@ -20,7 +20,7 @@ export type BeginResult =
   | { state: 'in_progress'; leaseExpiresAt: string }
   /** Settled in the failed-processor queue; only a retry (triggerSource=retry) runs it again. */
   | { state: 'settled'; status: 'waiting' | 'failed_permanent'; notice: ProcessorFailed | null }
-  /** A newer run of the date took over: acked with an event, nothing run or written. */
+  /** A newer run of the partition took over: acked with an event, nothing run or written. */
   | { state: 'superseded'; currentRunId: string };
 
 /**
@@ -38,7 +38,7 @@ export async function beginAttempt(
   return store.transaction(async (tx) => {
     const [existing, lock] = await Promise.all([
       tx.get(COLLECTIONS.processorRuns, request.requestId),
-      tx.get(COLLECTIONS.runLocks, request.gameDate),
+      tx.get(COLLECTIONS.runLocks, request.partition),
     ]);
     const currentRunId = supersedingRun(lock, request.runId);
     if (currentRunId) return { state: 'superseded', currentRunId };
@@ -61,7 +61,7 @@ export async function beginAttempt(
     tx.set(COLLECTIONS.processorRuns, request.requestId, {
       requestId: request.requestId,
       runId: request.runId,
-      gameDate: request.gameDate,
+      partition: request.partition,
       phase: request.phase,
       processor: request.processor,
       status: 'running' satisfies ProcessorRunStatus,

@@ -9,7 +9,7 @@ import type { DocData, DocumentStore } from '../ports/store.ts';
 export type ReadStore = Pick<DocumentStore, 'get' | 'getMany' | 'countWhere' | 'query'>;
 
 export interface DomainDoc {
-  /** Derived from the domain (gameId, team...), so a redelivery overwrites instead of duplicating. */
+  /** Derived from the domain (an item id, a key of the source), so a redelivery overwrites instead of duplicating. */
   id: string;
   data: DocData;
 }

@@ -11,7 +11,12 @@ let h: ReferenceHarness;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   h = await startReferenceHarness('cli-ops');
-  env = { ...inject('emulatorEnv'), GOOGLE_CLOUD_PROJECT: h.stack.projectId, SOURCE_API_URL: h.source.url, METADATA_SERVER_DETECTION: 'none' };
+  env = {
+    ...inject('emulatorEnv'),
+    GOOGLE_CLOUD_PROJECT: h.stack.projectId,
+    SOURCE_API_URL: h.source.url,
+    METADATA_SERVER_DETECTION: 'none',
+  };
 });
 afterAll(async () => {
   await h?.stop();
@@ -19,26 +24,50 @@ afterAll(async () => {
 
 describe('phasegate operations commands', () => {
   it('trigger --wait shows progress to SUCCESS; status, status --run and events show it', async () => {
-    const trigger = await runCli(['trigger', '--date', '2022-04-16', '--wait'], env);
+    const trigger = await runCli(['trigger', '--partition', '2022-04-16', '--wait'], env);
     expect(trigger.code, trigger.stderr).toBe(0);
-    expect(trigger.stdout).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
-    const status = await runCli(['status', '--date', '2022-04-16'], env);
-    expect(status.stdout).toMatch(/2022-04-16\s+2022-04-16_\w+\s+SUCCESS\s+scrape 2\/2 raw 2\/2 analytics 2\/2 precompute 2\/2 predict 2\/2/);
-    const runs = JSON.parse((await runCli(['status', '--date', '2022-04-16', '--json'], env)).stdout) as { runId: string }[];
+    expect(trigger.stdout).toMatch(
+      /SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/,
+    );
+    const status = await runCli(['status', '--partition', '2022-04-16'], env);
+    expect(status.stdout).toMatch(
+      /2022-04-16\s+2022-04-16_\w+\s+SUCCESS\s+scrape 2\/2 raw 2\/2 analytics 2\/2 precompute 2\/2 predict 2\/2/,
+    );
+    const runs = JSON.parse((await runCli(['status', '--partition', '2022-04-16', '--json'], env)).stdout) as {
+      runId: string;
+    }[];
     const runId = runs[0]!.runId;
     const detail = await runCli(['status', '--run', runId], env);
-    expect(detail.stdout).toContain('history: RUNNING (run started at phase scrape) -> SUCCESS (gate of predict passed)');
+    expect(detail.stdout).toContain(
+      'history: RUNNING (run started at phase scrape) -> SUCCESS (gate of predict passed)',
+    );
     const events = await runCli(['events', '--run', runId], env);
     expect(events.stdout.match(/gate_passed/g)).toHaveLength(5);
-    expect((JSON.parse((await runCli(['events', '--run', runId, '--json'], env)).stdout) as unknown[]).length).toBeGreaterThan(20);
+    expect(
+      (JSON.parse((await runCli(['events', '--run', runId, '--json'], env)).stdout) as unknown[]).length,
+    ).toBeGreaterThan(20);
   });
 
   it('completeness finds a deleted output document, reports N of M, and re-drives it', async () => {
-    const messageId = await h.publishJson(TOPICS.runRequests, { gameDate: '2021-05-22', triggerSource: 'manual' });
-    await eventually(async () => (await h.store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }, { field: 'status', op: '==', value: 'SUCCESS' }] })).length === 1, { what: 'the 2021-05-22 run' });
+    const messageId = await h.publishJson(TOPICS.runRequests, { partition: '2021-05-22', triggerSource: 'manual' });
+    await eventually(
+      async () =>
+        (
+          await h.store.query(COLLECTIONS.runs, {
+            filters: [
+              { field: 'requestMessageId', op: '==', value: messageId },
+              { field: 'status', op: '==', value: 'SUCCESS' },
+            ],
+          })
+        ).length === 1,
+      { what: 'the 2021-05-22 run' },
+    );
     const clean = await runCli(['completeness', '--from', '2021-05-22', '--to', '2021-05-22'], env);
     expect(clean.stdout).toMatch(/raw\s+4 of 4 complete/);
-    const [victim] = await h.store.query(DOMAIN.teamGameStats, { filters: [{ field: 'gameDate', op: '==', value: '2021-05-22' }], limit: 1 });
+    const [victim] = await h.store.query(DOMAIN.teamGameStats, {
+      filters: [{ field: 'gameDate', op: '==', value: '2021-05-22' }],
+      limit: 1,
+    });
     const { Firestore } = await import('@google-cloud/firestore');
     const db = new Firestore({ projectId: h.stack.projectId });
     await db.collection(DOMAIN.teamGameStats).doc(victim!.id).delete();
@@ -47,20 +76,40 @@ describe('phasegate operations commands', () => {
     expect(report.stdout).toContain(`missing 2021-05-22 normalize-team-stats: team_game_stats/${victim!.id}`);
     expect(report.stdout).toContain('enqueued 1 for retry');
     await h.publishJson(TOPICS.autoRetryTicks, {});
-    await eventually(async () => (await h.store.get(DOMAIN.teamGameStats, victim!.id)) !== undefined, { timeoutMs: 30_000, what: 'the re-driven processor to restore the document' });
-    expect((await runCli(['completeness', '--from', '2021-05-22', '--to', '2021-05-22'], env)).stdout).toMatch(/raw\s+4 of 4 complete/);
+    await eventually(async () => (await h.store.get(DOMAIN.teamGameStats, victim!.id)) !== undefined, {
+      timeoutMs: 30_000,
+      what: 'the re-driven processor to restore the document',
+    });
+    expect((await runCli(['completeness', '--from', '2021-05-22', '--to', '2021-05-22'], env)).stdout).toMatch(
+      /raw\s+4 of 4 complete/,
+    );
     await db.terminate();
   });
 
   it('backfill runs a range in date order with a progress bar, and resumes after Ctrl-C without redoing finished dates', async () => {
     const args = ['backfill', '--from', '2023-04-15', '--to', '2023-04-18', '--concurrency', '2'];
     // Interrupt after the first date finishes.
-    const child = spawn(process.execPath, ['bin/phasegate.js', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/phasegate.js', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await eventually(async () => (await h.store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: '2023-04-15' }, { field: 'status', op: '==', value: 'SUCCESS' }] })).length === 1, { timeoutMs: 60_000, what: 'the first backfilled date' });
+    await eventually(
+      async () =>
+        (
+          await h.store.query(COLLECTIONS.runs, {
+            filters: [
+              { field: 'partition', op: '==', value: '2023-04-15' },
+              { field: 'status', op: '==', value: 'SUCCESS' },
+            ],
+          })
+        ).length === 1,
+      { timeoutMs: 60_000, what: 'the first backfilled date' },
+    );
     child.kill('SIGINT');
     expect(await exited).toBe(1);
     expect(out).toContain('interrupted: run again to resume');
@@ -71,14 +120,25 @@ describe('phasegate operations commands', () => {
     expect(Number(succeeded) + Number(skipped)).toBe(4);
     expect(Number(skipped)).toBeGreaterThanOrEqual(1);
     for (const date of ['2023-04-15', '2023-04-16', '2023-04-17', '2023-04-18']) {
-      expect(await h.store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: date }, { field: 'status', op: '==', value: 'SUCCESS' }] })).toHaveLength(1);
+      expect(
+        await h.store.query(COLLECTIONS.runs, {
+          filters: [
+            { field: 'partition', op: '==', value: date },
+            { field: 'status', op: '==', value: 'SUCCESS' },
+          ],
+        }),
+      ).toHaveLength(1);
     }
   });
 
   it('health summarises runs, failure rates, recoveries and the oldest open entry', async () => {
     const health = await runCli(['health', '--json'], env);
     expect(health.code, health.stderr).toBe(0);
-    const summary = JSON.parse(health.stdout) as { runsByStatus: Record<string, number>; processors: { processor: string; attempts: number }[]; recovered: { automatically: number } };
+    const summary = JSON.parse(health.stdout) as {
+      runsByStatus: Record<string, number>;
+      processors: { processor: string; attempts: number }[];
+      recovered: { automatically: number };
+    };
     expect(summary.runsByStatus.SUCCESS).toBeGreaterThanOrEqual(6);
     expect(summary.processors.find((p) => p.processor === 'normalize-team-stats')?.attempts).toBeGreaterThanOrEqual(7);
     expect(summary.recovered.automatically).toBeGreaterThanOrEqual(1);
@@ -91,7 +151,9 @@ describe('phasegate operations commands', () => {
     await h.publishJson(CONTROL_DLQ_TOPIC, { requestId: 'poison', note: 'the recorder could not write this' });
     const health = await runCli(['health'], env);
     expect(health.code).toBe(1);
-    expect(health.stdout).toMatch(/control-dlq: control-dlq-sub holds 1 message\(s\), the oldest published \d{4}-\d\d-\d\dT[\d:.]+Z: the dead-letter recorder could not record them/);
+    expect(health.stdout).toMatch(
+      /control-dlq: control-dlq-sub holds 1 message\(s\), the oldest published \d{4}-\d\d-\d\dT[\d:.]+Z: the dead-letter recorder could not record them/,
+    );
     // Peeked, not consumed: still there for the next look, and for a person.
     const again = JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } };
     expect(again.controlDlq.count).toBe(1);
@@ -99,9 +161,16 @@ describe('phasegate operations commands', () => {
     expect(live.code).toBe(1);
     expect(live.stdout).toMatch(/\[control-dlq\] control-dlq-sub holds 1 message/);
     await h.publishJson(TOPICS.reconcileTicks, {});
-    await eventually(async () => (await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.kind === 'control_dlq', { what: () => 'the control_dlq alert' });
-    expect(String((await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.message)).toMatch(/^control-dlq-sub holds 1 message/);
-    expect((JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } }).controlDlq.count).toBe(1);
+    await eventually(async () => (await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.kind === 'control_dlq', {
+      what: () => 'the control_dlq alert',
+    });
+    expect(String((await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.message)).toMatch(
+      /^control-dlq-sub holds 1 message/,
+    );
+    expect(
+      (JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } }).controlDlq
+        .count,
+    ).toBe(1);
   });
 
   it('answers bad arguments clearly', async () => {
@@ -111,7 +180,10 @@ describe('phasegate operations commands', () => {
     const unknown = await runCli(['stats'], env);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain("unknown command 'stats'");
-    const concurrency = await runCli(['backfill', '--from', '2023-04-01', '--to', '2023-04-02', '--concurrency', '0'], env);
+    const concurrency = await runCli(
+      ['backfill', '--from', '2023-04-01', '--to', '2023-04-02', '--concurrency', '0'],
+      env,
+    );
     expect(concurrency.stderr).toContain('"0" is not a whole number from 1 to 64');
   });
 });

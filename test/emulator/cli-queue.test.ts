@@ -16,10 +16,35 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function seed(gameDate: string, status: string, processor = 'widgets') {
-  const request = makeProcessorRequest({ phase: 'alpha', processor, gameDate, runId: `cli-${gameDate}` });
-  await h.store.set(COLLECTIONS.queue, request.requestId, { requestId: request.requestId, status, errorType: 'permanent', errorReason: 'validation', lastError: `bad data on ${gameDate}`, needsManualFix: status === 'failed_permanent', runId: request.runId, gameDate, phase: 'alpha', processor, request, failureEventId: `${request.requestId}--a1--processor_failed`, firstFailedAt: `${gameDate}T10:00:00.000Z`, retryCount: 0, nextRetryAt: null, deadlineAt: null });
-  await h.store.set(COLLECTIONS.events, `${request.requestId}--a1--processor_failed`, { eventId: `${request.requestId}--a1--processor_failed`, type: 'processor_failed', requestId: request.requestId, at: `${gameDate}T10:00:00.000Z`, attempt: 1, errorType: 'permanent', message: `bad data on ${gameDate}` });
+async function seed(partition: string, status: string, processor = 'widgets') {
+  const request = makeProcessorRequest({ phase: 'alpha', processor, partition, runId: `cli-${partition}` });
+  await h.store.set(COLLECTIONS.queue, request.requestId, {
+    requestId: request.requestId,
+    status,
+    errorType: 'permanent',
+    errorReason: 'validation',
+    lastError: `bad data on ${partition}`,
+    needsManualFix: status === 'failed_permanent',
+    runId: request.runId,
+    partition,
+    phase: 'alpha',
+    processor,
+    request,
+    failureEventId: `${request.requestId}--a1--processor_failed`,
+    firstFailedAt: `${partition}T10:00:00.000Z`,
+    retryCount: 0,
+    nextRetryAt: null,
+    deadlineAt: null,
+  });
+  await h.store.set(COLLECTIONS.events, `${request.requestId}--a1--processor_failed`, {
+    eventId: `${request.requestId}--a1--processor_failed`,
+    type: 'processor_failed',
+    requestId: request.requestId,
+    at: `${partition}T10:00:00.000Z`,
+    attempt: 1,
+    errorType: 'permanent',
+    message: `bad data on ${partition}`,
+  });
   return request;
 }
 
@@ -33,7 +58,9 @@ describe('phasegate queue (manual recovery on the command line)', () => {
     expect(table.stdout).toContain('cli-2024-04-20--alpha--widgets');
     expect(table.stdout).not.toContain('cli-2024-04-21');
     const json = await runCli(['queue', 'list', '--processor', 'gadgets', '--json'], env);
-    expect((JSON.parse(json.stdout) as { requestId: string }[]).map((e) => e.requestId)).toEqual(['cli-2024-04-21--alpha--gadgets']);
+    expect((JSON.parse(json.stdout) as { requestId: string }[]).map((e) => e.requestId)).toEqual([
+      'cli-2024-04-21--alpha--gadgets',
+    ]);
   });
 
   it('shows an entry with its chain of attempts, retries it now, and resolves or discards with a note', async () => {
@@ -45,10 +72,16 @@ describe('phasegate queue (manual recovery on the command line)', () => {
     const retry = await runCli(['queue', 'retry', request.requestId, '--note', 'fixed upstream'], env);
     expect(retry.code, retry.stderr).toBe(0);
     await observed.waitFor(1);
-    expect(JSON.parse(observed.messages[0]!.data.toString())).toMatchObject({ requestId: request.requestId, triggerSource: 'retry' });
+    expect(JSON.parse(observed.messages[0]!.data.toString())).toMatchObject({
+      requestId: request.requestId,
+      triggerSource: 'retry',
+    });
     const other = await seed('2024-04-23', 'failed_permanent');
     expect((await runCli(['queue', 'discard', other.requestId, '--note', 'test data'], env)).code).toBe(0);
-    expect(await h.store.get(COLLECTIONS.queue, other.requestId)).toMatchObject({ status: 'discarded', note: 'test data' });
+    expect(await h.store.get(COLLECTIONS.queue, other.requestId)).toMatchObject({
+      status: 'discarded',
+      note: 'test data',
+    });
     const again = await runCli(['queue', 'resolve', other.requestId, '--note', 'x'], env);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`entry "${other.requestId}" is discarded`);
@@ -58,15 +91,26 @@ describe('phasegate queue (manual recovery on the command line)', () => {
     await seed('2024-05-01', 'failed_permanent');
     await seed('2024-05-02', 'failed_permanent');
     await seed('2024-06-01', 'failed_permanent');
-    const result = await runCli(['queue', 'requeue', '--from', '2024-05-01', '--to', '2024-05-31', '--note', 'provider outage over', '--json'], env);
-    expect((JSON.parse(result.stdout) as { requeued: string[] }).requeued.sort()).toEqual(['cli-2024-05-01--alpha--widgets', 'cli-2024-05-02--alpha--widgets']);
-    expect(await h.store.get(COLLECTIONS.queue, 'cli-2024-06-01--alpha--widgets')).toMatchObject({ status: 'failed_permanent' });
+    const result = await runCli(
+      ['queue', 'requeue', '--from', '2024-05-01', '--to', '2024-05-31', '--note', 'provider outage over', '--json'],
+      env,
+    );
+    expect((JSON.parse(result.stdout) as { requeued: string[] }).requeued.sort()).toEqual([
+      'cli-2024-05-01--alpha--widgets',
+      'cli-2024-05-02--alpha--widgets',
+    ]);
+    expect(await h.store.get(COLLECTIONS.queue, 'cli-2024-06-01--alpha--widgets')).toMatchObject({
+      status: 'failed_permanent',
+    });
   });
 
   it('answers bad arguments with a clear error and exit code 2', async () => {
-    const badDate = await runCli(['queue', 'requeue', '--from', '2024-13-01', '--to', '2024-05-31', '--note', 'x'], env);
+    const badDate = await runCli(
+      ['queue', 'requeue', '--from', '2024-13-01', '--to', '2024-05-31', '--note', 'x'],
+      env,
+    );
     expect(badDate.code).not.toBe(0);
-    expect(badDate.stderr).toContain('"2024-13-01" is not a date (YYYY-MM-DD)');
+    expect(badDate.stderr).toContain('"2024-13-01" is not a partition (a day, YYYY-MM-DD): not a calendar date');
     const badStatus = await runCli(['queue', 'list', '--status', 'broken'], env);
     expect(badStatus.stderr).toContain('"broken" is not a queue status');
     const noNote = await runCli(['queue', 'discard', 'x'], env);

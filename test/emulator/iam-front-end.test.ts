@@ -24,10 +24,10 @@ afterAll(async () => {
 const front = () => h.stack.frontEnd!;
 const pushAccount = () => serviceAccountEmail({ project: h.stack.projectId }, 'push');
 /** A run request as Pub/Sub would push it. */
-const envelope = (gameDate: string) => ({
+const envelope = (partition: string) => ({
   message: {
-    data: Buffer.from(JSON.stringify({ gameDate, triggerSource: 'manual' })).toString('base64'),
-    messageId: `direct-${gameDate}`,
+    data: Buffer.from(JSON.stringify({ partition, triggerSource: 'manual' })).toString('base64'),
+    messageId: `direct-${partition}`,
     attributes: {},
   },
   subscription: `projects/${h.stack.projectId}/subscriptions/run-requests-sub`,
@@ -38,12 +38,12 @@ const post = (url: string, headers: Record<string, string>, body: unknown) =>
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-const runsFor = async (gameDate: string) =>
-  h.store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: gameDate }] });
+const runsFor = async (partition: string) =>
+  h.store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: partition }] });
 
 describe('behind the local Cloud Run IAM front end', () => {
   it('runs a pipeline to SUCCESS: every push carried a token, IAM stripped it, every function checked its claims', async () => {
-    const messageId = await h.publishJson(TOPICS.runRequests, { gameDate: '2024-04-21', triggerSource: 'manual' });
+    const messageId = await h.publishJson(TOPICS.runRequests, { partition: '2024-04-21', triggerSource: 'manual' });
     const runId = (await findRunByMessage(h.store, messageId))?.runId;
     expect(runId).toBeDefined();
     let status: unknown;
@@ -104,68 +104,77 @@ describe('behind the local Cloud Run IAM front end', () => {
     front().refusals.length = 0;
   });
 
-  it('a function reached around the front end checks the claims it is given: no token, or a stripped one for ' +
-    'another function or caller, is refused', async () => {
-    const fn = h.stack.functions.get('orchestrator-runs')!;
-    const url = `${fn.url}/projects/${h.stack.projectId}/topics/${TOPICS.runRequests}`;
-    const strip = (jwt: string) => `${jwt.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`;
-    const otherFunction = strip(
-      await front().mint({ email: pushAccount(), audience: front().functionUrl('phase-alpha') }),
-    );
-    const otherCaller = strip(
-      await front().mint({ email: 'someone@example.com', audience: front().functionUrl('orchestrator-runs') }),
-    );
-    const expired = strip(
-      await front().mint({
-        email: pushAccount(),
-        audience: front().functionUrl('orchestrator-runs'),
-        expiresInSeconds: -60,
-      }),
-    );
-    expect((await post(url, {}, envelope('1990-02-01'))).status).toBe(401);
-    expect((await post(url, { authorization: `Bearer ${otherFunction}` }, envelope('1990-02-02'))).status).toBe(403);
-    expect((await post(url, { authorization: `Bearer ${otherCaller}` }, envelope('1990-02-03'))).status).toBe(403);
-    expect((await post(url, { authorization: `Bearer ${expired}` }, envelope('1990-02-04'))).status).toBe(401);
-    for (const day of ['01', '02', '03', '04']) expect(await runsFor(`1990-02-${day}`)).toEqual([]);
-  });
+  it(
+    'a function reached around the front end checks the claims it is given: no token, or a stripped one for ' +
+      'another function or caller, is refused',
+    async () => {
+      const fn = h.stack.functions.get('orchestrator-runs')!;
+      const url = `${fn.url}/projects/${h.stack.projectId}/topics/${TOPICS.runRequests}`;
+      const strip = (jwt: string) => `${jwt.split('.').slice(0, 2).join('.')}.${SIGNATURE_REMOVED}`;
+      const otherFunction = strip(
+        await front().mint({ email: pushAccount(), audience: front().functionUrl('phase-alpha') }),
+      );
+      const otherCaller = strip(
+        await front().mint({ email: 'someone@example.com', audience: front().functionUrl('orchestrator-runs') }),
+      );
+      const expired = strip(
+        await front().mint({
+          email: pushAccount(),
+          audience: front().functionUrl('orchestrator-runs'),
+          expiresInSeconds: -60,
+        }),
+      );
+      expect((await post(url, {}, envelope('1990-02-01'))).status).toBe(401);
+      expect((await post(url, { authorization: `Bearer ${otherFunction}` }, envelope('1990-02-02'))).status).toBe(403);
+      expect((await post(url, { authorization: `Bearer ${otherCaller}` }, envelope('1990-02-03'))).status).toBe(403);
+      expect((await post(url, { authorization: `Bearer ${expired}` }, envelope('1990-02-04'))).status).toBe(401);
+      for (const day of ['01', '02', '03', '04']) expect(await runsFor(`1990-02-${day}`)).toEqual([]);
+    },
+  );
 
-  it('serves the dashboard to its invokers: read through the proxy, act with a same-origin JSON POST, strangers ' +
-    'refused at IAM', async () => {
-    const state = await fetch(`${h.stack.dashboardUrl}/api/state`);
-    expect(state.status).toBe(200);
-    const page = { 'sec-fetch-site': 'same-origin', origin: h.stack.dashboardUrl };
-    const act = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, page, {
-      note: 'checked by hand',
-    });
-    // Past IAM and the dashboard's own checks: the entry does not exist.
-    expect([404, 409]).toContain(act.status);
-    const crossSite = await post(
-      `${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`,
-      { 'sec-fetch-site': 'cross-site' },
-      { note: 'from a page elsewhere' },
-    );
-    expect(crossSite.status).toBe(403);
-    const rebound = await post(
-      `${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`,
-      { ...page, origin: 'http://attacker.example:8080' },
-      { note: 'rebound name' },
-    );
-    expect(rebound.status).toBe(403);
-    const stranger = await front().mint({ email: 'stranger@example.com', audience: front().functionUrl('dashboard') });
-    expect(
-      (
-        await fetch(`${front().functionUrl('dashboard')}/api/state`, {
-          headers: { authorization: `Bearer ${stranger}` },
-        })
-      ).status,
-    ).toBe(403);
-    const operator = await front().mint({ email: LOCAL_OPERATOR, audience: front().functionUrl('dashboard') });
-    expect(
-      (
-        await fetch(`${front().functionUrl('dashboard')}/api/state`, {
-          headers: { authorization: `Bearer ${operator}` },
-        })
-      ).status,
-    ).toBe(200);
-  });
+  it(
+    'serves the dashboard to its invokers: read through the proxy, act with a same-origin JSON POST, strangers ' +
+      'refused at IAM',
+    async () => {
+      const state = await fetch(`${h.stack.dashboardUrl}/api/state`);
+      expect(state.status).toBe(200);
+      const page = { 'sec-fetch-site': 'same-origin', origin: h.stack.dashboardUrl };
+      const act = await post(`${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`, page, {
+        note: 'checked by hand',
+      });
+      // Past IAM and the dashboard's own checks: the entry does not exist.
+      expect([404, 409]).toContain(act.status);
+      const crossSite = await post(
+        `${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`,
+        { 'sec-fetch-site': 'cross-site' },
+        { note: 'from a page elsewhere' },
+      );
+      expect(crossSite.status).toBe(403);
+      const rebound = await post(
+        `${h.stack.dashboardUrl}/api/queue/no-such-entry/resolve`,
+        { ...page, origin: 'http://attacker.example:8080' },
+        { note: 'rebound name' },
+      );
+      expect(rebound.status).toBe(403);
+      const stranger = await front().mint({
+        email: 'stranger@example.com',
+        audience: front().functionUrl('dashboard'),
+      });
+      expect(
+        (
+          await fetch(`${front().functionUrl('dashboard')}/api/state`, {
+            headers: { authorization: `Bearer ${stranger}` },
+          })
+        ).status,
+      ).toBe(403);
+      const operator = await front().mint({ email: LOCAL_OPERATOR, audience: front().functionUrl('dashboard') });
+      expect(
+        (
+          await fetch(`${front().functionUrl('dashboard')}/api/state`, {
+            headers: { authorization: `Bearer ${operator}` },
+          })
+        ).status,
+      ).toBe(200);
+    },
+  );
 });

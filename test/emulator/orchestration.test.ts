@@ -11,8 +11,8 @@ import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 const stacks = fileStacks({ label: 'orchestration', definition: testDefinition });
 
 /** Publishes a run request and waits for the run to reach a final status. */
-async function runToEnd(h: Harness, gameDate: string): Promise<Record<string, unknown>> {
-  const messageId = await h.publishJson(TOPICS.runRequests, { gameDate, triggerSource: 'manual' });
+async function runToEnd(h: Harness, partition: string): Promise<Record<string, unknown>> {
+  const messageId = await h.publishJson(TOPICS.runRequests, { partition, triggerSource: 'manual' });
   const runId = (await findRunByMessage(h.store, messageId))?.runId;
   if (!runId) throw new Error(`no run was created for run request ${messageId}`);
   let run: Record<string, unknown> | undefined;
@@ -38,19 +38,37 @@ describe('orchestration on the emulators', () => {
     // Give late duplicates time to arrive; the count must not move.
     await new Promise((r) => setTimeout(r, 3000));
     expect(beta.messages).toHaveLength(1);
-    const completions = await harness.store.query(COLLECTIONS.runCompletions, { filters: [{ field: 'runId', op: '==', value: run.runId }] });
+    const completions = await harness.store.query(COLLECTIONS.runCompletions, {
+      filters: [{ field: 'runId', op: '==', value: run.runId }],
+    });
     expect(completions).toHaveLength(3);
-    expect(await harness.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`)).toMatchObject({ attempts: 1, status: 'completed' });
+    expect(await harness.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`)).toMatchObject({
+      attempts: 1,
+      status: 'completed',
+    });
   });
 
   it('a completion without its data fails the gate with the shortfall and does not trigger the next phase', async () => {
     const harness = stacks.shared;
     const beta = await harness.observe(phaseTopic('beta'));
     const run = await runToEnd(harness, '1997-05-01');
-    expect(run).toMatchObject({ status: 'FAILED', lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2' });
-    const gateEvents = await harness.store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: run.runId }, { field: 'type', op: '==', value: 'gate_failed' }] });
-    expect(gateEvents[0]?.data.shortfalls).toEqual([{ collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] }]);
-    expect(await harness.store.get(COLLECTIONS.queue, `${String(run.runId)}--alpha--widgets`)).toMatchObject({ status: 'pending', errorReason: 'gate_failed' });
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      lastError: 'gate of phase alpha failed: widgets (partition) expected 3, found 2',
+    });
+    const gateEvents = await harness.store.query(COLLECTIONS.events, {
+      filters: [
+        { field: 'runId', op: '==', value: run.runId },
+        { field: 'type', op: '==', value: 'gate_failed' },
+      ],
+    });
+    expect(gateEvents[0]?.data.shortfalls).toEqual([
+      { collection: 'widgets', partitionField: 'partition', expected: 3, found: 2, processors: ['widgets'] },
+    ]);
+    expect(await harness.store.get(COLLECTIONS.queue, `${String(run.runId)}--alpha--widgets`)).toMatchObject({
+      status: 'pending',
+      errorReason: 'gate_failed',
+    });
     expect(beta.messages).toHaveLength(0);
   });
 
@@ -64,13 +82,21 @@ describe('orchestration on the emulators', () => {
     expect(run.status).toBe('SUCCESS');
     expect(existsSync(markerFile) && readFileSync(markerFile, 'utf8')).toBe('1');
     expect(harness.stack.restarts.get('orchestrator-completions')).toBe(1);
-    const outbox = await harness.store.query(COLLECTIONS.outbox, { filters: [{ field: 'runId', op: '==', value: run.runId }] });
+    const outbox = await harness.store.query(COLLECTIONS.outbox, {
+      filters: [{ field: 'runId', op: '==', value: run.runId }],
+    });
     expect(outbox.every((o) => o.data.status === 'sent')).toBe(true);
   });
 
   it('a later processor failing for good makes the run PARTIAL; a first phase that cannot land makes it FAILED', async () => {
     const harness = stacks.shared;
-    expect(await runToEnd(harness, '1995-05-01')).toMatchObject({ status: 'PARTIAL', lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed' });
-    expect(await runToEnd(harness, '1998-05-01')).toMatchObject({ status: 'FAILED', lastError: 'widgets (permanent): schema of 1998-05-01 is not supported' });
+    expect(await runToEnd(harness, '1995-05-01')).toMatchObject({
+      status: 'PARTIAL',
+      lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed',
+    });
+    expect(await runToEnd(harness, '1998-05-01')).toMatchObject({
+      status: 'FAILED',
+      lastError: 'widgets (permanent): schema of 1998-05-01 is not supported',
+    });
   });
 });

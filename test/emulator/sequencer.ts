@@ -7,6 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const MEASURED_SECONDS: Record<string, number> = {
   'recovery.test.ts': 115,
+  'partition-dependencies.test.ts': 100,
   'chaos.test.ts': 234,
   'cli-operations.test.ts': 148,
   'local-stack.test.ts': 124,

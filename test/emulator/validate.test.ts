@@ -24,7 +24,23 @@ describe('phasegate validate', () => {
     const result = await runCli(['validate', '--definition', file], {});
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('static audit: 1 drift');
-    expect(result.stdout).toContain('[registry] definition phases[raw].processors[1] names "normalise-team-stats", which the processor registry does not have; the registry has "normalize-team-stats"');
+    expect(result.stdout).toContain(
+      '[registry] definition phases[raw].processors[1] names "normalise-team-stats", which the processor registry does not have; the registry has "normalize-team-stats"',
+    );
+  });
+
+  it('fails a definition with an output its expectations do not name: the gate would fail closed', async () => {
+    const grown = structuredClone(referenceDefinitionInput) as {
+      phases: { processors: { outputs: { collection: string; partitionField?: string }[] }[] }[];
+    };
+    grown.phases[1]!.processors[0]!.outputs.push({ collection: 'game_officials', partitionField: 'gameDate' });
+    const file = join(mkdtempSync(join(tmpdir(), 'phasegate-validate-')), 'definition.json');
+    writeFileSync(file, JSON.stringify(grown));
+    const result = await runCli(['validate', '--definition', file], {});
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      '[expectations] phases[raw].processors[normalize-games] writes game_officials (gameDate), for which the expectations name no minimum',
+    );
   });
 
   it('answers an unreadable or invalid definition file clearly', async () => {
@@ -50,7 +66,12 @@ describe('phasegate validate --live on the emulator', () => {
     pubsub = new PubSub({ projectId, apiEndpoint: emulators.PUBSUB_EMULATOR_HOST, emulatorMode: true });
     // The plan as the local stack provisions it; nothing is published, so nothing is pushed.
     const plan = planResources(referenceDefinition);
-    await provisionLocal(pubsub, plan, projectId, new Map(plan.functions.map((f) => [f.name, `http://127.0.0.1:9/${f.name}`])));
+    await provisionLocal(
+      pubsub,
+      plan,
+      projectId,
+      new Map(plan.functions.map((f) => [f.name, `http://127.0.0.1:9/${f.name}`])),
+    );
   });
   afterAll(async () => {
     await pubsub?.close();
@@ -67,7 +88,9 @@ describe('phasegate validate --live on the emulator', () => {
     await pubsub.topic('phase-raw').createSubscription('phase-raw-debug', { ackDeadlineSeconds: 30 });
     const result = await runCli(['validate', '--live'], env);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('[subscriptions] phase-raw-debug on topic phase-raw is not in the plan, and has no dead-letter policy (live: none; plan: every subscription dead-letters, as phase-raw-sub does to phase-raw-dlq after 5 attempts)');
+    expect(result.stdout).toContain(
+      '[subscriptions] phase-raw-debug on topic phase-raw is not in the plan, and has no dead-letter policy (live: none; plan: every subscription dead-letters, as phase-raw-sub does to phase-raw-dlq after 5 attempts)',
+    );
     await pubsub.subscription('phase-raw-debug').delete();
   });
 
@@ -82,30 +105,109 @@ describe('phasegate validate --live on the emulator', () => {
 describe('phasegate deploy', () => {
   it('prints the dry-run plan, the same as the reviewed snapshot, and writes it with the Terraform JSON', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'phasegate-deploy-')), 'plan');
-    const result = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://stats.example.com', '--dashboard-reader', 'group:data@example.com', '--dashboard-actor', 'user:oncall@example.com', '--out', out, '--dry-run'], {});
+    const result = await runCli(
+      [
+        'deploy',
+        '--project',
+        'demo-project',
+        '--region',
+        'europe-west1',
+        '--env',
+        'SOURCE_API_URL=https://stats.example.com',
+        '--dashboard-reader',
+        'group:data@example.com',
+        '--dashboard-actor',
+        'user:oncall@example.com',
+        '--out',
+        out,
+        '--dry-run',
+      ],
+      {},
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const snapshot = readFileSync(new URL('../unit/__snapshots__/deploy-dry-run.sh', import.meta.url), 'utf8');
     expect(result.stdout.replaceAll(`${out}/source`, '.phasegate/deploy/source')).toContain(snapshot.trimEnd());
     expect(readFileSync(join(out, 'deploy.sh'), 'utf8')).toContain('gcloud functions deploy phase-scrape --gen2');
-    expect(JSON.parse(readFileSync(join(out, 'phasegate.tf.json'), 'utf8'))).toHaveProperty('resource.google_cloudfunctions2_function');
+    expect(JSON.parse(readFileSync(join(out, 'phasegate.tf.json'), 'utf8'))).toHaveProperty(
+      'resource.google_cloudfunctions2_function',
+    );
   });
 
   it('refuses to deploy without what the pipeline needs, naming it', async () => {
     const noEnv = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dry-run'], {});
     expect(noEnv.code).toBe(2);
     expect(noEnv.stderr).toContain('the reference pipeline needs SOURCE_API_URL: add --env SOURCE_API_URL=...');
-    const badMember = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dashboard-actor', 'oncall@example.com', '--dry-run'], {});
+    const badMember = await runCli(
+      [
+        'deploy',
+        '--project',
+        'demo-project',
+        '--region',
+        'europe-west1',
+        '--dashboard-actor',
+        'oncall@example.com',
+        '--dry-run',
+      ],
+      {},
+    );
     expect(badMember.stderr).toContain('"oncall@example.com" is not an IAM member such as user:oncall@example.com');
     // An actor is one account: the dashboard sees an email in the token, never its groups.
-    const groupActor = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example.com', '--dashboard-actor', 'group:oncall@example.com', '--dry-run'], {});
+    const groupActor = await runCli(
+      [
+        'deploy',
+        '--project',
+        'demo-project',
+        '--region',
+        'europe-west1',
+        '--env',
+        'SOURCE_API_URL=https://x.example.com',
+        '--dashboard-actor',
+        'group:oncall@example.com',
+        '--dry-run',
+      ],
+      {},
+    );
     expect(groupActor.code).not.toBe(0);
-    expect(groupActor.stderr).toContain('an actor must be a user: or serviceAccount: (an ID token names one account, not its group)');
-    const domainActor = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example.com', '--dashboard-actor', 'domain:example.com', '--dry-run'], {});
+    expect(groupActor.stderr).toContain(
+      'an actor must be a user: or serviceAccount: (an ID token names one account, not its group)',
+    );
+    const domainActor = await runCli(
+      [
+        'deploy',
+        '--project',
+        'demo-project',
+        '--region',
+        'europe-west1',
+        '--env',
+        'SOURCE_API_URL=https://x.example.com',
+        '--dashboard-actor',
+        'domain:example.com',
+        '--dry-run',
+      ],
+      {},
+    );
     expect(domainActor.stderr).toContain('not its domain');
-    const reserved = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'PHASEGATE_AUTH=off', '--dry-run'], {});
-    expect(reserved.stderr).toContain('PHASEGATE_AUTH is set by deploy or Cloud Run (project, authentication), or is for tests only (fault injection): it cannot be given with --env');
-    const badProject = await runCli(['deploy', '--project', 'Demo_Project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://x.example', '--dry-run'], {});
+    const reserved = await runCli(
+      ['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'PHASEGATE_AUTH=off', '--dry-run'],
+      {},
+    );
+    expect(reserved.stderr).toContain(
+      'PHASEGATE_AUTH is set by deploy or Cloud Run (project, authentication), or is for tests only (fault injection): it cannot be given with --env',
+    );
+    const badProject = await runCli(
+      [
+        'deploy',
+        '--project',
+        'Demo_Project',
+        '--region',
+        'europe-west1',
+        '--env',
+        'SOURCE_API_URL=https://x.example',
+        '--dry-run',
+      ],
+      {},
+    );
     expect(badProject.stderr).toContain('is not a Google Cloud project id');
   });
 
@@ -124,15 +226,31 @@ exit 0
       { mode: 0o755 },
     );
     const env = { PATH: `${dir}:${process.env.PATH ?? ''}` };
-    const args = ['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'SOURCE_API_URL=https://stats.example.com', '--out', join(dir, 'out')];
+    const args = [
+      'deploy',
+      '--project',
+      'demo-project',
+      '--region',
+      'europe-west1',
+      '--env',
+      'SOURCE_API_URL=https://stats.example.com',
+      '--out',
+      join(dir, 'out'),
+    ];
     const first = await runCli(args, env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const calls = readFileSync(log, 'utf8').trim().split('\n');
     expect(calls[0]).toBe('projects describe demo-project --format=value(projectNumber)');
-    expect(calls).toContain('pubsub topics add-iam-policy-binding phase-raw-dlq --member=serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=demo-project --quiet');
-    expect(first.stdout).toMatch(/deployed demo-project \(europe-west1\): \d+ steps applied, 0 updated, 0 already there/);
-    expect(readFileSync(join(dir, 'out', 'source', 'package.json'), 'utf8')).toContain('"main": "dist/functions/index.js"');
+    expect(calls).toContain(
+      'pubsub topics add-iam-policy-binding phase-raw-dlq --member=serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=demo-project --quiet',
+    );
+    expect(first.stdout).toMatch(
+      /deployed demo-project \(europe-west1\): \d+ steps applied, 0 updated, 0 already there/,
+    );
+    expect(readFileSync(join(dir, 'out', 'source', 'package.json'), 'utf8')).toContain(
+      '"main": "dist/functions/index.js"',
+    );
 
     writeFileSync(join(dir, 'exists'), '');
     const second = await runCli(args, env);

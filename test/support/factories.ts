@@ -4,12 +4,14 @@ import { newTraceparent } from '../../shared/messages/fields.ts';
 import type { PubSubCloudEvent } from '../../shared/runtime/pubsub-event.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 
-export function makeProcessorRequest(overrides: Partial<ProcessorRequest> & Pick<ProcessorRequest, 'phase' | 'processor'>): ProcessorRequest {
+export function makeProcessorRequest(
+  overrides: Partial<ProcessorRequest> & Pick<ProcessorRequest, 'phase' | 'processor'>,
+): ProcessorRequest {
   const runId = overrides.runId ?? `run-${randomUUID().slice(0, 8)}`;
   return {
     runId,
     requestId: makeRequestId({ runId, phase: overrides.phase, processor: overrides.processor }),
-    gameDate: '2024-04-21',
+    partition: '2024-04-21',
     triggerSource: 'manual',
     parentEventId: null,
     traceparent: newTraceparent(),

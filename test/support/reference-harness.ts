@@ -13,14 +13,20 @@ export interface ReferenceHarness extends Harness {
 }
 
 /** The reference pipeline's functions on the emulators, fed by an in-process source API on the real data. */
-export async function startReferenceHarness(label: string, options: { faults?: FaultRuleInput[]; httpTimeoutMs?: number } = {}): Promise<ReferenceHarness> {
+export async function startReferenceHarness(
+  label: string,
+  options: { faults?: FaultRuleInput[]; httpTimeoutMs?: number } = {},
+): Promise<ReferenceHarness> {
   const source = await startSourceApi({ dataset: realDataset(), faults: options.faults });
   try {
     const harness = await startHarness({
       label,
       definition: referenceDefinition,
       functionsSource: join(repoRoot, 'functions', 'index.ts'),
-      functionEnv: () => ({ SOURCE_API_URL: source.url, PHASEGATE_HTTP_TIMEOUT_MS: String(options.httpTimeoutMs ?? 2000) }),
+      functionEnv: () => ({
+        SOURCE_API_URL: source.url,
+        PHASEGATE_HTTP_TIMEOUT_MS: String(options.httpTimeoutMs ?? 2000),
+      }),
     });
     return {
       ...harness,
@@ -38,8 +44,23 @@ export async function startReferenceHarness(label: string, options: { faults?: F
 
 export type SettledStatus = 'completed' | 'waiting' | 'failed_permanent';
 
-export function processorRequest(runId: string, phase: string, processor: string, gameDate: string, triggerSource: TriggerSource = 'manual'): ProcessorRequest {
-  return { runId, requestId: makeRequestId({ runId, phase, processor }), gameDate, phase, processor, triggerSource, parentEventId: null, traceparent: newTraceparent() };
+export function processorRequest(
+  runId: string,
+  phase: string,
+  processor: string,
+  gameDate: string,
+  triggerSource: TriggerSource = 'manual',
+): ProcessorRequest {
+  return {
+    runId,
+    requestId: makeRequestId({ runId, phase, processor }),
+    partition: gameDate,
+    phase,
+    processor,
+    triggerSource,
+    parentEventId: null,
+    traceparent: newTraceparent(),
+  };
 }
 
 /** Waits until the request has settled: completed, or recorded in the queue (waiting / failed_permanent). */
@@ -60,7 +81,12 @@ export async function settled(h: Harness, requestId: string, timeoutMs = 90_000)
  * requests are published when every processor of the previous phase has completed.
  * Stops at the first phase that does not complete and says which requests settled how.
  */
-export async function runDate(h: Harness, gameDate: string, runId: string, phases = referenceDefinition.phases.map((p) => p.id)): Promise<Record<string, SettledStatus>> {
+export async function runDate(
+  h: Harness,
+  gameDate: string,
+  runId: string,
+  phases = referenceDefinition.phases.map((p) => p.id),
+): Promise<Record<string, SettledStatus>> {
   const outcome: Record<string, SettledStatus> = {};
   for (const phaseId of phases) {
     const phase = referenceDefinition.phase(phaseId);
@@ -77,7 +103,13 @@ export async function runDate(h: Harness, gameDate: string, runId: string, phase
  * Runs one phase of a date: publishes the requests of processors not yet completed and waits
  * for each to settle again. True when every processor of the phase has completed.
  */
-export async function runPhase(h: Harness, gameDate: string, runId: string, phaseId: string, triggerSource: TriggerSource): Promise<boolean> {
+export async function runPhase(
+  h: Harness,
+  gameDate: string,
+  runId: string,
+  phaseId: string,
+  triggerSource: TriggerSource,
+): Promise<boolean> {
   const phase = referenceDefinition.phase(phaseId);
   const results = await Promise.all(
     phase.processors.map(async (p) => {
@@ -91,9 +123,16 @@ export async function runPhase(h: Harness, gameDate: string, runId: string, phas
         async () => {
           const run = await h.store.get(COLLECTIONS.processorRuns, request.requestId);
           status = run?.status;
-          return typeof run?.attempts === 'number' && run.attempts > attemptsBefore && ['completed', 'waiting', 'failed_permanent'].includes(String(status));
+          return (
+            typeof run?.attempts === 'number' &&
+            run.attempts > attemptsBefore &&
+            ['completed', 'waiting', 'failed_permanent'].includes(String(status))
+          );
         },
-        { timeoutMs: 90_000, what: () => `${request.requestId} to settle after attempt ${attemptsBefore + 1} (status ${String(status)})` },
+        {
+          timeoutMs: 90_000,
+          what: () => `${request.requestId} to settle after attempt ${attemptsBefore + 1} (status ${String(status)})`,
+        },
       );
       return status === 'completed';
     }),
@@ -106,17 +145,29 @@ export async function runPhase(h: Harness, gameDate: string, runId: string, phas
  * dependencies allow; dates waiting on earlier ones are retried (triggerSource=retry) in
  * later rounds until all are done.
  */
-export async function backfill(h: Harness, dates: readonly string[], runIdOf: (date: string) => string, maxRounds = 6): Promise<void> {
+export async function backfill(
+  h: Harness,
+  dates: readonly string[],
+  runIdOf: (date: string) => string,
+  maxRounds = 6,
+): Promise<void> {
   const phases = referenceDefinition.phases.map((p) => p.id);
   const progress = new Map(dates.map((d) => [d, 0]));
   for (let round = 0; round < maxRounds && progress.size > 0; round += 1) {
     for (const date of dates) {
       let index = progress.get(date);
       if (index === undefined) continue;
-      while (index < phases.length && (await runPhase(h, date, runIdOf(date), phases[index]!, round === 0 ? 'backfill' : 'retry'))) index += 1;
+      while (
+        index < phases.length &&
+        (await runPhase(h, date, runIdOf(date), phases[index]!, round === 0 ? 'backfill' : 'retry'))
+      )
+        index += 1;
       if (index === phases.length) progress.delete(date);
       else progress.set(date, index);
     }
   }
-  if (progress.size > 0) throw new Error(`backfill did not finish: ${[...progress].map(([d, i]) => `${d} stuck at ${phases[i]}`).join(', ')}`);
+  if (progress.size > 0)
+    throw new Error(
+      `backfill did not finish: ${[...progress].map(([d, i]) => `${d} stuck at ${phases[i]}`).join(', ')}`,
+    );
 }

@@ -7,14 +7,19 @@ import { makeProcessorRequest } from '../support/factories.ts';
 
 describe('messages', () => {
   it('accepts the documented minimal run request', () => {
-    expect(RunRequestSchema.parse({ gameDate: '2024-04-21', triggerSource: 'manual' })).toEqual({ gameDate: '2024-04-21', triggerSource: 'manual' });
+    expect(RunRequestSchema.parse({ partition: '2024-04-21', triggerSource: 'manual' })).toEqual({
+      partition: '2024-04-21',
+      triggerSource: 'manual',
+    });
   });
 
   it.each([
-    [{ gameDate: '2024-4-21', triggerSource: 'manual' }, 'gameDate'],
-    [{ gameDate: '2024-02-30', triggerSource: 'manual' }, 'gameDate'],
-    [{ gameDate: '2024-04-21', triggerSource: 'cron' }, 'triggerSource'],
-    [{ gameDate: '2024-04-21', triggerSource: 'manual', extra: 1 }, '(root)'],
+    [{ partition: '2024/04/21', triggerSource: 'manual' }, 'partition'],
+    [{ partition: '', triggerSource: 'manual' }, 'partition'],
+    [{ gameDate: '2024-04-21', triggerSource: 'manual' }, 'partition'],
+    [{ relativeDays: -1, triggerSource: 'scheduled' }, 'partition'],
+    [{ partition: '2024-04-21', triggerSource: 'cron' }, 'triggerSource'],
+    [{ partition: '2024-04-21', triggerSource: 'manual', extra: 1 }, '(root)'],
   ])('rejects %j naming %s', (payload, path) => {
     try {
       parseMessage(RunRequestSchema, payload, 'RunRequest');
@@ -26,7 +31,9 @@ describe('messages', () => {
   });
 
   it('derives request ids from run, phase and processor', () => {
-    expect(makeRequestId({ runId: '2024-04-21_ab12', phase: 'raw', processor: 'games' })).toBe('2024-04-21_ab12--raw--games');
+    expect(makeRequestId({ runId: '2024-04-21_ab12', phase: 'raw', processor: 'games' })).toBe(
+      '2024-04-21_ab12--raw--games',
+    );
     const request = makeProcessorRequest({ phase: 'raw', processor: 'games' });
     expect(ProcessorRequestSchema.parse(request)).toEqual(request);
   });

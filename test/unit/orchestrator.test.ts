@@ -12,22 +12,35 @@ import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
 import { createDlqRecorder } from '../../shared/recovery/dlq-recorder.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 import type { Alert, Notifier } from '../../shared/recovery/notifier.ts';
+import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { pumpDependencies } from '../../shared/orchestration/dependencies.ts';
+import { isOpen } from '../../shared/recovery/queue-policy.ts';
+import type { QueueStatus } from '../../shared/runtime/failure-queue.ts';
 import type { GateExpectations } from '../../shared/orchestration/gate.ts';
 
-const rid = (gameDate: string, messageId: string) => runIdFor(gameDate, messageId, undefined);
+const rid = (partition: string, messageId: string) => runIdFor(partition, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
 import { makeRequestId, phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
-import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+import { loadDefinition, type LoadedDefinition } from '../../shared/definition/load.ts';
+import { testDefinition, testDefinitionInput } from '../fixtures/test-pipeline/definition.ts';
 import { testExpectations } from '../fixtures/test-pipeline/expectations.ts';
 import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
-import { manualClock, pubsubEvent } from '../support/factories.ts';
+import { makeProcessorRequest, manualClock, pubsubEvent } from '../support/factories.ts';
 
 class Crash extends Error {}
 
 /** The orchestrator and both phase handlers over one in-memory store, with a hand-driven bus. */
-function world(options: { crashAt?: string; notifier?: Notifier; expectations?: GateExpectations } = {}) {
+function world(
+  options: {
+    crashAt?: string;
+    notifier?: Notifier;
+    expectations?: GateExpectations;
+    definition?: LoadedDefinition;
+  } = {},
+) {
+  const definition = options.definition ?? testDefinition;
   const store = new MemoryStore();
   const publisher = new MemoryPublisher();
   const clock = manualClock();
@@ -35,7 +48,7 @@ function world(options: { crashAt?: string; notifier?: Notifier; expectations?: 
   let crashes = options.crashAt ? 1 : 0;
   const faults = createFaultInjector({});
   const orchestrator = createOrchestrator({
-    definition: testDefinition,
+    definition,
     expectations: options.expectations ?? testExpectations,
     store,
     publisher,
@@ -53,10 +66,10 @@ function world(options: { crashAt?: string; notifier?: Notifier; expectations?: 
     },
   });
   const phases = Object.fromEntries(
-    testDefinition.phases.map((p) => [
+    definition.phases.map((p) => [
       p.id,
       createPhaseHandler({
-        definition: testDefinition,
+        definition,
         phaseId: p.id,
         processors: testProcessors,
         store,
@@ -81,7 +94,20 @@ function world(options: { crashAt?: string; notifier?: Notifier; expectations?: 
       }
     }
   }
-  return { store, publisher, clock, logger, orchestrator, phases, pump };
+  /** Everything the pipeline publishes, run requests and auto-retry ticks too, until nothing is left. */
+  async function pumpAll(): Promise<void> {
+    for (let guard = 0; guard < 500 && cursor < publisher.published.length; guard += 1) {
+      const m = publisher.published[cursor]!;
+      cursor += 1;
+      const event = pubsubEvent(m.message, { messageId: m.messageId });
+      if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
+      else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
+      else if (m.topic === TOPICS.autoRetryTicks)
+        await runAutoRetryTick({ definition, store, publisher, clock, logger });
+      else if (m.topic.startsWith('phase-')) await phases[m.topic.slice('phase-'.length)]!(event);
+    }
+  }
+  return { store, publisher, clock, logger, orchestrator, phases, pump, pumpAll };
 }
 
 const requestsOn = (w: ReturnType<typeof world>, phase: string) =>
@@ -89,7 +115,7 @@ const requestsOn = (w: ReturnType<typeof world>, phase: string) =>
 
 describe('a scheduled relative run request ("yesterday")', () => {
   const scheduled = {
-    relativeDays: -1,
+    relative: -1,
     timeZone: 'America/New_York',
     triggerSource: 'scheduled',
     requestedBy: 'cloud-scheduler',
@@ -102,8 +128,8 @@ describe('a scheduled relative run request ("yesterday")', () => {
     event.data!.message!.publishTime = '2026-03-01T15:00:00.000Z';
     w.clock.advance(86_400_000 + 3_600_000);
     await w.orchestrator.onRunRequest(event);
-    const runs = w.store.docs(COLLECTIONS.runs) as { gameDate: string }[];
-    expect(runs.map((r) => r.gameDate)).toEqual(['2026-02-28']);
+    const runs = w.store.docs(COLLECTIONS.runs) as { partition: string }[];
+    expect(runs.map((r) => r.partition)).toEqual(['2026-02-28']);
   });
 
   it('dead-lettered overnight, is retried next morning for its own date; its entry closes when that run starts', async () => {
@@ -123,14 +149,14 @@ describe('a scheduled relative run request ("yesterday")', () => {
     await recorder(letter);
     const [entry] = w.store.docs(COLLECTIONS.queue) as {
       requestId: string;
-      gameDate: string;
+      partition: string;
       retryTarget: { message: unknown };
     }[];
     expect(entry).toMatchObject({
-      gameDate: '2026-02-28',
-      retryTarget: { message: { gameDate: '2026-02-28', triggerSource: 'scheduled' } },
+      partition: '2026-02-28',
+      retryTarget: { message: { partition: '2026-02-28', triggerSource: 'scheduled' } },
     });
-    expect(entry!.retryTarget.message).not.toHaveProperty('relativeDays');
+    expect(entry!.retryTarget.message).not.toHaveProperty('relative');
     // The next morning the auto-retry re-publishes it; the run is for the date it was for.
     w.clock.advance(86_400_000);
     await runAutoRetryTick({
@@ -141,9 +167,9 @@ describe('a scheduled relative run request ("yesterday")', () => {
       logger: w.logger,
     });
     const retried = w.publisher.on(TOPICS.runRequests);
-    expect(retried).toEqual([expect.objectContaining({ gameDate: '2026-02-28' })]);
+    expect(retried).toEqual([expect.objectContaining({ partition: '2026-02-28' })]);
     await w.orchestrator.onRunRequest(pubsubEvent(retried[0], { messageId: 'retry-1' }));
-    expect((w.store.docs(COLLECTIONS.runs) as { gameDate: string }[]).map((r) => r.gameDate)).toEqual(['2026-02-28']);
+    expect((w.store.docs(COLLECTIONS.runs) as { partition: string }[]).map((r) => r.partition)).toEqual(['2026-02-28']);
     expect(await w.store.get(COLLECTIONS.queue, entry!.requestId)).toMatchObject({ status: 'succeeded' });
   });
 });
@@ -154,7 +180,7 @@ describe('a gate that keeps failing after re-runs', () => {
     const w = world({ notifier: (a) => Promise.resolve(void alerts.push(a)) });
     // 1997-xx-xx: widgets always writes 2 of the 3 documents the date needs.
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     const runId = rid('1997-05-01', 'm1');
@@ -181,7 +207,7 @@ describe('a gate that keeps failing after re-runs', () => {
       retryCount: testDefinition.queue.maxRetries,
     });
     expect(String(entry?.lastError)).toMatch(
-      /^gate still failing after 3 re-runs: widgets \(gameDate\) expected 3, found 2/,
+      /^gate still failing after 3 re-runs: widgets \(partition\) expected 3, found 2/,
     );
     expect(alerts.filter((a) => a.kind === 'failed_permanent').map((a) => a.processor)).toEqual(['widgets']);
     expect((await w.store.get(COLLECTIONS.runs, runId))?.status).not.toBe('SUCCESS');
@@ -190,7 +216,7 @@ describe('a gate that keeps failing after re-runs', () => {
   it('a re-run that completed while a sibling is still open waits for the gate: not re-claimed, closed when the gate passes', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     const runId = rid('2024-04-21', 'm1');
     const [widgets, gadgets] = ['widgets', 'gadgets'].map((p) =>
@@ -208,7 +234,7 @@ describe('a gate that keeps failing after re-runs', () => {
       lastError: 'boom',
       needsManualFix: false,
       runId,
-      gameDate: '2024-04-21',
+      partition: '2024-04-21',
       phase: 'alpha',
       processor: 'widgets',
       request: widgets!.message,
@@ -254,7 +280,7 @@ describe('a gate that keeps failing after re-runs', () => {
   it('closes the entry only when the phase passes its gate in the run', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '1994-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '1994-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     const runId = rid('1994-05-01', 'm1');
@@ -298,7 +324,7 @@ describe('the reconciler racing the orchestrator', () => {
   it('never writes a status computed before a gate that passed meanwhile: the run stays SUCCESS, its phases SUCCEEDED', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     const deliver = async (topic: string) => {
       for (const m of w.publisher.published.filter((p) => p.topic === topic && !delivered.has(p))) {
@@ -345,7 +371,7 @@ describe('deciding a phase when its last completions arrive together', () => {
   /** Runs the first phase's processors and returns their completions, undelivered. */
   async function completionsOfAlpha(w: ReturnType<typeof world>) {
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     for (const m of w.publisher.published.filter((p) => p.topic === phaseTopic('alpha')))
       await w.phases.alpha!(pubsubEvent(m.message, { messageId: m.messageId }));
@@ -404,7 +430,7 @@ describe('orchestrator', () => {
   it('creates the run, fans out the first phase, and runs to SUCCESS', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     expect(
       requestsOn(w, 'alpha')
@@ -424,7 +450,7 @@ describe('orchestrator', () => {
   it('triggers the next phase exactly once when every completion is delivered three times, shuffled', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump(3);
     expect(requestsOn(w, 'beta')).toHaveLength(1);
@@ -435,22 +461,22 @@ describe('orchestrator', () => {
   it('does not start a second run while one is RUNNING for the date, unless forced', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
     );
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm2'))).toBeUndefined();
     expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(/already RUNNING/);
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }),
     );
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({ status: 'RUNNING' });
   });
 
   it('a redelivered run request does not create a second run or second triggers', async () => {
     const w = world();
-    const event = pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' });
+    const event = pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' });
     await w.orchestrator.onRunRequest(event);
     await w.orchestrator.onRunRequest(event);
     expect(w.store.docs(COLLECTIONS.runs)).toHaveLength(1);
@@ -460,13 +486,13 @@ describe('orchestrator', () => {
   it('fails the gate when a completion was published without the data, with the exact shortfall', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '1997-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     expect(requestsOn(w, 'beta')).toHaveLength(0);
     const gate = w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed');
     expect(gate?.shortfalls).toEqual([
-      { collection: 'widgets', dateField: 'gameDate', expected: 3, found: 2, processors: ['widgets'] },
+      { collection: 'widgets', partitionField: 'partition', expected: 3, found: 2, processors: ['widgets'] },
     ]);
     expect(await w.store.get(COLLECTIONS.queue, `${rid('1997-05-01', 'm1')}--alpha--widgets`)).toMatchObject({
       status: 'pending',
@@ -475,18 +501,18 @@ describe('orchestrator', () => {
     });
     expect(await w.store.get(COLLECTIONS.runs, rid('1997-05-01', 'm1'))).toMatchObject({
       status: 'FAILED',
-      lastError: 'gate of phase alpha failed: widgets (gameDate) expected 3, found 2',
+      lastError: 'gate of phase alpha failed: widgets (partition) expected 3, found 2',
     });
   });
 
   it('fails closed when the expectations forget an output: NEEDS MANUAL FIX naming it, an alert, never a re-run', async () => {
     const alerts: Alert[] = [];
     // The gadgets output has no expectation: before, it counted as "0 expected" and the gate passed.
-    const forgetful: GateExpectations = async (input) =>
-      (await testExpectations(input)).filter((e) => e.collection !== 'gadgets');
+    const { gadgets: _forgotten, ...alpha } = testExpectations.table.alpha!;
+    const forgetful: GateExpectations = { table: { ...testExpectations.table, alpha } };
     const w = world({ expectations: forgetful, notifier: (a) => Promise.resolve(void alerts.push(a)) });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     expect(requestsOn(w, 'beta')).toHaveLength(0);
@@ -494,7 +520,7 @@ describe('orchestrator', () => {
     const entry = await w.store.get(COLLECTIONS.queue, `${runId}--alpha--gadgets`);
     expect(entry).toMatchObject({ status: 'failed_permanent', needsManualFix: true, errorType: 'permanent' });
     expect(entry).toMatchObject({ errorReason: 'gate_no_expectation', nextRetryAt: null });
-    const named = "gadgets (gameDate): the pipeline's expectations name no minimum for this output of gadgets";
+    const named = "gadgets (partition): the pipeline's expectations name no minimum for this output of gadgets";
     expect(String(entry?.lastError)).toContain(named);
     expect(await w.store.get(COLLECTIONS.queue, `${runId}--alpha--widgets`)).toBeUndefined();
     expect(alerts.filter((a) => a.kind === 'failed_permanent').map((a) => a.processor)).toEqual(['gadgets']);
@@ -518,15 +544,15 @@ describe('orchestrator', () => {
       [0, 1, 2].map((i) => ({
         collection: 'widgets',
         id: `1996-05-01_${i}`,
-        data: { gameDate: '1996-05-01', runId: 'an-old-run' },
+        data: { partition: '1996-05-01', runId: 'an-old-run' },
       })),
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '1996-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '1996-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed')?.message).toBe(
-      'widgets (gameDate) expected 3, found 0',
+      'widgets (partition) expected 3, found 0',
     );
     expect(requestsOn(w, 'beta')).toHaveLength(0);
   });
@@ -534,7 +560,7 @@ describe('orchestrator', () => {
   it('still triggers when it crashes between the decision and the publish', async () => {
     const w = world({ crashAt: 'after-trigger-decision' });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     const completions = () => w.publisher.published.filter((p) => p.topic === TOPICS.processorCompletions);
     // Run the phase; the last completion's handling crashes after deciding.
@@ -550,7 +576,7 @@ describe('orchestrator', () => {
   it('marks a run PARTIAL when a later processor fails for good, FAILED when the root does', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '1995-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '1995-05-01', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('1995-05-01', 'm1'))).toMatchObject({
@@ -558,7 +584,7 @@ describe('orchestrator', () => {
       lastError: 'summary (permanent): summary of 1995-05-01 cannot be computed',
     });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '1998-05-01', triggerSource: 'manual' }, { messageId: 'm2' }),
+      pubsubEvent({ partition: '1998-05-01', triggerSource: 'manual' }, { messageId: 'm2' }),
     );
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, rid('1998-05-01', 'm2'))).toMatchObject({ status: 'FAILED' });
@@ -567,10 +593,10 @@ describe('orchestrator', () => {
   it('rejects a bad run request as NEEDS MANUAL FIX instead of crash-looping', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-13-01', triggerSource: 'manual' }, { messageId: 'bad' }),
+      pubsubEvent({ partition: '2024-13-01', triggerSource: 'manual' }, { messageId: 'bad' }),
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' }, { messageId: 'bad2' }),
+      pubsubEvent({ partition: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' }, { messageId: 'bad2' }),
     );
     expect(await w.store.get(COLLECTIONS.queue, 'msg-bad')).toMatchObject({
       status: 'failed_permanent',
@@ -586,31 +612,31 @@ describe('orchestrator', () => {
     // On a date that never ran, gadgets alone would leave widgets without data: refused, saying why.
     await w.orchestrator.onRunRequest(
       pubsubEvent(
-        { gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] },
+        { partition: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] },
         { messageId: 'm0' },
       ),
     );
     expect(w.store.docs(COLLECTIONS.runs)).toEqual([]);
     expect(await w.store.get(COLLECTIONS.queue, 'msg-m0')).toMatchObject({
       status: 'failed_permanent',
-      gameDate: '2024-04-21',
+      partition: '2024-04-21',
       lastError: expect.stringContaining(
-        '2024-04-21 has never run: running only gadgets of alpha would leave widgets without data; run the date whole first',
+        '2024-04-21 has never run: running only gadgets of alpha would leave widgets without data; run the partition whole first',
       ) as unknown,
     });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' }, { messageId: 'm00' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' }, { messageId: 'm00' }),
     );
     expect(String((await w.store.get(COLLECTIONS.queue, 'msg-m00'))?.lastError)).toContain(
       'a run from phase beta would read phases alpha that never ran',
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'whole' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'whole' }),
     );
     await w.pump();
     await w.orchestrator.onRunRequest(
       pubsubEvent(
-        { gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] },
+        { partition: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['gadgets'] },
         { messageId: 'm1' },
       ),
     );
@@ -639,7 +665,7 @@ describe('run generations: a date has one current run', () => {
   it('a retry of an older run is closed as superseded, never re-run: the newer run keeps its documents', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     const [old, current] = [rid('2024-04-21', 'm1'), rid('2024-04-21', 'm2')];
@@ -647,7 +673,7 @@ describe('run generations: a date has one current run', () => {
       (r) => r.requestId === makeRequestId({ runId: old, phase: 'alpha', processor: 'widgets' }),
     )!;
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
     );
     await w.pump();
     expect(await w.store.get(COLLECTIONS.runs, old)).toMatchObject({ status: 'SUPERSEDED', supersededBy: current });
@@ -661,7 +687,7 @@ describe('run generations: a date has one current run', () => {
       lastError: 'boom',
       needsManualFix: false,
       runId: old,
-      gameDate: '2024-04-21',
+      partition: '2024-04-21',
       phase: 'alpha',
       processor: 'widgets',
       request: oldWidgets,
@@ -692,10 +718,10 @@ describe('run generations: a date has one current run', () => {
   it('a forced second run mid-run: the old run decides nothing, triggers nothing, and stamps nothing', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }),
     );
     // Both runs' requests delivered, twice each, shuffled.
     await w.pump(2);
@@ -710,7 +736,7 @@ describe('run generations: a date has one current run', () => {
   it('a write of a run superseded while it ran is refused whole, and its attempt is acked as superseded', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     const old = rid('2024-04-21', 'm1');
     const request = requestsOn(w, 'alpha').find(
@@ -723,7 +749,7 @@ describe('run generations: a date has one current run', () => {
       if (!taken && (await w.store.get(COLLECTIONS.processorRuns, request.requestId))?.status === 'running') {
         taken = true;
         await w.orchestrator.onRunRequest(
-          pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }),
+          pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm2' }),
         );
       }
       return original(fn);
@@ -738,14 +764,14 @@ describe('run generations: a date has one current run', () => {
   it('an open entry the new run does not cover is re-targeted as a run of its date from its phase and processor', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     await w.pump();
     const [old, current] = [rid('2024-04-21', 'm1'), rid('2024-04-21', 'm2')];
     // The new run re-runs widgets only; gadgets of the old run still has an open entry (say, a late failure).
     await w.orchestrator.onRunRequest(
       pubsubEvent(
-        { gameDate: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['widgets'] },
+        { partition: '2024-04-21', triggerSource: 'manual', startPhase: 'alpha', processors: ['widgets'] },
         { messageId: 'm2' },
       ),
     );
@@ -758,7 +784,7 @@ describe('run generations: a date has one current run', () => {
       lastError: 'gadgets broke',
       needsManualFix: true,
       runId: old,
-      gameDate: '2024-04-21',
+      partition: '2024-04-21',
       phase: 'alpha',
       processor: 'gadgets',
       request: { runId: old, requestId: gadgets },
@@ -788,13 +814,13 @@ describe('run generations: a date has one current run', () => {
     const retargeted = w.store.docs(COLLECTIONS.queue).find((e) => e.requestId !== gadgets && e.status === 'pending');
     expect(retargeted).toMatchObject({
       runId: null,
-      gameDate: '2024-04-21',
+      partition: '2024-04-21',
       processor: 'gadgets',
       retryCount: 1,
       lastError: 'gadgets broke',
       retryTarget: {
         topic: TOPICS.runRequests,
-        message: { gameDate: '2024-04-21', triggerSource: 'retry', startPhase: 'alpha', processors: ['gadgets'] },
+        message: { partition: '2024-04-21', triggerSource: 'retry', startPhase: 'alpha', processors: ['gadgets'] },
       },
     });
     await w.pump();
@@ -824,18 +850,18 @@ describe('run generations: a date has one current run', () => {
   it('completeness never enqueues a re-run against a run still RUNNING; it says which run will decide', async () => {
     const w = world();
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
     const rules: CompletenessRules = {
-      gameDates: () => Promise.resolve(['2024-04-21']),
-      expectedDocs: (gameDate) =>
+      partitions: () => Promise.resolve(['2024-04-21']),
+      expectedDocs: (partition) =>
         Promise.resolve(
           [0, 1, 2].map((i) => ({
             phase: 'alpha',
             processor: 'widgets',
             collection: 'widgets',
-            id: `${gameDate}_${i}`,
-            gameId: String(i),
+            id: `${partition}_${i}`,
+            unit: String(i),
           })),
         ),
     };
@@ -846,7 +872,7 @@ describe('run generations: a date has one current run', () => {
     expect(report.enqueued).toEqual([]);
     expect(report.deferred).toEqual([
       {
-        gameDate: '2024-04-21',
+        partition: '2024-04-21',
         phase: 'alpha',
         processor: 'widgets',
         runId: rid('2024-04-21', 'm1'),
@@ -906,28 +932,211 @@ describe('the reconcile tick and control-dlq', () => {
 });
 
 describe('scheduled run requests', () => {
-  it('resolve relativeDays in the time zone, for a fixed Cloud Scheduler body', async () => {
+  it('resolve relative in the time zone, for a fixed Cloud Scheduler body', async () => {
     const w = world();
     // 2026-03-01T12:00Z is still 2026-03-01 in New York: yesterday is 2026-02-28.
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ relativeDays: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' }, { messageId: 's1' }),
+      pubsubEvent({ relative: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' }, { messageId: 's1' }),
     );
     expect(await w.store.get(COLLECTIONS.runs, rid('2026-02-28', 's1'))).toMatchObject({
-      gameDate: '2026-02-28',
+      partition: '2026-02-28',
       triggerSource: 'scheduled',
     });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ relativeDays: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' }, { messageId: 's2' }),
+      pubsubEvent({ relative: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' }, { messageId: 's2' }),
     );
     expect((await w.store.get(COLLECTIONS.queue, 'msg-s2'))?.lastError).toMatch(
-      /^timeZone "Mars\/Olympus" is not a time zone/,
+      /^unknown time zone "Mars\/Olympus" \(an IANA name/,
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ gameDate: '2026-02-28', relativeDays: -1, triggerSource: 'scheduled' }, { messageId: 's3' }),
+      pubsubEvent({ partition: '2026-02-28', relative: -1, triggerSource: 'scheduled' }, { messageId: 's3' }),
     );
     expect((await w.store.get(COLLECTIONS.queue, 'msg-s3'))?.lastError).toMatch(
-      /give exactly one of gameDate and relativeDays/,
+      /give exactly one of partition and relative/,
     );
+  });
+});
+
+describe('a pipeline partitioned by ISO week', () => {
+  const weekly = loadDefinition({ ...testDefinitionInput, partition: 'weekly' });
+
+  it('runs a week end to end, resolves "the week before" from the publish time, and refuses a day', async () => {
+    const w = world({ definition: weekly });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2026-W09', triggerSource: 'manual' }, { messageId: 'w1' }),
+    );
+    await w.pump();
+    expect(await w.store.get(COLLECTIONS.runs, rid('2026-W09', 'w1'))).toMatchObject({
+      partition: '2026-W09',
+      status: 'SUCCESS',
+    });
+    expect(w.store.docs('widgets').map((d) => d.partition)).toEqual(['2026-W09', '2026-W09', '2026-W09']);
+    expect(await w.store.get(COLLECTIONS.runLocks, '2026-W09')).toMatchObject({ runId: rid('2026-W09', 'w1') });
+
+    // Sunday 2026-03-01 is in ISO week 2026-W09: the week before is 2026-W08.
+    const scheduled = pubsubEvent({ relative: -1, timeZone: 'UTC', triggerSource: 'scheduled' }, { messageId: 'w2' });
+    scheduled.data!.message!.publishTime = '2026-03-01T23:00:00.000Z';
+    await w.orchestrator.onRunRequest(scheduled);
+    expect((w.store.docs(COLLECTIONS.runs) as { partition: string }[]).map((r) => r.partition).sort()).toEqual([
+      '2026-W08',
+      '2026-W09',
+    ]);
+
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2026-03-01', triggerSource: 'manual' }, { messageId: 'w3' }),
+    );
+    const refused = await w.store.get(COLLECTIONS.queue, 'msg-w3');
+    expect(refused).toMatchObject({ status: 'failed_permanent', errorReason: 'validation' });
+    expect(String(refused?.lastError)).toMatch(
+      /partition: expected an ISO week YYYY-Www \(2026-W05\) \(this pipeline's partitions: an ISO week, YYYY-Www\)/,
+    );
+  });
+
+  it('a phase refuses a request for a key its scheme does not have, as permanent, naming the scheme', async () => {
+    const w = world({ definition: weekly });
+    await w.phases.alpha!(
+      pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets', partition: '2025-W53' }), {
+        messageId: 'p1',
+      }),
+    );
+    const refused = await w.store.get(COLLECTIONS.queue, 'msg-p1');
+    expect(refused).toMatchObject({ status: 'failed_permanent' });
+    expect(String(refused?.lastError)).toMatch(/partition: 2025 has no ISO week 53/);
+    expect(w.store.docs('widgets')).toEqual([]);
+  });
+});
+
+describe('partition dependencies', () => {
+  const trigger = loadDefinition({ ...testDefinitionInput, dependencies: { mode: 'trigger', concurrency: 1 } });
+  const runsOf = (w: ReturnType<typeof world>, partition: string) =>
+    (w.store.docs(COLLECTIONS.runs) as unknown as RunDoc[]).filter((r) => r.partition === partition);
+
+  it('waits, naming the earlier partitions, when the pipeline says wait (the default)', async () => {
+    const w = world();
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '1993-01-04', triggerSource: 'manual' }, { messageId: 'd1' }),
+    );
+    await w.pumpAll();
+    const entry = await w.store.get(COLLECTIONS.queue, `${rid('1993-01-04', 'd1')}--beta--summary`);
+    expect(entry).toMatchObject({
+      status: 'waiting',
+      errorReason: 'earlier_partitions_missing',
+      waitingForPartitions: ['1993-01-01', '1993-01-02', '1993-01-03'],
+    });
+    expect(String(entry?.lastError)).toMatch(
+      /^waiting for earlier partitions: 1993-01-01 … 1993-01-03 \(3\): the summary of 1993-01-04 carries its month so far/,
+    );
+    expect(actionNeeded('waiting', String(entry?.errorReason))).toBe('Waiting for earlier partitions');
+    expect(runsOf(w, '1993-01-01')).toEqual([]);
+  });
+
+  it("with 'trigger', runs the earlier partitions in order, once each, and the waiting run resumes to SUCCESS", async () => {
+    const w = world({ definition: trigger });
+    // Two triggers of the same partition at once: one run, and each earlier partition is run once.
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '1993-01-04', triggerSource: 'manual' }, { messageId: 'd1' }),
+    );
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '1993-01-04', triggerSource: 'manual' }, { messageId: 'd2' }),
+    );
+    await w.pumpAll();
+    for (const day of ['1993-01-01', '1993-01-02', '1993-01-03', '1993-01-04']) {
+      expect(
+        runsOf(w, day).map((r) => r.status),
+        day,
+      ).toEqual(['SUCCESS']);
+    }
+    const starts = (w.store.docs(COLLECTIONS.runs) as unknown as RunDoc[])
+      .filter((r) => r.triggerSource === 'backfill')
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    expect(starts.map((r) => r.partition)).toEqual(['1993-01-01', '1993-01-02', '1993-01-03']);
+    expect(w.store.docs(COLLECTIONS.dependencies).map((d) => [d.partition, d.status])).toEqual([
+      ['1993-01-01', 'done'],
+      ['1993-01-02', 'done'],
+      ['1993-01-03', 'done'],
+    ]);
+    expect(w.store.docs(COLLECTIONS.queue).filter((e) => isOpen(e.status as QueueStatus))).toEqual([]);
+  });
+
+  it('resumes a waiting entry once per state of its earlier partitions: waiting again after they succeeded is no loop', async () => {
+    const w = world({ definition: trigger });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '1993-05-01', triggerSource: 'manual' }, { messageId: 'l1' }),
+    );
+    await w.pumpAll();
+    const request = makeProcessorRequest({ phase: 'beta', processor: 'summary', partition: '1993-05-02' });
+    const waiting = {
+      requestId: request.requestId,
+      status: 'waiting',
+      errorType: 'not_ready',
+      errorReason: 'earlier_partitions_missing',
+      lastError: 'waiting for earlier partitions: 1993-05-01: test',
+      runId: request.runId,
+      partition: '1993-05-02',
+      phase: 'beta',
+      processor: 'summary',
+      request,
+      retryCount: 0,
+      waitChecks: 0,
+      nextRetryAt: '2099-01-01T00:00:00.000Z',
+      deadlineAt: '2099-01-01T00:00:00.000Z',
+      waitingForPartitions: ['1993-05-01'],
+    };
+    await w.store.set(COLLECTIONS.queue, request.requestId, waiting);
+    const deps = { definition: trigger, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger };
+    expect((await pumpDependencies(deps)).resumed).toEqual([request.requestId]);
+    // It waited again (recordFailure keeps the resume key), the earlier run unchanged: not resumed again.
+    await w.store.set(COLLECTIONS.queue, request.requestId, {
+      ...waiting,
+      dependencyResumeKey: (await w.store.get(COLLECTIONS.queue, request.requestId))?.dependencyResumeKey,
+    });
+    expect((await pumpDependencies(deps)).resumed).toEqual([]);
+  });
+
+  it('a request published by hand outside any run waits and starts nothing (no run to resume)', async () => {
+    const w = world({ definition: trigger });
+    const request = makeProcessorRequest({
+      phase: 'beta',
+      processor: 'summary',
+      runId: 'by-hand',
+      partition: '1993-03-03',
+    });
+    await w.phases.beta!(pubsubEvent(request, { messageId: 'h1' }));
+    await w.pumpAll();
+    expect(await w.store.get(COLLECTIONS.queue, request.requestId)).toMatchObject({
+      status: 'waiting',
+      errorReason: 'earlier_partitions_missing',
+    });
+    expect(w.store.docs(COLLECTIONS.runs)).toEqual([]);
+    expect(w.store.docs(COLLECTIONS.dependencies)).toEqual([]);
+  });
+
+  it('an earlier partition that fails leaves the waiting run waiting, saying which; fixed, it resumes', async () => {
+    const alerts: Alert[] = [];
+    const w = world({ definition: trigger, notifier: (a) => Promise.resolve(void alerts.push(a)) });
+    await w.store.set('refused_partitions', '1993-02-02', { why: 'test' });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '1993-02-03', triggerSource: 'manual' }, { messageId: 'f1' }),
+    );
+    await w.pumpAll();
+    expect(runsOf(w, '1993-02-01').map((r) => r.status)).toEqual(['SUCCESS']);
+    expect(runsOf(w, '1993-02-02').map((r) => r.status)).toEqual(['FAILED']);
+    const waiting = `${rid('1993-02-03', 'f1')}--beta--summary`;
+    const entry = await w.store.get(COLLECTIONS.queue, waiting);
+    expect(entry).toMatchObject({ status: 'waiting', errorReason: 'earlier_partitions_missing' });
+    expect(String(entry?.lastError)).toMatch(
+      /\[an earlier partition failed: run 1993-02-02_\w+ of 1993-02-02 ended FAILED/,
+    );
+    expect(alerts.map((a) => a.dedupKey)).toContain('dependency_failed:1993-02-02');
+    // A person fixes the source and runs the partition again: the waiting run resumes by itself.
+    await w.store.set('refused_partitions', '1993-02-02', {});
+    w.store.collections.get('refused_partitions')!.delete('1993-02-02');
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '1993-02-02', triggerSource: 'manual' }, { messageId: 'f2' }),
+    );
+    await w.pumpAll();
+    expect(runsOf(w, '1993-02-03').map((r) => r.status)).toEqual(['SUCCESS']);
+    expect(await w.store.get(COLLECTIONS.queue, waiting)).toMatchObject({ status: 'succeeded' });
   });
 });
 

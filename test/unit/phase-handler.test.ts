@@ -106,7 +106,7 @@ describe('phase handler', () => {
   it('treats a write that did not land as transient: completion is never published without the data', async () => {
     const lying: Processor = {
       async run(ctx) {
-        await ctx.write('widgets', [{ id: 'w1', data: { gameDate: ctx.request.gameDate } }]);
+        await ctx.write('widgets', [{ id: 'w1', data: { partition: ctx.request.partition } }]);
         await ctx.write('executions', []);
         return {};
       },
@@ -124,7 +124,7 @@ describe('phase handler', () => {
 
   it('records a not-ready source as a waiting queue entry and acks', async () => {
     const { store, handler, clock } = setup();
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '1999-05-01' });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', partition: '1999-05-01' });
     await handler(pubsubEvent(request));
     const entry = await store.get(COLLECTIONS.queue, request.requestId);
     expect(entry).toMatchObject({
@@ -144,7 +144,7 @@ describe('phase handler', () => {
 
   it('records a permanent failure with type, message and stack, and acks', async () => {
     const { store, handler } = setup();
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', gameDate: '1998-05-01' });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets', partition: '1998-05-01' });
     await handler(pubsubEvent(request));
     const entry = await store.get(COLLECTIONS.queue, request.requestId);
     expect(entry).toMatchObject({
@@ -176,11 +176,11 @@ describe('phase handler', () => {
 
   it.each([
     ['not base64 JSON', { raw: '!!!not-json' }, /data is not JSON/],
-    ['missing fields', { payload: { gameDate: '2024-04-21' } }, /invalid ProcessorRequest: runId/],
+    ['missing fields', { payload: { partition: '2024-04-21' } }, /invalid ProcessorRequest: runId/],
     [
       'an impossible date',
-      { payload: { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), gameDate: '2024-02-30' } },
-      /gameDate: not a calendar date/,
+      { payload: { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), partition: '2024-02-30' } },
+      /partition: not a calendar date \(this pipeline's partitions: a day, YYYY-MM-DD\)/,
     ],
   ])('rejects a payload with %s as failed_permanent keyed by message id', async (_label, input, message) => {
     const { store, handler } = setup();

@@ -22,7 +22,8 @@ import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
 import { MemoryStore } from '../../shared/adapters/memory-store.ts';
 import { NotReadyError, PermanentError, TransientError } from '../../shared/errors/errors.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
-import { relativeGameDate, TOPICS, phaseDeadLetterTopic } from '../../shared/messages/messages.ts';
+import { TOPICS, phaseDeadLetterTopic } from '../../shared/messages/messages.ts';
+import { relativePartition } from '../../shared/messages/run-request-key.ts';
 import { checkCompleteness, type CompletenessRules } from '../../shared/operations/completeness.ts';
 import { reconcile, recomputeRun } from '../../shared/operations/reconciler.ts';
 import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
@@ -57,7 +58,8 @@ async function job(fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch (error) {
-    if (!(error instanceof Crash) && !(error instanceof Error && /injected publish failure/.test(error.message))) throw error;
+    if (!(error instanceof Crash) && !(error instanceof Error && /injected publish failure/.test(error.message)))
+      throw error;
   }
 }
 
@@ -85,23 +87,65 @@ type Action =
   | { kind: 'publishOutage'; times: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('request' as const), date: fc.nat(DATES.length - 1), force: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'scheduled' as const }) },
-  // A recovery run of one processor from a later phase: it supersedes the date's run without running its other processors.
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('partial' as const), date: fc.nat(DATES.length - 1), force: fc.boolean(), from: fc.constantFrom('alpha' as const, 'beta' as const) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('duplicate' as const, 'overlap' as const, 'zombie' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('deadLetter' as const, 'lateDeadLetter' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(), after: fc.nat(6) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('tick' as const, 'reconcile' as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 2 * 3_600_000 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('completeness' as const), date: fc.nat(DATES.length - 1) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('manual' as const), op: fc.constantFrom('retry' as const, 'resolve' as const, 'discard' as const), pick: fc.nat() }) },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('fault' as const), processor: fc.constantFrom(...PROCESSORS), fault: fc.constantFrom('transient' as const, 'notReady' as const, 'short' as const, 'permanent' as const), times: fc.integer({ min: 1, max: 7 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('request' as const),
+      date: fc.nat(DATES.length - 1),
+      force: fc.boolean(),
+    }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('publishOutage' as const), times: fc.integer({ min: 1, max: 2 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'scheduled' as const }) },
+  // A recovery run of one processor from a later phase: it supersedes the date's run without running its other processors.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('partial' as const),
+      date: fc.nat(DATES.length - 1),
+      force: fc.boolean(),
+      from: fc.constantFrom('alpha' as const, 'beta' as const),
+    }),
+  },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('duplicate' as const, 'overlap' as const, 'zombie' as const),
+      pick: fc.nat(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constantFrom('deadLetter' as const, 'lateDeadLetter' as const), pick: fc.nat() }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(), after: fc.nat(6) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('tick' as const, 'reconcile' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 2 * 3_600_000 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('completeness' as const), date: fc.nat(DATES.length - 1) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('manual' as const),
+      op: fc.constantFrom('retry' as const, 'resolve' as const, 'discard' as const),
+      pick: fc.nat(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('fault' as const),
+      processor: fc.constantFrom(...PROCESSORS),
+      fault: fc.constantFrom('transient' as const, 'notReady' as const, 'short' as const, 'permanent' as const),
+      times: fc.integer({ min: 1, max: 7 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('publishOutage' as const), times: fc.integer({ min: 1, max: 2 }) }),
+  },
 );
 
 interface InFlight {
@@ -139,7 +183,9 @@ function createWorld() {
     writeBatch: async (w) => (maybeCrash(), memory.writeBatch(w)),
     transaction: async (fn) => (maybeCrash(), memory.transaction(fn)),
   };
-  const faults: Record<ProcessorName, SourceFaults> = Object.fromEntries(PROCESSORS.map((p) => [p, { transient: 0, notReady: 0, short: 0, permanent: false }])) as Record<ProcessorName, SourceFaults>;
+  const faults: Record<ProcessorName, SourceFaults> = Object.fromEntries(
+    PROCESSORS.map((p) => [p, { transient: 0, notReady: 0, short: 0, permanent: false }]),
+  ) as Record<ProcessorName, SourceFaults>;
   let hold: { requestId: string; reached: () => void; release: Promise<void> } | null = null;
   const source = async (name: ProcessorName, requestId: string): Promise<boolean> => {
     if (hold?.requestId === requestId) {
@@ -168,32 +214,43 @@ function createWorld() {
     widgets: {
       async run(ctx) {
         const short = await source('widgets', ctx.request.requestId);
-        const d = ctx.request.gameDate;
-        await ctx.write('widgets', [0, 1, 2].slice(0, short ? 2 : 3).map((i) => ({ id: `${d}_${i}`, data: { gameDate: d, index: i } })));
+        const d = ctx.request.partition;
+        await ctx.write(
+          'widgets',
+          [0, 1, 2].slice(0, short ? 2 : 3).map((i) => ({ id: `${d}_${i}`, data: { partition: d, index: i } })),
+        );
         return {};
       },
     },
     gadgets: {
       async run(ctx) {
         const short = await source('gadgets', ctx.request.requestId);
-        const d = ctx.request.gameDate;
-        await ctx.write('gadgets', ['a', 'b'].slice(0, short ? 1 : 2).map((x) => ({ id: `${d}_${x}`, data: { gameDate: d, part: x } })));
+        const d = ctx.request.partition;
+        await ctx.write(
+          'gadgets',
+          ['a', 'b'].slice(0, short ? 1 : 2).map((x) => ({ id: `${d}_${x}`, data: { partition: d, part: x } })),
+        );
         return {};
       },
     },
     summary: {
       async run(ctx) {
         const short = await source('summary', ctx.request.requestId);
-        const d = ctx.request.gameDate;
-        const widgets = await ctx.store.countWhere('widgets', [{ field: 'gameDate', op: '==', value: d }]);
-        await ctx.write('summaries', short ? [] : [{ id: d, data: { gameDate: d, widgets } }]);
+        const d = ctx.request.partition;
+        const widgets = await ctx.store.countWhere('widgets', [{ field: 'partition', op: '==', value: d }]);
+        await ctx.write('summaries', short ? [] : [{ id: d, data: { partition: d, widgets } }]);
         return {};
       },
     },
   };
   const common = { definition: testDefinition, store, publisher, clock, logger: quiet };
   const orchestrator = createOrchestrator({ ...common, expectations: testExpectations });
-  const phases = Object.fromEntries(testDefinition.phases.map((p) => [p.id, createPhaseHandler({ ...common, phaseId: p.id, processors, http: createHttpClient({ retries: 0 }) })]));
+  const phases = Object.fromEntries(
+    testDefinition.phases.map((p) => [
+      p.id,
+      createPhaseHandler({ ...common, phaseId: p.id, processors, http: createHttpClient({ retries: 0 }) }),
+    ]),
+  );
   const recorder = createDlqRecorder({ definition: testDefinition, store, clock, logger: quiet });
 
   const inFlight: InFlight[] = [];
@@ -207,19 +264,37 @@ function createWorld() {
     for (; seen < publisher.published.length; seen += 1) {
       const m = publisher.published[seen]!;
       if (m.topic === TOPICS.runRequests) {
-        const r = m.message as { gameDate?: string; relativeDays?: number };
-        requestedDates.add(r.gameDate ?? relativeGameDate(clock.now(), r.relativeDays ?? 0));
+        const r = m.message as { partition?: string; relative?: number };
+        requestedDates.add(r.partition ?? relativePartition(testDefinition.scheme, clock.now(), r.relative ?? 0));
       }
-      inFlight.push({ topic: m.topic, message: m.message, messageId: m.messageId, publishTime: clock.now().toISOString(), deliveries: 0 });
+      inFlight.push({
+        topic: m.topic,
+        message: m.message,
+        messageId: m.messageId,
+        publishTime: clock.now().toISOString(),
+        deliveries: 0,
+      });
     }
   }
   const eventOf = (m: InFlight, attributes: Record<string, string> = {}): PubSubCloudEvent => ({
     id: m.messageId,
     source: `//pubsub.googleapis.com/projects/p/topics/${m.topic}`,
-    data: { message: { data: Buffer.from(JSON.stringify(m.message)).toString('base64'), messageId: m.messageId, publishTime: m.publishTime, attributes }, subscription: `projects/p/subscriptions/${m.topic}-sub` },
+    data: {
+      message: {
+        data: Buffer.from(JSON.stringify(m.message)).toString('base64'),
+        messageId: m.messageId,
+        publishTime: m.publishTime,
+        attributes,
+      },
+      subscription: `projects/p/subscriptions/${m.topic}-sub`,
+    },
   });
   const handlerOf = (topic: string) =>
-    topic === TOPICS.runRequests ? orchestrator.onRunRequest : topic === TOPICS.processorCompletions ? orchestrator.onProcessorOutcome : phases[topic.slice('phase-'.length)]!;
+    topic === TOPICS.runRequests
+      ? orchestrator.onRunRequest
+      : topic === TOPICS.processorCompletions
+        ? orchestrator.onProcessorOutcome
+        : phases[topic.slice('phase-'.length)]!;
   /** One push delivery: true when it was acked (2xx). */
   async function push(m: InFlight): Promise<boolean> {
     m.deliveries += 1;
@@ -232,7 +307,11 @@ function createWorld() {
   }
   async function deadLetter(m: InFlight): Promise<void> {
     const dlq = m.topic.startsWith('phase-') ? phaseDeadLetterTopic(m.topic.slice('phase-'.length)) : `${m.topic}-dlq`;
-    const event = eventOf(m, { CloudPubSubDeadLetterSourceSubscription: `projects/p/subscriptions/${m.topic}-sub`, CloudPubSubDeadLetterSourceDeliveryCount: String(m.deliveries), CloudPubSubDeadLetterSourceTopicPublishTime: m.publishTime });
+    const event = eventOf(m, {
+      CloudPubSubDeadLetterSourceSubscription: `projects/p/subscriptions/${m.topic}-sub`,
+      CloudPubSubDeadLetterSourceDeliveryCount: String(m.deliveries),
+      CloudPubSubDeadLetterSourceTopicPublishTime: m.publishTime,
+    });
     event.source = `//pubsub.googleapis.com/projects/p/topics/${dlq}`;
     // The recorder's own subscription redelivers too; what it cannot record goes to control-dlq.
     for (let attempt = 0; attempt < MAX_DELIVERIES; attempt += 1) {
@@ -259,19 +338,39 @@ function createWorld() {
     }
   }
   const pick = (n: number) => (inFlight.length ? inFlight[n % inFlight.length] : undefined);
-  const openEntries = async () => (await memory.query(COLLECTIONS.queue, {})).map((d) => d.data as unknown as QueueEntry).filter((e) => isOpen(e.status)).sort((a, b) => a.requestId.localeCompare(b.requestId));
+  const openEntries = async () =>
+    (await memory.query(COLLECTIONS.queue, {}))
+      .map((d) => d.data as unknown as QueueEntry)
+      .filter((e) => isOpen(e.status))
+      .sort((a, b) => a.requestId.localeCompare(b.requestId));
 
   async function apply(action: Action): Promise<void> {
     const deps = { ...common };
     switch (action.kind) {
       case 'request':
-        await publisher.publish(TOPICS.runRequests, { gameDate: DATES[action.date], triggerSource: 'manual', ...(action.force ? { force: true } : {}) }).catch(() => undefined);
+        await publisher
+          .publish(TOPICS.runRequests, {
+            partition: DATES[action.date],
+            triggerSource: 'manual',
+            ...(action.force ? { force: true } : {}),
+          })
+          .catch(() => undefined);
         break;
       case 'partial':
-        await publisher.publish(TOPICS.runRequests, { gameDate: DATES[action.date], triggerSource: 'manual', startPhase: action.from, processors: [action.from === 'alpha' ? 'widgets' : 'summary'], ...(action.force ? { force: true } : {}) }).catch(() => undefined);
+        await publisher
+          .publish(TOPICS.runRequests, {
+            partition: DATES[action.date],
+            triggerSource: 'manual',
+            startPhase: action.from,
+            processors: [action.from === 'alpha' ? 'widgets' : 'summary'],
+            ...(action.force ? { force: true } : {}),
+          })
+          .catch(() => undefined);
         break;
       case 'scheduled':
-        await publisher.publish(TOPICS.runRequests, { relativeDays: -2, timeZone: 'UTC', triggerSource: 'scheduled' }).catch(() => undefined);
+        await publisher
+          .publish(TOPICS.runRequests, { relative: -2, timeZone: 'UTC', triggerSource: 'scheduled' })
+          .catch(() => undefined);
         break;
       case 'deliver': {
         const m = pick(action.pick);
@@ -352,7 +451,12 @@ function createWorld() {
         clock.advance(action.ms);
         break;
       case 'completeness':
-        await job(() => checkCompleteness({ definition: testDefinition, rules: completenessRules, store, clock }, { from: DATES[action.date]!, to: DATES[action.date]!, enqueue: true }));
+        await job(() =>
+          checkCompleteness(
+            { definition: testDefinition, rules: completenessRules, store, clock },
+            { from: DATES[action.date]!, to: DATES[action.date]!, enqueue: true },
+          ),
+        );
         break;
       case 'manual': {
         const entries = await openEntries();
@@ -396,96 +500,149 @@ function createWorld() {
       await job(() => reconcile(common));
       sync();
       const unsent = (await memory.query(COLLECTIONS.outbox, {})).some((d) => d.data.status === 'pending');
-      if (inFlight.length === 0 && !unsent && publisher.published.length === before && (await openEntries()).every((e) => e.nextRetryAt === null)) {
+      if (
+        inFlight.length === 0 &&
+        !unsent &&
+        publisher.published.length === before &&
+        (await openEntries()).every((e) => e.nextRetryAt === null)
+      ) {
         // Quiet: what is still open waits for a person (failed_permanent) or for a gate that waits for one (awaitingGate).
         return;
       }
     }
-    throw new Error(`the world did not go quiet in 60 rounds of 15 minutes: ${inFlight.length} message(s) in flight, ${(await openEntries()).length} open entries`);
+    throw new Error(
+      `the world did not go quiet in 60 rounds of 15 minutes: ${inFlight.length} message(s) in flight, ${(await openEntries()).length} open entries`,
+    );
   }
 
   return { memory, clock, faults, apply, quiesce, controlDlq, requestedDates, manualRetries };
 }
 
 const completenessRules: CompletenessRules = {
-  gameDates: (from, to) => Promise.resolve(DATES.filter((d) => d >= from && d <= to)),
+  partitions: (from, to) => Promise.resolve(DATES.filter((d) => d >= from && d <= to)),
   expectedDocs: (d) =>
     Promise.resolve([
-      ...[0, 1, 2].map((i) => ({ phase: 'alpha', processor: 'widgets', collection: 'widgets', id: `${d}_${i}`, gameId: null })),
-      ...['a', 'b'].map((x) => ({ phase: 'alpha', processor: 'gadgets', collection: 'gadgets', id: `${d}_${x}`, gameId: null })),
-      { phase: 'beta', processor: 'summary', collection: 'summaries', id: d, gameId: null },
+      ...[0, 1, 2].map((i) => ({
+        phase: 'alpha',
+        processor: 'widgets',
+        collection: 'widgets',
+        id: `${d}_${i}`,
+        unit: null,
+      })),
+      ...['a', 'b'].map((x) => ({
+        phase: 'alpha',
+        processor: 'gadgets',
+        collection: 'gadgets',
+        id: `${d}_${x}`,
+        unit: null,
+      })),
+      { phase: 'beta', processor: 'summary', collection: 'summaries', id: d, unit: null },
     ]),
 };
 
 /** What a fault-free run of a date leaves, stamped with its run id. */
-function faultFreeData(gameDate: string, runId: string): Record<string, Record<string, unknown>[]> {
+function faultFreeData(partition: string, runId: string): Record<string, Record<string, unknown>[]> {
   const stamp = (data: Record<string, unknown>) => ({ ...data, runId });
   return {
-    widgets: [0, 1, 2].map((index) => stamp({ gameDate, index })),
-    gadgets: ['a', 'b'].map((part) => stamp({ gameDate, part })),
-    summaries: [stamp({ gameDate, widgets: 3 })],
+    widgets: [0, 1, 2].map((index) => stamp({ partition, index })),
+    gadgets: ['a', 'b'].map((part) => stamp({ partition, part })),
+    summaries: [stamp({ partition, widgets: 3 })],
   };
 }
 
 const PROCESSOR_COLLECTIONS: Record<string, string> = { widgets: 'widgets', gadgets: 'gadgets', summary: 'summaries' };
 /** The collections a run wrote itself in a phase: those of the processors it ran there (a recovery run may run one). */
-const ranIn = (run: RunDoc, phase: string): string[] => (run.phases[phase]?.expected ?? []).map((p) => PROCESSOR_COLLECTIONS[p]!);
+const ranIn = (run: RunDoc, phase: string): string[] =>
+  (run.phases[phase]?.expected ?? []).map((p) => PROCESSOR_COLLECTIONS[p]!);
 
 async function checkInvariants(world: ReturnType<typeof createWorld>): Promise<void> {
   const { memory } = world;
   expect(world.controlDlq, '(e) nothing reaches control-dlq').toEqual([]);
   const entries = memory.docs(COLLECTIONS.queue) as unknown as QueueEntry[];
   const runs = new Map((memory.docs(COLLECTIONS.runs) as unknown as RunDoc[]).map((r) => [r.runId, r]));
-  const phaseDoc = (runId: string, phase: string) => memory.collections.get(COLLECTIONS.runPhases)?.get(phaseDecisionId(runId, phase));
-  for (const gameDate of world.requestedDates) {
-    const lock = memory.collections.get(COLLECTIONS.runLocks)?.get(gameDate);
-    const dateEntries = entries.filter((e) => e.gameDate === gameDate);
+  const phaseDoc = (runId: string, phase: string) =>
+    memory.collections.get(COLLECTIONS.runPhases)?.get(phaseDecisionId(runId, phase));
+  for (const partition of world.requestedDates) {
+    const lock = memory.collections.get(COLLECTIONS.runLocks)?.get(partition);
+    const dateEntries = entries.filter((e) => e.partition === partition);
     if (!lock) {
       // No run ever started: the request itself must be in the queue, saying why.
-      expect(dateEntries.filter((e) => isOpen(e.status) || e.resolvedAt || e.status === 'discarded'), `(a) ${gameDate} has no run and no entry`).not.toEqual([]);
+      expect(
+        dateEntries.filter((e) => isOpen(e.status) || e.resolvedAt || e.status === 'discarded'),
+        `(a) ${partition} has no run and no entry`,
+      ).not.toEqual([]);
       continue;
     }
     const run = runs.get(String(lock.runId))!;
-    expect(run, `(a) ${gameDate}: the lock names run ${String(lock.runId)}, which does not exist`).toBeDefined();
+    expect(run, `(a) ${partition}: the lock names run ${String(lock.runId)}, which does not exist`).toBeDefined();
     const truth = await recomputeRun({ store: memory }, run);
-    expect(run.status, `(a) ${gameDate}: stored status of ${run.runId} is not the status of its durable state`).toBe(computeRunStatus({ ...run, ...truth }));
+    expect(run.status, `(a) ${partition}: stored status of ${run.runId} is not the status of its durable state`).toBe(
+      computeRunStatus({ ...run, ...truth }),
+    );
     if (run.status === 'SUCCESS') {
       // The content of a fault-free run everywhere; its run id where this run wrote it (a recovery
       // run of one processor leaves the others' documents to the run before it).
       const own = new Set(run.phaseOrder.flatMap((p) => ranIn(run, p)));
-      for (const [collection, docs] of Object.entries(faultFreeData(gameDate, run.runId))) {
-        const found = memory.docs(collection).filter((d) => d.gameDate === gameDate).map(({ updatedAt: _, ...rest }) => (own.has(collection) ? rest : { ...rest, runId: run.runId }));
-        expect(found, `(a) ${gameDate} SUCCESS but ${collection} differs from a fault-free run`).toEqual(docs);
+      for (const [collection, docs] of Object.entries(faultFreeData(partition, run.runId))) {
+        const found = memory
+          .docs(collection)
+          .filter((d) => d.partition === partition)
+          .map(({ updatedAt: _, ...rest }) => (own.has(collection) ? rest : { ...rest, runId: run.runId }));
+        expect(found, `(a) ${partition} SUCCESS but ${collection} differs from a fault-free run`).toEqual(docs);
       }
     } else {
       // The why is an entry of the current run (or of the date's run requests), not one of a run it superseded.
-      const explained = dateEntries.filter((e) => (e.runId === run.runId || e.runId === null) && (isOpen(e.status) || e.resolvedAt || e.status === 'discarded') && e.lastError);
-      expect(explained.length, `(a) ${gameDate} is ${run.status} and no entry of its run says why`).toBeGreaterThan(0);
+      const explained = dateEntries.filter(
+        (e) =>
+          (e.runId === run.runId || e.runId === null) &&
+          (isOpen(e.status) || e.resolvedAt || e.status === 'discarded') &&
+          e.lastError,
+      );
+      expect(explained.length, `(a) ${partition} is ${run.status} and no entry of its run says why`).toBeGreaterThan(0);
     }
     const openOfRun = dateEntries.filter((e) => e.runId === run.runId && isOpen(e.status));
-    if (run.status === 'SUCCESS') expect(openOfRun.map((e) => e.requestId), `(a) ${gameDate} is SUCCESS with open entries of its run`).toEqual([]);
+    if (run.status === 'SUCCESS')
+      expect(
+        openOfRun.map((e) => e.requestId),
+        `(a) ${partition} is SUCCESS with open entries of its run`,
+      ).toEqual([]);
     for (const phase of testDefinition.phases) {
       if (phaseDoc(run.runId, phase.id)?.status !== 'gate_passed') continue;
       for (const collection of ranIn(run, phase.id)) {
-        const stale = memory.docs(collection).filter((d) => d.gameDate === gameDate && d.runId !== run.runId);
-        expect(stale, `(c) ${collection} of ${gameDate} carries an older run's id after ${run.runId} passed ${phase.id}`).toEqual([]);
+        const stale = memory.docs(collection).filter((d) => d.partition === partition && d.runId !== run.runId);
+        expect(
+          stale,
+          `(c) ${collection} of ${partition} carries an older run's id after ${run.runId} passed ${phase.id}`,
+        ).toEqual([]);
       }
     }
   }
   for (const entry of entries) {
     if (entry.runId && isOpen(entry.status) && runs.get(entry.runId)?.supersededBy) {
-      expect.fail(`(b) ${entry.requestId} is ${entry.status} but its run ${entry.runId} was superseded: it should be closed or re-targeted`);
+      expect.fail(
+        `(b) ${entry.requestId} is ${entry.status} but its run ${entry.runId} was superseded: it should be closed or re-targeted`,
+      );
     }
     if (entry.status === 'succeeded' && !entry.resolvedAt && entry.request && entry.runId) {
       const decided = phaseDoc(entry.runId, entry.phase);
-      expect(decided?.status, `(b) ${entry.requestId} succeeded, but ${entry.phase} did not pass its gate in ${entry.runId}`).toBe('gate_passed');
+      expect(
+        decided?.status,
+        `(b) ${entry.requestId} succeeded, but ${entry.phase} did not pass its gate in ${entry.runId}`,
+      ).toBe('gate_passed');
       const run = runs.get(entry.runId);
       const successor = run?.supersededBy ? runs.get(run.supersededBy) : undefined;
       const closedAt = String((entry as unknown as { succeededAt?: string }).succeededAt);
-      if (successor) expect(closedAt < successor.createdAt, `(b) ${entry.requestId} closed as succeeded (${closedAt}) after its run was superseded (${successor.createdAt})`).toBe(true);
+      if (successor)
+        expect(
+          closedAt < successor.createdAt,
+          `(b) ${entry.requestId} closed as succeeded (${closedAt}) after its run was superseded (${successor.createdAt})`,
+        ).toBe(true);
     }
     const limit = testDefinition.queue.maxRetries + (world.manualRetries.get(entry.requestId) ?? 0);
-    expect(entry.retryCount, `(d) ${entry.requestId} retried ${entry.retryCount} times (limit ${limit})`).toBeLessThanOrEqual(limit);
+    expect(
+      entry.retryCount,
+      `(d) ${entry.requestId} retried ${entry.retryCount} times (limit ${limit})`,
+    ).toBeLessThanOrEqual(limit);
   }
 }
 
@@ -524,7 +681,14 @@ describe('the recovery layer, model-based', () => {
         for (const action of actions) await world.apply(action);
         await world.quiesce();
         // PHASEGATE_MODEL_DEBUG=1 with a replay: what the kit's collections hold once the world is quiet.
-        if (process.env.PHASEGATE_MODEL_DEBUG) console.log(JSON.stringify(Object.fromEntries(Object.values(COLLECTIONS).map((c) => [c, world.memory.docs(c)])), null, 1));
+        if (process.env.PHASEGATE_MODEL_DEBUG)
+          console.log(
+            JSON.stringify(
+              Object.fromEntries(Object.values(COLLECTIONS).map((c) => [c, world.memory.docs(c)])),
+              null,
+              1,
+            ),
+          );
         await checkInvariants(world);
       }),
       {

@@ -1,4 +1,4 @@
-import { NotReadyError, PermanentError } from '../../../shared/errors/errors.ts';
+import { PermanentError, waitForEarlierPartitions } from '../../../shared/errors/errors.ts';
 import type { Processor } from '../../../shared/runtime/processor.ts';
 import { DOMAIN, seriesStateId, teamGameId } from '../collections.ts';
 import type { Game, TeamGameStats } from '../raw/normalize.ts';
@@ -8,7 +8,7 @@ import { readSchedule } from '../source/stored-payloads.ts';
 
 export const teamRatingsProcessor: Processor = {
   async run(ctx) {
-    const date = ctx.request.gameDate;
+    const date = ctx.request.partition;
     const docs = await ctx.store.query(DOMAIN.teamGameStats, {
       filters: [{ field: 'gameDate', op: '==', value: date }],
     });
@@ -31,7 +31,7 @@ export const teamRatingsProcessor: Processor = {
 
 export const seriesStateProcessor: Processor = {
   async run(ctx) {
-    const date = ctx.request.gameDate;
+    const date = ctx.request.partition;
     const today = (
       await ctx.store.query(DOMAIN.games, { filters: [{ field: 'gameDate', op: '==', value: date }] })
     ).map((d) => d.data as unknown as Game);
@@ -52,13 +52,12 @@ export const seriesStateProcessor: Processor = {
         const dates = [
           ...new Set(schedule.seasonGames.filter((g) => wanted.has(g.gameId)).map((g) => g.gameDate)),
         ].sort();
-        throw new NotReadyError(
-          `waiting for earlier dates: series ${game.seriesId} needs game(s) ${missing.join(', ')} processed before ` +
-            `game ${game.gameNumber} on ${date}` +
+        throw waitForEarlierPartitions(
+          dates,
+          `series ${game.seriesId} needs game(s) ${missing.join(', ')} processed before game ${game.gameNumber} on ${date}` +
             (dates.length
               ? `, played on ${dates.join(', ')}; fill them with: phasegate backfill --from ${dates[0]} --to ${dates.at(-1)}`
               : ''),
-          { waitingFor: 'earlier_dates', dates },
         );
       }
       states.push(seriesStateAfter(series, date));

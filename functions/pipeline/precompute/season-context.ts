@@ -1,4 +1,4 @@
-import { NotReadyError } from '../../../shared/errors/errors.ts';
+import { waitForEarlierPartitions } from '../../../shared/errors/errors.ts';
 import type { ReadStore } from '../../../shared/runtime/processor.ts';
 import type { TeamGameAnalytics } from '../analytics/ratings.ts';
 import { DOMAIN } from '../collections.ts';
@@ -30,11 +30,11 @@ export async function loadSeasonContext(store: ReadStore, gameDate: string): Pro
   const missing = missingAnalytics(schedule.seasonGames, analytics);
   if (missing.length > 0) {
     const dates = [...new Set(missing.map((m) => m.gameDate))].sort();
-    throw new NotReadyError(
-      `waiting for earlier dates of ${season}: ${missing.length} game(s) through ${gameDate} not processed yet, on ` +
+    throw waitForEarlierPartitions(
+      dates,
+      `${missing.length} game(s) of ${season} through ${gameDate} not processed yet, on ` +
         `${dates.slice(0, 5).join(', ')}${dates.length > 5 ? ` and ${dates.length - 5} more date(s)` : ''}; ` +
         `fill them with: phasegate backfill --from ${dates[0]} --to ${dates.at(-1)}`,
-      { waitingFor: 'earlier_dates', dates },
     );
   }
   const games = (await store.query(DOMAIN.games, { filters: [{ field: 'season', op: '==', value: season }] }))

@@ -1,5 +1,8 @@
+import { waitForEarlierPartitions } from '../../../shared/errors/errors.ts';
+import { COLLECTIONS } from '../../../shared/runtime/collections.ts';
 import type { Processor } from '../../../shared/runtime/processor.ts';
 import { DOMAIN } from '../collections.ts';
+import { readSchedule } from '../source/stored-payloads.ts';
 import type { GameFeatures } from '../precompute/features.ts';
 import type { Game } from '../raw/normalize.ts';
 import { grade, homeWinProbability, MODEL_VERSION } from './model.ts';
@@ -11,12 +14,29 @@ import { grade, homeWinProbability, MODEL_VERSION } from './model.ts';
  */
 export const predictGamesProcessor: Processor = {
   async run(ctx) {
-    const date = ctx.request.gameDate;
-    const features = (await ctx.store.query(DOMAIN.gameFeatures, { filters: [{ field: 'sourceGameDate', op: '==', value: date }] })).map((d) => d.data as unknown as GameFeatures);
-    const results = await ctx.store.getMany(DOMAIN.games, features.map((f) => f.gameId));
+    const date = ctx.request.partition;
+    const features = (
+      await ctx.store.query(DOMAIN.gameFeatures, { filters: [{ field: 'sourceGameDate', op: '==', value: date }] })
+    ).map((d) => d.data as unknown as GameFeatures);
+    const results = await ctx.store.getMany(
+      DOMAIN.games,
+      features.map((f) => f.gameId),
+    );
     const docs = features.map((f, i) => {
       const p = homeWinProbability(f);
-      const prediction = { gameId: f.gameId, gameDate: f.gameDate, sourceGameDate: date, season: f.season, homeTeam: f.homeTeam, awayTeam: f.awayTeam, homeWinProbability: p, predictedWinner: p >= 0.5 ? f.homeTeam : f.awayTeam, modelVersion: MODEL_VERSION, madeForRunId: ctx.request.runId, netRatingDiff: f.netRatingDiff };
+      const prediction = {
+        gameId: f.gameId,
+        gameDate: f.gameDate,
+        sourceGameDate: date,
+        season: f.season,
+        homeTeam: f.homeTeam,
+        awayTeam: f.awayTeam,
+        homeWinProbability: p,
+        predictedWinner: p >= 0.5 ? f.homeTeam : f.awayTeam,
+        modelVersion: MODEL_VERSION,
+        madeForRunId: ctx.request.runId,
+        netRatingDiff: f.netRatingDiff,
+      };
       const result = results[i] as Game | undefined;
       return { id: f.gameId, data: result ? { ...prediction, ...grade(prediction, result.winner) } : prediction };
     });
@@ -28,14 +48,59 @@ export const predictGamesProcessor: Processor = {
 /** Grades the predictions made earlier for this date's games against the real results. */
 export const gradePredictionsProcessor: Processor = {
   async run(ctx) {
-    const date = ctx.request.gameDate;
-    const games = (await ctx.store.query(DOMAIN.games, { filters: [{ field: 'gameDate', op: '==', value: date }] })).map((d) => d.data as unknown as Game);
-    const predictions = await ctx.store.getMany(DOMAIN.predictions, games.map((g) => g.gameId));
+    const date = ctx.request.partition;
+    const games = (
+      await ctx.store.query(DOMAIN.games, { filters: [{ field: 'gameDate', op: '==', value: date }] })
+    ).map((d) => d.data as unknown as Game);
+    const predictions = await ctx.store.getMany(
+      DOMAIN.predictions,
+      games.map((g) => g.gameId),
+    );
+    // A prediction whose run is still deciding its own gate is that date's, not ours, to stamp:
+    // grading it now would restamp it and fail that gate (the dates run out of order when they
+    // are triggered as dependencies). Wait for that date; it resumes this when it has landed.
+    const makers = [
+      ...new Set(
+        predictions
+          .map((p) => (typeof p?.runId === 'string' ? p.runId : null))
+          .filter((id): id is string => id !== null && id !== ctx.request.runId),
+      ),
+    ];
+    const running = (await ctx.store.getMany(COLLECTIONS.runs, makers)).filter((r) => r?.status === 'RUNNING');
+    if (running.length > 0) {
+      const dates = running.map((r) => String(r?.partition));
+      throw waitForEarlierPartitions(
+        dates,
+        `the predictions for ${date}'s games were made by the run of ${dates.join(', ')}, which is still deciding them`,
+      );
+    }
+    // The previous game date's run makes the predictions for this date's games: until it has
+    // landed, grading would grade nothing while its gate expects what that run is about to write.
+    const schedule = await readSchedule(ctx.store, date);
+    const previous = schedule.seasonGames
+      .map((g) => g.gameDate)
+      .filter((d) => d < date)
+      .sort()
+      .at(-1);
+    if (previous && games.some((_, i) => !predictions[i])) {
+      const lock = await ctx.store.get(COLLECTIONS.runLocks, previous);
+      const run = typeof lock?.runId === 'string' ? await ctx.store.get(COLLECTIONS.runs, lock.runId) : undefined;
+      if (run?.status !== 'SUCCESS')
+        throw waitForEarlierPartitions(
+          [previous],
+          `${date}'s games are predicted by the run of ${previous}, which has not succeeded (${typeof run?.status === 'string' ? run.status : 'never run'})`,
+        );
+    }
     const graded = games.flatMap((game, i) => {
-      const prediction = predictions[i] as { homeTeam: string; homeWinProbability: number; predictedWinner: string } | undefined;
-      return prediction ? [{ id: game.gameId, data: { ...grade(prediction, game.winner), gradedAt: ctx.clock.now().toISOString() } }] : [];
+      const prediction = predictions[i] as
+        { homeTeam: string; homeWinProbability: number; predictedWinner: string } | undefined;
+      return prediction
+        ? [{ id: game.gameId, data: { ...grade(prediction, game.winner), gradedAt: ctx.clock.now().toISOString() } }]
+        : [];
     });
     await ctx.write(DOMAIN.predictions, graded, { merge: true });
-    return { metrics: { games: games.length, graded: graded.length, correct: graded.filter((g) => g.data.correct).length } };
+    return {
+      metrics: { games: games.length, graded: graded.length, correct: graded.filter((g) => g.data.correct).length },
+    };
   },
 };

@@ -151,7 +151,8 @@ export function createDashboard(deps: DashboardDeps) {
   const controlDlq: PeekHeld | undefined = deps.controlDlq
     ? () => {
         const now = deps.clock.now().getTime();
-        if (!lastPeek || now - lastPeek.at >= CONTROL_DLQ_PEEK_EVERY_MS) lastPeek = { at: now, result: deps.controlDlq!() };
+        if (!lastPeek || now - lastPeek.at >= CONTROL_DLQ_PEEK_EVERY_MS)
+          lastPeek = { at: now, result: deps.controlDlq!() };
         const peek = lastPeek;
         // A failed peek is not kept: the next poll tries again (a newer one is left alone).
         peek.result.catch(() => {
@@ -209,7 +210,11 @@ export function createDashboard(deps: DashboardDeps) {
     if (req.method === 'GET' && req.path === '/api/state') {
       return json(
         200,
-        await dashboardState(deps.store, deps.definition, { date: req.query.date || undefined, now: deps.clock.now(), controlDlq: controlDlq }),
+        await dashboardState(deps.store, deps.definition, {
+          partition: req.query.partition || undefined,
+          now: deps.clock.now(),
+          controlDlq: controlDlq,
+        }),
       );
     }
     const run = /^\/api\/runs\/([^/]+)$/.exec(req.path);

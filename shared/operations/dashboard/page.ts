@@ -15,13 +15,13 @@ export const DASHBOARD_PAGE = `<!doctype html>
  .held{background:#fdecea;border:1px solid #c62828;color:#8a1c1c;padding:.5rem .8rem;border-radius:.3rem;margin:.8rem 0;font-weight:600} .held:empty{display:none}
 </style></head>
 <body>
-<h1>phasegate</h1><div class="muted">updated <span id="updated">…</span> · <label>date <input id="date" type="date"></label></div>
+<h1>phasegate</h1><div class="muted">updated <span id="updated">…</span> · <label>partition <input id="partition" placeholder="all partitions" size="12"></label></div>
 <div id="controldlq" class="held" data-testid="control-dlq"></div>
 <h2>Runs</h2>
-<table id="runs"><thead><tr><th>date</th><th>run</th><th>status</th><th>phases (done/expected)</th><th>trigger</th><th>last error</th></tr></thead><tbody></tbody></table>
+<table id="runs"><thead><tr><th>partition</th><th>run</th><th>status</th><th>phases (done/expected)</th><th>trigger</th><th>last error</th></tr></thead><tbody></tbody></table>
 <div id="timeline"></div>
 <h2>Failed-processor queue</h2>
-<table id="queue"><thead><tr><th>entry</th><th>date</th><th>phase / processor</th><th>status</th><th>action needed</th><th>retries</th><th>error</th><th></th></tr></thead><tbody></tbody></table>
+<table id="queue"><thead><tr><th>entry</th><th>partition</th><th>phase / processor</th><th>status</th><th>action needed</th><th>retries</th><th>error</th><th></th></tr></thead><tbody></tbody></table>
 <script>
 const canAct = __CAN_ACT__;
 let selected = null;
@@ -29,13 +29,13 @@ const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':
 async function getJson(url, init) { const r = await fetch(url, init); const body = await r.json(); if (!r.ok) throw new Error(body.message || r.status); return body; }
 function renderRuns(runs) {
   document.querySelector('#runs tbody').innerHTML = runs.map((r) => '<tr class="run' + (r.runId === selected ? ' selected' : '') + '" data-run="' + esc(r.runId) + '">' +
-    '<td>' + esc(r.gameDate) + '</td><td class="muted">' + esc(r.runId) + '</td><td><span class="status ' + esc(r.status) + '" data-testid="run-status">' + esc(r.status) + '</span></td>' +
+    '<td>' + esc(r.partition) + '</td><td class="muted">' + esc(r.runId) + '</td><td><span class="status ' + esc(r.status) + '" data-testid="run-status">' + esc(r.status) + '</span></td>' +
     '<td>' + r.phases.map((p) => '<span class="phase ' + esc(p.status) + '" data-phase="' + esc(p.id) + '">' + esc(p.id) + ' ' + p.done + '/' + p.expected + '</span>').join('') + '</td>' +
     '<td>' + esc(r.triggerSource) + '</td><td class="err">' + esc(r.lastError) + '</td></tr>').join('') || '<tr><td colspan="6" class="muted">no runs yet</td></tr>';
 }
 function renderQueue(queue) {
   document.querySelector('#queue tbody').innerHTML = queue.map((e) => '<tr data-entry="' + esc(e.requestId) + '">' +
-    '<td class="muted">' + esc(e.requestId) + '</td><td>' + esc(e.gameDate) + '</td><td>' + esc(e.phase) + ' / ' + esc(e.processor) + '</td><td data-testid="entry-status">' + esc(e.status) + '</td>' +
+    '<td class="muted">' + esc(e.requestId) + '</td><td>' + esc(e.partition) + '</td><td>' + esc(e.phase) + ' / ' + esc(e.processor) + '</td><td data-testid="entry-status">' + esc(e.status) + '</td>' +
     '<td class="action ' + (e.action === 'NEEDS MANUAL FIX' ? 'NEEDS' : '') + '" data-testid="entry-action">' + esc(e.action) + '</td><td>' + e.retryCount + '</td><td class="err">' + esc(e.errorType) + ': ' + esc(e.lastError) + '</td>' +
     '<td>' + (canAct ? '<input class="note" placeholder="note (why)"><button data-do="retry">retry</button><button data-do="resolve">resolve</button><button data-do="discard">discard</button>' : '') + '</td></tr>').join('') || '<tr><td colspan="8" class="muted">the queue is empty</td></tr>';
 }
@@ -50,8 +50,8 @@ async function renderTimeline() {
 }
 async function refresh() {
   try {
-    const date = document.getElementById('date').value;
-    const state = await getJson('/api/state' + (date ? '?date=' + date : ''));
+    const partition = document.getElementById('partition').value.trim();
+    const state = await getJson('/api/state' + (partition ? '?partition=' + encodeURIComponent(partition) : ''));
     const held = state.controlDlq;
     document.getElementById('controldlq').textContent = !held ? '' : held.error ? held.error : held.count > 0 ? 'control-dlq: ' + held.message : '';
     renderRuns(state.runs);
@@ -69,6 +69,6 @@ document.getElementById('queue').addEventListener('click', async (ev) => {
   catch (e) { alert(e.message); }
   refresh();
 });
-document.getElementById('date').addEventListener('change', refresh);
+document.getElementById('partition').addEventListener('change', refresh);
 refresh(); setInterval(refresh, 1500);
 </script></body></html>`;

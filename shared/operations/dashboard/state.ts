@@ -8,7 +8,7 @@ import { describeHeld, type HeldMessages, type PeekHeld } from '../../ports/held
 
 export interface RunSummary {
   runId: string;
-  gameDate: string;
+  partition: string;
   status: string;
   triggerSource: string;
   createdAt: string;
@@ -22,7 +22,19 @@ export interface DashboardState {
   runs: RunSummary[];
   /** What control-dlq holds; null when not checked here, `error` when the peek failed. */
   controlDlq: (HeldMessages & { message: string }) | { error: string } | null;
-  queue: (Pick<QueueEntry, 'requestId' | 'status' | 'errorType' | 'lastError' | 'runId' | 'gameDate' | 'phase' | 'processor' | 'retryCount' | 'nextRetryAt'> & { action: string })[];
+  queue: (Pick<
+    QueueEntry,
+    | 'requestId'
+    | 'status'
+    | 'errorType'
+    | 'lastError'
+    | 'runId'
+    | 'partition'
+    | 'phase'
+    | 'processor'
+    | 'retryCount'
+    | 'nextRetryAt'
+  > & { action: string })[];
 }
 
 /** Phase progress: stored at each decision; counted from completions while a phase runs. */
@@ -33,12 +45,24 @@ async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary>
       const expected = state?.expected.length ?? 0;
       const done =
         state?.status === 'RUNNING' || state?.status === 'GATE_FAILED'
-          ? await store.countWhere(COLLECTIONS.runCompletions, [{ field: 'runId', op: '==', value: run.runId }, { field: 'phase', op: '==', value: id }])
+          ? await store.countWhere(COLLECTIONS.runCompletions, [
+              { field: 'runId', op: '==', value: run.runId },
+              { field: 'phase', op: '==', value: id },
+            ])
           : (state?.done ?? 0);
       return { id, status: state?.status ?? 'PENDING', done: Math.min(done, expected), expected };
     }),
   );
-  return { runId: run.runId, gameDate: run.gameDate, status: run.status, triggerSource: run.triggerSource, createdAt: run.createdAt, updatedAt: run.updatedAt, lastError: run.lastError ?? (run.notes?.length ? run.notes.join('; ') : null), phases };
+  return {
+    runId: run.runId,
+    partition: run.partition,
+    status: run.status,
+    triggerSource: run.triggerSource,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    lastError: run.lastError ?? (run.notes?.length ? run.notes.join('; ') : null),
+    phases,
+  };
 }
 
 async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardState['controlDlq']> {
@@ -51,23 +75,49 @@ async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardSta
   }
 }
 
-export async function dashboardState(store: DocumentStore, _definition: LoadedDefinition, options: { date?: string; limit?: number; now: Date; controlDlq?: PeekHeld }): Promise<DashboardState> {
-  const runDocs = options.date
-    ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'gameDate', op: '==', value: options.date }] })
-    : await store.query(COLLECTIONS.runs, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: options.limit ?? 50 });
+export async function dashboardState(
+  store: DocumentStore,
+  _definition: LoadedDefinition,
+  options: { partition?: string; limit?: number; now: Date; controlDlq?: PeekHeld },
+): Promise<DashboardState> {
+  const runDocs = options.partition
+    ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: options.partition }] })
+    : await store.query(COLLECTIONS.runs, {
+        orderBy: { field: 'createdAt', direction: 'desc' },
+        limit: options.limit ?? 50,
+      });
   const runs = await Promise.all(runDocs.map((d) => summarise(store, d.data as unknown as RunDoc)));
   runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const queue = (await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] }))
+  const queue = (
+    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] })
+  )
     .map((d) => d.data as unknown as QueueEntry)
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, 200)
-    .map((e) => ({ requestId: e.requestId, status: e.status, errorType: e.errorType, lastError: e.lastError, runId: e.runId, gameDate: e.gameDate, phase: e.phase, processor: e.processor, retryCount: e.retryCount, nextRetryAt: e.nextRetryAt, action: actionNeeded(e.status, e.errorReason, e.awaitingGate) }));
+    .map((e) => ({
+      requestId: e.requestId,
+      status: e.status,
+      errorType: e.errorType,
+      lastError: e.lastError,
+      runId: e.runId,
+      partition: e.partition,
+      phase: e.phase,
+      processor: e.processor,
+      retryCount: e.retryCount,
+      nextRetryAt: e.nextRetryAt,
+      action: actionNeeded(e.status, e.errorReason, e.awaitingGate),
+    }));
   return { generatedAt: options.now.toISOString(), runs, controlDlq: await controlDlqState(options.controlDlq), queue };
 }
 
 /** A run's event timeline, oldest first, with each request's attempts together. */
-export async function runTimeline(store: DocumentStore, runId: string): Promise<{ run: RunDoc | null; events: Record<string, unknown>[] }> {
+export async function runTimeline(
+  store: DocumentStore,
+  runId: string,
+): Promise<{ run: RunDoc | null; events: Record<string, unknown>[] }> {
   const run = ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) ?? null;
-  const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] })).map((e) => e.data).sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] }))
+    .map((e) => e.data)
+    .sort((a, b) => String(a.at).localeCompare(String(b.at)));
   return { run, events };
 }
