@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/fixtures/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/fixtures/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // An unawaited publish or write dies with the instance.
@@ -23,7 +26,32 @@ export default tseslint.config(
     files: ['shared/**/*.ts'],
     ignores: ['shared/adapters/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@google-cloud/*'], message: 'Cloud SDK imports belong in shared/adapters or entry files.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@google-cloud/*'], message: 'Cloud SDK imports belong in shared/adapters or entry files.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A pipeline uses the kit through its public entry points only (package.json "exports").
+    files: ['functions/**/*.ts', 'examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)shared/(?!index\\.ts$|testing/index\\.ts$)',
+              message:
+                "A pipeline imports the kit from shared/index.ts ('phasegate') or shared/testing/index.ts ('phasegate/testing'), not its internals.",
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['*.js', 'bin/*.js', 'test/fixtures/*.js'], ...tseslint.configs.disableTypeChecked },

@@ -1,6 +1,6 @@
 // Entry module of every deployed function: wiring only. Each function is a named target
 // (`--target` locally, `--entry-point` on deploy); clients are built lazily per instance.
-import { registerPipelineFunctions } from '../shared/adapters/functions-entry.ts';
+import { registerPipelineFunctions } from '../shared/index.ts';
 import { loadPipelineConfig } from './pipeline/config.ts';
 import { referenceDefinition } from './pipeline/definition.ts';
 import { referenceExpectations } from './pipeline/gate-expectations.ts';

@@ -1,5 +1,5 @@
-import type { CompletenessRules, ExpectedDoc } from '../../shared/operations/completeness.ts';
-import type { PhaseIdOf, ProcessorNameOf } from '../../shared/definition/schema.ts';
+import type { CompletenessRules, ExpectedDoc } from '../../shared/index.ts';
+import type { PhaseIdOf, ProcessorNameOf } from '../../shared/index.ts';
 import type { referenceDefinitionInput } from './definition.ts';
 import { DOMAIN, rawPayloadId, seriesStateId, teamFormId, teamGameId } from './collections.ts';
 import { SchedulePayloadSchema } from './source/payloads.ts';

@@ -1,5 +1,5 @@
-import { loadDefinition } from '../../shared/definition/load.ts';
-import type { PipelineDefinitionInput } from '../../shared/definition/schema.ts';
+import { loadDefinition } from '../../shared/index.ts';
+import type { PipelineDefinitionInput } from '../../shared/index.ts';
 
 /**
  * The reference pipeline: NBA playoff box scores, one game date per run.

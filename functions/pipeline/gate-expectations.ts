@@ -1,4 +1,4 @@
-import { defineExpectations, type ExpectationContext } from '../../shared/orchestration/gate.ts';
+import { defineExpectations, type ExpectationContext } from '../../shared/index.ts';
 import { DOMAIN } from './collections.ts';
 import { referenceDefinitionInput } from './definition.ts';
 import { readSchedule } from './source/stored-payloads.ts';

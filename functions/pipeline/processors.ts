@@ -1,4 +1,4 @@
-import type { ProcessorRegistry } from '../../shared/runtime/processor.ts';
+import type { ProcessorRegistry } from '../../shared/index.ts';
 import { seriesStateProcessor, teamRatingsProcessor } from './analytics/analytics-processors.ts';
 import type { PipelineConfig } from './config.ts';
 import type { referenceDefinitionInput } from './definition.ts';

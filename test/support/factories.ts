@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { makeRequestId, type ProcessorRequest } from '../../shared/messages/messages.ts';
 import { newTraceparent } from '../../shared/messages/fields.ts';
 import type { PubSubCloudEvent } from '../../shared/runtime/pubsub-event.ts';
-import type { Clock } from '../../shared/ports/clock.ts';
 
 export function makeProcessorRequest(
   overrides: Partial<ProcessorRequest> & Pick<ProcessorRequest, 'phase' | 'processor'>,
@@ -32,7 +31,4 @@ export function pubsubEvent(payload: unknown, options: { raw?: string; messageId
 }
 
 /** A clock the test moves by hand. */
-export function manualClock(start = '2026-03-01T12:00:00.000Z'): Clock & { advance(ms: number): void } {
-  let now = new Date(start).getTime();
-  return { now: () => new Date(now), advance: (ms) => (now += ms) };
-}
+export { manualClock } from '../../shared/testing/manual-clock.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
-import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';

@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
-import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import {
   AuthConfigError,
   createIdTokenVerifier,

@@ -18,8 +18,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
-import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { NotReadyError, PermanentError, TransientError } from '../../shared/errors/errors.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { TOPICS, phaseDeadLetterTopic } from '../../shared/messages/messages.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
-import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { phaseTopic } from '../../shared/messages/messages.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';

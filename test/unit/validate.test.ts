@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { referenceDefinition, referenceDefinitionInput } from '../../functions/pipeline/definition.ts';
 import { createReferenceProcessors } from '../../functions/pipeline/processors.ts';
-import { MemoryStore } from '../../shared/adapters/memory-store.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { declaredIndexes } from '../../shared/adapters/declared-indexes.ts';
 import { loadDefinition } from '../../shared/definition/load.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 import { compositeIndexFor, createIndexGuard, MissingIndexError } from '../../shared/store/indexes.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
-import { MemoryPublisher } from '../../shared/adapters/memory-publisher.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { planResources } from '../../infra/plan.ts';
 import {
   auditLive,

@@ -1,5 +1,5 @@
-import { PermanentError, waitForEarlierPartitions } from '../../../shared/errors/errors.ts';
-import type { Processor } from '../../../shared/runtime/processor.ts';
+import { PermanentError, waitForEarlierPartitions } from '../../../shared/index.ts';
+import type { Processor } from '../../../shared/index.ts';
 import { DOMAIN, seriesStateId, teamGameId } from '../collections.ts';
 import type { Game, TeamGameStats } from '../raw/normalize.ts';
 import { teamGameRatings } from './ratings.ts';

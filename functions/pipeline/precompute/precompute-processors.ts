@@ -1,4 +1,4 @@
-import type { Processor } from '../../../shared/runtime/processor.ts';
+import type { Processor } from '../../../shared/index.ts';
 import { DOMAIN, teamFormId } from '../collections.ts';
 import { teamFormAt } from './form.ts';
 import { loadSeasonContext } from './season-context.ts';

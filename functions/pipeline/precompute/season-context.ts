@@ -1,5 +1,5 @@
-import { waitForEarlierPartitions } from '../../../shared/errors/errors.ts';
-import type { ReadStore } from '../../../shared/runtime/processor.ts';
+import { waitForEarlierPartitions } from '../../../shared/index.ts';
+import type { ReadStore } from '../../../shared/index.ts';
 import type { TeamGameAnalytics } from '../analytics/ratings.ts';
 import { DOMAIN } from '../collections.ts';
 import type { Game } from '../raw/normalize.ts';

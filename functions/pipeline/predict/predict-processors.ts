@@ -1,6 +1,6 @@
-import { waitForEarlierPartitions } from '../../../shared/errors/errors.ts';
-import { COLLECTIONS } from '../../../shared/runtime/collections.ts';
-import type { Processor } from '../../../shared/runtime/processor.ts';
+import { waitForEarlierPartitions } from '../../../shared/index.ts';
+import { COLLECTIONS } from '../../../shared/index.ts';
+import type { Processor } from '../../../shared/index.ts';
 import { DOMAIN } from '../collections.ts';
 import { readSchedule } from '../source/stored-payloads.ts';
 import type { GameFeatures } from '../precompute/features.ts';

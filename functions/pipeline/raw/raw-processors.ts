@@ -1,4 +1,4 @@
-import type { Processor } from '../../../shared/runtime/processor.ts';
+import type { Processor } from '../../../shared/index.ts';
 import { DOMAIN, teamGameId } from '../collections.ts';
 import { readBoxscores } from '../source/stored-payloads.ts';
 import { normalizeBoxscores, type NormalizedDate } from './normalize.ts';

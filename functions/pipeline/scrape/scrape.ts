@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Processor, ProcessorContext } from '../../../shared/runtime/processor.ts';
+import type { Processor, ProcessorContext } from '../../../shared/index.ts';
 import { DOMAIN, rawPayloadId } from '../collections.ts';
 import {
   BoxscoresResponseSchema,

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { HttpError, NotReadyError, PermanentError, ValidationError } from '../../../shared/errors/errors.ts';
-import type { HttpClient } from '../../../shared/lib/http-client.ts';
-import { parseMessage } from '../../../shared/messages/decode.ts';
+import { HttpError, NotReadyError, PermanentError, ValidationError } from '../../../shared/index.ts';
+import type { HttpClient } from '../../../shared/index.ts';
+import { parseMessage } from '../../../shared/index.ts';
 
 /**
  * Reads the source API. Tells "not published yet" (a 404 whose body says not_published:
@@ -9,7 +9,11 @@ import { parseMessage } from '../../../shared/messages/decode.ts';
  * malformed payload (permanent, with the reason) from a transient failure (thrown as is).
  */
 export function createSourceClient(http: HttpClient, baseUrl: string) {
-  async function getJson<S extends z.ZodType>(path: string, params: Record<string, string>, schema: S): Promise<z.infer<S>> {
+  async function getJson<S extends z.ZodType>(
+    path: string,
+    params: Record<string, string>,
+    schema: S,
+  ): Promise<z.infer<S>> {
     const url = `${baseUrl.replace(/\/$/, '')}${path}?${new URLSearchParams(params).toString()}`;
     let text: string;
     try {
@@ -23,7 +27,9 @@ export function createSourceClient(http: HttpClient, baseUrl: string) {
           body = undefined;
         }
         if (typeof body === 'object' && body !== null && (body as { error?: unknown }).error === 'not_published') {
-          throw new NotReadyError(`source has not published ${Object.values(params).join(' ')} yet (${url})`, { cause: error });
+          throw new NotReadyError(`source has not published ${Object.values(params).join(' ')} yet (${url})`, {
+            cause: error,
+          });
         }
         throw new PermanentError(`source endpoint not found: ${url}`, { cause: error });
       }
@@ -33,7 +39,11 @@ export function createSourceClient(http: HttpClient, baseUrl: string) {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new ValidationError(`malformed payload from ${url}: not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`, [{ path: '(root)', message: 'not JSON' }], { cause: error });
+      throw new ValidationError(
+        `malformed payload from ${url}: not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`,
+        [{ path: '(root)', message: 'not JSON' }],
+        { cause: error },
+      );
     }
     return parseMessage(schema, json, `payload from ${url}`);
   }

@@ -1,5 +1,5 @@
 import { createIndexGuard, type FirestoreIndex } from '../store/indexes.ts';
-import { declaredIndexes } from './declared-indexes.ts';
+import { declaredIndexes } from '../adapters/declared-indexes.ts';
 import type { DocData, DocumentStore, Filter, QueryOptions, StoredDoc } from '../ports/store.ts';
 
 function matches(data: DocData, filter: Filter): boolean {
