@@ -73,7 +73,8 @@ program
         return context.print(
           run
             ? `run ${run.runId} started for ${options.partition}`
-            : `run request ${messageId} published; no run yet (is another run RUNNING for ${options.partition}? see \`phasegate queue list\` and the orchestrator log)`,
+            : `run request ${messageId} published; no run yet (is another run RUNNING for ${options.partition}? see ` +
+                `\`phasegate queue list\` and the orchestrator log)`,
         );
       }
       if (!run)

@@ -53,7 +53,8 @@ try {
     `  model (net-rating-logistic-v1)  accuracy ${pct(report.model.accuracy)}  Brier ${report.model.brier.toFixed(4)}\n`,
   );
   process.stdout.write(
-    `  baseline: home team wins        accuracy ${pct(report.baselineHomeTeamWins.accuracy)}  Brier ${report.baselineHomeTeamWins.brier.toFixed(4)}\n`,
+    `  baseline: home team wins        accuracy ${pct(report.baselineHomeTeamWins.accuracy)}  Brier ` +
+      `${report.baselineHomeTeamWins.brier.toFixed(4)}\n`,
   );
 } finally {
   await pipeline.stop();

@@ -48,7 +48,8 @@ export function auditExpectations(definition: LoadedDefinition, expectations: Ga
         drifts.push({
           area: 'expectations',
           message:
-            `phases[${phase.id}].processors[${processor.name}] writes ${output.collection} (${output.partitionField}), for which the expectations name no minimum: ` +
+            `phases[${phase.id}].processors[${processor.name}] writes ${output.collection} (${output.partitionField}), ` +
+            `for which the expectations name no minimum: ` +
             `its gate would fail closed; add ${phase.id}.${output.collection}.${output.partitionField} (0 if nothing is expected)`,
         });
       }
@@ -74,7 +75,9 @@ export function auditExpectations(definition: LoadedDefinition, expectations: Ga
         const guess = closest(`${collection}.${field}`, declared);
         drifts.push({
           area: 'expectations',
-          message: `the expectations of ${phaseId} name ${collection} (${field}), which no processor of ${phaseId} declares as an output: it checks nothing${guess ? `; the phase writes ${guess}` : ''}`,
+          message:
+            `the expectations of ${phaseId} name ${collection} (${field}), which no processor of ${phaseId} ` +
+            `declares as an output: it checks nothing${guess ? `; the phase writes ${guess}` : ''}`,
         });
       }
     }
@@ -112,7 +115,10 @@ export function auditEntryPoints(
   return drifts;
 }
 
-/** What makes delivery safe: every subscription dead-letters and retries with backoff, no ack deadline under a timeout, every dead-letter topic read. */
+/**
+ * What makes delivery safe: every subscription dead-letters and retries with backoff, no ack
+ * deadline under a timeout, every dead-letter topic read.
+ */
 export function auditPlan(plan: ResourcePlan): Drift[] {
   const drifts: Drift[] = [];
   const topics = new Set(plan.topics);
@@ -150,7 +156,9 @@ export function auditPlan(plan: ResourcePlan): Drift[] {
     if (sub.ackDeadlineSeconds <= fn.timeoutSeconds)
       drifts.push({
         area: 'plan',
-        message: `subscription ${sub.name} ack deadline ${sub.ackDeadlineSeconds}s is not above ${fn.name}'s timeout ${fn.timeoutSeconds}s: a slow run is redelivered while it runs`,
+        message:
+          `subscription ${sub.name} ack deadline ${sub.ackDeadlineSeconds}s is not above ${fn.name}'s timeout ` +
+          `${fn.timeoutSeconds}s: a slow run is redelivered while it runs`,
       });
     if (fn.trigger.kind !== 'pubsub' || !fn.trigger.topics.includes(sub.topic))
       drifts.push({
@@ -209,14 +217,18 @@ export function auditIndexes(
     if (!known.has(index.collectionGroup))
       drifts.push({
         area: 'indexes',
-        message: `firestore.indexes.json has an index on ${index.collectionGroup}, a collection neither the kit nor the definition has (renamed?)`,
+        message:
+          `firestore.indexes.json has an index on ${index.collectionGroup}, a collection neither the kit nor the ` +
+          `definition has (renamed?)`,
       });
   }
   for (const index of required) {
     if (!seen.has(describeIndex(index)))
       drifts.push({
         area: 'indexes',
-        message: `the code queries ${describeIndex(index)}, which firestore.indexes.json does not declare: production Firestore refuses that query`,
+        message:
+          `the code queries ${describeIndex(index)}, which firestore.indexes.json does not declare: production ` +
+          `Firestore refuses that query`,
       });
   }
   return drifts;

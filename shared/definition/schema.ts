@@ -187,7 +187,9 @@ export const PipelineDefinitionSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['phases', index, 'processors', pIndex, 'name'],
-            message: `duplicate processor name "${processor.name}" (also in phase "${owner}"): queue entries and events name processors alone`,
+            message:
+              `duplicate processor name "${processor.name}" (also in phase "${owner}"): queue entries and events ` +
+              `name processors alone`,
           });
         }
         processorOwners.set(processor.name, phase.id);

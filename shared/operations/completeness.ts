@@ -81,8 +81,12 @@ export async function checkCompleteness(
   deps: CompletenessDeps,
   range: { from: string; to: string; enqueue: boolean },
 ): Promise<CompletenessReport> {
-  const keys = deps.definition.scheme.range(range.from, range.to);
-  const partitions = deps.rules.partitions ? await deps.rules.partitions(range.from, range.to) : keys;
+  // The pipeline's own list of partitions with work, else every key of the range (a scheme that
+  // cannot step says so). Either way both ends are keys of the scheme.
+  const { scheme } = deps.definition;
+  const partitions = deps.rules.partitions
+    ? await deps.rules.partitions(scheme.parse(range.from), scheme.parse(range.to))
+    : scheme.range(range.from, range.to);
   const perPhase: Record<string, { complete: number; total: number }> = Object.fromEntries(
     deps.definition.phases.map((p) => [p.id, { complete: 0, total: 0 }]),
   );

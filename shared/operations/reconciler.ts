@@ -234,7 +234,9 @@ async function detectStalls(deps: ReconcilerDeps, now: Date): Promise<string[]> 
         runningForSeconds: Math.round(runningForMs / 1000),
         expectedDurationSeconds: spec.expectedDurationSeconds,
         missing,
-        message: `phase ${phaseDoc.phase} RUNNING for ${Math.round(runningForMs / 1000)} s (expected ${spec.expectedDurationSeconds} s); waiting for ${missing.join(', ') || 'nothing: its gate is due'}`,
+        message:
+          `phase ${phaseDoc.phase} RUNNING for ${Math.round(runningForMs / 1000)} s (expected ` +
+          `${spec.expectedDurationSeconds} s); waiting for ${missing.join(', ') || 'nothing: its gate is due'}`,
       });
       return true;
     });

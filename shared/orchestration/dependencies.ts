@@ -240,14 +240,15 @@ export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult
   queued.sort((a, b) => scheme.compare(a.partition, b.partition));
   for (const dep of queued.slice(0, Math.max(0, deps.definition.dependencies.concurrency - active))) {
     if (!(await claimStart(deps, dep.partition))) continue;
+    const others = (dep.waiterCount ?? dep.waiters.length) - 1;
     const request: RunRequest = {
       partition: dep.partition,
       triggerSource: 'backfill',
-      requestedBy:
-        `dependencies: needed by ${dep.waiters.slice(0, 3).join(', ')}${dep.waiters.length > 3 ? ` and ${dep.waiters.length - 3} more` : ''}`.slice(
-          0,
-          200,
-        ),
+      // requestedBy is at most 200 characters: the first waiter and how many more.
+      requestedBy: `dependencies: needed by ${dep.waiters[0] ?? '?'}${others > 0 ? ` and ${others} more` : ''}`.slice(
+        0,
+        200,
+      ),
     };
     const messageId = await deps.publisher.publish(TOPICS.runRequests, request, { dependency: dep.partition });
     await deps.store.set(COLLECTIONS.dependencies, dep.partition, { messageId }, { merge: true });
@@ -261,7 +262,9 @@ export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult
       runId: null,
       phase: 'dependencies',
       processor: null,
-      message: `earlier partition ${partition} did not succeed; the runs waiting for it stay waiting until it does (retry it, then they resume)`,
+      message:
+        `earlier partition ${partition} did not succeed; the runs waiting for it stay waiting until it does ` +
+        `(retry it, then they resume)`,
     });
   }
   result.resumed = await resumeWaiters(deps, waitingEntries);

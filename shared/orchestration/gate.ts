@@ -130,7 +130,8 @@ export async function runGate(input: {
       if (expected === undefined) return { ...output, expected: 0, found, noExpectation: true as const };
       if (!Number.isInteger(expected) || expected < 0)
         throw new TypeError(
-          `the expectation of ${input.phase.id} ${output.collection} (${output.partitionField}) for ${input.partition} is ${String(expected)}, not a count`,
+          `the expectation of ${input.phase.id} ${output.collection} (${output.partitionField}) for ${input.partition} ` +
+            `is ${String(expected)}, not a count`,
         );
       return { ...output, expected, found };
     }),

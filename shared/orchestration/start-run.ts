@@ -139,8 +139,10 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
           state: 'refused',
           runId,
           reason: holder
-            ? `${missing.join(', ')} of phase ${start.startPhase} did not pass its gate in the current run ${holder.runId} (${holder.status}): include ${missing.length > 1 ? 'them' : 'it'} in processors, or run the phase whole`
-            : `${partition} has never run: running only ${start.processors.join(', ')} of ${start.startPhase} would leave ${others.join(', ')} without data; run the partition whole first`,
+            ? `${missing.join(', ')} of phase ${start.startPhase} did not pass its gate in the current run ` +
+              `${holder.runId} (${holder.status}): include ${missing.length > 1 ? 'them' : 'it'} in processors, or run the phase whole`
+            : `${partition} has never run: running only ${start.processors.join(', ')} of ${start.startPhase} would ` +
+              `leave ${others.join(', ')} without data; run the partition whole first`,
         };
       }
     }
@@ -149,8 +151,10 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
         state: 'refused',
         runId,
         reason: holder
-          ? `phase(s) ${unpassed.join(', ')} of ${partition} did not pass their gate in its current run ${holder.runId} (${holder.status}): run the partition from ${unpassed[0]} first`
-          : `${partition} has never run: a run from phase ${start.startPhase} would read phases ${before.join(', ')} that never ran; run the partition whole first`,
+          ? `phase(s) ${unpassed.join(', ')} of ${partition} did not pass their gate in its current run ${holder.runId} ` +
+            `(${holder.status}): run the partition from ${unpassed[0]} first`
+          : `${partition} has never run: a run from phase ${start.startPhase} would read phases ${before.join(', ')} ` +
+            `that never ran; run the partition whole first`,
       };
     }
     if (holder && !holder.supersededBy) {

@@ -232,7 +232,9 @@ export async function retryEntries(
           runId: entry.runId,
           phase: entry.phase,
           processor: entry.processor,
-          message: `${entry.requestId}: ${'exhausted' in claim ? 'automatic retries exhausted' : 'source deadline passed'}: ${entry.lastError}`,
+          message:
+            `${entry.requestId}: ${'exhausted' in claim ? 'automatic retries exhausted' : 'source deadline passed'}: ` +
+            entry.lastError,
         });
       }),
     );

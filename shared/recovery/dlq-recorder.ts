@@ -164,7 +164,8 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
       const lastError =
         typeof last?.message === 'string'
           ? last.message
-          : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
+          : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ` +
+            `${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
       const eventId = `${id.entryId}--dead_lettered--${messageId}`;
       const deadLettered = (message: string) =>
         tx.set(COLLECTIONS.events, eventId, {

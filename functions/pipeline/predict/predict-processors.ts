@@ -56,40 +56,28 @@ export const gradePredictionsProcessor: Processor = {
       DOMAIN.predictions,
       games.map((g) => g.gameId),
     );
-    // A prediction whose run is still deciding its own gate is that date's, not ours, to stamp:
-    // grading it now would restamp it and fail that gate (the dates run out of order when they
-    // are triggered as dependencies). Wait for that date; it resumes this when it has landed.
-    const makers = [
-      ...new Set(
-        predictions
-          .map((p) => (typeof p?.runId === 'string' ? p.runId : null))
-          .filter((id): id is string => id !== null && id !== ctx.request.runId),
-      ),
-    ];
-    const running = (await ctx.store.getMany(COLLECTIONS.runs, makers)).filter((r) => r?.status === 'RUNNING');
-    if (running.length > 0) {
-      const dates = running.map((r) => String(r?.partition));
-      throw waitForEarlierPartitions(
-        dates,
-        `the predictions for ${date}'s games were made by the run of ${dates.join(', ')}, which is still deciding them`,
-      );
-    }
-    // The previous game date's run makes the predictions for this date's games: until it has
-    // landed, grading would grade nothing while its gate expects what that run is about to write.
+    // The previous game date's run makes the predictions for this date's games and counts them at
+    // its gate. While it runs, grading would restamp them and fail that gate; before it succeeded,
+    // grading a missing one would grade nothing and never come back. Dates run out of order when
+    // they are triggered as dependencies: wait for it, and it resumes this once it has landed.
     const schedule = await readSchedule(ctx.store, date);
     const previous = schedule.seasonGames
       .map((g) => g.gameDate)
       .filter((d) => d < date)
       .sort()
       .at(-1);
-    if (previous && games.some((_, i) => !predictions[i])) {
+    if (previous) {
       const lock = await ctx.store.get(COLLECTIONS.runLocks, previous);
       const run = typeof lock?.runId === 'string' ? await ctx.store.get(COLLECTIONS.runs, lock.runId) : undefined;
-      if (run?.status !== 'SUCCESS')
+      const status = typeof run?.status === 'string' ? run.status : 'never run';
+      const missing = games.some((_, i) => !predictions[i]);
+      if (status === 'RUNNING' || (missing && status !== 'SUCCESS')) {
         throw waitForEarlierPartitions(
           [previous],
-          `${date}'s games are predicted by the run of ${previous}, which has not succeeded (${typeof run?.status === 'string' ? run.status : 'never run'})`,
+          `${date}'s games are predicted by the run of ${previous}, which ` +
+            (status === 'RUNNING' ? 'is still deciding them' : `has not succeeded (${status})`),
         );
+      }
     }
     const graded = games.flatMap((game, i) => {
       const prediction = predictions[i] as
