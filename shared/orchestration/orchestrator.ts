@@ -30,7 +30,8 @@ export interface OrchestratorDeps {
 /**
  * With `dependencies: 'trigger'`, after an outcome is recorded: a wait for earlier partitions
  * asks for them, and a run that ended lets the next ones start (and its waiters resume). A
- * failure here answers 5xx: the redelivery records nothing twice and asks again.
+ * failure to record the request answers 5xx (the redelivery records nothing twice and asks
+ * again); a failure of the pump is only logged (pumpQuietly).
  */
 async function followDependencies(deps: OrchestratorDeps, event: PubSubCloudEvent): Promise<void> {
   const outcome = ProcessorOutcomeSchema.safeParse(decodeBase64JsonOrNull(event));
