@@ -42,6 +42,9 @@ export {
   type ExpectationContext,
   type GateExpectations,
   type Minimum,
+  type DocumentCheck,
+  type Expectation,
+  type ValueExpectation,
 } from './orchestration/gate.ts';
 export type { CompletenessRules, ExpectedDoc } from './operations/completeness.ts';
 export { registerPipelineFunctions, type PipelineFunctions } from './adapters/functions-entry.ts';

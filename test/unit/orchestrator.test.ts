@@ -505,6 +505,70 @@ describe('orchestrator', () => {
     });
   });
 
+  it('fails the gate on values, not only counts: every document is checked, the first invalid ones named', async () => {
+    // Widgets have index 0, 1, 2; this check allows only 0 and 1. Three documents, the minimum met.
+    const valueChecked: GateExpectations = {
+      table: {
+        ...testExpectations.table,
+        alpha: {
+          ...testExpectations.table.alpha!,
+          widgets: {
+            partition: { min: 3, each: (doc) => (Number(doc.data.index) < 2 ? undefined : `index ${String(doc.data.index)} is out of range`) },
+          },
+        },
+      },
+    };
+    const w = world({ expectations: valueChecked });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    await w.pump();
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    const runId = rid('2024-04-21', 'm1');
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'gate_failed')?.shortfalls).toEqual([
+      {
+        collection: 'widgets',
+        partitionField: 'partition',
+        expected: 3,
+        found: 3,
+        processors: ['widgets'],
+        invalid: { count: 1, first: [{ id: '2024-04-21_2', problem: 'index 2 is out of range' }] },
+      },
+    ]);
+    expect(await w.store.get(COLLECTIONS.runs, runId)).toMatchObject({
+      status: 'FAILED',
+      lastError:
+        'gate of phase alpha failed: widgets (partition) 1 of 3 fail their check (2024-04-21_2: index 2 is out of range)',
+    });
+    expect(await w.store.get(COLLECTIONS.queue, `${runId}--alpha--widgets`)).toMatchObject({
+      status: 'pending',
+      errorReason: 'gate_failed',
+    });
+  });
+
+  it('a value check that passes lets the run through, and only this run\'s documents are checked', async () => {
+    const checked: string[] = [];
+    const valueChecked: GateExpectations = {
+      table: {
+        ...testExpectations.table,
+        alpha: {
+          ...testExpectations.table.alpha!,
+          widgets: { partition: { min: 3, each: (doc) => void checked.push(doc.id) } },
+        },
+      },
+    };
+    const w = world({ expectations: valueChecked });
+    // A widget of another partition and a stale one of this partition: neither is this run's.
+    await w.store.set('widgets', 'other', { partition: '2024-04-20', index: 9, runId: 'x' });
+    await w.store.set('widgets', 'stale', { partition: '2024-04-21', index: 9, runId: 'old-run' });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    await w.pump();
+    expect((await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1')))?.status).toBe('SUCCESS');
+    expect(checked.sort()).toEqual(['2024-04-21_0', '2024-04-21_1', '2024-04-21_2']);
+  });
+
   it('fails closed when the expectations forget an output: NEEDS MANUAL FIX naming it, an alert, never a re-run', async () => {
     const alerts: Alert[] = [];
     // The gadgets output has no expectation: before, it counted as "0 expected" and the gate passed.
