@@ -2,11 +2,12 @@
 import { Command, CommanderError } from 'commander';
 import { TOPICS, type RunRequest } from '../shared/messages/messages.ts';
 import { connect, type Connection } from './lib/connection.ts';
-import { repoRoot } from './lib/local-pipeline.ts';
+import { findProject, loadPipeline, PipelineModuleError, type LoadedPipeline, type PipelineProject } from './lib/pipeline-module.ts';
+import { readStackFile } from './lib/connection.ts';
 import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
-import { parsePartition, registerQueueCommands } from './cli/queue-commands.ts';
+import { checkPartitionOptions, parsePartition, registerQueueCommands } from './cli/queue-commands.ts';
 import { registerOpsCommands } from './cli/ops-commands.ts';
 import { registerInfraCommands } from './cli/infra-commands.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
@@ -18,24 +19,40 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 let connection: Connection | undefined;
+let project: PipelineProject | undefined;
+let loaded: Promise<LoadedPipeline> | undefined;
 const context: CliContext = {
+  project: () => (project ??= findProject()),
   connection: () =>
-    Promise.resolve((connection ??= connect(repoRoot, process.env, program.opts<{ project?: string }>().project))),
+    Promise.resolve(
+      (connection ??= connect(context.project().root, process.env, program.opts<{ project?: string }>().project)),
+    ),
+  pipeline: () =>
+    (loaded ??= loadPipeline(
+      context.project(),
+      program.opts<{ pipeline?: string }>().pipeline ?? readStackFile(context.project().root)?.pipeline,
+    )),
   print: (text) => process.stdout.write(`${text}\n`),
 };
 
 const program = new Command('phasegate')
   .description('run and recover phasegate pipelines')
   .option('--project <id>', 'project to talk to (default: GOOGLE_CLOUD_PROJECT, else the local stack of `npm start`)')
+  .option(
+    '--pipeline <name>',
+    "the pipeline, as package.json's phasegate.pipelines names it (default: the local stack's, else the first)",
+  )
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  // Partition options are checked against the pipeline's own scheme before any command runs.
+  .hook('preAction', (_program, action) => checkPartitionOptions(context, action.opts()));
 
 program
   .command('trigger')
   .description('start a run for a partition (publishes a RunRequest to run-requests)')
   .requiredOption(
     '--partition <partition>',
-    'the partition to run (the reference pipeline: a day, YYYY-MM-DD)',
+    "the partition to run, a key of the pipeline's scheme (the reference pipeline: a day, YYYY-MM-DD)",
     parsePartition,
   )
   .option('--start-phase <phase>', 'start from this phase')
@@ -104,6 +121,7 @@ try {
   } else if (
     error instanceof UsageError ||
     error instanceof QueueActionError ||
+    error instanceof PipelineModuleError ||
     (error instanceof Error && /^no project to talk to/.test(error.message))
   ) {
     process.stderr.write(`phasegate: ${error.message}\n`);

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { DOMAIN } from '../functions/pipeline/collections.ts';
 import { loadCsvDataset } from './source-api/dataset.ts';
 import { repoRoot, startLocalPipeline } from './lib/local-pipeline.ts';
+import { findProject, loadPipeline } from './lib/pipeline-module.ts';
 
 const { values: args } = parseArgs({ options: { season: { type: 'string', default: '2023-24' } } });
 const season = args.season;
@@ -17,7 +18,11 @@ if (dates.length === 0) {
   process.exit(2);
 }
 
-const pipeline = await startLocalPipeline({ projectId: `model-report-${season}`, scheduler: false });
+const pipeline = await startLocalPipeline({
+  loaded: await loadPipeline(findProject(repoRoot), 'reference'),
+  projectId: `model-report-${season}`,
+  scheduler: false,
+});
 try {
   for (const [i, gameDate] of dates.entries()) {
     const run = await pipeline.run({ partition: gameDate, triggerSource: 'backfill', requestedBy: 'model-report' });

@@ -1,29 +1,34 @@
-// `npm start`: the whole pipeline on this machine. Emulators, the source API, every function
+// `npm start`: a whole pipeline on this machine (the project's first, or `--pipeline <name>`).
+// Emulators, the pipeline's local services (the reference pipeline's source API), every function
 // in its own functions-framework process, topics and push subscriptions from the definition,
-// then a demo run. Ctrl-C (or SIGTERM) stops everything it started.
+// then its demo runs. Ctrl-C (or SIGTERM) stops everything it started.
 import { parseArgs } from 'node:util';
 import { TOPICS } from '../shared/messages/messages.ts';
+import { PartitionError } from '../shared/definition/partition.ts';
 import { EmulatorsMissingError } from './lib/emulators.ts';
 import { FunctionsStartError } from './lib/functions.ts';
 import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts';
 import { summaryLine } from './lib/watch-run.ts';
-import { referenceDefinition } from '../functions/pipeline/definition.ts';
+import { findProject, loadPipeline, PipelineModuleError, type LoadedPipeline } from './lib/pipeline-module.ts';
 import { localJobs } from './lib/local-scheduler.ts';
 import { LOCAL_OPERATOR } from './lib/stack.ts';
 
 const { values: args } = parseArgs({
   options: {
+    pipeline: { type: 'string' },
     'no-demo': { type: 'boolean', default: false },
     iam: { type: 'boolean', default: false },
-    dates: { type: 'string', default: '2024-04-20,2024-04-21' },
+    partitions: { type: 'string' },
     project: { type: 'string', default: process.env.GOOGLE_CLOUD_PROJECT ?? 'phasegate-local' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  console.log(`npm start [-- --no-demo] [-- --iam] [-- --dates 2024-04-20,2024-04-21] [-- --project ID]
-  Starts the emulators, the source API and every function, provisions topics and subscriptions,
-  then runs the demo dates through the pipeline. Ctrl-C stops everything.
+  console.log(`npm start [-- --pipeline NAME] [-- --no-demo] [-- --iam] [-- --partitions A,B] [-- --project ID]
+  Starts the emulators, the pipeline's local services and every function, provisions topics and
+  subscriptions, then runs the demo partitions through the pipeline. Ctrl-C stops everything.
+  --pipeline    one of package.json's phasegate.pipelines (default: the first; here: reference)
+  --partitions  the demo partitions instead of the pipeline's own (comma-separated)
   --iam  production's request path: a local Cloud Run IAM front end before every function, push
          tokens minted as Pub/Sub would, functions in the auth mode deploy sets.`);
   process.exit(0);
@@ -50,8 +55,10 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 async function main(): Promise<void> {
-  say('phasegate: starting the local stack');
+  const loaded: LoadedPipeline = await loadPipeline(findProject(), args.pipeline);
+  say(`phasegate: starting the local stack of pipeline ${loaded.name}`);
   starting = startLocalPipeline({
+    loaded,
     projectId: args.project,
     iam: args.iam,
     signal: startup.signal,
@@ -60,11 +67,11 @@ async function main(): Promise<void> {
     },
   });
   pipeline = await starting;
-  const { emulators, source, stack } = pipeline;
+  const { emulators, services, stack } = pipeline;
   const pid = (p: { pid: number } | undefined) => (p ? `(pid ${p.pid})` : '(reused)');
   say(`  ${'pubsub emulator'.padEnd(26)} ${emulators.pubsub.host} ${pid(emulators.pubsub.process)}`);
   say(`  ${'firestore emulator'.padEnd(26)} ${emulators.firestore.host} ${pid(emulators.firestore.process)}`);
-  say(`  ${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`);
+  for (const line of services?.describe ?? []) say(`  ${line}`);
   for (const fn of stack.functions.values()) say(`  ${fn.name.padEnd(26)} ${fn.url} ${pid(fn.process)}`);
   if (stack.frontEnd) {
     say(
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
     `  project ${args.project}; ${stack.plan.topics.length} topics, ${stack.plan.subscriptions.length} subscriptions; ` +
       `logs in ${pipeline.logDir}`,
   );
-  for (const job of localJobs(referenceDefinition))
+  for (const job of localJobs(loaded.pipeline.definition))
     say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
   say(
     `\n  dashboard: ${stack.dashboardUrl}/${stack.frontEnd ? ` (as ${LOCAL_OPERATOR}, like gcloud run services proxy)` : ''}`,
@@ -84,14 +91,17 @@ async function main(): Promise<void> {
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {
-    for (const gameDate of args.dates
-      .split(',')
-      .map((d) => d.trim())
-      .filter(Boolean)) {
+    const demo = args.partitions
+      ? args.partitions
+          .split(',')
+          .map((d) => d.trim())
+          .filter(Boolean)
+      : (loaded.local?.demo ?? []);
+    for (const partition of demo) {
       if (stopping) return;
-      say(`\ndemo: run for ${gameDate}`);
+      say(`\ndemo: run for ${partition}`);
       const run = await pipeline.run(
-        { partition: gameDate, triggerSource: 'manual', requestedBy: 'npm start demo' },
+        { partition, triggerSource: 'manual', requestedBy: 'npm start demo' },
         (r, lines) => say(`  ${summaryLine(r, lines)}`),
       );
       if (!run) say(`  no run was created (see ${pipeline.logDir}/orchestrator-runs.log)`);
@@ -104,7 +114,8 @@ async function main(): Promise<void> {
       `\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`,
     );
   say(
-    `\nready. Start a run: publish {"partition":"YYYY-MM-DD","triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
+    `\nready. Start a run: publish {"partition":"${loaded.local?.demo.at(-1) ?? loaded.pipeline.definition.scheme.describe}",` +
+      `"triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
   );
 }
 
@@ -112,7 +123,11 @@ main().catch(async (error: unknown) => {
   // Stopped by Ctrl-C while starting: shutdown is already at work.
   if (stopping) return;
   // What a person can act on is the message; a stack trace only for the unexpected.
-  const expected = error instanceof EmulatorsMissingError || error instanceof FunctionsStartError;
+  const expected =
+    error instanceof EmulatorsMissingError ||
+    error instanceof FunctionsStartError ||
+    error instanceof PipelineModuleError ||
+    error instanceof PartitionError;
   process.stderr.write(
     `${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

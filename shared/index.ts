@@ -48,6 +48,7 @@ export {
 } from './orchestration/gate.ts';
 export type { CompletenessRules, ExpectedDoc } from './operations/completeness.ts';
 export { registerPipelineFunctions, type PipelineFunctions } from './adapters/functions-entry.ts';
+export type { LocalServices, PipelineLocal, PipelineOperations } from './pipeline-module.ts';
 export { createHttpClient, type HttpClient, type HttpClientOptions } from './lib/http-client.ts';
 export { parseMessage } from './messages/decode.ts';
 export { COLLECTIONS } from './runtime/collections.ts';

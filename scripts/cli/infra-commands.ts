@@ -1,8 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { REQUIRED_ENV } from '../../functions/pipeline/config.ts';
-import { referenceDefinition } from '../../functions/pipeline/definition.ts';
 import { declaredIndexesPath, readIndexesFile } from '../../shared/adapters/declared-indexes.ts';
 import { createPubSub } from '../../shared/adapters/pubsub-publisher.ts';
 import { createHeldPeek } from '../../shared/adapters/pubsub-held.ts';
@@ -23,6 +21,7 @@ import {
 import { staticAudit } from '../lib/audit.ts';
 import { runCommand, runDeployPlan } from '../lib/deploy-runner.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
+import type { LoadedPipeline } from '../lib/pipeline-module.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -77,9 +76,9 @@ export function parseActor(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** `--definition file.json` audits or deploys that definition instead of the reference pipeline's. */
-function definitionFrom(file: string | undefined): LoadedDefinition {
-  if (!file) return referenceDefinition;
+/** `--definition file.json` audits or deploys that definition instead of the pipeline's own. */
+function definitionFrom(file: string | undefined, loaded: LoadedPipeline): LoadedDefinition {
+  if (!file) return loaded.pipeline.definition;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -113,15 +112,20 @@ interface DeployOptions {
   definition?: string;
 }
 
-export const hasCompiledOutput = (): boolean => existsSync(join(repoRoot, 'dist', 'functions', 'index.js'));
+/** Where `npm run build` puts the compiled entry module of a pipeline of this checkout. */
+const compiledEntry = (loaded: LoadedPipeline): string =>
+  join('dist', relative(repoRoot, loaded.entry)).replace(/\.ts$/, '.js').split(sep).join('/');
+
+export const hasCompiledOutput = (loaded: LoadedPipeline): boolean => existsSync(join(repoRoot, compiledEntry(loaded)));
 
 /**
  * What each function's source upload needs: the compiled output, the lock file, and a
  * package.json whose `main` is the compiled entry module and with no scripts (the buildpack
  * would otherwise run `build`, which needs the TypeScript sources).
  */
-export function stageSource(dir: string): void {
-  if (!hasCompiledOutput()) throw new UsageError('no compiled output in dist/: run `npm run build` first');
+export function stageSource(dir: string, loaded: LoadedPipeline): void {
+  if (!hasCompiledOutput(loaded))
+    throw new UsageError(`no compiled output in dist/ (${compiledEntry(loaded)}): run \`npm run build\` first`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The compiler's incremental state is not part of what runs.
@@ -131,7 +135,7 @@ export function stageSource(dir: string): void {
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(
     join(dir, 'package.json'),
-    `${JSON.stringify({ ...manifest, main: 'dist/functions/index.js', scripts: {}, bin: undefined }, null, 2)}\n`,
+    `${JSON.stringify({ ...manifest, main: compiledEntry(loaded), scripts: {}, bin: undefined }, null, 2)}\n`,
   );
 }
 
@@ -156,10 +160,11 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
       '--region <region>',
       'with --live on a real project: its region (checks push endpoints, OIDC and scheduler jobs exactly)',
     )
-    .option('--definition <file.json>', 'audit this definition instead of the reference pipeline')
+    .option('--definition <file.json>', "audit this definition against the pipeline's code instead of its own")
     .action(async (options: { live?: boolean; region?: string; definition?: string }) => {
-      const definition = definitionFrom(options.definition);
-      const drifts = await staticAudit(repoRoot, definition);
+      const loaded = await context.pipeline();
+      const definition = definitionFrom(options.definition, loaded);
+      const drifts = await staticAudit(loaded, definition);
       report(context, 'static audit', drifts);
       if (options.live) {
         const c = await context.connection();
@@ -262,7 +267,7 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
     )
     .option('--runtime <runtime>', 'Cloud Functions runtime', 'nodejs20')
     .option('--out <dir>', 'where the plan, the Terraform JSON and the staged source are written', '.phasegate/deploy')
-    .option('--definition <file.json>', 'deploy this definition instead of the reference pipeline')
+    .option('--definition <file.json>', "deploy this definition with the pipeline's code instead of its own")
     .option('--dry-run', 'print the gcloud commands in order and write the files; run nothing')
     .action(async (options: DeployOptions, command: Command) => {
       const project = command.optsWithGlobals<{ project?: string }>().project;
@@ -270,13 +275,19 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
       if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
         throw new UsageError(`"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`);
       const env = options.env ?? {};
-      const missing = REQUIRED_ENV.filter((name) => !env[name]);
+      const loaded = await context.pipeline();
+      if (resolve(loaded.root) !== resolve(repoRoot))
+        throw new UsageError(
+          `deploy builds the pipelines of this checkout (${repoRoot}); ${loaded.root} is another project: ` +
+            'until phasegate is a published package, add the pipeline to this checkout (see README, Build your own pipeline)',
+        );
+      const missing = (loaded.pipeline.operations?.requiredEnv ?? []).filter((name) => !env[name]);
       if (missing.length)
         throw new UsageError(
-          `the reference pipeline needs ${missing.join(', ')}: add ${missing.map((m) => `--env ${m}=...`).join(' ')}`,
+          `pipeline ${loaded.name} needs ${missing.join(', ')}: add ${missing.map((m) => `--env ${m}=...`).join(' ')}`,
         );
-      const definition = definitionFrom(options.definition);
-      const drifts = await staticAudit(repoRoot, definition);
+      const definition = definitionFrom(options.definition, loaded);
+      const drifts = await staticAudit(loaded, definition);
       if (drifts.length > 0) {
         report(context, 'static audit', drifts);
         throw new UsageError('the static audit found drift: fix it before deploying (`phasegate validate`)');
@@ -323,18 +334,18 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
         `${JSON.stringify(terraformPlan(definition, target, indexes), null, 2)}\n`,
       );
       if (options.dryRun) {
-        if (hasCompiledOutput()) stageSource(join(out, 'source'));
+        if (hasCompiledOutput(loaded)) stageSource(join(out, 'source'), loaded);
         context.print(script);
         context.print(
           `# wrote ${join(options.out, 'deploy.sh')} and ${join(options.out, 'phasegate.tf.json')}; ` +
-            (hasCompiledOutput()
+            (hasCompiledOutput(loaded)
               ? `staged the source in ${sourceDir}`
               : 'run `npm run build` and this again to stage the source they upload'),
         );
         return;
       }
       await buildOutput();
-      stageSource(join(out, 'source'));
+      stageSource(join(out, 'source'), loaded);
       const counts = await runDeployPlan(steps, runCommand, (line) => context.print(line));
       context.print(
         `deployed ${project} (${options.region}): ${counts.created} steps applied, ${counts.updated} updated, ` +

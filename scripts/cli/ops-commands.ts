@@ -1,10 +1,6 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { referenceDefinition } from '../../functions/pipeline/definition.ts';
-import { referenceCompleteness } from '../../functions/pipeline/completeness-rules.ts';
-import { sourceCalendar } from '../../functions/pipeline/source/calendar.ts';
-import { seasonOfDate } from '../../functions/pipeline/season.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
@@ -14,12 +10,21 @@ import { healthSummary } from '../../shared/operations/health.ts';
 import { describeHeld } from '../../shared/ports/held-messages.ts';
 import { peekControlDlq } from '../lib/control-dlq.ts';
 import { backfill } from '../lib/backfill.ts';
-import { repoRoot } from '../lib/local-pipeline.ts';
+import type { CompletenessRules } from '../../shared/operations/completeness.ts';
+import type { LoadedPipeline } from '../lib/pipeline-module.ts';
 import { describeRun } from '../lib/watch-run.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 import { parsePartition } from './queue-commands.ts';
+
+function rangeOf(loaded: LoadedPipeline, from: string, to: string): string[] {
+  try {
+    return loaded.pipeline.definition.scheme.range(from, to);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 function parsePositive(value: string): number {
   const n = Number(value);
@@ -28,8 +33,23 @@ function parsePositive(value: string): number {
   return n;
 }
 
-function range(from: string, to: string): void {
-  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+function range(loaded: LoadedPipeline, from: string, to: string): void {
+  if (loaded.pipeline.definition.scheme.compare(from, to) > 0) throw new UsageError(`--from ${from} is after --to ${to}`);
+}
+
+/**
+ * The pipeline's completeness rules, built as its reconciler builds them (with the settings of
+ * the local stack's services when talking to it: the connection set them).
+ */
+function completenessOf(loaded: LoadedPipeline): CompletenessRules | undefined {
+  try {
+    return loaded.pipeline.completeness?.({ http: createHttpClient() });
+  } catch (error) {
+    throw new UsageError(
+      `the completeness rules of pipeline ${loaded.name} cannot be built: ` +
+        `${error instanceof Error ? error.message : String(error)} (or run \`npm start\` and talk to its stack)`,
+    );
+  }
 }
 
 export function registerOpsCommands(program: Command, context: CliContext): void {
@@ -163,16 +183,6 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         );
     });
 
-  const sourceUrl = async () => {
-    const c = await context.connection();
-    const url = process.env.SOURCE_API_URL ?? c.sourceApiUrl;
-    if (!url)
-      throw new UsageError(
-        'set SOURCE_API_URL (the calendar of game dates comes from the source API), or run `npm start`',
-      );
-    return url;
-  };
-
   program
     .command('completeness')
     .description('compare what must exist with what exists, unit by unit; --enqueue queues the missing pairs for retry')
@@ -181,11 +191,14 @@ export function registerOpsCommands(program: Command, context: CliContext): void
     .option('--enqueue', 'queue every missing (date, processor) for the auto-retry')
     .option('--json', 'JSON output for scripts')
     .action(async (options: { from: string; to: string; enqueue?: boolean; json?: boolean }) => {
-      range(options.from, options.to);
+      const loaded = await context.pipeline();
+      range(loaded, options.from, options.to);
       const { store } = await context.connection();
-      const rules = referenceCompleteness(sourceCalendar(createHttpClient(), await sourceUrl()));
+      const rules = completenessOf(loaded);
+      if (!rules)
+        throw new UsageError(`pipeline ${loaded.name} declares no completeness rules (\`completeness\` in its entry module)`);
       const report = await checkCompleteness(
-        { definition: referenceDefinition, rules, store, clock: systemClock },
+        { definition: loaded.pipeline.definition, rules, store, clock: systemClock },
         { from: options.from, to: options.to, enqueue: options.enqueue ?? false },
       );
       if (options.json) return context.print(JSON.stringify(report, null, 2));
@@ -206,17 +219,27 @@ export function registerOpsCommands(program: Command, context: CliContext): void
   program
     .command('backfill')
     .description(
-      'run every game date of a range, each season in date order, seasons in parallel; resumable after Ctrl-C',
+      'run every partition of a range that has work, each chain (the reference pipeline: a season) in order, ' +
+        'chains in parallel; resumable after Ctrl-C',
     )
     .requiredOption('--from <partition>', 'first partition', parsePartition)
     .requiredOption('--to <partition>', 'last partition', parsePartition)
-    .option('--concurrency <n>', 'seasons at once', parsePositive, 4)
+    .option('--concurrency <n>', 'chains at once', parsePositive, 4)
     .option('--json', 'JSON output for scripts (no progress bar)')
     .action(async (options: { from: string; to: string; concurrency: number; json?: boolean }) => {
-      range(options.from, options.to);
+      const loaded = await context.pipeline();
+      range(loaded, options.from, options.to);
       const c = await context.connection();
-      const dates = await sourceCalendar(createHttpClient(), await sourceUrl())(options.from, options.to);
-      const stateFile = join(repoRoot, '.phasegate', `backfill-${c.projectId}-${options.from}_${options.to}.json`);
+      const { scheme } = loaded.pipeline.definition;
+      const rules = completenessOf(loaded);
+      const dates = rules?.partitions
+        ? await rules.partitions(options.from, options.to)
+        : rangeOf(loaded, options.from, options.to);
+      const stateFile = join(
+        loaded.root,
+        '.phasegate',
+        `backfill-${loaded.name}-${c.projectId}-${options.from}_${options.to}.json`,
+      );
       let stopping = false;
       const onSigint = () => {
         stopping = true;
@@ -226,7 +249,7 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       const bar = options.json
         ? undefined
         : new SingleBar(
-            { format: 'backfill [{bar}] {value}/{total} dates | {ok} ok {bad} failed | {last}', hideCursor: true },
+            { format: 'backfill [{bar}] {value}/{total} partitions | {ok} ok {bad} failed | {last}', hideCursor: true },
             { barCompleteChar: '#', barIncompleteChar: '.', format: '' },
           );
       let ok = 0;
@@ -235,7 +258,8 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       const result = await backfill(c.store, c.publisher, {
         dates,
         concurrency: options.concurrency,
-        dependencyKey: seasonOfDate,
+        dependencyKey: (partition) => loaded.pipeline.operations?.backfillChain?.(partition) ?? partition,
+        compare: (a, b) => scheme.compare(a, b),
         stateFile,
         stopped: () => stopping,
         onProgress: (e) => {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { referenceDefinition } from '../../functions/pipeline/definition.ts';
+import { PartitionKeySchema } from '../../shared/definition/partition.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../../shared/runtime/failure-queue.ts';
 import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
@@ -16,14 +16,30 @@ import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 
-/** A partition key of the pipeline's scheme (the reference pipeline's: a day, YYYY-MM-DD). */
+/**
+ * A partition key as every scheme writes one (letters, digits, `_`, `-`); whether the pipeline's
+ * scheme takes it is checked before the command runs (`checkPartitionOptions`), once the pipeline is loaded.
+ */
 export function parsePartition(value: string): string {
-  const problem = referenceDefinition.scheme.problem(value);
-  if (problem)
-    throw new InvalidArgumentError(
-      `"${value}" is not a partition (${referenceDefinition.scheme.describe}): ${problem}`,
-    );
+  const parsed = PartitionKeySchema.safeParse(value);
+  if (!parsed.success)
+    throw new InvalidArgumentError(`"${value}" is not a partition: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return value;
+}
+
+/** The options that name partitions. */
+const PARTITION_OPTIONS = ['partition', 'from', 'to'] as const;
+
+/** Refuses a partition option the pipeline's scheme does not take, naming the scheme. */
+export async function checkPartitionOptions(context: CliContext, options: Record<string, unknown>): Promise<void> {
+  const given = PARTITION_OPTIONS.filter((name) => typeof options[name] === 'string');
+  if (given.length === 0) return;
+  const { scheme } = (await context.pipeline()).pipeline.definition;
+  for (const name of given) {
+    const value = options[name] as string;
+    const problem = scheme.problem(value);
+    if (problem) throw new UsageError(`"${value}" is not a partition (${scheme.describe}): ${problem}`);
+  }
 }
 
 function parseStatus(value: string): QueueStatus {
@@ -53,7 +69,8 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .description('the failed-processor queue: list, show, retry, resolve, discard, requeue');
   const deps = async (): Promise<QueueActionDeps> => {
     const c = await context.connection();
-    return { definition: referenceDefinition, store: c.store, publisher: c.publisher, clock: systemClock };
+    const { definition } = (await context.pipeline()).pipeline;
+    return { definition, store: c.store, publisher: c.publisher, clock: systemClock };
   };
 
   queue

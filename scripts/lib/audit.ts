@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { referenceExpectations } from '../../functions/pipeline/gate-expectations.ts';
-import { createReferenceProcessors } from '../../functions/pipeline/processors.ts';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readIndexesFile } from '../../shared/adapters/declared-indexes.ts';
+import { registeredEntryPoints } from '../../shared/adapters/functions-entry.ts';
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { planResources } from '../../infra/plan.ts';
 import type { Drift } from '../../infra/validate/drift.ts';
@@ -15,32 +15,50 @@ import {
   auditReadme,
   auditRegistry,
 } from '../../infra/validate/static-audit.ts';
+import type { LoadedPipeline } from './pipeline-module.ts';
+
+/** The kit's own checkout: its README documents the kit's contract and the reference pipeline. */
+const kitRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The processors of a pipeline as its functions build them. A factory reads its settings at cold
+ * start; here the settings deploy requires are placeholders where unset (building does no I/O).
+ */
+function processorsOf(loaded: LoadedPipeline): Readonly<Record<string, unknown>> {
+  const { processors, operations } = loaded.pipeline;
+  if (typeof processors !== 'function') return processors;
+  const unset = (operations?.requiredEnv ?? []).filter((name) => process.env[name] === undefined);
+  for (const name of unset) process.env[name] = 'http://validate.invalid';
+  try {
+    return processors();
+  } finally {
+    for (const name of unset) delete process.env[name];
+  }
+}
 
 /**
  * The static audit: the definition against the processor registry, the gate expectations, the registered entry points,
- * the plan's delivery invariants, firestore.indexes.json and README's contract tables.
+ * the plan's delivery invariants, the project's firestore.indexes.json and (for the kit's reference pipeline) README's
+ * contract tables. `definition` is the pipeline's own unless another is audited against its code (`--definition`).
  */
-export async function staticAudit(root: string, definition: LoadedDefinition): Promise<Drift[]> {
+export async function staticAudit(loaded: LoadedPipeline, definition: LoadedDefinition = loaded.pipeline.definition): Promise<Drift[]> {
   const plan = planResources(definition);
-  // Registers every function with the framework; builds no client (they are made at first use).
-  const { registeredEntryPoints } = await import('../../shared/adapters/functions-entry.ts');
-  await import('../../functions/index.ts');
   const { getFunction } = await import('@google-cloud/functions-framework/testing');
-  const registered = registeredEntryPoints();
+  const registered = registeredEntryPoints(loaded.pipeline);
   const drifts: Drift[] = [
-    // Building the processors does no I/O; the URL is never called.
-    ...auditRegistry(definition, createReferenceProcessors({ sourceApiUrl: 'http://validate.invalid' })),
-    ...auditExpectations(definition, referenceExpectations),
+    ...auditRegistry(definition, processorsOf(loaded)),
+    ...auditExpectations(definition, loaded.pipeline.expectations),
     ...auditEntryPoints(plan, (name) => (registered.has(name) && getFunction(name) ? 'http' : undefined), [
       ...registered.keys(),
     ]),
     ...auditPlan(plan),
   ];
   try {
-    drifts.push(...auditIndexes(definition, readIndexesFile(join(root, 'firestore.indexes.json')), requiredIndexes()));
+    drifts.push(...auditIndexes(definition, readIndexesFile(join(loaded.root, 'firestore.indexes.json')), requiredIndexes()));
   } catch (error) {
     drifts.push({ area: 'indexes', message: error instanceof Error ? error.message : String(error) });
   }
-  drifts.push(...auditReadme(readFileSync(join(root, 'README.md'), 'utf8'), definition, plan));
+  if (resolve(loaded.root) === resolve(kitRoot) && loaded.name === 'reference')
+    drifts.push(...auditReadme(readFileSync(join(loaded.root, 'README.md'), 'utf8'), definition, plan));
   return drifts;
 }

@@ -19,6 +19,8 @@ export interface BackfillOptions {
   concurrency: number;
   /** Dates with the same key run in date order (a later one needs the earlier); keys run in parallel. */
   dependencyKey: (partition: string) => string;
+  /** The scheme's order of partitions (string order when absent). */
+  compare?: (a: string, b: string) => number;
   stateFile: string;
   runTimeoutMs?: number;
   onProgress?: (event: { partition: string; status: string; runId: string | null; skipped?: boolean }) => void;
@@ -70,7 +72,7 @@ export async function backfill(
   publisher: Publisher,
   options: BackfillOptions,
 ): Promise<BackfillResult> {
-  const sorted = [...new Set(options.dates)].sort();
+  const sorted = [...new Set(options.dates)].sort(options.compare);
   const state = loadState(options.stateFile, sorted[0] ?? '', sorted.at(-1) ?? '');
   const chains = new Map<string, string[]>();
   for (const d of sorted) chains.set(options.dependencyKey(d), [...(chains.get(options.dependencyKey(d)) ?? []), d]);

@@ -11,13 +11,23 @@ const StackFileSchema = z.object({
   projectId: z.string(),
   PUBSUB_EMULATOR_HOST: z.string(),
   FIRESTORE_EMULATOR_HOST: z.string(),
-  sourceApiUrl: z.string(),
+  /** The pipeline it runs (a name in the project's package.json). */
+  pipeline: z.string(),
+  /** What its local services gave the functions (a source's URL): the command line sees the same. */
+  env: z.record(z.string(), z.string()),
   dashboardUrl: z.string().optional(),
   pid: z.number(),
 });
 export type StackFile = z.infer<typeof StackFileSchema>;
 
 export const stackFilePath = (root: string): string => join(root, '.phasegate', 'stack.json');
+
+/** The stack file of `root`, when `npm start` runs there (its pipeline's name, chiefly). */
+export function readStackFile(root: string): StackFile | undefined {
+  if (!existsSync(stackFilePath(root))) return undefined;
+  const parsed = StackFileSchema.safeParse(JSON.parse(readFileSync(stackFilePath(root), 'utf8')));
+  return parsed.success ? parsed.data : undefined;
+}
 
 export function writeStackFile(root: string, stack: StackFile): void {
   mkdirSync(join(root, '.phasegate'), { recursive: true });
@@ -34,8 +44,8 @@ export interface Connection {
   publisher: Publisher;
   /** Where it came from, for messages: "environment" or the stack file. */
   source: string;
-  /** The local source API, when talking to the stack `npm start` runs. */
-  sourceApiUrl: string | undefined;
+  /** The pipeline of the stack `npm start` runs, when talking to it. */
+  stackPipeline: string | undefined;
   close(): Promise<void>;
 }
 
@@ -46,7 +56,7 @@ export interface Connection {
 export function connect(root: string, env: NodeJS.ProcessEnv = process.env, projectOverride?: string): Connection {
   let projectId = projectOverride ?? env.GOOGLE_CLOUD_PROJECT;
   let source = 'environment';
-  let sourceApiUrl: string | undefined;
+  let stackPipeline: string | undefined;
   if (!projectId || (!env.PUBSUB_EMULATOR_HOST && existsSync(stackFilePath(root)) && !projectOverride)) {
     if (!existsSync(stackFilePath(root))) {
       throw new Error('no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal');
@@ -56,7 +66,8 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
     env.PUBSUB_EMULATOR_HOST = stack.PUBSUB_EMULATOR_HOST;
     env.FIRESTORE_EMULATOR_HOST = stack.FIRESTORE_EMULATOR_HOST;
     source = `the local stack (${stackFilePath(root)})`;
-    sourceApiUrl = stack.sourceApiUrl;
+    stackPipeline = stack.pipeline;
+    for (const [name, value] of Object.entries(stack.env)) env[name] ??= value;
   }
   env.METADATA_SERVER_DETECTION ??= env.FIRESTORE_EMULATOR_HOST ? 'none' : env.METADATA_SERVER_DETECTION;
   const db = createFirestore(projectId);
@@ -66,7 +77,7 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
     store: createFirestoreStore(db, defaultStoreOptions(env)),
     publisher: createPubSubPublisher(pubsub),
     source,
-    sourceApiUrl,
+    stackPipeline,
     async close() {
       await db.terminate();
       await pubsub.close();

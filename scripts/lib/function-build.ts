@@ -13,6 +13,7 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** Every module a functions-framework process may be started from (`--source`). */
 export const FUNCTION_SOURCES = [
   'functions/index.ts',
+  'examples/open-data/index.ts',
   'test/fixtures/test-pipeline/functions.ts',
   'scripts/bench/limit-functions.ts',
   'scripts/bench/overhead-functions.ts',
@@ -22,7 +23,7 @@ export const FUNCTION_SOURCES = [
  * What those modules may import: the key hashes every file under these, so a change anywhere
  * in the graph rebuilds. A build whose bundles read a file outside them fails (the key would lie).
  */
-const SOURCE_ROOTS = ['functions', 'shared', 'test/fixtures', 'scripts/bench'] as const;
+const SOURCE_ROOTS = ['functions', 'examples', 'shared', 'test/fixtures', 'scripts/bench'] as const;
 /** Files outside the roots that change what a build produces (this file holds the build options). */
 const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/lib/function-build.ts'] as const;
 /**

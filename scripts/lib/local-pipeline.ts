@@ -1,16 +1,13 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
 import { TOPICS, type RunRequest } from '../../shared/messages/messages.ts';
 import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
-import { referenceDefinition } from '../../functions/pipeline/definition.ts';
-import { loadCsvDataset } from '../source-api/dataset.ts';
-import { loadSourceApiConfig } from '../source-api/config.ts';
-import { syntheticDataset } from '../source-api/synthetic.ts';
-import { startSourceApi, type SourceApi } from '../source-api/server.ts';
+import type { LocalServices } from '../../shared/pipeline-module.ts';
+import type { LoadedPipeline } from './pipeline-module.ts';
 import { defaultPorts, startEmulators, type Emulators } from './emulators.ts';
-import { preferredOrFreePort } from './ports.ts';
 import { startStack, type Stack } from './stack.ts';
 import { findRunByMessage, watchRun } from './watch-run.ts';
 import { localJobs, startLocalScheduler } from './local-scheduler.ts';
@@ -20,8 +17,10 @@ import { createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface LocalPipeline {
+  loaded: LoadedPipeline;
   emulators: Emulators;
-  source: SourceApi;
+  /** What the pipeline's local module started besides the emulators (none when it has none). */
+  services: LocalServices | undefined;
   stack: Stack;
   store: DocumentStore;
   logDir: string;
@@ -31,43 +30,46 @@ export interface LocalPipeline {
 }
 
 /**
- * The reference pipeline on this machine: emulators, source API and every function. A start
- * that fails, or is aborted through `signal` (Ctrl-C while it starts), stops whatever it had
- * started before it rejects.
+ * A pipeline on this machine: emulators, its local services (the reference pipeline's source
+ * API) and every function. A start that fails, or is aborted through `signal` (Ctrl-C while it
+ * starts), stops whatever it had started before it rejects. State and logs are in the project's `.phasegate/`.
  */
 export async function startLocalPipeline(options: {
+  loaded: LoadedPipeline;
   projectId: string;
   echo?: (name: string, line: string) => void;
-  sourcePort?: number;
   scheduler?: boolean;
   signal?: AbortSignal;
   /** Production's request path: the local Cloud Run IAM front end (see iam-front-end.ts). */
   iam?: boolean;
 }): Promise<LocalPipeline> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const logDir = join(repoRoot, '.phasegate', 'logs');
+  const { loaded } = options;
+  const { definition } = loaded.pipeline;
+  const root = loaded.root;
+  for (const partition of loaded.local?.demo ?? []) definition.scheme.parse(partition);
+  const logDir = join(root, '.phasegate', 'logs');
   const checkAborted = () => options.signal?.throwIfAborted();
   checkAborted();
-  const emulators = await startEmulators({ logDir, preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')) });
-  let source: SourceApi | undefined;
+  const firebaseJson = join(root, 'firebase.json');
+  const emulators = await startEmulators({
+    logDir,
+    preferredPorts: defaultPorts(existsSync(firebaseJson) ? firebaseJson : join(repoRoot, 'firebase.json')),
+  });
+  let services: LocalServices | undefined;
   let stack: Stack | undefined;
   try {
     checkAborted();
-    const sourceConfig = loadSourceApiConfig(process.env);
-    const dataset =
-      sourceConfig.syntheticSeed === undefined
-        ? loadCsvDataset()
-        : syntheticDataset({ seed: sourceConfig.syntheticSeed, headers: loadCsvDataset().headers });
-    source = await startSourceApi({ dataset, faults: sourceConfig.faults, port: await preferredOrFreePort(options.sourcePort ?? 8090) });
-    const sourceUrl = source.url;
+    services = await loaded.local?.services?.({ logDir });
+    const serviceEnv = { ...services?.env };
     checkAborted();
     stack = await startStack({
-      definition: referenceDefinition,
-      functionsSource: join(repoRoot, 'functions', 'index.ts'),
+      definition,
+      functionsSource: loaded.entry,
       projectId: options.projectId,
       emulators,
       logDir,
-      functionEnv: () => ({ SOURCE_API_URL: sourceUrl }),
+      functionEnv: () => serviceEnv,
       echo: options.echo,
       iam: options.iam,
     });
@@ -76,17 +78,24 @@ export async function startLocalPipeline(options: {
     process.env.FIRESTORE_EMULATOR_HOST = emulators.firestore.host;
     const db = createFirestore(options.projectId);
     const store = createFirestoreStore(db);
-    const running = source;
+    const running = services;
     const scheduler =
       options.scheduler === false
         ? undefined
-        : startLocalScheduler(localJobs(referenceDefinition), createPubSubPublisher(live.pubsub), (job, error) =>
+        : startLocalScheduler(localJobs(definition), createPubSubPublisher(live.pubsub), (job, error) =>
             options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`),
           );
-    writeStackFile(repoRoot, { projectId: options.projectId, ...emulators.env, sourceApiUrl: running.url, pid: process.pid });
+    writeStackFile(root, {
+      projectId: options.projectId,
+      ...emulators.env,
+      pipeline: loaded.name,
+      env: serviceEnv,
+      pid: process.pid,
+    });
     return {
+      loaded,
       emulators,
-      source: running,
+      services: running,
       stack: live,
       store,
       logDir,
@@ -98,17 +107,17 @@ export async function startLocalPipeline(options: {
       },
       async stop() {
         scheduler?.stop();
-        removeStackFile(repoRoot);
+        removeStackFile(root);
         await live.stop().catch(() => undefined);
         await db.terminate().catch(() => undefined);
-        await running.close().catch(() => undefined);
+        await running?.stop().catch(() => undefined);
         await emulators.stop().catch(() => undefined);
       },
     };
   } catch (error) {
     // Each step is stopped even if an earlier one fails to stop: the emulators above all.
     await stack?.stop().catch(() => undefined);
-    await source?.close().catch(() => undefined);
+    await services?.stop().catch(() => undefined);
     await emulators.stop();
     throw error;
   }

@@ -19,6 +19,7 @@ import { loadConfig } from '../config.ts';
 import { createHttpClient } from '../lib/http-client.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { GateExpectations } from '../orchestration/gate.ts';
+import type { PipelineOperations } from '../pipeline-module.ts';
 import { createOrchestrator } from '../orchestration/orchestrator.ts';
 import { systemClock } from '../ports/clock.ts';
 import { createFaultInjector, parseFaultSpec } from '../runtime/faults.ts';
@@ -68,14 +69,15 @@ const getDeps = () => {
 
 type Registry = Readonly<Record<string, Processor>>;
 
-const registered = new Map<string, 'http'>();
-/** What this module registered with the functions framework: `validate` compares it with the plan. */
-export function registeredEntryPoints(): ReadonlyMap<string, 'http'> {
-  return registered;
+const registered = new WeakMap<PipelineFunctions, Map<string, 'http'>>();
+/** What `registerPipelineFunctions` registered for this pipeline: `validate` compares it with the plan. */
+export function registeredEntryPoints(pipeline: PipelineFunctions): ReadonlyMap<string, 'http'> {
+  return registered.get(pipeline) ?? new Map();
 }
+let registering: Map<string, 'http'> | undefined;
 function registerHttp(name: string, handler: functions.HttpFunction): void {
   functions.http(name, handler);
-  registered.set(name, 'http');
+  registering?.set(name, 'http');
 }
 
 const headersOf = (req: functions.Request) =>
@@ -144,6 +146,8 @@ export interface PipelineFunctions {
   expectations: GateExpectations;
   /** What a partition must hold, for the completeness check (built at first use, with the instance's HTTP client). */
   completeness?: (deps: { http: HttpClient }) => CompletenessRules;
+  /** What the command line needs to know of the pipeline beyond its definition. */
+  operations?: PipelineOperations;
 }
 
 /**
@@ -168,6 +172,16 @@ const pushFunctionNames = (definition: LoadedDefinition): string[] => [
 /** Registers every function of a pipeline: one per phase, and the orchestrator's two. Wiring only. */
 export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
   checkAuthAtStart(pipeline);
+  registering = new Map();
+  registered.set(pipeline, registering);
+  try {
+    registerEach(pipeline);
+  } finally {
+    registering = undefined;
+  }
+}
+
+function registerEach(pipeline: PipelineFunctions): void {
   let registry: Registry | undefined;
   for (const phase of pipeline.definition.phases) {
     let handler: PhaseHandler | undefined;

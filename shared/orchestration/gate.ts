@@ -20,7 +20,10 @@ export type Minimum = number | ((ctx: ExpectationContext) => number | Promise<nu
  * or `undefined` when it is right. The gate fails while any document fails its check, so a value
  * that is out of range stops the next phase as a missing document does.
  */
-export type DocumentCheck = (doc: StoredDoc, ctx: ExpectationContext) => string | undefined;
+export type DocumentCheck = (
+  doc: StoredDoc,
+  ctx: ExpectationContext,
+) => string | undefined | Promise<string | undefined>;
 
 /** A minimum and a check of every document's values. */
 export interface ValueExpectation {
@@ -179,14 +182,14 @@ export function describeShortfalls(shortfalls: readonly GateCheck[]): string {
 /** How many invalid documents a gate result names by id (the count is always whole). */
 const NAMED_INVALID = 3;
 
-function checkEach(
+async function checkEach(
   docs: readonly StoredDoc[],
   each: DocumentCheck,
   ctx: ExpectationContext,
-): Pick<GateCheck, 'found' | 'invalid'> {
+): Promise<Pick<GateCheck, 'found' | 'invalid'>> {
   const problems: { id: string; problem: string }[] = [];
   for (const doc of docs) {
-    const problem = each(doc, ctx);
+    const problem = await each(doc, ctx);
     if (problem !== undefined) problems.push({ id: doc.id, problem });
   }
   if (problems.length === 0) return { found: docs.length };

@@ -31,7 +31,7 @@ function npmStart(extraEnv: Record<string, string> = {}, extraArgs: string[] = [
     delete env.PUBSUB_EMULATOR_HOST;
     delete env.FIRESTORE_EMULATOR_HOST;
   }
-  const args = ['--import', 'tsx', 'scripts/start.ts', '--dates', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`, ...extraArgs];
+  const args = ['--import', 'tsx', 'scripts/start.ts', '--partitions', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`, ...extraArgs];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));

@@ -68,7 +68,7 @@ describe('the functions build', () => {
     expect(() => build.compiled('scripts/cli.ts')).toThrow('scripts/cli.ts is not a function entry module: add it to FUNCTION_SOURCES');
     writeFileSync(join(root, 'functions', 'index.ts'), `import '../infra/plan.ts';\n${readFileSync(join(root, 'functions', 'index.ts'), 'utf8')}`);
     cpSync(join(repoRoot, 'infra'), join(root, 'infra'), { recursive: true });
-    await expect(buildFunctions(root)).rejects.toThrow(/function bundles read files outside functions, shared, test\/fixtures, scripts\/bench \(infra\/plan\.ts.*\): add their folder to SOURCE_ROOTS/);
+    await expect(buildFunctions(root)).rejects.toThrow(/function bundles read files outside functions, examples, shared, test\/fixtures, scripts\/bench \(infra\/plan\.ts.*\): add their folder to SOURCE_ROOTS/);
     // The failed build left no folder that a later start could take for a good one.
     expect(builds(root)).toEqual([build.key]);
   });
