@@ -44,7 +44,7 @@ let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('\nstopping: functions, source API, emulators...');
+  say('\nstopping: functions, local services, emulators...');
   startup.abort();
   const started = await starting?.catch(() => undefined);
   await (pipeline ?? started)?.stop();
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       `\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`,
     );
   say(
-    `\nready. Start a run: publish {"partition":"${loaded.local?.demo.at(-1) ?? loaded.pipeline.definition.scheme.describe}",` +
+    `\nready. Start a run: publish {"partition":"${loaded.local?.demo[0] ?? loaded.pipeline.definition.scheme.describe}",` +
       `"triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,
   );
 }

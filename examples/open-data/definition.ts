@@ -5,7 +5,12 @@ import { loadDefinition, type PipelineDefinitionInput } from '../../shared/index
  * week per run, in three stages: download the week's file, process it into daily counts (checked
  * value by value), publish a page for the week.
  */
-const subscription = { ackDeadlineSeconds: 90, minBackoffSeconds: 5, maxBackoffSeconds: 60, maxDeliveryAttempts: 5 } as const;
+const subscription = {
+  ackDeadlineSeconds: 90,
+  minBackoffSeconds: 5,
+  maxBackoffSeconds: 60,
+  maxDeliveryAttempts: 5,
+} as const;
 const fn = { timeoutSeconds: 60, memoryMb: 256 } as const;
 
 export const openDataDefinitionInput = {

@@ -43,10 +43,13 @@ export const openDataExpectations = defineExpectations(openDataDefinitionInput, 
         min: async (ctx) => Number((await fileOf(ctx))?.rows ?? COUNTERS.length * 7),
         each: ({ data }, ctx) => {
           const count = data.count;
-          if (typeof count !== 'number' || !Number.isInteger(count)) return `count ${String(count)} is not a whole number`;
+          if (typeof count !== 'number' || !Number.isInteger(count))
+            return `count ${String(count)} is not a whole number`;
           if (count < 0 || count > MAX_PER_DAY) return `count ${count} is outside 0 … ${MAX_PER_DAY}`;
-          if (!daysOfWeek(ctx.partition).includes(String(data.date))) return `${String(data.date)} is not a day of ${ctx.partition}`;
-          if (!(COUNTERS as readonly string[]).includes(String(data.counter))) return `${String(data.counter)} is not a known counter`;
+          if (!daysOfWeek(ctx.partition).includes(String(data.date)))
+            return `${String(data.date)} is not a day of ${ctx.partition}`;
+          if (!(COUNTERS as readonly string[]).includes(String(data.counter)))
+            return `${String(data.counter)} is not a known counter`;
           return undefined;
         },
       },
@@ -58,7 +61,9 @@ export const openDataExpectations = defineExpectations(openDataDefinitionInput, 
         min: 1,
         each: async ({ data }, ctx) => {
           const sum = (await countsOf(ctx)).reduce((n, d) => n + Number(d.data.count), 0);
-          return data.total === sum ? undefined : `total ${String(data.total)} is not the sum of the week's counts (${sum})`;
+          return data.total === sum
+            ? undefined
+            : `total ${String(data.total)} is not the sum of the week's counts (${sum})`;
         },
       },
     },

@@ -10,7 +10,9 @@ export const local: PipelineLocal = {
     const portal = await startOpenDataPortal();
     return {
       env: { OPEN_DATA_URL: portal.url },
-      describe: [`${'open-data portal'.padEnd(26)} ${portal.url}/weeks/<YYYY-Www>.csv (published: 2024-W01 … 2024-W26)`],
+      describe: [
+        `${'open-data portal'.padEnd(26)} ${portal.url}/weeks/<YYYY-Www>.csv (published: 2024-W01 … 2024-W26)`,
+      ],
       stop: () => portal.close(),
     };
   },

@@ -22,7 +22,8 @@ export function parseWeekFile(week: string, csv: string): z.infer<typeof RowSche
   return lines.map((line, i) => {
     const [date, counter, count] = line.split(',');
     const row = RowSchema.safeParse({ date, counter, count });
-    if (!row.success) throw new PermanentError(`line ${i + 2} of the file of ${week} is not date,counter,count: ${line}`);
+    if (!row.success)
+      throw new PermanentError(`line ${i + 2} of the file of ${week} is not date,counter,count: ${line}`);
     return row.data;
   });
 }
@@ -30,7 +31,9 @@ export function parseWeekFile(week: string, csv: string): z.infer<typeof RowSche
 export const countId = (week: string, counter: string, date: string): string => `${week}_${counter}_${date}`;
 
 /** The processors; the portal's URL is read when the first function instance builds them. */
-export function createOpenDataProcessors(env: NodeJS.ProcessEnv = process.env): ProcessorRegistry<typeof openDataDefinitionInput> {
+export function createOpenDataProcessors(
+  env: NodeJS.ProcessEnv = process.env,
+): ProcessorRegistry<typeof openDataDefinitionInput> {
   const parsed = ConfigSchema.safeParse({ portalUrl: env.OPEN_DATA_URL });
   if (!parsed.success) throw new Error(`invalid configuration: OPEN_DATA_URL: ${parsed.error.issues[0]!.message}`);
   const { portalUrl } = parsed.data;
@@ -83,7 +86,8 @@ export function createOpenDataProcessors(env: NodeJS.ProcessEnv = process.env): 
           perDay[String(data.date)] = (perDay[String(data.date)] ?? 0) + Number(data.count);
         }
         const total = Object.values(totals).reduce((a, b) => a + b, 0);
-        const busiestDay = Object.entries(perDay).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
+        const busiestDay =
+          Object.entries(perDay).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
         const rows = Object.entries(totals)
           .sort((a, b) => a[0].localeCompare(b[0]))
           .map(([counter, n]) => `<tr><td>${counter}</td><td>${n}</td></tr>`)

@@ -98,7 +98,7 @@ export function registerOpsCommands(program: Command, context: CliContext): void
           r.lastError,
         ]),
       );
-      context.print(table(['date', 'run', 'status', 'phases', 'updated', 'last error'], rows));
+      context.print(table(['partition', 'run', 'status', 'phases', 'updated', 'last error'], rows));
     });
 
   program

@@ -97,7 +97,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
         if (entries.length === 0) return context.print('the queue is empty for these filters');
         context.print(
           table(
-            ['entry', 'date', 'phase', 'processor', 'status', 'action', 'retries', 'error'],
+            ['entry', 'partition', 'phase', 'processor', 'status', 'action', 'retries', 'error'],
             entries.map((e) => [
               e.requestId,
               e.partition,

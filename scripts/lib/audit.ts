@@ -41,7 +41,10 @@ function processorsOf(loaded: LoadedPipeline): Readonly<Record<string, unknown>>
  * the plan's delivery invariants, the project's firestore.indexes.json and (for the kit's reference pipeline) README's
  * contract tables. `definition` is the pipeline's own unless another is audited against its code (`--definition`).
  */
-export async function staticAudit(loaded: LoadedPipeline, definition: LoadedDefinition = loaded.pipeline.definition): Promise<Drift[]> {
+export async function staticAudit(
+  loaded: LoadedPipeline,
+  definition: LoadedDefinition = loaded.pipeline.definition,
+): Promise<Drift[]> {
   const plan = planResources(definition);
   const { getFunction } = await import('@google-cloud/functions-framework/testing');
   const registered = registeredEntryPoints(loaded.pipeline);
@@ -54,7 +57,9 @@ export async function staticAudit(loaded: LoadedPipeline, definition: LoadedDefi
     ...auditPlan(plan),
   ];
   try {
-    drifts.push(...auditIndexes(definition, readIndexesFile(join(loaded.root, 'firestore.indexes.json')), requiredIndexes()));
+    drifts.push(
+      ...auditIndexes(definition, readIndexesFile(join(loaded.root, 'firestore.indexes.json')), requiredIndexes()),
+    );
   } catch (error) {
     drifts.push({ area: 'indexes', message: error instanceof Error ? error.message : String(error) });
   }

@@ -21,7 +21,10 @@ const PipelineEntrySchema = z.strictObject({
 const ProjectManifestSchema = z.object({
   phasegate: z.strictObject({
     pipelines: z
-      .record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a pipeline name is lowercase letters, digits and -'), PipelineEntrySchema)
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a pipeline name is lowercase letters, digits and -'),
+        PipelineEntrySchema,
+      )
       .refine((p) => Object.keys(p).length > 0, 'names no pipeline'),
   }),
 });
@@ -50,7 +53,9 @@ export function findProject(from: string = process.cwd()): PipelineProject {
       try {
         raw = JSON.parse(readFileSync(manifest, 'utf8'));
       } catch (error) {
-        throw new PipelineModuleError(`${manifest} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+        throw new PipelineModuleError(
+          `${manifest} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       if (typeof raw === 'object' && raw !== null && 'phasegate' in raw) {
         const parsed = ProjectManifestSchema.safeParse(raw);
@@ -87,11 +92,14 @@ export async function loadPipeline(project: PipelineProject, name?: string): Pro
   const chosen = name ?? names[0]!;
   const spec = project.pipelines[chosen];
   if (!spec)
-    throw new PipelineModuleError(`no pipeline "${chosen}" in ${join(project.root, 'package.json')}: it names ${names.join(', ')}`);
+    throw new PipelineModuleError(
+      `no pipeline "${chosen}" in ${join(project.root, 'package.json')}: it names ${names.join(', ')}`,
+    );
   const entry = resolve(project.root, spec.entry);
   const shown = (path: string) => relative(process.cwd(), path) || path;
   const load = async (path: string, what: string): Promise<Record<string, unknown>> => {
-    if (!existsSync(path)) throw new PipelineModuleError(`the ${what} of pipeline "${chosen}", ${shown(path)}, does not exist`);
+    if (!existsSync(path))
+      throw new PipelineModuleError(`the ${what} of pipeline "${chosen}", ${shown(path)}, does not exist`);
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   };
   const entryModule = await load(entry, 'entry module');
@@ -105,7 +113,9 @@ export async function loadPipeline(project: PipelineProject, name?: string): Pro
     const localModule = await load(resolve(project.root, spec.local), 'local module');
     const candidate = localModule.local as Partial<PipelineLocal> | undefined;
     if (typeof candidate !== 'object' || candidate === null || !Array.isArray(candidate.demo))
-      throw new PipelineModuleError(`${shown(resolve(project.root, spec.local))} does not export \`local\` ({ demo, services? })`);
+      throw new PipelineModuleError(
+        `${shown(resolve(project.root, spec.local))} does not export \`local\` ({ demo, services? })`,
+      );
     local = candidate as PipelineLocal;
   }
   return { name: chosen, root: project.root, entry, pipeline: entryModule.pipeline, local };

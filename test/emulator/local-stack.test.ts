@@ -113,6 +113,33 @@ describe('npm start', () => {
     expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
   }, 300_000);
 
+  it('--pipeline open-data runs the second pipeline on the same kit: a week to SUCCESS, the bad week stopped by its value gate', async () => {
+    const started = npmStart({ ...inject('emulatorEnv') }, ['--pipeline', 'open-data', '--partitions', '2024-W16,2024-W13']);
+    await waitForOutput(started, 'ready.');
+    const output = started.output();
+    expect(output).toContain('starting the local stack of pipeline open-data');
+    expect(output).toMatch(/open-data portal\s+http:\/\/127\.0\.0\.1:\d+\/weeks/);
+    expect(output).toMatch(/phase-download .* phase-process .* phase-publish/s);
+    expect(output).toMatch(/demo: run for 2024-W16\n(.*\n)*?  SUCCESS  download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/);
+    expect(output).toMatch(/demo: run for 2024-W13\n(.*\n)*?  PARTIAL  download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/);
+    expect(output).toMatch(
+      /lastError: gate of phase process failed: daily_counts \(week\) 1 of 28 fail their check \(2024-W13_harbour-bridge_2024-03-27: count -3 is outside/,
+    );
+    for (const c of [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => commandLine(Number(m[1]))).filter((c) => c.includes('functions-framework')))
+      expect(c).toMatch(/--source=\S+\/\.phasegate\/build\/[0-9a-f]{16}\/examples\/open-data\/index\.js/);
+    started.child.kill('SIGINT');
+    expect(await started.exited).toBe(0);
+    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+  }, 300_000);
+
+  it('a pipeline the project does not name: npm start says which it names, starts nothing, and exits 1', async () => {
+    const started = npmStart({ ...inject('emulatorEnv') }, ['--pipeline', 'nope']);
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toMatch(/no pipeline "nope" in \S+package\.json: it names reference, open-data/);
+    expect(started.output()).not.toContain('pubsub emulator');
+    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+  }, 60_000);
+
   it('a function that exits at start: npm start says which and why, stops the emulators and functions it started, and exits 1', async () => {
     const started = npmStart(exitAtStart('orchestrator-completions'));
     const code = await started.exited;

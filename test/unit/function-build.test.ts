@@ -10,7 +10,7 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** A copy of what the build reads, so a test can change sources without touching the repository. */
 function copyOfSources(): string {
   const root = mkdtempSync(join(tmpdir(), 'phasegate-build-'));
-  for (const path of ['functions', 'shared', 'test/fixtures', 'scripts/bench', 'package-lock.json', 'tsconfig.json', 'firestore.indexes.json']) {
+  for (const path of ['functions', 'examples', 'shared', 'test/fixtures', 'scripts/bench', 'package-lock.json', 'tsconfig.json', 'firestore.indexes.json']) {
     cpSync(join(repoRoot, path), join(root, path), { recursive: true });
   }
   return root;

@@ -31,7 +31,14 @@ function world() {
   const clock = manualClock();
   const logger = createMemoryLogger();
   const processors = createOpenDataProcessors({ OPEN_DATA_URL: portal.url });
-  const orchestrator = createOrchestrator({ definition, expectations: openDataExpectations, store, publisher, clock, logger });
+  const orchestrator = createOrchestrator({
+    definition,
+    expectations: openDataExpectations,
+    store,
+    publisher,
+    clock,
+    logger,
+  });
   const phases = Object.fromEntries(
     definition.phases.map((p) => [
       p.id,
@@ -55,7 +62,8 @@ function world() {
       const event = pubsubEvent(m.message, { messageId: m.messageId });
       if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
       else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
-      else if (m.topic === TOPICS.autoRetryTicks) await runAutoRetryTick({ definition, store, publisher, clock, logger });
+      else if (m.topic === TOPICS.autoRetryTicks)
+        await runAutoRetryTick({ definition, store, publisher, clock, logger });
       else if (m.topic.startsWith('phase-')) await phases[m.topic.slice('phase-'.length)]!(event);
     }
   }
@@ -69,7 +77,9 @@ function world() {
 
 describe('the open-data example pipeline', () => {
   it('is whole: every processor registered, every output expected', () => {
-    expect(auditRegistry(openDataDefinition, createOpenDataProcessors({ OPEN_DATA_URL: 'http://x.invalid' }))).toEqual([]);
+    expect(auditRegistry(openDataDefinition, createOpenDataProcessors({ OPEN_DATA_URL: 'http://x.invalid' }))).toEqual(
+      [],
+    );
     expect(auditExpectations(openDataDefinition, openDataExpectations)).toEqual([]);
   });
 
@@ -96,7 +106,9 @@ describe('the open-data example pipeline', () => {
     // The download passed its gate, the processing did not.
     expect(run.status).toBe('PARTIAL');
     expect(run.lastError).toMatch(
-      new RegExp(`gate of phase process failed: daily_counts \\(week\\) 1 of 28 fail their check \\(${FAULTY_WEEK}_harbour-bridge_\\d{4}-\\d{2}-\\d{2}: count -3 is outside 0 … 100000\\)`),
+      new RegExp(
+        `gate of phase process failed: daily_counts \\(week\\) 1 of 28 fail their check \\(${FAULTY_WEEK}_harbour-bridge_\\d{4}-\\d{2}-\\d{2}: count -3 is outside 0 … 100000\\)`,
+      ),
     );
     expect(await w.store.get(DATA.pages, FAULTY_WEEK)).toBeUndefined();
     const entry = w.store.docs(COLLECTIONS.queue).find((e) => e.partition === FAULTY_WEEK);
