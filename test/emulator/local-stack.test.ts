@@ -120,8 +120,8 @@ describe('npm start', () => {
     expect(output).toContain('starting the local stack of pipeline open-data');
     expect(output).toMatch(/open-data portal\s+http:\/\/127\.0\.0\.1:\d+\/weeks/);
     expect(output).toMatch(/phase-download .* phase-process .* phase-publish/s);
-    expect(output).toMatch(/demo: run for 2024-W16\n(.*\n)*?  SUCCESS  download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/);
-    expect(output).toMatch(/demo: run for 2024-W13\n(.*\n)*?  PARTIAL  download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/);
+    expect(output).toMatch(/demo: run for 2024-W16\n(.*\n)*? {2}SUCCESS {2}download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/);
+    expect(output).toMatch(/demo: run for 2024-W13\n(.*\n)*? {2}PARTIAL {2}download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/);
     expect(output).toMatch(
       /lastError: gate of phase process failed: daily_counts \(week\) 1 of 28 fail their check \(2024-W13_harbour-bridge_2024-03-27: count -3 is outside/,
     );
