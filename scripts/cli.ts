@@ -2,8 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { TOPICS, type RunRequest } from '../shared/messages/messages.ts';
 import { connect, type Connection } from './lib/connection.ts';
-import { findProject, loadPipeline, PipelineModuleError, type LoadedPipeline, type PipelineProject } from './lib/pipeline-module.ts';
-import { readStackFile } from './lib/connection.ts';
+import {
+  findProject,
+  loadPipeline,
+  PipelineModuleError,
+  type LoadedPipeline,
+  type PipelineProject,
+} from './lib/pipeline-module.ts';
+import { readStackFile, talksToStack } from './lib/connection.ts';
 import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
@@ -11,6 +17,17 @@ import { checkPartitionOptions, parsePartition, registerQueueCommands } from './
 import { registerOpsCommands } from './cli/ops-commands.ts';
 import { registerInfraCommands } from './cli/infra-commands.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { SCAFFOLD_SCHEMES, ScaffoldError, writeScaffold, type ScaffoldScheme } from './init/scaffold.ts';
+
+function parseScheme(value: string): ScaffoldScheme {
+  if (!(SCAFFOLD_SCHEMES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      `"${value}" is not a scheme init makes; use one of ${SCAFFOLD_SCHEMES.join(', ')} (a custom scheme is written by hand: README)`,
+    );
+  return value as ScaffoldScheme;
+}
 
 // `phasegate ... | head` closes the pipe early: stop quietly, as other command-line tools do.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -27,11 +44,13 @@ const context: CliContext = {
     Promise.resolve(
       (connection ??= connect(context.project().root, process.env, program.opts<{ project?: string }>().project)),
     ),
-  pipeline: () =>
-    (loaded ??= loadPipeline(
-      context.project(),
-      program.opts<{ pipeline?: string }>().pipeline ?? readStackFile(context.project().root)?.pipeline,
-    )),
+  // --pipeline, else the pipeline of the local stack when that is what the command talks to, else the first.
+  pipeline: () => {
+    const { pipeline, project: projectId } = program.opts<{ pipeline?: string; project?: string }>();
+    const { root } = context.project();
+    const stack = talksToStack(root, process.env, projectId) ? readStackFile(root)?.pipeline : undefined;
+    return (loaded ??= loadPipeline(context.project(), pipeline ?? stack));
+  },
   print: (text) => process.stdout.write(`${text}\n`),
 };
 
@@ -45,7 +64,10 @@ const program = new Command('phasegate')
   .showHelpAfterError()
   .exitOverride()
   // Partition options are checked against the pipeline's own scheme before any command runs.
-  .hook('preAction', (_program, action) => checkPartitionOptions(context, action.opts()));
+  // (init's --partition names a scheme, and init runs outside any project.)
+  .hook('preAction', (_program, action) =>
+    action.name() === 'init' ? undefined : checkPartitionOptions(context, action.opts()),
+  );
 
 program
   .command('trigger')
@@ -108,6 +130,29 @@ program
     },
   );
 
+program
+  .command('init')
+  .description('make a new pipeline project in <dir>: a two-phase example, its tests and its two commands')
+  .argument('<dir>', 'an empty or new folder')
+  .option('--partition <scheme>', `the partition scheme: ${SCAFFOLD_SCHEMES.join(', ')}`, parseScheme, 'daily')
+  .action((dir: string, options: { partition: ScaffoldScheme }) => {
+    const files = writeScaffold(dir, options.partition);
+    context.print(`made ${resolve(dir)} (${options.partition} partitions): ${files.join(', ')}`);
+    context.print(`next: cd ${dir} && npm install && npm test, then npm start`);
+  });
+
+program
+  .command('start')
+  .description('run the pipeline on this machine (what `npm start` runs): emulators, functions, scheduler, demo')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async () => {
+    // scripts/start.ts reads its own options (`phasegate start --help`) and runs until Ctrl-C.
+    process.argv.splice(process.argv.indexOf('start'), 1);
+    await import('./start.ts');
+  });
+
 registerQueueCommands(program, context);
 registerOpsCommands(program, context);
 registerInfraCommands(program, context);
@@ -122,6 +167,7 @@ try {
     error instanceof UsageError ||
     error instanceof QueueActionError ||
     error instanceof PipelineModuleError ||
+    error instanceof ScaffoldError ||
     (error instanceof Error && /^no project to talk to/.test(error.message))
   ) {
     process.stderr.write(`phasegate: ${error.message}\n`);

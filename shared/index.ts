@@ -60,4 +60,6 @@ export {
   type RunRequest,
 } from './messages/messages.ts';
 export type { Clock } from './ports/clock.ts';
+export type { RunDoc } from './orchestration/run-doc.ts';
+export { RUN_STATUSES, type RunStatus } from './orchestration/run-status.ts';
 export type { Logger } from './ports/logger.ts';

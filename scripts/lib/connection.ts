@@ -49,6 +49,12 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/** Whether the command line talks to the local stack of `npm start` (its stack file), not to what the environment names. */
+export function talksToStack(root: string, env: NodeJS.ProcessEnv, projectOverride?: string): boolean {
+  const projectId = projectOverride ?? env.GOOGLE_CLOUD_PROJECT;
+  return !projectId || (!env.PUBSUB_EMULATOR_HOST && existsSync(stackFilePath(root)) && !projectOverride);
+}
+
 /**
  * The project the command line talks to: GOOGLE_CLOUD_PROJECT (with the emulator variables, or
  * a real project with application-default credentials), else the local stack `npm start` runs.
@@ -57,7 +63,7 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
   let projectId = projectOverride ?? env.GOOGLE_CLOUD_PROJECT;
   let source = 'environment';
   let stackPipeline: string | undefined;
-  if (!projectId || (!env.PUBSUB_EMULATOR_HOST && existsSync(stackFilePath(root)) && !projectOverride)) {
+  if (talksToStack(root, env, projectOverride)) {
     if (!existsSync(stackFilePath(root))) {
       throw new Error('no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal');
     }
@@ -69,6 +75,7 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
     stackPipeline = stack.pipeline;
     for (const [name, value] of Object.entries(stack.env)) env[name] ??= value;
   }
+  if (!projectId) throw new Error('no project to talk to: set GOOGLE_CLOUD_PROJECT or pass --project');
   env.METADATA_SERVER_DETECTION ??= env.FIRESTORE_EMULATOR_HOST ? 'none' : env.METADATA_SERVER_DETECTION;
   const db = createFirestore(projectId);
   const pubsub = createPubSub(projectId);

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, version as esbuildVersion } from 'esbuild';
+import { build, version as esbuildVersion, type Plugin } from 'esbuild';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -156,4 +156,87 @@ export function functionBuild(): Promise<FunctionBuild> {
     });
   }
   return current;
+}
+
+/** What a project outside this checkout holds that is not its source. */
+const NOT_SOURCE = new Set(['node_modules', '.phasegate', '.git', 'dist']);
+
+function projectFiles(root: string): string[] {
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => !NOT_SOURCE.has(e.name))
+    .flatMap((e) => (e.isDirectory() ? filesUnder(join(root, e.name)) : e.isFile() ? [join(root, e.name)] : []))
+    .sort();
+}
+
+/**
+ * The kit's own dependencies stay imports, loaded at run time from this checkout's node_modules
+ * (as they are loaded by the kit's code); `phasegate` itself and the project's own dependencies
+ * are bundled, since the bundle does not sit in the project and could not find them.
+ */
+function kitDependenciesExternal(): Plugin {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const kitDeps = Object.keys(manifest.dependencies ?? {});
+  const packageOf = (path: string) => (path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!);
+  return {
+    name: 'kit-dependencies-external',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:')) return { external: true };
+        return kitDeps.includes(packageOf(args.path)) ? { external: true } : undefined;
+      });
+    },
+  };
+}
+
+/**
+ * The functions of a pipeline in another project (one `phasegate init` made), compiled like this
+ * checkout's: one bundle of its entry module, kept by a hash of the project's files and of this
+ * checkout's build key. The build lives in this checkout's `.phasegate/build/projects/`, where the
+ * kit's dependencies resolve; the project's own state stays in its `.phasegate/`.
+ */
+export async function buildProjectEntry(projectRoot: string, entry: string): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`project v1\0${buildKey()}\0${relative(projectRoot, entry)}\0`);
+  for (const file of projectFiles(projectRoot)) {
+    hash.update(relative(projectRoot, file));
+    hash.update('\0');
+    hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  const key = hash.digest('hex').slice(0, 16);
+  const buildsDir = join(repoRoot, '.phasegate', 'build', 'projects');
+  const dir = join(buildsDir, key);
+  const compiled = outputFor(dir, relative(projectRoot, entry).split(sep).join('/'));
+  if (existsSync(compiled)) return compiled;
+  mkdirSync(buildsDir, { recursive: true });
+  const scratch = join(buildsDir, `.${key}-${randomUUID()}`);
+  try {
+    await build({
+      absWorkingDir: projectRoot,
+      entryPoints: [entry],
+      outbase: projectRoot,
+      outdir: scratch,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      sourcemap: true,
+      logLevel: 'silent',
+      plugins: [kitDependenciesExternal()],
+    });
+    renameSync(scratch, dir);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    if (!existsSync(compiled)) throw error;
+  }
+  prune(buildsDir, dir);
+  return compiled;
+}
+
+/** The compiled entry module of any pipeline: this checkout's build, or its project's. */
+export async function compiledEntry(entry: string, projectRoot: string | undefined): Promise<string> {
+  const inCheckout = !projectRoot || resolve(projectRoot) === resolve(repoRoot);
+  return inCheckout ? (await functionBuild()).compiled(entry) : buildProjectEntry(resolve(projectRoot), resolve(entry));
 }

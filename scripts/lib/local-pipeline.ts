@@ -39,6 +39,8 @@ export async function startLocalPipeline(options: {
   projectId: string;
   echo?: (name: string, line: string) => void;
   scheduler?: boolean;
+  /** Leave `.phasegate/stack.json` for the command line (default); a test's stack leaves none. */
+  stackFile?: boolean;
   signal?: AbortSignal;
   /** Production's request path: the local Cloud Run IAM front end (see iam-front-end.ts). */
   iam?: boolean;
@@ -66,6 +68,7 @@ export async function startLocalPipeline(options: {
     stack = await startStack({
       definition,
       functionsSource: loaded.entry,
+      projectRoot: loaded.root,
       projectId: options.projectId,
       emulators,
       logDir,
@@ -85,7 +88,8 @@ export async function startLocalPipeline(options: {
         : startLocalScheduler(localJobs(definition), createPubSubPublisher(live.pubsub), (job, error) =>
             options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`),
           );
-    writeStackFile(root, {
+    if (options.stackFile !== false)
+      writeStackFile(root, {
       projectId: options.projectId,
       ...emulators.env,
       pipeline: loaded.name,
@@ -107,7 +111,7 @@ export async function startLocalPipeline(options: {
       },
       async stop() {
         scheduler?.stop();
-        removeStackFile(root);
+        if (options.stackFile !== false) removeStackFile(root);
         await live.stop().catch(() => undefined);
         await db.terminate().catch(() => undefined);
         await running?.stop().catch(() => undefined);

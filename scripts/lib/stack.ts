@@ -5,7 +5,7 @@ import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { planResources, type ResourcePlan } from '../../infra/plan.ts';
 import { provisionLocal } from '../../infra/local/provision.ts';
 import type { Emulators } from './emulators.ts';
-import { functionBuild } from './function-build.ts';
+import { compiledEntry } from './function-build.ts';
 import { spawnFunction, startFunctions, type RunningFunction } from './functions.ts';
 import { describeExit, type ManagedProcess } from './processes.ts';
 import { authEnv, serviceAccountEmail } from '../../infra/deploy/target.ts';
@@ -19,6 +19,8 @@ export interface StackOptions {
   definition: LoadedDefinition;
   /** The entry module that registers every function of the definition (TypeScript; the stack runs its compiled build). */
   functionsSource: string;
+  /** The project the entry module belongs to, when it is not this checkout (`phasegate init`'s). */
+  projectRoot?: string;
   projectId: string;
   emulators: Pick<Emulators, 'env'>;
   logDir: string;
@@ -53,7 +55,7 @@ export interface Stack {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const plan = planResources(options.definition);
   // One build for the whole stack, restarts included: every function runs the same code.
-  const source = (await functionBuild()).compiled(options.functionsSource);
+  const source = await compiledEntry(options.functionsSource, options.projectRoot);
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.emulators.env,

@@ -15,6 +15,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'backfill-order.test.ts': 56,
   'orchestration.test.ts': 58,
   'validate.test.ts': 110,
+  'init.test.ts': 30,
   'phase-runtime.test.ts': 42,
   'cli-queue.test.ts': 60,
   'dashboard-browser.test.ts': 53,

@@ -137,7 +137,7 @@ describe('phasegate deploy', () => {
   it('refuses to deploy without what the pipeline needs, naming it', async () => {
     const noEnv = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dry-run'], {});
     expect(noEnv.code).toBe(2);
-    expect(noEnv.stderr).toContain('the reference pipeline needs SOURCE_API_URL: add --env SOURCE_API_URL=...');
+    expect(noEnv.stderr).toContain('pipeline reference needs SOURCE_API_URL: add --env SOURCE_API_URL=...');
     const badMember = await runCli(
       [
         'deploy',
