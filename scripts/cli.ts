@@ -9,7 +9,7 @@ import {
   type LoadedPipeline,
   type PipelineProject,
 } from './lib/pipeline-module.ts';
-import { readStackFile, talksToStack } from './lib/connection.ts';
+import { readStackFile, StackFileError, talksToStack } from './lib/connection.ts';
 import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
@@ -18,6 +18,7 @@ import { registerOpsCommands } from './cli/ops-commands.ts';
 import { registerInfraCommands } from './cli/infra-commands.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { SCAFFOLD_SCHEMES, ScaffoldError, writeScaffold, type ScaffoldScheme } from './init/scaffold.ts';
 
@@ -35,11 +36,22 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+function findProjectOrKit(): PipelineProject {
+  try {
+    return findProject();
+  } catch (error) {
+    if (error instanceof PipelineModuleError && error.message.startsWith('no phasegate project here'))
+      return findProject(fileURLToPath(new URL('..', import.meta.url)));
+    throw error;
+  }
+}
+
 let connection: Connection | undefined;
 let project: PipelineProject | undefined;
 let loaded: Promise<LoadedPipeline> | undefined;
 const context: CliContext = {
-  project: () => (project ??= findProject()),
+  // Outside any project (a shell elsewhere), this checkout's own: its reference pipeline, its local stack.
+  project: () => (project ??= findProjectOrKit()),
   connection: () =>
     Promise.resolve(
       (connection ??= connect(context.project().root, process.env, program.opts<{ project?: string }>().project)),
@@ -48,7 +60,12 @@ const context: CliContext = {
   pipeline: () => {
     const { pipeline, project: projectId } = program.opts<{ pipeline?: string; project?: string }>();
     const { root } = context.project();
-    const stack = talksToStack(root, process.env, projectId) ? readStackFile(root)?.pipeline : undefined;
+    // Once connected, the connection knows (connecting to the stack changes the environment).
+    const stack = connection
+      ? connection.stackPipeline
+      : talksToStack(root, process.env, projectId)
+        ? readStackFile(root)?.pipeline
+        : undefined;
     return (loaded ??= loadPipeline(context.project(), pipeline ?? stack));
   },
   print: (text) => process.stdout.write(`${text}\n`),
@@ -168,6 +185,7 @@ try {
     error instanceof QueueActionError ||
     error instanceof PipelineModuleError ||
     error instanceof ScaffoldError ||
+    error instanceof StackFileError ||
     (error instanceof Error && /^no project to talk to/.test(error.message))
   ) {
     process.stderr.write(`phasegate: ${error.message}\n`);

@@ -13,16 +13,27 @@ import { findProject, loadPipeline, PipelineModuleError, type LoadedPipeline } f
 import { localJobs } from './lib/local-scheduler.ts';
 import { LOCAL_OPERATOR } from './lib/stack.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    pipeline: { type: 'string' },
-    'no-demo': { type: 'boolean', default: false },
-    iam: { type: 'boolean', default: false },
-    partitions: { type: 'string' },
-    project: { type: 'string', default: process.env.GOOGLE_CLOUD_PROJECT ?? 'phasegate-local' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        pipeline: { type: 'string' },
+        'no-demo': { type: 'boolean', default: false },
+        iam: { type: 'boolean', default: false },
+        partitions: { type: 'string' },
+        project: { type: 'string', default: process.env.GOOGLE_CLOUD_PROJECT ?? 'phasegate-local' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    // An option it does not know (`--dates`, now `--partitions`), said plainly.
+    process.stderr.write(
+      `npm start: ${error instanceof Error ? error.message : String(error)}; see npm start -- --help\n`,
+    );
+    process.exit(2);
+  }
+}
+const args = parseOptions();
 if (args.help) {
   console.log(`npm start [-- --pipeline NAME] [-- --no-demo] [-- --iam] [-- --partitions A,B] [-- --project ID]
   Starts the emulators, the pipeline's local services and every function, provisions topics and
@@ -56,6 +67,14 @@ process.on('SIGTERM', () => void shutdown(0));
 
 async function main(): Promise<void> {
   const loaded: LoadedPipeline = await loadPipeline(findProject(), args.pipeline);
+  const demo = args.partitions
+    ? args.partitions
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean)
+    : (loaded.local?.demo ?? []);
+  // A demo partition the scheme refuses is said before anything starts.
+  for (const partition of demo) loaded.pipeline.definition.scheme.parse(partition);
   say(`phasegate: starting the local stack of pipeline ${loaded.name}`);
   starting = startLocalPipeline({
     loaded,
@@ -91,12 +110,6 @@ async function main(): Promise<void> {
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
   if (!args['no-demo']) {
-    const demo = args.partitions
-      ? args.partitions
-          .split(',')
-          .map((d) => d.trim())
-          .filter(Boolean)
-      : (loaded.local?.demo ?? []);
     for (const partition of demo) {
       if (stopping) return;
       say(`\ndemo: run for ${partition}`);

@@ -12,7 +12,16 @@ const ConfigSchema = z.object({
 /** What every function of this pipeline needs set (`phasegate deploy --env OPEN_DATA_URL=...`). */
 export const REQUIRED_ENV = ['OPEN_DATA_URL'] as const;
 
-const RowSchema = z.object({ date: z.string(), counter: z.string(), count: z.coerce.number() });
+/**
+ * A row as published. The count stays what the file says: a whole number (a negative one too),
+ * or null with the cell kept in `raw` when the cell is empty or not a number; the gate decides.
+ */
+const RowSchema = z.object({
+  date: z.string(),
+  counter: z.string(),
+  raw: z.string(),
+  count: z.number().int().nullable(),
+});
 
 /** The rows of a week's file; a file that is not `date,counter,count` CSV can never become right. */
 export function parseWeekFile(week: string, csv: string): z.infer<typeof RowSchema>[] {
@@ -20,8 +29,9 @@ export function parseWeekFile(week: string, csv: string): z.infer<typeof RowSche
   if (header !== 'date,counter,count')
     throw new PermanentError(`the file of ${week} has the header "${header ?? ''}", not date,counter,count`);
   return lines.map((line, i) => {
-    const [date, counter, count] = line.split(',');
-    const row = RowSchema.safeParse({ date, counter, count });
+    const [date, counter, raw] = line.split(',');
+    const count = raw !== undefined && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : null;
+    const row = RowSchema.safeParse({ date, counter, raw, count });
     if (!row.success)
       throw new PermanentError(`line ${i + 2} of the file of ${week} is not date,counter,count: ${line}`);
     return row.data;
@@ -64,7 +74,7 @@ export function createOpenDataProcessors(
         // Written as published: the gate, not this step, decides whether the values may go on.
         const docs = parseWeekFile(week, file.csv).map((row) => ({
           id: countId(week, row.counter, row.date),
-          data: { week, date: row.date, counter: row.counter, count: row.count },
+          data: { week, date: row.date, counter: row.counter, count: row.count, raw: row.raw },
         }));
         await ctx.write(COLLECTIONS.counts, docs);
         return { metrics: { counts: docs.length } };

@@ -22,6 +22,7 @@ import { staticAudit } from '../lib/audit.ts';
 import { runCommand, runDeployPlan } from '../lib/deploy-runner.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
 import type { LoadedPipeline } from '../lib/pipeline-module.ts';
+import { buildProjectEntry } from '../lib/function-build.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -137,6 +138,33 @@ export function stageSource(dir: string, loaded: LoadedPipeline): void {
     join(dir, 'package.json'),
     `${JSON.stringify({ ...manifest, main: compiledEntry(loaded), scripts: {}, bin: undefined }, null, 2)}\n`,
   );
+}
+
+/**
+ * The source upload of a pipeline of another project (`phasegate init`'s): its functions' bundle
+ * (the kit inlined, as the local stack runs it) and a package.json whose dependencies are the
+ * kit's own, which the bundle imports and Cloud Build installs. No lock file: the kit's lists
+ * its development tools too.
+ */
+export async function stageProjectSource(dir: string, loaded: LoadedPipeline): Promise<void> {
+  const built = await buildProjectEntry(loaded.root, loaded.entry);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(built.dir, join(dir, 'dist'), { recursive: true });
+  const kit = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    engines?: unknown;
+    dependencies?: Record<string, string>;
+  };
+  const project = JSON.parse(readFileSync(join(loaded.root, 'package.json'), 'utf8')) as { name?: string };
+  const manifest = {
+    name: project.name ?? loaded.name,
+    private: true,
+    type: 'module',
+    engines: kit.engines,
+    main: join('dist', relative(built.dir, built.compiled)).split(sep).join('/'),
+    dependencies: kit.dependencies,
+  };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 async function buildOutput(): Promise<void> {
@@ -276,11 +304,7 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
         throw new UsageError(`"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`);
       const env = options.env ?? {};
       const loaded = await context.pipeline();
-      if (resolve(loaded.root) !== resolve(repoRoot))
-        throw new UsageError(
-          `deploy builds the pipelines of this checkout (${repoRoot}); ${loaded.root} is another project: ` +
-            'until phasegate is a published package, add the pipeline to this checkout (see README, Build your own pipeline)',
-        );
+      const ofThisCheckout = resolve(loaded.root) === resolve(repoRoot);
       const missing = (loaded.pipeline.operations?.requiredEnv ?? []).filter((name) => !env[name]);
       if (missing.length)
         throw new UsageError(
@@ -334,18 +358,21 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
         `${JSON.stringify(terraformPlan(definition, target, indexes), null, 2)}\n`,
       );
       if (options.dryRun) {
-        if (hasCompiledOutput(loaded)) stageSource(join(out, 'source'), loaded);
+        if (!ofThisCheckout) await stageProjectSource(join(out, 'source'), loaded);
+        else if (hasCompiledOutput(loaded)) stageSource(join(out, 'source'), loaded);
         context.print(script);
         context.print(
           `# wrote ${join(options.out, 'deploy.sh')} and ${join(options.out, 'phasegate.tf.json')}; ` +
-            (hasCompiledOutput(loaded)
+            (!ofThisCheckout || hasCompiledOutput(loaded)
               ? `staged the source in ${sourceDir}`
               : 'run `npm run build` and this again to stage the source they upload'),
         );
         return;
       }
-      await buildOutput();
-      stageSource(join(out, 'source'), loaded);
+      if (ofThisCheckout) {
+        await buildOutput();
+        stageSource(join(out, 'source'), loaded);
+      } else await stageProjectSource(join(out, 'source'), loaded);
       const counts = await runDeployPlan(steps, runCommand, (line) => context.print(line));
       context.print(
         `deployed ${project} (${options.region}): ${counts.created} steps applied, ${counts.updated} updated, ` +

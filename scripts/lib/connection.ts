@@ -11,10 +11,12 @@ const StackFileSchema = z.object({
   projectId: z.string(),
   PUBSUB_EMULATOR_HOST: z.string(),
   FIRESTORE_EMULATOR_HOST: z.string(),
-  /** The pipeline it runs (a name in the project's package.json). */
-  pipeline: z.string(),
+  /** The pipeline it runs (a name in the project's package.json); absent in a file of an older npm start: the first. */
+  pipeline: z.string().optional(),
   /** What its local services gave the functions (a source's URL): the command line sees the same. */
-  env: z.record(z.string(), z.string()),
+  env: z.record(z.string(), z.string()).default({}),
+  /** An older npm start's: the reference pipeline's source API (now `env.SOURCE_API_URL`). */
+  sourceApiUrl: z.string().optional(),
   dashboardUrl: z.string().optional(),
   pid: z.number(),
 });
@@ -22,11 +24,32 @@ export type StackFile = z.infer<typeof StackFileSchema>;
 
 export const stackFilePath = (root: string): string => join(root, '.phasegate', 'stack.json');
 
-/** The stack file of `root`, when `npm start` runs there (its pipeline's name, chiefly). */
+export class StackFileError extends Error {
+  override name = 'StackFileError';
+}
+
+/** The stack file of `root`, when `npm start` runs there; one it cannot read is an error that names it. */
 export function readStackFile(root: string): StackFile | undefined {
-  if (!existsSync(stackFilePath(root))) return undefined;
-  const parsed = StackFileSchema.safeParse(JSON.parse(readFileSync(stackFilePath(root), 'utf8')));
-  return parsed.success ? parsed.data : undefined;
+  const path = stackFilePath(root);
+  if (!existsSync(path)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new StackFileError(
+      `${path} is not JSON (${error instanceof Error ? error.message : String(error)}): ` +
+        'delete it if no npm start runs here, or wait for the one that is starting',
+    );
+  }
+  const parsed = StackFileSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new StackFileError(
+      `${path} is not a stack file npm start wrote (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}): ` +
+        'delete it if no npm start runs here',
+    );
+  const stack = parsed.data;
+  if (stack.sourceApiUrl) stack.env = { SOURCE_API_URL: stack.sourceApiUrl, ...stack.env };
+  return stack;
 }
 
 export function writeStackFile(root: string, stack: StackFile): void {
@@ -34,8 +57,15 @@ export function writeStackFile(root: string, stack: StackFile): void {
   writeFileSync(stackFilePath(root), JSON.stringify(stack, null, 2));
 }
 
+/** Removes the stack file if this process wrote it (another npm start of the project may have written its own since). */
 export function removeStackFile(root: string): void {
-  rmSync(stackFilePath(root), { force: true });
+  let written: StackFile | undefined;
+  try {
+    written = readStackFile(root);
+  } catch {
+    return;
+  }
+  if (written?.pid === process.pid) rmSync(stackFilePath(root), { force: true });
 }
 
 export interface Connection {
@@ -65,9 +95,11 @@ export function connect(root: string, env: NodeJS.ProcessEnv = process.env, proj
   let stackPipeline: string | undefined;
   if (talksToStack(root, env, projectOverride)) {
     if (!existsSync(stackFilePath(root))) {
-      throw new Error('no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal');
+      throw new Error(
+        'no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal',
+      );
     }
-    const stack = StackFileSchema.parse(JSON.parse(readFileSync(stackFilePath(root), 'utf8')));
+    const stack = readStackFile(root)!;
     projectId = projectOverride ?? stack.projectId;
     env.PUBSUB_EMULATOR_HOST = stack.PUBSUB_EMULATOR_HOST;
     env.FIRESTORE_EMULATOR_HOST = stack.FIRESTORE_EMULATOR_HOST;

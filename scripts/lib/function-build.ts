@@ -69,7 +69,9 @@ const outputFor = (dir: string, source: string) => join(dir, source.replace(/\.t
 function resolveCompiled(root: string, dir: string, source: string): string {
   const rel = relative(root, resolve(root, source)).split(sep).join('/');
   if (!(FUNCTION_SOURCES as readonly string[]).includes(rel)) {
-    throw new Error(`${rel} is not a function entry module: add it to FUNCTION_SOURCES in scripts/lib/function-build.ts`);
+    throw new Error(
+      `${rel} is not a function entry module: add it to FUNCTION_SOURCES in scripts/lib/function-build.ts`,
+    );
   }
   return outputFor(dir, rel);
 }
@@ -93,7 +95,9 @@ async function compileInto(root: string, outdir: string): Promise<void> {
     metafile: true,
     logLevel: 'silent',
   });
-  const outside = Object.keys(result.metafile.inputs).filter((input) => !SOURCE_ROOTS.some((r) => input.startsWith(`${r}/`)));
+  const outside = Object.keys(result.metafile.inputs).filter(
+    (input) => !SOURCE_ROOTS.some((r) => input.startsWith(`${r}/`)),
+  );
   if (outside.length > 0) {
     throw new Error(
       `function bundles read files outside ${SOURCE_ROOTS.join(', ')} (${outside.join(', ')}): ` +
@@ -105,11 +109,13 @@ async function compileInto(root: string, outdir: string): Promise<void> {
 /** Deletes all but the newest builds; a build in use by a running stack is among the newest. */
 function prune(buildsDir: string, current: string): void {
   const builds = readdirSync(buildsDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    // projects/ holds the builds of other projects (pruned there, by their own rule).
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'projects')
     .map((e) => ({ path: join(buildsDir, e.name), mtimeMs: statSync(join(buildsDir, e.name)).mtimeMs }))
     .filter((b) => b.path !== current)
     .sort((a, b) => b.mtimeMs - a.mtimeMs);
-  for (const old of builds.slice(KEPT_BUILDS)) if (Date.now() - old.mtimeMs > UNUSED_MS) rmSync(old.path, { recursive: true, force: true });
+  for (const old of builds.slice(KEPT_BUILDS))
+    if (Date.now() - old.mtimeMs > UNUSED_MS) rmSync(old.path, { recursive: true, force: true });
 }
 
 /**
@@ -158,14 +164,25 @@ export function functionBuild(): Promise<FunctionBuild> {
   return current;
 }
 
+const isUnder = (path: string, dir: string) => !relative(dir, path).startsWith('..');
+
 /** What a project outside this checkout holds that is not its source. */
 const NOT_SOURCE = new Set(['node_modules', '.phasegate', '.git', 'dist']);
 
+/** Every file of the project but its dependencies and state, symbolic links followed. */
 function projectFiles(root: string): string[] {
-  return readdirSync(root, { withFileTypes: true })
-    .filter((e) => !NOT_SOURCE.has(e.name))
-    .flatMap((e) => (e.isDirectory() ? filesUnder(join(root, e.name)) : e.isFile() ? [join(root, e.name)] : []))
-    .sort();
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (dir === root && NOT_SOURCE.has(e.name)) continue;
+      const stats = e.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : e;
+      if (stats?.isDirectory()) walk(path);
+      else if (stats?.isFile()) files.push(path);
+    }
+  };
+  walk(root);
+  return files.sort();
 }
 
 /**
@@ -174,9 +191,12 @@ function projectFiles(root: string): string[] {
  * are bundled, since the bundle does not sit in the project and could not find them.
  */
 function kitDependenciesExternal(): Plugin {
-  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   const kitDeps = Object.keys(manifest.dependencies ?? {});
-  const packageOf = (path: string) => (path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!);
+  const packageOf = (path: string) =>
+    path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!;
   return {
     name: 'kit-dependencies-external',
     setup(b) {
@@ -194,7 +214,10 @@ function kitDependenciesExternal(): Plugin {
  * checkout's build key. The build lives in this checkout's `.phasegate/build/projects/`, where the
  * kit's dependencies resolve; the project's own state stays in its `.phasegate/`.
  */
-export async function buildProjectEntry(projectRoot: string, entry: string): Promise<string> {
+export async function buildProjectEntry(
+  projectRoot: string,
+  entry: string,
+): Promise<{ dir: string; compiled: string }> {
   const hash = createHash('sha256');
   hash.update(`project v1\0${buildKey()}\0${relative(projectRoot, entry)}\0`);
   for (const file of projectFiles(projectRoot)) {
@@ -207,11 +230,16 @@ export async function buildProjectEntry(projectRoot: string, entry: string): Pro
   const buildsDir = join(repoRoot, '.phasegate', 'build', 'projects');
   const dir = join(buildsDir, key);
   const compiled = outputFor(dir, relative(projectRoot, entry).split(sep).join('/'));
-  if (existsSync(compiled)) return compiled;
+  if (existsSync(compiled)) {
+    // Marks it recently used, so pruning keeps it while a stack runs from it.
+    const now = new Date();
+    utimesSync(dir, now, now);
+    return { dir, compiled };
+  }
   mkdirSync(buildsDir, { recursive: true });
   const scratch = join(buildsDir, `.${key}-${randomUUID()}`);
   try {
-    await build({
+    const result = await build({
       absWorkingDir: projectRoot,
       entryPoints: [entry],
       outbase: projectRoot,
@@ -224,19 +252,30 @@ export async function buildProjectEntry(projectRoot: string, entry: string): Pro
       chunkNames: 'chunks/[name]-[hash]',
       sourcemap: true,
       logLevel: 'silent',
+      metafile: true,
       plugins: [kitDependenciesExternal()],
     });
+    // The key hashes the project and the kit's sources: a bundle of anything else could go stale unseen.
+    const outside = Object.keys(result.metafile.inputs)
+      .map((input) => resolve(projectRoot, input))
+      .filter((path) => !isUnder(path, projectRoot) && !SOURCE_ROOTS.some((r) => isUnder(path, join(repoRoot, r))));
+    if (outside.length > 0)
+      throw new Error(
+        `the functions of ${projectRoot} read files outside the project and the kit (${outside.join(', ')}): ` +
+          'move them into the project, or make them a dependency in its package.json',
+      );
     renameSync(scratch, dir);
   } catch (error) {
     rmSync(scratch, { recursive: true, force: true });
     if (!existsSync(compiled)) throw error;
   }
   prune(buildsDir, dir);
-  return compiled;
+  return { dir, compiled };
 }
 
 /** The compiled entry module of any pipeline: this checkout's build, or its project's. */
 export async function compiledEntry(entry: string, projectRoot: string | undefined): Promise<string> {
   const inCheckout = !projectRoot || resolve(projectRoot) === resolve(repoRoot);
-  return inCheckout ? (await functionBuild()).compiled(entry) : buildProjectEntry(resolve(projectRoot), resolve(entry));
+  if (inCheckout) return (await functionBuild()).compiled(entry);
+  return (await buildProjectEntry(resolve(projectRoot), resolve(entry))).compiled;
 }

@@ -18,14 +18,20 @@ const PipelineEntrySchema = z.strictObject({
   entry: z.string().regex(/\.ts$/, 'is not a TypeScript module (.ts)'),
   local: z.string().regex(/\.ts$/, 'is not a TypeScript module (.ts)').optional(),
 });
+const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const ProjectManifestSchema = z.object({
   phasegate: z.strictObject({
     pipelines: z
-      .record(
-        z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a pipeline name is lowercase letters, digits and -'),
-        PipelineEntrySchema,
-      )
-      .refine((p) => Object.keys(p).length > 0, 'names no pipeline'),
+      .record(z.string(), PipelineEntrySchema)
+      .refine((p) => Object.keys(p).length > 0, 'names no pipeline')
+      .superRefine((pipelines, ctx) => {
+        for (const name of Object.keys(pipelines).filter((n) => !PIPELINE_NAME.test(n)))
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `"${name}" is not a pipeline name (lowercase letters, digits and -, starting with a letter)`,
+          });
+      }),
   }),
 });
 

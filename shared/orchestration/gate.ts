@@ -189,7 +189,13 @@ async function checkEach(
 ): Promise<Pick<GateCheck, 'found' | 'invalid'>> {
   const problems: { id: string; problem: string }[] = [];
   for (const doc of docs) {
-    const problem = await each(doc, ctx);
+    let problem: string | undefined;
+    try {
+      problem = await each(doc, ctx);
+    } catch (error) {
+      // A check that cannot read a document has found a document that is wrong, not a gate that is broken.
+      problem = `its check threw: ${error instanceof Error ? error.message : String(error)}`;
+    }
     if (problem !== undefined) problems.push({ id: doc.id, problem });
   }
   if (problems.length === 0) return { found: docs.length };

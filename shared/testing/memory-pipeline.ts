@@ -26,6 +26,8 @@ export interface MemoryPipeline {
 }
 
 const MAX_DELIVERIES = 10_000;
+/** Deliveries of one message before it would be dead-lettered (the definitions' minimum, 5). */
+const MAX_ATTEMPTS = 5;
 
 /**
  * The orchestrator and every phase of `pipeline` over a `MemoryStore` and a `MemoryPublisher`,
@@ -69,19 +71,37 @@ export function memoryPipeline(pipeline: PipelineFunctions, options: { http?: Ht
       subscription: `projects/memory/subscriptions/${m.topic}`,
     },
   });
+  /** Messages a handler failed (an answer other than 2xx): delivered again, as Pub/Sub redelivers. */
+  const redeliveries: { message: MemoryPublisher['published'][number]; attempts: number }[] = [];
+  async function handle(m: MemoryPublisher['published'][number]): Promise<void> {
+    const event = eventOf(m);
+    const phase = phases.get(m.topic);
+    if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
+    else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
+    else if (m.topic === TOPICS.autoRetryTicks) await runAutoRetryTick({ definition, store, publisher, clock, logger });
+    else if (phase) await phase(event);
+  }
   async function deliver(): Promise<void> {
-    for (let n = 0; cursor < publisher.published.length; n += 1) {
+    for (let n = 0; cursor < publisher.published.length || redeliveries.length > 0; n += 1) {
       if (n >= MAX_DELIVERIES)
         throw new Error(`more than ${MAX_DELIVERIES} deliveries: the pipeline publishes without end`);
-      const m = publisher.published[cursor]!;
-      cursor += 1;
-      const event = eventOf(m);
-      const phase = phases.get(m.topic);
-      if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
-      else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
-      else if (m.topic === TOPICS.autoRetryTicks)
-        await runAutoRetryTick({ definition, store, publisher, clock, logger });
-      else if (phase) await phase(event);
+      const next =
+        cursor < publisher.published.length
+          ? { message: publisher.published[cursor++]!, attempts: 0 }
+          : redeliveries.shift()!;
+      try {
+        await handle(next.message);
+      } catch (error) {
+        const attempts = next.attempts + 1;
+        if (attempts < MAX_ATTEMPTS) redeliveries.push({ message: next.message, attempts });
+        else
+          // Where Pub/Sub would dead-letter it: the test sees the failure, and what failed.
+          throw new Error(
+            `message ${next.message.messageId} on ${next.message.topic} failed ${attempts} deliveries (it would be ` +
+              `dead-lettered): ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+      }
     }
   }
   return {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -59,6 +59,37 @@ describe('npx phasegate init', () => {
     expect(validate.out).toContain('static audit: no drift');
 
     // Its own process group, as a terminal gives it: Ctrl-C reaches npm and what npm runs.
+    // Deploy's source upload: the bundle (the kit inlined) and a package.json naming what it imports.
+    const plan = await run(
+      process.execPath,
+      [join(repoRoot, 'bin', 'phasegate.js'), 'deploy', '--project', 'bike-weeks-1', '--region', 'europe-west1', '--dry-run'],
+      project,
+    );
+    expect(plan.code, plan.out.slice(-3000)).toBe(0);
+    expect(plan.out).toContain('functions deploy phase-collect');
+    const staged = join(project, '.phasegate', 'deploy', 'source');
+    const uploaded = JSON.parse(readFileSync(join(staged, 'package.json'), 'utf8')) as {
+      main: string;
+      dependencies: Record<string, string>;
+    };
+    const bundle = readdirSync(join(staged, 'dist'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(staged, 'dist', f), 'utf8'))
+      .join('\n');
+    const imported = new Set(
+      [...bundle.matchAll(/(?:from|import\()\s*"([^"./][^"]*)"/g)]
+        .map((m) => m[1]!)
+        .filter((p) => !p.startsWith('node:'))
+        .map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!)),
+    );
+    expect(imported.size).toBeGreaterThan(0);
+    for (const name of imported) expect(Object.keys(uploaded.dependencies)).toContain(name);
+    expect(bundle).not.toContain('"phasegate"');
+    // It loads with those packages installed (here: this checkout's), and registers its functions.
+    symlinkSync(join(repoRoot, 'node_modules'), join(staged, 'node_modules'));
+    const load = await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(staged, uploaded.main))})`], staged);
+    expect(load.code, load.out).toBe(0);
+
     const started: ChildProcess = spawn('npm', ['start'], {
       cwd: project,
       env: shellEnv(),

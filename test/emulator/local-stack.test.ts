@@ -125,7 +125,12 @@ describe('npm start', () => {
     expect(output).toMatch(
       /lastError: gate of phase process failed: daily_counts \(week\) 1 of 28 fail their check \(2024-W13_harbour-bridge_2024-03-27: count -3 is outside/,
     );
-    for (const c of [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => commandLine(Number(m[1]))).filter((c) => c.includes('functions-framework')))
+    const functions = [...output.matchAll(/\(pid (\d+)\)/g)]
+      .map((m) => commandLine(Number(m[1])))
+      .filter((c) => c.includes('functions-framework'));
+    // Two orchestrator functions, three phases, dlq-recorder, auto-retry, reconciler, dashboard.
+    expect(functions).toHaveLength(9);
+    for (const c of functions)
       expect(c).toMatch(/--source=\S+\/\.phasegate\/build\/[0-9a-f]{16}\/examples\/open-data\/index\.js/);
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);
@@ -138,6 +143,15 @@ describe('npm start', () => {
     expect(started.output()).toMatch(/no pipeline "nope" in \S+package\.json: it names reference, open-data/);
     expect(started.output()).not.toContain('pubsub emulator');
     expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+    // A demo partition its scheme refuses, and an option npm start does not have: said before anything starts.
+    const day = npmStart({ ...inject('emulatorEnv') }, ['--pipeline', 'open-data', '--partitions', '2024-04-21']);
+    expect(await day.exited).toBe(1);
+    expect(day.output()).toContain('"2024-04-21" is not a partition');
+    expect(day.output()).toContain('an ISO week');
+    expect(day.output()).not.toContain('pubsub emulator');
+    const old = npmStart({ ...inject('emulatorEnv') }, ['--dates', '2024-04-20']);
+    expect(await old.exited).toBe(2);
+    expect(old.output()).toMatch(/npm start: Unknown option '--dates'.*see npm start -- --help/);
   }, 60_000);
 
   it('a function that exits at start: npm start says which and why, stops the emulators and functions it started, and exits 1', async () => {

@@ -1,21 +1,14 @@
 // The open-data example (examples/open-data): weekly partitions, three stages and a value gate,
 // on the same kit as the reference pipeline, over the in-memory store and its stand-in portal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryPublisher, MemoryStore, manualClock } from '../../shared/testing/index.ts';
-import { createMemoryLogger } from '../../shared/lib/logger.ts';
-import { createHttpClient } from '../../shared/lib/http-client.ts';
-import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
-import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
-import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import { TOPICS } from '../../shared/messages/messages.ts';
-import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
-import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { memoryPipeline } from '../../shared/testing/index.ts';
+import { COLLECTIONS, createHttpClient, type HttpClient, type RunDoc } from '../../shared/index.ts';
+import { pipeline } from '../../examples/open-data/index.ts';
 import { openDataDefinition } from '../../examples/open-data/definition.ts';
 import { openDataExpectations } from '../../examples/open-data/expectations.ts';
 import { COLLECTIONS as DATA, createOpenDataProcessors } from '../../examples/open-data/processors.ts';
 import { COUNTERS, daysOfWeek, FAULTY_WEEK, LAST_WEEK, weekFile } from '../../examples/open-data/data.ts';
 import { startOpenDataPortal, type OpenDataPortal } from '../../examples/open-data/source.ts';
-import { pubsubEvent } from '../support/factories.ts';
 import { auditExpectations, auditRegistry } from '../../infra/validate/static-audit.ts';
 
 let portal: OpenDataPortal;
@@ -24,55 +17,27 @@ beforeAll(async () => {
 });
 afterAll(() => portal.close());
 
-function world() {
-  const definition = openDataDefinition;
-  const store = new MemoryStore();
-  const publisher = new MemoryPublisher();
-  const clock = manualClock();
-  const logger = createMemoryLogger();
-  const processors = createOpenDataProcessors({ OPEN_DATA_URL: portal.url });
-  const orchestrator = createOrchestrator({
-    definition,
-    expectations: openDataExpectations,
-    store,
-    publisher,
-    clock,
-    logger,
-  });
-  const phases = Object.fromEntries(
-    definition.phases.map((p) => [
-      p.id,
-      createPhaseHandler({
-        definition,
-        phaseId: p.id,
-        processors,
-        store,
-        publisher,
-        clock,
-        logger,
-        http: createHttpClient({ retries: 0 }),
-      }),
-    ]),
+/** The example over the in-memory store (phasegate/testing's memoryPipeline); `edit` changes the files as served. */
+function world(edit?: (week: string, csv: string) => string) {
+  const real = createHttpClient({ retries: 0 });
+  const http: HttpClient = {
+    async get(url) {
+      const response = await real.get(url);
+      const week = /\/weeks\/(.+)\.csv$/.exec(url)?.[1];
+      return edit && week ? { ...response, text: edit(week, response.text) } : response;
+    },
+  };
+  const memory = memoryPipeline(
+    { ...pipeline, processors: createOpenDataProcessors({ OPEN_DATA_URL: portal.url }) },
+    { http },
   );
-  let cursor = 0;
-  async function pumpAll(): Promise<void> {
-    for (let guard = 0; guard < 200 && cursor < publisher.published.length; guard += 1) {
-      const m = publisher.published[cursor]!;
-      cursor += 1;
-      const event = pubsubEvent(m.message, { messageId: m.messageId });
-      if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
-      else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
-      else if (m.topic === TOPICS.autoRetryTicks)
-        await runAutoRetryTick({ definition, store, publisher, clock, logger });
-      else if (m.topic.startsWith('phase-')) await phases[m.topic.slice('phase-'.length)]!(event);
-    }
-  }
-  async function run(week: string, messageId: string): Promise<RunDoc> {
-    await orchestrator.onRunRequest(pubsubEvent({ partition: week, triggerSource: 'manual' }, { messageId }));
-    await pumpAll();
-    return store.docs(COLLECTIONS.runs).find((r) => r.partition === week) as unknown as RunDoc;
-  }
-  return { store, run };
+  return {
+    store: memory.store,
+    async run(week: string): Promise<RunDoc> {
+      await memory.run(week);
+      return memory.store.docs(COLLECTIONS.runs).find((r) => r.partition === week) as unknown as RunDoc;
+    },
+  };
 }
 
 describe('the open-data example pipeline', () => {
@@ -85,7 +50,7 @@ describe('the open-data example pipeline', () => {
 
   it('runs a week through download, process and publish to SUCCESS, with the page built from the counts', async () => {
     const w = world();
-    const run = await w.run('2024-W16', 'm1');
+    const run = await w.run('2024-W16');
     expect(run).toMatchObject({ status: 'SUCCESS', lastError: null });
     const counts = w.store.docs(DATA.counts).filter((d) => d.week === '2024-W16');
     expect(counts).toHaveLength(COUNTERS.length * 7);
@@ -102,7 +67,7 @@ describe('the open-data example pipeline', () => {
 
   it('stops a week whose file holds a negative count at the value gate: the page is never built over it', async () => {
     const w = world();
-    const run = await w.run(FAULTY_WEEK, 'm1');
+    const run = await w.run(FAULTY_WEEK);
     // The download passed its gate, the processing did not.
     expect(run.status).toBe('PARTIAL');
     expect(run.lastError).toMatch(
@@ -115,10 +80,21 @@ describe('the open-data example pipeline', () => {
     expect(entry).toMatchObject({ status: 'pending', errorReason: 'gate_failed', processor: 'daily-counts' });
   });
 
+  it('stops a truncated week (half its rows) and a count that is not a number at the processing gate', async () => {
+    const half = world((_, csv) => csv.split('\n').slice(0, 15).join('\n'));
+    const run = await half.run('2024-W16');
+    expect(run.status).toBe('PARTIAL');
+    expect(run.lastError).toContain('daily_counts (week) expected 28, found 14');
+    const blank = world((_, csv) => csv.replace(/^(2024-04-16,river-path,)\d+$/m, '$1'));
+    const second = await blank.run('2024-W16');
+    expect(second.lastError).toContain('2024-W16_river-path_2024-04-16: count "" is not a whole number');
+    expect(await blank.store.get(DATA.pages, '2024-W16')).toBeUndefined();
+  });
+
   it('waits for a week the portal has not published, rather than succeed empty', async () => {
     const w = world();
     const next = openDataDefinition.scheme.shift(LAST_WEEK, 1);
-    const run = await w.run(next, 'm1');
+    const run = await w.run(next);
     expect(run.status).not.toBe('SUCCESS');
     expect(await w.store.get(DATA.files, next)).toBeUndefined();
     const entry = w.store.docs(COLLECTIONS.queue).find((e) => e.partition === next);
@@ -128,7 +104,7 @@ describe('the open-data example pipeline', () => {
 
   it('refuses a key that is not an ISO week, naming the scheme', async () => {
     const w = world();
-    await w.run('2024-04-21', 'm1');
+    await w.run('2024-04-21');
     expect(w.store.docs(COLLECTIONS.runs)).toEqual([]);
     const entry = w.store.docs(COLLECTIONS.queue)[0];
     expect(entry).toMatchObject({ status: 'failed_permanent' });

@@ -546,6 +546,29 @@ describe('orchestrator', () => {
     });
   });
 
+  it('a value check that throws on a document fails the gate naming it, rather than failing the gate itself', async () => {
+    const throwing: GateExpectations = {
+      table: {
+        ...testExpectations.table,
+        alpha: {
+          ...testExpectations.table.alpha!,
+          widgets: {
+            partition: {
+              min: 3,
+              each: (doc) => (doc.data.index === 1 ? (doc.data.missing as { x: number }).x.toFixed() : undefined),
+            },
+          },
+        },
+      },
+    };
+    const w = world({ expectations: throwing });
+    await w.orchestrator.onRunRequest(pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.pump();
+    const run = await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'));
+    expect(run?.status).toBe('FAILED');
+    expect(String(run?.lastError)).toMatch(/widgets \(partition\) 1 of 3 fail their check \(2024-04-21_1: its check threw: .*undefined/);
+  });
+
   it('a value check that passes lets the run through, and only this run\'s documents are checked', async () => {
     const checked: string[] = [];
     const valueChecked: GateExpectations = {

@@ -38,7 +38,13 @@ describe('the public API', () => {
       'TOPICS',
     ])
       expect(kit, name).toHaveProperty(name);
-    expect(Object.keys(testing).sort()).toEqual(['MemoryPublisher', 'MemoryStore', 'manualClock']);
+    expect(Object.keys(testing).sort()).toEqual([
+      'MemoryPublisher',
+      'MemoryStore',
+      'manualClock',
+      'memoryPipeline',
+      'startOnEmulators',
+    ]);
   });
 
   it('a pipeline that reaches into the kit internals fails lint; the public entry points pass', async () => {
