@@ -92,7 +92,8 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
         json?: boolean;
       }) => {
         const { store } = await context.connection();
-        const entries = await listQueue(store, options);
+        const { scheme } = (await context.pipeline()).pipeline.definition;
+        const entries = await listQueue(store, { ...options, compare: (a, b) => scheme.compare(a, b) });
         if (options.json) return context.print(JSON.stringify(entries, null, 2));
         if (entries.length === 0) return context.print('the queue is empty for these filters');
         context.print(
@@ -176,7 +177,9 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .requiredOption('--note <text>', 'why')
     .option('--json', 'JSON output for scripts')
     .action(async (options: { from: string; to: string; note: string; json?: boolean }) => {
-      if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
+      const { scheme } = (await context.pipeline()).pipeline.definition;
+      if (scheme.compare(options.from, options.to) > 0)
+        throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
       const requeued = await requeueRange(await deps(), options.from, options.to, requireNote(options.note));
       if (options.json) return context.print(JSON.stringify({ requeued }, null, 2));
       context.print(

@@ -27,7 +27,17 @@ export interface QueueFilter {
   processor?: string;
   from?: string;
   to?: string;
+  /** The pipeline's order of partitions, for `from`/`to` (string order when absent: right for days, weeks, months). */
+  compare?: (a: string, b: string) => number;
   limit?: number;
+}
+
+function inRange(partition: string | null | undefined, filter: QueueFilter): boolean {
+  if (!filter.from && !filter.to) return true;
+  // An entry that names no partition is in no range.
+  if (partition === undefined || partition === null) return false;
+  const compare = filter.compare ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0));
+  return (!filter.from || compare(partition, filter.from) >= 0) && (!filter.to || compare(partition, filter.to) <= 0);
 }
 
 export async function listQueue(store: DocumentStore, filter: QueueFilter = {}): Promise<QueueEntry[]> {
@@ -38,9 +48,7 @@ export async function listQueue(store: DocumentStore, filter: QueueFilter = {}):
   const docs = await store.query(COLLECTIONS.queue, { filters });
   return docs
     .map((d) => d.data as unknown as QueueEntry)
-    .filter(
-      (e) => (!filter.from || (e.partition ?? '') >= filter.from) && (!filter.to || (e.partition ?? '') <= filter.to),
-    )
+    .filter((e) => inRange(e.partition, filter))
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, filter.limit ?? 1000);
 }
@@ -170,7 +178,12 @@ export const discardEntry = (deps: QueueActionDeps, entryId: string, note: strin
 
 /** Every failed_permanent entry of a partition range goes back to pending with a fresh retry budget. */
 export async function requeueRange(deps: QueueActionDeps, from: string, to: string, note: string): Promise<string[]> {
-  const failed = await listQueue(deps.store, { status: 'failed_permanent', from, to });
+  const failed = await listQueue(deps.store, {
+    status: 'failed_permanent',
+    from,
+    to,
+    compare: (a, b) => deps.definition.scheme.compare(a, b),
+  });
   const requeued: string[] = [];
   for (const entry of failed) {
     if (!entry.request && !entry.retryTarget) continue;

@@ -352,6 +352,17 @@ describe('manual recovery', () => {
     expect((await listQueue(d.store, { status: 'pending' })).map((e) => e.requestId)).toEqual([other.requestId]);
   });
 
+  it("lists a range of partitions in the scheme's order, not string order", async () => {
+    const d = setup();
+    for (const partition of ['r-2', 'r-9', 'r-10', 'r-11'])
+      await d.store.set(COLLECTIONS.queue, `e-${partition}`, { requestId: `e-${partition}`, status: 'pending', partition, firstFailedAt: partition });
+    const numeric = (a: string, b: string) => Number(a.slice(2)) - Number(b.slice(2));
+    const listed = await listQueue(d.store, { from: 'r-2', to: 'r-10', compare: numeric });
+    expect(listed.map((e) => e.partition).sort()).toEqual(['r-10', 'r-2', 'r-9']);
+    // In string order r-10 sorts before r-2: the same range would hold nothing.
+    expect(await listQueue(d.store, { from: 'r-2', to: 'r-10' })).toEqual([]);
+  });
+
   it('refuses to retry an entry whose payload never parsed', async () => {
     const d = setup();
     await d.store.set(COLLECTIONS.queue, 'msg-9', {
