@@ -30,7 +30,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@google-cloud/*'], message: 'Cloud SDK imports belong in shared/adapters or entry files.' },
+            {
+              group: ['@google-cloud/*'],
+              message: 'Cloud SDK imports belong in shared/adapters or entry files.',
+            },
           ],
         },
       ],

@@ -6,7 +6,14 @@ export default defineConfig({
     // The order files start in (a project's own sequencer is not used): see the sequencer.
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', sequence: { groupOrder: 0 } } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 0 },
+        },
+      },
       {
         test: {
           name: 'emulator',

@@ -16,7 +16,11 @@ export const local: PipelineLocal = {
       config.syntheticSeed === undefined
         ? loadCsvDataset()
         : syntheticDataset({ seed: config.syntheticSeed, headers: loadCsvDataset().headers });
-    const source = await startSourceApi({ dataset, faults: config.faults, port: await preferredOrFreePort(8090) });
+    const source = await startSourceApi({
+      dataset,
+      faults: config.faults,
+      port: await preferredOrFreePort(8090),
+    });
     return {
       env: { SOURCE_API_URL: source.url },
       describe: [`${'source API'.padEnd(26)} ${source.url} (faults: ${source.url}/admin/faults)`],

@@ -147,7 +147,10 @@ export function planResources(definition: LoadedDefinition): ResourcePlan {
   const control = definition.orchestrator;
   const phases = definition.phases.map(phaseResources);
   // Every dead-letter topic is read by the recorder: a dead-letter topic nobody reads loses messages.
-  const deadLetterTopics = [...definition.phases.map((p) => phaseDeadLetterTopic(p.id)), ORCHESTRATOR_DLQ_TOPIC];
+  const deadLetterTopics = [
+    ...definition.phases.map((p) => phaseDeadLetterTopic(p.id)),
+    ORCHESTRATOR_DLQ_TOPIC,
+  ];
   return {
     topics: [
       ...Object.values(TOPICS),

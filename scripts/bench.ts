@@ -129,7 +129,10 @@ async function breakdown(store: DocumentStore, runIds: readonly string[]): Promi
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v / runIds.length)]));
 }
 
-async function latencies(dates: readonly string[], runDate: (d: string) => Promise<unknown>): Promise<number[]> {
+async function latencies(
+  dates: readonly string[],
+  runDate: (d: string) => Promise<unknown>,
+): Promise<number[]> {
   const ms: number[] = [];
   for (const date of dates) ms.push((await timed(() => runDate(date))).ms);
   return ms;
@@ -141,9 +144,15 @@ function seasonChains(dates: readonly string[]): string[][] {
   return [...chains.values()];
 }
 
-async function endToEnd(emulators: Emulators, dataset: Dataset, definition: LoadedDefinition): Promise<Result> {
+async function endToEnd(
+  emulators: Emulators,
+  dataset: Dataset,
+  definition: LoadedDefinition,
+): Promise<Result> {
   const season = dataset.dates.filter((d) => seasonOfDate(d) === '2023-24').slice(0, quick ? 3 : 22);
-  say(`1. one date end to end: ${season.length} dates of 2023-24 in order, phasegate then the limit pipeline`);
+  say(
+    `1. one date end to end: ${season.length} dates of 2023-24 in order, phasegate then the limit pipeline`,
+  );
   const ref = await referenceStack(emulators, dataset, 'e2e');
   const runIds: string[] = [];
   let where: Record<string, number> = {};
@@ -196,23 +205,31 @@ async function backfillAll(
     if (done % 50 === 0) say(`   ${done}/${dates.length}`);
   };
   const ref = await referenceStack(emulators, dataset, label);
-  const ours = await timed(() => runChains(chains, chains.length, (d) => ref.runDate(d), progress)).finally(() =>
-    ref.stop(),
+  const ours = await timed(() => runChains(chains, chains.length, (d) => ref.runDate(d), progress)).finally(
+    () => ref.stop(),
   );
   done = 0;
   const limit = await startLimitPipeline(definition, emulators, project(`${label}-limit`), logDir);
-  const base = await timed(() => runChains(chains, chains.length, (d) => limit.runDate(d), progress)).finally(() =>
-    limit.stop(),
+  const base = await timed(() => runChains(chains, chains.length, (d) => limit.runDate(d), progress)).finally(
+    () => limit.stop(),
   );
   const perMinute = (ms: number) => Math.round((dates.length / (ms / 60_000)) * 10) / 10;
   const r = ratio(ours.ms, base.ms);
   return {
     id,
     name,
-    figures: { dates: dates.length, wallSeconds: Math.round(ours.ms / 100) / 10, datesPerMinute: perMinute(ours.ms) },
+    figures: {
+      dates: dates.length,
+      wallSeconds: Math.round(ours.ms / 100) / 10,
+      datesPerMinute: perMinute(ours.ms),
+    },
     baseline: {
       name: '(4) the limit: no-op pipeline, same topology, same dates and order',
-      figures: { dates: dates.length, wallSeconds: Math.round(base.ms / 100) / 10, datesPerMinute: perMinute(base.ms) },
+      figures: {
+        dates: dates.length,
+        wallSeconds: Math.round(base.ms / 100) / 10,
+        datesPerMinute: perMinute(base.ms),
+      },
     },
     ratio: r,
     headline: 'wall time',
@@ -245,7 +262,9 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
     LOG_LEVEL: 'warn',
     PHASEGATE_AUTH: 'off',
   };
-  const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts'));
+  const source = (await functionBuild()).compiled(
+    join(repoRoot, 'scripts', 'bench', 'overhead-functions.ts'),
+  );
   const specs = ['phase-work', 'bare-work'].map((name) => ({
     name,
     target: name,
@@ -274,7 +293,9 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
   const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const store = createFirestoreStore(db, {});
   const publish = (topic: string, request: ProcessorRequest) =>
-    pubsub.topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } }).publishMessage({ json: request });
+    pubsub
+      .topic(topic, { batching: { maxMessages: 1, maxMilliseconds: 0 } })
+      .publishMessage({ json: request });
   const written = async (request: ProcessorRequest) =>
     (await store.get(BENCH_COLLECTION, `${request.requestId}-${DOCS_PER_MESSAGE - 1}`)) !== undefined;
   const one = async (topic: string) => {
@@ -292,7 +313,9 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
         await Promise.all(Array.from({ length: n }, () => publish(topic, processorRequest(partition))));
         await waitFor(
           async () =>
-            (await store.countWhere(BENCH_COLLECTION, [{ field: 'partition', op: '==', value: partition }])) >=
+            (await store.countWhere(BENCH_COLLECTION, [
+              { field: 'partition', op: '==', value: partition },
+            ])) >=
             n * DOCS_PER_MESSAGE,
           `${topic} burst`,
           600_000,
@@ -301,7 +324,9 @@ async function runtimeOverhead(emulators: Emulators): Promise<Result> {
       })
     ).ms;
   const n = quick ? 5 : 40;
-  say(`3. runtime overhead: ${n} sequential messages each way (alternating), then a burst of ${quick ? 30 : 300} each`);
+  say(
+    `3. runtime overhead: ${n} sequential messages each way (alternating), then a burst of ${quick ? 30 : 300} each`,
+  );
   try {
     await one('phase-work');
     await one('bare-work'); // warm both
@@ -382,7 +407,9 @@ async function seedQueue(store: DocumentStore, total: number, due: number): Prom
         failureEventId: `${request.requestId}--a1--processor_failed`,
         firstFailedAt: new Date(now - 3_600_000).toISOString(),
         retryCount: 0,
-        nextRetryAt: isDue ? new Date(now - 60_000 - i).toISOString() : new Date(now + 3_600_000 + i).toISOString(),
+        nextRetryAt: isDue
+          ? new Date(now - 60_000 - i).toISOString()
+          : new Date(now + 3_600_000 + i).toISOString(),
         deadlineAt: null,
       },
     };
@@ -396,7 +423,10 @@ async function autoRetryTick(emulators: Emulators): Promise<Result> {
   say(`5. auto-retry tick over ${total} queue entries, ${due} due`);
   const measure = async (
     label: string,
-    run: (deps: { store: DocumentStore; publisher: ReturnType<typeof createPubSubPublisher> }) => Promise<unknown>,
+    run: (deps: {
+      store: DocumentStore;
+      publisher: ReturnType<typeof createPubSubPublisher>;
+    }) => Promise<unknown>,
   ) => {
     const projectId = project(label);
     const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
@@ -414,18 +444,26 @@ async function autoRetryTick(emulators: Emulators): Promise<Result> {
   const logger = createLogger({ name: 'bench', level: 'warn' });
   let retried = 0;
   const tickMs = await measure('retry', async (deps) => {
-    retried = (await runAutoRetryTick({ definition: referenceDefinition, clock: systemClock, logger, ...deps }))
-      .retried;
+    retried = (
+      await runAutoRetryTick({ definition: referenceDefinition, clock: systemClock, logger, ...deps })
+    ).retried;
   });
   if (retried !== due) throw new Error(`the tick retried ${retried} entries, not the ${due} due`);
   // Baseline: the same I/O with no claims, no transactions and no events: read the due entries,
   // publish each request, mark them all in batches.
   const bareMs = await measure('retry-bare', async ({ store, publisher }) => {
     const entries = await store.query(COLLECTIONS.queue, dueEntriesQuery(new Date().toISOString(), due));
-    await Promise.all(entries.map((e) => publisher.publish(phaseTopic(String(e.data.phase)), e.data.request)));
+    await Promise.all(
+      entries.map((e) => publisher.publish(phaseTopic(String(e.data.phase)), e.data.request)),
+    );
     for (const part of chunk(entries, 500))
       await store.writeBatch(
-        part.map((e) => ({ collection: COLLECTIONS.queue, id: e.id, data: { status: 'retrying' }, merge: true })),
+        part.map((e) => ({
+          collection: COLLECTIONS.queue,
+          id: e.id,
+          data: { status: 'retrying' },
+          merge: true,
+        })),
       );
   });
   const seconds = Math.round(tickMs / 100) / 10;
@@ -505,7 +543,11 @@ try {
   if (wanted(3)) results.push(await runtimeOverhead(emulators));
   if (wanted(5)) results.push(await autoRetryTick(emulators));
   if (wanted(6)) {
-    const synthetic = syntheticDataset({ seed: 42, headers: dataset.headers, ...(quick ? { games: 40 } : {}) });
+    const synthetic = syntheticDataset({
+      seed: 42,
+      headers: dataset.headers,
+      ...(quick ? { games: 40 } : {}),
+    });
     const games = synthetic.dates.reduce((n, d) => n + synthetic.scheduleOn(d).length, 0);
     results.push(
       await backfillAll(
@@ -525,5 +567,8 @@ try {
 say('');
 say(table(results));
 mkdirSync(dirname(options.out), { recursive: true });
-writeFileSync(options.out, `${JSON.stringify({ at: new Date().toISOString(), quick, machine, results }, null, 2)}\n`);
+writeFileSync(
+  options.out,
+  `${JSON.stringify({ at: new Date().toISOString(), quick, machine, results }, null, 2)}\n`,
+);
 say(`\nwrote ${options.out}`);

@@ -73,7 +73,9 @@ const program = new Command('chaos')
         .filter(Boolean);
       const unknown = kinds.filter((k) => !(KINDS as readonly string[]).includes(k));
       if (unknown.length)
-        throw new InvalidArgumentError(`unknown fault kind(s) ${unknown.join(', ')}; kinds: ${KINDS.join(', ')}`);
+        throw new InvalidArgumentError(
+          `unknown fault kind(s) ${unknown.join(', ')}; kinds: ${KINDS.join(', ')}`,
+        );
       return kinds as Kind[];
     },
     [] as Kind[],
@@ -106,7 +108,11 @@ function chaosDefinition(): LoadedDefinition {
     phases: { subscription: Record<string, number>; function: { timeoutSeconds: number } }[];
   };
   for (const phase of input.phases) {
-    Object.assign(phase.subscription, { ackDeadlineSeconds: 12, minBackoffSeconds: 1, maxBackoffSeconds: 10 });
+    Object.assign(phase.subscription, {
+      ackDeadlineSeconds: 12,
+      minBackoffSeconds: 1,
+      maxBackoffSeconds: 10,
+    });
     phase.function.timeoutSeconds = 11;
   }
   return loadDefinition(input);
@@ -214,7 +220,9 @@ async function runDates(
 ): Promise<{ statuses: Map<string, string>; forced: Forced | null }> {
   const statuses = new Map<string, string>();
   let forced: Forced | null = null;
-  const topic = p.stack.pubsub.topic(TOPICS.runRequests, { batching: { maxMessages: 1, maxMilliseconds: 0 } });
+  const topic = p.stack.pubsub.topic(TOPICS.runRequests, {
+    batching: { maxMessages: 1, maxMilliseconds: 0 },
+  });
   for (const gameDate of dates) {
     const messageId = await topic.publishMessage({
       json: { partition: gameDate, triggerSource: 'backfill', requestedBy: 'chaos' },
@@ -222,7 +230,12 @@ async function runDates(
     let run = await runOf(p, messageId, (status) => gameDate === forceDate || FINAL_STATUSES.has(status));
     if (gameDate === forceDate && run) {
       const second = await topic.publishMessage({
-        json: { partition: gameDate, triggerSource: 'manual', force: true, requestedBy: 'chaos: forced second run' },
+        json: {
+          partition: gameDate,
+          triggerSource: 'manual',
+          force: true,
+          requestedBy: 'chaos: forced second run',
+        },
       });
       const next = await runOf(p, second, (status) => FINAL_STATUSES.has(status));
       forced = { gameDate, oldRunId: run.runId, newRunId: next?.runId ?? null };
@@ -243,7 +256,9 @@ const dataset = loadCsvDataset();
 const dates = pickDates(dataset, options.dates, random);
 const outputs = [
   ...new Set(
-    referenceDefinition.phases.flatMap((p) => p.processors.flatMap((s) => s.outputs.map((o) => o.collection))),
+    referenceDefinition.phases.flatMap((p) =>
+      p.processors.flatMap((s) => s.outputs.map((o) => o.collection)),
+    ),
   ),
 ];
 say(`chaos soak: ${dates.length} dates (${dates[0]} .. ${dates.at(-1)}), seed ${options.seed}`);
@@ -271,7 +286,14 @@ const sourceFaults: (FaultRuleInput & { label: Kind })[] = Array.from(
     const endpoint = random.pick(['boxscores', 'schedule'] as const);
     const kind = (['rate_limit', 'server_error', 'slow'] as const)[i % 3]!;
     if (kind === 'rate_limit')
-      return { label: 'source 429', endpoint, kind, dates: [date], times: random.int(1, 3), retryAfterSeconds: 1 };
+      return {
+        label: 'source 429',
+        endpoint,
+        kind,
+        dates: [date],
+        times: random.int(1, 3),
+        retryAfterSeconds: 1,
+      };
     if (kind === 'server_error')
       return {
         label: 'source 5xx',
@@ -281,7 +303,14 @@ const sourceFaults: (FaultRuleInput & { label: Kind })[] = Array.from(
         times: random.int(1, 3),
         status: random.pick([500, 502, 503]),
       };
-    return { label: 'source timeout', endpoint, kind, dates: [date], times: 1, delayMs: SOURCE_TIMEOUT_DELAY_MS };
+    return {
+      label: 'source timeout',
+      endpoint,
+      kind,
+      dates: [date],
+      times: 1,
+      delayMs: SOURCE_TIMEOUT_DELAY_MS,
+    };
   },
 );
 const kills = Math.max(2, Math.ceil(n / 3));
@@ -295,7 +324,13 @@ const relativeDate = enabled('dead-lettered scheduled request')
   ? random.pick(others.length > 1 ? others.filter((d) => d !== forceDate) : others)
   : undefined;
 if (shortDate)
-  sourceFaults.push({ label: 'short data', endpoint: 'boxscores', kind: 'missing_rows', dates: [shortDate], rows: 2 });
+  sourceFaults.push({
+    label: 'short data',
+    endpoint: 'boxscores',
+    kind: 'missing_rows',
+    dates: [shortDate],
+    rows: 2,
+  });
 
 function faultsFor(name: string): Record<string, string> {
   const phase = referenceDefinition.phases.find((p) => `phase-${p.id}` === name);
@@ -316,7 +351,10 @@ const count = (kind: Kind, field: keyof Tally, by = 1) => {
   tally.set(kind, t);
 };
 
-const emulators = await startEmulators({ logDir, preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')) });
+const emulators = await startEmulators({
+  logDir,
+  preferredPorts: defaultPorts(join(repoRoot, 'firebase.json')),
+});
 let exitCode = 0;
 try {
   say('\nreference run (no faults)');
@@ -326,7 +364,9 @@ try {
     const { statuses } = await runDates(reference, dates);
     const bad = [...statuses].filter(([, s]) => s !== 'SUCCESS');
     if (bad.length)
-      throw new Error(`the fault-free reference run did not succeed: ${bad.map(([d, s]) => `${d} ${s}`).join(', ')}`);
+      throw new Error(
+        `the fault-free reference run did not succeed: ${bad.map(([d, s]) => `${d} ${s}`).join(', ')}`,
+      );
     referenceData = await snapshotCollections(reference.db, outputs);
   } finally {
     await reference.stop();
@@ -404,9 +444,14 @@ try {
         (await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]),
       );
       const done = (
-        await chaos.store.query(COLLECTIONS.outbox, { filters: [{ field: 'status', op: '==', value: 'sent' }] })
+        await chaos.store.query(COLLECTIONS.outbox, {
+          filters: [{ field: 'status', op: '==', value: 'sent' }],
+        })
       )
-        .map((d) => d.data as { topic: string; runId: string; message: { requestId: string; partition: string } })
+        .map(
+          (d) =>
+            d.data as { topic: string; runId: string; message: { requestId: string; partition: string } },
+        )
         .filter(
           (e) =>
             e.topic.startsWith('phase-') &&
@@ -417,7 +462,12 @@ try {
       const late = done.length ? random.pick(done) : undefined;
       if (late) {
         lateRequestId = late.message.requestId;
-        await deadLetter(`${late.topic}-dlq`, late.topic, late.message, new Date(Date.now() - 60_000).toISOString());
+        await deadLetter(
+          `${late.topic}-dlq`,
+          late.topic,
+          late.message,
+          new Date(Date.now() - 60_000).toISOString(),
+        );
         count('late dead letter', 'injected');
       }
     }
@@ -430,7 +480,9 @@ try {
         { relative: -1, timeZone: 'UTC', triggerSource: 'scheduled' },
         dayAfter,
       );
-      relativeEntry = runRequestEntryId(runRequestKey({ partition: relativeDate, triggerSource: 'scheduled' }));
+      relativeEntry = runRequestEntryId(
+        runRequestKey({ partition: relativeDate, triggerSource: 'scheduled' }),
+      );
       count('dead-lettered scheduled request', 'injected');
     }
     const oversized: string[] = [];
@@ -473,9 +525,9 @@ try {
     ];
     const arrivalDeadline = Date.now() + QUIET_TIMEOUT_MS;
     const arrived = async () =>
-      (await Promise.all(arrivals.map(async (a) => Boolean(await chaos.store.get(a.collection, a.id))))).every(
-        Boolean,
-      ) &&
+      (
+        await Promise.all(arrivals.map(async (a) => Boolean(await chaos.store.get(a.collection, a.id))))
+      ).every(Boolean) &&
       (!lateRequestId ||
         (
           await chaos.store.query(COLLECTIONS.events, {
@@ -496,7 +548,9 @@ try {
         })
       ).length;
       const runs = (
-        await chaos.store.query(COLLECTIONS.runs, { filters: [{ field: 'status', op: '==', value: 'RUNNING' }] })
+        await chaos.store.query(COLLECTIONS.runs, {
+          filters: [{ field: 'status', op: '==', value: 'RUNNING' }],
+        })
       ).length;
       if ((open === 0 && runs === 0) || Date.now() > deadline) break;
       await sleep(2000);
@@ -506,7 +560,9 @@ try {
       (d) => d.data as { partition: string; status: string; runId: string; triggerSource: string },
     );
     // A date's outcome is its current run's (run_locks names it): an older run of it is history.
-    const locks = new Map((await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]));
+    const locks = new Map(
+      (await chaos.store.query(COLLECTIONS.runLocks, {})).map((d) => [d.id, String(d.data.runId)]),
+    );
     const current = new Map(dates.map((d) => [d, allRuns.find((r) => r.runId === locks.get(d))]));
     const queue = (await chaos.store.query(COLLECTIONS.queue, {})).map((d) => ({
       id: d.id,
@@ -519,7 +575,9 @@ try {
       }),
     }));
     const events = (
-      await chaos.store.query(COLLECTIONS.events, { filters: [{ field: 'type', op: '==', value: 'processor_failed' }] })
+      await chaos.store.query(COLLECTIONS.events, {
+        filters: [{ field: 'type', op: '==', value: 'processor_failed' }],
+      })
     ).map((d) => d.data as { message?: string; partition?: string });
     const held = await peekControlDlq(chaos.stack.pubsub);
 
@@ -533,7 +591,10 @@ try {
     for (const f of sourceFaults) {
       const remaining =
         left.find(
-          (l) => l.endpoint === f.endpoint && l.kind === f.kind && JSON.stringify(l.dates) === JSON.stringify(f.dates),
+          (l) =>
+            l.endpoint === f.endpoint &&
+            l.kind === f.kind &&
+            JSON.stringify(l.dates) === JSON.stringify(f.dates),
         )?.times ?? 0;
       // A fault without `times` lasts: it was injected if its date ran.
       const injected = f.times === undefined ? 1 : f.times - remaining;
@@ -603,7 +664,8 @@ try {
       // It can only need a person: recovered would mean a gate passed short data, SUCCESS would be a lie.
       const run = current.get(shortDate);
       const entry = queue.find(
-        (q) => q.partition === shortDate && q.status === 'failed_permanent' && q.errorReason === 'gate_failed',
+        (q) =>
+          q.partition === shortDate && q.status === 'failed_permanent' && q.errorReason === 'gate_failed',
       );
       count('short data', run?.status !== 'SUCCESS' && entry ? 'person' : 'lost');
     }
@@ -656,7 +718,11 @@ try {
     const poisonRecorded = recordedPermanent(poison);
     const expectedEntries = new Set(messageFaults.flatMap(([, ids]) => ids.map((id) => `msg-${id}`)));
     const needPerson = queue.filter(
-      (q) => !expectedEntries.has(q.id) && q.partition !== shortDate && q.status === 'failed_permanent' && ofCurrent(q),
+      (q) =>
+        !expectedEntries.has(q.id) &&
+        q.partition !== shortDate &&
+        q.status === 'failed_permanent' &&
+        ofCurrent(q),
     );
     const unexplained = dates.filter((d) => outcomes.get(d) === 'lost');
     const rows = [...tally]
@@ -704,7 +770,8 @@ try {
         `  dates neither SUCCESS with the reference's data nor explained by a queue entry: ${unexplained.join(', ')}`,
       );
     const lost = [...tally.values()].reduce((a, t) => a + t.lost, 0);
-    const failed = lost > 0 || counted.length > 0 || needPerson.length > 0 || held.count > 0 || unexplained.length > 0;
+    const failed =
+      lost > 0 || counted.length > 0 || needPerson.length > 0 || held.count > 0 || unexplained.length > 0;
     say(
       failed
         ? '\nFAILED: something was lost, duplicated, changed or left unexplained'

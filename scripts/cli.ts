@@ -54,7 +54,11 @@ const context: CliContext = {
   project: () => (project ??= findProjectOrKit()),
   connection: () =>
     Promise.resolve(
-      (connection ??= connect(context.project().root, process.env, program.opts<{ project?: string }>().project)),
+      (connection ??= connect(
+        context.project().root,
+        process.env,
+        program.opts<{ project?: string }>().project,
+      )),
     ),
   // --pipeline, else the pipeline of the local stack when that is what the command talks to, else the first.
   pipeline: () => {
@@ -73,7 +77,10 @@ const context: CliContext = {
 
 const program = new Command('phasegate')
   .description('run and recover phasegate pipelines')
-  .option('--project <id>', 'project to talk to (default: GOOGLE_CLOUD_PROJECT, else the local stack of `npm start`)')
+  .option(
+    '--project <id>',
+    'project to talk to (default: GOOGLE_CLOUD_PROJECT, else the local stack of `npm start`)',
+  )
   .option(
     '--pipeline <name>',
     "the pipeline, as package.json's phasegate.pipelines names it (default: the local stack's, else the first)",
@@ -125,7 +132,9 @@ program
       const run = await findRunByMessage(c.store, messageId, 30_000);
       if (!options.wait) {
         if (options.json)
-          return context.print(JSON.stringify({ messageId, runId: run?.runId ?? null, status: run?.status ?? null }));
+          return context.print(
+            JSON.stringify({ messageId, runId: run?.runId ?? null, status: run?.status ?? null }),
+          );
         return context.print(
           run
             ? `run ${run.runId} started for ${options.partition}`
@@ -151,7 +160,12 @@ program
   .command('init')
   .description('make a new pipeline project in <dir>: a two-phase example, its tests and its two commands')
   .argument('<dir>', 'an empty or new folder')
-  .option('--partition <scheme>', `the partition scheme: ${SCAFFOLD_SCHEMES.join(', ')}`, parseScheme, 'daily')
+  .option(
+    '--partition <scheme>',
+    `the partition scheme: ${SCAFFOLD_SCHEMES.join(', ')}`,
+    parseScheme,
+    'daily',
+  )
   .action((dir: string, options: { partition: ScaffoldScheme }) => {
     const files = writeScaffold(dir, options.partition);
     context.print(`made ${resolve(dir)} (${options.partition} partitions): ${files.join(', ')}`);
@@ -160,7 +174,9 @@ program
 
 program
   .command('start')
-  .description('run the pipeline on this machine (what `npm start` runs): emulators, functions, scheduler, demo')
+  .description(
+    'run the pipeline on this machine (what `npm start` runs): emulators, functions, scheduler, demo',
+  )
   .helpOption(false)
   .allowUnknownOption()
   .allowExcessArguments()
@@ -191,7 +207,9 @@ try {
     process.stderr.write(`phasegate: ${error.message}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`phasegate: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `phasegate: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   }
 } finally {

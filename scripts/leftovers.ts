@@ -9,7 +9,9 @@ const GRACE_MS = 10_000;
 
 const mark = process.argv[2];
 if (!mark) {
-  process.stderr.write(`usage: node --import tsx scripts/leftovers.ts MARK (the value of ${MARK_VARIABLE} the checked command ran with)\n`);
+  process.stderr.write(
+    `usage: node --import tsx scripts/leftovers.ts MARK (the value of ${MARK_VARIABLE} the checked command ran with)\n`,
+  );
   process.exit(2);
 }
 

@@ -25,15 +25,23 @@ const pipeline = await startLocalPipeline({
 });
 try {
   for (const [i, gameDate] of dates.entries()) {
-    const run = await pipeline.run({ partition: gameDate, triggerSource: 'backfill', requestedBy: 'model-report' });
+    const run = await pipeline.run({
+      partition: gameDate,
+      triggerSource: 'backfill',
+      requestedBy: 'model-report',
+    });
     process.stdout.write(
       `${String(i + 1).padStart(3)}/${dates.length} ${gameDate} ${run?.status ?? 'no run'}${run?.lastError ? ` (${run.lastError})` : ''}\n`,
     );
     if (run?.status !== 'SUCCESS')
-      throw new Error(`run for ${gameDate} ended ${run?.status ?? 'without a run'}: the report would be incomplete`);
+      throw new Error(
+        `run for ${gameDate} ended ${run?.status ?? 'without a run'}: the report would be incomplete`,
+      );
   }
   const graded = (
-    await pipeline.store.query(DOMAIN.predictions, { filters: [{ field: 'season', op: '==', value: season }] })
+    await pipeline.store.query(DOMAIN.predictions, {
+      filters: [{ field: 'season', op: '==', value: season }],
+    })
   )
     .map((d) => d.data as { homeTeam: string; actualWinner?: string; correct?: boolean; brier?: number })
     .filter((p) => p.actualWinner !== undefined);

@@ -9,7 +9,12 @@ import { EmulatorsMissingError } from './lib/emulators.ts';
 import { FunctionsStartError } from './lib/functions.ts';
 import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts';
 import { summaryLine } from './lib/watch-run.ts';
-import { findProject, loadPipeline, PipelineModuleError, type LoadedPipeline } from './lib/pipeline-module.ts';
+import {
+  findProject,
+  loadPipeline,
+  PipelineModuleError,
+  type LoadedPipeline,
+} from './lib/pipeline-module.ts';
 import { localJobs } from './lib/local-scheduler.ts';
 import { LOCAL_OPERATOR } from './lib/stack.ts';
 

@@ -32,8 +32,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     alertWebhookUrl: env.ALERT_WEBHOOK_URL || undefined,
   });
   if (!result.success) {
-    const names: Record<string, string> = { projectId: 'GOOGLE_CLOUD_PROJECT', logLevel: 'LOG_LEVEL', httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS', httpRetries: 'PHASEGATE_HTTP_RETRIES', alertWebhookUrl: 'ALERT_WEBHOOK_URL' };
-    throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const names: Record<string, string> = {
+      projectId: 'GOOGLE_CLOUD_PROJECT',
+      logLevel: 'LOG_LEVEL',
+      httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS',
+      httpRetries: 'PHASEGATE_HTTP_RETRIES',
+      alertWebhookUrl: 'ALERT_WEBHOOK_URL',
+    };
+    throw new Error(
+      `invalid configuration: ${result.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return result.data;
 }

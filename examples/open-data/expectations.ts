@@ -5,7 +5,8 @@ import { openDataDefinitionInput } from './definition.ts';
 import { COLLECTIONS } from './processors.ts';
 
 /** The week's file as downloaded, read once per gate. */
-const fileOf = (ctx: ExpectationContext) => ctx.once('file', () => ctx.store.get(COLLECTIONS.files, ctx.partition));
+const fileOf = (ctx: ExpectationContext) =>
+  ctx.once('file', () => ctx.store.get(COLLECTIONS.files, ctx.partition));
 /** The counts this run wrote for the week, read once per gate. */
 const countsOf = (ctx: ExpectationContext) =>
   ctx.once('counts', async () => {

@@ -45,7 +45,8 @@ export function createOpenDataProcessors(
   env: NodeJS.ProcessEnv = process.env,
 ): ProcessorRegistry<typeof openDataDefinitionInput> {
   const parsed = ConfigSchema.safeParse({ portalUrl: env.OPEN_DATA_URL });
-  if (!parsed.success) throw new Error(`invalid configuration: OPEN_DATA_URL: ${parsed.error.issues[0]!.message}`);
+  if (!parsed.success)
+    throw new Error(`invalid configuration: OPEN_DATA_URL: ${parsed.error.issues[0]!.message}`);
   const { portalUrl } = parsed.data;
   return {
     'fetch-week': {

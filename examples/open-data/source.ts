@@ -12,7 +12,8 @@ export async function startOpenDataPortal(port = 0): Promise<OpenDataPortal> {
   const server = createServer((req, res) => {
     const week = /^\/weeks\/(\d{4}-W\d{2})\.csv$/.exec(req.url ?? '')?.[1];
     const file = week ? weekFile(week) : undefined;
-    if (req.method !== 'GET' || !week) res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file');
+    if (req.method !== 'GET' || !week)
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file');
     else if (!file) res.writeHead(404, { 'content-type': 'text/plain' }).end(`not_published: ${week}`);
     else res.writeHead(200, { 'content-type': 'text/csv' }).end(file);
   });

@@ -20,7 +20,9 @@ export const DOMAIN = {
   predictions: 'predictions',
 } as const;
 
-export const rawPayloadId = (gameDate: string, kind: 'schedule' | 'boxscores'): string => `${gameDate}_${kind}`;
+export const rawPayloadId = (gameDate: string, kind: 'schedule' | 'boxscores'): string =>
+  `${gameDate}_${kind}`;
 export const teamGameId = (gameId: string, team: string): string => `${gameId}_${team}`;
 export const seriesStateId = (seriesId: string, gameDate: string): string => `${seriesId}_${gameDate}`;
-export const teamFormId = (season: string, team: string, gameDate: string): string => `${season}_${team}_${gameDate}`;
+export const teamFormId = (season: string, team: string, gameDate: string): string =>
+  `${season}_${team}_${gameDate}`;

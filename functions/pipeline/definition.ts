@@ -40,7 +40,8 @@ export const referenceDefinitionInput = {
     },
     {
       id: 'raw',
-      description: 'normalise and validate into games and team_game_stats; deduplicate; reject bad rows with a reason',
+      description:
+        'normalise and validate into games and team_game_stats; deduplicate; reject bad rows with a reason',
       processors: [
         {
           name: 'normalize-games',
@@ -100,7 +101,8 @@ export const referenceDefinitionInput = {
     },
     {
       id: 'predict',
-      description: 'home-win probabilities for the next game date; grading of earlier predictions for this date',
+      description:
+        'home-win probabilities for the next game date; grading of earlier predictions for this date',
       processors: [
         {
           name: 'predict-games',

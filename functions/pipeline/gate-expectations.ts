@@ -4,7 +4,8 @@ import { referenceDefinitionInput } from './definition.ts';
 import { readSchedule } from './source/stored-payloads.ts';
 
 /** The scraped schedule of the date, read once per gate. */
-const scheduleOf = (ctx: ExpectationContext) => ctx.once('schedule', () => readSchedule(ctx.store, ctx.partition));
+const scheduleOf = (ctx: ExpectationContext) =>
+  ctx.once('schedule', () => readSchedule(ctx.store, ctx.partition));
 const games = async (ctx: ExpectationContext) => (await scheduleOf(ctx)).games.length;
 const nextGames = async (ctx: ExpectationContext) => (await scheduleOf(ctx)).nextGames.length;
 
@@ -25,7 +26,9 @@ export const referenceExpectations = defineExpectations(referenceDefinitionInput
     series_state: {
       gameDate: async (ctx) =>
         new Set(
-          (await scheduleOf(ctx)).games.filter((g) => g.gameId.startsWith('004')).map((g) => g.gameId.slice(0, 9)),
+          (await scheduleOf(ctx)).games
+            .filter((g) => g.gameId.startsWith('004'))
+            .map((g) => g.gameId.slice(0, 9)),
         ).size,
     },
   },

@@ -8,7 +8,9 @@ import { normalizeGamesProcessor, normalizeTeamStatsProcessor } from './raw/raw-
 import { scrapeBoxscoresProcessor, scrapeScheduleProcessor } from './scrape/scrape.ts';
 
 /** Every processor the definition names, by name: a missing or misspelt one does not compile. */
-export function createReferenceProcessors(config: PipelineConfig): ProcessorRegistry<typeof referenceDefinitionInput> {
+export function createReferenceProcessors(
+  config: PipelineConfig,
+): ProcessorRegistry<typeof referenceDefinitionInput> {
   return {
     'scrape-schedule': scrapeScheduleProcessor(config.sourceApiUrl),
     'scrape-boxscores': scrapeBoxscoresProcessor(config.sourceApiUrl),

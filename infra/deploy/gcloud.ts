@@ -128,7 +128,14 @@ export function gcloudPlan(
   add('apis', gcloud(target, 'beta', 'services', 'identity', 'create', '--service=pubsub.googleapis.com'));
   add(
     'firestore',
-    gcloud(target, 'firestore', 'databases', 'create', `--location=${target.region}`, '--type=firestore-native'),
+    gcloud(
+      target,
+      'firestore',
+      'databases',
+      'create',
+      `--location=${target.region}`,
+      '--type=firestore-native',
+    ),
     'skip',
   );
   for (const sa of Object.values(SERVICE_ACCOUNTS))
@@ -325,7 +332,11 @@ export function renderShell(steps: readonly DeployStep[], preamble: readonly str
     const command = step.argv.map(shellQuote).join(' ');
     if (!step.ifExists) lines.push(command);
     else if (step.ifExists === 'skip') lines.push(`run_step ${command}`);
-    else lines.push(`run_step ${command} \\`, `  ${UPDATE_MARK} ${step.ifExists.update.map(shellQuote).join(' ')}`);
+    else
+      lines.push(
+        `run_step ${command} \\`,
+        `  ${UPDATE_MARK} ${step.ifExists.update.map(shellQuote).join(' ')}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -68,8 +68,11 @@ export const pubsubServiceAgent = (target: Pick<DeployTarget, 'projectNumber'>):
 export const functionUrl = (target: Pick<DeployTarget, 'project' | 'region'>, name: string): string =>
   `https://${target.region}-${target.project}.cloudfunctions.net/${name}`;
 /** The push endpoint names the topic in its path, as on the emulators. */
-export const pushEndpointUrl = (target: Pick<DeployTarget, 'project' | 'region'>, fn: string, topic: string): string =>
-  `${functionUrl(target, fn)}/projects/${target.project}/topics/${topic}`;
+export const pushEndpointUrl = (
+  target: Pick<DeployTarget, 'project' | 'region'>,
+  fn: string,
+  topic: string,
+): string => `${functionUrl(target, fn)}/projects/${target.project}/topics/${topic}`;
 /** `gcloud auth print-identity-token` for a user carries gcloud's own client id as its audience. */
 export const GCLOUD_CLIENT_ID = '32555940559.apps.googleusercontent.com';
 
@@ -109,7 +112,11 @@ export function authEnv(fn: FunctionPlan, settings: AuthSettings): Record<string
   }
   // `gcloud run services proxy` and `gcloud auth print-identity-token` carry gcloud's client id.
   const audiences = [settings.functionUrl(fn.name), GCLOUD_CLIENT_ID].join(',');
-  return { DASHBOARD_AUTH: 'iam', DASHBOARD_AUDIENCES: audiences, DASHBOARD_ACTORS: settings.actors.join(',') };
+  return {
+    DASHBOARD_AUTH: 'iam',
+    DASHBOARD_AUDIENCES: audiences,
+    DASHBOARD_ACTORS: settings.actors.join(','),
+  };
 }
 
 /** `user:a@b.c` -> `a@b.c` (actors are individual accounts: see `parseActor`). */

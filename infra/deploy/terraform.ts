@@ -57,7 +57,12 @@ export function terraformPlan(
     depends_on: apis,
   });
   for (const [key, sa] of Object.entries(SERVICE_ACCOUNTS))
-    add('google_service_account', key, { project, account_id: sa.id, display_name: sa.displayName, depends_on: apis });
+    add('google_service_account', key, {
+      project,
+      account_id: sa.id,
+      display_name: sa.displayName,
+      depends_on: apis,
+    });
   const saRef = (key: keyof typeof SERVICE_ACCOUNTS) => `google_service_account.${key}`;
 
   add('google_project_iam_member', 'runtime_datastore', {
@@ -89,7 +94,8 @@ export function terraformPlan(
     depends_on: agentReady,
   });
 
-  for (const topic of plan.topics) add('google_pubsub_topic', topic, { project, name: topic, depends_on: apis });
+  for (const topic of plan.topics)
+    add('google_pubsub_topic', topic, { project, name: topic, depends_on: apis });
   for (const topic of publishedTopics(definition))
     add('google_pubsub_topic_iam_member', `${topic}_runtime_publisher`, {
       project,
@@ -115,7 +121,10 @@ export function terraformPlan(
     depends_on: [api('storage.googleapis.com')],
   });
   // A build starts as soon as its function is created: its identity and every grant it builds with must exist first.
-  const buildReady = [saRef('build'), ...BUILD_ROLES.map((role) => `google_project_iam_member.${buildGrant(role)}`)];
+  const buildReady = [
+    saRef('build'),
+    ...BUILD_ROLES.map((role) => `google_project_iam_member.${buildGrant(role)}`),
+  ];
   add('google_storage_bucket_object', 'source', {
     name: 'source-${data.archive_file.source.output_md5}.zip',
     bucket: ref('google_storage_bucket', 'source', 'name'),
@@ -238,7 +247,10 @@ export function terraformPlan(
         archive: { source: 'hashicorp/archive', version: '>= 2.4' },
       },
     },
-    provider: { google: { project, region: target.region }, 'google-beta': { project, region: target.region } },
+    provider: {
+      google: { project, region: target.region },
+      'google-beta': { project, region: target.region },
+    },
     data: {
       google_project: { this: { project_id: project } },
       archive_file: {

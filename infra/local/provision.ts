@@ -16,8 +16,22 @@ function subscriptionSettings(plan: SubscriptionPlan, projectId: string, endpoin
   return {
     ackDeadlineSeconds: plan.ackDeadlineSeconds,
     ...(endpoint ? { pushConfig: { pushEndpoint: endpoint } } : {}),
-    ...(plan.retryPolicy ? { retryPolicy: { minimumBackoff: { seconds: plan.retryPolicy.minBackoffSeconds }, maximumBackoff: { seconds: plan.retryPolicy.maxBackoffSeconds } } } : {}),
-    ...(plan.deadLetter ? { deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${plan.deadLetter.topic}`, maxDeliveryAttempts: plan.deadLetter.maxDeliveryAttempts } } : {}),
+    ...(plan.retryPolicy
+      ? {
+          retryPolicy: {
+            minimumBackoff: { seconds: plan.retryPolicy.minBackoffSeconds },
+            maximumBackoff: { seconds: plan.retryPolicy.maxBackoffSeconds },
+          },
+        }
+      : {}),
+    ...(plan.deadLetter
+      ? {
+          deadLetterPolicy: {
+            deadLetterTopic: `projects/${projectId}/topics/${plan.deadLetter.topic}`,
+            maxDeliveryAttempts: plan.deadLetter.maxDeliveryAttempts,
+          },
+        }
+      : {}),
   };
 }
 
@@ -25,7 +39,12 @@ function subscriptionSettings(plan: SubscriptionPlan, projectId: string, endpoin
  * Creates every topic and subscription of the plan on the emulator, or brings existing ones
  * to the plan's settings (update, never delete: a backlog survives a restart of the stack).
  */
-export async function provisionLocal(pubsub: PubSub, plan: ResourcePlan, projectId: string, functionUrls: ReadonlyMap<string, string>): Promise<void> {
+export async function provisionLocal(
+  pubsub: PubSub,
+  plan: ResourcePlan,
+  projectId: string,
+  functionUrls: ReadonlyMap<string, string>,
+): Promise<void> {
   for (const topic of plan.topics) {
     try {
       await pubsub.createTopic(topic);
@@ -37,7 +56,10 @@ export async function provisionLocal(pubsub: PubSub, plan: ResourcePlan, project
     let endpoint: string | null = null;
     if (sub.pushTo) {
       const base = functionUrls.get(sub.pushTo);
-      if (!base) throw new Error(`subscription ${sub.name} pushes to ${sub.pushTo}, which the local stack did not start`);
+      if (!base)
+        throw new Error(
+          `subscription ${sub.name} pushes to ${sub.pushTo}, which the local stack did not start`,
+        );
       endpoint = pushEndpoint(base, projectId, sub.topic);
     }
     const settings = subscriptionSettings(sub, projectId, endpoint);

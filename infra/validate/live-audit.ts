@@ -95,7 +95,9 @@ export function parseSchedulerJobs(json: string): LiveScheduleJob[] {
 /** `gcloud run services get-iam-policy <function> --format=json`: the members with roles/run.invoker. */
 export function parseInvokers(json: string): string[] {
   const policy = JSON.parse(json) as { bindings?: { role?: string; members?: string[] }[] };
-  return (policy.bindings ?? []).filter((b) => b.role === 'roles/run.invoker').flatMap((b) => b.members ?? []);
+  return (policy.bindings ?? [])
+    .filter((b) => b.role === 'roles/run.invoker')
+    .flatMap((b) => b.members ?? []);
 }
 
 export interface LiveAuditTarget {
@@ -105,13 +107,16 @@ export interface LiveAuditTarget {
 }
 
 const fmt = {
-  retry: (r: SubscriptionPlan['retryPolicy']) => (r ? `${r.minBackoffSeconds}s..${r.maxBackoffSeconds}s` : 'none'),
-  dlq: (d: SubscriptionPlan['deadLetter']) => (d ? `${d.topic} after ${d.maxDeliveryAttempts} attempts` : 'none'),
+  retry: (r: SubscriptionPlan['retryPolicy']) =>
+    r ? `${r.minBackoffSeconds}s..${r.maxBackoffSeconds}s` : 'none',
+  dlq: (d: SubscriptionPlan['deadLetter']) =>
+    d ? `${d.topic} after ${d.maxDeliveryAttempts} attempts` : 'none',
 };
 
 function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, target: LiveAuditTarget): Drift[] {
   const drifts: Drift[] = [];
-  const say = (message: string) => drifts.push({ area: 'subscriptions', message: `${want.name}: ${message}` });
+  const say = (message: string) =>
+    drifts.push({ area: 'subscriptions', message: `${want.name}: ${message}` });
   if (have.topic !== want.topic) say(`reads topic ${have.topic} (live), plan: ${want.topic}`);
   if (have.ackDeadlineSeconds !== want.ackDeadlineSeconds)
     say(`ack deadline ${have.ackDeadlineSeconds}s (live), plan: ${want.ackDeadlineSeconds}s`);
@@ -120,7 +125,8 @@ function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, targe
   if (fmt.dlq(have.deadLetter) !== fmt.dlq(want.deadLetter))
     say(`dead-letter policy ${fmt.dlq(have.deadLetter)} (live), plan: ${fmt.dlq(want.deadLetter)}`);
   if (!want.pushTo) {
-    if (have.pushEndpoint) say(`pushes to ${have.pushEndpoint} (live), plan: a pull subscription held for a person`);
+    if (have.pushEndpoint)
+      say(`pushes to ${have.pushEndpoint} (live), plan: a pull subscription held for a person`);
     return drifts;
   }
   if (!have.pushEndpoint) {
@@ -128,7 +134,11 @@ function auditSubscription(want: SubscriptionPlan, have: LiveSubscription, targe
     return drifts;
   }
   if (target.region) {
-    const endpoint = pushEndpointUrl({ project: target.project, region: target.region }, want.pushTo, want.topic);
+    const endpoint = pushEndpointUrl(
+      { project: target.project, region: target.region },
+      want.pushTo,
+      want.topic,
+    );
     if (have.pushEndpoint !== endpoint) say(`pushes to ${have.pushEndpoint} (live), plan: ${endpoint}`);
     const oidc = {
       serviceAccountEmail: serviceAccountEmail(target, 'push'),
@@ -160,9 +170,10 @@ function auditInvokers(plan: ResourcePlan, invokers: LiveInvokers, target: LiveA
     if (open.length) {
       drifts.push({
         area: 'iam',
-        message: `${fn.name} may be invoked by ${open.join(', ')} (live), plan: only its invokers. Behind Cloud ` +
+        message:
+          `${fn.name} may be invoked by ${open.join(', ')} (live), plan: only its invokers. Behind Cloud ` +
           `Run IAM the function trusts the tokens IAM checked: public, anyone can forge one. Remove: gcloud ` +
-            `functions remove-invoker-policy-binding ${fn.name} --member=${open[0]} --region=${target.region} --project=${target.project}`,
+          `functions remove-invoker-policy-binding ${fn.name} --member=${open[0]} --region=${target.region} --project=${target.project}`,
       });
     }
     if (fn.trigger.kind === 'pubsub' && !members.includes(pushAccount)) {
@@ -198,9 +209,15 @@ function auditSchedules(
       });
     const topic = `projects/${target.project}/topics/${job.topic}`;
     if (live.topic !== topic)
-      drifts.push({ area: 'scheduler', message: `job ${job.name} publishes to ${live.topic} (live), plan: ${topic}` });
+      drifts.push({
+        area: 'scheduler',
+        message: `job ${job.name} publishes to ${live.topic} (live), plan: ${topic}`,
+      });
     if (live.body !== body)
-      drifts.push({ area: 'scheduler', message: `job ${job.name} publishes ${live.body} (live), plan: ${body}` });
+      drifts.push({
+        area: 'scheduler',
+        message: `job ${job.name} publishes ${live.body} (live), plan: ${body}`,
+      });
   }
   return drifts;
 }
@@ -217,7 +234,8 @@ export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAudit
     if (!have)
       drifts.push({
         area: 'subscriptions',
-        message: `${want.name} does not exist (plan: ` +
+        message:
+          `${want.name} does not exist (plan: ` +
           `${want.pushTo ? `push ${want.topic} to ${want.pushTo}` : `hold ${want.topic}`}, dead-letter ${fmt.dlq(want.deadLetter)})`,
       });
     else drifts.push(...auditSubscription(want, have, target));
@@ -238,6 +256,7 @@ export function auditLive(plan: ResourcePlan, live: LiveState, target: LiveAudit
   }
   if (live.schedules) drifts.push(...auditSchedules(plan.schedules, live.schedules, target));
   if (live.invokers) drifts.push(...auditInvokers(plan, live.invokers, target));
-  if (live.controlDlq && live.controlDlq.count > 0) drifts.push({ area: 'control-dlq', message: describeHeld(live.controlDlq) });
+  if (live.controlDlq && live.controlDlq.count > 0)
+    drifts.push({ area: 'control-dlq', message: describeHeld(live.controlDlq) });
   return drifts;
 }

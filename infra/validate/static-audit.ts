@@ -6,7 +6,10 @@ import type { ResourcePlan } from '../plan.ts';
 import { closest, type Drift } from './drift.ts';
 
 /** Every processor of the definition has code, and every piece of code is in the definition. */
-export function auditRegistry(definition: LoadedDefinition, registry: Readonly<Record<string, unknown>>): Drift[] {
+export function auditRegistry(
+  definition: LoadedDefinition,
+  registry: Readonly<Record<string, unknown>>,
+): Drift[] {
   const drifts: Drift[] = [];
   const configured = definition.phases.flatMap((phase) =>
     phase.processors.map((p, i) => ({ phase: phase.id, index: i, name: p.name })),
@@ -44,7 +47,8 @@ export function auditExpectations(definition: LoadedDefinition, expectations: Ga
   for (const phase of definition.phases) {
     for (const processor of phase.processors) {
       for (const output of processor.outputs) {
-        if (expectationFor(expectations, phase.id, output.collection, output.partitionField) !== undefined) continue;
+        if (expectationFor(expectations, phase.id, output.collection, output.partitionField) !== undefined)
+          continue;
         drifts.push({
           area: 'expectations',
           message:
@@ -68,7 +72,9 @@ export function auditExpectations(definition: LoadedDefinition, expectations: Ga
       });
       continue;
     }
-    const declared = phase.processors.flatMap((p) => p.outputs.map((o) => `${o.collection}.${o.partitionField}`));
+    const declared = phase.processors.flatMap((p) =>
+      p.outputs.map((o) => `${o.collection}.${o.partitionField}`),
+    );
     for (const [collection, fields] of Object.entries(collections)) {
       for (const field of Object.keys(fields)) {
         if (declared.includes(`${collection}.${field}`)) continue;
@@ -166,7 +172,9 @@ export function auditPlan(plan: ResourcePlan): Drift[] {
         message: `subscription ${sub.name} pushes ${sub.topic} to ${fn.name}, whose trigger does not list that topic`,
       });
   }
-  const deadLetterTopics = new Set(plan.subscriptions.flatMap((s) => (s.deadLetter ? [s.deadLetter.topic] : [])));
+  const deadLetterTopics = new Set(
+    plan.subscriptions.flatMap((s) => (s.deadLetter ? [s.deadLetter.topic] : [])),
+  );
   for (const topic of deadLetterTopics) {
     if (!plan.subscriptions.some((s) => s.topic === topic))
       drifts.push({
@@ -176,7 +184,10 @@ export function auditPlan(plan: ResourcePlan): Drift[] {
   }
   for (const topic of plan.topics) {
     if (!plan.subscriptions.some((s) => s.topic === topic))
-      drifts.push({ area: 'plan', message: `topic ${topic} has no subscription: what is published there is lost` });
+      drifts.push({
+        area: 'plan',
+        message: `topic ${topic} has no subscription: what is published there is lost`,
+      });
   }
   for (const fn of plan.functions) {
     if (fn.trigger.kind !== 'pubsub') continue;
@@ -212,7 +223,8 @@ export function auditIndexes(
   const seen = new Set<string>();
   for (const index of indexes) {
     const key = describeIndex(index);
-    if (seen.has(key)) drifts.push({ area: 'indexes', message: `firestore.indexes.json declares ${key} twice` });
+    if (seen.has(key))
+      drifts.push({ area: 'indexes', message: `firestore.indexes.json declares ${key} twice` });
     seen.add(key);
     if (!known.has(index.collectionGroup))
       drifts.push({
@@ -283,9 +295,16 @@ export function auditReadme(readme: string, definition: LoadedDefinition, plan: 
       n.includes('<phaseId>') ? definition.phases.map((p) => n.replace('<phaseId>', p.id)) : [n],
     ) ?? null;
   compare('### Topics', expand(readmeTableKeys(readme, '### Topics')), plan.topics, 'topic');
-  compare('### Collections', readmeTableKeys(readme, '### Collections'), Object.values(COLLECTIONS), 'collection');
+  compare(
+    '### Collections',
+    readmeTableKeys(readme, '### Collections'),
+    Object.values(COLLECTIONS),
+    'collection',
+  );
   const outputs = [
-    ...new Set(definition.phases.flatMap((p) => p.processors.flatMap((s) => s.outputs.map((o) => o.collection)))),
+    ...new Set(
+      definition.phases.flatMap((p) => p.processors.flatMap((s) => s.outputs.map((o) => o.collection))),
+    ),
   ];
   compare(
     "### The reference pipeline's data (users query it)",

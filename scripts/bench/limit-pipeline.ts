@@ -46,7 +46,10 @@ export async function startLimitPipeline(
     topic: (f.trigger as { topics: string[] }).topics[0]!,
     pushTo: f.name,
     ackDeadlineSeconds: settings.ackDeadlineSeconds,
-    retryPolicy: { minBackoffSeconds: settings.minBackoffSeconds, maxBackoffSeconds: settings.maxBackoffSeconds },
+    retryPolicy: {
+      minBackoffSeconds: settings.minBackoffSeconds,
+      maxBackoffSeconds: settings.maxBackoffSeconds,
+    },
     deadLetter: null,
   }));
   const plan: ResourcePlan = { topics, functions, subscriptions, schedules: [] };
@@ -60,12 +63,21 @@ export async function startLimitPipeline(
   };
   const source = (await functionBuild()).compiled(join(repoRoot, 'scripts', 'bench', 'limit-functions.ts'));
   const running: RunningFunction[] = await startFunctions(
-    functions.map((f) => ({ name: f.name, target: f.entryPoint, source, signatureType: 'http', env, logDir })),
+    functions.map((f) => ({
+      name: f.name,
+      target: f.entryPoint,
+      source,
+      signatureType: 'http',
+      env,
+      logDir,
+    })),
   );
   const pubsub: PubSub = createPubSub(projectId, emulators.env.PUBSUB_EMULATOR_HOST);
   await provisionLocal(pubsub, plan, projectId, new Map(running.map((r) => [r.name, r.url])));
   const db: Firestore = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
-  const topic = pubsub.topic(limitTopic('run-requests'), { batching: { maxMessages: 1, maxMilliseconds: 0 } });
+  const topic = pubsub.topic(limitTopic('run-requests'), {
+    batching: { maxMessages: 1, maxMilliseconds: 0 },
+  });
   return {
     async runDate(partition) {
       await topic.publishMessage({ json: { partition } });

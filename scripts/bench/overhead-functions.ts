@@ -41,7 +41,12 @@ export const benchDefinition = loadDefinition({
           outputs: [{ collection: BENCH_COLLECTION }],
         },
       ],
-      subscription: { ackDeadlineSeconds: 120, minBackoffSeconds: 1, maxBackoffSeconds: 10, maxDeliveryAttempts: 5 },
+      subscription: {
+        ackDeadlineSeconds: 120,
+        minBackoffSeconds: 1,
+        maxBackoffSeconds: 10,
+        maxDeliveryAttempts: 5,
+      },
       function: { timeoutSeconds: 60, memoryMb: 256 },
       expectedDurationSeconds: 60,
     },

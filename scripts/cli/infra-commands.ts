@@ -98,7 +98,10 @@ function definitionFrom(file: string | undefined, loaded: LoadedPipeline): Loade
 
 function report(context: CliContext, title: string, drifts: readonly Drift[]): void {
   if (drifts.length === 0) context.print(`${title}: no drift`);
-  else context.print(`${title}: ${drifts.length} drift${drifts.length === 1 ? '' : 's'}\n${formatDrifts(drifts)}`);
+  else
+    context.print(
+      `${title}: ${drifts.length} drift${drifts.length === 1 ? '' : 's'}\n${formatDrifts(drifts)}`,
+    );
 }
 
 interface DeployOptions {
@@ -117,7 +120,8 @@ interface DeployOptions {
 const compiledEntry = (loaded: LoadedPipeline): string =>
   join('dist', relative(repoRoot, loaded.entry)).replace(/\.ts$/, '.js').split(sep).join('/');
 
-export const hasCompiledOutput = (loaded: LoadedPipeline): boolean => existsSync(join(repoRoot, compiledEntry(loaded)));
+export const hasCompiledOutput = (loaded: LoadedPipeline): boolean =>
+  existsSync(join(repoRoot, compiledEntry(loaded)));
 
 /**
  * What each function's source upload needs: the compiled output, the lock file, and a
@@ -126,14 +130,19 @@ export const hasCompiledOutput = (loaded: LoadedPipeline): boolean => existsSync
  */
 export function stageSource(dir: string, loaded: LoadedPipeline): void {
   if (!hasCompiledOutput(loaded))
-    throw new UsageError(`no compiled output in dist/ (${compiledEntry(loaded)}): run \`npm run build\` first`);
+    throw new UsageError(
+      `no compiled output in dist/ (${compiledEntry(loaded)}): run \`npm run build\` first`,
+    );
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The compiler's incremental state is not part of what runs.
   const isOutput = (path: string) => !path.endsWith('.tsbuildinfo');
   cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true, filter: isOutput });
   cpSync(join(repoRoot, 'package-lock.json'), join(dir, 'package-lock.json'));
-  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   writeFileSync(
     join(dir, 'package.json'),
     `${JSON.stringify({ ...manifest, main: compiledEntry(loaded), scripts: {}, bin: undefined }, null, 2)}\n`,
@@ -170,7 +179,9 @@ export async function stageProjectSource(dir: string, loaded: LoadedPipeline): P
 async function buildOutput(): Promise<void> {
   const built = await runCommand(['npm', 'run', '--silent', 'build'], { cwd: repoRoot });
   if (built.code !== 0)
-    throw new UsageError(`npm run build failed: fix the compile errors first\n${built.stdout}${built.stderr}`);
+    throw new UsageError(
+      `npm run build failed: fix the compile errors first\n${built.stdout}${built.stderr}`,
+    );
 }
 
 export function registerInfraCommands(program: Command, context: CliContext): void {
@@ -188,7 +199,10 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
       '--region <region>',
       'with --live on a real project: its region (checks push endpoints, OIDC and scheduler jobs exactly)',
     )
-    .option('--definition <file.json>', "audit this definition against the pipeline's code instead of its own")
+    .option(
+      '--definition <file.json>',
+      "audit this definition against the pipeline's code instead of its own",
+    )
     .action(async (options: { live?: boolean; region?: string; definition?: string }) => {
       const loaded = await context.pipeline();
       const definition = definitionFrom(options.definition, loaded);
@@ -198,7 +212,9 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
         const c = await context.connection();
         const onEmulator = Boolean(process.env.PUBSUB_EMULATOR_HOST);
         if (!onEmulator && !options.region)
-          throw new UsageError('--live on a real project needs --region (where the functions and scheduler jobs are)');
+          throw new UsageError(
+            '--live on a real project needs --region (where the functions and scheduler jobs are)',
+          );
         const pubsub = createPubSub(c.projectId);
         try {
           const live = await readPubSub(pubsub);
@@ -213,7 +229,8 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
               `--project=${c.projectId}`,
               '--format=json',
             ]);
-            if (listed.code !== 0) throw new Error(`gcloud scheduler jobs list failed: ${listed.stderr.trim()}`);
+            if (listed.code !== 0)
+              throw new Error(`gcloud scheduler jobs list failed: ${listed.stderr.trim()}`);
             schedules = parseSchedulerJobs(listed.stdout);
           }
           let invokers: LiveInvokers | null = null;
@@ -231,7 +248,9 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
                 '--format=json',
               ]);
               if (read.code !== 0)
-                throw new Error(`gcloud run services get-iam-policy ${fn.name} failed: ${read.stderr.trim()}`);
+                throw new Error(
+                  `gcloud run services get-iam-policy ${fn.name} failed: ${read.stderr.trim()}`,
+                );
               invokers[fn.name] = parseInvokers(read.stdout);
             }
           }
@@ -273,7 +292,10 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
     .description(
       'deploy the pipeline to a Google Cloud project with gcloud (writes the same plan as deploy.sh and Terraform JSON)',
     )
-    .requiredOption('--region <region>', 'region of the functions, Firestore and scheduler jobs, e.g. europe-west1')
+    .requiredOption(
+      '--region <region>',
+      'region of the functions, Firestore and scheduler jobs, e.g. europe-west1',
+    )
     .option(
       '--project-number <number>',
       'the project number (default: asked of gcloud; shown as ${PROJECT_NUMBER} in a dry run)',
@@ -294,14 +316,20 @@ export function registerInfraCommands(program: Command, context: CliContext): vo
       parseActor,
     )
     .option('--runtime <runtime>', 'Cloud Functions runtime', 'nodejs20')
-    .option('--out <dir>', 'where the plan, the Terraform JSON and the staged source are written', '.phasegate/deploy')
+    .option(
+      '--out <dir>',
+      'where the plan, the Terraform JSON and the staged source are written',
+      '.phasegate/deploy',
+    )
     .option('--definition <file.json>', "deploy this definition with the pipeline's code instead of its own")
     .option('--dry-run', 'print the gcloud commands in order and write the files; run nothing')
     .action(async (options: DeployOptions, command: Command) => {
       const project = command.optsWithGlobals<{ project?: string }>().project;
       if (!project) throw new UsageError('deploy needs --project <id>');
       if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
-        throw new UsageError(`"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`);
+        throw new UsageError(
+          `"${project}" is not a Google Cloud project id (6-30 lowercase letters, digits, hyphens)`,
+        );
       const env = options.env ?? {};
       const loaded = await context.pipeline();
       const ofThisCheckout = resolve(loaded.root) === resolve(repoRoot);

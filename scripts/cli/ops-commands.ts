@@ -34,7 +34,8 @@ function parsePositive(value: string): number {
 }
 
 function range(loaded: LoadedPipeline, from: string, to: string): void {
-  if (loaded.pipeline.definition.scheme.compare(from, to) > 0) throw new UsageError(`--from ${from} is after --to ${to}`);
+  if (loaded.pipeline.definition.scheme.compare(from, to) > 0)
+    throw new UsageError(`--from ${from} is after --to ${to}`);
 }
 
 /**
@@ -77,9 +78,16 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         return;
       }
       const docs = options.partition
-        ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: options.partition }] })
-        : await store.query(COLLECTIONS.runs, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 20 });
-      const runs = docs.map((d) => d.data as unknown as RunDoc).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+        ? await store.query(COLLECTIONS.runs, {
+            filters: [{ field: 'partition', op: '==', value: options.partition }],
+          })
+        : await store.query(COLLECTIONS.runs, {
+            orderBy: { field: 'createdAt', direction: 'desc' },
+            limit: 20,
+          });
+      const runs = docs
+        .map((d) => d.data as unknown as RunDoc)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       if (options.json) return context.print(JSON.stringify(runs, null, 2));
       if (runs.length === 0)
         return context.print(options.partition ? `no runs for ${options.partition}` : 'no runs yet');
@@ -185,7 +193,9 @@ export function registerOpsCommands(program: Command, context: CliContext): void
 
   program
     .command('completeness')
-    .description('compare what must exist with what exists, unit by unit; --enqueue queues the missing pairs for retry')
+    .description(
+      'compare what must exist with what exists, unit by unit; --enqueue queues the missing pairs for retry',
+    )
     .requiredOption('--from <partition>', 'first partition', parsePartition)
     .requiredOption('--to <partition>', 'last partition', parsePartition)
     .option('--enqueue', 'queue every missing (date, processor) for the auto-retry')
@@ -196,7 +206,9 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       const { store } = await context.connection();
       const rules = completenessOf(loaded);
       if (!rules)
-        throw new UsageError(`pipeline ${loaded.name} declares no completeness rules (\`completeness\` in its entry module)`);
+        throw new UsageError(
+          `pipeline ${loaded.name} declares no completeness rules (\`completeness\` in its entry module)`,
+        );
       const report = await checkCompleteness(
         { definition: loaded.pipeline.definition, rules, store, clock: systemClock },
         { from: options.from, to: options.to, enqueue: options.enqueue ?? false },
@@ -213,7 +225,9 @@ export function registerOpsCommands(program: Command, context: CliContext): void
         );
       if (options.enqueue) context.print(`  enqueued ${report.enqueued.length} for retry`);
       for (const d of report.deferred)
-        context.print(`  not enqueued: ${d.partition} ${d.phase}/${d.processor}: ${d.reason}; check again after it`);
+        context.print(
+          `  not enqueued: ${d.partition} ${d.phase}/${d.processor}: ${d.reason}; check again after it`,
+        );
     });
 
   program
@@ -249,7 +263,10 @@ export function registerOpsCommands(program: Command, context: CliContext): void
       const bar = options.json
         ? undefined
         : new SingleBar(
-            { format: 'backfill [{bar}] {value}/{total} partitions | {ok} ok {bad} failed | {last}', hideCursor: true },
+            {
+              format: 'backfill [{bar}] {value}/{total} partitions | {ok} ok {bad} failed | {last}',
+              hideCursor: true,
+            },
             { barCompleteChar: '#', barIncompleteChar: '.', format: '' },
           );
       let ok = 0;

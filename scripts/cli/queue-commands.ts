@@ -23,7 +23,9 @@ import { UsageError } from './usage-error.ts';
 export function parsePartition(value: string): string {
   const parsed = PartitionKeySchema.safeParse(value);
   if (!parsed.success)
-    throw new InvalidArgumentError(`"${value}" is not a partition: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    throw new InvalidArgumentError(
+      `"${value}" is not a partition: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
   return value;
 }
 
@@ -31,7 +33,10 @@ export function parsePartition(value: string): string {
 const PARTITION_OPTIONS = ['partition', 'from', 'to'] as const;
 
 /** Refuses a partition option the pipeline's scheme does not take, naming the scheme. */
-export async function checkPartitionOptions(context: CliContext, options: Record<string, unknown>): Promise<void> {
+export async function checkPartitionOptions(
+  context: CliContext,
+  options: Record<string, unknown>,
+): Promise<void> {
   const given = PARTITION_OPTIONS.filter((name) => typeof options[name] === 'string');
   if (given.length === 0) return;
   const { scheme } = (await context.pipeline()).pipeline.definition;
@@ -44,7 +49,9 @@ export async function checkPartitionOptions(context: CliContext, options: Record
 
 function parseStatus(value: string): QueueStatus {
   if (!(QUEUE_STATUSES as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`);
+    throw new InvalidArgumentError(
+      `"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`,
+    );
   return value as QueueStatus;
 }
 

@@ -15,7 +15,11 @@ export class ScaffoldError extends Error {
 }
 
 const DEMO: Record<ScaffoldScheme, string> = { daily: '2024-04-21', weekly: '2024-W16', monthly: '2024-04' };
-const CRON: Record<ScaffoldScheme, string> = { daily: '0 6 * * *', weekly: '0 6 * * 1', monthly: '0 6 1 * *' };
+const CRON: Record<ScaffoldScheme, string> = {
+  daily: '0 6 * * *',
+  weekly: '0 6 * * 1',
+  monthly: '0 6 1 * *',
+};
 const KEY: Record<ScaffoldScheme, string> = { daily: 'YYYY-MM-DD', weekly: 'YYYY-Www', monthly: 'YYYY-MM' };
 
 function versionOf(pkg: string): string {

@@ -58,7 +58,11 @@ export async function staticAudit(
   ];
   try {
     drifts.push(
-      ...auditIndexes(definition, readIndexesFile(join(loaded.root, 'firestore.indexes.json')), requiredIndexes()),
+      ...auditIndexes(
+        definition,
+        readIndexesFile(join(loaded.root, 'firestore.indexes.json')),
+        requiredIndexes(),
+      ),
     );
   } catch (error) {
     drifts.push({ area: 'indexes', message: error instanceof Error ? error.message : String(error) });

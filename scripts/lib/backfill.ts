@@ -23,7 +23,12 @@ export interface BackfillOptions {
   compare?: (a: string, b: string) => number;
   stateFile: string;
   runTimeoutMs?: number;
-  onProgress?: (event: { partition: string; status: string; runId: string | null; skipped?: boolean }) => void;
+  onProgress?: (event: {
+    partition: string;
+    status: string;
+    runId: string | null;
+    skipped?: boolean;
+  }) => void;
   /** Checked between dates: true stops launching new dates (Ctrl-C); runs in flight finish. */
   stopped?: () => boolean;
 }
@@ -48,7 +53,9 @@ function saveState(file: string, state: BackfillState): void {
 }
 
 async function successfulRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
-  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: partition }] });
+  const runs = await store.query(COLLECTIONS.runs, {
+    filters: [{ field: 'partition', op: '==', value: partition }],
+  });
   return runs.map((r) => r.data as unknown as RunDoc).find((r) => r.status === 'SUCCESS');
 }
 
@@ -75,7 +82,8 @@ export async function backfill(
   const sorted = [...new Set(options.dates)].sort(options.compare);
   const state = loadState(options.stateFile, sorted[0] ?? '', sorted.at(-1) ?? '');
   const chains = new Map<string, string[]>();
-  for (const d of sorted) chains.set(options.dependencyKey(d), [...(chains.get(options.dependencyKey(d)) ?? []), d]);
+  for (const d of sorted)
+    chains.set(options.dependencyKey(d), [...(chains.get(options.dependencyKey(d)) ?? []), d]);
   const result: BackfillResult = { succeeded: [], failed: [], blocked: [], skipped: [], interrupted: false };
 
   async function runOne(partition: string): Promise<string> {
@@ -95,7 +103,8 @@ export async function backfill(
       const messageId = await publisher.publish(TOPICS.runRequests, request);
       run = await findRunByMessage(store, messageId, 60_000);
     }
-    if (!run) throw new Error(`no run was created for ${partition} within 60 s: is the orchestrator running?`);
+    if (!run)
+      throw new Error(`no run was created for ${partition} within 60 s: is the orchestrator running?`);
     let final = await watchRun(store, run.runId, {
       timeoutMs: options.runTimeoutMs ?? 600_000,
       onChange: () => undefined,
@@ -132,9 +141,12 @@ export async function backfill(
   }
 
   const pending = [...chains.values()];
-  const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, async () => {
-    for (let chain = pending.shift(); chain; chain = pending.shift()) await runChain(chain);
-  });
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(options.concurrency, pending.length)) },
+    async () => {
+      for (let chain = pending.shift(); chain; chain = pending.shift()) await runChain(chain);
+    },
+  );
   await Promise.all(workers);
   return result;
 }

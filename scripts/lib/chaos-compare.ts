@@ -7,7 +7,13 @@ export const VOLATILE_FIELD = /(^runId$|RunId$|At$)/;
 export type Snapshot = Map<string, Map<string, string>>;
 
 export function canonical(data: Record<string, unknown>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(data).filter(([k]) => !VOLATILE_FIELD.test(k)).sort(([a], [b]) => a.localeCompare(b))));
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(data)
+        .filter(([k]) => !VOLATILE_FIELD.test(k))
+        .sort(([a], [b]) => a.localeCompare(b)),
+    ),
+  );
 }
 
 export async function snapshotCollections(db: Firestore, collections: readonly string[]): Promise<Snapshot> {

@@ -1,7 +1,11 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createFirestore, createFirestoreStore, defaultStoreOptions } from '../../shared/adapters/firestore-store.ts';
+import {
+  createFirestore,
+  createFirestoreStore,
+  defaultStoreOptions,
+} from '../../shared/adapters/firestore-store.ts';
 import { createPubSub, createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts';
 import type { Publisher } from '../../shared/ports/publisher.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
@@ -89,7 +93,11 @@ export function talksToStack(root: string, env: NodeJS.ProcessEnv, projectOverri
  * The project the command line talks to: GOOGLE_CLOUD_PROJECT (with the emulator variables, or
  * a real project with application-default credentials), else the local stack `npm start` runs.
  */
-export function connect(root: string, env: NodeJS.ProcessEnv = process.env, projectOverride?: string): Connection {
+export function connect(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+  projectOverride?: string,
+): Connection {
   let projectId = projectOverride ?? env.GOOGLE_CLOUD_PROJECT;
   let source = 'environment';
   let stackPipeline: string | undefined;

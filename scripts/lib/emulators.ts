@@ -88,13 +88,18 @@ export function locateEmulators(env: NodeJS.ProcessEnv = process.env): EmulatorL
   const problems: string[] = [];
   const java = env.JAVA ?? 'java';
   const javaVersion = javaMajorVersion(java);
-  if (javaVersion === undefined) problems.push(`Java was not found (tried "${java}"; set JAVA=/path/to/java)`);
-  else if (javaVersion < 17) problems.push(`Java ${javaVersion} found at "${java}"; the emulators need Java 17 or newer`);
-  const roots = env.PHASEGATE_PUBSUB_EMULATOR_JAR && env.PHASEGATE_FIRESTORE_EMULATOR_JAR ? [] : sdkRoots(env);
+  if (javaVersion === undefined)
+    problems.push(`Java was not found (tried "${java}"; set JAVA=/path/to/java)`);
+  else if (javaVersion < 17)
+    problems.push(`Java ${javaVersion} found at "${java}"; the emulators need Java 17 or newer`);
+  const roots =
+    env.PHASEGATE_PUBSUB_EMULATOR_JAR && env.PHASEGATE_FIRESTORE_EMULATOR_JAR ? [] : sdkRoots(env);
   const pubsubJar = env.PHASEGATE_PUBSUB_EMULATOR_JAR ?? roots.map(findPubsubJar).find(Boolean);
   const firestoreJar = env.PHASEGATE_FIRESTORE_EMULATOR_JAR ?? roots.map(findFirestoreJar).find(Boolean);
-  const lookedAt = (variable: string) => (env[variable] ? `${variable}=${env[variable]}` : `looked under ${roots.join(', ')}`);
-  if (!pubsubJar || !existsSync(pubsubJar)) problems.push(`Pub/Sub emulator jar not found (${lookedAt('PHASEGATE_PUBSUB_EMULATOR_JAR')})`);
+  const lookedAt = (variable: string) =>
+    env[variable] ? `${variable}=${env[variable]}` : `looked under ${roots.join(', ')}`;
+  if (!pubsubJar || !existsSync(pubsubJar))
+    problems.push(`Pub/Sub emulator jar not found (${lookedAt('PHASEGATE_PUBSUB_EMULATOR_JAR')})`);
   if (!firestoreJar || !existsSync(firestoreJar)) {
     problems.push(`Firestore emulator jar not found (${lookedAt('PHASEGATE_FIRESTORE_EMULATOR_JAR')})`);
   }
@@ -147,11 +152,22 @@ async function reuse(name: RunningEmulator['name'], host: string): Promise<Runni
   return { name, host, stop: () => Promise.resolve() };
 }
 
-async function launch(name: RunningEmulator['name'], java: string, args: string[], port: number, logDir: string): Promise<RunningEmulator> {
+async function launch(
+  name: RunningEmulator['name'],
+  java: string,
+  args: string[],
+  port: number,
+  logDir: string,
+): Promise<RunningEmulator> {
   const host = `127.0.0.1:${port}`;
-  const proc = startProcess(`${name}-emulator`, java, args, { logFile: join(logDir, `${name}-emulator.log`) });
+  const proc = startProcess(`${name}-emulator`, java, args, {
+    logFile: join(logDir, `${name}-emulator.log`),
+  });
   try {
-    await waitForHttp(`http://${host}/`, { process: proc, what: `the ${name} emulator (log: ${proc.logFile})` });
+    await waitForHttp(`http://${host}/`, {
+      process: proc,
+      what: `the ${name} emulator (log: ${proc.logFile})`,
+    });
   } catch (error) {
     await proc.stop();
     throw error;

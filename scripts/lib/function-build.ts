@@ -3,7 +3,16 @@
 // imports, resolved from node_modules as at run time), keyed by a hash of everything the
 // bundles can contain, so an unchanged tree reuses the last build.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion, type Plugin } from 'esbuild';
@@ -25,7 +34,12 @@ export const FUNCTION_SOURCES = [
  */
 const SOURCE_ROOTS = ['functions', 'examples', 'shared', 'test/fixtures', 'scripts/bench'] as const;
 /** Files outside the roots that change what a build produces (this file holds the build options). */
-const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/lib/function-build.ts'] as const;
+const BUILD_INPUTS = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'scripts/lib/function-build.ts',
+] as const;
 /**
  * Old builds are deleted once unused for a day, beyond the newest few: a stack still running
  * loads a bundle's chunks on first request and restarts crashed functions from it.
@@ -54,7 +68,10 @@ function filesUnder(dir: string): string[] {
 export function buildKey(root = repoRoot): string {
   const hash = createHash('sha256');
   hash.update(`esbuild ${esbuildVersion}\0node20 esm bundle split v2\0${FUNCTION_SOURCES.join(',')}\0`);
-  const files = [...SOURCE_ROOTS.flatMap((r) => filesUnder(join(root, r))), ...BUILD_INPUTS.map((f) => join(root, f))];
+  const files = [
+    ...SOURCE_ROOTS.flatMap((r) => filesUnder(join(root, r))),
+    ...BUILD_INPUTS.map((f) => join(root, f)),
+  ];
   for (const file of files) {
     hash.update(relative(root, file));
     hash.update('\0');
@@ -258,7 +275,9 @@ export async function buildProjectEntry(
     // The key hashes the project and the kit's sources: a bundle of anything else could go stale unseen.
     const outside = Object.keys(result.metafile.inputs)
       .map((input) => resolve(projectRoot, input))
-      .filter((path) => !isUnder(path, projectRoot) && !SOURCE_ROOTS.some((r) => isUnder(path, join(repoRoot, r))));
+      .filter(
+        (path) => !isUnder(path, projectRoot) && !SOURCE_ROOTS.some((r) => isUnder(path, join(repoRoot, r))),
+      );
     if (outside.length > 0)
       throw new Error(
         `the functions of ${projectRoot} read files outside the project and the kit (${outside.join(', ')}): ` +

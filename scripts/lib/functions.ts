@@ -64,9 +64,10 @@ export async function spawnFunction(spec: FunctionProcessSpec): Promise<Starting
   const running: RunningFunction = { name: spec.name, port, url, process: proc };
   // functions-framework answers /robots.txt itself (404) once the function module is loaded and
   // the server listens, without calling the function: the probe has no effect on it.
-  const ready = waitForHttp(`${url}/robots.txt`, { process: proc, what: `function ${spec.name} (log: ${proc.logFile})` }).then(
-    () => running,
-  );
+  const ready = waitForHttp(`${url}/robots.txt`, {
+    process: proc,
+    what: `function ${spec.name} (log: ${proc.logFile})`,
+  }).then(() => running);
   return { ...running, ready };
 }
 
@@ -76,7 +77,9 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 export class FunctionsStartError extends Error {
   override readonly name = 'FunctionsStartError';
   constructor(readonly failures: string[]) {
-    super(`functions did not start, and every process started with them is stopped:\n  ${failures.join('\n  ')}`);
+    super(
+      `functions did not start, and every process started with them is stopped:\n  ${failures.join('\n  ')}`,
+    );
   }
 }
 

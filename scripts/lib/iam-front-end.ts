@@ -101,7 +101,8 @@ export async function startIamFrontEnd(options: IamFrontEndOptions): Promise<Iam
     name: string,
     headers: IncomingMessage['headers'],
   ): Promise<
-    { header: 'authorization' | 'x-serverless-authorization'; token: string } | { status: 401 | 403; reason: string }
+    | { header: 'authorization' | 'x-serverless-authorization'; token: string }
+    | { status: 401 | 403; reason: string }
   > {
     const header = headers['x-serverless-authorization'] ? 'x-serverless-authorization' : 'authorization';
     const token = /^Bearer (\S+)$/.exec(String(headers[header] ?? ''))?.[1];
@@ -112,24 +113,32 @@ export async function startIamFrontEnd(options: IamFrontEndOptions): Promise<Iam
         audience: `${base}/${name}`,
         algorithms: ['RS256'],
       });
-      const email = typeof payload.email === 'string' && payload.email_verified === true ? payload.email : undefined;
+      const email =
+        typeof payload.email === 'string' && payload.email_verified === true ? payload.email : undefined;
       if (!email || !options.invokers(name).includes(email))
         return { status: 403, reason: `${email ?? 'the caller'} may not invoke ${name}` };
       const [head, body] = token.split('.');
       return { header, token: `${head}.${body}.${SIGNATURE_REMOVED}` };
     } catch (error) {
       if (error instanceof errors.JWTExpired) return { status: 401, reason: 'token expired' };
-      return { status: 401, reason: `invalid token: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        status: 401,
+        reason: `invalid token: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://front-end');
     const fromPubSub = url.pathname.startsWith('/_pubsub/');
-    const [, name = '', ...rest] = (fromPubSub ? url.pathname.slice('/_pubsub'.length) : url.pathname).split('/');
+    const [, name = '', ...rest] = (fromPubSub ? url.pathname.slice('/_pubsub'.length) : url.pathname).split(
+      '/',
+    );
     const port = options.portOf(name);
     if (!name || port === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no function ${name || '(none)'} behind this front end`);
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`no function ${name || '(none)'} behind this front end`);
       return;
     }
     const headers = { ...req.headers };

@@ -25,7 +25,11 @@ export interface LocalPipeline {
   store: DocumentStore;
   logDir: string;
   /** Publishes a RunRequest and waits for the run it started to reach a final status. */
-  run(request: RunRequest, onChange?: (run: RunDoc, lines: string[]) => void, timeoutMs?: number): Promise<RunDoc | undefined>;
+  run(
+    request: RunRequest,
+    onChange?: (run: RunDoc, lines: string[]) => void,
+    timeoutMs?: number,
+  ): Promise<RunDoc | undefined>;
   stop(): Promise<void>;
 }
 
@@ -90,12 +94,12 @@ export async function startLocalPipeline(options: {
           );
     if (options.stackFile !== false)
       writeStackFile(root, {
-      projectId: options.projectId,
-      ...emulators.env,
-      pipeline: loaded.name,
-      env: serviceEnv,
-      pid: process.pid,
-    });
+        projectId: options.projectId,
+        ...emulators.env,
+        pipeline: loaded.name,
+        env: serviceEnv,
+        pid: process.pid,
+      });
     return {
       loaded,
       emulators,

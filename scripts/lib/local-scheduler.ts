@@ -24,7 +24,12 @@ export function localJobs(definition: LoadedDefinition): ScheduledJob[] {
   return planSchedules(definition).map((job) => {
     const everySeconds = periods[job.name];
     if (everySeconds === undefined) throw new Error(`no local period for scheduler job ${job.name}`);
-    return { name: job.name.replace(/^phasegate-/, ''), topic: job.topic, everySeconds, message: () => job.body };
+    return {
+      name: job.name.replace(/^phasegate-/, ''),
+      topic: job.topic,
+      everySeconds,
+      message: () => job.body,
+    };
   });
 }
 

@@ -24,7 +24,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** The preferred port when it is free, otherwise any free port. */
-export async function preferredOrFreePort(preferred: number | undefined, host = '127.0.0.1'): Promise<number> {
+export async function preferredOrFreePort(
+  preferred: number | undefined,
+  host = '127.0.0.1',
+): Promise<number> {
   if (preferred !== undefined && (await isPortFree(preferred, host))) return preferred;
   return freePort(host);
 }
@@ -37,7 +40,10 @@ export const START_LIMIT_MS = 5 * 60_000;
  * process exits, naming how and showing its last lines, and otherwise keeps waiting while it is
  * alive, up to `limitMs`. Without one (a server somebody else runs) it gives up after `limitMs`.
  */
-export async function waitForHttp(url: string, options: { what: string; process?: ManagedProcess; limitMs?: number }): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  options: { what: string; process?: ManagedProcess; limitMs?: number },
+): Promise<void> {
   const limitMs = options.limitMs ?? START_LIMIT_MS;
   const deadline = Date.now() + limitMs;
   let exit: ProcessExit | undefined;
@@ -56,7 +62,9 @@ export async function waitForHttp(url: string, options: { what: string; process?
       if (exit && options.process) throw died(exit, options.process);
       if (Date.now() > deadline) {
         const alive = options.process ? ' although it is still running' : '';
-        throw new Error(`${options.what} did not answer at ${url} within ${Math.round(limitMs / 1000)} s${alive}`);
+        throw new Error(
+          `${options.what} did not answer at ${url} within ${Math.round(limitMs / 1000)} s${alive}`,
+        );
       }
       // Wakes early when the process exits, so a crash at start is reported at once.
       const pause = new Promise((r) => setTimeout(r, 100));

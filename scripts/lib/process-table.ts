@@ -18,7 +18,8 @@ const readOrEmpty = (path: string): string => {
 
 /** Every live process whose environment has `name=value` (inherited by whatever it started). */
 export function processesWithEnv(name: string, value: string): ProcessInfo[] {
-  if (!existsSync('/proc/self/environ')) throw new Error('the process table is read from /proc, which this system does not have');
+  if (!existsSync('/proc/self/environ'))
+    throw new Error('the process table is read from /proc, which this system does not have');
   const wanted = `${name}=${value}`;
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
@@ -26,6 +27,8 @@ export function processesWithEnv(name: string, value: string): ProcessInfo[] {
       if (!readOrEmpty(`/proc/${entry}/environ`).split('\0').includes(wanted)) return [];
       // A zombie (exited, not yet reaped) is not running: its status says Z.
       if (/^State:\s+Z/m.test(readOrEmpty(`/proc/${entry}/status`))) return [];
-      return [{ pid: Number(entry), command: readOrEmpty(`/proc/${entry}/cmdline`).split('\0').join(' ').trim() }];
+      return [
+        { pid: Number(entry), command: readOrEmpty(`/proc/${entry}/cmdline`).split('\0').join(' ').trim() },
+      ];
     });
 }

@@ -42,7 +42,11 @@ export function startProcess(
 ): ManagedProcess {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let alive = true;
   // 'close', not 'exit': by then its output has been read to the end, so `tail()` holds the last lines.
   const exited = new Promise<ProcessExit>((resolve) => {

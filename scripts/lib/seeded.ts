@@ -1,5 +1,10 @@
 /** mulberry32: a small seeded PRNG, so a seed replays the same choices. */
-export function seededRandom(seed: number): { next(): number; int(min: number, max: number): number; pick<T>(items: readonly T[]): T; sample<T>(items: readonly T[], n: number): T[] } {
+export function seededRandom(seed: number): {
+  next(): number;
+  int(min: number, max: number): number;
+  pick<T>(items: readonly T[]): T;
+  sample<T>(items: readonly T[], n: number): T[];
+} {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -78,7 +78,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // What deploy sets (behind the front end), or no auth; always explicit, as on Cloud Run.
   const authFor = (fn: (typeof plan.functions)[number]): Record<string, string> =>
     frontEnd
-      ? authEnv(fn, { functionUrl: (name) => frontEnd.functionUrl(name), pushServiceAccount, actors: [LOCAL_OPERATOR] })
+      ? authEnv(fn, {
+          functionUrl: (name) => frontEnd.functionUrl(name),
+          pushServiceAccount,
+          actors: [LOCAL_OPERATOR],
+        })
       : { PHASEGATE_AUTH: 'off', DASHBOARD_AUTH: 'off' };
   const specFor = (name: string, port?: number) => {
     const fn = plan.functions.find((f) => f.name === name);
@@ -144,9 +148,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let dashboardUrl = functions.get(OPERATIONS_ENTRY_POINTS.dashboard)?.url ?? '';
   try {
     // Behind the front end, the emulator pushes to it, and it adds the token Pub/Sub would.
-    const pushTargets = new Map([...functions].map(([name, f]) => [name, frontEnd ? frontEnd.pushUrl(name) : f.url]));
+    const pushTargets = new Map(
+      [...functions].map(([name, f]) => [name, frontEnd ? frontEnd.pushUrl(name) : f.url]),
+    );
     await provisionLocal(pubsub, plan, options.projectId, pushTargets);
-    if (frontEnd) dashboardUrl = (await frontEnd.proxy(OPERATIONS_ENTRY_POINTS.dashboard, LOCAL_OPERATOR)).url;
+    if (frontEnd)
+      dashboardUrl = (await frontEnd.proxy(OPERATIONS_ENTRY_POINTS.dashboard, LOCAL_OPERATOR)).url;
   } catch (error) {
     await stopAll();
     await pubsub.close();

@@ -17,7 +17,9 @@ export async function describeRun(store: DocumentStore, run: RunDoc): Promise<st
             { field: 'runId', op: '==', value: run.runId },
             { field: 'phase', op: '==', value: phase },
           ]);
-    lines.push(`${phase.padEnd(12)} ${state.status.padEnd(11)} ${Math.min(done, state.expected.length)}/${state.expected.length}`);
+    lines.push(
+      `${phase.padEnd(12)} ${state.status.padEnd(11)} ${Math.min(done, state.expected.length)}/${state.expected.length}`,
+    );
   }
   return lines;
 }
@@ -51,10 +53,17 @@ export async function watchRun(
  * The run a RunRequest started, found by the message id `publish` returned. The limit is
  * generous: on a busy machine the orchestrator's first request also loads its clients.
  */
-export async function findRunByMessage(store: DocumentStore, messageId: string, timeoutMs = 120_000): Promise<RunDoc | undefined> {
+export async function findRunByMessage(
+  store: DocumentStore,
+  messageId: string,
+  timeoutMs = 120_000,
+): Promise<RunDoc | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const [found] = await store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }], limit: 1 });
+    const [found] = await store.query(COLLECTIONS.runs, {
+      filters: [{ field: 'requestMessageId', op: '==', value: messageId }],
+      limit: 1,
+    });
     if (found) return found.data as unknown as RunDoc;
     await new Promise((r) => setTimeout(r, 200));
   }

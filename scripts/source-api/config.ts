@@ -19,10 +19,14 @@ export function loadSourceApiConfig(env: NodeJS.ProcessEnv): SourceApiConfig {
       throw new Error('SOURCE_API_FAULTS is not JSON');
     }
     const result = z.array(FaultRuleSchema).safeParse(Array.isArray(parsed) ? parsed : [parsed]);
-    if (!result.success) throw new Error(`SOURCE_API_FAULTS is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!result.success)
+      throw new Error(
+        `SOURCE_API_FAULTS is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     faults = result.data;
   }
   const seed = env.SOURCE_API_SYNTHETIC_SEED;
-  if (seed !== undefined && !/^\d+$/.test(seed)) throw new Error(`SOURCE_API_SYNTHETIC_SEED must be a whole number, got "${seed}"`);
+  if (seed !== undefined && !/^\d+$/.test(seed))
+    throw new Error(`SOURCE_API_SYNTHETIC_SEED must be a whole number, got "${seed}"`);
   return { faults, syntheticSeed: seed === undefined ? undefined : Number(seed) };
 }

@@ -47,9 +47,18 @@ export function datasetFromRows(headers: string[], rows: RawRow[]): Dataset {
       if (!home) continue;
       const [team, opponent] = matchup.split(' vs. ');
       if (!team || !opponent || games.has(gameId)) continue;
-      games.set(gameId, { gameId, gameDate: date, season: row.SEASON_YEAR ?? '', homeTeam: team, awayTeam: opponent });
+      games.set(gameId, {
+        gameId,
+        gameDate: date,
+        season: row.SEASON_YEAR ?? '',
+        homeTeam: team,
+        awayTeam: opponent,
+      });
     }
-    schedules.set(date, [...games.values()].sort((a, b) => a.gameId.localeCompare(b.gameId)));
+    schedules.set(
+      date,
+      [...games.values()].sort((a, b) => a.gameId.localeCompare(b.gameId)),
+    );
   }
   const seasonByDate = new Map(dates.map((d) => [d, byDate.get(d)?.[0]?.SEASON_YEAR ?? '']));
   return {

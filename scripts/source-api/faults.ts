@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-export const SOURCE_ENDPOINTS = ['schedule', 'boxscores', 'next-game-date', 'season-games', 'game-dates'] as const;
+export const SOURCE_ENDPOINTS = [
+  'schedule',
+  'boxscores',
+  'next-game-date',
+  'season-games',
+  'game-dates',
+] as const;
 export type SourceEndpoint = (typeof SOURCE_ENDPOINTS)[number];
 
 export const FAULT_KINDS = [

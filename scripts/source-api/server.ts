@@ -29,7 +29,12 @@ export interface SourceApi {
 
 const DateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(text);
@@ -103,7 +108,9 @@ export function createSourceHandler(dataset: Dataset, faults: FaultBook) {
           {
             name: 'TeamGameLogs',
             headers: dataset.headers,
-            rowSet: dataset.rowsOn(q.get('date') ?? '').map((row) => dataset.headers.map((h) => row[h] ?? '')),
+            rowSet: dataset
+              .rowsOn(q.get('date') ?? '')
+              .map((row) => dataset.headers.map((h) => row[h] ?? '')),
           },
         ],
       }),
@@ -159,7 +166,10 @@ export function createSourceHandler(dataset: Dataset, faults: FaultBook) {
     const name = url.pathname.replace(/^\/v1\//, '') as SourceEndpoint;
     const endpoint = url.pathname.startsWith('/v1/') ? endpoints[name] : undefined;
     if (!endpoint || req.method !== 'GET')
-      return send(res, 404, { error: 'not_found', message: `no such endpoint: ${req.method} ${url.pathname}` });
+      return send(res, 404, {
+        error: 'not_found',
+        message: `no such endpoint: ${req.method} ${url.pathname}`,
+      });
     const date = url.searchParams.get(endpoint.param) ?? undefined;
     if (!date || !DateSchema.safeParse(date).success)
       return send(res, 400, {
@@ -193,9 +203,13 @@ export async function startSourceApi(options: {
   const faults = createFaultBook(options.faults);
   const handler = createSourceHandler(options.dataset, faults);
   const server = createServer((req, res) => {
-    handler(req, res).catch((error: unknown) => send(res, 500, { error: 'internal', message: String(error) }));
+    handler(req, res).catch((error: unknown) =>
+      send(res, 500, { error: 'internal', message: String(error) }),
+    );
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
   const { port } = server.address() as AddressInfo;
   return {
     server,

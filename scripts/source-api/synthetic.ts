@@ -12,14 +12,22 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-const TEAMS = Array.from({ length: 30 }, (_, i) => `T${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`);
+const TEAMS = Array.from(
+  { length: 30 },
+  (_, i) => `T${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`,
+);
 
 /**
  * A synthetic league season with the real schema: 30 teams, `games` games (1,230 by default,
  * a full regular season) over consecutive dates from `startDate`, about 8 games a date. Game ids
  * follow `002YYNNNNN` (regular season). Used by the scale benchmark.
  */
-export function syntheticDataset(options: { seed: number; games?: number; startDate?: string; headers: string[] }): Dataset {
+export function syntheticDataset(options: {
+  seed: number;
+  games?: number;
+  startDate?: string;
+  headers: string[];
+}): Dataset {
   const random = seededRandom(options.seed);
   const total = options.games ?? 1230;
   const start = new Date(`${options.startDate ?? '2030-10-20'}T00:00:00Z`);
@@ -52,18 +60,40 @@ export function syntheticDataset(options: { seed: number; games?: number; startD
       homeLine.ftm += 1;
       homeLine.pts += 1;
     }
-    for (const [team, opp, mine, theirs, isHome] of [[home, away, homeLine, awayLine, true], [away, home, awayLine, homeLine, false]] as const) {
+    for (const [team, opp, mine, theirs, isHome] of [
+      [home, away, homeLine, awayLine, true],
+      [away, home, awayLine, homeLine, false],
+    ] as const) {
       const row: RawRow = Object.fromEntries(options.headers.map((h) => [h, '0']));
       const oreb = 8 + Math.floor(random() * 6);
       const dreb = 30 + Math.floor(random() * 8);
       Object.assign(row, {
-        SEASON_YEAR: season, TEAM_ID: String(1610612700 + TEAMS.indexOf(team)), TEAM_ABBREVIATION: team, TEAM_NAME: `Team ${team}`,
-        GAME_ID: gameId, GAME_DATE: `${date}T00:00:00`, MATCHUP: isHome ? `${team} vs. ${opp}` : `${team} @ ${opp}`,
-        WL: mine.pts > theirs.pts ? 'W' : 'L', MIN: `${48 + overtime * 5}.0`, FGM: String(mine.fgm), FGA: String(mine.fga),
-        FG3M: String(mine.fg3m), FG3A: String(mine.fg3a), FTM: String(mine.ftm), FTA: String(mine.fta),
-        OREB: String(oreb), DREB: String(dreb), REB: String(oreb + dreb), AST: String(20 + Math.floor(random() * 8)),
-        TOV: `${12 + Math.floor(random() * 6)}.0`, STL: String(6 + Math.floor(random() * 4)), BLK: String(4 + Math.floor(random() * 4)),
-        PF: String(18 + Math.floor(random() * 6)), PTS: String(mine.pts), PLUS_MINUS: `${mine.pts - theirs.pts}.0`, AVAILABLE_FLAG: '1',
+        SEASON_YEAR: season,
+        TEAM_ID: String(1610612700 + TEAMS.indexOf(team)),
+        TEAM_ABBREVIATION: team,
+        TEAM_NAME: `Team ${team}`,
+        GAME_ID: gameId,
+        GAME_DATE: `${date}T00:00:00`,
+        MATCHUP: isHome ? `${team} vs. ${opp}` : `${team} @ ${opp}`,
+        WL: mine.pts > theirs.pts ? 'W' : 'L',
+        MIN: `${48 + overtime * 5}.0`,
+        FGM: String(mine.fgm),
+        FGA: String(mine.fga),
+        FG3M: String(mine.fg3m),
+        FG3A: String(mine.fg3a),
+        FTM: String(mine.ftm),
+        FTA: String(mine.fta),
+        OREB: String(oreb),
+        DREB: String(dreb),
+        REB: String(oreb + dreb),
+        AST: String(20 + Math.floor(random() * 8)),
+        TOV: `${12 + Math.floor(random() * 6)}.0`,
+        STL: String(6 + Math.floor(random() * 4)),
+        BLK: String(4 + Math.floor(random() * 4)),
+        PF: String(18 + Math.floor(random() * 6)),
+        PTS: String(mine.pts),
+        PLUS_MINUS: `${mine.pts - theirs.pts}.0`,
+        AVAILABLE_FLAG: '1',
       });
       rows.push(row);
     }

@@ -13,7 +13,8 @@ export function declaredIndexesPath(): string {
     const candidate = join(dir, 'firestore.indexes.json');
     looked.push(candidate);
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`firestore.indexes.json not found (looked at ${looked.join(', ')})`);
+    if (dirname(dir) === dir)
+      throw new Error(`firestore.indexes.json not found (looked at ${looked.join(', ')})`);
   }
 }
 
@@ -25,7 +26,10 @@ export function readIndexesFile(path: string): FirestoreIndex[] {
     throw new Error(`${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const parsed = FirestoreIndexesFileSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data.indexes;
 }
 

@@ -1,7 +1,16 @@
 import { Firestore, type Query } from '@google-cloud/firestore';
 import { createIndexGuard } from '../store/indexes.ts';
 import { declaredIndexes } from './declared-indexes.ts';
-import { MAX_BATCH_WRITES, chunk, type DocData, type DocWrite, type DocumentStore, type Filter, type QueryOptions, type StoredDoc } from '../ports/store.ts';
+import {
+  MAX_BATCH_WRITES,
+  chunk,
+  type DocData,
+  type DocWrite,
+  type DocumentStore,
+  type Filter,
+  type QueryOptions,
+  type StoredDoc,
+} from '../ports/store.ts';
 
 /**
  * The Firestore client honours FIRESTORE_EMULATOR_HOST by itself; `projectId` is the
@@ -33,12 +42,15 @@ export function defaultStoreOptions(env: NodeJS.ProcessEnv = process.env): Fires
 /** gRPC ALREADY_EXISTS: `create` of a document that is there. */
 const ALREADY_EXISTS = 6;
 
-export function createFirestoreStore(db: Firestore, options: FirestoreStoreOptions = defaultStoreOptions()): DocumentStore {
+export function createFirestoreStore(
+  db: Firestore,
+  options: FirestoreStoreOptions = defaultStoreOptions(),
+): DocumentStore {
   const guard = options.indexGuard ?? (() => undefined);
   return {
     async get(collection, id) {
       const snapshot = await db.collection(collection).doc(id).get();
-      return snapshot.exists ? (snapshot.data()) : undefined;
+      return snapshot.exists ? snapshot.data() : undefined;
     },
     async getMany(collection, ids) {
       if (ids.length === 0) return [];
@@ -46,17 +58,21 @@ export function createFirestoreStore(db: Firestore, options: FirestoreStoreOptio
       const results: (DocData | undefined)[] = [];
       for (const part of chunk(refs, 300)) {
         const snapshots = await db.getAll(...part);
-        for (const s of snapshots) results.push(s.exists ? (s.data()) : undefined);
+        for (const s of snapshots) results.push(s.exists ? s.data() : undefined);
       }
       return results;
     },
     async set(collection, id, data, options) {
-      await db.collection(collection).doc(id).set(data, { merge: options?.merge ?? false });
+      await db
+        .collection(collection)
+        .doc(id)
+        .set(data, { merge: options?.merge ?? false });
     },
     async writeBatch(writes: readonly DocWrite[]) {
       for (const part of chunk(writes, MAX_BATCH_WRITES)) {
         const batch = db.batch();
-        for (const w of part) batch.set(db.collection(w.collection).doc(w.id), w.data, { merge: w.merge ?? false });
+        for (const w of part)
+          batch.set(db.collection(w.collection).doc(w.id), w.data, { merge: w.merge ?? false });
         await batch.commit();
       }
     },

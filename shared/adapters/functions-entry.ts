@@ -35,8 +35,15 @@ import { createIdTokenVerifier, loadPushAuth, pushAuthCheck } from './push-auth.
  * an instance that never receives a request (a dashboard nobody opens) never pays for it.
  */
 async function buildDeps() {
-  const [{ createFirestore, createFirestoreStore }, { createPubSub, createPubSubPublisher }, { createHeldPeek }] =
-    await Promise.all([import('./firestore-store.ts'), import('./pubsub-publisher.ts'), import('./pubsub-held.ts')]);
+  const [
+    { createFirestore, createFirestoreStore },
+    { createPubSub, createPubSubPublisher },
+    { createHeldPeek },
+  ] = await Promise.all([
+    import('./firestore-store.ts'),
+    import('./pubsub-publisher.ts'),
+    import('./pubsub-held.ts'),
+  ]);
   const config = loadConfig();
   const faults = config.faults ? createFaultInjector(parseFaultSpec(config.faults)) : undefined;
   const pubsub = createPubSub(config.projectId);
@@ -94,7 +101,12 @@ interface Answer {
  * (for a push: Pub/Sub redelivers); a configuration that cannot build the clients is logged as
  * a structured line on stderr, since there is no logger without it.
  */
-function answer(res: functions.Response, what: string, internal: unknown, work: (deps: Deps) => Promise<Answer>): void {
+function answer(
+  res: functions.Response,
+  what: string,
+  internal: unknown,
+  work: (deps: Deps) => Promise<Answer>,
+): void {
   const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
   getDeps().then(
     async (deps) => {
@@ -126,7 +138,10 @@ function answer(res: functions.Response, what: string, internal: unknown, work: 
  * A Pub/Sub-driven function: an HTTP endpoint its push subscription calls with the push
  * envelope, on the emulators and in production alike (see `createPushHandler`).
  */
-function registerPush(name: string, handle: (deps: Deps) => (event: PubSubCloudEvent) => Promise<void>): void {
+function registerPush(
+  name: string,
+  handle: (deps: Deps) => (event: PubSubCloudEvent) => Promise<void>,
+): void {
   let push: ReturnType<typeof createPushHandler> | undefined;
   registerHttp(name, (req, res) => {
     answer(res, name, 'internal', (deps) => {
@@ -204,7 +219,10 @@ function registerEach(pipeline: PipelineFunctions): void {
       clock: systemClock,
       ...deps,
     }));
-  registerPush(ORCHESTRATOR_ENTRY_POINTS.runs, (deps) => (event) => getOrchestrator(deps).onRunRequest(event));
+  registerPush(
+    ORCHESTRATOR_ENTRY_POINTS.runs,
+    (deps) => (event) => getOrchestrator(deps).onRunRequest(event),
+  );
   registerPush(
     ORCHESTRATOR_ENTRY_POINTS.completions,
     (deps) => (event) => getOrchestrator(deps).onProcessorOutcome(event),
@@ -213,7 +231,8 @@ function registerEach(pipeline: PipelineFunctions): void {
   let recorder: ReturnType<typeof createDlqRecorder> | undefined;
   registerPush(
     RECOVERY_ENTRY_POINTS.dlqRecorder,
-    (deps) => (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...deps })),
+    (deps) =>
+      (recorder ??= createDlqRecorder({ definition: pipeline.definition, clock: systemClock, ...deps })),
   );
   registerPush(RECOVERY_ENTRY_POINTS.autoRetry, (deps) => async () => {
     await runAutoRetryTick({ definition: pipeline.definition, clock: systemClock, ...deps });
@@ -224,7 +243,9 @@ function registerEach(pipeline: PipelineFunctions): void {
       if (!dashboard) {
         const auth = loadDashboardAuth(process.env);
         const verifyIdToken =
-          auth.mode === 'iam' ? createIdTokenVerifier({ audiences: auth.audiences, behindIam: true }) : undefined;
+          auth.mode === 'iam'
+            ? createIdTokenVerifier({ audiences: auth.audiences, behindIam: true })
+            : undefined;
         dashboard = createDashboard({
           definition: pipeline.definition,
           clock: systemClock,

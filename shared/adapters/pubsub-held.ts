@@ -10,16 +10,27 @@ const timestampIso = (t: { seconds?: unknown; nanos?: unknown } | null | undefin
  * configuration: the emulator (PUBSUB_EMULATOR_HOST) or Google Cloud. `returnImmediately`
  * keeps an empty subscription from holding the caller for the pull's long poll.
  */
-export function createHeldPeek(pubsub: PubSub, subscription: string, max = 100): PeekHeld & { close(): Promise<void> } {
+export function createHeldPeek(
+  pubsub: PubSub,
+  subscription: string,
+  max = 100,
+): PeekHeld & { close(): Promise<void> } {
   let client: v1.SubscriberClient | undefined;
   const peek = async (): Promise<HeldMessages> => {
     const config = await pubsub.getClientConfig();
-    client ??= new v1.SubscriberClient({ ...config, port: config.port === undefined ? undefined : Number(config.port) });
+    client ??= new v1.SubscriberClient({
+      ...config,
+      port: config.port === undefined ? undefined : Number(config.port),
+    });
     const name = `projects/${pubsub.projectId}/subscriptions/${subscription}`;
-    const [response] = await client.pull({ subscription: name, maxMessages: max, returnImmediately: true }, { timeout: 10_000 });
+    const [response] = await client.pull(
+      { subscription: name, maxMessages: max, returnImmediately: true },
+      { timeout: 10_000 },
+    );
     const received = response.receivedMessages ?? [];
     const ackIds = received.flatMap((m) => (m.ackId ? [m.ackId] : []));
-    if (ackIds.length > 0) await client.modifyAckDeadline({ subscription: name, ackIds, ackDeadlineSeconds: 0 });
+    if (ackIds.length > 0)
+      await client.modifyAckDeadline({ subscription: name, ackIds, ackDeadlineSeconds: 0 });
     const messages = received.map((m) => ({
       messageId: m.message?.messageId ?? '',
       publishTime: timestampIso(m.message?.publishTime as { seconds?: unknown; nanos?: unknown } | null),

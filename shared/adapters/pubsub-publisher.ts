@@ -3,7 +3,9 @@ import type { Publisher } from '../ports/publisher.ts';
 
 /** The client honours PUBSUB_EMULATOR_HOST by itself; `emulatorHost` names one explicitly. */
 export function createPubSub(projectId: string, emulatorHost?: string): PubSub {
-  return emulatorHost ? new PubSub({ projectId, apiEndpoint: emulatorHost, emulatorMode: true }) : new PubSub({ projectId });
+  return emulatorHost
+    ? new PubSub({ projectId, apiEndpoint: emulatorHost, emulatorMode: true })
+    : new PubSub({ projectId });
 }
 
 export function createPubSubPublisher(pubsub: PubSub): Publisher {

@@ -107,7 +107,8 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
         );
       const parts = decoded(token);
       if (!parts) return refuse(401, 'invalid token: not a JWT');
-      if (parts.alg !== 'RS256') return refuse(401, `invalid token: algorithm ${String(parts.alg)}, not RS256`);
+      if (parts.alg !== 'RS256')
+        return refuse(401, `invalid token: algorithm ${String(parts.alg)}, not RS256`);
       const wrong = checkClaims(parts.payload, options, issuers, now());
       if (wrong) return wrong;
       payload = parts.payload;
@@ -140,7 +141,10 @@ export function createPushVerifier(
   return async (headers) => {
     const verdict = await verify(headers);
     if (verdict.ok && verdict.email !== options.serviceAccountEmail)
-      return refuse(403, `token is for ${verdict.email}, not the push service account ${options.serviceAccountEmail}`);
+      return refuse(
+        403,
+        `token is for ${verdict.email}, not the push service account ${options.serviceAccountEmail}`,
+      );
     return verdict;
   };
 }
@@ -172,17 +176,23 @@ export function loadPushAuth(env: NodeJS.ProcessEnv): PushAuthConfig {
       `PHASEGATE_AUTH is not set on Cloud Run (K_SERVICE=${env.K_SERVICE}): refusing to start. Set ` +
         `PHASEGATE_AUTH=iam (behind Cloud Run IAM, what phasegate deploy sets) ` +
         'or oidc, with PHASEGATE_PUSH_AUDIENCE and PHASEGATE_PUSH_SERVICE_ACCOUNT; or PHASEGATE_AUTH=off to accept ' +
-          'every caller IAM lets in',
+        'every caller IAM lets in',
     );
   }
   const mode = env.PHASEGATE_AUTH ?? 'off';
   const input =
     mode === 'off'
       ? { mode }
-      : { mode, audience: env.PHASEGATE_PUSH_AUDIENCE, serviceAccountEmail: env.PHASEGATE_PUSH_SERVICE_ACCOUNT };
+      : {
+          mode,
+          audience: env.PHASEGATE_PUSH_AUDIENCE,
+          serviceAccountEmail: env.PHASEGATE_PUSH_SERVICE_ACCOUNT,
+        };
   const result = PushAuthConfigSchema.safeParse(input);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || 'PHASEGATE_AUTH'}: ${i.message}`).join('; ');
+    const issues = result.error.issues
+      .map((i) => `${i.path.join('.') || 'PHASEGATE_AUTH'}: ${i.message}`)
+      .join('; ');
     throw new AuthConfigError(
       `invalid push authentication (PHASEGATE_AUTH=${mode}): ${issues}; PHASEGATE_AUTH is one of ${AUTH_MODES.join(', ')}; ` +
         'iam and oidc need PHASEGATE_PUSH_AUDIENCE (the function URL) and PHASEGATE_PUSH_SERVICE_ACCOUNT (the push service account email)',

@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 import { partitionScheme, type PartitionScheme } from './partition.ts';
-import { PipelineDefinitionSchema, type PhaseSpec, type PipelineDefinition, type ProcessorSpec } from './schema.ts';
+import {
+  PipelineDefinitionSchema,
+  type PhaseSpec,
+  type PipelineDefinition,
+  type ProcessorSpec,
+} from './schema.ts';
 
 export class DefinitionError extends Error {
   override readonly name = 'DefinitionError';
@@ -57,14 +62,17 @@ export function loadDefinition(raw: unknown): LoadedDefinition {
   const definition = result.data;
   const byId = new Map(definition.phases.map((phase) => [phase.id, phase]));
   const byProcessor = new Map(
-    definition.phases.flatMap((phase) => phase.processors.map((spec) => [spec.name, { phase, spec }] as const)),
+    definition.phases.flatMap((phase) =>
+      phase.processors.map((spec) => [spec.name, { phase, spec }] as const),
+    ),
   );
   return {
     ...definition,
     scheme: partitionScheme(definition.partition),
     phase(id) {
       const phase = byId.get(id);
-      if (!phase) throw new DefinitionError([`unknown phase "${id}"; phases are ${[...byId.keys()].join(', ')}`]);
+      if (!phase)
+        throw new DefinitionError([`unknown phase "${id}"; phases are ${[...byId.keys()].join(', ')}`]);
       return phase;
     },
     processor: (name) => byProcessor.get(name),

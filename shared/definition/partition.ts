@@ -70,7 +70,9 @@ export function localDay(instant: Date, timeZone: string): string {
       day: '2-digit',
     }).formatToParts(instant);
   } catch {
-    throw new PartitionError(`unknown time zone "${timeZone}" (an IANA name such as UTC or America/New_York)`);
+    throw new PartitionError(
+      `unknown time zone "${timeZone}" (an IANA name such as UTC or America/New_York)`,
+    );
   }
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
@@ -79,7 +81,9 @@ export function localDay(instant: Date, timeZone: string): string {
 const dayProblem = (key: string): string | null => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(key)) return 'expected YYYY-MM-DD';
   const date = new Date(`${key}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === key ? null : 'not a calendar date';
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === key
+    ? null
+    : 'not a calendar date';
 };
 const dayMs = (key: string) => Date.parse(`${key}T00:00:00Z`);
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -104,7 +108,9 @@ function weekMonday(key: string): number {
 const weekProblem = (key: string): string | null => {
   if (!/^\d{4}-W\d{2}$/.test(key)) return 'expected an ISO week YYYY-Www (2026-W05)';
   const week = Number(key.slice(6));
-  return week >= 1 && isoWeekOf(weekMonday(key)) === key ? null : `${key.slice(0, 4)} has no ISO week ${week}`;
+  return week >= 1 && isoWeekOf(weekMonday(key)) === key
+    ? null
+    : `${key.slice(0, 4)} has no ISO week ${week}`;
 };
 
 const monthProblem = (key: string): string | null => {
@@ -130,7 +136,8 @@ function build(
 ): PartitionScheme {
   const parse = (key: string): string => {
     const problem = scheme.problem(key);
-    if (problem) throw new PartitionError(`"${key}" is not a partition of this pipeline (${describe}): ${problem}`);
+    if (problem)
+      throw new PartitionError(`"${key}" is not a partition of this pipeline (${describe}): ${problem}`);
     return key;
   };
   const scheme: PartitionScheme = {
@@ -171,7 +178,8 @@ function build(
           throw new PartitionError(`shift(${keys.at(-1)!}, 1) gave ${next}, which is not after it`);
         keys.push(next);
       }
-      if (keys.at(-1) !== to) throw new PartitionError(`stepping from ${from} passes ${to} without reaching it`);
+      if (keys.at(-1) !== to)
+        throw new PartitionError(`stepping from ${from} passes ${to} without reaching it`);
       return keys;
     },
   };
@@ -206,7 +214,9 @@ export function partitionScheme(input: PartitionSchemeInput): PartitionScheme {
   return build('custom', custom.describe, {
     problem: (key) => {
       const result = custom.schema.safeParse(key);
-      return result.success ? null : (result.error.issues[0]?.message ?? "refused by the pipeline's partition schema");
+      return result.success
+        ? null
+        : (result.error.issues[0]?.message ?? "refused by the pipeline's partition schema");
     },
     compare: custom.compare ?? byString,
     ...(custom.shift ? { shift: custom.shift } : {}),
@@ -222,8 +232,12 @@ export const PartitionSchemeInputSchema = z.union([
       kind: z.literal('custom'),
       describe: z.string().min(1),
       schema: z.custom<z.ZodType<string>>((v) => v instanceof z.ZodType, 'a zod schema of the key'),
-      compare: z.custom<(a: string, b: string) => number>((v) => typeof v === 'function', 'a function').optional(),
-      shift: z.custom<(key: string, n: number) => string>((v) => typeof v === 'function', 'a function').optional(),
+      compare: z
+        .custom<(a: string, b: string) => number>((v) => typeof v === 'function', 'a function')
+        .optional(),
+      shift: z
+        .custom<(key: string, n: number) => string>((v) => typeof v === 'function', 'a function')
+        .optional(),
       containing: z
         .custom<(instant: Date, timeZone: string) => string>((v) => typeof v === 'function', 'a function')
         .optional(),

@@ -108,7 +108,12 @@ const ControlFunctionSchema = z
     }
   });
 const DEFAULT_CONTROL = {
-  subscription: { ackDeadlineSeconds: 120, minBackoffSeconds: 2, maxBackoffSeconds: 60, maxDeliveryAttempts: 10 },
+  subscription: {
+    ackDeadlineSeconds: 120,
+    minBackoffSeconds: 2,
+    maxBackoffSeconds: 60,
+    maxDeliveryAttempts: 10,
+  },
   function: { timeoutSeconds: 60, memoryMb: 256 as const },
 };
 
@@ -127,7 +132,10 @@ export const PipelineDefinitionSchema = z
       .union([
         z.enum(['wait', 'trigger']).transform((mode) => ({ mode, concurrency: 2 })),
         z
-          .object({ mode: z.enum(['wait', 'trigger']), concurrency: z.number().int().min(1).max(20).default(2) })
+          .object({
+            mode: z.enum(['wait', 'trigger']),
+            concurrency: z.number().int().min(1).max(20).default(2),
+          })
           .strict(),
       ])
       .default({ mode: 'wait', concurrency: 2 }),
@@ -140,7 +148,9 @@ export const PipelineDefinitionSchema = z
         autoRetry: ScheduleSchema,
         reconcile: ScheduleSchema,
         /** The completeness check over the last `partitions` partitions (a reconcile tick that asks for it). */
-        completeness: ScheduleSchema.extend({ partitions: z.number().int().positive().max(366).default(7) }).optional(),
+        completeness: ScheduleSchema.extend({
+          partitions: z.number().int().positive().max(366).default(7),
+        }).optional(),
       })
       .strict(),
     queue: z
@@ -205,5 +215,6 @@ export type OutputSpec = z.output<typeof OutputSchema>;
 export type Schedule = z.output<typeof ScheduleSchema>;
 
 /** Processor names of a definition written `as const`: a typo is a compile error. */
-export type ProcessorNameOf<D extends PipelineDefinitionInput> = D['phases'][number]['processors'][number]['name'];
+export type ProcessorNameOf<D extends PipelineDefinitionInput> =
+  D['phases'][number]['processors'][number]['name'];
 export type PhaseIdOf<D extends PipelineDefinitionInput> = D['phases'][number]['id'];

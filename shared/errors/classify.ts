@@ -90,7 +90,8 @@ function httpStatusOf(error: unknown): number | undefined {
 function grpcCodeOf(error: unknown): GrpcCodeName | undefined {
   const code = field(error, 'code');
   if (typeof code === 'number' && Number.isInteger(code)) return GRPC_CODE_NAMES[code];
-  if (typeof code === 'string' && (GRPC_CODE_NAMES as readonly string[]).includes(code)) return code as GrpcCodeName;
+  if (typeof code === 'string' && (GRPC_CODE_NAMES as readonly string[]).includes(code))
+    return code as GrpcCodeName;
   return undefined;
 }
 
@@ -100,7 +101,10 @@ function networkCodeOf(error: unknown): string | undefined {
 }
 
 /** Milliseconds from a Retry-After header value: delta-seconds or an HTTP date. */
-export function parseRetryAfter(header: string | null | undefined, now: Date = new Date()): number | undefined {
+export function parseRetryAfter(
+  header: string | null | undefined,
+  now: Date = new Date(),
+): number | undefined {
   if (header === null || header === undefined || header.trim() === '') return undefined;
   const trimmed = header.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
@@ -112,7 +116,9 @@ export function parseRetryAfter(header: string | null | undefined, now: Date = n
 function classifyHttp(status: number, retryAfterMs: number | undefined): Classification {
   const reason = `http_${status}`;
   if (status === 408 || status === 429 || status >= 500) {
-    return retryAfterMs === undefined ? { kind: 'transient', reason } : { kind: 'transient', reason, retryAfterMs };
+    return retryAfterMs === undefined
+      ? { kind: 'transient', reason }
+      : { kind: 'transient', reason, retryAfterMs };
   }
   return { kind: 'permanent', reason };
 }
@@ -124,7 +130,9 @@ function classifyOne(error: unknown): Classification | undefined {
       return {
         kind: 'not_ready',
         reason:
-          field(error, 'waitingFor') === 'earlier_partitions' ? 'earlier_partitions_missing' : 'source_not_published',
+          field(error, 'waitingFor') === 'earlier_partitions'
+            ? 'earlier_partitions_missing'
+            : 'source_not_published',
       };
     case 'RetryAfterError': {
       const retryAfterMs = field(error, 'retryAfterMs');

@@ -18,7 +18,13 @@ export function describeError(error: unknown): ErrorDescription {
     const causes: string[] = [];
     let cause: unknown = error.cause;
     for (let depth = 0; cause !== undefined && depth < 3; depth += 1) {
-      causes.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : typeof cause === 'string' ? cause : JSON.stringify(cause));
+      causes.push(
+        cause instanceof Error
+          ? `${cause.name}: ${cause.message}`
+          : typeof cause === 'string'
+            ? cause
+            : JSON.stringify(cause),
+      );
       cause = cause instanceof Error ? cause.cause : undefined;
     }
     const message = [error.message || error.name, ...causes.map((c) => `caused by ${c}`)].join('; ');
@@ -28,6 +34,10 @@ export function describeError(error: unknown): ErrorDescription {
       stack: error.stack ? truncate(error.stack, MAX_STACK_CHARS) : null,
     };
   }
-  const text = typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
-  return { name: 'NonError', message: truncate(text || 'thrown value without a message', MAX_ERROR_MESSAGE_CHARS), stack: null };
+  const text = typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
+  return {
+    name: 'NonError',
+    message: truncate(text || 'thrown value without a message', MAX_ERROR_MESSAGE_CHARS),
+    stack: null,
+  };
 }

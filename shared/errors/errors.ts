@@ -30,7 +30,11 @@ export class NotReadyError extends Error {
   readonly partitions: readonly string[];
   constructor(
     message: string,
-    options?: { cause?: unknown; waitingFor?: 'source' | 'earlier_partitions'; partitions?: readonly string[] },
+    options?: {
+      cause?: unknown;
+      waitingFor?: 'source' | 'earlier_partitions';
+      partitions?: readonly string[];
+    },
   ) {
     super(message, options);
     this.waitingFor = options?.waitingFor ?? 'source';
@@ -45,7 +49,8 @@ export class NotReadyError extends Error {
  */
 export function waitForEarlierPartitions(partitions: readonly string[], why: string): NotReadyError {
   const sorted = [...new Set(partitions)].sort();
-  const span = sorted.length > 1 ? `${sorted[0]} … ${sorted.at(-1)} (${sorted.length})` : (sorted[0] ?? 'none named');
+  const span =
+    sorted.length > 1 ? `${sorted[0]} … ${sorted.at(-1)} (${sorted.length})` : (sorted[0] ?? 'none named');
   return new NotReadyError(`waiting for earlier partitions: ${span}: ${why}`, {
     waitingFor: 'earlier_partitions',
     partitions: sorted,
@@ -64,7 +69,11 @@ export class PermanentError extends Error {
 export class ValidationError extends PermanentError {
   override readonly name = 'ValidationError';
   readonly issues: readonly { path: string; message: string }[];
-  constructor(message: string, issues: readonly { path: string; message: string }[], options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    issues: readonly { path: string; message: string }[],
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.issues = issues;
   }

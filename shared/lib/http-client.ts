@@ -44,7 +44,8 @@ export function createHttpClient(overrides: Partial<HttpClientOptions> = {}): Ht
   async function once(url: string): Promise<HttpResponse> {
     const response = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs) });
     const text = await response.text();
-    if (!response.ok) throw new HttpError(url, response.status, text, parseRetryAfter(response.headers.get('retry-after')));
+    if (!response.ok)
+      throw new HttpError(url, response.status, text, parseRetryAfter(response.headers.get('retry-after')));
     return { status: response.status, text, headers: response.headers };
   }
 
@@ -56,10 +57,17 @@ export function createHttpClient(overrides: Partial<HttpClientOptions> = {}): Ht
             return await once(url);
           } catch (error) {
             const outcome = classify(error);
-            if (outcome.kind !== 'transient') throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+            if (outcome.kind !== 'transient')
+              throw new AbortError(error instanceof Error ? error : new Error(String(error)));
             if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > options.maxRetryAfterMs) {
               // Too long to hold the function: hand the wait to redelivery, keep the cause.
-              throw new AbortError(new RetryAfterError(`${url} asked to retry after ${outcome.retryAfterMs} ms`, outcome.retryAfterMs, { cause: error }));
+              throw new AbortError(
+                new RetryAfterError(
+                  `${url} asked to retry after ${outcome.retryAfterMs} ms`,
+                  outcome.retryAfterMs,
+                  { cause: error },
+                ),
+              );
             }
             throw error;
           }

@@ -11,7 +11,9 @@ const SEVERITY: Record<Level, string> = {
   fatal: 'CRITICAL',
 };
 
-export function createLogger(options: { name: string; level?: Level; destination?: NodeJS.WritableStream } = { name: 'phasegate' }): Logger {
+export function createLogger(
+  options: { name: string; level?: Level; destination?: NodeJS.WritableStream } = { name: 'phasegate' },
+): Logger {
   const settings = {
     name: options.name,
     level: options.level ?? 'info',
@@ -24,7 +26,9 @@ export function createLogger(options: { name: string; level?: Level; destination
 }
 
 /** A logger that keeps its lines in memory, for tests that assert on what was logged. */
-export function createMemoryLogger(): Logger & { lines: { level: string; fields: Record<string, unknown>; message: string }[] } {
+export function createMemoryLogger(): Logger & {
+  lines: { level: string; fields: Record<string, unknown>; message: string }[];
+} {
   const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
   const make = (bound: Record<string, unknown>): Logger => ({
     debug: (fields, message) => lines.push({ level: 'debug', fields: { ...bound, ...fields }, message }),

@@ -8,7 +8,10 @@ export interface IssueSummary {
 }
 
 export function summariseIssues(error: z.ZodError): IssueSummary[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
 }
 
 /** Parse once at the boundary; a payload that fails is a permanent error carrying the issues. */

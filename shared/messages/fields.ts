@@ -13,7 +13,10 @@ export const IdentifierSchema = z
 export const DocumentIdSchema = z
   .string()
   .regex(/^[^/]{1,300}$/, '1-300 characters, no "/" (it names a document)')
-  .refine((v) => v !== '.' && v !== '..' && !/^__.*__$/.test(v), 'not ".", ".." or __name__ (Firestore reserves them)');
+  .refine(
+    (v) => v !== '.' && v !== '..' && !/^__.*__$/.test(v),
+    'not ".", ".." or __name__ (Firestore reserves them)',
+  );
 export const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and -');
 
 /** W3C trace context, version 00: `00-<trace-id 32 hex>-<parent-id 16 hex>-<flags 2 hex>`. */

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { PartitionKeySchema } from '../definition/partition.ts';
-import { DocumentIdSchema, IdentifierSchema, RunIdSchema, TraceparentSchema, TriggerSourceSchema } from './fields.ts';
+import {
+  DocumentIdSchema,
+  IdentifierSchema,
+  RunIdSchema,
+  TraceparentSchema,
+  TriggerSourceSchema,
+} from './fields.ts';
 
 /** Fixed topics; phase topics are named by `phaseTopic` / `phaseDeadLetterTopic`. */
 export const TOPICS = {

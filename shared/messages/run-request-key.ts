@@ -5,10 +5,17 @@ import { checkPartition } from './decode.ts';
 import type { RunRequest } from './messages.ts';
 
 /** A run request with its partition: a relative one resolved, the fields that only served it gone. */
-export type ResolvedRunRequest = Omit<RunRequest, 'relative' | 'timeZone' | 'partition'> & { partition: string };
+export type ResolvedRunRequest = Omit<RunRequest, 'relative' | 'timeZone' | 'partition'> & {
+  partition: string;
+};
 
 /** The partition `n` partitions from the one `instant` falls in, in `timeZone` (-1: the one before). */
-export function relativePartition(scheme: PartitionScheme, instant: Date, n: number, timeZone = 'UTC'): string {
+export function relativePartition(
+  scheme: PartitionScheme,
+  instant: Date,
+  n: number,
+  timeZone = 'UTC',
+): string {
   return scheme.shift(scheme.containing(instant, timeZone), n);
 }
 
@@ -17,7 +24,11 @@ export function relativePartition(scheme: PartitionScheme, instant: Date, n: num
  * retried): a scheduled "yesterday" dead-lettered overnight still means the day before its publish.
  * The key, given or resolved, must be one of the pipeline's scheme: anything else is permanent.
  */
-export function resolveRunRequest(scheme: PartitionScheme, request: RunRequest, publishedAt: Date): ResolvedRunRequest {
+export function resolveRunRequest(
+  scheme: PartitionScheme,
+  request: RunRequest,
+  publishedAt: Date,
+): ResolvedRunRequest {
   const { relative, timeZone, partition, ...rest } = request;
   if (partition !== undefined) return { ...rest, partition: checkPartition(scheme, partition, 'RunRequest') };
   try {
@@ -40,7 +51,11 @@ export function runRequestKey(resolved: ResolvedRunRequest): string {
 export const runRequestEntryId = (key: string): string => `run-request-${key}`;
 
 /** When a message was first published: the dead-letter attribute, else its own publish time, else now. */
-export function firstPublishedAt(publishTime: string | undefined, attributes: Record<string, string>, now: Date): Date {
+export function firstPublishedAt(
+  publishTime: string | undefined,
+  attributes: Record<string, string>,
+  now: Date,
+): Date {
   for (const candidate of [attributes.CloudPubSubDeadLetterSourceTopicPublishTime, publishTime]) {
     const at = candidate ? new Date(candidate) : undefined;
     if (at && !Number.isNaN(at.getTime())) return at;

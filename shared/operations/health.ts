@@ -14,15 +14,23 @@ export interface HealthSummary {
 }
 
 /** The on-call summary of the last `days` days, from durable state only. */
-export async function healthSummary(store: DocumentStore, options: { now: Date; days: number }): Promise<HealthSummary> {
+export async function healthSummary(
+  store: DocumentStore,
+  options: { now: Date; days: number },
+): Promise<HealthSummary> {
   const since = new Date(options.now.getTime() - options.days * 86_400_000).toISOString();
-  const runs = await store.query(COLLECTIONS.runs, { filters: [{ field: 'createdAt', op: '>=', value: since }] });
+  const runs = await store.query(COLLECTIONS.runs, {
+    filters: [{ field: 'createdAt', op: '>=', value: since }],
+  });
   const runsByStatus: Record<string, number> = {};
   for (const r of runs) runsByStatus[String(r.data.status)] = (runsByStatus[String(r.data.status)] ?? 0) + 1;
-  const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'at', op: '>=', value: since }] })).map((e) => e.data);
+  const events = (
+    await store.query(COLLECTIONS.events, { filters: [{ field: 'at', op: '>=', value: since }] })
+  ).map((e) => e.data);
   const perProcessor = new Map<string, { attempts: number; failures: number }>();
   for (const e of events) {
-    if (typeof e.processor !== 'string' || (e.type !== 'processor_started' && e.type !== 'processor_failed')) continue;
+    if (typeof e.processor !== 'string' || (e.type !== 'processor_started' && e.type !== 'processor_failed'))
+      continue;
     const p = perProcessor.get(e.processor) ?? { attempts: 0, failures: 0 };
     if (e.type === 'processor_started') p.attempts += 1;
     else p.failures += 1;
@@ -31,20 +39,38 @@ export async function healthSummary(store: DocumentStore, options: { now: Date; 
   // A queue entry that succeeded: by hand when a person retried or resolved it, else automatically.
   const recovered = { automatically: 0, byHand: 0 };
   const succeeded = events.filter((e) => e.type === 'queue_succeeded' || e.type === 'queue_resolved');
-  const manual = new Set(events.filter((e) => (e.type === 'retry_started' && String(e.message).startsWith('manual')) || e.type === 'queue_resolved').map((e) => e.requestId));
+  const manual = new Set(
+    events
+      .filter(
+        (e) =>
+          (e.type === 'retry_started' && String(e.message).startsWith('manual')) ||
+          e.type === 'queue_resolved',
+      )
+      .map((e) => e.requestId),
+  );
   for (const e of succeeded) {
     if (manual.has(e.requestId)) recovered.byHand += 1;
     else recovered.automatically += 1;
   }
-  const open = (await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] })).map((d) => d.data as unknown as QueueEntry);
+  const open = (
+    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] })
+  ).map((d) => d.data as unknown as QueueEntry);
   const oldest = open.sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))[0];
   return {
     since,
     runsByStatus,
-    processors: [...perProcessor].map(([processor, p]) => ({ processor, ...p, failureRate: p.attempts === 0 ? 0 : p.failures / p.attempts })).sort((a, b) => b.failureRate - a.failureRate || a.processor.localeCompare(b.processor)),
+    processors: [...perProcessor]
+      .map(([processor, p]) => ({
+        processor,
+        ...p,
+        failureRate: p.attempts === 0 ? 0 : p.failures / p.attempts,
+      }))
+      .sort((a, b) => b.failureRate - a.failureRate || a.processor.localeCompare(b.processor)),
     recovered,
     openQueueEntries: open.length,
     needsManualFix: open.filter((e) => e.status === 'failed_permanent').length,
-    oldestOpenEntry: oldest ? { requestId: oldest.requestId, status: oldest.status, firstFailedAt: oldest.firstFailedAt } : null,
+    oldestOpenEntry: oldest
+      ? { requestId: oldest.requestId, status: oldest.status, firstFailedAt: oldest.firstFailedAt }
+      : null,
   };
 }

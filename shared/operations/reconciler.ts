@@ -102,11 +102,16 @@ async function healRuns(deps: ReconcilerDeps, now: Date): Promise<string[]> {
       // The truth was computed from reads outside this transaction: if the run moved on meanwhile
       // (a gate, a failure), it is stale, and writing it would undo what happened. The next tick recomputes.
       if (!current || !isDeepStrictEqual(current, run)) return false;
-      const updated = updateRun(current, now.toISOString(), 'reconciler: recomputed from durable state', (draft) => {
-        draft.phases = truth.phases;
-        draft.failures = truth.failures;
-        draft.gateFailures = truth.gateFailures;
-      });
+      const updated = updateRun(
+        current,
+        now.toISOString(),
+        'reconciler: recomputed from durable state',
+        (draft) => {
+          draft.phases = truth.phases;
+          draft.failures = truth.failures;
+          draft.gateFailures = truth.gateFailures;
+        },
+      );
       const differs =
         updated.status !== current.status ||
         JSON.stringify(Object.values(updated.phases).map((p) => p.status)) !==
@@ -154,7 +159,9 @@ async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
  */
 async function detectStalls(deps: ReconcilerDeps, now: Date): Promise<string[]> {
   const running = (
-    await deps.store.query(COLLECTIONS.runPhases, { filters: [{ field: 'status', op: '==', value: 'running' }] })
+    await deps.store.query(COLLECTIONS.runPhases, {
+      filters: [{ field: 'status', op: '==', value: 'running' }],
+    })
   ).map((d) => d.data as unknown as RunPhaseDoc & { stallRedrivenAt?: string });
   const stalled: string[] = [];
   for (const phaseDoc of running) {
@@ -293,7 +300,11 @@ async function checkControlDlq(deps: ReconcilerDeps): Promise<HeldMessages | nul
     await deps.notifier(alert);
   } catch (error) {
     deps.logger.error(
-      { alert: alert.kind, dedupKey: alert.dedupKey, err: error instanceof Error ? error.message : String(error) },
+      {
+        alert: alert.kind,
+        dedupKey: alert.dedupKey,
+        err: error instanceof Error ? error.message : String(error),
+      },
       `ALERT ${alert.kind}: ${alert.message}`,
     );
   }

@@ -58,7 +58,8 @@ const MAX_STARTS = 3;
 const MAX_WAITERS = 50;
 const TERMINAL = new Set(['SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED']);
 
-const asDependency = (data: Record<string, unknown> | undefined) => data as unknown as DependencyDoc | undefined;
+const asDependency = (data: Record<string, unknown> | undefined) =>
+  data as unknown as DependencyDoc | undefined;
 
 /** The current run of each partition (run_locks names it), in two batched reads. */
 async function currentRuns(
@@ -112,8 +113,11 @@ export async function requestDependencies(
         ? {
             ...doc,
             // The newest waiters only: the count says how many asked (a document stays far below 1 MiB).
-            waiters: [...doc.waiters.filter((w) => w !== entry.requestId), entry.requestId].slice(-MAX_WAITERS),
-            waiterCount: (doc.waiterCount ?? doc.waiters.length) + (doc.waiters.includes(entry.requestId) ? 0 : 1),
+            waiters: [...doc.waiters.filter((w) => w !== entry.requestId), entry.requestId].slice(
+              -MAX_WAITERS,
+            ),
+            waiterCount:
+              (doc.waiterCount ?? doc.waiters.length) + (doc.waiters.includes(entry.requestId) ? 0 : 1),
             ...(regressed
               ? {
                   status: 'queued' as const,
@@ -198,7 +202,8 @@ export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult
     }
     // The run it started, or one that began after it (its request refused for a run under way).
     const current =
-      run && (run.requestMessageId === dep.messageId || (dep.startedAt !== null && run.createdAt >= dep.startedAt));
+      run &&
+      (run.requestMessageId === dep.messageId || (dep.startedAt !== null && run.createdAt >= dep.startedAt));
     if (run && current && TERMINAL.has(run.status)) {
       const reason = `run ${run.runId} of ${dep.partition} ended ${run.status}: ${run.lastError ?? 'see its queue entries'}`;
       if (
@@ -220,7 +225,10 @@ export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult
     if (dep.startedAt && now.getTime() - Date.parse(dep.startedAt) > DEPENDENCY_START_STALE_MS) {
       const next =
         dep.starts >= MAX_STARTS
-          ? { status: 'failed' as const, reason: `no run of ${dep.partition} started after ${dep.starts} run requests` }
+          ? {
+              status: 'failed' as const,
+              reason: `no run of ${dep.partition} started after ${dep.starts} run requests`,
+            }
           : { status: 'queued' as const, reason: null };
       if (await settle(deps, dep.partition, dep, { ...next, runId: null, outcome: null })) {
         if (next.status === 'failed') result.failed.push(dep.partition);
@@ -239,12 +247,15 @@ export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult
       partition: dep.partition,
       triggerSource: 'backfill',
       // requestedBy is at most 200 characters: the first waiter and how many more.
-      requestedBy: `dependencies: needed by ${dep.waiters[0] ?? '?'}${others > 0 ? ` and ${others} more` : ''}`.slice(
-        0,
-        200,
-      ),
+      requestedBy:
+        `dependencies: needed by ${dep.waiters[0] ?? '?'}${others > 0 ? ` and ${others} more` : ''}`.slice(
+          0,
+          200,
+        ),
     };
-    const messageId = await deps.publisher.publish(TOPICS.runRequests, request, { dependency: dep.partition });
+    const messageId = await deps.publisher.publish(TOPICS.runRequests, request, {
+      dependency: dep.partition,
+    });
     await deps.store.set(COLLECTIONS.dependencies, dep.partition, { messageId }, { merge: true });
     result.started.push(dep.partition);
   }
@@ -310,7 +321,8 @@ async function resumeWaiters(deps: DependencyDeps, entries: QueueEntry[]): Promi
   const resumed: string[] = [];
   const { scheme } = deps.definition;
   // Keys of the scheme only: one bad key must not break every pump (it would name no document).
-  const keysOf = (entry: QueueEntry) => (entry.waitingForPartitions ?? []).filter((p) => scheme.problem(p) === null);
+  const keysOf = (entry: QueueEntry) =>
+    (entry.waitingForPartitions ?? []).filter((p) => scheme.problem(p) === null);
   const needed = [...new Set(entries.flatMap(keysOf))];
   const runs = await currentRuns(deps.store, needed);
   const docs = needed.length ? await deps.store.getMany(COLLECTIONS.dependencies, needed) : [];

@@ -52,7 +52,9 @@ type PhaseOf<D extends PipelineDefinitionInput, P> = Extract<D['phases'][number]
 type OutputOf<D extends PipelineDefinitionInput, P> = PhaseOf<D, P>['processors'][number]['outputs'][number];
 type FieldOf<O> = O extends { partitionField: infer F extends string } ? F : 'partition';
 type PhaseTable<D extends PipelineDefinitionInput, P> = {
-  [C in OutputOf<D, P>['collection']]: { [F in FieldOf<Extract<OutputOf<D, P>, { collection: C }>>]: Expectation };
+  [C in OutputOf<D, P>['collection']]: {
+    [F in FieldOf<Extract<OutputOf<D, P>, { collection: C }>>]: Expectation;
+  };
 };
 /** The table a definition written `as const` needs: every phase, every output, nothing else. */
 export type ExpectationsOf<D extends PipelineDefinitionInput> = { [P in PhaseIdOf<D>]: PhaseTable<D, P> };
@@ -143,7 +145,12 @@ export async function runGate(input: {
   }
   const checks: GateCheck[] = await Promise.all(
     [...outputs.values()].map(async (output) => {
-      const expectation = expectationFor(input.expectations, input.phase.id, output.collection, output.partitionField);
+      const expectation = expectationFor(
+        input.expectations,
+        input.phase.id,
+        output.collection,
+        output.partitionField,
+      );
       const filters = [
         { field: output.partitionField, op: '==' as const, value: input.partition },
         { field: 'runId', op: '==' as const, value: input.runId },
@@ -160,7 +167,9 @@ export async function runGate(input: {
       const [expected, found] = await Promise.all([
         typeof minimum === 'function' ? minimum(ctx) : minimum,
         typeof expectation === 'object'
-          ? input.store.query(output.collection, { filters }).then((docs) => checkEach(docs, expectation.each, ctx))
+          ? input.store
+              .query(output.collection, { filters })
+              .then((docs) => checkEach(docs, expectation.each, ctx))
           : input.store.countWhere(output.collection, filters),
       ]);
       if (!Number.isInteger(expected) || expected < 0)
@@ -171,7 +180,9 @@ export async function runGate(input: {
       return typeof found === 'number' ? { ...output, expected, found } : { ...output, expected, ...found };
     }),
   );
-  const shortfalls = checks.filter((c) => c.noExpectation || c.found < c.expected || (c.invalid?.count ?? 0) > 0);
+  const shortfalls = checks.filter(
+    (c) => c.noExpectation || c.found < c.expected || (c.invalid?.count ?? 0) > 0,
+  );
   return { passed: shortfalls.length === 0, checks, shortfalls };
 }
 
@@ -206,11 +217,14 @@ function describeShortfall(s: GateCheck): string {
   if (s.invalid) {
     const named = s.invalid.first.map((i) => `${i.id}: ${i.problem}`).join('; ');
     const more =
-      s.invalid.count > s.invalid.first.length ? `; and ${s.invalid.count - s.invalid.first.length} more` : '';
+      s.invalid.count > s.invalid.first.length
+        ? `; and ${s.invalid.count - s.invalid.first.length} more`
+        : '';
     const short = s.found < s.expected ? `expected ${s.expected}, found ${s.found}; ` : '';
     return `${s.collection} (${s.partitionField}) ${short}${s.invalid.count} of ${s.found} fail their check (${named}${more})`;
   }
-  if (!s.noExpectation) return `${s.collection} (${s.partitionField}) expected ${s.expected}, found ${s.found}`;
+  if (!s.noExpectation)
+    return `${s.collection} (${s.partitionField}) expected ${s.expected}, found ${s.found}`;
   return (
     `${s.collection} (${s.partitionField}): the pipeline's expectations name no minimum for this output of ${s.processors.join(', ')}` +
     ` (found ${s.found}); the gate fails closed: add an expectation (0 if nothing is expected)`

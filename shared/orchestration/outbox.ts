@@ -28,17 +28,39 @@ export function addToOutbox(tx: Transaction, entry: OutboxEntry): void {
  * is redelivered, and the reconciler re-sends what is still pending after its grace period; the
  * receiver absorbs a duplicate by requestId.
  */
-export async function flushOutbox(store: DocumentStore, publisher: Publisher, decisionId: string, now: () => Date, sender: string): Promise<number> {
-  const pending = await store.query(COLLECTIONS.outbox, { filters: [{ field: 'decisionId', op: '==', value: decisionId }, { field: 'status', op: '==', value: 'pending' }] });
+export async function flushOutbox(
+  store: DocumentStore,
+  publisher: Publisher,
+  decisionId: string,
+  now: () => Date,
+  sender: string,
+): Promise<number> {
+  const pending = await store.query(COLLECTIONS.outbox, {
+    filters: [
+      { field: 'decisionId', op: '==', value: decisionId },
+      { field: 'status', op: '==', value: 'pending' },
+    ],
+  });
   const sent = await Promise.all(
     pending.map(async (doc) => {
-      if (!(await store.create(COLLECTIONS.outboxSends, doc.id, { entryId: doc.id, sender, at: now().toISOString() }))) {
+      if (
+        !(await store.create(COLLECTIONS.outboxSends, doc.id, {
+          entryId: doc.id,
+          sender,
+          at: now().toISOString(),
+        }))
+      ) {
         const claim = await store.get(COLLECTIONS.outboxSends, doc.id);
         if (claim && claim.sender !== sender) return 0;
       }
       const entry = doc.data as unknown as OutboxEntry;
       await publisher.publish(entry.topic, entry.message, entry.attributes);
-      await store.set(COLLECTIONS.outbox, doc.id, { status: 'sent', sentAt: now().toISOString() }, { merge: true });
+      await store.set(
+        COLLECTIONS.outbox,
+        doc.id,
+        { status: 'sent', sentAt: now().toISOString() },
+        { merge: true },
+      );
       return 1;
     }),
   );

@@ -37,7 +37,11 @@ export const CLAIM_STALE_MS = 60_000;
  * redelivery of that same completion decides again (its owner crashed or failed); a stale
  * claim stops nobody. The decision itself stays a transaction: the claim only saves the wait.
  */
-async function claimDecision(deps: OrchestratorDeps, decisionId: string, requestId: string): Promise<boolean> {
+async function claimDecision(
+  deps: OrchestratorDeps,
+  decisionId: string,
+  requestId: string,
+): Promise<boolean> {
   const now = deps.clock.now();
   if (
     await deps.store.create(COLLECTIONS.decisionClaims, decisionId, {
@@ -97,7 +101,10 @@ async function decide(
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
     // Failed again, after a re-run: the entries of the processors still short are counted again.
     if (current.status === 'gate_failed' && !gate.passed)
-      return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null) };
+      return {
+        next: null,
+        exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, null),
+      };
     // A partition with nothing to process succeeds, and says so: every expectation was 0.
     const nothing = gate.passed && gate.checks.every((c) => c.expected === 0 && c.found === 0);
     const reason = gate.passed
@@ -149,7 +156,10 @@ async function decide(
     if (!gate.passed) {
       // The processors whose outputs fell short go to the queue, to be re-run (an entry they
       // already have is counted, never reset).
-      return { next: null, exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, eventId) };
+      return {
+        next: null,
+        exhausted: writeGateEntries(deps, tx, run, completion, gate, shortEntries, now, eventId),
+      };
     }
     if (next && nextDecision) {
       const nextDoc: RunPhaseDoc = {
@@ -211,7 +221,12 @@ interface Decision {
 type GateEntry = { processor: string; requestId: string; entry: QueueEntry | undefined };
 
 /** The queue entries of the processors a failed gate found short (read in the decision's transaction). */
-async function readGateEntries(tx: Transaction, run: RunDoc, phase: string, gate: GateResult): Promise<GateEntry[]> {
+async function readGateEntries(
+  tx: Transaction,
+  run: RunDoc,
+  phase: string,
+  gate: GateResult,
+): Promise<GateEntry[]> {
   const responsible = [...new Set(gate.shortfalls.flatMap((s) => s.processors))];
   return Promise.all(
     responsible.map(async (processor) => {
@@ -288,7 +303,9 @@ function writeGateEntries(
     if (!reopen && !rerunDone) continue;
     const occurrences = (entry.occurrences ?? 0) + 1;
     if (entry.retryCount >= queue.maxRetries || definitionBug) {
-      const message = definitionBug ? lastError : `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
+      const message = definitionBug
+        ? lastError
+        : `gate still failing after ${entry.retryCount} re-runs: ${lastError}`;
       recordTransition(tx, {
         entry,
         type: 'queue_failed_permanent',
@@ -349,10 +366,12 @@ function writeGateEntries(
  */
 async function parkForGate(deps: OrchestratorDeps, requestId: string, by: string): Promise<boolean> {
   const entry = asEntry(await deps.store.get(COLLECTIONS.queue, requestId));
-  if (!entry || !['pending', 'retrying', 'waiting'].includes(entry.status) || entry.awaitingGate) return false;
+  if (!entry || !['pending', 'retrying', 'waiting'].includes(entry.status) || entry.awaitingGate)
+    return false;
   return deps.store.transaction(async (tx) => {
     const current = asEntry(await tx.get(COLLECTIONS.queue, requestId));
-    if (!current || !['pending', 'retrying', 'waiting'].includes(current.status) || current.awaitingGate) return false;
+    if (!current || !['pending', 'retrying', 'waiting'].includes(current.status) || current.awaitingGate)
+      return false;
     // No gate of a superseded run will decide: its entry is settled by supersession, not parked.
     if (current.runId && (await tx.get(COLLECTIONS.runs, current.runId))?.supersededBy) return false;
     const at = deps.clock.now().toISOString();
@@ -375,7 +394,12 @@ async function parkForGate(deps: OrchestratorDeps, requestId: string, by: string
 }
 
 /** The phase passed its gate in this run: every open entry of it is recovered now (and only now). */
-async function closePhaseEntries(deps: OrchestratorDeps, runId: string, phase: string, by: string): Promise<string[]> {
+async function closePhaseEntries(
+  deps: OrchestratorDeps,
+  runId: string,
+  phase: string,
+  by: string,
+): Promise<string[]> {
   const open = await deps.store.query(COLLECTIONS.queue, {
     filters: [
       { field: 'runId', op: '==', value: runId },
@@ -429,7 +453,10 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
   });
   if (isFailure(outcome)) {
     await recordFailureNotice(deps, outcome);
-    logger.warn({ outcome: outcome.outcome, errorType: outcome.errorType }, 'processor failure recorded on the run');
+    logger.warn(
+      { outcome: outcome.outcome, errorType: outcome.errorType },
+      'processor failure recorded on the run',
+    );
     return;
   }
   const decisionId = phaseDecisionId(outcome.runId, outcome.phase);
@@ -459,7 +486,8 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     deps.clock.now().toISOString(),
     `completion recorded (${outcome.triggerSource})`,
   );
-  if (recovered.length > 0) logger.info({ recovered }, 'queue entry recovered: the retried completion is recorded');
+  if (recovered.length > 0)
+    logger.info({ recovered }, 'queue entry recovered: the retried completion is recorded');
   if (!phaseDoc) {
     // No gate will decide this phase in this run: the completion is all there is to wait for.
     await markQueueSucceeded(
@@ -588,6 +616,12 @@ export async function handleProcessorOutcome(deps: OrchestratorDeps, event: PubS
     return;
   }
   deps.faults?.crashPoint('after-trigger-decision');
-  const sent = await flushOutbox(deps.store, deps.publisher, nextDecision, () => deps.clock.now(), messageIdOf(event));
+  const sent = await flushOutbox(
+    deps.store,
+    deps.publisher,
+    nextDecision,
+    () => deps.clock.now(),
+    messageIdOf(event),
+  );
   logger.info({ nextDecision, sent }, 'gate passed: next phase triggered');
 }

@@ -59,16 +59,14 @@ export function newRunDoc(input: {
   const startIndex = input.definition.phases.findIndex((p) => p.id === input.startPhase);
   const phaseOrder = input.definition.phases.slice(startIndex).map((p) => p.id);
   const phases: Record<string, PhaseState> = Object.fromEntries(
-    input.definition.phases
-      .slice(startIndex)
-      .map((p) => [
-        p.id,
-        {
-          status: p.id === input.startPhase ? 'RUNNING' : 'PENDING',
-          expected: p.id === input.startPhase ? input.processors : p.processors.map((s) => s.name),
-          done: 0,
-        } satisfies PhaseState,
-      ]),
+    input.definition.phases.slice(startIndex).map((p) => [
+      p.id,
+      {
+        status: p.id === input.startPhase ? 'RUNNING' : 'PENDING',
+        expected: p.id === input.startPhase ? input.processors : p.processors.map((s) => s.name),
+        done: 0,
+      } satisfies PhaseState,
+    ]),
   );
   return {
     runId: input.runId,

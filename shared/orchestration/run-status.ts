@@ -65,7 +65,9 @@ export function lastErrorOf(run: RunState): string | null {
   for (const phase of run.phaseOrder) {
     if (run.gateFailures[phase])
       return truncate(`gate of phase ${phase} failed: ${run.gateFailures[phase]}`, MAX_LAST_ERROR_CHARS);
-    const failure = Object.entries(run.failures).find(([, f]) => f.phase === phase && f.status === 'failed_permanent');
+    const failure = Object.entries(run.failures).find(
+      ([, f]) => f.phase === phase && f.status === 'failed_permanent',
+    );
     if (failure)
       return truncate(`${failure[0]} (${failure[1].errorType}): ${failure[1].message}`, MAX_LAST_ERROR_CHARS);
   }

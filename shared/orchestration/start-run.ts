@@ -44,7 +44,10 @@ type StartOutcome =
   | { state: 'superseded'; runId: string; current: string }
   | { state: 'refused'; runId: string; reason: string };
 
-function resolveStart(deps: OrchestratorDeps, request: RunRequest): { startPhase: string; processors: string[] } {
+function resolveStart(
+  deps: OrchestratorDeps,
+  request: RunRequest,
+): { startPhase: string; processors: string[] } {
   const first = deps.definition.phases[0]!;
   const startPhase = request.startPhase ?? first.id;
   const phase = deps.definition.phases.find((p) => p.id === startPhase);
@@ -68,7 +71,11 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
   let partition: string;
   let resolved: ResolvedRunRequest;
   try {
-    request = parseMessage(RunRequestSchema, decodeBase64Json(event.data?.message?.data, 'RunRequest'), 'RunRequest');
+    request = parseMessage(
+      RunRequestSchema,
+      decodeBase64Json(event.data?.message?.data, 'RunRequest'),
+      'RunRequest',
+    );
     start = resolveStart(deps, request);
     // "The partition before" is the one before its publish: a redelivery after midnight means the same one.
     const message = event.data?.message;
@@ -96,7 +103,8 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
       typeof lock?.runId === 'string'
         ? ((await tx.get(COLLECTIONS.runs, lock.runId)) as RunDoc | undefined)
         : undefined;
-    if (holder?.status === 'RUNNING' && !request.force) return { state: 'conflict', runId, holder: holder.runId };
+    if (holder?.status === 'RUNNING' && !request.force)
+      return { state: 'conflict', runId, holder: holder.runId };
     // A run from a later phase reads what the phases before it wrote: they must have passed their
     // gates in the partition's current run (or that run started later itself, having been held to this).
     const before = deps.definition.phases
@@ -263,7 +271,9 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
     return rejectOrchestratorMessage(
       deps,
       event,
-      new PermanentError(`run request for ${partition} from phase ${start.startPhase} refused: ${outcome.reason}`),
+      new PermanentError(
+        `run request for ${partition} from phase ${start.startPhase} refused: ${outcome.reason}`,
+      ),
       partition,
     );
   if (outcome.state === 'conflict') {
@@ -310,7 +320,12 @@ export async function handleRunRequest(deps: OrchestratorDeps, event: PubSubClou
   }
   if (outcome.state === 'started') {
     // A run request the recorder queued (its earlier copy dead-lettered) is recovered now.
-    await markQueueSucceeded(deps.store, [runRequestEntryId(runRequestKey(resolved))], now, `run ${runId} started`);
+    await markQueueSucceeded(
+      deps.store,
+      [runRequestEntryId(runRequestKey(resolved))],
+      now,
+      `run ${runId} started`,
+    );
     // The run it superseded has open entries: each closes (this run decides) or is re-targeted. A
     // crash before this is caught up by the reconciler's sweep.
     if (outcome.superseded) await sweepSuperseded(deps.store, now, outcome.superseded);

@@ -18,6 +18,8 @@ export type PeekHeld = () => Promise<HeldMessages>;
 /** One line for people: "control-dlq-sub holds 3 message(s), the oldest published ... from ...". */
 export function describeHeld(held: HeldMessages): string {
   if (held.count === 0) return `${held.subscription} holds nothing`;
-  const oldest = held.oldest ? `, the oldest published ${held.oldest.publishTime}${held.oldest.sourceSubscription ? ` from ${held.oldest.sourceSubscription}` : ''}` : '';
+  const oldest = held.oldest
+    ? `, the oldest published ${held.oldest.publishTime}${held.oldest.sourceSubscription ? ` from ${held.oldest.sourceSubscription}` : ''}`
+    : '';
   return `${held.subscription} holds ${held.count}${held.atLeast ? ' or more' : ''} message(s)${oldest}: the dead-letter recorder could not record them (README: control-dlq)`;
 }

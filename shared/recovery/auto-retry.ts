@@ -33,7 +33,10 @@ const CLAIM_CHUNK = 100;
 const PAGE = 500;
 
 /** What a retry publishes: the original request as a retry, or the orchestrator message as it was. */
-export function retryMessage(entry: QueueEntry, parentEventId: string): { topic: string; message: unknown } | null {
+export function retryMessage(
+  entry: QueueEntry,
+  parentEventId: string,
+): { topic: string; message: unknown } | null {
   if (entry.request) {
     const request = entry.request as ProcessorRequest;
     return {
@@ -91,7 +94,12 @@ export async function retryEntries(
       );
       const won: Claim[] = [];
       for (const { id, entry } of entries) {
-        if (!entry || !DUE_STATUSES.includes(entry.status) || entry.nextRetryAt === null || entry.nextRetryAt > nowIso)
+        if (
+          !entry ||
+          !DUE_STATUSES.includes(entry.status) ||
+          entry.nextRetryAt === null ||
+          entry.nextRetryAt > nowIso
+        )
           continue;
         const by = entry.runId ? superseded.get(entry.runId) : undefined;
         if (by) {
@@ -252,7 +260,10 @@ export async function runAutoRetryTick(
   while (seen < limit) {
     const now = deps.clock.now();
     const nowIso = now.toISOString();
-    const due = await deps.store.query(COLLECTIONS.queue, dueEntriesQuery(nowIso, Math.min(PAGE, limit - seen)));
+    const due = await deps.store.query(
+      COLLECTIONS.queue,
+      dueEntriesQuery(nowIso, Math.min(PAGE, limit - seen)),
+    );
     if (due.length === 0) break;
     seen += due.length;
     await retryEntries(

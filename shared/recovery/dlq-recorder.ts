@@ -1,6 +1,11 @@
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { PartitionScheme } from '../definition/partition.ts';
-import { ProcessorOutcomeSchema, ProcessorRequestSchema, RunRequestSchema, TOPICS } from '../messages/messages.ts';
+import {
+  ProcessorOutcomeSchema,
+  ProcessorRequestSchema,
+  RunRequestSchema,
+  TOPICS,
+} from '../messages/messages.ts';
 import {
   firstPublishedAt,
   resolveRunRequest,
@@ -146,7 +151,9 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     const deliveryCount = Number(attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? '') || null;
     const events =
       id.kind === 'processor_request'
-        ? await deps.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: id.entryId }] })
+        ? await deps.store.query(COLLECTIONS.events, {
+            filters: [{ field: 'requestId', op: '==', value: id.entryId }],
+          })
         : [];
     const failures = events
       .map((e) => e.data)
@@ -156,103 +163,106 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     const now = deps.clock.now();
     const nowIso = now.toISOString();
     const store = deps.faults ? deps.faults.storeFor('dlq-recorder', deps.store) : deps.store;
-    const status = await store.transaction(async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
-      const existing = await tx.get(COLLECTIONS.queue, id.entryId);
-      const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;
-      const exhausted = retryCount >= deps.definition.queue.maxRetries;
-      const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
-      const lastError =
-        typeof last?.message === 'string'
-          ? last.message
-          : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ` +
-            `${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
-      const eventId = `${id.entryId}--dead_lettered--${messageId}`;
-      const deadLettered = (message: string) =>
-        tx.set(COLLECTIONS.events, eventId, {
-          eventId,
-          type: 'dead_lettered',
-          at: nowIso,
-          runId: id.runId,
+    const status = await store.transaction(
+      async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
+        const existing = await tx.get(COLLECTIONS.queue, id.entryId);
+        const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;
+        const exhausted = retryCount >= deps.definition.queue.maxRetries;
+        const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
+        const lastError =
+          typeof last?.message === 'string'
+            ? last.message
+            : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ` +
+              `${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
+        const eventId = `${id.entryId}--dead_lettered--${messageId}`;
+        const deadLettered = (message: string) =>
+          tx.set(COLLECTIONS.events, eventId, {
+            eventId,
+            type: 'dead_lettered',
+            at: nowIso,
+            runId: id.runId,
+            requestId: id.entryId,
+            partition: id.partition,
+            phase: id.phase,
+            processor: id.processor,
+            attempt: null,
+            triggerSource: null,
+            traceparent: null,
+            parentEventId: last?.eventId ?? null,
+            deliveryCount,
+            sourceTopic,
+            message,
+          });
+        // A late dead letter (an old delivery of what has since completed, or was closed by a person)
+        // is history: an event, never a reopened entry or a re-run.
+        const run =
+          id.kind === 'processor_request' ? await tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined;
+        const closed =
+          existing?.status === 'succeeded' || existing?.status === 'discarded'
+            ? String(existing.status)
+            : run?.status === 'completed'
+              ? 'completed'
+              : null;
+        if (closed) {
+          deadLettered(`late dead letter, ignored: ${id.entryId} is already ${closed} (${lastError})`);
+          return 'late';
+        }
+        // Waiting for its source stays waiting: the source's cadence and deadline still decide.
+        if (existing?.status === 'waiting') {
+          deadLettered(`dead letter while waiting for the source, still waiting: ${lastError}`);
+          tx.set(
+            COLLECTIONS.queue,
+            id.entryId,
+            {
+              deliveryCount,
+              lastFailedAt: nowIso,
+              occurrences: (typeof existing.occurrences === 'number' ? existing.occurrences : 0) + 1,
+              updatedAt: nowIso,
+            },
+            { merge: true },
+          );
+          return 'waiting';
+        }
+        deadLettered(lastError);
+        tx.set(COLLECTIONS.queue, id.entryId, {
           requestId: id.entryId,
+          status: next,
+          errorType: typeof last?.errorType === 'string' ? last.errorType : 'transient',
+          errorReason: typeof last?.errorReason === 'string' ? last.errorReason : 'dead_lettered',
+          errorName: typeof last?.errorName === 'string' ? last.errorName : 'DeadLettered',
+          lastError: exhausted ? `gave up after ${retryCount} automatic retries: ${lastError}` : lastError,
+          stack: typeof last?.stack === 'string' ? last.stack : null,
+          needsManualFix: next === 'failed_permanent',
+          runId: id.runId,
           partition: id.partition,
           phase: id.phase,
           processor: id.processor,
-          attempt: null,
-          triggerSource: null,
-          traceparent: null,
-          parentEventId: last?.eventId ?? null,
+          request: id.request,
+          retryTarget: id.retryTarget,
+          // Capped: a poison message of several MB must not make the recorder fail too (it would end on control-dlq).
+          originalMessage: storedMessage({
+            messageId,
+            data: message?.data ?? null,
+            attributes,
+            subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null,
+          }),
           deliveryCount,
-          sourceTopic,
-          message,
+          failureEventId: eventId,
+          firstFailedAt: existing?.firstFailedAt ?? failures[0]?.at ?? nowIso,
+          lastFailedAt: nowIso,
+          occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
+          retryCount,
+          waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
+          nextRetryAt:
+            next === 'pending'
+              ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString()
+              : null,
+          deadlineAt: null,
+          updatedAt: nowIso,
         });
-      // A late dead letter (an old delivery of what has since completed, or was closed by a person)
-      // is history: an event, never a reopened entry or a re-run.
-      const run = id.kind === 'processor_request' ? await tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined;
-      const closed =
-        existing?.status === 'succeeded' || existing?.status === 'discarded'
-          ? String(existing.status)
-          : run?.status === 'completed'
-            ? 'completed'
-            : null;
-      if (closed) {
-        deadLettered(`late dead letter, ignored: ${id.entryId} is already ${closed} (${lastError})`);
-        return 'late';
-      }
-      // Waiting for its source stays waiting: the source's cadence and deadline still decide.
-      if (existing?.status === 'waiting') {
-        deadLettered(`dead letter while waiting for the source, still waiting: ${lastError}`);
-        tx.set(
-          COLLECTIONS.queue,
-          id.entryId,
-          {
-            deliveryCount,
-            lastFailedAt: nowIso,
-            occurrences: (typeof existing.occurrences === 'number' ? existing.occurrences : 0) + 1,
-            updatedAt: nowIso,
-          },
-          { merge: true },
-        );
-        return 'waiting';
-      }
-      deadLettered(lastError);
-      tx.set(COLLECTIONS.queue, id.entryId, {
-        requestId: id.entryId,
-        status: next,
-        errorType: typeof last?.errorType === 'string' ? last.errorType : 'transient',
-        errorReason: typeof last?.errorReason === 'string' ? last.errorReason : 'dead_lettered',
-        errorName: typeof last?.errorName === 'string' ? last.errorName : 'DeadLettered',
-        lastError: exhausted ? `gave up after ${retryCount} automatic retries: ${lastError}` : lastError,
-        stack: typeof last?.stack === 'string' ? last.stack : null,
-        needsManualFix: next === 'failed_permanent',
-        runId: id.runId,
-        partition: id.partition,
-        phase: id.phase,
-        processor: id.processor,
-        request: id.request,
-        retryTarget: id.retryTarget,
-        // Capped: a poison message of several MB must not make the recorder fail too (it would end on control-dlq).
-        originalMessage: storedMessage({
-          messageId,
-          data: message?.data ?? null,
-          attributes,
-          subscription: attributes.CloudPubSubDeadLetterSourceSubscription ?? null,
-        }),
-        deliveryCount,
-        failureEventId: eventId,
-        firstFailedAt: existing?.firstFailedAt ?? failures[0]?.at ?? nowIso,
-        lastFailedAt: nowIso,
-        occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
-        retryCount,
-        waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
-        nextRetryAt:
-          next === 'pending'
-            ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString()
-            : null,
-        deadlineAt: null,
-        updatedAt: nowIso,
-      });
-      return next;
-    });
+        return next;
+      },
+    );
     const logger = deps.logger.child({
       requestId: id.entryId,
       runId: id.runId,
@@ -275,7 +285,10 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         'late dead letter of a request already closed: recorded as an event only',
       );
     } else if (status === 'waiting') {
-      logger.info({ deliveryCount, sourceTopic }, 'dead letter of a request waiting for its source: still waiting');
+      logger.info(
+        { deliveryCount, sourceTopic },
+        'dead letter of a request waiting for its source: still waiting',
+      );
     } else {
       logger.warn(
         { deliveryCount, sourceTopic },

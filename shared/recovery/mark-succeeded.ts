@@ -14,7 +14,9 @@ export async function markQueueSucceeded(
   by: string,
 ): Promise<string[]> {
   // Almost always there is nothing to recover: a plain read says so without a transaction.
-  const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some((e) => e !== undefined && isOpen(e.status));
+  const open = (await store.getMany(COLLECTIONS.queue, entryIds)).some(
+    (e) => e !== undefined && isOpen(e.status),
+  );
   if (!open) return [];
   return store.transaction(async (tx) => {
     const entries = await Promise.all(
@@ -23,7 +25,14 @@ export async function markQueueSucceeded(
     const changed: string[] = [];
     for (const { id, entry } of entries) {
       if (!entry || !isOpen(entry.status)) continue;
-      recordTransition(tx, { entry, type: 'queue_succeeded', at, from: entry.status, to: 'succeeded', message: by });
+      recordTransition(tx, {
+        entry,
+        type: 'queue_succeeded',
+        at,
+        from: entry.status,
+        to: 'succeeded',
+        message: by,
+      });
       tx.set(
         COLLECTIONS.queue,
         id,

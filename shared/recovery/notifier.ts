@@ -30,7 +30,14 @@ export type Notifier = ((alert: Alert) => Promise<void>) & {
  * `alerts/{dedupKey}`: one outage within the window is one alert, the rest are counted.
  * A failing webhook is logged and kept for `resendPending`, never thrown.
  */
-export function createNotifier(deps: { store: DocumentStore; logger: Logger; clock: Clock; webhookUrl?: string; windowMs?: number; fetch?: typeof fetch }): Notifier {
+export function createNotifier(deps: {
+  store: DocumentStore;
+  logger: Logger;
+  clock: Clock;
+  webhookUrl?: string;
+  windowMs?: number;
+  fetch?: typeof fetch;
+}): Notifier {
   const windowMs = deps.windowMs ?? 30 * 60_000;
   const doFetch = deps.fetch ?? fetch;
   const notify: Notifier = async (alert) => {
@@ -40,20 +47,37 @@ export function createNotifier(deps: { store: DocumentStore; logger: Logger; clo
       const previous = await tx.get(COLLECTIONS.alerts, id);
       const lastSentAt = typeof previous?.lastSentAt === 'string' ? Date.parse(previous.lastSentAt) : 0;
       const fresh = now.getTime() - lastSentAt >= windowMs;
-      tx.set(COLLECTIONS.alerts, id, {
-        ...alert,
-        lastSeenAt: now.toISOString(),
-        lastSentAt: fresh ? now.toISOString() : (previous?.lastSentAt ?? null),
-        suppressed: fresh ? 0 : (typeof previous?.suppressed === 'number' ? previous.suppressed : 0) + 1,
-        occurrences: (typeof previous?.occurrences === 'number' ? previous.occurrences : 0) + 1,
-      }, { merge: true });
+      tx.set(
+        COLLECTIONS.alerts,
+        id,
+        {
+          ...alert,
+          lastSeenAt: now.toISOString(),
+          lastSentAt: fresh ? now.toISOString() : (previous?.lastSentAt ?? null),
+          suppressed: fresh ? 0 : (typeof previous?.suppressed === 'number' ? previous.suppressed : 0) + 1,
+          occurrences: (typeof previous?.occurrences === 'number' ? previous.occurrences : 0) + 1,
+        },
+        { merge: true },
+      );
       return fresh;
     });
     if (!send) {
-      deps.logger.info({ alert: alert.kind, dedupKey: alert.dedupKey }, 'alert suppressed (same outage, inside the dedup window)');
+      deps.logger.info(
+        { alert: alert.kind, dedupKey: alert.dedupKey },
+        'alert suppressed (same outage, inside the dedup window)',
+      );
       return;
     }
-    deps.logger.error({ alert: alert.kind, dedupKey: alert.dedupKey, runId: alert.runId, phase: alert.phase, processor: alert.processor }, `ALERT ${alert.kind}: ${alert.message}`);
+    deps.logger.error(
+      {
+        alert: alert.kind,
+        dedupKey: alert.dedupKey,
+        runId: alert.runId,
+        phase: alert.phase,
+        processor: alert.processor,
+      },
+      `ALERT ${alert.kind}: ${alert.message}`,
+    );
     if (!deps.webhookUrl) return;
     await post(id, { ...alert, at: now.toISOString() });
   };
@@ -66,30 +90,53 @@ export function createNotifier(deps: { store: DocumentStore; logger: Logger; clo
   async function post(id: string, payload: Alert & { at: string }): Promise<boolean> {
     let failure: string | null = null;
     try {
-      const response = await doFetch(deps.webhookUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5000) });
+      const response = await doFetch(deps.webhookUrl!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(5000),
+      });
       if (!response.ok) failure = `webhook answered ${response.status}`;
     } catch (error) {
       failure = describeError(error).message;
     }
     const at = deps.clock.now().toISOString();
-    if (failure) deps.logger.warn({ dedupKey: payload.dedupKey, err: failure }, 'alert webhook failed; it is sent again on the next reconcile tick');
+    if (failure)
+      deps.logger.warn(
+        { dedupKey: payload.dedupKey, err: failure },
+        'alert webhook failed; it is sent again on the next reconcile tick',
+      );
     try {
-      await deps.store.set(COLLECTIONS.alerts, id, failure ? { webhookPending: true, webhookPayload: payload, webhookError: failure, webhookFailedAt: at } : { webhookPending: false, webhookError: null, webhookDeliveredAt: at }, { merge: true });
+      await deps.store.set(
+        COLLECTIONS.alerts,
+        id,
+        failure
+          ? { webhookPending: true, webhookPayload: payload, webhookError: failure, webhookFailedAt: at }
+          : { webhookPending: false, webhookError: null, webhookDeliveredAt: at },
+        { merge: true },
+      );
     } catch (error) {
       // Never thrown: an alert must not make a delivery fail (the log line above still says it).
-      deps.logger.warn({ dedupKey: payload.dedupKey, err: describeError(error).message }, 'could not record the webhook delivery of an alert');
+      deps.logger.warn(
+        { dedupKey: payload.dedupKey, err: describeError(error).message },
+        'could not record the webhook delivery of an alert',
+      );
     }
     return failure === null;
   }
 
   notify.resendPending = async () => {
     if (!deps.webhookUrl) return 0;
-    const pending = await deps.store.query(COLLECTIONS.alerts, { filters: [{ field: 'webhookPending', op: '==', value: true }], limit: 100 });
+    const pending = await deps.store.query(COLLECTIONS.alerts, {
+      filters: [{ field: 'webhookPending', op: '==', value: true }],
+      limit: 100,
+    });
     let sent = 0;
     const now = deps.clock.now().getTime();
     for (const doc of pending) {
       // At most once a minute per alert: a webhook that is down is not hammered every tick.
-      const failedAt = typeof doc.data.webhookFailedAt === 'string' ? Date.parse(doc.data.webhookFailedAt) : 0;
+      const failedAt =
+        typeof doc.data.webhookFailedAt === 'string' ? Date.parse(doc.data.webhookFailedAt) : 0;
       if (now - failedAt < RESEND_AFTER_MS) continue;
       if (await post(doc.id, doc.data.webhookPayload as Alert & { at: string })) sent += 1;
     }

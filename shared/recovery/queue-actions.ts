@@ -37,7 +37,10 @@ function inRange(partition: string | null | undefined, filter: QueueFilter): boo
   // An entry that names no partition is in no range.
   if (partition === undefined || partition === null) return false;
   const compare = filter.compare ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0));
-  return (!filter.from || compare(partition, filter.from) >= 0) && (!filter.to || compare(partition, filter.to) <= 0);
+  return (
+    (!filter.from || compare(partition, filter.from) >= 0) &&
+    (!filter.to || compare(partition, filter.to) <= 0)
+  );
 }
 
 export async function listQueue(store: DocumentStore, filter: QueueFilter = {}): Promise<QueueEntry[]> {
@@ -105,14 +108,21 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
   const claimed = await deps.store.transaction(
     async (
       tx,
-    ): Promise<{ superseded: QueueEntry } | { entry: QueueEntry; message: { topic: string; message: unknown } }> => {
+    ): Promise<
+      { superseded: QueueEntry } | { entry: QueueEntry; message: { topic: string; message: unknown } }
+    > => {
       const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
       if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
-      if (!isOpen(entry.status)) throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
+      if (!isOpen(entry.status))
+        throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
       const by = entry.runId ? (await readSupersessions(tx, [entry])).get(entry.runId) : undefined;
       if (by)
         return {
-          superseded: { ...entry, status: 'superseded', note: settleSuperseded(tx, entry, by, at.toISOString()) },
+          superseded: {
+            ...entry,
+            status: 'superseded',
+            note: settleSuperseded(tx, entry, by, at.toISOString()),
+          },
         };
       const next = { ...entry, retryCount: entry.retryCount + 1 };
       const eventId = recordTransition(tx, {
@@ -138,7 +148,9 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
           note,
           needsManualFix: false,
           lastRetryAt: at.toISOString(),
-          nextRetryAt: new Date(at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000).toISOString(),
+          nextRetryAt: new Date(
+            at.getTime() + deps.definition.queue.retryingStaleSeconds * 1000,
+          ).toISOString(),
           updatedAt: at.toISOString(),
         },
         { merge: true },
@@ -148,7 +160,10 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
   );
   // An old run's entry is not re-run: it is closed as superseded, and the caller is told why.
   if ('superseded' in claimed) return claimed.superseded;
-  await deps.publisher.publish(claimed.message.topic, claimed.message.message, { requestId: entryId, retry: 'manual' });
+  await deps.publisher.publish(claimed.message.topic, claimed.message.message, {
+    requestId: entryId,
+    retry: 'manual',
+  });
   return { ...claimed.entry, status: 'retrying' };
 }
 
@@ -177,7 +192,12 @@ export const discardEntry = (deps: QueueActionDeps, entryId: string, note: strin
   );
 
 /** Every failed_permanent entry of a partition range goes back to pending with a fresh retry budget. */
-export async function requeueRange(deps: QueueActionDeps, from: string, to: string, note: string): Promise<string[]> {
+export async function requeueRange(
+  deps: QueueActionDeps,
+  from: string,
+  to: string,
+  note: string,
+): Promise<string[]> {
   const failed = await listQueue(deps.store, {
     status: 'failed_permanent',
     from,

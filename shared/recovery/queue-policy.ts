@@ -27,7 +27,9 @@ export function actionNeeded(status: QueueStatus, errorReason?: string, awaiting
       // Its re-run completed: what is left is its phase's gate (which may wait for another processor).
       return awaitingGate ? 'Re-run done, waiting for the gate' : 'Retry in progress';
     case 'waiting':
-      return errorReason === 'earlier_partitions_missing' ? 'Waiting for earlier partitions' : 'Waiting for source';
+      return errorReason === 'earlier_partitions_missing'
+        ? 'Waiting for earlier partitions'
+        : 'Waiting for source';
     case 'failed_permanent':
       return 'NEEDS MANUAL FIX';
     case 'succeeded':

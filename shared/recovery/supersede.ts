@@ -98,11 +98,25 @@ export function settleSuperseded(
       updatedAt: at,
     });
   }
-  recordTransition(tx, { entry, type: 'queue_superseded', at, from: entry.status, to: 'superseded', message: note });
+  recordTransition(tx, {
+    entry,
+    type: 'queue_superseded',
+    at,
+    from: entry.status,
+    to: 'superseded',
+    message: note,
+  });
   tx.set(
     COLLECTIONS.queue,
     entry.requestId,
-    { status: 'superseded', needsManualFix: false, awaitingGate: false, nextRetryAt: null, note, updatedAt: at },
+    {
+      status: 'superseded',
+      needsManualFix: false,
+      awaitingGate: false,
+      nextRetryAt: null,
+      note,
+      updatedAt: at,
+    },
     { merge: true },
   );
   return note;
@@ -118,12 +132,16 @@ export async function supersedeEntries(
   for (const ids of chunk([...new Set(entryIds)], 100)) {
     // Almost always there is nothing to do: a plain read says so without a transaction.
     if (
-      !(await store.getMany(COLLECTIONS.queue, ids)).some((e) => e && isOpen(e.status) && typeof e.runId === 'string')
+      !(await store.getMany(COLLECTIONS.queue, ids)).some(
+        (e) => e && isOpen(e.status) && typeof e.runId === 'string',
+      )
     )
       continue;
     changed.push(
       ...(await store.transaction(async (tx) => {
-        const entries = await Promise.all(ids.map(async (id) => asEntry(await tx.get(COLLECTIONS.queue, id))));
+        const entries = await Promise.all(
+          ids.map(async (id) => asEntry(await tx.get(COLLECTIONS.queue, id))),
+        );
         const superseded = await readSupersessions(tx, entries);
         return entries.flatMap((entry) => {
           const by = entry?.runId ? superseded.get(entry.runId) : undefined;

@@ -118,7 +118,8 @@ export async function recordFailure(
       nextRetryAt: expired ? null : record.nextRetryAt,
       deadlineAt,
       waitingForPartitions: record.waitingForPartitions?.length ? [...record.waitingForPartitions] : null,
-      dependencyResumeKey: typeof existing?.dependencyResumeKey === 'string' ? existing.dependencyResumeKey : null,
+      dependencyResumeKey:
+        typeof existing?.dependencyResumeKey === 'string' ? existing.dependencyResumeKey : null,
       updatedAt: at,
     });
     return status;

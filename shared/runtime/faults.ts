@@ -24,13 +24,29 @@ export const FaultSpecSchema = z
       .default([]),
     /** The processor's first `times` runs in this instance take `delayMs` longer (past an ack deadline, say). */
     slowHandlers: z
-      .array(z.object({ processor: z.string().min(1), delayMs: z.number().int().positive().max(600_000), times: z.number().int().positive() }).strict())
+      .array(
+        z
+          .object({
+            processor: z.string().min(1),
+            delayMs: z.number().int().positive().max(600_000),
+            times: z.number().int().positive(),
+          })
+          .strict(),
+      )
       .default([]),
     /** Every message this instance publishes is published this many times (duplicate deliveries). */
     duplicatePublishes: z.number().int().min(1).max(10).default(1),
     /** Kill the process at a named point, `times` times across restarts (counted in `markerFile`). */
     crashes: z
-      .array(z.object({ point: z.string().min(1), times: z.number().int().positive(), markerFile: z.string().min(1) }).strict())
+      .array(
+        z
+          .object({
+            point: z.string().min(1),
+            times: z.number().int().positive(),
+            markerFile: z.string().min(1),
+          })
+          .strict(),
+      )
       .default([]),
   })
   .strict();
@@ -40,7 +56,10 @@ export function parseFaultSpec(json: string | undefined): FaultSpec {
   const empty: FaultSpec = { writeFailures: [], slowHandlers: [], duplicatePublishes: 1, crashes: [] };
   if (json === undefined || json.trim() === '') return empty;
   const result = FaultSpecSchema.safeParse(JSON.parse(json));
-  if (!result.success) throw new Error(`PHASEGATE_FAULTS is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!result.success)
+    throw new Error(
+      `PHASEGATE_FAULTS is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return result.data;
 }
 
@@ -61,8 +80,13 @@ export interface FaultInjector {
   delay(processor: string): Promise<void>;
 }
 
-export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: number) => never = (code) => process.exit(code)): FaultInjector {
-  const remaining = new Map<string, number | 'always'>((spec.writeFailures ?? []).map((f) => [f.processor, f.times]));
+export function createFaultInjector(
+  spec: Partial<FaultSpec>,
+  exit: (code: number) => never = (code) => process.exit(code),
+): FaultInjector {
+  const remaining = new Map<string, number | 'always'>(
+    (spec.writeFailures ?? []).map((f) => [f.processor, f.times]),
+  );
   function maybeFail(processor: string): void {
     const left = remaining.get(processor);
     if (left === undefined) return;
@@ -111,7 +135,9 @@ export function createFaultInjector(spec: Partial<FaultSpec>, exit: (code: numbe
       if (copies <= 1) return publisher;
       return {
         async publish(topic, message, attributes) {
-          const ids = await Promise.all(Array.from({ length: copies }, () => publisher.publish(topic, message, attributes)));
+          const ids = await Promise.all(
+            Array.from({ length: copies }, () => publisher.publish(topic, message, attributes)),
+          );
           return ids[0]!;
         },
       };

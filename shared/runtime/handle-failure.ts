@@ -1,6 +1,10 @@
 import { actionFor, classify } from '../errors/classify.ts';
 import { describeError } from '../errors/describe.ts';
-import { PROCESSOR_COMPLETED_TOPIC, type ProcessorFailed, type ProcessorRequest } from '../messages/messages.ts';
+import {
+  PROCESSOR_COMPLETED_TOPIC,
+  type ProcessorFailed,
+  type ProcessorRequest,
+} from '../messages/messages.ts';
 import { childTraceparent } from '../messages/fields.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { Notifier } from '../recovery/notifier.ts';
@@ -16,7 +20,9 @@ import { isCurrentAttempt, markRunFailed } from './processor-runs.ts';
 /** A failure of an attempt a newer one replaced: 5xx, so the message's redelivery settles it by the newer attempt's outcome. */
 export class SupersededAttemptError extends TransientError {
   constructor(requestId: string, attempt: number) {
-    super(`attempt ${attempt} of ${requestId} failed after a newer attempt took over: redelivered, not recorded`);
+    super(
+      `attempt ${attempt} of ${requestId} failed after a newer attempt took over: redelivered, not recorded`,
+    );
   }
 }
 
@@ -95,7 +101,10 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         );
       } catch (recordError) {
         // The redelivery matters more than the record of it: log and keep the original error.
-        ctx.logger.error({ err: describeError(recordError).message }, 'could not record the transient failure');
+        ctx.logger.error(
+          { err: describeError(recordError).message },
+          'could not record the transient failure',
+        );
       }
       throw error;
     }
@@ -116,9 +125,13 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
           original: ctx.original,
           failureEventId: eventId,
           nextRetryAt:
-            wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString() : null,
+            wanted === 'waiting'
+              ? new Date(now.getTime() + ctx.notReady.retryAfterSeconds * 1000).toISOString()
+              : null,
           deadlineAt:
-            wanted === 'waiting' ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString() : null,
+            wanted === 'waiting'
+              ? new Date(now.getTime() + ctx.notReady.deadlineSeconds * 1000).toISOString()
+              : null,
           ...(classification.reason === 'earlier_partitions_missing'
             ? { waitingForPartitions: partitionsOf(error) }
             : {}),
@@ -127,7 +140,10 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         ctx.attempt,
       );
       if (status === 'superseded') {
-        ctx.logger.warn({ ...fields }, 'a newer attempt began or completed while this one failed: nothing recorded');
+        ctx.logger.warn(
+          { ...fields },
+          'a newer attempt began or completed while this one failed: nothing recorded',
+        );
         throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
       }
       const notice: ProcessorFailed = {

@@ -86,7 +86,12 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
    * by a later one, so the lease never moves back). Returns the function that stops renewing and
    * waits for a renewal still in flight, so none lands after the attempt's outcome.
    */
-  function holdLease(request: ProcessorRequest, attempt: number, started: Date, logger: Logger): () => Promise<void> {
+  function holdLease(
+    request: ProcessorRequest,
+    attempt: number,
+    started: Date,
+    logger: Logger,
+  ): () => Promise<void> {
     const timeoutAt = started.getTime() + timeoutMs;
     let stopped = false;
     let inFlight: Promise<unknown> = Promise.resolve();
@@ -98,7 +103,12 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     const renew = () => {
       const now = deps.clock.now().getTime();
       if (stopped || now >= timeoutAt) return;
-      inFlight = renewLease(deps.store, request.requestId, attempt, new Date(Math.min(now + leaseMs, timeoutAt))).then(
+      inFlight = renewLease(
+        deps.store,
+        request.requestId,
+        attempt,
+        new Date(Math.min(now + leaseMs, timeoutAt)),
+      ).then(
         (held) => held && !stopped && schedule(),
         // A missed renewal is not a failure of the work: the next one may land; if none does, a
         // redelivery takes over after the lease, as after a kill.
@@ -184,7 +194,12 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: request.requestId });
     }
     deps.logger.error(
-      { phase: phase.id, messageId: original.messageId, requestId: request?.requestId, err: described.message },
+      {
+        phase: phase.id,
+        messageId: original.messageId,
+        requestId: request?.requestId,
+        err: described.message,
+      },
       'message rejected: recorded as failed_permanent, acking',
     );
   }
@@ -222,7 +237,11 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
   ): Promise<void> {
     await deps.faults?.delay(request.processor);
     const writeStore = deps.faults ? deps.faults.storeFor(request.processor, deps.store) : deps.store;
-    const writer = createWriter(writeStore, { runId: request.runId, partition: request.partition }, deps.clock);
+    const writer = createWriter(
+      writeStore,
+      { runId: request.runId, partition: request.partition },
+      deps.clock,
+    );
     let completion: ProcessorCompleted;
     try {
       const result = await processor.run({
@@ -294,7 +313,12 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       publishId: randomUUID(),
     });
     logger.info(
-      { attempt, durationMs: completion.durationMs, records: completion.records, metrics: completion.metrics },
+      {
+        attempt,
+        durationMs: completion.durationMs,
+        records: completion.records,
+        metrics: completion.metrics,
+      },
       'processor completed',
     );
   }
@@ -350,7 +374,9 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     switch (begun.state) {
       case 'completed':
         // The work is done; the completion may not have left. Re-publishing is idempotent downstream.
-        await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.completion, { requestId: request.requestId });
+        await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.completion, {
+          requestId: request.requestId,
+        });
         logger.info(
           { duplicate: true },
           'duplicate delivery of a completed request: completion re-published, work not redone',
@@ -362,7 +388,9 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         );
       case 'settled':
         if (begun.notice)
-          await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.notice, { requestId: request.requestId });
+          await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, begun.notice, {
+            requestId: request.requestId,
+          });
         logger.info(
           { queueStatus: begun.status },
           'request already settled in failed_processor_queue; failure notice re-sent, acking without rerun',

@@ -55,7 +55,11 @@ export async function beginAttempt(
       return { state: 'in_progress', leaseExpiresAt: existing.leaseExpiresAt };
     }
     if ((status === 'waiting' || status === 'failed_permanent') && request.triggerSource !== 'retry') {
-      return { state: 'settled', status, notice: (existing?.failureNotice as ProcessorFailed | undefined) ?? null };
+      return {
+        state: 'settled',
+        status,
+        notice: (existing?.failureNotice as ProcessorFailed | undefined) ?? null,
+      };
     }
     const attempt = (typeof existing?.attempts === 'number' ? existing.attempts : 0) + 1;
     tx.set(COLLECTIONS.processorRuns, request.requestId, {
@@ -90,7 +94,12 @@ export async function renewLease(
   return store.transaction(async (tx) => {
     const run = await tx.get(COLLECTIONS.processorRuns, requestId);
     if (run?.status !== 'running' || run.attempts !== attempt) return false;
-    tx.set(COLLECTIONS.processorRuns, requestId, { leaseExpiresAt: expiresAt.toISOString() }, { merge: true });
+    tx.set(
+      COLLECTIONS.processorRuns,
+      requestId,
+      { leaseExpiresAt: expiresAt.toISOString() },
+      { merge: true },
+    );
     return true;
   });
 }
@@ -114,7 +123,11 @@ export function completedRunWrite(completion: ProcessorCompleted): DocWrite {
  * An attempt is current while no later attempt has begun and none has completed the request:
  * an attempt that ran past its lease (a zombie) must not overwrite what a newer one recorded.
  */
-export async function isCurrentAttempt(store: DocumentStore, requestId: string, attempt: number): Promise<boolean> {
+export async function isCurrentAttempt(
+  store: DocumentStore,
+  requestId: string,
+  attempt: number,
+): Promise<boolean> {
   const run = await store.get(COLLECTIONS.processorRuns, requestId);
   return isCurrent(run, attempt);
 }

@@ -36,4 +36,6 @@ export interface Processor {
 }
 
 /** Every processor the definition names, and no other: a missing or misspelt one is a compile error. */
-export type ProcessorRegistry<D extends PipelineDefinitionInput> = { readonly [K in ProcessorNameOf<D>]: Processor };
+export type ProcessorRegistry<D extends PipelineDefinitionInput> = {
+  readonly [K in ProcessorNameOf<D>]: Processor;
+};

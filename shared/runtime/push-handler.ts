@@ -25,7 +25,11 @@ export type PushAuthCheck = (headers: RequestHeaders) => Promise<PushAuthResult>
  * path on the emulators and in production. 204 acks; anything else makes Pub/Sub redeliver
  * and, after maxDeliveryAttempts, dead-letter. A handler that throws is a 500, never a 2xx.
  */
-export function createPushHandler(name: string, handle: (event: PubSubCloudEvent) => Promise<void>, deps: { logger: Logger; auth?: PushAuthCheck }) {
+export function createPushHandler(
+  name: string,
+  handle: (event: PubSubCloudEvent) => Promise<void>,
+  deps: { logger: Logger; auth?: PushAuthCheck },
+) {
   return async function push(req: PushRequest): Promise<PushResponse> {
     if (deps.auth) {
       const verdict = await deps.auth(req.headers);
@@ -38,13 +42,19 @@ export function createPushHandler(name: string, handle: (event: PubSubCloudEvent
     if (!event) {
       // Not a Pub/Sub push body: refuse it loudly. A real push redelivered this way ends in the dead-letter topic.
       deps.logger.error({ function: name, path: req.path }, 'request body is not a Pub/Sub push envelope');
-      return { status: 400, body: 'expected a Pub/Sub push envelope: {"message":{"data":...,"messageId":...},"subscription":...}' };
+      return {
+        status: 400,
+        body: 'expected a Pub/Sub push envelope: {"message":{"data":...,"messageId":...},"subscription":...}',
+      };
     }
     try {
       await handle(event);
       return { status: 204, body: '' };
     } catch (error) {
-      deps.logger.error({ function: name, messageId: event.id, err: error instanceof Error ? error.message : String(error) }, 'handler failed; Pub/Sub will redeliver');
+      deps.logger.error(
+        { function: name, messageId: event.id, err: error instanceof Error ? error.message : String(error) },
+        'handler failed; Pub/Sub will redeliver',
+      );
       return { status: 500, body: 'handler failed' };
     }
   };

@@ -7,7 +7,12 @@ import type { DocumentStore } from '../ports/store.ts';
  * A shortfall is transient (the write did not land: redeliver); writing a collection the
  * definition does not name is permanent (config and code disagree: a person must decide).
  */
-export async function verifyWrites(store: DocumentStore, spec: ProcessorSpec, runId: string, written: ReadonlyMap<string, ReadonlySet<string>>): Promise<Record<string, number>> {
+export async function verifyWrites(
+  store: DocumentStore,
+  spec: ProcessorSpec,
+  runId: string,
+  written: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<Record<string, number>> {
   const declared = new Set(spec.outputs.map((o) => o.collection));
   const undeclared = [...written.keys()].filter((c) => !declared.has(c));
   if (undeclared.length > 0) {
@@ -21,7 +26,9 @@ export async function verifyWrites(store: DocumentStore, spec: ProcessorSpec, ru
     const docs = await store.getMany(output.collection, ids);
     const landed = docs.filter((d) => d?.runId === runId).length;
     if (landed !== ids.length) {
-      throw new TransientError(`write not verified: ${output.collection} has ${landed} of the ${ids.length} documents processor "${spec.name}" wrote for run ${runId}`);
+      throw new TransientError(
+        `write not verified: ${output.collection} has ${landed} of the ${ids.length} documents processor "${spec.name}" wrote for run ${runId}`,
+      );
     }
     records[output.collection] = landed;
   }

@@ -25,7 +25,12 @@ export function createWriter(store: DocumentStore, run: { runId: string; partiti
           const current = supersedingRun(await tx.get(COLLECTIONS.runLocks, run.partition), run.runId);
           if (current) throw new SupersededError(run.runId, current);
           for (const d of part)
-            tx.set(collection, d.id, { ...d.data, runId: run.runId, updatedAt }, { merge: options.merge ?? false });
+            tx.set(
+              collection,
+              d.id,
+              { ...d.data, runId: run.runId, updatedAt },
+              { merge: options.merge ?? false },
+            );
         });
       }
       const ids = written.get(collection) ?? new Set<string>();

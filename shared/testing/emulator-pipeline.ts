@@ -33,7 +33,12 @@ export async function startOnEmulators(options: {
     import('../../scripts/lib/local-pipeline.ts'),
   ]);
   const loaded = await loadPipeline(findProject(options.root), options.pipeline);
-  const local = await startLocalPipeline({ loaded, projectId: options.projectId, scheduler: false, stackFile: false });
+  const local = await startLocalPipeline({
+    loaded,
+    projectId: options.projectId,
+    scheduler: false,
+    stackFile: false,
+  });
   return {
     store: local.store,
     run: (partition, request = {}, timeoutMs) =>

@@ -34,7 +34,10 @@ const MAX_ATTEMPTS = 5;
  * for unit tests of a pipeline's processors, gates and failures without emulators. The
  * processors' HTTP goes through `http` (a real client by default, for a stand-in server).
  */
-export function memoryPipeline(pipeline: PipelineFunctions, options: { http?: HttpClient } = {}): MemoryPipeline {
+export function memoryPipeline(
+  pipeline: PipelineFunctions,
+  options: { http?: HttpClient } = {},
+): MemoryPipeline {
   const { definition } = pipeline;
   const store = new MemoryStore();
   const publisher = new MemoryPublisher();
@@ -78,7 +81,8 @@ export function memoryPipeline(pipeline: PipelineFunctions, options: { http?: Ht
     const phase = phases.get(m.topic);
     if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
     else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
-    else if (m.topic === TOPICS.autoRetryTicks) await runAutoRetryTick({ definition, store, publisher, clock, logger });
+    else if (m.topic === TOPICS.autoRetryTicks)
+      await runAutoRetryTick({ definition, store, publisher, clock, logger });
     else if (phase) await phase(event);
   }
   async function deliver(): Promise<void> {
@@ -110,7 +114,11 @@ export function memoryPipeline(pipeline: PipelineFunctions, options: { http?: Ht
     clock,
     deliver,
     async run(partition, request = {}) {
-      const messageId = await publisher.publish(TOPICS.runRequests, { triggerSource: 'manual', ...request, partition });
+      const messageId = await publisher.publish(TOPICS.runRequests, {
+        triggerSource: 'manual',
+        ...request,
+        partition,
+      });
       await deliver();
       return store.docs(COLLECTIONS.runs).find((r) => r.requestMessageId === messageId) as RunDoc | undefined;
     },

@@ -19,7 +19,9 @@ export class MemoryPublisher implements Publisher {
   publish(topic: string, message: unknown, attributes: Record<string, string> = {}): Promise<string> {
     if (this.failures > 0) {
       this.failures -= 1;
-      return Promise.reject(Object.assign(new Error('14 UNAVAILABLE: injected publish failure'), { code: 14 }));
+      return Promise.reject(
+        Object.assign(new Error('14 UNAVAILABLE: injected publish failure'), { code: 14 }),
+      );
     }
     const messageId = String(this.published.length + 1);
     this.published.push({ topic, message: structuredClone(message), attributes, messageId });

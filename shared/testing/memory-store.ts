@@ -163,7 +163,9 @@ export class MemoryStore implements DocumentStore {
         // As Firestore: "Firestore transactions require all reads to be executed before all writes."
         get: (c, id) =>
           pending.length > 0
-            ? Promise.reject(new Error('Firestore transactions require all reads to be executed before all writes.'))
+            ? Promise.reject(
+                new Error('Firestore transactions require all reads to be executed before all writes.'),
+              )
             : this.get(c, id),
         set: (c, id, d, o) => {
           pending.push([c, id, d, o?.merge ?? false]);

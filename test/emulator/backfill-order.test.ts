@@ -7,9 +7,21 @@ const DATES = ['2024-04-20', '2024-04-21', '2024-04-22', '2024-04-23', '2024-04-
 
 /** The order-independent part of what a backfill produces: form, features and predictions. */
 async function snapshot(h: ReferenceHarness) {
-  const strip = ({ runId: _r, updatedAt: _u, madeForRunId: _m, gradedAt: _g, ...rest }: Record<string, unknown>) => rest;
-  const all = async (collection: string) => Object.fromEntries((await h.store.query(collection)).map((d) => [d.id, strip(d.data)]));
-  return { form: await all(DOMAIN.teamForm), features: await all(DOMAIN.gameFeatures), predictions: await all(DOMAIN.predictions), series: await all(DOMAIN.seriesState) };
+  const strip = ({
+    runId: _r,
+    updatedAt: _u,
+    madeForRunId: _m,
+    gradedAt: _g,
+    ...rest
+  }: Record<string, unknown>) => rest;
+  const all = async (collection: string) =>
+    Object.fromEntries((await h.store.query(collection)).map((d) => [d.id, strip(d.data)]));
+  return {
+    form: await all(DOMAIN.teamForm),
+    features: await all(DOMAIN.gameFeatures),
+    predictions: await all(DOMAIN.predictions),
+    series: await all(DOMAIN.seriesState),
+  };
 }
 
 async function backfillIn(label: string, order: readonly string[]) {
@@ -26,7 +38,13 @@ async function backfillIn(label: string, order: readonly string[]) {
 describe('backfilling a season out of order', () => {
   it('gives the same form, features, series and predictions as in order', async () => {
     const inOrder = await backfillIn('in-order', DATES);
-    const shuffled = await backfillIn('out-of-order', ['2024-04-23', '2024-04-21', '2024-04-24', '2024-04-20', '2024-04-22']);
+    const shuffled = await backfillIn('out-of-order', [
+      '2024-04-23',
+      '2024-04-21',
+      '2024-04-24',
+      '2024-04-20',
+      '2024-04-22',
+    ]);
     expect(inOrder.waited).toEqual([]);
     // Out of order, later dates really did wait for earlier ones (a checked dependency, not luck).
     expect(shuffled.waited.length).toBeGreaterThan(0);

@@ -33,7 +33,9 @@ describe('phasegate operations commands', () => {
     expect(status.stdout).toMatch(
       /2022-04-16\s+2022-04-16_\w+\s+SUCCESS\s+scrape 2\/2 raw 2\/2 analytics 2\/2 precompute 2\/2 predict 2\/2/,
     );
-    const runs = JSON.parse((await runCli(['status', '--partition', '2022-04-16', '--json'], env)).stdout) as {
+    const runs = JSON.parse(
+      (await runCli(['status', '--partition', '2022-04-16', '--json'], env)).stdout,
+    ) as {
       runId: string;
     }[];
     const runId = runs[0]!.runId;
@@ -49,7 +51,10 @@ describe('phasegate operations commands', () => {
   });
 
   it('completeness finds a deleted output document, reports N of M, and re-drives it', async () => {
-    const messageId = await h.publishJson(TOPICS.runRequests, { partition: '2021-05-22', triggerSource: 'manual' });
+    const messageId = await h.publishJson(TOPICS.runRequests, {
+      partition: '2021-05-22',
+      triggerSource: 'manual',
+    });
     await eventually(
       async () =>
         (
@@ -71,7 +76,10 @@ describe('phasegate operations commands', () => {
     const { Firestore } = await import('@google-cloud/firestore');
     const db = new Firestore({ projectId: h.stack.projectId });
     await db.collection(DOMAIN.teamGameStats).doc(victim!.id).delete();
-    const report = await runCli(['completeness', '--from', '2021-05-22', '--to', '2021-05-22', '--enqueue'], env);
+    const report = await runCli(
+      ['completeness', '--from', '2021-05-22', '--to', '2021-05-22', '--enqueue'],
+      env,
+    );
     expect(report.stdout).toMatch(/raw\s+3 of 4 complete/);
     expect(report.stdout).toContain(`missing 2021-05-22 normalize-team-stats: team_game_stats/${victim!.id}`);
     expect(report.stdout).toContain('enqueued 1 for retry');
@@ -80,9 +88,9 @@ describe('phasegate operations commands', () => {
       timeoutMs: 30_000,
       what: 'the re-driven processor to restore the document',
     });
-    expect((await runCli(['completeness', '--from', '2021-05-22', '--to', '2021-05-22'], env)).stdout).toMatch(
-      /raw\s+4 of 4 complete/,
-    );
+    expect(
+      (await runCli(['completeness', '--from', '2021-05-22', '--to', '2021-05-22'], env)).stdout,
+    ).toMatch(/raw\s+4 of 4 complete/);
     await db.terminate();
   });
 
@@ -140,7 +148,9 @@ describe('phasegate operations commands', () => {
       recovered: { automatically: number };
     };
     expect(summary.runsByStatus.SUCCESS).toBeGreaterThanOrEqual(6);
-    expect(summary.processors.find((p) => p.processor === 'normalize-team-stats')?.attempts).toBeGreaterThanOrEqual(7);
+    expect(
+      summary.processors.find((p) => p.processor === 'normalize-team-stats')?.attempts,
+    ).toBeGreaterThanOrEqual(7);
     expect(summary.recovered.automatically).toBeGreaterThanOrEqual(1);
     const text = await runCli(['health'], env);
     expect(text.stdout).toMatch(/failure rate/);
@@ -148,28 +158,36 @@ describe('phasegate operations commands', () => {
 
   it('a message on control-dlq: health and validate --live report it, the reconcile tick alerts, and none of them consumes it', async () => {
     // What the recorder could not record ends there (here: published by hand, as Pub/Sub would).
-    await h.publishJson(CONTROL_DLQ_TOPIC, { requestId: 'poison', note: 'the recorder could not write this' });
+    await h.publishJson(CONTROL_DLQ_TOPIC, {
+      requestId: 'poison',
+      note: 'the recorder could not write this',
+    });
     const health = await runCli(['health'], env);
     expect(health.code).toBe(1);
     expect(health.stdout).toMatch(
       /control-dlq: control-dlq-sub holds 1 message\(s\), the oldest published \d{4}-\d\d-\d\dT[\d:.]+Z: the dead-letter recorder could not record them/,
     );
     // Peeked, not consumed: still there for the next look, and for a person.
-    const again = JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } };
+    const again = JSON.parse((await runCli(['health', '--json'], env)).stdout) as {
+      controlDlq: { count: number };
+    };
     expect(again.controlDlq.count).toBe(1);
     const live = await runCli(['validate', '--live'], env);
     expect(live.code).toBe(1);
     expect(live.stdout).toMatch(/\[control-dlq\] control-dlq-sub holds 1 message/);
     await h.publishJson(TOPICS.reconcileTicks, {});
-    await eventually(async () => (await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.kind === 'control_dlq', {
-      what: () => 'the control_dlq alert',
-    });
+    await eventually(
+      async () => (await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.kind === 'control_dlq',
+      {
+        what: () => 'the control_dlq alert',
+      },
+    );
     expect(String((await h.store.get(COLLECTIONS.alerts, 'control_dlq'))?.message)).toMatch(
       /^control-dlq-sub holds 1 message/,
     );
     expect(
-      (JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } }).controlDlq
-        .count,
+      (JSON.parse((await runCli(['health', '--json'], env)).stdout) as { controlDlq: { count: number } })
+        .controlDlq.count,
     ).toBe(1);
   });
 

@@ -10,7 +10,11 @@ let h: Harness;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   h = await startHarness({ label: 'cli-queue', definition: testDefinition });
-  env = { ...inject('emulatorEnv'), GOOGLE_CLOUD_PROJECT: h.stack.projectId, METADATA_SERVER_DETECTION: 'none' };
+  env = {
+    ...inject('emulatorEnv'),
+    GOOGLE_CLOUD_PROJECT: h.stack.projectId,
+    METADATA_SERVER_DETECTION: 'none',
+  };
 });
 afterAll(async () => {
   await h?.stop();
@@ -92,7 +96,17 @@ describe('phasegate queue (manual recovery on the command line)', () => {
     await seed('2024-05-02', 'failed_permanent');
     await seed('2024-06-01', 'failed_permanent');
     const result = await runCli(
-      ['queue', 'requeue', '--from', '2024-05-01', '--to', '2024-05-31', '--note', 'provider outage over', '--json'],
+      [
+        'queue',
+        'requeue',
+        '--from',
+        '2024-05-01',
+        '--to',
+        '2024-05-31',
+        '--note',
+        'provider outage over',
+        '--json',
+      ],
       env,
     );
     expect((JSON.parse(result.stdout) as { requeued: string[] }).requeued.sort()).toEqual([
@@ -110,7 +124,9 @@ describe('phasegate queue (manual recovery on the command line)', () => {
       env,
     );
     expect(badDate.code).not.toBe(0);
-    expect(badDate.stderr).toContain('"2024-13-01" is not a partition (a day, YYYY-MM-DD): not a calendar date');
+    expect(badDate.stderr).toContain(
+      '"2024-13-01" is not a partition (a day, YYYY-MM-DD): not a calendar date',
+    );
     const badStatus = await runCli(['queue', 'list', '--status', 'broken'], env);
     expect(badStatus.stderr).toContain('"broken" is not a queue status');
     const noNote = await runCli(['queue', 'discard', 'x'], env);

@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
-import { processorRequest, startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
+import {
+  processorRequest,
+  startReferenceHarness,
+  type ReferenceHarness,
+} from '../support/reference-harness.ts';
 
 const CHROMIUM = process.env.PHASEGATE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -11,7 +15,9 @@ let h: ReferenceHarness;
 let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (npm test's pretest does it as root)`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: apt-get install chromium (npm test's pretest does it as root)`,
+    );
   h = await startReferenceHarness('dashboard');
   // Flags from this machine's notes: no background networking (the network is closed), no sandbox as root.
   browser = await chromium.launch({

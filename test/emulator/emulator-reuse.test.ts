@@ -14,8 +14,15 @@ describe('emulator manager', () => {
   });
 
   it('says which emulator does not answer when a named one is not running', async () => {
-    await expect(startEmulators({ env: { ...process.env, PUBSUB_EMULATOR_HOST: '127.0.0.1:9', FIRESTORE_EMULATOR_HOST: inject('emulatorEnv').FIRESTORE_EMULATOR_HOST }, logDir: inject('logDir') })).rejects.toThrow(
-      /the pubsub emulator at 127\.0\.0\.1:9 \(from PUBSUB_EMULATOR_HOST\) did not answer/,
-    );
+    await expect(
+      startEmulators({
+        env: {
+          ...process.env,
+          PUBSUB_EMULATOR_HOST: '127.0.0.1:9',
+          FIRESTORE_EMULATOR_HOST: inject('emulatorEnv').FIRESTORE_EMULATOR_HOST,
+        },
+        logDir: inject('logDir'),
+      }),
+    ).rejects.toThrow(/the pubsub emulator at 127\.0\.0\.1:9 \(from PUBSUB_EMULATOR_HOST\) did not answer/);
   });
 });

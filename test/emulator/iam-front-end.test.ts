@@ -43,7 +43,10 @@ const runsFor = async (partition: string) =>
 
 describe('behind the local Cloud Run IAM front end', () => {
   it('runs a pipeline to SUCCESS: every push carried a token, IAM stripped it, every function checked its claims', async () => {
-    const messageId = await h.publishJson(TOPICS.runRequests, { partition: '2024-04-21', triggerSource: 'manual' });
+    const messageId = await h.publishJson(TOPICS.runRequests, {
+      partition: '2024-04-21',
+      triggerSource: 'manual',
+    });
     const runId = (await findRunByMessage(h.store, messageId))?.runId;
     expect(runId).toBeDefined();
     let status: unknown;
@@ -100,7 +103,8 @@ describe('behind the local Cloud Run IAM front end', () => {
     }
     expect(front().refusals.map((r) => r.status)).toEqual(cases.map((c) => c[2]));
     // None reached the orchestrator: no run for any of those dates.
-    for (let i = 1; i <= cases.length; i++) expect(await runsFor(`1990-01-0${i}`), `1990-01-0${i}`).toEqual([]);
+    for (let i = 1; i <= cases.length; i++)
+      expect(await runsFor(`1990-01-0${i}`), `1990-01-0${i}`).toEqual([]);
     front().refusals.length = 0;
   });
 
@@ -115,7 +119,10 @@ describe('behind the local Cloud Run IAM front end', () => {
         await front().mint({ email: pushAccount(), audience: front().functionUrl('phase-alpha') }),
       );
       const otherCaller = strip(
-        await front().mint({ email: 'someone@example.com', audience: front().functionUrl('orchestrator-runs') }),
+        await front().mint({
+          email: 'someone@example.com',
+          audience: front().functionUrl('orchestrator-runs'),
+        }),
       );
       const expired = strip(
         await front().mint({
@@ -125,9 +132,15 @@ describe('behind the local Cloud Run IAM front end', () => {
         }),
       );
       expect((await post(url, {}, envelope('1990-02-01'))).status).toBe(401);
-      expect((await post(url, { authorization: `Bearer ${otherFunction}` }, envelope('1990-02-02'))).status).toBe(403);
-      expect((await post(url, { authorization: `Bearer ${otherCaller}` }, envelope('1990-02-03'))).status).toBe(403);
-      expect((await post(url, { authorization: `Bearer ${expired}` }, envelope('1990-02-04'))).status).toBe(401);
+      expect(
+        (await post(url, { authorization: `Bearer ${otherFunction}` }, envelope('1990-02-02'))).status,
+      ).toBe(403);
+      expect(
+        (await post(url, { authorization: `Bearer ${otherCaller}` }, envelope('1990-02-03'))).status,
+      ).toBe(403);
+      expect((await post(url, { authorization: `Bearer ${expired}` }, envelope('1990-02-04'))).status).toBe(
+        401,
+      );
       for (const day of ['01', '02', '03', '04']) expect(await runsFor(`1990-02-${day}`)).toEqual([]);
     },
   );
@@ -167,7 +180,10 @@ describe('behind the local Cloud Run IAM front end', () => {
           })
         ).status,
       ).toBe(403);
-      const operator = await front().mint({ email: LOCAL_OPERATOR, audience: front().functionUrl('dashboard') });
+      const operator = await front().mint({
+        email: LOCAL_OPERATOR,
+        audience: front().functionUrl('dashboard'),
+      });
       expect(
         (
           await fetch(`${front().functionUrl('dashboard')}/api/state`, {

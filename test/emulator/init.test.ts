@@ -62,7 +62,15 @@ describe('npx phasegate init', () => {
     // Deploy's source upload: the bundle (the kit inlined) and a package.json naming what it imports.
     const plan = await run(
       process.execPath,
-      [join(repoRoot, 'bin', 'phasegate.js'), 'deploy', '--project', 'bike-weeks-1', '--region', 'europe-west1', '--dry-run'],
+      [
+        join(repoRoot, 'bin', 'phasegate.js'),
+        'deploy',
+        '--project',
+        'bike-weeks-1',
+        '--region',
+        'europe-west1',
+        '--dry-run',
+      ],
       project,
     );
     expect(plan.code, plan.out.slice(-3000)).toBe(0);
@@ -86,7 +94,11 @@ describe('npx phasegate init', () => {
     for (const name of imported) expect(Object.keys(uploaded.dependencies)).toContain(name);
     // It loads with those packages installed (here: this checkout's), and registers its functions.
     symlinkSync(join(repoRoot, 'node_modules'), join(staged, 'node_modules'));
-    const load = await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(staged, uploaded.main))})`], staged);
+    const load = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `await import(${JSON.stringify(join(staged, uploaded.main))})`],
+      staged,
+    );
     expect(load.code, load.out).toBe(0);
 
     const started: ChildProcess = spawn('npm', ['start'], {

@@ -31,7 +31,16 @@ function npmStart(extraEnv: Record<string, string> = {}, extraArgs: string[] = [
     delete env.PUBSUB_EMULATOR_HOST;
     delete env.FIRESTORE_EMULATOR_HOST;
   }
-  const args = ['--import', 'tsx', 'scripts/start.ts', '--partitions', '2024-04-20', '--project', `start-${mark.slice(0, 8)}`, ...extraArgs];
+  const args = [
+    '--import',
+    'tsx',
+    'scripts/start.ts',
+    '--partitions',
+    '2024-04-20',
+    '--project',
+    `start-${mark.slice(0, 8)}`,
+    ...extraArgs,
+  ];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -48,7 +57,10 @@ const running = new Set<Started>();
 afterEach(async () => {
   for (const started of running) {
     started.child.kill('SIGINT');
-    const stopped = await Promise.race([started.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+    const stopped = await Promise.race([
+      started.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 30_000)),
+    ]);
     if (!stopped) started.child.kill('SIGKILL');
     for (const { pid } of processesWithEnv('PHASEGATE_TEST_MARK', started.mark)) process.kill(pid, 'SIGKILL');
   }
@@ -59,7 +71,8 @@ async function waitForOutput(started: Started, text: string): Promise<void> {
   let gone = false;
   void started.exited.then(() => (gone = true));
   while (!started.output().includes(text)) {
-    if (gone) throw new Error(`npm start exited before printing "${text}":\n${started.output().slice(-3000)}`);
+    if (gone)
+      throw new Error(`npm start exited before printing "${text}":\n${started.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -71,7 +84,9 @@ describe('npm start', () => {
     const started = npmStart();
     await waitForOutput(started, 'ready.');
     const output = started.output();
-    expect(output).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
+    expect(output).toMatch(
+      /SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/,
+    );
     const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
     // Two emulators and eleven functions (orchestrator 2, phases 5, dlq-recorder, auto-retry, reconciler, dashboard), each its own process.
     expect(pids).toHaveLength(13);
@@ -98,7 +113,9 @@ describe('npm start', () => {
     await waitForOutput(started, 'ready.');
     const output = started.output();
     expect(output).toMatch(/Cloud Run IAM \(local\)\s+http:\/\/127\.0\.0\.1:\d+\/<function>/);
-    expect(output).toMatch(/SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/);
+    expect(output).toMatch(
+      /SUCCESS\s+scrape ✓ 2\/2 · raw ✓ 2\/2 · analytics ✓ 2\/2 · precompute ✓ 2\/2 · predict ✓ 2\/2/,
+    );
     expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(as operator@example\.com/);
     expect(output).not.toContain('refused');
     // The functions run in the mode deploy sets, not with auth off.
@@ -107,21 +124,31 @@ describe('npm start', () => {
     const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const functions = pids.filter((pid) => commandLine(pid).includes('functions-framework'));
     expect(functions).toHaveLength(11);
-    for (const pid of functions) expect(environ(pid).some((v) => v === 'PHASEGATE_AUTH=iam' || v === 'DASHBOARD_AUTH=iam')).toBe(true);
+    for (const pid of functions)
+      expect(environ(pid).some((v) => v === 'PHASEGATE_AUTH=iam' || v === 'DASHBOARD_AUTH=iam')).toBe(true);
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);
     expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
   }, 300_000);
 
   it('--pipeline open-data runs the second pipeline on the same kit: a week to SUCCESS, the bad week stopped by its value gate', async () => {
-    const started = npmStart({ ...inject('emulatorEnv') }, ['--pipeline', 'open-data', '--partitions', '2024-W16,2024-W13']);
+    const started = npmStart({ ...inject('emulatorEnv') }, [
+      '--pipeline',
+      'open-data',
+      '--partitions',
+      '2024-W16,2024-W13',
+    ]);
     await waitForOutput(started, 'ready.');
     const output = started.output();
     expect(output).toContain('starting the local stack of pipeline open-data');
     expect(output).toMatch(/open-data portal\s+http:\/\/127\.0\.0\.1:\d+\/weeks/);
     expect(output).toMatch(/phase-download .* phase-process .* phase-publish/s);
-    expect(output).toMatch(/demo: run for 2024-W16\n(.*\n)*? {2}SUCCESS {2}download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/);
-    expect(output).toMatch(/demo: run for 2024-W13\n(.*\n)*? {2}PARTIAL {2}download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/);
+    expect(output).toMatch(
+      /demo: run for 2024-W16\n(.*\n)*? {2}SUCCESS {2}download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/,
+    );
+    expect(output).toMatch(
+      /demo: run for 2024-W13\n(.*\n)*? {2}PARTIAL {2}download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/,
+    );
     expect(output).toMatch(
       /lastError: gate of phase process failed: daily_counts \(week\) 1 of 28 fail their check \(2024-W13_harbour-bridge_2024-03-27: count -3 is outside/,
     );
@@ -144,7 +171,12 @@ describe('npm start', () => {
     expect(started.output()).not.toContain('pubsub emulator');
     expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
     // A demo partition its scheme refuses, and an option npm start does not have: said before anything starts.
-    const day = npmStart({ ...inject('emulatorEnv') }, ['--pipeline', 'open-data', '--partitions', '2024-04-21']);
+    const day = npmStart({ ...inject('emulatorEnv') }, [
+      '--pipeline',
+      'open-data',
+      '--partitions',
+      '2024-04-21',
+    ]);
     expect(await day.exited).toBe(1);
     expect(day.output()).toContain('"2024-04-21" is not a partition');
     expect(day.output()).toContain('an ISO week');
@@ -159,7 +191,9 @@ describe('npm start', () => {
     const code = await started.exited;
     const output = started.output();
     expect(code, output).toBe(1);
-    expect(output).toMatch(/function orchestrator-completions \(log: [^)]+\) exited with code 3 before it answered/);
+    expect(output).toMatch(
+      /function orchestrator-completions \(log: [^)]+\) exited with code 3 before it answered/,
+    );
     expect(output).toContain('exit-at-start: orchestrator-completions exits before serving');
     expect(output).toContain('stopped; nothing left running.');
     // Emulators, functions, anything else it started: none outlives it.

@@ -42,7 +42,9 @@ describe('orchestration on the emulators', () => {
       filters: [{ field: 'runId', op: '==', value: run.runId }],
     });
     expect(completions).toHaveLength(3);
-    expect(await harness.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`)).toMatchObject({
+    expect(
+      await harness.store.get(COLLECTIONS.processorRuns, `${String(run.runId)}--beta--summary`),
+    ).toMatchObject({
       attempts: 1,
       status: 'completed',
     });

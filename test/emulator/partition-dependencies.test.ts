@@ -28,7 +28,8 @@ describe("partition dependencies, with the reference pipeline's dependencies: 't
       h.publishJson('run-requests', { partition: FINALS_GAME_7, triggerSource: 'manual' }),
       h.publishJson('run-requests', { partition: FINALS_GAME_7, triggerSource: 'manual' }),
     ]);
-    const runsOf = async () => (await h.store.query(COLLECTIONS.runs, {})).map((d) => d.data as unknown as RunDoc);
+    const runsOf = async () =>
+      (await h.store.query(COLLECTIONS.runs, {})).map((d) => d.data as unknown as RunDoc);
     let runs: RunDoc[] = [];
     // The schedules' ticks, as Cloud Scheduler sends them (shorter here): a gate that failed on the
     // way (grading restamps a prediction another date's gate counts) is retried by the auto-retry.
@@ -38,7 +39,10 @@ describe("partition dependencies, with the reference pipeline's dependencies: 't
       async () => {
         if (Date.now() - ticked > 10_000) {
           ticked = Date.now();
-          await Promise.all([h.publishJson(TOPICS.autoRetryTicks, {}), h.publishJson(TOPICS.reconcileTicks, {})]);
+          await Promise.all([
+            h.publishJson(TOPICS.autoRetryTicks, {}),
+            h.publishJson(TOPICS.reconcileTicks, {}),
+          ]);
           const entries = (await h.store.query(COLLECTIONS.queue, {}))
             .map((e) => e.data)
             .filter((e) => !['succeeded', 'discarded', 'superseded'].includes(String(e.status)));

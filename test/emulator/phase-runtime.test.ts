@@ -8,7 +8,8 @@ import { eventually, fileStacks, type Harness } from '../support/emulator-harnes
 const stacks = fileStacks({ label: 'phase-runtime', definition: testDefinition });
 
 const executionsOf = async (h: Harness, requestId: string) =>
-  (await h.store.query('executions', { filters: [{ field: 'requestId', op: '==', value: requestId }] })).length;
+  (await h.store.query('executions', { filters: [{ field: 'requestId', op: '==', value: requestId }] }))
+    .length;
 
 describe('phase runtime through real push subscriptions into functions-framework', () => {
   it('processes a good message once, lands its writes and publishes the completion', async () => {
@@ -19,7 +20,10 @@ describe('phase runtime through real push subscriptions into functions-framework
 
     const [message] = await completions.waitFor(1);
     const completion = ProcessorCompletedSchema.parse(JSON.parse(message!.data.toString('utf8')));
-    expect(completion).toMatchObject({ requestId: request.requestId, records: { widgets: 3, executions: 1 } });
+    expect(completion).toMatchObject({
+      requestId: request.requestId,
+      records: { widgets: 3, executions: 1 },
+    });
     const widgets = await harness.store.query('widgets', {
       filters: [{ field: 'partition', op: '==', value: '2024-04-21' }],
     });
@@ -44,10 +48,13 @@ describe('phase runtime through real push subscriptions into functions-framework
 
     // The dead-letter topic is read by the dlq-recorder: the original message becomes a queue entry.
     let entry: Record<string, unknown> | undefined;
-    await eventually(async () => (entry = await h.store.get(COLLECTIONS.queue, request.requestId)) !== undefined, {
-      timeoutMs: 60_000,
-      what: 'the dead-lettered request in failed_processor_queue',
-    });
+    await eventually(
+      async () => (entry = await h.store.get(COLLECTIONS.queue, request.requestId)) !== undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'the dead-lettered request in failed_processor_queue',
+      },
+    );
     const original = entry!.originalMessage as { data: string; attributes: Record<string, string> };
     expect(JSON.parse(Buffer.from(original.data, 'base64').toString('utf8'))).toEqual(request);
     expect(original.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
@@ -78,7 +85,10 @@ describe('phase runtime through real push subscriptions into functions-framework
 
   it('records an invalid payload as failed_permanent and does not redeliver it', async () => {
     const harness = stacks.shared;
-    const messageId = await harness.publishRaw(phaseTopic('alpha'), Buffer.from('{"partition": "2024-04-21", "oops"'));
+    const messageId = await harness.publishRaw(
+      phaseTopic('alpha'),
+      Buffer.from('{"partition": "2024-04-21", "oops"'),
+    );
     const h = harness;
     await eventually(async () => (await h.store.get(COLLECTIONS.queue, `msg-${messageId}`)) !== undefined, {
       what: 'the queue entry of the poison message',

@@ -70,10 +70,13 @@ describe('reconciler on the emulators', () => {
       gate: null,
     });
     await reconcileTick(harness);
-    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, run.runId))?.status === 'SUCCESS', {
-      timeoutMs: 60_000,
-      what: 'the re-driven run to succeed',
-    });
+    await eventually(
+      async () => (await harness.store.get(COLLECTIONS.runs, run.runId))?.status === 'SUCCESS',
+      {
+        timeoutMs: 60_000,
+        what: 'the re-driven run to succeed',
+      },
+    );
     const stalled = await harness.store.query(COLLECTIONS.events, {
       filters: [
         { field: 'runId', op: '==', value: run.runId },

@@ -28,7 +28,12 @@ async function statusOf(h: Harness, runId: string): Promise<string> {
 }
 
 /** Ticks every second (the scheduler's job, shortened) until `check` holds. */
-async function tickUntil(h: Harness, check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+async function tickUntil(
+  h: Harness,
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   await eventually(
     async () => {
       if (await check()) return true;
@@ -67,13 +72,28 @@ describe('recovery on the emulators', () => {
       timeoutMs: 60_000,
       what: 'the dead-lettered request to be queued',
     });
-    expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({ deliveryCount: 5, errorType: 'transient' });
+    expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({
+      deliveryCount: 5,
+      errorType: 'transient',
+    });
     expect(await statusOf(h, runId)).toBe('RUNNING');
-    await tickUntil(h, async () => (await statusOf(h, runId)) === 'SUCCESS', 'the run to succeed after the auto-retry');
-    expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({ status: 'succeeded', retryCount: 1 });
-    expect(await h.store.get(COLLECTIONS.processorRuns, requestId)).toMatchObject({ status: 'completed', attempts: 6 });
+    await tickUntil(
+      h,
+      async () => (await statusOf(h, runId)) === 'SUCCESS',
+      'the run to succeed after the auto-retry',
+    );
+    expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({
+      status: 'succeeded',
+      retryCount: 1,
+    });
+    expect(await h.store.get(COLLECTIONS.processorRuns, requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 6,
+    });
     const chain = (
-      await h.store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: requestId }] })
+      await h.store.query(COLLECTIONS.events, {
+        filters: [{ field: 'requestId', op: '==', value: requestId }],
+      })
     ).map((e) => e.data.type);
     expect(chain.filter((t) => t === 'processor_failed')).toHaveLength(5);
     expect(chain).toEqual(
@@ -82,7 +102,9 @@ describe('recovery on the emulators', () => {
 
     const clean = stacks.shared;
     const cleanRun = await startRun(clean, '2024-04-21');
-    await eventually(async () => (await statusOf(clean, cleanRun)) === 'SUCCESS', { what: 'the fault-free run' });
+    await eventually(async () => (await statusOf(clean, cleanRun)) === 'SUCCESS', {
+      what: 'the fault-free run',
+    });
     const faultFree = await domain(clean, '2024-04-21');
     expect(Object.keys(faultFree).length).toBeGreaterThan(0);
     expect(await domain(h, '2024-04-21')).toEqual(faultFree);
@@ -178,7 +200,9 @@ describe('recovery on the emulators', () => {
     await Promise.all([tick(h), tick(h), inTest]);
     await observed.waitFor(20);
     await new Promise((r) => setTimeout(r, 3000));
-    const ids = observed.messages.map((m) => (JSON.parse(m.data.toString()) as { requestId: string }).requestId).sort();
+    const ids = observed.messages
+      .map((m) => (JSON.parse(m.data.toString()) as { requestId: string }).requestId)
+      .sort();
     expect(ids).toEqual(requests.map((r) => r.requestId).sort());
     const entries = await h.store.getMany(
       COLLECTIONS.queue,
@@ -190,9 +214,13 @@ describe('recovery on the emulators', () => {
   it("the recorder's own write fails: the dead letter is not acked and is recorded on the next delivery", async () => {
     const h = await stacks.withFaults('recorder-fault', (name): Record<string, string> => {
       if (name === 'phase-alpha')
-        return { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }) };
+        return {
+          PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }),
+        };
       if (name === 'dlq-recorder')
-        return { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'dlq-recorder', times: 1 }] }) };
+        return {
+          PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'dlq-recorder', times: 1 }] }),
+        };
       return {};
     });
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });

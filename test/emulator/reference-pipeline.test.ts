@@ -59,7 +59,9 @@ describe('the reference pipeline on the emulators, real dates', () => {
     expect(
       predictions.every(
         (p) =>
-          p.gameDate === '2015-04-19' && p.modelVersion === 'net-rating-logistic-v1' && p.madeForRunId === 'r-20150418',
+          p.gameDate === '2015-04-19' &&
+          p.modelVersion === 'net-rating-logistic-v1' &&
+          p.madeForRunId === 'r-20150418',
       ),
     ).toBe(true);
     const raw = await h.store.get(DOMAIN.rawPayloads, '2015-04-18_boxscores');
@@ -106,7 +108,10 @@ describe('the reference pipeline on the emulators, real dates', () => {
   });
 
   it('a run request for 2017-04-15 goes through the orchestrator and every gate to SUCCESS', async () => {
-    const messageId = await h.publishJson(TOPICS.runRequests, { partition: '2017-04-15', triggerSource: 'manual' });
+    const messageId = await h.publishJson(TOPICS.runRequests, {
+      partition: '2017-04-15',
+      triggerSource: 'manual',
+    });
     const runId = (await findRunByMessage(h.store, messageId))!.runId;
     let run: Record<string, unknown> | undefined;
     await eventually(async () => (run = await h.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {

@@ -62,10 +62,18 @@ describe('source API faults, through the real runtime', () => {
   });
 
   it('treats responses slower than the client timeout as transient: retried, then redelivered', async () => {
-    h.source.faults.add({ endpoint: 'boxscores', kind: 'slow', delayMs: 3000, times: 3, dates: ['2016-04-18'] });
+    h.source.faults.add({
+      endpoint: 'boxscores',
+      kind: 'slow',
+      delayMs: 3000,
+      times: 3,
+      dates: ['2016-04-18'],
+    });
     const result = await scrapeBoxscores('2016-04-18', 'f-slow');
     expect(result).toMatchObject({ status: 'completed', attempts: 2 });
-    expect(result.failures).toEqual([expect.objectContaining({ errorType: 'transient', errorReason: 'timeout' })]);
+    expect(result.failures).toEqual([
+      expect.objectContaining({ errorType: 'transient', errorReason: 'timeout' }),
+    ]);
   });
 
   it('classifies "not published yet" as not ready: a waiting queue entry, no alert', async () => {
@@ -78,7 +86,10 @@ describe('source API faults, through the real runtime', () => {
 
   it('short data (missing_rows): the raw gate finds the missing team rows, and the run is not SUCCESS', async () => {
     h.source.faults.add({ endpoint: 'boxscores', kind: 'missing_rows', dates: ['2016-04-21'] });
-    const messageId = await h.publishJson('run-requests', { partition: '2016-04-21', triggerSource: 'manual' });
+    const messageId = await h.publishJson('run-requests', {
+      partition: '2016-04-21',
+      triggerSource: 'manual',
+    });
     let run: Record<string, unknown> | undefined;
     await eventually(
       async () => {
@@ -100,7 +111,11 @@ describe('source API faults, through the real runtime', () => {
     const entries = (
       await h.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: run?.runId }] })
     ).map((e) => e.data);
-    expect(entries.map((e) => [e.phase, e.status, e.errorReason])).toContainEqual(['raw', 'pending', 'gate_failed']);
+    expect(entries.map((e) => [e.phase, e.status, e.errorReason])).toContainEqual([
+      'raw',
+      'pending',
+      'gate_failed',
+    ]);
   });
 
   it('fails a malformed payload permanently with a clear reason, without retrying it', async () => {
@@ -121,8 +136,11 @@ describe('source API faults, through the real runtime', () => {
 
 describe('dates that are not what they seem, through the real pipeline', () => {
   const runOf = async (messageId: string) =>
-    (await h.store.query(COLLECTIONS.runs, { filters: [{ field: 'requestMessageId', op: '==', value: messageId }] }))[0]
-      ?.data;
+    (
+      await h.store.query(COLLECTIONS.runs, {
+        filters: [{ field: 'requestMessageId', op: '==', value: messageId }],
+      })
+    )[0]?.data;
   const entriesOf = async (runId: unknown) =>
     (runId === undefined
       ? []
@@ -130,7 +148,10 @@ describe('dates that are not what they seem, through the real pipeline', () => {
     ).map((e) => e.data);
 
   it('a date whose games are not final (in the future) waits for the source instead of succeeding with no data', async () => {
-    const messageId = await h.publishJson('run-requests', { partition: '2031-01-01', triggerSource: 'manual' });
+    const messageId = await h.publishJson('run-requests', {
+      partition: '2031-01-01',
+      triggerSource: 'manual',
+    });
     let entries: Record<string, unknown>[] = [];
     await eventually(
       async () => {
@@ -155,7 +176,10 @@ describe('dates that are not what they seem, through the real pipeline', () => {
   });
 
   it('a date with no games succeeds and says so', async () => {
-    const messageId = await h.publishJson('run-requests', { partition: '2023-08-01', triggerSource: 'manual' });
+    const messageId = await h.publishJson('run-requests', {
+      partition: '2023-08-01',
+      triggerSource: 'manual',
+    });
     await eventually(async () => (await runOf(messageId))?.status === 'SUCCESS', {
       timeoutMs: 90_000,
       what: () => 'the run of 2023-08-01 to be SUCCESS',

@@ -20,7 +20,9 @@ describe('starting a stack', () => {
       functionEnv: () => exitAtStart('orchestrator-runs'),
     });
     // The others were still coming up when it died: all of them are stopped, none is left.
-    await expect(start).rejects.toThrow(/function orchestrator-runs \(log: [^)]+\) exited with code 3 before it answered at http:\/\/127\.0\.0\.1:\d+\/robots\.txt; its last lines:\n\s+exit-at-start: orchestrator-runs exits before serving/);
+    await expect(start).rejects.toThrow(
+      /function orchestrator-runs \(log: [^)]+\) exited with code 3 before it answered at http:\/\/127\.0\.0\.1:\d+\/robots\.txt; its last lines:\n\s+exit-at-start: orchestrator-runs exits before serving/,
+    );
     await expect(start).rejects.toThrow(/every process started with them is stopped/);
     // Read from the kernel's process table, not from the stack's own bookkeeping.
     expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);
@@ -28,14 +30,30 @@ describe('starting a stack', () => {
 
   it('a function without its auth mode refuses to start where Cloud Run would run it (K_SERVICE set), naming the variable', async () => {
     const projectId = uniqueProjectId('auth-unset');
-    const env: NodeJS.ProcessEnv = { ...process.env, ...inject('emulatorEnv'), GOOGLE_CLOUD_PROJECT: projectId };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...inject('emulatorEnv'),
+      GOOGLE_CLOUD_PROJECT: projectId,
+    };
     delete env.PHASEGATE_AUTH;
     delete env.DASHBOARD_AUTH;
     const source = (await functionBuild()).compiled(testFunctionsSource);
     const logDir = join(inject('logDir'), projectId);
-    for (const [name, variable] of [['phase-alpha', 'PHASEGATE_AUTH'], ['dashboard', 'DASHBOARD_AUTH']] as const) {
-      const starting = await spawnFunction({ name, target: name, source, signatureType: 'http', env, logDir });
-      await expect(starting.ready).rejects.toThrow(new RegExp(`${variable} is not set on Cloud Run \\(K_SERVICE=${name}\\): refusing to start`));
+    for (const [name, variable] of [
+      ['phase-alpha', 'PHASEGATE_AUTH'],
+      ['dashboard', 'DASHBOARD_AUTH'],
+    ] as const) {
+      const starting = await spawnFunction({
+        name,
+        target: name,
+        source,
+        signatureType: 'http',
+        env,
+        logDir,
+      });
+      await expect(starting.ready).rejects.toThrow(
+        new RegExp(`${variable} is not set on Cloud Run \\(K_SERVICE=${name}\\): refusing to start`),
+      );
       await starting.process.stop();
     }
     // A wrong mode is refused as well, through the stack, before any push arrives.
@@ -45,7 +63,8 @@ describe('starting a stack', () => {
       projectId,
       emulators: { env: inject('emulatorEnv') },
       logDir,
-      functionEnv: (name): Record<string, string> => (name === 'orchestrator-runs' ? { PHASEGATE_AUTH: 'open' } : {}),
+      functionEnv: (name): Record<string, string> =>
+        name === 'orchestrator-runs' ? { PHASEGATE_AUTH: 'open' } : {},
     });
     await expect(wrong).rejects.toThrow(/invalid push authentication \(PHASEGATE_AUTH=open\)/);
     expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);

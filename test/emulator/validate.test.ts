@@ -17,7 +17,9 @@ describe('phasegate validate', () => {
   });
 
   it('fails a definition with one processor renamed only in the config, naming the config entry and the registry entry', async () => {
-    const renamed = structuredClone(referenceDefinitionInput) as { phases: { processors: { name: string }[] }[] };
+    const renamed = structuredClone(referenceDefinitionInput) as {
+      phases: { processors: { name: string }[] }[];
+    };
     renamed.phases[1]!.processors[1]!.name = 'normalise-team-stats';
     const file = join(mkdtempSync(join(tmpdir(), 'phasegate-validate-')), 'definition.json');
     writeFileSync(file, JSON.stringify(renamed));
@@ -33,7 +35,10 @@ describe('phasegate validate', () => {
     const grown = structuredClone(referenceDefinitionInput) as {
       phases: { processors: { outputs: { collection: string; partitionField?: string }[] }[] }[];
     };
-    grown.phases[1]!.processors[0]!.outputs.push({ collection: 'game_officials', partitionField: 'gameDate' });
+    grown.phases[1]!.processors[0]!.outputs.push({
+      collection: 'game_officials',
+      partitionField: 'gameDate',
+    });
     const file = join(mkdtempSync(join(tmpdir(), 'phasegate-validate-')), 'definition.json');
     writeFileSync(file, JSON.stringify(grown));
     const result = await runCli(['validate', '--definition', file], {});
@@ -126,16 +131,26 @@ describe('phasegate deploy', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const snapshot = readFileSync(new URL('../unit/__snapshots__/deploy-dry-run.sh', import.meta.url), 'utf8');
-    expect(result.stdout.replaceAll(`${out}/source`, '.phasegate/deploy/source')).toContain(snapshot.trimEnd());
-    expect(readFileSync(join(out, 'deploy.sh'), 'utf8')).toContain('gcloud functions deploy phase-scrape --gen2');
+    const snapshot = readFileSync(
+      new URL('../unit/__snapshots__/deploy-dry-run.sh', import.meta.url),
+      'utf8',
+    );
+    expect(result.stdout.replaceAll(`${out}/source`, '.phasegate/deploy/source')).toContain(
+      snapshot.trimEnd(),
+    );
+    expect(readFileSync(join(out, 'deploy.sh'), 'utf8')).toContain(
+      'gcloud functions deploy phase-scrape --gen2',
+    );
     expect(JSON.parse(readFileSync(join(out, 'phasegate.tf.json'), 'utf8'))).toHaveProperty(
       'resource.google_cloudfunctions2_function',
     );
   });
 
   it('refuses to deploy without what the pipeline needs, naming it', async () => {
-    const noEnv = await runCli(['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dry-run'], {});
+    const noEnv = await runCli(
+      ['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--dry-run'],
+      {},
+    );
     expect(noEnv.code).toBe(2);
     expect(noEnv.stderr).toContain('pipeline reference needs SOURCE_API_URL: add --env SOURCE_API_URL=...');
     const badMember = await runCli(
@@ -151,7 +166,9 @@ describe('phasegate deploy', () => {
       ],
       {},
     );
-    expect(badMember.stderr).toContain('"oncall@example.com" is not an IAM member such as user:oncall@example.com');
+    expect(badMember.stderr).toContain(
+      '"oncall@example.com" is not an IAM member such as user:oncall@example.com',
+    );
     // An actor is one account: the dashboard sees an email in the token, never its groups.
     const groupActor = await runCli(
       [
@@ -189,7 +206,16 @@ describe('phasegate deploy', () => {
     );
     expect(domainActor.stderr).toContain('not its domain');
     const reserved = await runCli(
-      ['deploy', '--project', 'demo-project', '--region', 'europe-west1', '--env', 'PHASEGATE_AUTH=off', '--dry-run'],
+      [
+        'deploy',
+        '--project',
+        'demo-project',
+        '--region',
+        'europe-west1',
+        '--env',
+        'PHASEGATE_AUTH=off',
+        '--dry-run',
+      ],
       {},
     );
     expect(reserved.stderr).toContain(

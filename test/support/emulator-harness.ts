@@ -13,7 +13,10 @@ export const testFunctionsSource = join(repoRoot, 'test', 'fixtures', 'test-pipe
 
 /** A project id of its own per test: Pub/Sub and Firestore emulators keep projects apart. */
 export function uniqueProjectId(label: string): string {
-  return `t-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 16)}-${randomUUID().slice(0, 8)}`;
+  return `t-${label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 16)}-${randomUUID().slice(0, 8)}`;
 }
 
 export interface Harness {
@@ -33,7 +36,9 @@ export interface Observer {
 }
 
 async function observeTopic(pubsub: PubSub, topic: string): Promise<Observer> {
-  const [subscription] = await pubsub.topic(topic).createSubscription(`observe-${topic}-${randomUUID().slice(0, 6)}`, { ackDeadlineSeconds: 60 });
+  const [subscription] = await pubsub
+    .topic(topic)
+    .createSubscription(`observe-${topic}-${randomUUID().slice(0, 6)}`, { ackDeadlineSeconds: 60 });
   const messages: Message[] = [];
   const sub: Subscription = subscription;
   sub.on('message', (m: Message) => {
@@ -43,7 +48,10 @@ async function observeTopic(pubsub: PubSub, topic: string): Promise<Observer> {
   return {
     messages,
     async waitFor(count, timeoutMs = 30_000) {
-      await eventually(() => messages.length >= count, { timeoutMs, what: `${count} message(s) on ${topic} (got ${messages.length})` });
+      await eventually(() => messages.length >= count, {
+        timeoutMs,
+        what: `${count} message(s) on ${topic} (got ${messages.length})`,
+      });
       return messages;
     },
     async close() {
@@ -53,11 +61,17 @@ async function observeTopic(pubsub: PubSub, topic: string): Promise<Observer> {
 }
 
 /** Polls a condition: integration tests wait for effects, never for fixed times. */
-export async function eventually(check: () => boolean | Promise<boolean>, options: { timeoutMs?: number; what: string | (() => string) }): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  options: { timeoutMs?: number; what: string | (() => string) },
+): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof options.what === 'function' ? options.what() : options.what}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${typeof options.what === 'function' ? options.what() : options.what}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -19,7 +19,10 @@ export function makeProcessorRequest(
 }
 
 /** A push delivery as functions-framework hands it to a cloudEvent handler. */
-export function pubsubEvent(payload: unknown, options: { raw?: string; messageId?: string } = {}): PubSubCloudEvent {
+export function pubsubEvent(
+  payload: unknown,
+  options: { raw?: string; messageId?: string } = {},
+): PubSubCloudEvent {
   const data = options.raw ?? Buffer.from(JSON.stringify(payload)).toString('base64');
   const messageId = options.messageId ?? randomUUID();
   return {

@@ -10,5 +10,14 @@ export function realDataset(): Dataset {
 
 /** The box-score payload the source API serves for a date. */
 export function boxscoresOf(date: string, dataset: Dataset = realDataset()): BoxscoresResponse {
-  return { date, resultSets: [{ name: 'TeamGameLogs', headers: dataset.headers, rowSet: dataset.rowsOn(date).map((row) => dataset.headers.map((h) => row[h] ?? '')) }] };
+  return {
+    date,
+    resultSets: [
+      {
+        name: 'TeamGameLogs',
+        headers: dataset.headers,
+        rowSet: dataset.rowsOn(date).map((row) => dataset.headers.map((h) => row[h] ?? '')),
+      },
+    ],
+  };
 }

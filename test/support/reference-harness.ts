@@ -131,7 +131,8 @@ export async function runPhase(
         },
         {
           timeoutMs: 90_000,
-          what: () => `${request.requestId} to settle after attempt ${attemptsBefore + 1} (status ${String(status)})`,
+          what: () =>
+            `${request.requestId} to settle after attempt ${attemptsBefore + 1} (status ${String(status)})`,
         },
       );
       return status === 'completed';

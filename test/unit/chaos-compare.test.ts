@@ -3,11 +3,14 @@ import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { canonical, compareSnapshots, type Snapshot } from '../../scripts/lib/chaos-compare.ts';
 import { seededRandom } from '../../scripts/lib/seeded.ts';
 
-const snap = (docs: Record<string, Record<string, unknown>>): Snapshot => new Map([['series_state', new Map(Object.entries(docs).map(([id, d]) => [id, canonical(d)]))]]);
+const snap = (docs: Record<string, Record<string, unknown>>): Snapshot =>
+  new Map([['series_state', new Map(Object.entries(docs).map(([id, d]) => [id, canonical(d)]))]]);
 
 describe('chaos soak verdict', () => {
   it('ignores which run wrote a document and when, but nothing else', () => {
-    expect(canonical({ wins: { BOS: 2 }, runId: 'r1', updatedAt: 'x', madeForRunId: 'r1', fetchedAt: 'y' })).toBe(canonical({ runId: 'r2', wins: { BOS: 2 }, updatedAt: 'z' }));
+    expect(
+      canonical({ wins: { BOS: 2 }, runId: 'r1', updatedAt: 'x', madeForRunId: 'r1', fetchedAt: 'y' }),
+    ).toBe(canonical({ runId: 'r2', wins: { BOS: 2 }, updatedAt: 'z' }));
     expect(canonical({ wins: { BOS: 2 } })).not.toBe(canonical({ wins: { BOS: 3 } }));
   });
 
@@ -36,7 +39,9 @@ describe('slow handler fault', () => {
   it('delays the named processor its configured number of times, and no other', async () => {
     vi.useFakeTimers();
     try {
-      const faults = createFaultInjector({ slowHandlers: [{ processor: 'team-form', delayMs: 25_000, times: 1 }] });
+      const faults = createFaultInjector({
+        slowHandlers: [{ processor: 'team-form', delayMs: 25_000, times: 1 }],
+      });
       let done = false;
       const slow = faults.delay('team-form').then(() => (done = true));
       await vi.advanceTimersByTimeAsync(24_999);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { actionFor, classify, parseRetryAfter, type ErrorKind } from '../../shared/errors/classify.ts';
-import { HttpError, NotReadyError, PermanentError, RetryAfterError, TransientError, ValidationError } from '../../shared/errors/errors.ts';
+import {
+  HttpError,
+  NotReadyError,
+  PermanentError,
+  RetryAfterError,
+  TransientError,
+  ValidationError,
+} from '../../shared/errors/errors.ts';
 import { describeError, MAX_ERROR_MESSAGE_CHARS } from '../../shared/errors/describe.ts';
 import { z } from 'zod';
 
@@ -19,12 +26,32 @@ const cases: [string, unknown, ErrorKind, string][] = [
   ['HTTP 401', new HttpError('u', 401, ''), 'permanent', 'http_401'],
   ['HTTP 403', new HttpError('u', 403, ''), 'permanent', 'http_403'],
   ['HTTP 404', new HttpError('u', 404, ''), 'permanent', 'http_404'],
-  ['statusCode field', Object.assign(new Error('gaxios'), { response: { status: 502 } }), 'transient', 'http_502'],
+  [
+    'statusCode field',
+    Object.assign(new Error('gaxios'), { response: { status: 502 } }),
+    'transient',
+    'http_502',
+  ],
   ['ECONNRESET', withCode('ECONNRESET'), 'transient', 'ECONNRESET'],
   ['ETIMEDOUT', withCode('ETIMEDOUT'), 'transient', 'ETIMEDOUT'],
-  ['fetch failed with reset cause', new TypeError('fetch failed', { cause: withCode('ECONNRESET') }), 'transient', 'ECONNRESET'],
-  ['undici socket', new TypeError('fetch failed', { cause: withCode('UND_ERR_SOCKET') }), 'transient', 'UND_ERR_SOCKET'],
-  ['AbortSignal.timeout', Object.assign(new Error('timed out'), { name: 'TimeoutError' }), 'transient', 'timeout'],
+  [
+    'fetch failed with reset cause',
+    new TypeError('fetch failed', { cause: withCode('ECONNRESET') }),
+    'transient',
+    'ECONNRESET',
+  ],
+  [
+    'undici socket',
+    new TypeError('fetch failed', { cause: withCode('UND_ERR_SOCKET') }),
+    'transient',
+    'UND_ERR_SOCKET',
+  ],
+  [
+    'AbortSignal.timeout',
+    Object.assign(new Error('timed out'), { name: 'TimeoutError' }),
+    'transient',
+    'timeout',
+  ],
   ['gRPC UNAVAILABLE (14)', withCode(14), 'transient', 'grpc_UNAVAILABLE'],
   ['gRPC DEADLINE_EXCEEDED (4)', withCode(4), 'transient', 'grpc_DEADLINE_EXCEEDED'],
   ['gRPC RESOURCE_EXHAUSTED (8)', withCode(8), 'transient', 'grpc_RESOURCE_EXHAUSTED'],
@@ -42,10 +69,20 @@ const cases: [string, unknown, ErrorKind, string][] = [
   ['ZodError', zodError, 'permanent', 'validation'],
   ['TypeError', new TypeError('x is not a function'), 'bug', 'TypeError'],
   ['ReferenceError', new ReferenceError('y is not defined'), 'bug', 'ReferenceError'],
-  ['permanent wrapping a transient cause', new PermanentError('bad', { cause: withCode(14) }), 'permanent', 'permanent'],
+  [
+    'permanent wrapping a transient cause',
+    new PermanentError('bad', { cause: withCode(14) }),
+    'permanent',
+    'permanent',
+  ],
   ['unknown error', new Error('mystery'), 'transient', 'unclassified'],
   ['a thrown string', 'boom', 'transient', 'unclassified'],
-  ['name only, other module copy', { name: 'NotReadyError', message: 'x' }, 'not_ready', 'source_not_published'],
+  [
+    'name only, other module copy',
+    { name: 'NotReadyError', message: 'x' },
+    'not_ready',
+    'source_not_published',
+  ],
 ];
 
 describe('classify', () => {
@@ -54,8 +91,16 @@ describe('classify', () => {
   });
 
   it('carries Retry-After from an HTTP 429', () => {
-    expect(classify(new HttpError('u', 429, '', 7000))).toEqual({ kind: 'transient', reason: 'http_429', retryAfterMs: 7000 });
-    expect(classify(new RetryAfterError('later', 3000))).toEqual({ kind: 'transient', reason: 'retry_after', retryAfterMs: 3000 });
+    expect(classify(new HttpError('u', 429, '', 7000))).toEqual({
+      kind: 'transient',
+      reason: 'http_429',
+      retryAfterMs: 7000,
+    });
+    expect(classify(new RetryAfterError('later', 3000))).toEqual({
+      kind: 'transient',
+      reason: 'retry_after',
+      retryAfterMs: 3000,
+    });
   });
 
   it('maps every kind to exactly one action', () => {
@@ -75,14 +120,18 @@ describe('parseRetryAfter', () => {
     ['Thu, 01 Jan 2026 00:00:30 GMT', 30_000],
     ['Wed, 31 Dec 2025 23:00:00 GMT', 0],
   ])('%s -> %d ms', (header, ms) => expect(parseRetryAfter(header, now)).toBe(ms));
-  it.each([[null], [''], ['soon']])('%s -> undefined', (header) => expect(parseRetryAfter(header, now)).toBeUndefined());
+  it.each([[null], [''], ['soon']])('%s -> undefined', (header) =>
+    expect(parseRetryAfter(header, now)).toBeUndefined(),
+  );
 });
 
 describe('describeError', () => {
   it('caps the message and keeps causes', () => {
     const d = describeError(new Error('x'.repeat(5000), { cause: new Error('root cause') }));
     expect(d.message.length).toBe(MAX_ERROR_MESSAGE_CHARS);
-    expect(describeError(new Error('top', { cause: new Error('root') })).message).toBe('top; caused by Error: root');
+    expect(describeError(new Error('top', { cause: new Error('root') })).message).toBe(
+      'top; caused by Error: root',
+    );
   });
   it('never returns an empty message', () => {
     expect(describeError(new Error('')).message).toBe('Error');

@@ -23,7 +23,13 @@ function dashboard(
     logger: createMemoryLogger(),
     auth: loadDashboardAuth(env),
   });
-  const call = (method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const call = (
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     handle({
       method,
       path,
@@ -58,11 +64,15 @@ describe('dashboard access', () => {
     const denied = await d.call('POST', `/api/queue/${request.requestId}/discard`, READ, { note: 'x' });
     expect(denied.status).toBe(403);
     expect(denied.body).toContain('this token may read, not act');
-    expect((await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: '' })).status).toBe(400);
-    expect((await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'test entry' })).status).toBe(
-      200,
+    expect((await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: '' })).status).toBe(
+      400,
     );
-    expect((await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'again' })).status).toBe(409);
+    expect(
+      (await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'test entry' })).status,
+    ).toBe(200);
+    expect(
+      (await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'again' })).status,
+    ).toBe(409);
   });
 
   it('takes ?token= once: sets the cookie and redirects to the same page without it', async () => {

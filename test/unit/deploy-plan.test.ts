@@ -50,7 +50,9 @@ describe('the resource plan of the reference definition', () => {
     expect(messages).toContain(
       "subscription processor-completions-sub ack deadline 30s is not above orchestrator-completions's timeout 60s: a slow run is redelivered while it runs",
     );
-    expect(messages).toContain('dead-letter topic phase-raw-dlq has no subscription: what lands there is lost');
+    expect(messages).toContain(
+      'dead-letter topic phase-raw-dlq has no subscription: what lands there is lost',
+    );
   });
 });
 
@@ -70,7 +72,11 @@ describe('the gcloud deployment plan', () => {
       expect(Number(flag(step!, 'max-delivery-attempts'))).toBeGreaterThanOrEqual(5);
       expect(flag(step!, 'min-retry-delay')).toMatch(/^\d+s$/);
       expect(step!.ifExists).toMatchObject({
-        update: expect.arrayContaining(['update', sub.name, `--dead-letter-topic=${sub.deadLetter!.topic}`]) as unknown,
+        update: expect.arrayContaining([
+          'update',
+          sub.name,
+          `--dead-letter-topic=${sub.deadLetter!.topic}`,
+        ]) as unknown,
       });
     }
     // Every dead-letter topic has a subscription: none is a dead end.
@@ -95,7 +101,9 @@ describe('the gcloud deployment plan', () => {
         ),
       ).toHaveLength(1);
     for (const fn of plan.functions.filter((f) => f.trigger.kind === 'pubsub'))
-      expect(find('add-invoker-policy-binding', fn.name, `--member=serviceAccount:${PUSH_SA}`)).toHaveLength(1);
+      expect(find('add-invoker-policy-binding', fn.name, `--member=serviceAccount:${PUSH_SA}`)).toHaveLength(
+        1,
+      );
     expect(find('add-invoker-policy-binding', 'dashboard').map((s) => flag(s, 'member'))).toEqual([
       'group:data@example.com',
       'user:oncall@example.com',
@@ -174,7 +182,9 @@ describe('the gcloud deployment plan', () => {
 
   it('orders dependencies: APIs, then accounts, topics before subscriptions, functions before their subscriptions and invokers', () => {
     const at = (pred: (s: DeployStep) => boolean) => steps.findIndex(pred);
-    const lastTopic = steps.map((s) => s.argv.includes('topics') && s.argv.includes('create')).lastIndexOf(true);
+    const lastTopic = steps
+      .map((s) => s.argv.includes('topics') && s.argv.includes('create'))
+      .lastIndexOf(true);
     const lastFunction = steps.map((s) => s.argv.includes('deploy')).lastIndexOf(true);
     expect(at((s) => s.argv.includes('services'))).toBe(0);
     expect(at((s) => s.argv.includes('service-accounts') && s.argv.includes('create'))).toBeLessThan(
@@ -182,7 +192,9 @@ describe('the gcloud deployment plan', () => {
     );
     expect(lastTopic).toBeLessThan(at((s) => s.argv.includes('subscriptions') && s.argv.includes('create')));
     expect(lastFunction).toBeLessThan(at((s) => s.argv.includes('add-invoker-policy-binding')));
-    expect(lastFunction).toBeLessThan(at((s) => s.argv.includes('subscriptions') && s.argv.includes('create')));
+    expect(lastFunction).toBeLessThan(
+      at((s) => s.argv.includes('subscriptions') && s.argv.includes('create')),
+    );
   });
 
   it('prints as a script that matches the reviewed snapshot', async () => {
@@ -241,7 +253,9 @@ describe('the Terraform plan', () => {
     expect(Object.keys(tf.resource.google_pubsub_subscription_iam_member!)).toHaveLength(
       plan.subscriptions.filter((s) => s.deadLetter).length + 1,
     );
-    expect(tf.resource.google_pubsub_subscription_iam_member!.control_dlq_sub_runtime_subscriber).toMatchObject({
+    expect(
+      tf.resource.google_pubsub_subscription_iam_member!.control_dlq_sub_runtime_subscriber,
+    ).toMatchObject({
       role: 'roles/pubsub.subscriber',
       member: 'serviceAccount:phasegate-fn@demo-project.iam.gserviceaccount.com',
     });
@@ -267,14 +281,17 @@ describe('the Terraform plan', () => {
       ...Object.values(r.google_pubsub_subscription_iam_member!),
     ].filter((g) => String(g.member).includes('gcp-sa-pubsub'));
     expect(agentGrants.length).toBeGreaterThan(0);
-    for (const grant of agentGrants) expect(grant.depends_on).toContain('google_project_service_identity.pubsub_agent');
+    for (const grant of agentGrants)
+      expect(grant.depends_on).toContain('google_project_service_identity.pubsub_agent');
     const buildGrants = Object.keys(r.google_project_iam_member!)
       .filter((k) => k.startsWith('build_'))
       .map((k) => `google_project_iam_member.${k}`);
     expect(buildGrants).toHaveLength(4);
     for (const fn of Object.values(r.google_cloudfunctions2_function!))
       expect(fn.depends_on).toEqual(expect.arrayContaining(['google_service_account.build', ...buildGrants]));
-    expect(r.google_storage_bucket!.source!.depends_on).toEqual(['google_project_service.storage_googleapis_com']);
+    expect(r.google_storage_bucket!.source!.depends_on).toEqual([
+      'google_project_service.storage_googleapis_com',
+    ]);
     // A member who reads and acts is one binding, as in the gcloud plan.
     const both = terraformPlan(
       referenceDefinition,
@@ -346,7 +363,9 @@ describe('running the plan', () => {
       },
       () => undefined,
     );
-    await expect(failing).rejects.toThrow(/step 2 \(subscriptions\) failed \(exit 1\).*\n.*PERMISSION_DENIED/);
+    await expect(failing).rejects.toThrow(
+      /step 2 \(subscriptions\) failed \(exit 1\).*\n.*PERMISSION_DENIED/,
+    );
     expect(ran).toEqual(['create', 'create']);
   });
 });

@@ -10,7 +10,12 @@ import { functionUrl, type DeployTarget } from '../../infra/deploy/target.ts';
 import { planResources } from '../../infra/plan.ts';
 import { runCommand, type CommandResult, type RunCommand } from '../../scripts/lib/deploy-runner.ts';
 import { startGoogleApis, type GoogleApis, type RecordedRequest } from '../support/gcloud/google-apis.ts';
-import { gcloudEnv, gcloudOnPath, installedGcloud, startGcloudSession } from '../support/gcloud/gcloud-cli.ts';
+import {
+  gcloudEnv,
+  gcloudOnPath,
+  installedGcloud,
+  startGcloudSession,
+} from '../support/gcloud/gcloud-cli.ts';
 
 // The deploy plan through the installed Google Cloud CLI (its own parser, property resolution and
 // API clients) against a local stand-in for the Google APIs: what gcloud accepts, and what it
@@ -24,7 +29,10 @@ const target: DeployTarget = {
   region: 'europe-west1',
   projectNumber: NUMBER,
   env: { SOURCE_API_URL: 'https://stats.example.com' },
-  dashboard: { readers: ['group:data@example.com', 'domain:example.com'], actors: ['user:oncall@example.com'] },
+  dashboard: {
+    readers: ['group:data@example.com', 'domain:example.com'],
+    actors: ['user:oncall@example.com'],
+  },
   // Where `phasegate deploy --out` stages the compiled source it uploads.
   source: join(out, 'source'),
   runtime: 'nodejs20',
@@ -131,7 +139,9 @@ function checkSubscription(name: string, sub: Record<string, unknown>): void {
 
 function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existing'): void {
   // gcloud accepted every command and the stand-in knew every call it made.
-  expect(apis.requests.filter((r) => r.status === 501).map((r) => `${r.method} ${r.api} ${r.path}`)).toEqual([]);
+  expect(apis.requests.filter((r) => r.status === 501).map((r) => `${r.method} ${r.api} ${r.path}`)).toEqual(
+    [],
+  );
   const elsewhere = apis.requests.flatMap((r) =>
     projectsNamed(r)
       .filter((p) => p !== PROJECT)
@@ -147,7 +157,9 @@ function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existin
       (r.method === 'PUT' || r.method === 'PATCH') &&
       r.status === 200,
   );
-  expect(writes.map((r) => r.path.split('/').pop()).sort()).toEqual(plan.subscriptions.map((s) => s.name).sort());
+  expect(writes.map((r) => r.path.split('/').pop()).sort()).toEqual(
+    plan.subscriptions.map((s) => s.name).sort(),
+  );
   for (const write of writes) {
     const name = write.path.split('/').pop()!;
     const body = write.body as { subscription?: Record<string, unknown>; updateMask?: string };
@@ -200,14 +212,19 @@ function checkDeployment({ apis, commands }: Deployed, world: 'empty' | 'existin
       .get(`/v1/projects/${PROJECT}/locations/${target.region}/services/${fn}`)
       ?.bindings?.find((b) => b.role === 'roles/run.invoker')
       ?.members.sort();
-  expect(invokersOf('dashboard')).toEqual(['domain:example.com', 'group:data@example.com', 'user:oncall@example.com']);
+  expect(invokersOf('dashboard')).toEqual([
+    'domain:example.com',
+    'group:data@example.com',
+    'user:oncall@example.com',
+  ]);
   for (const fn of plan.functions.filter((f) => f.trigger.kind === 'pubsub'))
     expect(invokersOf(fn.name), fn.name).toEqual([`serviceAccount:${PUSH_SA}`]);
   const agent = `serviceAccount:service-${NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
   for (const sub of plan.subscriptions.filter((s) => s.deadLetter)) {
-    expect(apis.policies.get(`/v1/projects/${PROJECT}/subscriptions/${sub.name}`)?.bindings, sub.name).toEqual([
-      { role: 'roles/pubsub.subscriber', members: [agent] },
-    ]);
+    expect(
+      apis.policies.get(`/v1/projects/${PROJECT}/subscriptions/${sub.name}`)?.bindings,
+      sub.name,
+    ).toEqual([{ role: 'roles/pubsub.subscriber', members: [agent] }]);
   }
 }
 
@@ -242,22 +259,31 @@ describe("README's deploy, through the real gcloud CLI", () => {
       `deployed ${PROJECT} (${target.region}): ${steps.length} steps applied, 0 updated, 0 already there`,
     );
     // First the project number (no --project-number given), then the plan, in order.
-    expect(fresh.commands[0]).toEqual(['gcloud', 'projects', 'describe', PROJECT, '--format=value(projectNumber)']);
+    expect(fresh.commands[0]).toEqual([
+      'gcloud',
+      'projects',
+      'describe',
+      PROJECT,
+      '--format=value(projectNumber)',
+    ]);
     expect(fresh.commands.slice(1)).toEqual(steps.map((s) => s.argv));
     checkDeployment(fresh, 'empty');
   });
 
-  it('deploy.sh runs again over the existing deployment, another default project set: creates answer 409, updates ' +
-    'follow, nothing leaves the project', () => {
-    expect(again.result.code, again.result.stderr.slice(-3000)).toBe(0);
-    const withUpdate = steps.filter((s) => typeof s.ifExists === 'object').length;
-    const keptAsIs = steps.filter((s) => s.ifExists === 'skip').length;
-    expect(again.commands).toHaveLength(steps.length + withUpdate);
-    expect(again.result.stderr.split('(exists: updating)').length - 1).toBe(withUpdate);
-    expect(again.result.stderr.split('(exists: kept as is)').length - 1).toBe(keptAsIs);
-    expect(again.apis.requests.filter((r) => r.status === 409).length).toBe(withUpdate + keptAsIs);
-    checkDeployment(again, 'existing');
-  });
+  it(
+    'deploy.sh runs again over the existing deployment, another default project set: creates answer 409, updates ' +
+      'follow, nothing leaves the project',
+    () => {
+      expect(again.result.code, again.result.stderr.slice(-3000)).toBe(0);
+      const withUpdate = steps.filter((s) => typeof s.ifExists === 'object').length;
+      const keptAsIs = steps.filter((s) => s.ifExists === 'skip').length;
+      expect(again.commands).toHaveLength(steps.length + withUpdate);
+      expect(again.result.stderr.split('(exists: updating)').length - 1).toBe(withUpdate);
+      expect(again.result.stderr.split('(exists: kept as is)').length - 1).toBe(keptAsIs);
+      expect(again.apis.requests.filter((r) => r.status === 409).length).toBe(withUpdate + keptAsIs);
+      checkDeployment(again, 'existing');
+    },
+  );
 });
 
 describe('the in-process driver is the gcloud command', () => {
@@ -268,7 +294,8 @@ describe('the in-process driver is the gcloud command', () => {
       update(steps.find((s) => s.argv.includes('scheduler'))),
       update(
         steps.find(
-          (s) => s.argv.includes('subscriptions') && s.argv.includes('create') && s.argv.includes('phase-raw-sub'),
+          (s) =>
+            s.argv.includes('subscriptions') && s.argv.includes('create') && s.argv.includes('phase-raw-sub'),
         ),
       ),
       steps.find((s) => s.argv.includes('add-invoker-policy-binding') && s.argv.includes('dashboard')),
@@ -307,13 +334,14 @@ describe('deploy.sh, run on its own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'phasegate-fake-gcloud-'));
     const log = join(dir, 'calls.log');
     const denied = 'ERROR: (gcloud) PERMISSION_DENIED: caller lacks permission';
-    const failure = mode === 'denied' ? denied : 'ERROR: (gcloud) Resource already exists in the project (resource=x).';
+    const failure =
+      mode === 'denied' ? denied : 'ERROR: (gcloud) Resource already exists in the project (resource=x).';
     writeFileSync(
       join(dir, 'gcloud'),
       `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\n` +
         // The creates of resources (not `services identity create`, which is idempotent).
         `if [[ " $* " =~ \\ (topics|subscriptions|service-accounts|databases|composite|jobs)\\ create(\\ |\\ ` +
-          `pubsub\\ ) ]]; then echo ${JSON.stringify(failure)} >&2; exit 1; fi\n` +
+        `pubsub\\ ) ]]; then echo ${JSON.stringify(failure)} >&2; exit 1; fi\n` +
         (mode === 'update-denied'
           ? `if [[ " $* " == *" update "* ]]; then echo ${JSON.stringify(denied)} >&2; exit 1; fi\n`
           : '') +
@@ -355,7 +383,9 @@ describe('deploy.sh, run on its own', () => {
     const firstCreate = steps.findIndex((s) => s.ifExists);
     expect(calls).toHaveLength(firstCreate + 1);
     expect(result.stderr).toContain('PERMISSION_DENIED');
-    expect(result.stderr).toMatch(/deploy stopped: gcloud firestore databases create --location=europe-west1/);
+    expect(result.stderr).toMatch(
+      /deploy stopped: gcloud firestore databases create --location=europe-west1/,
+    );
     expect(result.stderr).toContain('fix the cause and run this script again');
   });
 

@@ -24,7 +24,9 @@ describe('emulator manager', () => {
       const message = (error as Error).message;
       expect(message).toContain(`Pub/Sub emulator jar not found (looked under ${empty})`);
       expect(message).toContain('Firestore emulator jar not found');
-      expect(message).toContain('apt-get install google-cloud-cli-pubsub-emulator google-cloud-cli-firestore-emulator');
+      expect(message).toContain(
+        'apt-get install google-cloud-cli-pubsub-emulator google-cloud-cli-firestore-emulator',
+      );
       expect(message).toContain('gcloud components install pubsub-emulator cloud-firestore-emulator');
     }
   });
@@ -33,8 +35,12 @@ describe('emulator manager', () => {
     const dir = mkdtempSync(join(tmpdir(), 'old-java-'));
     const fake = join(dir, 'java');
     writeFileSync(fake, '#!/bin/sh\necho \'java version "1.8.0_292"\' >&2\n', { mode: 0o755 });
-    expect(() => locateEmulators({ ...process.env, JAVA: fake })).toThrow(/Java 8 found at ".*java"; the emulators need Java 17 or newer/);
-    expect(() => locateEmulators({ ...process.env, JAVA: join(dir, 'missing') })).toThrow(/Java was not found/);
+    expect(() => locateEmulators({ ...process.env, JAVA: fake })).toThrow(
+      /Java 8 found at ".*java"; the emulators need Java 17 or newer/,
+    );
+    expect(() => locateEmulators({ ...process.env, JAVA: join(dir, 'missing') })).toThrow(
+      /Java was not found/,
+    );
   });
 
   // `gcloud info` takes seconds on a busy machine.

@@ -49,6 +49,8 @@ describe('messages', () => {
   it('decodes base64 JSON and names the failing step', () => {
     expect(decodeBase64Json(Buffer.from('{"a":1}').toString('base64'), 'X')).toEqual({ a: 1 });
     expect(() => decodeBase64Json(undefined, 'X')).toThrow('invalid X: message has no data');
-    expect(() => decodeBase64Json(Buffer.from('{a').toString('base64'), 'X')).toThrow(/invalid X: data is not JSON/);
+    expect(() => decodeBase64Json(Buffer.from('{a').toString('base64'), 'X')).toThrow(
+      /invalid X: data is not JSON/,
+    );
   });
 });

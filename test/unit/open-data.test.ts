@@ -42,9 +42,9 @@ function world(edit?: (week: string, csv: string) => string) {
 
 describe('the open-data example pipeline', () => {
   it('is whole: every processor registered, every output expected', () => {
-    expect(auditRegistry(openDataDefinition, createOpenDataProcessors({ OPEN_DATA_URL: 'http://x.invalid' }))).toEqual(
-      [],
-    );
+    expect(
+      auditRegistry(openDataDefinition, createOpenDataProcessors({ OPEN_DATA_URL: 'http://x.invalid' })),
+    ).toEqual([]);
     expect(auditExpectations(openDataDefinition, openDataExpectations)).toEqual([]);
   });
 

@@ -86,7 +86,9 @@ function world(
     for (let guard = 0; guard < 20 && cursor < publisher.published.length; guard += 1) {
       const batch = publisher.published.slice(cursor);
       cursor = publisher.published.length;
-      const deliveries = batch.flatMap((m) => Array.from({ length: copies }, () => m)).sort(() => Math.random() - 0.5);
+      const deliveries = batch
+        .flatMap((m) => Array.from({ length: copies }, () => m))
+        .sort(() => Math.random() - 0.5);
       for (const m of deliveries) {
         const event = pubsubEvent(m.message, { messageId: m.messageId });
         if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
@@ -169,7 +171,9 @@ describe('a scheduled relative run request ("yesterday")', () => {
     const retried = w.publisher.on(TOPICS.runRequests);
     expect(retried).toEqual([expect.objectContaining({ partition: '2026-02-28' })]);
     await w.orchestrator.onRunRequest(pubsubEvent(retried[0], { messageId: 'retry-1' }));
-    expect((w.store.docs(COLLECTIONS.runs) as { partition: string }[]).map((r) => r.partition)).toEqual(['2026-02-28']);
+    expect((w.store.docs(COLLECTIONS.runs) as { partition: string }[]).map((r) => r.partition)).toEqual([
+      '2026-02-28',
+    ]);
     expect(await w.store.get(COLLECTIONS.queue, entry!.requestId)).toMatchObject({ status: 'succeeded' });
   });
 });
@@ -246,7 +250,9 @@ describe('a gate that keeps failing after re-runs', () => {
       lastClaim: 'retry',
     });
     const deliver = async (m: (typeof w.publisher.published)[number]) =>
-      w.phases.alpha!(pubsubEvent({ ...(m.message as object), triggerSource: 'retry' }, { messageId: m.messageId }));
+      w.phases.alpha!(
+        pubsubEvent({ ...(m.message as object), triggerSource: 'retry' }, { messageId: m.messageId }),
+      );
     await deliver(widgets!);
     for (const c of w.publisher.on(TOPICS.processorCompletions))
       await w.orchestrator.onProcessorOutcome(pubsubEvent(c, { messageId: 'c1' }));
@@ -274,7 +280,10 @@ describe('a gate that keeps failing after re-runs', () => {
     await deliver(gadgets!);
     const completions = w.publisher.on(TOPICS.processorCompletions);
     await w.orchestrator.onProcessorOutcome(pubsubEvent(completions.at(-1), { messageId: 'c2' }));
-    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({ status: 'succeeded', retryCount: 1 });
+    expect(await w.store.get(COLLECTIONS.queue, entryId)).toMatchObject({
+      status: 'succeeded',
+      retryCount: 1,
+    });
   });
 
   it('closes the entry only when the phase passes its gate in the run', async () => {
@@ -467,7 +476,9 @@ describe('orchestrator', () => {
       pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
     );
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm2'))).toBeUndefined();
-    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(/already RUNNING/);
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'run_rejected')?.message).toMatch(
+      /already RUNNING/,
+    );
     await w.orchestrator.onRunRequest(
       pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual', force: true }, { messageId: 'm3' }),
     );
@@ -513,7 +524,11 @@ describe('orchestrator', () => {
         alpha: {
           ...testExpectations.table.alpha!,
           widgets: {
-            partition: { min: 3, each: (doc) => (Number(doc.data.index) < 2 ? undefined : `index ${String(doc.data.index)} is out of range`) },
+            partition: {
+              min: 3,
+              each: (doc) =>
+                Number(doc.data.index) < 2 ? undefined : `index ${String(doc.data.index)} is out of range`,
+            },
           },
         },
       },
@@ -555,21 +570,26 @@ describe('orchestrator', () => {
           widgets: {
             partition: {
               min: 3,
-              each: (doc) => (doc.data.index === 1 ? (doc.data.missing as { x: number }).x.toFixed() : undefined),
+              each: (doc) =>
+                doc.data.index === 1 ? (doc.data.missing as { x: number }).x.toFixed() : undefined,
             },
           },
         },
       },
     };
     const w = world({ expectations: throwing });
-    await w.orchestrator.onRunRequest(pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }));
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
     await w.pump();
     const run = await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'));
     expect(run?.status).toBe('FAILED');
-    expect(String(run?.lastError)).toMatch(/widgets \(partition\) 1 of 3 fail their check \(2024-04-21_1: its check threw: .*undefined/);
+    expect(String(run?.lastError)).toMatch(
+      /widgets \(partition\) 1 of 3 fail their check \(2024-04-21_1: its check threw: .*undefined/,
+    );
   });
 
-  it('a value check that passes lets the run through, and only this run\'s documents are checked', async () => {
+  it("a value check that passes lets the run through, and only this run's documents are checked", async () => {
     const checked: string[] = [];
     const valueChecked: GateExpectations = {
       table: {
@@ -607,7 +627,8 @@ describe('orchestrator', () => {
     const entry = await w.store.get(COLLECTIONS.queue, `${runId}--alpha--gadgets`);
     expect(entry).toMatchObject({ status: 'failed_permanent', needsManualFix: true, errorType: 'permanent' });
     expect(entry).toMatchObject({ errorReason: 'gate_no_expectation', nextRetryAt: null });
-    const named = "gadgets (partition): the pipeline's expectations name no minimum for this output of gadgets";
+    const named =
+      "gadgets (partition): the pipeline's expectations name no minimum for this output of gadgets";
     expect(String(entry?.lastError)).toContain(named);
     expect(await w.store.get(COLLECTIONS.queue, `${runId}--alpha--widgets`)).toBeUndefined();
     expect(alerts.filter((a) => a.kind === 'failed_permanent').map((a) => a.processor)).toEqual(['gadgets']);
@@ -683,7 +704,10 @@ describe('orchestrator', () => {
       pubsubEvent({ partition: '2024-13-01', triggerSource: 'manual' }, { messageId: 'bad' }),
     );
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ partition: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' }, { messageId: 'bad2' }),
+      pubsubEvent(
+        { partition: '2024-04-01', triggerSource: 'manual', startPhase: 'gamma' },
+        { messageId: 'bad2' },
+      ),
     );
     expect(await w.store.get(COLLECTIONS.queue, 'msg-bad')).toMatchObject({
       status: 'failed_permanent',
@@ -712,7 +736,10 @@ describe('orchestrator', () => {
       ) as unknown,
     });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' }, { messageId: 'm00' }),
+      pubsubEvent(
+        { partition: '2024-04-21', triggerSource: 'manual', startPhase: 'beta' },
+        { messageId: 'm00' },
+      ),
     );
     expect(String((await w.store.get(COLLECTIONS.queue, 'msg-m00'))?.lastError)).toContain(
       'a run from phase beta would read phases alpha that never ran',
@@ -763,7 +790,10 @@ describe('run generations: a date has one current run', () => {
       pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm2' }),
     );
     await w.pump();
-    expect(await w.store.get(COLLECTIONS.runs, old)).toMatchObject({ status: 'SUPERSEDED', supersededBy: current });
+    expect(await w.store.get(COLLECTIONS.runs, old)).toMatchObject({
+      status: 'SUPERSEDED',
+      supersededBy: current,
+    });
     expect(await w.store.get(COLLECTIONS.runs, current)).toMatchObject({ status: 'SUCCESS' });
     // An entry of the old run, due: the tick closes it, publishes nothing.
     await w.store.set(COLLECTIONS.queue, oldWidgets.requestId, {
@@ -845,7 +875,9 @@ describe('run generations: a date has one current run', () => {
     expect(taken).toBe(true);
     expect(stampedBy(w, old)).toEqual([]);
     expect(w.publisher.on(TOPICS.processorCompletions)).toEqual([]);
-    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'superseded')?.message).toMatch(/^write of run /);
+    expect(w.store.docs(COLLECTIONS.events).find((e) => e.type === 'superseded')?.message).toMatch(
+      /^write of run /,
+    );
   });
 
   it('an open entry the new run does not cover is re-targeted as a run of its date from its phase and processor', async () => {
@@ -896,9 +928,13 @@ describe('run generations: a date has one current run', () => {
     const closed = await w.store.get(COLLECTIONS.queue, gadgets);
     expect(closed).toMatchObject({ status: 'superseded' });
     expect(String(closed?.note)).toMatch(
-      new RegExp(`superseded by run ${current}, which does not run alpha/gadgets: re-targeted to run-request-\\w+`),
+      new RegExp(
+        `superseded by run ${current}, which does not run alpha/gadgets: re-targeted to run-request-\\w+`,
+      ),
     );
-    const retargeted = w.store.docs(COLLECTIONS.queue).find((e) => e.requestId !== gadgets && e.status === 'pending');
+    const retargeted = w.store
+      .docs(COLLECTIONS.queue)
+      .find((e) => e.requestId !== gadgets && e.status === 'pending');
     expect(retargeted).toMatchObject({
       runId: null,
       partition: '2024-04-21',
@@ -907,7 +943,12 @@ describe('run generations: a date has one current run', () => {
       lastError: 'gadgets broke',
       retryTarget: {
         topic: TOPICS.runRequests,
-        message: { partition: '2024-04-21', triggerSource: 'retry', startPhase: 'alpha', processors: ['gadgets'] },
+        message: {
+          partition: '2024-04-21',
+          triggerSource: 'retry',
+          startPhase: 'alpha',
+          processors: ['gadgets'],
+        },
       },
     });
     await w.pump();
@@ -927,7 +968,9 @@ describe('run generations: a date has one current run', () => {
     expect(request.topic).toBe(TOPICS.runRequests);
     await w.orchestrator.onRunRequest(pubsubEvent(request.message, { messageId: 'm3' }));
     await w.pump();
-    expect(await w.store.get(COLLECTIONS.queue, String(retargeted?.requestId))).toMatchObject({ status: 'succeeded' });
+    expect(await w.store.get(COLLECTIONS.queue, String(retargeted?.requestId))).toMatchObject({
+      status: 'succeeded',
+    });
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm3'))).toMatchObject({
       status: 'SUCCESS',
       phases: { alpha: { expected: ['gadgets'] } },
@@ -990,9 +1033,9 @@ describe('the reconcile tick and control-dlq', () => {
       logger: w.logger,
       controlDlq: () => Promise.resolve(held),
     };
-    expect((await reconcile({ ...deps, notifier: (a) => Promise.resolve(void alerts.push(a)) })).controlDlq).toEqual(
-      held,
-    );
+    expect(
+      (await reconcile({ ...deps, notifier: (a) => Promise.resolve(void alerts.push(a)) })).controlDlq,
+    ).toEqual(held);
     expect(alerts).toEqual([
       expect.objectContaining({
         kind: 'control_dlq',
@@ -1023,14 +1066,20 @@ describe('scheduled run requests', () => {
     const w = world();
     // 2026-03-01T12:00Z is still 2026-03-01 in New York: yesterday is 2026-02-28.
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ relative: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' }, { messageId: 's1' }),
+      pubsubEvent(
+        { relative: -1, timeZone: 'America/New_York', triggerSource: 'scheduled' },
+        { messageId: 's1' },
+      ),
     );
     expect(await w.store.get(COLLECTIONS.runs, rid('2026-02-28', 's1'))).toMatchObject({
       partition: '2026-02-28',
       triggerSource: 'scheduled',
     });
     await w.orchestrator.onRunRequest(
-      pubsubEvent({ relative: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' }, { messageId: 's2' }),
+      pubsubEvent(
+        { relative: -1, timeZone: 'Mars/Olympus', triggerSource: 'scheduled' },
+        { messageId: 's2' },
+      ),
     );
     expect((await w.store.get(COLLECTIONS.queue, 'msg-s2'))?.lastError).toMatch(
       /^unknown time zone "Mars\/Olympus" \(an IANA name/,
@@ -1058,16 +1107,20 @@ describe('a pipeline partitioned by ISO week', () => {
       status: 'SUCCESS',
     });
     expect(w.store.docs('widgets').map((d) => d.partition)).toEqual(['2026-W09', '2026-W09', '2026-W09']);
-    expect(await w.store.get(COLLECTIONS.runLocks, '2026-W09')).toMatchObject({ runId: rid('2026-W09', 'w1') });
+    expect(await w.store.get(COLLECTIONS.runLocks, '2026-W09')).toMatchObject({
+      runId: rid('2026-W09', 'w1'),
+    });
 
     // Sunday 2026-03-01 is in ISO week 2026-W09: the week before is 2026-W08.
-    const scheduled = pubsubEvent({ relative: -1, timeZone: 'UTC', triggerSource: 'scheduled' }, { messageId: 'w2' });
+    const scheduled = pubsubEvent(
+      { relative: -1, timeZone: 'UTC', triggerSource: 'scheduled' },
+      { messageId: 'w2' },
+    );
     scheduled.data!.message!.publishTime = '2026-03-01T23:00:00.000Z';
     await w.orchestrator.onRunRequest(scheduled);
-    expect((w.store.docs(COLLECTIONS.runs) as { partition: string }[]).map((r) => r.partition).sort()).toEqual([
-      '2026-W08',
-      '2026-W09',
-    ]);
+    expect(
+      (w.store.docs(COLLECTIONS.runs) as { partition: string }[]).map((r) => r.partition).sort(),
+    ).toEqual(['2026-W08', '2026-W09']);
 
     await w.orchestrator.onRunRequest(
       pubsubEvent({ partition: '2026-03-01', triggerSource: 'manual' }, { messageId: 'w3' }),
@@ -1094,7 +1147,10 @@ describe('a pipeline partitioned by ISO week', () => {
 });
 
 describe('partition dependencies', () => {
-  const trigger = loadDefinition({ ...testDefinitionInput, dependencies: { mode: 'trigger', concurrency: 1 } });
+  const trigger = loadDefinition({
+    ...testDefinitionInput,
+    dependencies: { mode: 'trigger', concurrency: 1 },
+  });
   const runsOf = (w: ReturnType<typeof world>, partition: string) =>
     (w.store.docs(COLLECTIONS.runs) as unknown as RunDoc[]).filter((r) => r.partition === partition);
 
@@ -1170,7 +1226,13 @@ describe('partition dependencies', () => {
       waitingForPartitions: ['1993-05-01'],
     };
     await w.store.set(COLLECTIONS.queue, request.requestId, waiting);
-    const deps = { definition: trigger, store: w.store, publisher: w.publisher, clock: w.clock, logger: w.logger };
+    const deps = {
+      definition: trigger,
+      store: w.store,
+      publisher: w.publisher,
+      clock: w.clock,
+      logger: w.logger,
+    };
     expect((await pumpDependencies(deps)).resumed).toEqual([request.requestId]);
     // It waited again (recordFailure keeps the resume key), the earlier run unchanged: not resumed again.
     await w.store.set(COLLECTIONS.queue, request.requestId, {

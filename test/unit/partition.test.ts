@@ -21,7 +21,8 @@ const zones = fc.constantFrom(
   'Pacific/Pago_Pago',
   'Europe/Berlin',
 );
-const keyOf = (scheme: PartitionScheme) => fc.tuple(instant, zones).map(([at, zone]) => scheme.containing(at, zone));
+const keyOf = (scheme: PartitionScheme) =>
+  fc.tuple(instant, zones).map(([at, zone]) => scheme.containing(at, zone));
 
 describe.each([
   ['daily', daily],
@@ -55,7 +56,8 @@ describe.each([
   });
 
   it('refuses keys that are not ids or not of the scheme, saying what a key looks like', () => {
-    for (const bad of ['', '2024/01/01', 'x'.repeat(81), '../runs']) expect(scheme.problem(bad)).not.toBeNull();
+    for (const bad of ['', '2024/01/01', 'x'.repeat(81), '../runs'])
+      expect(scheme.problem(bad)).not.toBeNull();
     expect(() => scheme.parse('tomorrow')).toThrow(
       new RegExp(`"tomorrow" is not a partition of this pipeline \\(${scheme.describe}\\)`),
     );
@@ -104,14 +106,18 @@ describe('a custom scheme', () => {
 
   it('checks keys with its own schema and orders them with its own order', () => {
     expect(reports.parse('sales-2024')).toBe('sales-2024');
-    expect(() => reports.parse('sales_2024')).toThrow(/a module and year, MODULE-YYYY\): expected MODULE-YYYY/);
+    expect(() => reports.parse('sales_2024')).toThrow(
+      /a module and year, MODULE-YYYY\): expected MODULE-YYYY/,
+    );
     expect(reports.compare('zoo-2023', 'ants-2024')).toBeLessThan(0);
   });
 
   it('without shift or containing, says what it cannot do instead of guessing', () => {
     expect(() => reports.range('sales-2023', 'sales-2024')).toThrow(PartitionError);
     expect(() => reports.range('sales-2023', 'sales-2024')).toThrow(/declare no shift/);
-    expect(() => reports.containing(new Date(), 'UTC')).toThrow(/declare no containing\(\): relative requests need it/);
+    expect(() => reports.containing(new Date(), 'UTC')).toThrow(
+      /declare no containing\(\): relative requests need it/,
+    );
   });
 
   it('still refuses a key its schema allows but no id can hold', () => {
@@ -120,7 +126,12 @@ describe('a custom scheme', () => {
   });
 
   it('with a shift that does not move forward, a range fails instead of looping', () => {
-    const stuck = partitionScheme({ kind: 'custom', describe: 'stuck', schema: z.string(), shift: (key) => key });
+    const stuck = partitionScheme({
+      kind: 'custom',
+      describe: 'stuck',
+      schema: z.string(),
+      shift: (key) => key,
+    });
     expect(() => stuck.range('a', 'b')).toThrow(/shift\(a, 1\) gave a, which is not after it/);
   });
 });

@@ -52,7 +52,9 @@ describe('phase handler', () => {
     await handler(pubsubEvent(request));
 
     expect(store.docs('widgets')).toHaveLength(3);
-    expect(store.docs('widgets').every((d) => d.runId === request.runId && typeof d.updatedAt === 'string')).toBe(true);
+    expect(
+      store.docs('widgets').every((d) => d.runId === request.runId && typeof d.updatedAt === 'string'),
+    ).toBe(true);
     const completions = publisher.on(TOPICS.processorCompletions);
     expect(completions).toHaveLength(1);
     const completion = ProcessorCompletedSchema.parse(completions[0]);
@@ -115,10 +117,12 @@ describe('phase handler', () => {
     const original = store.transaction.bind(store);
     // The commit "succeeds" but only the bookkeeping lands: the domain write is lost.
     store.transaction = (fn) =>
-      original((tx) => fn({ get: tx.get, set: (c, id, d, o) => (c === 'widgets' ? undefined : tx.set(c, id, d, o)) }));
-    await expect(handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' })))).rejects.toThrow(
-      /write not verified: widgets has 0 of the 1/,
-    );
+      original((tx) =>
+        fn({ get: tx.get, set: (c, id, d, o) => (c === 'widgets' ? undefined : tx.set(c, id, d, o)) }),
+      );
+    await expect(
+      handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }))),
+    ).rejects.toThrow(/write not verified: widgets has 0 of the 1/);
     expect(publisher.published).toHaveLength(0);
   });
 
@@ -154,7 +158,9 @@ describe('phase handler', () => {
       lastError: 'schema of 1998-05-01 is not supported',
     });
     expect(String(entry?.stack)).toMatch(/PermanentError/);
-    expect(entry?.originalMessage).toMatchObject({ data: Buffer.from(JSON.stringify(request)).toString('base64') });
+    expect(entry?.originalMessage).toMatchObject({
+      data: Buffer.from(JSON.stringify(request)).toString('base64'),
+    });
   });
 
   it('classifies a TypeError in a processor as a bug: failed_permanent, not redelivered', async () => {
@@ -179,7 +185,12 @@ describe('phase handler', () => {
     ['missing fields', { payload: { partition: '2024-04-21' } }, /invalid ProcessorRequest: runId/],
     [
       'an impossible date',
-      { payload: { ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }), partition: '2024-02-30' } },
+      {
+        payload: {
+          ...makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }),
+          partition: '2024-02-30',
+        },
+      },
       /partition: not a calendar date \(this pipeline's partitions: a day, YYYY-MM-DD\)/,
     ],
   ])('rejects a payload with %s as failed_permanent keyed by message id', async (_label, input, message) => {
@@ -214,7 +225,9 @@ describe('phase handler', () => {
     const { store, handler } = setup();
     const request = makeProcessorRequest({ phase: 'beta', processor: 'summary' });
     await handler(pubsubEvent(request));
-    expect((await store.get(COLLECTIONS.queue, request.requestId))?.lastError).toMatch(/delivered to phase "alpha"/);
+    expect((await store.get(COLLECTIONS.queue, request.requestId))?.lastError).toMatch(
+      /delivered to phase "alpha"/,
+    );
   });
 
   it('throws (redeliver) when the failure itself cannot be recorded', async () => {
@@ -270,7 +283,9 @@ describe('phase handler', () => {
     // The attempt still holds its lease (as a crashed process would): the redelivery runs after it.
     clock.advance(testDefinition.phases[0]!.function.timeoutSeconds * 1000 + 1);
     await handler(pubsubEvent(request));
-    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({ status: 'completed' });
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+    });
     expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
   });
 

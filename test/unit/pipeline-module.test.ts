@@ -116,7 +116,8 @@ describe('the stack file', () => {
 describe('partition options of the CLI', () => {
   it("are checked against the loaded pipeline's scheme, naming it", async () => {
     const project = findProject(repoRoot);
-    const context = (name: string) => ({ pipeline: () => loadPipeline(project, name) }) as unknown as CliContext;
+    const context = (name: string) =>
+      ({ pipeline: () => loadPipeline(project, name) }) as unknown as CliContext;
     await expect(
       checkPartitionOptions(context('open-data'), { from: '2024-W01', to: '2024-W02' }),
     ).resolves.toBeUndefined();

@@ -20,29 +20,44 @@ afterEach(async () => {
 describe('waiting for a process to serve', () => {
   it('fails as soon as the process exits, saying how and with its last lines', async () => {
     const port = await freePort();
-    const proc = node('crashes', 'console.log("loading config"); console.error("Error: no such table"); process.exit(7)');
-    await expect(waitForHttp(`http://127.0.0.1:${port}/`, { what: 'crasher', process: proc })).rejects.toThrow(
+    const proc = node(
+      'crashes',
+      'console.log("loading config"); console.error("Error: no such table"); process.exit(7)',
+    );
+    await expect(
+      waitForHttp(`http://127.0.0.1:${port}/`, { what: 'crasher', process: proc }),
+    ).rejects.toThrow(
       /^crasher exited with code 7 before it answered at http:\/\/127\.0\.0\.1:\d+\/; its last lines:\n {4}(loading config\n {4}Error: no such table|Error: no such table\n {4}loading config)$/,
     );
   });
 
   it('keeps waiting while the process is alive and slow to listen', async () => {
     const port = await freePort();
-    const proc = node('slow', `setTimeout(() => require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1'), 1500)`);
-    await expect(waitForHttp(`http://127.0.0.1:${port}/`, { what: 'slow server', process: proc })).resolves.toBeUndefined();
+    const proc = node(
+      'slow',
+      `setTimeout(() => require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1'), 1500)`,
+    );
+    await expect(
+      waitForHttp(`http://127.0.0.1:${port}/`, { what: 'slow server', process: proc }),
+    ).resolves.toBeUndefined();
   });
 
   it('gives up after the limit on a process that lives but never answers, and says it is still running', async () => {
     const port = await freePort();
     const proc = node('silent', 'setInterval(() => {}, 1000)');
-    await expect(waitForHttp(`http://127.0.0.1:${port}/`, { what: 'silent server', process: proc, limitMs: 2000 })).rejects.toThrow(
+    await expect(
+      waitForHttp(`http://127.0.0.1:${port}/`, { what: 'silent server', process: proc, limitMs: 2000 }),
+    ).rejects.toThrow(
       /^silent server did not answer at http:\/\/127\.0\.0\.1:\d+\/ within 2 s although it is still running$/,
     );
     expect(proc.isAlive()).toBe(true);
   });
 
   it('stops a process that ignores SIGTERM with SIGKILL after the grace period', async () => {
-    const proc = node('stubborn', 'process.on("SIGTERM", () => console.log("ignoring SIGTERM")); setInterval(() => {}, 1000); console.log("up")');
+    const proc = node(
+      'stubborn',
+      'process.on("SIGTERM", () => console.log("ignoring SIGTERM")); setInterval(() => {}, 1000); console.log("up")',
+    );
     while (!proc.tail().includes('up')) await new Promise((r) => setTimeout(r, 20));
     await proc.stop(300);
     expect(proc.isAlive()).toBe(false);

@@ -15,7 +15,11 @@ async function lintPipelineFile(path: string, code: string): Promise<string[]> {
     cwd: root,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, rules: { 'no-restricted-imports': rule! } },
+      {
+        files: ['**/*.ts'],
+        languageOptions: { parser: tseslint.parser },
+        rules: { 'no-restricted-imports': rule! },
+      },
     ],
   });
   const [result] = await eslint.lintText(code, { filePath: path });

@@ -81,7 +81,10 @@ describe('push OIDC verification (the function checks the signature)', () => {
 
   it('refuses a missing token with 401', async () => {
     expect(await verifier()({})).toEqual({ ok: false, status: 401, reason: 'no bearer token' });
-    expect(await verifier()({ authorization: 'Basic dXNlcjpwYXNz' })).toMatchObject({ ok: false, status: 401 });
+    expect(await verifier()({ authorization: 'Basic dXNlcjpwYXNz' })).toMatchObject({
+      ok: false,
+      status: 401,
+    });
   });
 
   it('refuses another caller, another issuer, another signer and an unverified email', async () => {
@@ -95,7 +98,10 @@ describe('push OIDC verification (the function checks the signature)', () => {
       status: 401,
     });
     expect(await verifier()(bearer(await token({}, otherKey)))).toMatchObject({ ok: false, status: 401 });
-    expect(await verifier()(bearer(await token({ emailVerified: false })))).toMatchObject({ ok: false, status: 403 });
+    expect(await verifier()(bearer(await token({ emailVerified: false })))).toMatchObject({
+      ok: false,
+      status: 403,
+    });
   });
 
   it('refuses the IAM marker: outside IAM a token without its signature proves nothing', async () => {
@@ -124,7 +130,8 @@ describe('push behind Cloud Run IAM (the signature is IAM-checked and removed; t
   });
 
   it('still refuses wrong claims: audience, caller, issuer, expiry, an unverified email', async () => {
-    const check = async (claims: Parameters<typeof token>[0]) => verifier(true)(bearer(stripped(await token(claims))));
+    const check = async (claims: Parameters<typeof token>[0]) =>
+      verifier(true)(bearer(stripped(await token(claims))));
     expect(await check({ aud: 'https://europe-west1-demo.cloudfunctions.net/phase-raw' })).toMatchObject({
       ok: false,
       status: 403,
@@ -161,7 +168,11 @@ describe('push behind Cloud Run IAM (the signature is IAM-checked and removed; t
 });
 
 describe('push auth configuration', () => {
-  const iam = { PHASEGATE_AUTH: 'iam', PHASEGATE_PUSH_AUDIENCE: AUDIENCE, PHASEGATE_PUSH_SERVICE_ACCOUNT: PUSH_SA };
+  const iam = {
+    PHASEGATE_AUTH: 'iam',
+    PHASEGATE_PUSH_AUDIENCE: AUDIENCE,
+    PHASEGATE_PUSH_SERVICE_ACCOUNT: PUSH_SA,
+  };
 
   it('is off by default only off Cloud Run; names what iam and oidc miss', () => {
     expect(loadPushAuth({})).toEqual({ mode: 'off' });
@@ -174,7 +185,9 @@ describe('push auth configuration', () => {
 
   it('fails closed on Cloud Run: an unset mode refuses to start, naming the variable', () => {
     expect(() => loadPushAuth({ K_SERVICE: 'phase-scrape' })).toThrow(AuthConfigError);
-    expect(() => loadPushAuth({ K_SERVICE: 'phase-scrape' })).toThrow(/PHASEGATE_AUTH is not set on Cloud Run/);
+    expect(() => loadPushAuth({ K_SERVICE: 'phase-scrape' })).toThrow(
+      /PHASEGATE_AUTH is not set on Cloud Run/,
+    );
     expect(loadPushAuth({ K_SERVICE: 'phase-scrape', ...iam }).mode).toBe('iam');
     expect(loadPushAuth({ K_SERVICE: 'phase-scrape', PHASEGATE_AUTH: 'off' }).mode).toBe('off');
   });
@@ -221,11 +234,17 @@ describe('push endpoint', () => {
     });
     expect((await push({ path: '/', headers: {}, body: envelope })).status).toBe(401);
     expect(
-      (await push({ path: '/', headers: bearer(stripped(await token({ aud: 'https://elsewhere' }))), body: envelope }))
-        .status,
+      (
+        await push({
+          path: '/',
+          headers: bearer(stripped(await token({ aud: 'https://elsewhere' }))),
+          body: envelope,
+        })
+      ).status,
     ).toBe(403);
     expect(
-      (await push({ path: '/', headers: bearer(stripped(await token({ exp: past() }))), body: envelope })).status,
+      (await push({ path: '/', headers: bearer(stripped(await token({ exp: past() }))), body: envelope }))
+        .status,
     ).toBe(401);
     expect(ran).toBe(false);
   });
@@ -239,7 +258,11 @@ describe('push endpoint', () => {
 
 describe('dashboard with Google identities behind Cloud Run IAM', () => {
   const DASHBOARD = 'https://europe-west1-demo.cloudfunctions.net/dashboard';
-  const env = { DASHBOARD_AUTH: 'iam', DASHBOARD_AUDIENCES: DASHBOARD, DASHBOARD_ACTORS: 'oncall@example.com' };
+  const env = {
+    DASHBOARD_AUTH: 'iam',
+    DASHBOARD_AUDIENCES: DASHBOARD,
+    DASHBOARD_ACTORS: 'oncall@example.com',
+  };
   function dashboard() {
     const auth = loadDashboardAuth(env);
     const verifyIdToken = createIdTokenVerifier({ audiences: [DASHBOARD], keys, behindIam: true });
@@ -268,13 +291,20 @@ describe('dashboard with Google identities behind Cloud Run IAM', () => {
     // `gcloud run services proxy` rewrites Host to the service's; the browser's Origin is the page's.
     const proxied = { host: 'europe-west1-demo.cloudfunctions.net', 'sec-fetch-site': 'same-origin' };
     expect(
-      (await call('POST', '/api/queue/x/discard', oncall, { ...proxied, origin: 'http://localhost:8080' })).status,
+      (await call('POST', '/api/queue/x/discard', oncall, { ...proxied, origin: 'http://localhost:8080' }))
+        .status,
     ).toBe(409);
     expect(
-      (await call('POST', '/api/queue/x/discard', oncall, { ...proxied, origin: 'http://attacker.example:8080' }))
-        .status,
+      (
+        await call('POST', '/api/queue/x/discard', oncall, {
+          ...proxied,
+          origin: 'http://attacker.example:8080',
+        })
+      ).status,
     ).toBe(403);
-    expect((await call('POST', '/api/queue/x/discard', oncall, { ...proxied, origin: DASHBOARD })).status).toBe(409);
+    expect(
+      (await call('POST', '/api/queue/x/discard', oncall, { ...proxied, origin: DASHBOARD })).status,
+    ).toBe(409);
     // A browser always sends Origin with a POST: one without is not the page.
     expect((await call('POST', '/api/queue/x/discard', oncall, proxied)).status).toBe(403);
   });
@@ -298,16 +328,25 @@ describe('dashboard with Google identities behind Cloud Run IAM', () => {
     ).toBe(409);
     // The gcloud proxy's token is signed; verified with the keys like any other.
     expect(
-      (await call('POST', '/api/queue/x/discard', await token({ aud: DASHBOARD, email: 'oncall@example.com' }))).status,
+      (
+        await call(
+          'POST',
+          '/api/queue/x/discard',
+          await token({ aud: DASHBOARD, email: 'oncall@example.com' }),
+        )
+      ).status,
     ).toBe(409);
   });
 
   it('refuses a wrong audience, an expired token and a forged one', async () => {
     const call = dashboard();
     expect(
-      (await call('GET', '/api/state', stripped(await token({ aud: AUDIENCE, email: 'oncall@example.com' })))).status,
+      (await call('GET', '/api/state', stripped(await token({ aud: AUDIENCE, email: 'oncall@example.com' }))))
+        .status,
     ).toBe(403);
-    expect((await call('GET', '/api/state', stripped(await token({ aud: DASHBOARD, exp: past() })))).status).toBe(401);
+    expect(
+      (await call('GET', '/api/state', stripped(await token({ aud: DASHBOARD, exp: past() })))).status,
+    ).toBe(401);
     expect((await call('GET', '/api/state', await token({ aud: DASHBOARD }, otherKey))).status).toBe(401);
   });
 
@@ -363,7 +402,9 @@ describe('dashboard with Google identities behind Cloud Run IAM', () => {
     expect(() => loadDashboardAuth({ ...env, DASHBOARD_READERS: 'x@example.com' })).toThrow(
       /readers are the members Cloud Run IAM admits/,
     );
-    expect(() => loadDashboardAuth({ K_SERVICE: 'dashboard' })).toThrow(/DASHBOARD_AUTH is not set on Cloud Run/);
+    expect(() => loadDashboardAuth({ K_SERVICE: 'dashboard' })).toThrow(
+      /DASHBOARD_AUTH is not set on Cloud Run/,
+    );
     expect(loadDashboardAuth({ K_SERVICE: 'dashboard', ...env }).mode).toBe('iam');
   });
 });

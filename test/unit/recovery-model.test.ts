@@ -58,7 +58,10 @@ async function job(fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch (error) {
-    if (!(error instanceof Crash) && !(error instanceof Error && /injected publish failure/.test(error.message)))
+    if (
+      !(error instanceof Crash) &&
+      !(error instanceof Error && /injected publish failure/.test(error.message))
+    )
       throw error;
   }
 }
@@ -83,7 +86,12 @@ type Action =
   | { kind: 'advance'; ms: number }
   | { kind: 'completeness'; date: number }
   | { kind: 'manual'; op: 'retry' | 'resolve' | 'discard'; pick: number }
-  | { kind: 'fault'; processor: ProcessorName; fault: 'transient' | 'notReady' | 'short' | 'permanent'; times: number }
+  | {
+      kind: 'fault';
+      processor: ProcessorName;
+      fault: 'transient' | 'notReady' | 'short' | 'permanent';
+      times: number;
+    }
   | { kind: 'publishOutage'; times: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -116,15 +124,27 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constantFrom('deadLetter' as const, 'lateDeadLetter' as const), pick: fc.nat() }),
+    arbitrary: fc.record({
+      kind: fc.constantFrom('deadLetter' as const, 'lateDeadLetter' as const),
+      pick: fc.nat(),
+    }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(), after: fc.nat(6) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(), after: fc.nat(6) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('tick' as const, 'reconcile' as const) }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 2 * 3_600_000 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.integer({ min: 1_000, max: 2 * 3_600_000 }),
+    }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('completeness' as const), date: fc.nat(DATES.length - 1) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('completeness' as const), date: fc.nat(DATES.length - 1) }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -138,13 +158,21 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('fault' as const),
       processor: fc.constantFrom(...PROCESSORS),
-      fault: fc.constantFrom('transient' as const, 'notReady' as const, 'short' as const, 'permanent' as const),
+      fault: fc.constantFrom(
+        'transient' as const,
+        'notReady' as const,
+        'short' as const,
+        'permanent' as const,
+      ),
       times: fc.integer({ min: 1, max: 7 }),
     }),
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('publishOutage' as const), times: fc.integer({ min: 1, max: 2 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('publishOutage' as const),
+      times: fc.integer({ min: 1, max: 2 }),
+    }),
   },
 );
 
@@ -217,7 +245,9 @@ function createWorld() {
         const d = ctx.request.partition;
         await ctx.write(
           'widgets',
-          [0, 1, 2].slice(0, short ? 2 : 3).map((i) => ({ id: `${d}_${i}`, data: { partition: d, index: i } })),
+          [0, 1, 2]
+            .slice(0, short ? 2 : 3)
+            .map((i) => ({ id: `${d}_${i}`, data: { partition: d, index: i } })),
         );
         return {};
       },
@@ -228,7 +258,9 @@ function createWorld() {
         const d = ctx.request.partition;
         await ctx.write(
           'gadgets',
-          ['a', 'b'].slice(0, short ? 1 : 2).map((x) => ({ id: `${d}_${x}`, data: { partition: d, part: x } })),
+          ['a', 'b']
+            .slice(0, short ? 1 : 2)
+            .map((x) => ({ id: `${d}_${x}`, data: { partition: d, part: x } })),
         );
         return {};
       },
@@ -265,7 +297,9 @@ function createWorld() {
       const m = publisher.published[seen]!;
       if (m.topic === TOPICS.runRequests) {
         const r = m.message as { partition?: string; relative?: number };
-        requestedDates.add(r.partition ?? relativePartition(testDefinition.scheme, clock.now(), r.relative ?? 0));
+        requestedDates.add(
+          r.partition ?? relativePartition(testDefinition.scheme, clock.now(), r.relative ?? 0),
+        );
       }
       inFlight.push({
         topic: m.topic,
@@ -306,7 +340,9 @@ function createWorld() {
     }
   }
   async function deadLetter(m: InFlight): Promise<void> {
-    const dlq = m.topic.startsWith('phase-') ? phaseDeadLetterTopic(m.topic.slice('phase-'.length)) : `${m.topic}-dlq`;
+    const dlq = m.topic.startsWith('phase-')
+      ? phaseDeadLetterTopic(m.topic.slice('phase-'.length))
+      : `${m.topic}-dlq`;
     const event = eventOf(m, {
       CloudPubSubDeadLetterSourceSubscription: `projects/p/subscriptions/${m.topic}-sub`,
       CloudPubSubDeadLetterSourceDeliveryCount: String(m.deliveries),
@@ -463,7 +499,8 @@ function createWorld() {
         const entry = entries.length ? entries[action.pick % entries.length] : undefined;
         if (!entry) break;
         const act = action.op === 'retry' ? retryNow : action.op === 'resolve' ? resolveEntry : discardEntry;
-        if (action.op === 'retry') manualRetries.set(entry.requestId, (manualRetries.get(entry.requestId) ?? 0) + 1);
+        if (action.op === 'retry')
+          manualRetries.set(entry.requestId, (manualRetries.get(entry.requestId) ?? 0) + 1);
         await job(async () => {
           try {
             await act(deps, entry.requestId, `model: ${action.op}`);
@@ -550,7 +587,11 @@ function faultFreeData(partition: string, runId: string): Record<string, Record<
   };
 }
 
-const PROCESSOR_COLLECTIONS: Record<string, string> = { widgets: 'widgets', gadgets: 'gadgets', summary: 'summaries' };
+const PROCESSOR_COLLECTIONS: Record<string, string> = {
+  widgets: 'widgets',
+  gadgets: 'gadgets',
+  summary: 'summaries',
+};
 /** The collections a run wrote itself in a phase: those of the processors it ran there (a recovery run may run one). */
 const ranIn = (run: RunDoc, phase: string): string[] =>
   (run.phases[phase]?.expected ?? []).map((p) => PROCESSOR_COLLECTIONS[p]!);
@@ -574,11 +615,15 @@ async function checkInvariants(world: ReturnType<typeof createWorld>): Promise<v
       continue;
     }
     const run = runs.get(String(lock.runId))!;
-    expect(run, `(a) ${partition}: the lock names run ${String(lock.runId)}, which does not exist`).toBeDefined();
+    expect(
+      run,
+      `(a) ${partition}: the lock names run ${String(lock.runId)}, which does not exist`,
+    ).toBeDefined();
     const truth = await recomputeRun({ store: memory }, run);
-    expect(run.status, `(a) ${partition}: stored status of ${run.runId} is not the status of its durable state`).toBe(
-      computeRunStatus({ ...run, ...truth }),
-    );
+    expect(
+      run.status,
+      `(a) ${partition}: stored status of ${run.runId} is not the status of its durable state`,
+    ).toBe(computeRunStatus({ ...run, ...truth }));
     if (run.status === 'SUCCESS') {
       // The content of a fault-free run everywhere; its run id where this run wrote it (a recovery
       // run of one processor leaves the others' documents to the run before it).
@@ -588,7 +633,9 @@ async function checkInvariants(world: ReturnType<typeof createWorld>): Promise<v
           .docs(collection)
           .filter((d) => d.partition === partition)
           .map(({ updatedAt: _, ...rest }) => (own.has(collection) ? rest : { ...rest, runId: run.runId }));
-        expect(found, `(a) ${partition} SUCCESS but ${collection} differs from a fault-free run`).toEqual(docs);
+        expect(found, `(a) ${partition} SUCCESS but ${collection} differs from a fault-free run`).toEqual(
+          docs,
+        );
       }
     } else {
       // The why is an entry of the current run (or of the date's run requests), not one of a run it superseded.
@@ -598,7 +645,10 @@ async function checkInvariants(world: ReturnType<typeof createWorld>): Promise<v
           (isOpen(e.status) || e.resolvedAt || e.status === 'discarded') &&
           e.lastError,
       );
-      expect(explained.length, `(a) ${partition} is ${run.status} and no entry of its run says why`).toBeGreaterThan(0);
+      expect(
+        explained.length,
+        `(a) ${partition} is ${run.status} and no entry of its run says why`,
+      ).toBeGreaterThan(0);
     }
     const openOfRun = dateEntries.filter((e) => e.runId === run.runId && isOpen(e.status));
     if (run.status === 'SUCCESS')
@@ -609,7 +659,9 @@ async function checkInvariants(world: ReturnType<typeof createWorld>): Promise<v
     for (const phase of testDefinition.phases) {
       if (phaseDoc(run.runId, phase.id)?.status !== 'gate_passed') continue;
       for (const collection of ranIn(run, phase.id)) {
-        const stale = memory.docs(collection).filter((d) => d.partition === partition && d.runId !== run.runId);
+        const stale = memory
+          .docs(collection)
+          .filter((d) => d.partition === partition && d.runId !== run.runId);
         expect(
           stale,
           `(c) ${collection} of ${partition} carries an older run's id after ${run.runId} passed ${phase.id}`,
@@ -647,13 +699,15 @@ async function checkInvariants(world: ReturnType<typeof createWorld>): Promise<v
 }
 
 const runs = Number(process.env.PHASEGATE_MODEL_RUNS ?? 1000);
-const seed = process.env.PHASEGATE_MODEL_SEED === undefined ? undefined : Number(process.env.PHASEGATE_MODEL_SEED);
+const seed =
+  process.env.PHASEGATE_MODEL_SEED === undefined ? undefined : Number(process.env.PHASEGATE_MODEL_SEED);
 const path = process.env.PHASEGATE_MODEL_PATH;
 
 /** Sequences the property once failed on, kept as they were found (each names what it found). */
 const COUNTEREXAMPLES: { found: string; actions: Action[] }[] = [
   {
-    found: 'a completion published while its record crashed: the re-run failed, a run whose gates passed went FAILED',
+    found:
+      'a completion published while its record crashed: the re-run failed, a run whose gates passed went FAILED',
     actions: [
       { kind: 'scheduled' },
       { kind: 'deliver', pick: 0 },

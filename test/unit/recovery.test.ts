@@ -33,7 +33,8 @@ function setup() {
     publisher,
     clock,
     logger,
-    notifier: (a: { kind: string; message: string }) => Promise.resolve(void alerts.push(`${a.kind}: ${a.message}`)),
+    notifier: (a: { kind: string; message: string }) =>
+      Promise.resolve(void alerts.push(`${a.kind}: ${a.message}`)),
   };
   return { ...deps, alerts };
 }
@@ -80,7 +81,9 @@ describe('auto-retry tick', () => {
       triggerSource: string;
       parentEventId: string;
     }[];
-    expect(published).toEqual([expect.objectContaining({ requestId: due.requestId, triggerSource: 'retry' })]);
+    expect(published).toEqual([
+      expect.objectContaining({ requestId: due.requestId, triggerSource: 'retry' }),
+    ]);
     const entry = await d.store.get(COLLECTIONS.queue, due.requestId);
     expect(entry).toMatchObject({ status: 'retrying', retryCount: 1 });
     const event = d.store.docs(COLLECTIONS.events).find((e) => e.type === 'retry_started')!;
@@ -116,7 +119,9 @@ describe('auto-retry tick', () => {
       deadlineAt: '2026-03-01T11:00:00.000Z',
     });
     expect((await runAutoRetryTick(d)).expired).toBe(1);
-    expect(await d.store.get(COLLECTIONS.queue, expired.requestId)).toMatchObject({ status: 'failed_permanent' });
+    expect(await d.store.get(COLLECTIONS.queue, expired.requestId)).toMatchObject({
+      status: 'failed_permanent',
+    });
     // A source check is not a retry: the retry budget stays where it was.
     expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({
       status: 'retrying',
@@ -145,7 +150,10 @@ describe('auto-retry tick', () => {
       );
       d.clock.advance(1000);
     }
-    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({ retryCount: 0, waitChecks: 6 });
+    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({
+      retryCount: 0,
+      waitChecks: 6,
+    });
     // The source is there now, but the write fails until the message dead-letters.
     await d.store.set(COLLECTIONS.queue, waiting.requestId, { status: 'retrying' }, { merge: true });
     const letter = pubsubEvent(waiting.request, { messageId: 'dl-1' });
@@ -177,7 +185,9 @@ describe('auto-retry tick', () => {
     const entries = await Promise.all(Array.from({ length: 25 }, () => seedEntry(d.store)));
     const [a, b] = await Promise.all([runAutoRetryTick(d), runAutoRetryTick(d)]);
     expect(a.retried + b.retried).toBe(25);
-    const ids = (d.publisher.on(phaseTopic('alpha')) as { requestId: string }[]).map((m) => m.requestId).sort();
+    const ids = (d.publisher.on(phaseTopic('alpha')) as { requestId: string }[])
+      .map((m) => m.requestId)
+      .sort();
     expect(ids).toEqual(entries.map((e) => e.requestId).sort());
   });
 
@@ -345,17 +355,27 @@ describe('manual recovery', () => {
     );
     expect(await requeueRange(d, '2024-04-01', '2024-04-30', 'outage over')).toEqual([]);
     expect(await requeueRange(d, '2024-05-01', '2024-05-31', 'outage over')).toEqual([other.requestId]);
-    expect(await d.store.get(COLLECTIONS.queue, other.requestId)).toMatchObject({ status: 'pending', retryCount: 0 });
+    expect(await d.store.get(COLLECTIONS.queue, other.requestId)).toMatchObject({
+      status: 'pending',
+      retryCount: 0,
+    });
     const { events } = await showEntry(d.store, failed.requestId);
     expect(events.map((e) => e.type)).toEqual(['retry_started', 'queue_resolved']);
     expect(events.every((e) => e.parentEventId === failed.failureEventId)).toBe(true);
-    expect((await listQueue(d.store, { status: 'pending' })).map((e) => e.requestId)).toEqual([other.requestId]);
+    expect((await listQueue(d.store, { status: 'pending' })).map((e) => e.requestId)).toEqual([
+      other.requestId,
+    ]);
   });
 
   it("lists a range of partitions in the scheme's order, not string order", async () => {
     const d = setup();
     for (const partition of ['r-2', 'r-9', 'r-10', 'r-11'])
-      await d.store.set(COLLECTIONS.queue, `e-${partition}`, { requestId: `e-${partition}`, status: 'pending', partition, firstFailedAt: partition });
+      await d.store.set(COLLECTIONS.queue, `e-${partition}`, {
+        requestId: `e-${partition}`,
+        status: 'pending',
+        partition,
+        firstFailedAt: partition,
+      });
     const numeric = (a: string, b: string) => Number(a.slice(2)) - Number(b.slice(2));
     const listed = await listQueue(d.store, { from: 'r-2', to: 'r-10', compare: numeric });
     expect(listed.map((e) => e.partition).sort()).toEqual(['r-10', 'r-2', 'r-9']);
@@ -403,7 +423,10 @@ describe('notifier', () => {
     };
     for (let i = 0; i < 100; i += 1) await notify(alert);
     expect(posted).toHaveLength(1);
-    expect(await d.store.get(COLLECTIONS.alerts, alert.dedupKey)).toMatchObject({ occurrences: 100, suppressed: 99 });
+    expect(await d.store.get(COLLECTIONS.alerts, alert.dedupKey)).toMatchObject({
+      occurrences: 100,
+      suppressed: 99,
+    });
     d.clock.advance(61_000);
     await notify(alert);
     expect(posted).toHaveLength(2);

@@ -23,7 +23,15 @@ describe('normalising real box scores', () => {
     expect(n).toMatchObject({ rawRows: 16, duplicates: 8, rejected: [] });
     expect(n.teamStats).toHaveLength(8);
     expect(
-      n.games.map((g) => [g.gameId, g.homeTeam, g.awayTeam, g.homePoints, g.awayPoints, g.winner, g.overtimePeriods]),
+      n.games.map((g) => [
+        g.gameId,
+        g.homeTeam,
+        g.awayTeam,
+        g.homePoints,
+        g.awayPoints,
+        g.winner,
+        g.overtimePeriods,
+      ]),
     ).toEqual([
       ['0042300101', 'BOS', 'MIA', 114, 94, 'BOS', 0],
       ['0042300121', 'MIL', 'IND', 109, 94, 'MIL', 0],
@@ -47,10 +55,9 @@ describe('normalising real box scores', () => {
   });
 
   it('normalises AVAILABLE_FLAG: empty is null, 1.0 is 1', () => {
-    expect(normalizeBoxscores('2011-05-10', boxscoresOf('2011-05-10')).teamStats.map((s) => s.availableFlag)).toEqual([
-      null,
-      null,
-    ]);
+    expect(
+      normalizeBoxscores('2011-05-10', boxscoresOf('2011-05-10')).teamStats.map((s) => s.availableFlag),
+    ).toEqual([null, null]);
     expect(
       normalizeBoxscores('2013-05-06', boxscoresOf('2013-05-06')).teamStats.find((s) => s.team === 'CHI')
         ?.availableFlag,
@@ -80,7 +87,9 @@ describe('normalising real box scores', () => {
     set.rowSet[second] = set.rowSet[second]!.map((v, i) => (i === tov ? '12.0' : v));
     const n = normalizeBoxscores('2024-04-21', payload);
     expect(
-      n.rejected.some((r) => r.reason === 'conflicting duplicate: another row for 0042300101_BOS has different values'),
+      n.rejected.some(
+        (r) => r.reason === 'conflicting duplicate: another row for 0042300101_BOS has different values',
+      ),
     ).toBe(true);
     expect(n.games.map((g) => g.gameId)).not.toContain('0042300101');
   });
@@ -161,7 +170,12 @@ describe('series, form and model', () => {
       pace: 90,
     }));
     const form = teamFormAt('2023-24', 'BOS', '2024-04-25', [...analytics].reverse());
-    expect(form).toMatchObject({ gamesConsidered: 5, netRatingLast5: 6, winsLast5: 2, lastGameDate: '2024-04-25' });
+    expect(form).toMatchObject({
+      gamesConsidered: 5,
+      netRatingLast5: 6,
+      winsLast5: 2,
+      lastGameDate: '2024-04-25',
+    });
     expect(teamFormAt('2023-24', 'BOS', '2024-04-25', analytics)).toEqual(form);
     expect(
       missingAnalytics(

@@ -41,7 +41,9 @@ describe('static audit', () => {
   });
 
   it('names the config entry and the registry entry when a processor is renamed on one side only ("Phase 2: 1/6 complete")', () => {
-    const renamed = structuredClone(referenceDefinitionInput) as { phases: { processors: { name: string }[] }[] };
+    const renamed = structuredClone(referenceDefinitionInput) as {
+      phases: { processors: { name: string }[] }[];
+    };
     renamed.phases[1]!.processors[1]!.name = 'normalise-team-stats';
     const drifts = auditRegistry(loadDefinition(renamed), registry);
     expect(drifts).toEqual([
@@ -57,7 +59,10 @@ describe('static audit', () => {
     const grown = structuredClone(referenceDefinitionInput) as {
       phases: { processors: { outputs: { collection: string; partitionField?: string }[] }[] }[];
     };
-    grown.phases[1]!.processors[0]!.outputs.push({ collection: 'game_officials', partitionField: 'gameDate' });
+    grown.phases[1]!.processors[0]!.outputs.push({
+      collection: 'game_officials',
+      partitionField: 'gameDate',
+    });
     grown.phases[2]!.processors[1]!.outputs[0]!.partitionField = 'seriesDate';
     expect(auditExpectations(loadDefinition(grown), referenceExpectations).map((d) => d.message)).toEqual([
       'phases[raw].processors[normalize-games] writes game_officials (gameDate), for which the expectations name no minimum: its gate would fail closed; add raw.game_officials.gameDate (0 if nothing is expected)',
@@ -68,7 +73,9 @@ describe('static audit', () => {
       auditExpectations(referenceDefinition, { table: { ...referenceExpectations.table, predcit: {} } }).map(
         (d) => d.message,
       ),
-    ).toEqual(['the expectations name phase "predcit", which the definition does not have; it has "predict"']);
+    ).toEqual([
+      'the expectations name phase "predcit", which the definition does not have; it has "predict"',
+    ]);
   });
 
   it('finds a registry entry no phase names', () => {
@@ -82,15 +89,21 @@ describe('static audit', () => {
   });
 
   it("finds README's contract tables out of step with the code, naming both sides", () => {
-    const stale = readme.replace(/^\| `reconcile-ticks` .*\n/m, '').replace('| `alerts` |', '| `alert_log` |');
-    const messages = auditReadme(stale, referenceDefinition, planResources(referenceDefinition)).map((d) => d.message);
+    const stale = readme
+      .replace(/^\| `reconcile-ticks` .*\n/m, '')
+      .replace('| `alerts` |', '| `alert_log` |');
+    const messages = auditReadme(stale, referenceDefinition, planResources(referenceDefinition)).map(
+      (d) => d.message,
+    );
     expect(messages).toContain(
       'topic reconcile-ticks exists in the code, but README\'s "### Topics" table does not list it',
     );
     expect(messages).toContain(
       'collection alerts exists in the code, but README\'s "### Collections" table does not list it',
     );
-    expect(messages).toContain('README\'s "### Collections" table lists alert_log, which the code does not have');
+    expect(messages).toContain(
+      'README\'s "### Collections" table lists alert_log, which the code does not have',
+    );
     expect(readmeTableKeys(readme, '### Topics')).toContain('phase-<phaseId>');
   });
 
@@ -120,7 +133,9 @@ describe('index guard (production Firestore refuses a query without its composit
         ],
       }),
     ).toBeNull();
-    expect(compositeIndexFor('runs', { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 5 })).toBeNull();
+    expect(
+      compositeIndexFor('runs', { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 5 }),
+    ).toBeNull();
     expect(compositeIndexFor('runs', { filters: [{ field: 'createdAt', op: '>=', value: 'x' }] })).toBeNull();
     expect(
       compositeIndexFor('runs', {
@@ -185,7 +200,9 @@ describe('index guard (production Firestore refuses a query without its composit
     await expect(runAutoRetryTick({ ...deps, store: new MemoryStore({ indexes: [] }) })).rejects.toThrow(
       /FAILED_PRECONDITION: The query requires an index: failed_processor_queue \(status asc, nextRetryAt asc\)/,
     );
-    await expect(runAutoRetryTick({ ...deps, store: new MemoryStore() })).resolves.toMatchObject({ retried: 0 });
+    await expect(runAutoRetryTick({ ...deps, store: new MemoryStore() })).resolves.toMatchObject({
+      retried: 0,
+    });
   });
 });
 
@@ -256,7 +273,10 @@ describe('live audit', () => {
         name: 'projects/p/locations/europe-west1/jobs/phasegate-reconcile',
         schedule: '* * * * *',
         timeZone: 'UTC',
-        pubsubTarget: { topicName: 'projects/p/topics/reconcile-ticks', data: Buffer.from('{}').toString('base64') },
+        pubsubTarget: {
+          topicName: 'projects/p/topics/reconcile-ticks',
+          data: Buffer.from('{}').toString('base64'),
+        },
       },
     ]);
     expect(parseSchedulerJobs(json)).toEqual([

@@ -39,7 +39,9 @@ export const seriesStateProcessor: Processor = {
     for (const game of today) {
       if (game.seriesId === null || game.gameNumber === null) continue;
       const series = (
-        await ctx.store.query(DOMAIN.games, { filters: [{ field: 'seriesId', op: '==', value: game.seriesId }] })
+        await ctx.store.query(DOMAIN.games, {
+          filters: [{ field: 'seriesId', op: '==', value: game.seriesId }],
+        })
       )
         .map((d) => d.data as unknown as Game)
         .filter((g) => g.gameDate <= date);

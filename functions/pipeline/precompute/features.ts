@@ -22,7 +22,11 @@ export interface GameFeatures {
 }
 
 /** Features of one game of the next game date, from the season up to `sourceGameDate`. Pure. */
-export function gameFeatures(game: ScheduledGame, sourceGameDate: string, context: Pick<SeasonContext, 'analytics' | 'games'>): GameFeatures {
+export function gameFeatures(
+  game: ScheduledGame,
+  sourceGameDate: string,
+  context: Pick<SeasonContext, 'analytics' | 'games'>,
+): GameFeatures {
   const home = teamFormAt(game.season, game.homeTeam, sourceGameDate, context.analytics);
   const away = teamFormAt(game.season, game.awayTeam, sourceGameDate, context.analytics);
   const seriesId = game.gameId.startsWith('004') ? game.gameId.slice(0, 9) : null;

@@ -16,10 +16,16 @@ export interface TeamForm {
   lastGameDate: string | null;
 }
 
-const mean = (xs: number[]): number => (xs.length === 0 ? 0 : Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100);
+const mean = (xs: number[]): number =>
+  xs.length === 0 ? 0 : Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
 
 /** Form of `team` at the end of `gameDate`: its last FORM_WINDOW games of the season on or before it. Pure. */
-export function teamFormAt(season: string, team: string, gameDate: string, analytics: readonly TeamGameAnalytics[]): TeamForm {
+export function teamFormAt(
+  season: string,
+  team: string,
+  gameDate: string,
+  analytics: readonly TeamGameAnalytics[],
+): TeamForm {
   const recent = analytics
     .filter((a) => a.team === team && a.season === season && a.gameDate <= gameDate)
     .sort((x, y) => y.gameDate.localeCompare(x.gameDate) || y.gameId.localeCompare(x.gameId))
@@ -38,7 +44,10 @@ export function teamFormAt(season: string, team: string, gameDate: string, analy
 }
 
 /** Games of the season through the date whose analytics are not there yet (both teams needed). */
-export function missingAnalytics(seasonGames: readonly { gameId: string; gameDate: string }[], analytics: readonly Pick<TeamGameAnalytics, 'gameId'>[]): { gameId: string; gameDate: string }[] {
+export function missingAnalytics(
+  seasonGames: readonly { gameId: string; gameDate: string }[],
+  analytics: readonly Pick<TeamGameAnalytics, 'gameId'>[],
+): { gameId: string; gameDate: string }[] {
   const perGame = new Map<string, number>();
   for (const a of analytics) perGame.set(a.gameId, (perGame.get(a.gameId) ?? 0) + 1);
   return seasonGames.filter((g) => (perGame.get(g.gameId) ?? 0) < 2);

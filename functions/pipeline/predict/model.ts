@@ -22,7 +22,14 @@ export interface Grade {
   brier: number;
 }
 
-export function grade(prediction: { homeTeam: string; homeWinProbability: number; predictedWinner: string }, actualWinner: string): Grade {
+export function grade(
+  prediction: { homeTeam: string; homeWinProbability: number; predictedWinner: string },
+  actualWinner: string,
+): Grade {
   const outcome = actualWinner === prediction.homeTeam ? 1 : 0;
-  return { actualWinner, correct: prediction.predictedWinner === actualWinner, brier: Math.round((prediction.homeWinProbability - outcome) ** 2 * 10_000) / 10_000 };
+  return {
+    actualWinner,
+    correct: prediction.predictedWinner === actualWinner,
+    brier: Math.round((prediction.homeWinProbability - outcome) ** 2 * 10_000) / 10_000,
+  };
 }

@@ -16,7 +16,9 @@ export const predictGamesProcessor: Processor = {
   async run(ctx) {
     const date = ctx.request.partition;
     const features = (
-      await ctx.store.query(DOMAIN.gameFeatures, { filters: [{ field: 'sourceGameDate', op: '==', value: date }] })
+      await ctx.store.query(DOMAIN.gameFeatures, {
+        filters: [{ field: 'sourceGameDate', op: '==', value: date }],
+      })
     ).map((d) => d.data as unknown as GameFeatures);
     const results = await ctx.store.getMany(
       DOMAIN.games,
@@ -38,10 +40,15 @@ export const predictGamesProcessor: Processor = {
         netRatingDiff: f.netRatingDiff,
       };
       const result = results[i] as Game | undefined;
-      return { id: f.gameId, data: result ? { ...prediction, ...grade(prediction, result.winner) } : prediction };
+      return {
+        id: f.gameId,
+        data: result ? { ...prediction, ...grade(prediction, result.winner) } : prediction,
+      };
     });
     await ctx.write(DOMAIN.predictions, docs, { merge: true });
-    return { metrics: { predictions: docs.length, gradedAtOnce: docs.filter((d) => 'correct' in d.data).length } };
+    return {
+      metrics: { predictions: docs.length, gradedAtOnce: docs.filter((d) => 'correct' in d.data).length },
+    };
   },
 };
 
@@ -68,7 +75,8 @@ export const gradePredictionsProcessor: Processor = {
       .at(-1);
     if (previous) {
       const lock = await ctx.store.get(COLLECTIONS.runLocks, previous);
-      const run = typeof lock?.runId === 'string' ? await ctx.store.get(COLLECTIONS.runs, lock.runId) : undefined;
+      const run =
+        typeof lock?.runId === 'string' ? await ctx.store.get(COLLECTIONS.runs, lock.runId) : undefined;
       const status = typeof run?.status === 'string' ? run.status : 'never run';
       const missing = games.some((_, i) => !predictions[i]);
       if (status === 'RUNNING' || (missing && status !== 'SUCCESS')) {
@@ -83,12 +91,21 @@ export const gradePredictionsProcessor: Processor = {
       const prediction = predictions[i] as
         { homeTeam: string; homeWinProbability: number; predictedWinner: string } | undefined;
       return prediction
-        ? [{ id: game.gameId, data: { ...grade(prediction, game.winner), gradedAt: ctx.clock.now().toISOString() } }]
+        ? [
+            {
+              id: game.gameId,
+              data: { ...grade(prediction, game.winner), gradedAt: ctx.clock.now().toISOString() },
+            },
+          ]
         : [];
     });
     await ctx.write(DOMAIN.predictions, graded, { merge: true });
     return {
-      metrics: { games: games.length, graded: graded.length, correct: graded.filter((g) => g.data.correct).length },
+      metrics: {
+        games: games.length,
+        graded: graded.length,
+        correct: graded.filter((g) => g.data.correct).length,
+      },
     };
   },
 };

@@ -23,8 +23,20 @@ export interface TeamGameStats {
   home: boolean;
   win: boolean;
   minutes: number;
-  fgm: number; fga: number; fg3m: number; fg3a: number; ftm: number; fta: number;
-  oreb: number; dreb: number; reb: number; ast: number; tov: number; stl: number; blk: number; pf: number;
+  fgm: number;
+  fga: number;
+  fg3m: number;
+  fg3a: number;
+  ftm: number;
+  fta: number;
+  oreb: number;
+  dreb: number;
+  reb: number;
+  ast: number;
+  tov: number;
+  stl: number;
+  blk: number;
+  pf: number;
   pts: number;
   plusMinus: number;
   /** AVAILABLE_FLAG normalised: 1, 0, 2 as sent; null when the feed left it empty. */
@@ -55,25 +67,50 @@ export interface NormalizedDate {
   games: Game[];
 }
 
-const rowHash = (values: readonly string[]): string => createHash('sha256').update(values.join('\u0001')).digest('hex').slice(0, 16);
+const rowHash = (values: readonly string[]): string =>
+  createHash('sha256').update(values.join('\u0001')).digest('hex').slice(0, 16);
 
 function toStats(r: TeamRow, gameDate: string): TeamGameStats {
   const [, , opponent = ''] = r.MATCHUP.split(' ');
   return {
-    gameId: r.GAME_ID, gameDate, season: r.SEASON_YEAR, team: r.TEAM_ABBREVIATION, teamId: r.TEAM_ID, teamName: r.TEAM_NAME,
-    opponent, home: r.MATCHUP.includes(' vs. '), win: r.WL === 'W', minutes: r.MIN,
-    fgm: r.FGM, fga: r.FGA, fg3m: r.FG3M, fg3a: r.FG3A, ftm: r.FTM, fta: r.FTA,
-    oreb: r.OREB, dreb: r.DREB, reb: r.REB, ast: r.AST, tov: r.TOV, stl: r.STL, blk: r.BLK, pf: r.PF,
-    pts: r.PTS, plusMinus: r.PLUS_MINUS, availableFlag: r.AVAILABLE_FLAG,
+    gameId: r.GAME_ID,
+    gameDate,
+    season: r.SEASON_YEAR,
+    team: r.TEAM_ABBREVIATION,
+    teamId: r.TEAM_ID,
+    teamName: r.TEAM_NAME,
+    opponent,
+    home: r.MATCHUP.includes(' vs. '),
+    win: r.WL === 'W',
+    minutes: r.MIN,
+    fgm: r.FGM,
+    fga: r.FGA,
+    fg3m: r.FG3M,
+    fg3a: r.FG3A,
+    ftm: r.FTM,
+    fta: r.FTA,
+    oreb: r.OREB,
+    dreb: r.DREB,
+    reb: r.REB,
+    ast: r.AST,
+    tov: r.TOV,
+    stl: r.STL,
+    blk: r.BLK,
+    pf: r.PF,
+    pts: r.PTS,
+    plusMinus: r.PLUS_MINUS,
+    availableFlag: r.AVAILABLE_FLAG,
   };
 }
 
 /** Why two rows cannot form one game, or null when they can. */
 function gameProblem(a: TeamGameStats, b: TeamGameStats): string | null {
   if (a.home === b.home) return `both rows are ${a.home ? 'home' : 'away'}`;
-  if (a.opponent !== b.team || b.opponent !== a.team) return `matchups disagree (${a.team} vs ${a.opponent}, ${b.team} vs ${b.opponent})`;
+  if (a.opponent !== b.team || b.opponent !== a.team)
+    return `matchups disagree (${a.team} vs ${a.opponent}, ${b.team} vs ${b.opponent})`;
   if (a.win === b.win) return `both teams ${a.win ? 'won' : 'lost'}`;
-  if ((a.pts > b.pts) !== a.win) return `the winner did not score more (${a.team} ${a.pts}, ${b.team} ${b.pts})`;
+  if (a.pts > b.pts !== a.win)
+    return `the winner did not score more (${a.team} ${a.pts}, ${b.team} ${b.pts})`;
   if (a.minutes !== b.minutes) return `minutes disagree (${a.minutes} vs ${b.minutes})`;
   return null;
 }
@@ -81,8 +118,14 @@ function gameProblem(a: TeamGameStats, b: TeamGameStats): string | null {
 function toGame(home: TeamGameStats, away: TeamGameStats): Game {
   const playoff = home.gameId.startsWith('004');
   return {
-    gameId: home.gameId, gameDate: home.gameDate, season: home.season, homeTeam: home.team, awayTeam: away.team,
-    homePoints: home.pts, awayPoints: away.pts, winner: home.win ? home.team : away.team,
+    gameId: home.gameId,
+    gameDate: home.gameDate,
+    season: home.season,
+    homeTeam: home.team,
+    awayTeam: away.team,
+    homePoints: home.pts,
+    awayPoints: away.pts,
+    winner: home.win ? home.team : away.team,
     overtimePeriods: (home.minutes - 48) / 5,
     seriesId: playoff ? home.gameId.slice(0, 9) : null,
     round: playoff ? Number(home.gameId[7]) : null,
@@ -105,7 +148,14 @@ export function normalizeBoxscores(gameDate: string, payload: BoxscoresResponse)
   let duplicates = 0;
   const reject = (values: readonly string[], reason: string) => {
     const record = Object.fromEntries(headers.map((h, i) => [h, values[i] ?? '']));
-    rejected.push({ id: `${gameDate}_${rowHash(values)}`, gameDate, gameId: record.GAME_ID || null, team: record.TEAM_ABBREVIATION || null, reason, values: record });
+    rejected.push({
+      id: `${gameDate}_${rowHash(values)}`,
+      gameDate,
+      gameId: record.GAME_ID || null,
+      team: record.TEAM_ABBREVIATION || null,
+      reason,
+      values: record,
+    });
   };
   for (const values of rowSet) {
     if (values.length !== headers.length) {
@@ -114,7 +164,12 @@ export function normalizeBoxscores(gameDate: string, payload: BoxscoresResponse)
     }
     const parsed = TeamRowSchema.safeParse(Object.fromEntries(headers.map((h, i) => [h, values[i]])));
     if (!parsed.success) {
-      reject(values, parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+      reject(
+        values,
+        parsed.error.issues
+          .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+          .join('; '),
+      );
       continue;
     }
     if (parsed.data.GAME_DATE.slice(0, 10) !== gameDate) {
@@ -146,9 +201,20 @@ export function normalizeBoxscores(gameDate: string, payload: BoxscoresResponse)
   const games: Game[] = [];
   for (const [gameId, rows] of [...byGame].sort(([a], [b]) => a.localeCompare(b))) {
     const [a, b] = rows;
-    const problem = rows.length !== 2 || !a || !b ? `game ${gameId} has ${rows.length} valid team row(s), needs 2` : gameProblem(a, b);
+    const problem =
+      rows.length !== 2 || !a || !b
+        ? `game ${gameId} has ${rows.length} valid team row(s), needs 2`
+        : gameProblem(a, b);
     if (problem || !a || !b) {
-      for (const r of rows) rejected.push({ id: `${gameDate}_${gameId}_${r.team}`, gameDate, gameId, team: r.team, reason: problem ?? 'incomplete game', values: {} });
+      for (const r of rows)
+        rejected.push({
+          id: `${gameDate}_${gameId}_${r.team}`,
+          gameDate,
+          gameId,
+          team: r.team,
+          reason: problem ?? 'incomplete game',
+          values: {},
+        });
       continue;
     }
     const [home, away] = a.home ? [a, b] : [b, a];

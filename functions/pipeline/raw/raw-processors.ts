@@ -15,7 +15,10 @@ function metricsOf(n: NormalizedDate) {
 
 export const normalizeGamesProcessor: Processor = {
   async run(ctx) {
-    const normalized = normalizeBoxscores(ctx.request.partition, await readBoxscores(ctx.store, ctx.request.partition));
+    const normalized = normalizeBoxscores(
+      ctx.request.partition,
+      await readBoxscores(ctx.store, ctx.request.partition),
+    );
     await ctx.write(
       DOMAIN.games,
       normalized.games.map((g) => ({ id: g.gameId, data: { ...g } })),
@@ -26,7 +29,10 @@ export const normalizeGamesProcessor: Processor = {
 
 export const normalizeTeamStatsProcessor: Processor = {
   async run(ctx) {
-    const normalized = normalizeBoxscores(ctx.request.partition, await readBoxscores(ctx.store, ctx.request.partition));
+    const normalized = normalizeBoxscores(
+      ctx.request.partition,
+      await readBoxscores(ctx.store, ctx.request.partition),
+    );
     await ctx.write(
       DOMAIN.teamGameStats,
       normalized.teamStats.map((s) => ({ id: teamGameId(s.gameId, s.team), data: { ...s } })),
@@ -37,7 +43,11 @@ export const normalizeTeamStatsProcessor: Processor = {
     );
     if (normalized.rejected.length > 0)
       ctx.logger.warn(
-        { rejected: normalized.rejected.map((r) => `${r.gameId ?? '?'}/${r.team ?? '?'}: ${r.reason}`).slice(0, 10) },
+        {
+          rejected: normalized.rejected
+            .map((r) => `${r.gameId ?? '?'}/${r.team ?? '?'}: ${r.reason}`)
+            .slice(0, 10),
+        },
         'rows rejected',
       );
     return { metrics: metricsOf(normalized) };

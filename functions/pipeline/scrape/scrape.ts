@@ -44,7 +44,11 @@ export function scrapeScheduleProcessor(sourceApiUrl: string): Processor {
       const source = createSourceClient(ctx.http, sourceApiUrl);
       const date = ctx.request.partition;
       const schedule = await source.getJson('/v1/schedule', { date }, ScheduleResponseSchema);
-      const { nextGameDate } = await source.getJson('/v1/next-game-date', { after: date }, NextGameDateResponseSchema);
+      const { nextGameDate } = await source.getJson(
+        '/v1/next-game-date',
+        { after: date },
+        NextGameDateResponseSchema,
+      );
       const nextGames = nextGameDate
         ? (await source.getJson('/v1/schedule', { date: nextGameDate }, ScheduleResponseSchema)).games
         : [];
@@ -67,7 +71,11 @@ export function scrapeScheduleProcessor(sourceApiUrl: string): Processor {
       };
       await storePayload(ctx, 'schedule', payload, source.baseUrl);
       return {
-        metrics: { games: schedule.games.length, nextGames: nextGames.length, seasonGames: seasonGames.length },
+        metrics: {
+          games: schedule.games.length,
+          nextGames: nextGames.length,
+          seasonGames: seasonGames.length,
+        },
       };
     },
   };
@@ -78,7 +86,11 @@ export function scrapeBoxscoresProcessor(sourceApiUrl: string): Processor {
   return {
     async run(ctx) {
       const source = createSourceClient(ctx.http, sourceApiUrl);
-      const boxscores = await source.getJson('/v1/boxscores', { date: ctx.request.partition }, BoxscoresResponseSchema);
+      const boxscores = await source.getJson(
+        '/v1/boxscores',
+        { date: ctx.request.partition },
+        BoxscoresResponseSchema,
+      );
       await storePayload(ctx, 'boxscores', boxscores, source.baseUrl);
       return { metrics: { rows: boxscores.resultSets[0]?.rowSet.length ?? 0 } };
     },

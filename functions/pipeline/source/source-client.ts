@@ -26,10 +26,17 @@ export function createSourceClient(http: HttpClient, baseUrl: string) {
         } catch {
           body = undefined;
         }
-        if (typeof body === 'object' && body !== null && (body as { error?: unknown }).error === 'not_published') {
-          throw new NotReadyError(`source has not published ${Object.values(params).join(' ')} yet (${url})`, {
-            cause: error,
-          });
+        if (
+          typeof body === 'object' &&
+          body !== null &&
+          (body as { error?: unknown }).error === 'not_published'
+        ) {
+          throw new NotReadyError(
+            `source has not published ${Object.values(params).join(' ')} yet (${url})`,
+            {
+              cause: error,
+            },
+          );
         }
         throw new PermanentError(`source endpoint not found: ${url}`, { cause: error });
       }

@@ -9,7 +9,11 @@ import {
   type SchedulePayload,
 } from './payloads.ts';
 
-async function readPayload(store: ReadStore, gameDate: string, kind: 'schedule' | 'boxscores'): Promise<unknown> {
+async function readPayload(
+  store: ReadStore,
+  gameDate: string,
+  kind: 'schedule' | 'boxscores',
+): Promise<unknown> {
   const doc = await store.get(DOMAIN.rawPayloads, rawPayloadId(gameDate, kind));
   if (!doc || typeof doc.payload !== 'string') {
     throw new PermanentError(

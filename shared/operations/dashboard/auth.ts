@@ -61,7 +61,9 @@ export function loadDashboardAuth(env: NodeJS.ProcessEnv): DashboardAuth {
         : { mode };
   const result = DashboardAuthSchema.safeParse(input);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || 'DASHBOARD_AUTH'}: ${i.message}`).join('; ');
+    const issues = result.error.issues
+      .map((i) => `${i.path.join('.') || 'DASHBOARD_AUTH'}: ${i.message}`)
+      .join('; ');
     throw new AuthConfigError(`invalid dashboard auth (DASHBOARD_AUTH=${mode}): ${issues}; ${HINT}`);
   }
   return result.data;

@@ -195,7 +195,10 @@ export function createDashboard(deps: DashboardDeps) {
           { error: 'unauthorized', message: 'a valid dashboard token is required' },
           { 'www-authenticate': 'Bearer' },
         );
-      return json(403, { error: 'forbidden', message: `this token may ${rights.join(' and ')}, not ${right}` });
+      return json(403, {
+        error: 'forbidden',
+        message: `this token may ${rights.join(' and ')}, not ${right}`,
+      });
     };
     const denied = need(req.method === 'GET' ? 'read' : 'act');
     if (denied) return denied;
@@ -229,7 +232,9 @@ export function createDashboard(deps: DashboardDeps) {
       const entryId = decodedSegment(action[1]!);
       if (entryId === undefined) return badPath(req);
       const note =
-        typeof req.body === 'object' && req.body !== null && typeof (req.body as { note?: unknown }).note === 'string'
+        typeof req.body === 'object' &&
+        req.body !== null &&
+        typeof (req.body as { note?: unknown }).note === 'string'
           ? (req.body as { note: string }).note.trim()
           : '';
       if (!note) return json(400, { error: 'bad_request', message: 'a note saying why is required' });
@@ -248,10 +253,14 @@ export function createDashboard(deps: DashboardDeps) {
             : action[2] === 'resolve'
               ? await resolveEntry(actionDeps, entryId, signed)
               : await discardEntry(actionDeps, entryId, signed);
-        deps.logger.info({ entryId, action: action[2], note, by: caller ?? null }, 'queue action from the dashboard');
+        deps.logger.info(
+          { entryId, action: action[2], note, by: caller ?? null },
+          'queue action from the dashboard',
+        );
         return json(200, { entry: result });
       } catch (error) {
-        if (error instanceof QueueActionError) return json(409, { error: 'conflict', message: error.message });
+        if (error instanceof QueueActionError)
+          return json(409, { error: 'conflict', message: error.message });
         throw error;
       }
     }

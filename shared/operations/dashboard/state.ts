@@ -81,7 +81,9 @@ export async function dashboardState(
   options: { partition?: string; limit?: number; now: Date; controlDlq?: PeekHeld },
 ): Promise<DashboardState> {
   const runDocs = options.partition
-    ? await store.query(COLLECTIONS.runs, { filters: [{ field: 'partition', op: '==', value: options.partition }] })
+    ? await store.query(COLLECTIONS.runs, {
+        filters: [{ field: 'partition', op: '==', value: options.partition }],
+      })
     : await store.query(COLLECTIONS.runs, {
         orderBy: { field: 'createdAt', direction: 'desc' },
         limit: options.limit ?? 50,
@@ -107,7 +109,12 @@ export async function dashboardState(
       nextRetryAt: e.nextRetryAt,
       action: actionNeeded(e.status, e.errorReason, e.awaitingGate),
     }));
-  return { generatedAt: options.now.toISOString(), runs, controlDlq: await controlDlqState(options.controlDlq), queue };
+  return {
+    generatedAt: options.now.toISOString(),
+    runs,
+    controlDlq: await controlDlqState(options.controlDlq),
+    queue,
+  };
 }
 
 /** A run's event timeline, oldest first, with each request's attempts together. */
@@ -116,7 +123,9 @@ export async function runTimeline(
   runId: string,
 ): Promise<{ run: RunDoc | null; events: Record<string, unknown>[] }> {
   const run = ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) ?? null;
-  const events = (await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] }))
+  const events = (
+    await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] })
+  )
     .map((e) => e.data)
     .sort((a, b) => String(a.at).localeCompare(String(b.at)));
   return { run, events };

@@ -12,7 +12,9 @@ const DRIVER = fileURLToPath(new URL('./driver.py', import.meta.url));
 
 /** The installed Cloud SDK: its root and the Python its `gcloud` script runs (the bundled one if any). */
 export function installedGcloud(): { root: string; python: string } {
-  const root = sdkRoots(process.env).find((r) => existsSync(join(r, 'lib', 'googlecloudsdk', 'gcloud_main.py')));
+  const root = sdkRoots(process.env).find((r) =>
+    existsSync(join(r, 'lib', 'googlecloudsdk', 'gcloud_main.py')),
+  );
   if (!root)
     throw new Error(
       'the Google Cloud CLI is not installed (https://cloud.google.com/sdk/docs/install): the deploy tests run the real gcloud',
@@ -25,7 +27,10 @@ export function installedGcloud(): { root: string; python: string } {
  * A gcloud configuration of its own: no account, a dummy access token (the recorder takes
  * any), and optionally a default project, as on a machine that used gcloud for something else.
  */
-export function gcloudEnv(options: { apis: Record<string, string>; defaultProject?: string }): NodeJS.ProcessEnv {
+export function gcloudEnv(options: {
+  apis: Record<string, string>;
+  defaultProject?: string;
+}): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'phasegate-gcloud-'));
   const config = join(dir, 'config');
   mkdirSync(join(config, 'configurations'), { recursive: true });
@@ -135,7 +140,9 @@ export async function gcloudOnPath(
         );
       session
         .run(['gcloud', ...fields.slice(1, count + 1)])
-        .then(reply, (error: unknown) => reply({ code: 1, stdout: '', stderr: `gcloud shim: ${String(error)}\n` }));
+        .then(reply, (error: unknown) =>
+          reply({ code: 1, stdout: '', stderr: `gcloud shim: ${String(error)}\n` }),
+        );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

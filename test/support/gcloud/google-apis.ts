@@ -47,7 +47,10 @@ export interface GoogleApis {
   close(): Promise<void>;
 }
 
-const FUNCTION_OPERATION = { '@type': 'type.googleapis.com/google.cloud.functions.v2.OperationMetadata', stages: [] };
+const FUNCTION_OPERATION = {
+  '@type': 'type.googleapis.com/google.cloud.functions.v2.OperationMetadata',
+  stages: [],
+};
 
 export interface Policy {
   version?: number;
@@ -55,7 +58,10 @@ export interface Policy {
   bindings?: { role: string; members: string[] }[];
 }
 
-const error = (code: number, status: string, message: string) => ({ code, body: { error: { code, message, status } } });
+const error = (code: number, status: string, message: string) => ({
+  code,
+  body: { error: { code, message, status } },
+});
 
 export async function startGoogleApis(options: {
   world: 'empty' | 'existing';
@@ -133,7 +139,8 @@ export async function startGoogleApis(options: {
             () => ({ ...(body as object), name: resource }),
             `Resource already exists in the project (resource=${resource.split('/').pop()}).`,
           );
-        if (method === 'PATCH') return { code: 200, body: (body as { subscription?: unknown }).subscription ?? {} };
+        if (method === 'PATCH')
+          return { code: 200, body: (body as { subscription?: unknown }).subscription ?? {} };
         if (method === 'GET')
           return exists(resource)
             ? { code: 200, body: { name: resource } }
@@ -200,7 +207,11 @@ export async function startGoogleApis(options: {
         if (method === 'GET' && /^projects\/[^/]+$/.test(resource))
           return {
             code: 200,
-            body: { projectId: resource.split('/')[1], projectNumber: options.projectNumber, lifecycleState: 'ACTIVE' },
+            body: {
+              projectId: resource.split('/')[1],
+              projectNumber: options.projectNumber,
+              lifecycleState: 'ACTIVE',
+            },
           };
         break;
       case 'cloudfunctions':
@@ -248,7 +259,11 @@ export async function startGoogleApis(options: {
       default:
         break;
     }
-    return error(501, 'UNIMPLEMENTED', `the local Google API stand-in does not answer ${method} ${api} ${path}`);
+    return error(
+      501,
+      'UNIMPLEMENTED',
+      `the local Google API stand-in does not answer ${method} ${api} ${path}`,
+    );
   }
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
