@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PermanentError, TransientError } from '../errors/errors.ts';
 import { describeError } from '../errors/describe.ts';
-import { classify } from '../errors/classify.ts';
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { PhaseSpec } from '../definition/schema.ts';
 import type { HttpClient } from '../lib/http-client.ts';
@@ -18,14 +17,14 @@ import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore } from '../ports/store.ts';
-import { appendEvent, attemptEventId, eventWrite, requestEventFields } from './events.ts';
+import { attemptEventId, eventWrite, requestEventFields } from './events.ts';
 import type { FaultInjector } from './faults.ts';
 import type { Notifier } from '../recovery/notifier.ts';
-import { recordFailure, type OriginalMessage } from './failure-queue.ts';
 import { handleProcessorFailure } from './handle-failure.ts';
 import { beginAttempt, completedRunWrite, renewLease } from './processor-runs.ts';
 import type { Processor } from './processor.ts';
 import { messageIdOf, type PubSubCloudEvent } from './pubsub-event.ts';
+import { originalOf, recordRejection } from './reject-message.ts';
 import { createWriter } from './writer.ts';
 import { verifyWrites } from './verify-writes.ts';
 import { recordSuperseded, SupersededError } from '../orchestration/generation.ts';
@@ -56,15 +55,6 @@ export interface PhaseHandlerDeps {
 export const DEFAULT_LEASE_MS = 30_000;
 
 export type PhaseHandler = (event: PubSubCloudEvent) => Promise<void>;
-
-function originalOf(event: PubSubCloudEvent): OriginalMessage {
-  return {
-    messageId: messageIdOf(event),
-    data: event.data?.message?.data ?? null,
-    attributes: event.data?.message?.attributes ?? {},
-    subscription: event.data?.subscription ?? null,
-  };
-}
 
 /**
  * Turns a phase's processors into a functions-framework cloudEvent handler.
@@ -131,51 +121,14 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     event: PubSubCloudEvent,
     request: ProcessorRequest | null,
   ): Promise<void> {
-    const original = originalOf(event);
-    const entryId = request?.requestId ?? `msg-${original.messageId}`;
-    const classification = classify(error);
-    const described = describeError(error);
     const now = deps.clock.now();
-    const eventId = `${entryId}--message_rejected`;
-    await appendEvent(deps.store, {
-      eventId,
-      type: 'message_rejected',
-      at: now.toISOString(),
-      ...(request
-        ? requestEventFields(request, 0)
-        : {
-            runId: null,
-            requestId: null,
-            partition: null,
-            processor: null,
-            attempt: null,
-            triggerSource: null,
-            traceparent: null,
-            parentEventId: null,
-          }),
+    const { eventId, described } = await recordRejection(deps.store, {
+      event,
+      error,
       phase: phase.id,
-      errorType: 'permanent',
-      errorReason: classification.reason,
-      errorName: described.name,
-      message: described.message,
-      stack: described.stack,
-    });
-    await recordFailure(
-      deps.store,
-      {
-        entryId,
-        status: 'failed_permanent',
-        classification: { ...classification, kind: 'permanent' },
-        error: described,
-        request,
-        phase: phase.id,
-        original,
-        failureEventId: eventId,
-        nextRetryAt: null,
-        deadlineAt: null,
-      },
+      request,
       now,
-    );
+    });
     if (request) {
       const notice: ProcessorFailed = {
         outcome: 'failed_permanent',
@@ -196,7 +149,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     deps.logger.error(
       {
         phase: phase.id,
-        messageId: original.messageId,
+        messageId: messageIdOf(event),
         requestId: request?.requestId,
         err: described.message,
       },
