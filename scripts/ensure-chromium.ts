@@ -9,7 +9,8 @@ if (!existsSync(CHROMIUM)) {
   const canInstall = process.getuid?.() === 0 && spawnSync('apt-get', ['--version']).status === 0;
   if (!canInstall) {
     process.stderr.write(
-      `The dashboard tests need Chromium at ${CHROMIUM}. Install it: sudo apt-get install chromium (or set PHASEGATE_CHROMIUM=/path/to/chromium).\n`,
+      `The dashboard tests need Chromium at ${CHROMIUM}. Install it: sudo apt-get install chromium ` +
+        '(or set PHASEGATE_CHROMIUM=/path/to/chromium).\n',
     );
     process.exit(1);
   }

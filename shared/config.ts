@@ -39,9 +39,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpRetries: 'PHASEGATE_HTTP_RETRIES',
       alertWebhookUrl: 'ALERT_WEBHOOK_URL',
     };
-    throw new Error(
-      `invalid configuration: ${result.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`,
+    const problems = result.error.issues.map(
+      (i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`,
     );
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   return result.data;
 }

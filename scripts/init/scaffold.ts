@@ -207,7 +207,9 @@ export const expectations = defineExpectations(definitionInput, {
       partition: {
         min: SENSORS.length,
         each: ({ data }) =>
-          typeof data.value === 'number' && data.value >= 0 && data.value <= 100 ? undefined : \`value \${String(data.value)} is outside 0 … 100\`,
+          typeof data.value === 'number' && data.value >= 0 && data.value <= 100
+            ? undefined
+            : \`value \${String(data.value)} is outside 0 … 100\`,
       },
     },
   },
@@ -215,7 +217,8 @@ export const expectations = defineExpectations(definitionInput, {
     summaries: {
       partition: {
         min: 1,
-        each: ({ data }) => (data.sensors === SENSORS.length ? undefined : \`summarises \${String(data.sensors)} sensors, not \${SENSORS.length}\`),
+        each: ({ data }) =>
+          data.sensors === SENSORS.length ? undefined : \`summarises \${String(data.sensors)} sensors, not \${SENSORS.length}\`,
       },
     },
   },

@@ -104,7 +104,8 @@ export function connect(
   if (talksToStack(root, env, projectOverride)) {
     if (!existsSync(stackFilePath(root))) {
       throw new Error(
-        'no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST for emulators), or run `npm start` in another terminal',
+        'no project to talk to: set GOOGLE_CLOUD_PROJECT (and PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST ' +
+          'for emulators), or run `npm start` in another terminal',
       );
     }
     const stack = readStackFile(root)!;

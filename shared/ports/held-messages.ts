@@ -21,5 +21,8 @@ export function describeHeld(held: HeldMessages): string {
   const oldest = held.oldest
     ? `, the oldest published ${held.oldest.publishTime}${held.oldest.sourceSubscription ? ` from ${held.oldest.sourceSubscription}` : ''}`
     : '';
-  return `${held.subscription} holds ${held.count}${held.atLeast ? ' or more' : ''} message(s)${oldest}: the dead-letter recorder could not record them (README: control-dlq)`;
+  return (
+    `${held.subscription} holds ${held.count}${held.atLeast ? ' or more' : ''} message(s)${oldest}: ` +
+    'the dead-letter recorder could not record them (README: control-dlq)'
+  );
 }

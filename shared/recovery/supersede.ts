@@ -51,7 +51,9 @@ export function settleSuperseded(
     (by.current?.phases[entry.phase]?.expected.includes(processor) ?? false);
   let note: string;
   if (covered || !entry.partition || !processor) {
-    note = `run ${entry.runId ?? '-'} was superseded by run ${by.currentRunId}: not re-run; the current run decides ${processor ?? entry.phase} (its own queue entries say if it fails)`;
+    note =
+      `run ${entry.runId ?? '-'} was superseded by run ${by.currentRunId}: not re-run; the current run decides ` +
+      `${processor ?? entry.phase} (its own queue entries say if it fails)`;
   } else {
     const message: RunRequest = {
       partition: entry.partition,
@@ -61,7 +63,9 @@ export function settleSuperseded(
       requestedBy: `re-targeted from ${entry.requestId}`,
     };
     const id = runRequestEntryId(runRequestKey({ ...message, partition: entry.partition }));
-    note = `run ${entry.runId ?? '-'} was superseded by run ${by.currentRunId}, which does not run ${entry.phase}/${processor}: re-targeted to ${id}, a run of ${entry.partition} from ${entry.phase} with ${processor}`;
+    note =
+      `run ${entry.runId ?? '-'} was superseded by run ${by.currentRunId}, which does not run ` +
+      `${entry.phase}/${processor}: re-targeted to ${id}, a run of ${entry.partition} from ${entry.phase} with ${processor}`;
     const eventId = recordTransition(tx, {
       entry: { ...entry, requestId: id, runId: null },
       type: 'queue_retargeted',

@@ -99,7 +99,8 @@ export async function recordFailure(
       errorReason: record.classification.reason,
       errorName: record.error.name,
       lastError: expired
-        ? `${record.waitingForPartitions?.length ? 'earlier partitions still missing' : 'source still not published'} at the deadline ${deadlineAt}: ${record.error.message}`
+        ? `${record.waitingForPartitions?.length ? 'earlier partitions still missing' : 'source still not published'} ` +
+          `at the deadline ${deadlineAt}: ${record.error.message}`
         : record.error.message,
       stack: record.error.stack,
       needsManualFix: status === 'failed_permanent',

@@ -17,7 +17,8 @@ export async function verifyWrites(
   const undeclared = [...written.keys()].filter((c) => !declared.has(c));
   if (undeclared.length > 0) {
     throw new PermanentError(
-      `processor "${spec.name}" wrote ${undeclared.map((c) => `"${c}"`).join(', ')}, which the definition does not list among its outputs (${[...declared].join(', ') || 'none'})`,
+      `processor "${spec.name}" wrote ${undeclared.map((c) => `"${c}"`).join(', ')}, which the definition does not ` +
+        `list among its outputs (${[...declared].join(', ') || 'none'})`,
     );
   }
   const records: Record<string, number> = {};
@@ -27,7 +28,8 @@ export async function verifyWrites(
     const landed = docs.filter((d) => d?.runId === runId).length;
     if (landed !== ids.length) {
       throw new TransientError(
-        `write not verified: ${output.collection} has ${landed} of the ${ids.length} documents processor "${spec.name}" wrote for run ${runId}`,
+        `write not verified: ${output.collection} has ${landed} of the ${ids.length} documents ` +
+          `processor "${spec.name}" wrote for run ${runId}`,
       );
     }
     records[output.collection] = landed;

@@ -88,7 +88,8 @@ export class MissingIndexError extends Error {
   readonly needed: FirestoreIndex;
   constructor(needed: FirestoreIndex) {
     super(
-      `FAILED_PRECONDITION: The query requires an index: ${describeIndex(needed)}. Add it to firestore.indexes.json (production refuses this query without it).`,
+      `FAILED_PRECONDITION: The query requires an index: ${describeIndex(needed)}. ` +
+        'Add it to firestore.indexes.json (production refuses this query without it).',
     );
     this.needed = needed;
   }
