@@ -117,11 +117,11 @@ interface DeployOptions {
 }
 
 /** Where `npm run build` puts the compiled entry module of a pipeline of this checkout. */
-const compiledEntry = (loaded: LoadedPipeline): string =>
+const distEntry = (loaded: LoadedPipeline): string =>
   join('dist', relative(repoRoot, loaded.entry)).replace(/\.ts$/, '.js').split(sep).join('/');
 
 export const hasCompiledOutput = (loaded: LoadedPipeline): boolean =>
-  existsSync(join(repoRoot, compiledEntry(loaded)));
+  existsSync(join(repoRoot, distEntry(loaded)));
 
 /**
  * What each function's source upload needs: the compiled output, the lock file, and a
@@ -130,9 +130,7 @@ export const hasCompiledOutput = (loaded: LoadedPipeline): boolean =>
  */
 export function stageSource(dir: string, loaded: LoadedPipeline): void {
   if (!hasCompiledOutput(loaded))
-    throw new UsageError(
-      `no compiled output in dist/ (${compiledEntry(loaded)}): run \`npm run build\` first`,
-    );
+    throw new UsageError(`no compiled output in dist/ (${distEntry(loaded)}): run \`npm run build\` first`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The compiler's incremental state is not part of what runs.
@@ -145,7 +143,7 @@ export function stageSource(dir: string, loaded: LoadedPipeline): void {
   >;
   writeFileSync(
     join(dir, 'package.json'),
-    `${JSON.stringify({ ...manifest, main: compiledEntry(loaded), scripts: {}, bin: undefined }, null, 2)}\n`,
+    `${JSON.stringify({ ...manifest, main: distEntry(loaded), scripts: {}, bin: undefined }, null, 2)}\n`,
   );
 }
 

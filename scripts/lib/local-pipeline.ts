@@ -53,7 +53,6 @@ export async function startLocalPipeline(options: {
   const { loaded } = options;
   const { definition } = loaded.pipeline;
   const root = loaded.root;
-  for (const partition of loaded.local?.demo ?? []) definition.scheme.parse(partition);
   const logDir = join(root, '.phasegate', 'logs');
   const checkAborted = () => options.signal?.throwIfAborted();
   checkAborted();
