@@ -14,13 +14,17 @@ import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { checkPartitionOptions, parsePartition, registerQueueCommands } from './cli/queue-commands.ts';
-import { registerOpsCommands } from './cli/ops-commands.ts';
-import { registerInfraCommands } from './cli/infra-commands.ts';
+import { registerStatusCommands } from './cli/status-commands.ts';
+import { registerHealthCommand } from './cli/health-command.ts';
+import { registerRangeCommands } from './cli/range-commands.ts';
+import { registerValidateCommand } from './cli/validate-command.ts';
+import { registerDeployCommand } from './cli/deploy-command.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { SCAFFOLD_SCHEMES, ScaffoldError, writeScaffold, type ScaffoldScheme } from './init/scaffold.ts';
+import { ScaffoldError, writeScaffold } from './init/scaffold.ts';
+import { SCAFFOLD_SCHEMES, type ScaffoldScheme } from './init/schemes.ts';
 
 function parseScheme(value: string): ScaffoldScheme {
   if (!(SCAFFOLD_SCHEMES as readonly string[]).includes(value))
@@ -187,8 +191,11 @@ program
   });
 
 registerQueueCommands(program, context);
-registerOpsCommands(program, context);
-registerInfraCommands(program, context);
+registerStatusCommands(program, context);
+registerHealthCommand(program, context);
+registerRangeCommands(program, context);
+registerValidateCommand(program, context);
+registerDeployCommand(program, context);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,18 +1,22 @@
 import { loadDefinition, type PipelineDefinitionInput } from '../../shared/index.ts';
 
+/** Every stage is delivered, run and watched for stalls with the same settings. */
+const stageSettings = {
+  subscription: {
+    ackDeadlineSeconds: 90,
+    minBackoffSeconds: 5,
+    maxBackoffSeconds: 60,
+    maxDeliveryAttempts: 5,
+  },
+  function: { timeoutSeconds: 60, memoryMb: 256 },
+  expectedDurationSeconds: 60,
+} as const;
+
 /**
  * An example shaped unlike the reference pipeline: a city's open bicycle-counter data, one ISO
  * week per run, in three stages: download the week's file, process it into daily counts (checked
  * value by value), publish a page for the week.
  */
-const subscription = {
-  ackDeadlineSeconds: 90,
-  minBackoffSeconds: 5,
-  maxBackoffSeconds: 60,
-  maxDeliveryAttempts: 5,
-} as const;
-const fn = { timeoutSeconds: 60, memoryMb: 256 } as const;
-
 export const openDataDefinitionInput = {
   name: 'open-data-counters',
   partition: 'weekly',
@@ -27,9 +31,7 @@ export const openDataDefinitionInput = {
           outputs: [{ collection: 'counter_files', partitionField: 'week' }],
         },
       ],
-      subscription,
-      function: fn,
-      expectedDurationSeconds: 60,
+      ...stageSettings,
     },
     {
       id: 'process',
@@ -41,9 +43,7 @@ export const openDataDefinitionInput = {
           outputs: [{ collection: 'daily_counts', partitionField: 'week' }],
         },
       ],
-      subscription,
-      function: fn,
-      expectedDurationSeconds: 60,
+      ...stageSettings,
     },
     {
       id: 'publish',
@@ -55,9 +55,7 @@ export const openDataDefinitionInput = {
           outputs: [{ collection: 'week_pages', partitionField: 'week' }],
         },
       ],
-      subscription,
-      function: fn,
-      expectedDurationSeconds: 60,
+      ...stageSettings,
     },
   ],
   schedules: {

@@ -1,18 +1,22 @@
 import { loadDefinition } from '../../shared/index.ts';
 import type { PipelineDefinitionInput } from '../../shared/index.ts';
 
+/** Every phase of the reference pipeline is delivered, run and watched for stalls with these settings. */
+const phaseSettings = {
+  subscription: {
+    ackDeadlineSeconds: 120,
+    minBackoffSeconds: 5,
+    maxBackoffSeconds: 60,
+    maxDeliveryAttempts: 5,
+  },
+  function: { timeoutSeconds: 90, memoryMb: 512 },
+  expectedDurationSeconds: 120,
+} as const;
+
 /**
  * The reference pipeline: NBA playoff box scores, one game date per run.
  * Every other part (functions, infra, validation, dashboard) derives from this object.
  */
-const standardSubscription = {
-  ackDeadlineSeconds: 120,
-  minBackoffSeconds: 5,
-  maxBackoffSeconds: 60,
-  maxDeliveryAttempts: 5,
-} as const;
-const standardFunction = { timeoutSeconds: 90, memoryMb: 512 } as const;
-
 export const referenceDefinitionInput = {
   name: 'nba-playoffs',
   partition: 'daily',
@@ -34,9 +38,7 @@ export const referenceDefinitionInput = {
           outputs: [{ collection: 'raw_payloads', partitionField: 'gameDate' }],
         },
       ],
-      subscription: standardSubscription,
-      function: standardFunction,
-      expectedDurationSeconds: 120,
+      ...phaseSettings,
     },
     {
       id: 'raw',
@@ -57,9 +59,7 @@ export const referenceDefinitionInput = {
           ],
         },
       ],
-      subscription: standardSubscription,
-      function: standardFunction,
-      expectedDurationSeconds: 120,
+      ...phaseSettings,
     },
     {
       id: 'analytics',
@@ -76,9 +76,7 @@ export const referenceDefinitionInput = {
           outputs: [{ collection: 'series_state', partitionField: 'gameDate' }],
         },
       ],
-      subscription: standardSubscription,
-      function: standardFunction,
-      expectedDurationSeconds: 120,
+      ...phaseSettings,
     },
     {
       id: 'precompute',
@@ -95,9 +93,7 @@ export const referenceDefinitionInput = {
           outputs: [{ collection: 'game_features', partitionField: 'sourceGameDate' }],
         },
       ],
-      subscription: standardSubscription,
-      function: standardFunction,
-      expectedDurationSeconds: 120,
+      ...phaseSettings,
     },
     {
       id: 'predict',
@@ -115,9 +111,7 @@ export const referenceDefinitionInput = {
           outputs: [{ collection: 'predictions', partitionField: 'gameDate' }],
         },
       ],
-      subscription: standardSubscription,
-      function: standardFunction,
-      expectedDurationSeconds: 120,
+      ...phaseSettings,
     },
   ],
   schedules: {

@@ -119,6 +119,11 @@ export function authEnv(fn: FunctionPlan, settings: AuthSettings): Record<string
   };
 }
 
+/** Readers and actors may both call the dashboard (IAM); each member once. */
+export const dashboardInvokers = (target: Pick<DeployTarget, 'dashboard'>): string[] => [
+  ...new Set([...target.dashboard.readers, ...target.dashboard.actors]),
+];
+
 /** `user:a@b.c` -> `a@b.c` (actors are individual accounts: see `parseActor`). */
 export const memberEmail = (member: string): string => member.replace(/^[a-zA-Z]+:/, '');
 

@@ -37,3 +37,9 @@ function distance(a: string, b: string): number {
 export function closest(name: string, candidates: readonly string[]): string | undefined {
   return [...candidates].sort((x, y) => distance(name, x) - distance(name, y))[0];
 }
+
+/** An audit's result as the command line prints it: `<title>: no drift`, or the count and a line a drift. */
+export function describeDrifts(title: string, drifts: readonly Drift[]): string {
+  if (drifts.length === 0) return `${title}: no drift`;
+  return `${title}: ${drifts.length} drift${drifts.length === 1 ? '' : 's'}\n${formatDrifts(drifts)}`;
+}

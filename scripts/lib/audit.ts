@@ -7,12 +7,12 @@ import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { planResources } from '../../infra/plan.ts';
 import type { Drift } from '../../infra/validate/drift.ts';
 import { requiredIndexes } from '../../infra/validate/queries.ts';
+import { auditPlan } from '../../infra/validate/plan-audit.ts';
+import { auditReadme } from '../../infra/validate/readme-audit.ts';
 import {
   auditEntryPoints,
   auditExpectations,
   auditIndexes,
-  auditPlan,
-  auditReadme,
   auditRegistry,
 } from '../../infra/validate/static-audit.ts';
 import type { LoadedPipeline } from './pipeline-module.ts';

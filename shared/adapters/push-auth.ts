@@ -8,7 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { z } from 'zod';
-import type { PushAuthCheck, PushAuthResult, RequestHeaders } from '../runtime/push-handler.ts';
+import type { PushAuthCheck, PushAuthResult, RequestHeaders } from '../runtime/ack-contract.ts';
 
 /** Google's keys for the OIDC ID tokens that Pub/Sub push and `gcloud auth print-identity-token` carry. */
 export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PartitionKeySchema } from '../definition/partition.ts';
+import { ERROR_KINDS } from '../errors/classify.ts';
 import {
   DocumentIdSchema,
   IdentifierSchema,
@@ -117,7 +118,7 @@ export const ProcessorFailedSchema = z
     /** The `processor_failed` event id. */
     parentEventId: z.string().min(1),
     traceparent: TraceparentSchema,
-    errorType: z.enum(['transient', 'not_ready', 'permanent', 'bug']),
+    errorType: z.enum(ERROR_KINDS),
     /** Capped at 1,000 characters. */
     message: z.string(),
     failedAt: z.iso.datetime(),

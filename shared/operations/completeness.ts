@@ -1,14 +1,8 @@
 import type { LoadedDefinition } from '../definition/load.ts';
-import { newTraceparent } from '../messages/fields.ts';
-import { makeRequestId, TOPICS, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import type { ReadStore } from '../runtime/processor.ts';
-import { COLLECTIONS } from '../runtime/collections.ts';
-import type { RunDoc } from '../orchestration/run-doc.ts';
-import { currentRunId } from '../orchestration/generation.ts';
-import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts';
-import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
+import { enqueueMissing } from './completeness-enqueue.ts';
 
 /**
  * One document a partition must hold, and the processor that writes it. A pipeline types `P` and
@@ -46,7 +40,10 @@ export interface CompletenessReport {
   from: string;
   to: string;
   partitions: number;
-  /** Per phase: units (or the partition, for a partition-level output) with every document present, of all units. */
+  /**
+   * Per phase: units (or the partition, for a partition-level output) with every document present,
+   * of all units.
+   */
   perPhase: Record<string, { complete: number; total: number }>;
   /** Partitions whose work cannot be told (their first phase never ran): nothing of them can be checked. */
   missingPartitions: string[];
@@ -64,12 +61,6 @@ export interface CompletenessDeps {
   rules: CompletenessRules;
   store: DocumentStore;
   clock: Clock;
-}
-
-/** The partition's current run (generation.ts): re-runs are for it, never for a run it superseded. */
-async function currentRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
-  const runId = await currentRunId(store, partition);
-  return runId ? ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) : undefined;
 }
 
 /**
@@ -138,141 +129,4 @@ export async function checkCompleteness(
     enqueued,
     deferred,
   };
-}
-
-async function enqueueMissing(
-  deps: CompletenessDeps,
-  missing: MissingPair[],
-  missingPartitions: string[],
-): Promise<Pick<CompletenessReport, 'enqueued' | 'deferred'>> {
-  const now = deps.clock.now().toISOString();
-  const enqueued: string[] = [];
-  const deferred: CompletenessReport['deferred'] = [];
-  const put = async (entryId: string, entry: Record<string, unknown>) => {
-    const created = await deps.store.transaction(async (tx) => {
-      const existing = await tx.get(COLLECTIONS.queue, entryId);
-      if (
-        existing &&
-        (OPEN_STATUSES as readonly unknown[]).includes(existing.status) &&
-        existing.status !== 'failed_permanent'
-      )
-        return false;
-      const eventId = `${entryId}--incomplete--${now}`;
-      tx.set(COLLECTIONS.events, eventId, {
-        eventId,
-        type: 'incomplete',
-        at: now,
-        runId: entry.runId ?? null,
-        requestId: entryId,
-        partition: entry.partition,
-        phase: entry.phase,
-        processor: entry.processor ?? null,
-        attempt: null,
-        triggerSource: null,
-        traceparent: null,
-        parentEventId: null,
-        message: entry.lastError,
-      });
-      tx.set(COLLECTIONS.queue, entryId, {
-        requestId: entryId,
-        status: 'pending',
-        errorType: 'transient',
-        errorReason: 'incomplete',
-        errorName: 'Incomplete',
-        stack: null,
-        needsManualFix: false,
-        originalMessage: null,
-        failureEventId: eventId,
-        firstFailedAt: existing?.firstFailedAt ?? now,
-        lastFailedAt: now,
-        occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
-        retryCount: 0,
-        nextRetryAt: now,
-        deadlineAt: null,
-        updatedAt: now,
-        ...entry,
-      });
-      return true;
-    });
-    if (created) enqueued.push(entryId);
-  };
-  const runPartition = async (partition: string, lastError: string) => {
-    const message: RunRequest = { partition, triggerSource: 'backfill', requestedBy: 'completeness check' };
-    // Keyed like every run-request entry: the run it starts closes it (else it would be re-sent, each run superseding the last).
-    await put(runRequestEntryId(runRequestKey({ ...message, partition })), {
-      runId: null,
-      partition,
-      phase: 'orchestrator',
-      processor: null,
-      request: null,
-      retryTarget: { topic: TOPICS.runRequests, message },
-      lastError,
-    });
-  };
-  for (const partition of missingPartitions)
-    await runPartition(partition, `${partition}: what tells its work is missing (its first phase never ran)`);
-  const runs = new Map<string, RunDoc | undefined>();
-  for (const partition of new Set(missing.map((p) => p.partition)))
-    runs.set(partition, await currentRun(deps.store, partition));
-  // A partition that never ran is run whole, once: one run per missing processor would each supersede the
-  // last, and the one left current would have run a single processor.
-  for (const partition of new Set(missing.filter((p) => !runs.get(p.partition)).map((p) => p.partition))) {
-    const pairs = missing.filter((p) => p.partition === partition);
-    await runPartition(
-      partition,
-      `${partition} never ran; missing: ${pairs.map((p) => `${p.phase}/${p.processor}`).join(', ')}`,
-    );
-  }
-  for (const pair of missing) {
-    const run = runs.get(pair.partition);
-    if (!run) continue;
-    if (run.status === 'RUNNING') {
-      // A re-run now would run before its phase starts, "complete" short and stand in for the real
-      // trigger: the run's own gate decides these documents.
-      deferred.push({
-        partition: pair.partition,
-        phase: pair.phase,
-        processor: pair.processor,
-        runId: run.runId,
-        reason: `run ${run.runId} is still RUNNING (its gate decides)`,
-      });
-      continue;
-    }
-    if ((run.phases[pair.phase]?.status ?? 'PENDING') === 'PENDING') {
-      // No gate of this run would ever check a re-run of a phase it never reached.
-      deferred.push({
-        partition: pair.partition,
-        phase: pair.phase,
-        processor: pair.processor,
-        runId: run.runId,
-        reason: `run ${run.runId} never reached phase ${pair.phase} (an earlier phase failed: fix that first)`,
-      });
-      continue;
-    }
-    const lastError = `${pair.missing.length} document(s) missing: ${pair.missing
-      .slice(0, 3)
-      .map((m) => `${m.collection}/${m.id}`)
-      .join(', ')}${pair.missing.length > 3 ? ', ...' : ''}`;
-    const requestId = makeRequestId({ runId: run.runId, phase: pair.phase, processor: pair.processor });
-    const request: ProcessorRequest = {
-      runId: run.runId,
-      requestId,
-      partition: pair.partition,
-      phase: pair.phase,
-      processor: pair.processor,
-      triggerSource: 'retry',
-      parentEventId: null,
-      traceparent: newTraceparent(),
-    };
-    await put(requestId, {
-      runId: run.runId,
-      partition: pair.partition,
-      phase: pair.phase,
-      processor: pair.processor,
-      request,
-      retryTarget: null,
-      lastError,
-    });
-  }
-  return { enqueued, deferred };
 }

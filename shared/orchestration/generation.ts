@@ -1,4 +1,5 @@
 import type { DocData, DocumentStore, Transaction } from '../ports/store.ts';
+import { appendEvent } from '../events/write-event.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
 /**
@@ -49,9 +50,8 @@ export async function recordSuperseded(
     at: string;
   },
 ): Promise<void> {
-  const eventId = `${input.requestId ?? input.runId}--superseded--${input.what}`;
-  await store.set(COLLECTIONS.events, eventId, {
-    eventId,
+  await appendEvent(store, {
+    eventId: `${input.requestId ?? input.runId}--superseded--${input.what}`,
     type: 'superseded',
     at: input.at,
     runId: input.runId,
@@ -64,6 +64,8 @@ export async function recordSuperseded(
     traceparent: input.traceparent,
     parentEventId: null,
     currentRunId: input.currentRunId,
-    message: `${input.what} of run ${input.runId} acked without effect: run ${input.currentRunId} is the current run of ${input.partition}`,
+    message:
+      `${input.what} of run ${input.runId} acked without effect: ` +
+      `run ${input.currentRunId} is the current run of ${input.partition}`,
   });
 }

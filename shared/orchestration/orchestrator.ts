@@ -3,18 +3,14 @@ import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore } from '../ports/store.ts';
-import type { FaultInjector } from '../runtime/faults.ts';
-import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
-import type { GateExpectations } from './gate.ts';
 import type { Notifier } from '../recovery/notifier.ts';
-import { decodeBase64Json } from '../messages/decode.ts';
-import { ProcessorOutcomeSchema } from '../messages/messages.ts';
-import type { QueueEntry } from '../recovery/queue-entry.ts';
-import { COLLECTIONS } from '../runtime/collections.ts';
-import { pumpDependencies, requestDependencies } from './dependencies.ts';
-import { handleProcessorOutcome } from './record-outcome.ts';
-import type { RunDoc } from './run-doc.ts';
-import { handleRunRequest } from './start-run.ts';
+import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import { decidePhase } from './decide-phase.ts';
+import { decideRunStart } from './decide-run-start.ts';
+import { followDependencies } from './follow-dependencies.ts';
+import type { GateExpectations } from './gate.ts';
+import { recordOutcome } from './record-outcome.ts';
+import { startRun } from './start-run.ts';
 
 export interface OrchestratorDeps {
   definition: LoadedDefinition;
@@ -23,66 +19,27 @@ export interface OrchestratorDeps {
   publisher: Publisher;
   clock: Clock;
   logger: Logger;
-  faults?: FaultInjector;
   notifier?: Notifier;
 }
 
 /**
- * With `dependencies: 'trigger'`, after an outcome is recorded: a wait for earlier partitions
- * asks for them, and a run that ended lets the next ones start (and its waiters resume). A
- * failure to record the request answers 5xx (the redelivery records nothing twice and asks
- * again); a failure of the pump is only logged (pumpQuietly).
+ * The two decisions the orchestrator commits before it sends what they decided: a seam where the
+ * composition root may wrap them (a crash point between the commit and the send, say:
+ * `crashAfter` in runtime/faults.ts). Each must stay a function of the same type.
  */
-async function followDependencies(deps: OrchestratorDeps, event: PubSubCloudEvent): Promise<void> {
-  const outcome = ProcessorOutcomeSchema.safeParse(decodeBase64JsonOrNull(event));
-  if (!outcome.success) return;
-  if ('outcome' in outcome.data && outcome.data.outcome === 'waiting') {
-    const entry = (await deps.store.get(COLLECTIONS.queue, outcome.data.requestId)) as QueueEntry | undefined;
-    if (entry?.status !== 'waiting' || entry.errorReason !== 'earlier_partitions_missing') return;
-    // Runs are started for a run that waits: a request published by hand outside any run (or of a
-    // superseded one) waits as with 'wait', and starts nothing that would supersede it.
-    const waitingRun = entry.runId
-      ? ((await deps.store.get(COLLECTIONS.runs, entry.runId)) as RunDoc | undefined)
-      : undefined;
-    if (!waitingRun || waitingRun.supersededBy) return;
-    await requestDependencies(deps, entry);
-    await pumpQuietly(deps);
-    return;
-  }
-  const run = (await deps.store.get(COLLECTIONS.runs, outcome.data.runId)) as RunDoc | undefined;
-  if (run && run.status !== 'RUNNING') await pumpQuietly(deps);
+export interface OrchestrationSteps {
+  decideRunStart: typeof decideRunStart;
+  decidePhase: typeof decidePhase;
 }
 
-/**
- * The pump is global: its failure is logged, not answered 5xx (the outcome is recorded, and a
- * redelivery would not cure a pump problem but could dead-letter the outcome); the reconciler
- * pumps again every tick.
- */
-async function pumpQuietly(deps: OrchestratorDeps): Promise<void> {
-  try {
-    await pumpDependencies(deps);
-  } catch (error) {
-    deps.logger.error(
-      { err: error instanceof Error ? error.message : String(error) },
-      'partition dependency pump failed; the reconciler pumps again',
-    );
-  }
-}
-
-function decodeBase64JsonOrNull(event: PubSubCloudEvent): unknown {
-  try {
-    return decodeBase64Json(event.data?.message?.data, 'processor outcome');
-  } catch {
-    return null;
-  }
-}
+export const ORCHESTRATION_STEPS: OrchestrationSteps = { decideRunStart, decidePhase };
 
 /** The phase-to-phase function: it trusts data, not messages. Two entry points, one per topic. */
-export function createOrchestrator(deps: OrchestratorDeps) {
+export function createOrchestrator(deps: OrchestratorDeps, steps: OrchestrationSteps = ORCHESTRATION_STEPS) {
   return {
-    onRunRequest: (event: PubSubCloudEvent) => handleRunRequest(deps, event),
+    onRunRequest: (event: PubSubCloudEvent) => startRun(deps, steps, event),
     onProcessorOutcome: async (event: PubSubCloudEvent) => {
-      await handleProcessorOutcome(deps, event);
+      await recordOutcome(deps, steps, event);
       if (deps.definition.dependencies.mode === 'trigger') await followDependencies(deps, event);
     },
   };

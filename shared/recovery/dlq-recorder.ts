@@ -1,26 +1,13 @@
 import type { LoadedDefinition } from '../definition/load.ts';
-import type { PartitionScheme } from '../definition/partition.ts';
-import {
-  ProcessorOutcomeSchema,
-  ProcessorRequestSchema,
-  RunRequestSchema,
-  TOPICS,
-} from '../messages/messages.ts';
-import {
-  firstPublishedAt,
-  resolveRunRequest,
-  runRequestEntryId,
-  runRequestKey,
-  type ResolvedRunRequest,
-} from '../messages/run-request-key.ts';
+import { firstPublishedAt } from '../messages/run-request-key.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
-import type { DocData, DocumentStore } from '../ports/store.ts';
+import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import type { FaultInjector } from '../runtime/faults.ts';
-import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
-import type { Notifier } from './notifier.ts';
 import { storedMessage } from '../runtime/failure-queue.ts';
+import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import { identify, sourceTopicOf } from './dead-letter-identity.ts';
+import type { Notifier } from './notifier.ts';
 import { nextRetryDelayMs } from './queue-policy.ts';
 
 export interface DlqRecorderDeps {
@@ -28,105 +15,13 @@ export interface DlqRecorderDeps {
   store: DocumentStore;
   clock: Clock;
   logger: Logger;
-  faults?: FaultInjector;
   notifier?: Notifier;
-}
-
-/** What a dead-lettered message is, and the key of its queue entry. */
-interface Identified {
-  entryId: string;
-  kind: 'processor_request' | 'run_request' | 'processor_outcome' | 'unknown';
-  request: DocData | null;
-  retryTarget: { topic: string; message: unknown } | null;
-  runId: string | null;
-  partition: string | null;
-  phase: string;
-  processor: string | null;
-}
-
-function sourceTopicOf(attributes: Record<string, string>, event: PubSubCloudEvent): string {
-  // `projects/P/subscriptions/<topic>-sub`: every source subscription is named after its topic.
-  const subscription = attributes.CloudPubSubDeadLetterSourceSubscription ?? '';
-  const fromSubscription = subscription.split('/').pop()?.replace(/-sub$/, '');
-  if (fromSubscription) return fromSubscription;
-  return (event.source ?? '').split('/').pop()?.replace(/-dlq$/, '') ?? 'unknown';
-}
-
-function identify(
-  scheme: PartitionScheme,
-  data: unknown,
-  messageId: string,
-  sourceTopic: string,
-  publishedAt: Date,
-): Identified {
-  const request = ProcessorRequestSchema.safeParse(data);
-  if (request.success) {
-    const r = request.data;
-    return {
-      entryId: r.requestId,
-      kind: 'processor_request',
-      request: { ...r },
-      retryTarget: null,
-      runId: r.runId,
-      partition: r.partition,
-      phase: r.phase,
-      processor: r.processor,
-    };
-  }
-  const outcome = ProcessorOutcomeSchema.safeParse(data);
-  if (outcome.success) {
-    const o = outcome.data;
-    return {
-      entryId: `completion-${o.requestId}`,
-      kind: 'processor_outcome',
-      request: null,
-      retryTarget: { topic: TOPICS.processorCompletions, message: o },
-      runId: o.runId,
-      partition: o.partition,
-      phase: 'orchestrator',
-      processor: o.processor,
-    };
-  }
-  const run = RunRequestSchema.safeParse(data);
-  if (run.success) {
-    let resolved: ResolvedRunRequest | undefined;
-    try {
-      // Stored with its partition: a retry tomorrow must run the partition it was for, not tomorrow's yesterday.
-      resolved = resolveRunRequest(scheme, run.data, publishedAt);
-    } catch {
-      resolved = undefined;
-    }
-    // Keyed by resolved content: a run request that dead-letters again after a retry finds its entry.
-    if (resolved) {
-      return {
-        entryId: runRequestEntryId(runRequestKey(resolved)),
-        kind: 'run_request',
-        request: null,
-        retryTarget: { topic: TOPICS.runRequests, message: resolved },
-        runId: null,
-        partition: resolved.partition,
-        phase: 'orchestrator',
-        processor: null,
-      };
-    }
-  }
-  return {
-    entryId: `msg-${messageId}`,
-    kind: 'unknown',
-    request: null,
-    retryTarget: null,
-    runId: null,
-    partition: null,
-    phase: sourceTopic,
-    processor: null,
-  };
 }
 
 /**
  * Consumes every dead-letter topic. Writes the durable queue entry (keyed by requestId)
  * with the original message, the delivery count, the last error and its type from the event
- * log, and the first failure time; acks only after the entry is written (a failed write
- * throws: the message is redelivered and recorded next time).
+ * log, and the first failure time; acks only after the entry is written (see ack-contract.ts).
  */
 export function createDlqRecorder(deps: DlqRecorderDeps) {
   return async function recordDeadLetter(event: PubSubCloudEvent): Promise<void> {
@@ -162,8 +57,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     const last = failures.at(-1);
     const now = deps.clock.now();
     const nowIso = now.toISOString();
-    const store = deps.faults ? deps.faults.storeFor('dlq-recorder', deps.store) : deps.store;
-    const status = await store.transaction(
+    const status = await deps.store.transaction(
       async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
         const existing = await tx.get(COLLECTIONS.queue, id.entryId);
         const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;

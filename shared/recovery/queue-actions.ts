@@ -4,9 +4,10 @@ import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, Filter } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../runtime/failure-queue.ts';
-import { retryMessage } from './auto-retry.ts';
+import { retryMessage } from './retry-claim.ts';
 import { readSupersessions, settleSuperseded } from './supersede.ts';
 import { isOpen } from './queue-policy.ts';
+import type { QueueTransitionType } from '../events/pipeline-event.ts';
 import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
 
 /** Manual recovery: what the CLI and the dashboard do to queue entries. Every change is a transaction and an event. */
@@ -76,7 +77,7 @@ async function transition(
   entryId: string,
   allowed: readonly QueueStatus[],
   to: QueueStatus,
-  type: string,
+  type: QueueTransitionType,
   note: string,
   extra: Record<string, unknown> = {},
 ): Promise<QueueEntry> {

@@ -1,64 +1,125 @@
-import type { DocData, Transaction } from '../ports/store.ts';
+import { z } from 'zod';
+import { ERROR_KINDS } from '../errors/classify.ts';
+import type { QueueTransitionType } from '../events/pipeline-event.ts';
+import { writeEvent } from '../events/write-event.ts';
+import type { Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import type { QueueStatus } from '../runtime/failure-queue.ts';
+import { QUEUE_STATUSES, type QueueStatus } from '../runtime/failure-queue.ts';
+import { parseDocument, type DocumentReader } from '../store/parse-document.ts';
 
-/** `failed_processor_queue/{entryId}` as the recovery code reads it. */
-export interface QueueEntry {
+/** `failed_processor_queue/{entryId}`, as every reader parses it. */
+export const QueueEntrySchema = z.looseObject({
+  requestId: z.string().min(1),
+  status: z.enum(QUEUE_STATUSES),
+  errorType: z.enum(ERROR_KINDS),
+  errorReason: z.string(),
+  lastError: z.string(),
+  needsManualFix: z.boolean(),
+  runId: z.string().nullable(),
+  partition: z.string().nullable(),
+  phase: z.string(),
+  processor: z.string().nullable(),
+  /** The ProcessorRequest to re-publish, when the entry is a processor's. */
+  request: z.record(z.string(), z.unknown()).nullable(),
+  /** For entries that are not a processor's (the orchestrator's DLQ): what to re-publish where. */
+  retryTarget: z.object({ topic: z.string(), message: z.unknown() }).nullable().optional(),
+  failureEventId: z.string().nullable(),
+  firstFailedAt: z.string(),
+  occurrences: z.number().int().optional(),
+  /** Automatic and manual retries of a failure: at most the queue's maxRetries automatic ones. */
+  retryCount: z.number().int().nonnegative(),
+  /** Times the source was asked again while the entry was waiting for it (no limit but the deadline). */
+  waitChecks: z.number().int().optional(),
+  /** Its re-run completed; the entry waits for its phase's gate (closed on a pass, counted on a failure). */
+  awaitingGate: z.boolean().optional(),
+  /** Set when a person resolved it (`queue resolve`): a gate never re-opens such an entry. */
+  resolvedAt: z.string().optional(),
+  /** What the last automatic claim was: a retry, or a source check of a waiting entry. */
+  lastClaim: z.enum(['retry', 'source_check']).optional(),
+  nextRetryAt: z.string().nullable(),
+  deadlineAt: z.string().nullable(),
+  /** A wait on this pipeline's own earlier partitions: which ones (null otherwise). */
+  waitingForPartitions: z.array(z.string()).nullable().optional(),
+  /** The runs of those partitions when the dependency pump last resumed it: it resumes once per state. */
+  dependencyResumeKey: z.string().nullable().optional(),
+  deliveryCount: z.number().nullable().optional(),
+  note: z.string().nullable().optional(),
+});
+export type QueueEntry = z.infer<typeof QueueEntrySchema>;
+
+/** A queue entry read from the store, parsed (a corrupt one is an error naming the field). */
+export const parseEntry = (id: string, data: Record<string, unknown> | undefined): QueueEntry | undefined =>
+  parseDocument(QueueEntrySchema, COLLECTIONS.queue, id, data);
+
+/** Parses an entry whose id is not at hand (its requestId names it). */
+export const asEntry = (data: Record<string, unknown> | undefined): QueueEntry | undefined =>
+  parseEntry(typeof data?.requestId === 'string' ? data.requestId : '(unnamed)', data);
+
+export const readEntry = async (reader: DocumentReader, id: string): Promise<QueueEntry | undefined> =>
+  parseEntry(id, await reader.get(COLLECTIONS.queue, id));
+
+/** What a new entry says about its failure; the rest is counted (see {@link newQueueEntry}). */
+export interface NewQueueEntry {
   requestId: string;
   status: QueueStatus;
-  errorType: string;
+  errorType: QueueEntry['errorType'];
   errorReason: string;
+  errorName: string;
   lastError: string;
-  needsManualFix: boolean;
+  stack?: string | null;
   runId: string | null;
   partition: string | null;
   phase: string;
   processor: string | null;
-  /** The ProcessorRequest to re-publish, when the entry is a processor's. */
   request: Record<string, unknown> | null;
-  /** For entries that are not a processor's (the orchestrator's DLQ): what to re-publish where. */
   retryTarget?: { topic: string; message: unknown } | null;
+  originalMessage?: Record<string, unknown> | null;
   failureEventId: string | null;
-  firstFailedAt: string;
-  occurrences?: number;
-  /** Automatic and manual retries of a failure: at most the queue's maxRetries automatic ones. */
-  retryCount: number;
-  /** Times the source was asked again while the entry was waiting for it (not retries: no limit but the deadline). */
-  waitChecks?: number;
-  /** Its re-run completed; the entry waits for its phase's gate (closed on a pass, counted on a failure). */
-  awaitingGate?: boolean;
-  /** Set when a person resolved it (`queue resolve`): a gate never re-opens such an entry. */
-  resolvedAt?: string;
-  /** What the last automatic claim was: a retry, or a source check of a waiting entry. */
-  lastClaim?: 'retry' | 'source_check';
   nextRetryAt: string | null;
-  deadlineAt: string | null;
-  /** A wait on this pipeline's own earlier partitions: which ones (null otherwise). */
-  waitingForPartitions?: string[] | null;
-  /** The runs of those partitions when the dependency pump last resumed it: it resumes once per state. */
-  dependencyResumeKey?: string | null;
+  deadlineAt?: string | null;
+  waitingForPartitions?: readonly string[] | null;
   deliveryCount?: number | null;
-  note?: string | null;
 }
 
-export const asEntry = (data: DocData | undefined): QueueEntry | undefined => data as QueueEntry | undefined;
+/**
+ * The one shape of a queue entry document. A failure recorded again on an existing entry counts
+ * an occurrence and keeps its history (first failure, retries, source checks, dependency resume);
+ * only a person's `needsManualFix` follows from the status.
+ */
+export function newQueueEntry(input: NewQueueEntry, at: string, existing?: QueueEntry) {
+  return {
+    ...input,
+    stack: input.stack ?? null,
+    needsManualFix: input.status === 'failed_permanent',
+    originalMessage: input.originalMessage ?? null,
+    deadlineAt: input.deadlineAt ?? null,
+    waitingForPartitions: input.waitingForPartitions?.length ? [...input.waitingForPartitions] : null,
+    firstFailedAt: existing?.firstFailedAt ?? at,
+    lastFailedAt: at,
+    occurrences: (existing?.occurrences ?? 0) + 1,
+    retryCount: existing?.retryCount ?? 0,
+    waitChecks: existing?.waitChecks ?? 0,
+    dependencyResumeKey: existing?.dependencyResumeKey ?? null,
+    updatedAt: at,
+  } satisfies QueueEntry;
+}
 
 /** Every queue transition is an event linked (parentEventId) to the failure it answers. */
 export function recordTransition(
   tx: Transaction,
   input: {
     entry: QueueEntry;
-    type: string;
+    type: QueueTransitionType;
     at: string;
     from: QueueStatus;
     to: QueueStatus;
     message?: string;
-    extra?: DocData;
+    extra?: Record<string, unknown>;
   },
 ): string {
-  const eventId = `${input.entry.requestId}--q${input.entry.retryCount}--${input.type}--${input.at}`;
-  tx.set(COLLECTIONS.events, eventId, {
-    eventId,
+  return writeEvent(tx, {
+    ...input.extra,
+    eventId: `${input.entry.requestId}--q${input.entry.retryCount}--${input.type}--${input.at}`,
     type: input.type,
     at: input.at,
     runId: input.entry.runId,
@@ -73,7 +134,5 @@ export function recordTransition(
     from: input.from,
     to: input.to,
     message: input.message ?? null,
-    ...input.extra,
   });
-  return eventId;
 }

@@ -1,16 +1,21 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { Publisher } from '../ports/publisher.ts';
-import type { DocumentStore, DocWrite } from '../ports/store.ts';
 
 /**
  * Fault injection, for tests, the demo and the chaos soak. Set by the PHASEGATE_FAULTS
- * environment variable (JSON); off unless set. Write-failure counters live in the process,
- * so "the first K writes fail" holds for one function instance; crash counters live in a
- * marker file, so a restarted instance does not crash again.
+ * environment variable (JSON); off unless set. The injector only counts what is left of each
+ * fault; the decorators of fault-decorators.ts apply them where the dependencies are built, so no
+ * handler mentions faults. Write-failure and slow-run counters live in the process, so "the first
+ * K writes fail" holds for one function instance; crash counters live in {@link CrashMarkers}
+ * (marker files at the root), so a restarted instance does not crash again.
  */
+
+/** Where a crash can be injected: after the orchestrator recorded a decision, before it sent it. */
+export const CRASH_POINTS = ['after-run-decision', 'after-trigger-decision'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
 export const FaultSpecSchema = z
   .object({
+    /** By processor name, or `dlq-recorder` for the dead-letter recorder's own writes. */
     writeFailures: z
       .array(
         z
@@ -41,7 +46,7 @@ export const FaultSpecSchema = z
       .array(
         z
           .object({
-            point: z.string().min(1),
+            point: z.enum(CRASH_POINTS),
             times: z.number().int().positive(),
             markerFile: z.string().min(1),
           })
@@ -69,34 +74,50 @@ export class InjectedWriteError extends Error {
   readonly code = 14;
 }
 
+/** How many times each crash has fired, kept where it outlives the process the crash kills. */
+export interface CrashMarkers {
+  /** How many times the crash counted by `marker` (its `markerFile`) has fired. */
+  fired(marker: string): number;
+  /** Counts one more firing. */
+  recordFiring(marker: string): void;
+}
+
 export interface FaultInjector {
-  /** The store a processor sees: its writes fail while its fault lasts. */
-  storeFor(processor: string, store: DocumentStore): DocumentStore;
-  /** The publisher, duplicating every message when asked to. */
-  publisher(publisher: Publisher): Publisher;
-  /** Exits the process here when a crash is configured for this point and not used up. */
-  crashPoint(point: string): void;
   /** Waits when a slow run is configured for this processor and not used up. */
   delay(processor: string): Promise<void>;
+  /** Whether write failures are configured for this processor (or `dlq-recorder`) at all. */
+  failsWrites(processor: string): boolean;
+  /** Throws {@link InjectedWriteError} while this processor's write failures last; each throw uses one up. */
+  failWrite(processor: string): void;
+  /** How many times each message is published (1: no duplicates). */
+  readonly publishCopies: number;
+  /** Exits the process here when a crash is configured for this point and not used up. */
+  crashPoint(point: CrashPoint): void;
+}
+
+export interface FaultInjectorOptions {
+  /** Defaults to counts held in this process (a test's): a restarted process would crash again. */
+  crashMarkers?: CrashMarkers;
+  exit?: (code: number) => never;
+}
+
+function processCrashMarkers(): CrashMarkers {
+  const fired = new Map<string, number>();
+  return {
+    fired: (marker) => fired.get(marker) ?? 0,
+    recordFiring: (marker) => void fired.set(marker, (fired.get(marker) ?? 0) + 1),
+  };
 }
 
 export function createFaultInjector(
   spec: Partial<FaultSpec>,
-  exit: (code: number) => never = (code) => process.exit(code),
+  options: FaultInjectorOptions = {},
 ): FaultInjector {
+  const markers = options.crashMarkers ?? processCrashMarkers();
+  const exit = options.exit ?? ((code: number) => process.exit(code));
   const remaining = new Map<string, number | 'always'>(
     (spec.writeFailures ?? []).map((f) => [f.processor, f.times]),
   );
-  function maybeFail(processor: string): void {
-    const left = remaining.get(processor);
-    if (left === undefined) return;
-    if (left !== 'always') {
-      if (left <= 0) return;
-      remaining.set(processor, left - 1);
-    }
-    throw new InjectedWriteError(`14 UNAVAILABLE: injected write failure for processor ${processor}`);
-  }
-  const copies = spec.duplicatePublishes ?? 1;
   const slow = new Map((spec.slowHandlers ?? []).map((s) => [s.processor, { ...s }]));
   return {
     async delay(processor) {
@@ -106,48 +127,23 @@ export function createFaultInjector(
       process.stderr.write(`phasegate: injected delay of ${rule.delayMs} ms for ${processor}\n`);
       await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
     },
-    storeFor(processor, store) {
-      if (!remaining.has(processor)) return store;
-      return {
-        get: (collection, id) => store.get(collection, id),
-        getMany: (collection, ids) => store.getMany(collection, ids),
-        countWhere: (collection, filters) => store.countWhere(collection, filters),
-        query: (collection, options) => store.query(collection, options),
-        transaction: async (fn) => {
-          maybeFail(processor);
-          return store.transaction(fn);
-        },
-        set: async (collection, id, data, options) => {
-          maybeFail(processor);
-          return store.set(collection, id, data, options);
-        },
-        create: async (collection, id, data) => {
-          maybeFail(processor);
-          return store.create(collection, id, data);
-        },
-        writeBatch: async (writes: readonly DocWrite[]) => {
-          maybeFail(processor);
-          return store.writeBatch(writes);
-        },
-      };
+    failsWrites: (processor) => remaining.has(processor),
+    failWrite(processor) {
+      const left = remaining.get(processor);
+      if (left === undefined) return;
+      if (left !== 'always') {
+        if (left <= 0) return;
+        remaining.set(processor, left - 1);
+      }
+      throw new InjectedWriteError(`14 UNAVAILABLE: injected write failure for processor ${processor}`);
     },
-    publisher(publisher) {
-      if (copies <= 1) return publisher;
-      return {
-        async publish(topic, message, attributes) {
-          const ids = await Promise.all(
-            Array.from({ length: copies }, () => publisher.publish(topic, message, attributes)),
-          );
-          return ids[0]!;
-        },
-      };
-    },
+    publishCopies: spec.duplicatePublishes ?? 1,
     crashPoint(point) {
       for (const crash of spec.crashes ?? []) {
         if (crash.point !== point) continue;
-        const done = existsSync(crash.markerFile) ? Number(readFileSync(crash.markerFile, 'utf8')) || 0 : 0;
+        const done = markers.fired(crash.markerFile);
         if (done >= crash.times) continue;
-        writeFileSync(crash.markerFile, String(done + 1));
+        markers.recordFiring(crash.markerFile);
         process.stderr.write(`phasegate: injected crash at ${point} (${done + 1}/${crash.times})\n`);
         exit(137);
       }

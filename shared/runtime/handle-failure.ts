@@ -1,11 +1,6 @@
 import { actionFor, classify } from '../errors/classify.ts';
 import { describeError } from '../errors/describe.ts';
-import {
-  PROCESSOR_COMPLETED_TOPIC,
-  type ProcessorFailed,
-  type ProcessorRequest,
-} from '../messages/messages.ts';
-import { childTraceparent } from '../messages/fields.ts';
+import { PROCESSOR_COMPLETED_TOPIC, type ProcessorRequest } from '../messages/messages.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -14,6 +9,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import { assertNever } from '../lib/assert-never.ts';
 import { TransientError } from '../errors/errors.ts';
 import { appendEvent, attemptEventId, errorEventFields, requestEventFields } from './events.ts';
+import { failureNotice } from './failure-notice.ts';
 import { recordFailure, type OriginalMessage } from './failure-queue.ts';
 import { isCurrentAttempt, markRunFailed } from './processor-runs.ts';
 
@@ -48,9 +44,8 @@ function partitionsOf(error: unknown): string[] {
 }
 
 /**
- * Decides what a processor failure means for delivery. Returns normally only after the
- * failure is durably recorded in the queue (then the caller acks on purpose); throws to
- * make functions-framework answer 5xx so Pub/Sub redelivers.
+ * Decides what a processor failure means for delivery (see ack-contract.ts): throws to have it
+ * redelivered, or returns once it is recorded in the queue.
  */
 export async function handleProcessorFailure(error: unknown, ctx: FailureContext): Promise<void> {
   const classification = classify(error);
@@ -111,7 +106,7 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
     case 'wait_for_source':
     case 'fail_permanent': {
       const wanted = action === 'wait_for_source' ? 'waiting' : 'failed_permanent';
-      // Durable first, ack second: if either write fails this throws and the message is redelivered.
+      // Recorded before the ack (see ack-contract.ts): a failed write throws.
       await appendEvent(ctx.store, event);
       const status = await recordFailure(
         ctx.store,
@@ -146,20 +141,13 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
         );
         throw new SupersededAttemptError(ctx.request.requestId, ctx.attempt);
       }
-      const notice: ProcessorFailed = {
+      const notice = failureNotice(ctx.request, {
         outcome: status,
-        runId: ctx.request.runId,
-        requestId: ctx.request.requestId,
-        partition: ctx.request.partition,
-        phase: ctx.request.phase,
-        processor: ctx.request.processor,
-        triggerSource: ctx.request.triggerSource,
         parentEventId: eventId,
-        traceparent: childTraceparent(ctx.request.traceparent),
         errorType: classification.kind,
         message: described.message,
         failedAt: now.toISOString(),
-      };
+      });
       if (
         !(await markRunFailed(
           ctx.store,

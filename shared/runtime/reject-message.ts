@@ -1,8 +1,12 @@
 import { classify, type Classification } from '../errors/classify.ts';
 import { describeError, type ErrorDescription } from '../errors/describe.ts';
-import type { ProcessorRequest } from '../messages/messages.ts';
+import { PROCESSOR_COMPLETED_TOPIC, type ProcessorRequest } from '../messages/messages.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { appendEvent, requestEventFields } from './events.ts';
+import { failureNotice } from './failure-notice.ts';
 import { recordFailure, type OriginalMessage } from './failure-queue.ts';
 import { messageIdOf, type PubSubCloudEvent } from './pubsub-event.ts';
 
@@ -85,4 +89,37 @@ export async function recordRejection(
     input.now,
   );
   return { entryId, eventId, classification, described };
+}
+
+/**
+ * A phase's message no retry can make right, recorded by {@link recordRejection}; when it parsed
+ * as a request, its run is sent the failed_permanent notice. Then acked on purpose (see
+ * ack-contract.ts).
+ */
+export async function rejectPhaseMessage(
+  deps: { store: DocumentStore; publisher: Publisher; clock: Clock; logger: Logger },
+  rejected: { error: unknown; event: PubSubCloudEvent; phase: string; request: ProcessorRequest | null },
+): Promise<void> {
+  const { error, event, phase, request } = rejected;
+  const now = deps.clock.now();
+  const { eventId, described } = await recordRejection(deps.store, { event, error, phase, request, now });
+  if (request) {
+    const notice = failureNotice(request, {
+      outcome: 'failed_permanent',
+      parentEventId: eventId,
+      errorType: 'permanent',
+      message: described.message,
+      failedAt: now.toISOString(),
+    });
+    await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, notice, { requestId: request.requestId });
+  }
+  deps.logger.error(
+    {
+      phase,
+      messageId: messageIdOf(event),
+      requestId: request?.requestId,
+      err: described.message,
+    },
+    'message rejected: recorded as failed_permanent, acking',
+  );
 }

@@ -35,3 +35,31 @@ export function pubsubEvent(
 
 /** A clock the test moves by hand. */
 export { manualClock } from '../../shared/testing/manual-clock.ts';
+
+/**
+ * A whole `failed_processor_queue` document (the kit parses every entry it reads): what a test
+ * does not say is a plain open entry of phase alpha.
+ */
+export function makeQueueEntry(
+  fields: Record<string, unknown> & { requestId: string },
+): Record<string, unknown> {
+  return {
+    status: 'pending',
+    errorType: 'permanent',
+    errorReason: 'test',
+    errorName: 'Error',
+    lastError: 'a test failure',
+    needsManualFix: false,
+    runId: null,
+    partition: null,
+    phase: 'alpha',
+    processor: null,
+    request: null,
+    failureEventId: null,
+    firstFailedAt: '2026-01-01T00:00:00.000Z',
+    retryCount: 0,
+    nextRetryAt: null,
+    deadlineAt: null,
+    ...fields,
+  };
+}

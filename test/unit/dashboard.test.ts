@@ -3,10 +3,11 @@ import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { loadDashboardAuth } from '../../shared/operations/dashboard/auth.ts';
-import { createDashboard, type DashboardRequest } from '../../shared/operations/dashboard/handler.ts';
+import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
+import type { DashboardRequest } from '../../shared/operations/dashboard/http.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { makeProcessorRequest, manualClock } from '../support/factories.ts';
+import { makeProcessorRequest, makeQueueEntry, manualClock } from '../support/factories.ts';
 
 const READ = 'read-token-0123456789';
 const ACT = 'act-token-0123456789ab';
@@ -48,16 +49,20 @@ describe('dashboard access', () => {
   it('needs a token to read; a read token cannot act; an act token can', async () => {
     const d = dashboard();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await d.store.set(COLLECTIONS.queue, request.requestId, {
-      requestId: request.requestId,
-      status: 'failed_permanent',
-      request,
-      retryCount: 0,
-      phase: 'alpha',
-      processor: 'widgets',
-      failureEventId: 'f',
-      firstFailedAt: '2026-01-01T00:00:00Z',
-    });
+    await d.store.set(
+      COLLECTIONS.queue,
+      request.requestId,
+      makeQueueEntry({
+        requestId: request.requestId,
+        status: 'failed_permanent',
+        request,
+        retryCount: 0,
+        phase: 'alpha',
+        processor: 'widgets',
+        failureEventId: 'f',
+        firstFailedAt: '2026-01-01T00:00:00Z',
+      }),
+    );
     expect((await d.call('GET', '/api/state')).status).toBe(401);
     expect((await d.call('GET', '/api/state', 'wrong-token-0123456789')).status).toBe(401);
     expect((await d.call('GET', '/api/state', READ)).status).toBe(200);
@@ -147,16 +152,20 @@ describe('dashboard access', () => {
   it('acts only on a same-origin JSON POST: a cross-site form cannot discard an entry', async () => {
     const d = dashboard();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await d.store.set(COLLECTIONS.queue, request.requestId, {
-      requestId: request.requestId,
-      status: 'failed_permanent',
-      request,
-      retryCount: 0,
-      phase: 'alpha',
-      processor: 'widgets',
-      failureEventId: 'f',
-      firstFailedAt: '2026-01-01T00:00:00Z',
-    });
+    await d.store.set(
+      COLLECTIONS.queue,
+      request.requestId,
+      makeQueueEntry({
+        requestId: request.requestId,
+        status: 'failed_permanent',
+        request,
+        retryCount: 0,
+        phase: 'alpha',
+        processor: 'widgets',
+        failureEventId: 'f',
+        firstFailedAt: '2026-01-01T00:00:00Z',
+      }),
+    );
     const discard = (headers: Record<string, string>) =>
       d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'from elsewhere' }, headers);
     expect((await discard({ 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);

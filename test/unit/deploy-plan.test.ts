@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { referenceDefinition } from '../../functions/pipeline/definition.ts';
 import { readIndexesFile, declaredIndexesPath } from '../../shared/adapters/declared-indexes.ts';
-import { gcloudPlan, renderShell, shellQuote, type DeployStep } from '../../infra/deploy/gcloud.ts';
+import { renderShell, shellQuote } from '../../infra/deploy/deploy-script.ts';
+import { gcloudPlan, type DeployStep } from '../../infra/deploy/gcloud.ts';
 import {
   functionUrl,
   PROJECT_NUMBER_PLACEHOLDER,
@@ -10,7 +11,7 @@ import {
 } from '../../infra/deploy/target.ts';
 import { terraformPlan } from '../../infra/deploy/terraform.ts';
 import { planResources } from '../../infra/plan.ts';
-import { auditPlan } from '../../infra/validate/static-audit.ts';
+import { auditPlan } from '../../infra/validate/plan-audit.ts';
 import { runDeployPlan, type CommandResult } from '../../scripts/lib/deploy-runner.ts';
 import { localJobs } from '../../scripts/lib/local-scheduler.ts';
 

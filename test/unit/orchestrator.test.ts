@@ -3,7 +3,7 @@ import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
-import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
+import { createOrchestrator, ORCHESTRATION_STEPS } from '../../shared/orchestration/orchestrator.ts';
 import { runIdFor } from '../../shared/orchestration/start-run.ts';
 import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
 import { reconcile } from '../../shared/operations/reconciler.ts';
@@ -13,21 +13,22 @@ import { createDlqRecorder } from '../../shared/recovery/dlq-recorder.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 import type { Alert, Notifier } from '../../shared/recovery/notifier.ts';
 import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
-import { pumpDependencies } from '../../shared/orchestration/dependencies.ts';
+import { pumpDependencies } from '../../shared/orchestration/dependencies/pump-dependencies.ts';
 import { isOpen } from '../../shared/recovery/queue-policy.ts';
 import type { QueueStatus } from '../../shared/runtime/failure-queue.ts';
 import type { GateExpectations } from '../../shared/orchestration/gate.ts';
 
 const rid = (partition: string, messageId: string) => runIdFor(partition, messageId, undefined);
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import { createFaultInjector } from '../../shared/runtime/faults.ts';
+import { createFaultInjector, type CrashPoint } from '../../shared/runtime/faults.ts';
+import { crashAfter } from '../../shared/runtime/fault-decorators.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
 import { makeRequestId, phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { loadDefinition, type LoadedDefinition } from '../../shared/definition/load.ts';
 import { testDefinition, testDefinitionInput } from '../fixtures/test-pipeline/definition.ts';
 import { testExpectations } from '../fixtures/test-pipeline/expectations.ts';
 import { testProcessors } from '../fixtures/test-pipeline/processors.ts';
-import { makeProcessorRequest, manualClock, pubsubEvent } from '../support/factories.ts';
+import { makeProcessorRequest, makeQueueEntry, manualClock, pubsubEvent } from '../support/factories.ts';
 
 class Crash extends Error {}
 
@@ -46,25 +47,30 @@ function world(
   const clock = manualClock();
   const logger = createMemoryLogger();
   let crashes = options.crashAt ? 1 : 0;
-  const faults = createFaultInjector({});
-  const orchestrator = createOrchestrator({
-    definition,
-    expectations: options.expectations ?? testExpectations,
-    store,
-    publisher,
-    clock,
-    logger,
-    notifier: options.notifier,
-    faults: {
-      ...faults,
-      crashPoint: (point) => {
-        if (point === options.crashAt && crashes > 0) {
-          crashes -= 1;
-          throw new Crash(`crash at ${point}`);
-        }
-      },
+  const faults = {
+    ...createFaultInjector({}),
+    crashPoint: (point: CrashPoint) => {
+      if (point === options.crashAt && crashes > 0) {
+        crashes -= 1;
+        throw new Crash(`crash at ${point}`);
+      }
     },
-  });
+  };
+  const orchestrator = createOrchestrator(
+    {
+      definition,
+      expectations: options.expectations ?? testExpectations,
+      store,
+      publisher,
+      clock,
+      logger,
+      notifier: options.notifier,
+    },
+    {
+      decideRunStart: crashAfter(ORCHESTRATION_STEPS.decideRunStart, 'after-run-decision', faults),
+      decidePhase: crashAfter(ORCHESTRATION_STEPS.decidePhase, 'after-trigger-decision', faults),
+    },
+  );
   const phases = Object.fromEntries(
     definition.phases.map((p) => [
       p.id,
@@ -1208,7 +1214,7 @@ describe('partition dependencies', () => {
     );
     await w.pumpAll();
     const request = makeProcessorRequest({ phase: 'beta', processor: 'summary', partition: '1993-05-02' });
-    const waiting = {
+    const waiting = makeQueueEntry({
       requestId: request.requestId,
       status: 'waiting',
       errorType: 'not_ready',
@@ -1224,7 +1230,7 @@ describe('partition dependencies', () => {
       nextRetryAt: '2099-01-01T00:00:00.000Z',
       deadlineAt: '2099-01-01T00:00:00.000Z',
       waitingForPartitions: ['1993-05-01'],
-    };
+    });
     await w.store.set(COLLECTIONS.queue, request.requestId, waiting);
     const deps = {
       definition: trigger,

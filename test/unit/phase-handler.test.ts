@@ -4,6 +4,7 @@ import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { withInjectedFaults } from '../../shared/runtime/fault-decorators.ts';
 import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
 import type { Processor } from '../../shared/runtime/processor.ts';
@@ -25,19 +26,19 @@ function setup(
   const publisher = new MemoryPublisher();
   const clock = manualClock();
   const logger = createMemoryLogger();
+  const faults =
+    options.failWrites === undefined
+      ? undefined
+      : createFaultInjector({ writeFailures: [{ processor: 'widgets', times: options.failWrites }] });
   const handler = createPhaseHandler({
     definition: testDefinition,
     phaseId: options.phaseId ?? 'alpha',
-    processors: { ...testProcessors, ...options.processors },
+    processors: withInjectedFaults({ ...testProcessors, ...options.processors }, faults),
     store,
     publisher,
     clock,
     logger,
     http: createHttpClient({ retries: 0 }),
-    faults:
-      options.failWrites === undefined
-        ? undefined
-        : createFaultInjector({ writeFailures: [{ processor: 'widgets', times: options.failWrites }] }),
     leaseMs: options.leaseMs,
   });
   return { store, publisher, clock, logger, handler };

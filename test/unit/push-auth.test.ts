@@ -12,10 +12,10 @@ import {
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { loadDashboardAuth } from '../../shared/operations/dashboard/auth.ts';
 import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
-import { createPushHandler } from '../../shared/runtime/push-handler.ts';
+import { createPushHandler } from '../../shared/runtime/ack-contract.ts';
 import type { PubSubCloudEvent } from '../../shared/runtime/pubsub-event.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { makeProcessorRequest, manualClock } from '../support/factories.ts';
+import { makeProcessorRequest, makeQueueEntry, manualClock } from '../support/factories.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 
 const AUDIENCE = 'https://europe-west1-demo.cloudfunctions.net/phase-scrape';
@@ -364,16 +364,20 @@ describe('dashboard with Google identities behind Cloud Run IAM', () => {
       verifyIdToken,
     });
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await store.set(COLLECTIONS.queue, request.requestId, {
-      requestId: request.requestId,
-      status: 'failed_permanent',
-      request,
-      retryCount: 0,
-      phase: 'alpha',
-      processor: 'widgets',
-      failureEventId: 'f',
-      firstFailedAt: '2026-01-01T00:00:00Z',
-    });
+    await store.set(
+      COLLECTIONS.queue,
+      request.requestId,
+      makeQueueEntry({
+        requestId: request.requestId,
+        status: 'failed_permanent',
+        request,
+        retryCount: 0,
+        phase: 'alpha',
+        processor: 'widgets',
+        failureEventId: 'f',
+        firstFailedAt: '2026-01-01T00:00:00Z',
+      }),
+    );
     const jwt = stripped(await token({ aud: DASHBOARD, email: 'oncall@example.com' }));
     const response = await handle({
       method: 'POST',

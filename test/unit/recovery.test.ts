@@ -17,9 +17,10 @@ import {
 } from '../../shared/recovery/queue-actions.ts';
 import { nextRetryDelayMs } from '../../shared/recovery/queue-policy.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { withFailingWrites } from '../../shared/runtime/fault-decorators.ts';
 import { createFaultInjector } from '../../shared/runtime/faults.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { makeProcessorRequest, manualClock, pubsubEvent } from '../support/factories.ts';
+import { makeProcessorRequest, makeQueueEntry, manualClock, pubsubEvent } from '../support/factories.ts';
 
 function setup() {
   const store = new MemoryStore();
@@ -307,10 +308,8 @@ describe('dlq-recorder', () => {
   it('throws (no ack) when its own write fails, and records on the next delivery', async () => {
     const d = setup();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
-    const recorder = createDlqRecorder({
-      ...d,
-      faults: createFaultInjector({ writeFailures: [{ processor: 'dlq-recorder', times: 1 }] }),
-    });
+    const faults = createFaultInjector({ writeFailures: [{ processor: 'dlq-recorder', times: 1 }] });
+    const recorder = createDlqRecorder({ ...d, store: withFailingWrites(d.store, 'dlq-recorder', faults) });
     await expect(recorder(deadLetter(request))).rejects.toThrow(/injected write failure/);
     expect(await d.store.get(COLLECTIONS.queue, request.requestId)).toBeUndefined();
     await recorder(deadLetter(request));
@@ -385,13 +384,17 @@ describe('manual recovery', () => {
 
   it('refuses to retry an entry whose payload never parsed', async () => {
     const d = setup();
-    await d.store.set(COLLECTIONS.queue, 'msg-9', {
-      requestId: 'msg-9',
-      status: 'failed_permanent',
-      request: null,
-      retryCount: 0,
-      phase: 'alpha',
-    });
+    await d.store.set(
+      COLLECTIONS.queue,
+      'msg-9',
+      makeQueueEntry({
+        requestId: 'msg-9',
+        status: 'failed_permanent',
+        request: null,
+        retryCount: 0,
+        phase: 'alpha',
+      }),
+    );
     await expect(retryNow(d, 'msg-9', 'try')).rejects.toThrow(/never parsed/);
     await expect(retryNow(d, 'nope', 'try')).rejects.toThrow('no queue entry "nope"');
   });

@@ -9,21 +9,16 @@ import { compositeIndexFor, createIndexGuard, MissingIndexError } from '../../sh
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { planResources } from '../../infra/plan.ts';
+import { auditLive } from '../../infra/validate/live-audit.ts';
 import {
-  auditLive,
   parseInvokers,
   parseSchedulerJobs,
   type LiveState,
   type LiveSubscription,
-} from '../../infra/validate/live-audit.ts';
+} from '../../infra/validate/live-state.ts';
 import { requiredIndexes } from '../../infra/validate/queries.ts';
-import {
-  auditExpectations,
-  auditIndexes,
-  auditReadme,
-  auditRegistry,
-  readmeTableKeys,
-} from '../../infra/validate/static-audit.ts';
+import { auditReadme, readmeTableKeys } from '../../infra/validate/readme-audit.ts';
+import { auditExpectations, auditIndexes, auditRegistry } from '../../infra/validate/static-audit.ts';
 import { referenceExpectations } from '../../functions/pipeline/gate-expectations.ts';
 import { readFileSync } from 'node:fs';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';

@@ -21,9 +21,21 @@ export type PushAuthResult = { ok: true; email: string } | { ok: false; status: 
 export type PushAuthCheck = (headers: RequestHeaders) => Promise<PushAuthResult>;
 
 /**
- * One Pub/Sub-driven function as the HTTP endpoint its push subscription calls: the same code
- * path on the emulators and in production. 204 acks; anything else makes Pub/Sub redeliver
- * and, after maxDeliveryAttempts, dead-letter. A handler that throws is a 500, never a 2xx.
+ * The ack contract of every Pub/Sub-driven function, stated here once:
+ *
+ * - **Return means ack** (204): the handler returned, so the message is done with.
+ * - **Throw means redeliver** (500): Pub/Sub delivers it again with backoff and, after
+ *   maxDeliveryAttempts, dead-letters it to the recorder. Nothing between a processor and this
+ *   endpoint may swallow an error, so a failure is never acked by accident.
+ * - **A failure not worth redelivering is first recorded durably, then acked on purpose**: a
+ *   message that cannot parse, a permanent failure, a source that has not published. Redelivering
+ *   them would only spend deliveries and end in the dead-letter topic. The record comes first (a
+ *   queue entry and an event) because an ack is final: a record that fails throws, and the
+ *   redelivery records it; an ack before the record could lose the failure.
+ *
+ * Every such function is this HTTP endpoint, called by its push subscription with the push
+ * envelope: the same code path on the emulators and in production. Any answer but a 2xx makes
+ * Pub/Sub redeliver (a refused token is 401 or 403, a body that is no push envelope 400).
  */
 export function createPushHandler(
   name: string,

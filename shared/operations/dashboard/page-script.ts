@@ -1,0 +1,140 @@
+/**
+ * The dashboard page's script, plain browser JavaScript: it polls /api/state every 1.5 s and
+ * re-renders the runs, the queue and the selected run's timeline in place. `__CAN_ACT__` is
+ * replaced by `true` or `false` when the page is served: whether to offer the queue actions.
+ */
+export const DASHBOARD_SCRIPT = `
+const canAct = __CAN_ACT__;
+let selected = null;
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]);
+
+async function getJson(url, init) {
+  const r = await fetch(url, init);
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.message || r.status);
+  return body;
+}
+
+const phaseBadge = (p) =>
+  '<span class="phase ' + esc(p.status) + '" data-phase="' + esc(p.id) + '">' +
+  esc(p.id) + ' ' + p.done + '/' + p.expected + '</span>';
+
+function renderRuns(runs) {
+  const rows = runs.map((r) =>
+    '<tr class="run' + (r.runId === selected ? ' selected' : '') + '" data-run="' + esc(r.runId) + '">' +
+    '<td>' + esc(r.partition) + '</td>' +
+    '<td class="muted">' + esc(r.runId) + '</td>' +
+    '<td><span class="status ' + esc(r.status) + '" data-testid="run-status">' +
+    esc(r.status) + '</span></td>' +
+    '<td>' + r.phases.map(phaseBadge).join('') + '</td>' +
+    '<td>' + esc(r.triggerSource) + '</td>' +
+    '<td class="err">' + esc(r.lastError) + '</td></tr>');
+  document.querySelector('#runs tbody').innerHTML =
+    rows.join('') || '<tr><td colspan="6" class="muted">no runs yet</td></tr>';
+}
+
+const ACTIONS =
+  '<input class="note" placeholder="note (why)">' +
+  '<button data-do="retry">retry</button>' +
+  '<button data-do="resolve">resolve</button>' +
+  '<button data-do="discard">discard</button>';
+
+function renderQueue(queue) {
+  const rows = queue.map((e) =>
+    '<tr data-entry="' + esc(e.requestId) + '">' +
+    '<td class="muted">' + esc(e.requestId) + '</td>' +
+    '<td>' + esc(e.partition) + '</td>' +
+    '<td>' + esc(e.phase) + ' / ' + esc(e.processor) + '</td>' +
+    '<td data-testid="entry-status">' + esc(e.status) + '</td>' +
+    '<td class="action ' + (e.action === 'NEEDS MANUAL FIX' ? 'NEEDS' : '') +
+    '" data-testid="entry-action">' + esc(e.action) + '</td>' +
+    '<td>' + e.retryCount + '</td>' +
+    '<td class="err">' + esc(e.errorType) + ': ' + esc(e.lastError) + '</td>' +
+    '<td>' + (canAct ? ACTIONS : '') + '</td></tr>');
+  document.querySelector('#queue tbody').innerHTML =
+    rows.join('') || '<tr><td colspan="8" class="muted">the queue is empty</td></tr>';
+}
+
+const TIMELINE_HEAD =
+  '<table><thead><tr><th>at</th><th>event</th><th>phase</th><th>processor</th>' +
+  '<th>attempt</th><th>detail</th></tr></thead><tbody>';
+
+async function renderTimeline() {
+  const el = document.getElementById('timeline');
+  if (!selected) {
+    el.innerHTML = '';
+    return;
+  }
+  const { events } = await getJson('/api/runs/' + encodeURIComponent(selected));
+  const byRequest = {};
+  for (const e of events) (byRequest[e.requestId || e.phase] ||= []).push(e);
+  const chain = (e) =>
+    e.requestId && byRequest[e.requestId].length > 1
+      ? ' <span class="muted">(' + byRequest[e.requestId].length + ' in chain)</span>'
+      : '';
+  const rows = events.map((e) =>
+    '<tr><td class="muted">' + esc(e.at) + '</td>' +
+    '<td>' + esc(e.type) + '</td>' +
+    '<td>' + esc(e.phase) + '</td>' +
+    '<td>' + esc(e.processor) + '</td>' +
+    '<td>' + esc(e.attempt) + chain(e) + '</td>' +
+    '<td class="err">' + esc([e.errorType, e.message].filter(Boolean).join(': ')) + '</td></tr>');
+  el.innerHTML =
+    '<h2>Timeline of ' + esc(selected) + '</h2>' + TIMELINE_HEAD + rows.join('') + '</tbody></table>';
+}
+
+function heldNotice(held) {
+  if (!held) return '';
+  if (held.error) return held.error;
+  return held.count > 0 ? 'control-dlq: ' + held.message : '';
+}
+
+async function refresh() {
+  try {
+    const partition = document.getElementById('partition').value.trim();
+    const query = partition ? '?partition=' + encodeURIComponent(partition) : '';
+    const state = await getJson('/api/state' + query);
+    document.getElementById('controldlq').textContent = heldNotice(state.controlDlq);
+    renderRuns(state.runs);
+    renderQueue(state.queue);
+    await renderTimeline();
+    document.getElementById('updated').textContent = new Date(state.generatedAt).toLocaleTimeString();
+  } catch (e) {
+    document.getElementById('updated').textContent = 'error: ' + e.message;
+  }
+}
+
+document.getElementById('runs').addEventListener('click', (ev) => {
+  const row = ev.target.closest('tr[data-run]');
+  if (row) {
+    selected = row.dataset.run;
+    refresh();
+  }
+});
+
+document.getElementById('queue').addEventListener('click', async (ev) => {
+  const button = ev.target.closest('button[data-do]');
+  if (!button) return;
+  const row = button.closest('tr');
+  const note = row.querySelector('input.note').value.trim();
+  if (!note) {
+    alert('Write a note saying why.');
+    return;
+  }
+  try {
+    await getJson('/api/queue/' + encodeURIComponent(row.dataset.entry) + '/' + button.dataset.do, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ note }),
+    });
+  } catch (e) {
+    alert(e.message);
+  }
+  refresh();
+});
+
+document.getElementById('partition').addEventListener('change', refresh);
+refresh();
+setInterval(refresh, 1500);
+`;

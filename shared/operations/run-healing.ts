@@ -1,0 +1,91 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import { describeShortfalls, type GateCheck } from '../orchestration/gate.ts';
+import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from '../orchestration/run-doc.ts';
+import type { PhaseState, ProcessorFailureState } from '../orchestration/run-status.ts';
+import type { QueueEntry } from '../recovery/queue-entry.ts';
+
+/** Runs not final are reconciled; so are PARTIAL/FAILED runs this recent (their queue may have recovered). */
+export const RECONCILE_WINDOW_MS = 7 * 86_400_000;
+
+/** The run as its durable parts say it is: phase decisions, completions and queue entries. */
+export async function recomputeRun(
+  deps: { store: DocumentStore },
+  run: RunDoc,
+): Promise<Pick<RunDoc, 'phases' | 'failures' | 'gateFailures'>> {
+  const phases: Record<string, PhaseState> = {};
+  const gateFailures: Record<string, string> = {};
+  for (const phaseId of run.phaseOrder) {
+    const doc = (await deps.store.get(COLLECTIONS.runPhases, phaseDecisionId(run.runId, phaseId))) as
+      RunPhaseDoc | undefined;
+    const expected = doc?.expected ?? run.phases[phaseId]?.expected ?? [];
+    const status = !doc
+      ? 'PENDING'
+      : doc.status === 'gate_passed'
+        ? 'SUCCEEDED'
+        : doc.status === 'gate_failed'
+          ? 'GATE_FAILED'
+          : 'RUNNING';
+    phases[phaseId] = { status, expected, done: status === 'SUCCEEDED' ? expected.length : 0 };
+    if (doc?.status === 'gate_failed')
+      gateFailures[phaseId] = describeShortfalls((doc.gate?.shortfalls as GateCheck[] | undefined) ?? []);
+  }
+  const entries = (
+    await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: run.runId }] })
+  ).map((d) => d.data as unknown as QueueEntry);
+  const failures: Record<string, ProcessorFailureState> = {};
+  for (const e of entries) {
+    if (!e.processor || !run.phaseOrder.includes(e.phase)) continue;
+    if (e.status !== 'failed_permanent' && e.status !== 'waiting') continue;
+    failures[e.processor] = {
+      phase: e.phase,
+      status: e.status,
+      errorType: e.errorType,
+      message: e.lastError,
+      at: e.firstFailedAt,
+    };
+  }
+  return { phases, failures, gateFailures };
+}
+
+/** Rewrites the status of each recent run whose durable parts say otherwise; returns the runs healed. */
+export async function healRuns(deps: { store: DocumentStore }, now: Date): Promise<string[]> {
+  const since = new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
+  const candidates = (
+    await deps.store.query(COLLECTIONS.runs, {
+      filters: [{ field: 'status', op: 'in', value: ['RUNNING', 'PARTIAL', 'FAILED'] }],
+    })
+  )
+    .map((d) => d.data as unknown as RunDoc)
+    .filter((r) => r.status === 'RUNNING' || r.updatedAt >= since);
+  const healed: string[] = [];
+  for (const run of candidates) {
+    const truth = await recomputeRun(deps, run);
+    const changed = await deps.store.transaction(async (tx) => {
+      const current = (await tx.get(COLLECTIONS.runs, run.runId)) as RunDoc | undefined;
+      // The truth was computed from reads outside this transaction: if the run moved on meanwhile
+      // (a gate, a failure), it is stale, and writing it would undo what happened. The next tick recomputes.
+      if (!current || !isDeepStrictEqual(current, run)) return false;
+      const updated = updateRun(
+        current,
+        now.toISOString(),
+        'reconciler: recomputed from durable state',
+        (draft) => {
+          draft.phases = truth.phases;
+          draft.failures = truth.failures;
+          draft.gateFailures = truth.gateFailures;
+        },
+      );
+      const differs =
+        updated.status !== current.status ||
+        JSON.stringify(Object.values(updated.phases).map((p) => p.status)) !==
+          JSON.stringify(Object.values(current.phases).map((p) => p.status));
+      if (!differs) return false;
+      tx.set(COLLECTIONS.runs, run.runId, { ...updated });
+      return true;
+    });
+    if (changed) healed.push(run.runId);
+  }
+  return healed;
+}

@@ -1,0 +1,168 @@
+import { childTraceparent, newTraceparent } from '../messages/fields.ts';
+import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
+import type { DocumentStore } from '../ports/store.ts';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import { addToOutbox, flushOutbox } from '../orchestration/outbox.ts';
+import { phaseDecisionId, type RunDoc, type RunPhaseDoc } from '../orchestration/run-doc.ts';
+import type { ReconcilerDeps } from './reconciler.ts';
+
+type RunningPhaseDoc = RunPhaseDoc & { stallRedrivenAt?: string };
+
+/** The outbox decision of a phase's stall re-drive: one per phase decision, so it is sent once. */
+const stallRedriveId = (decisionId: string) => `${decisionId}--stall`;
+
+/** The processors of a phase that neither completed nor settled in the queue (a failure the run records). */
+async function unfinishedProcessors(
+  store: DocumentStore,
+  run: RunDoc,
+  phaseDoc: RunPhaseDoc,
+): Promise<string[]> {
+  const completed = new Set(
+    (
+      await store.query(COLLECTIONS.runCompletions, {
+        filters: [
+          { field: 'runId', op: '==', value: run.runId },
+          { field: 'phase', op: '==', value: phaseDoc.phase },
+        ],
+      })
+    ).map((d) => d.data.processor),
+  );
+  const settled = new Set(
+    Object.entries(run.failures)
+      .filter(([, f]) => f.phase === phaseDoc.phase)
+      .map(([p]) => p),
+  );
+  return phaseDoc.expected.filter((p) => !completed.has(p) && !settled.has(p));
+}
+
+interface Stall {
+  run: RunDoc;
+  phase: string;
+  missing: string[];
+  runningForMs: number;
+  expectedDurationSeconds: number;
+  now: Date;
+}
+
+/**
+ * Claims the stall of a phase, once: marks its decision, puts the re-drive of each missing processor
+ * in the outbox and records the `stalled` event, in one transaction. False when already claimed.
+ */
+async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> {
+  const { run, phase, missing, now } = stall;
+  const decisionId = phaseDecisionId(run.runId, phase);
+  const eventId = `${decisionId}--stalled`;
+  const redrive = stallRedriveId(decisionId);
+  return store.transaction(async (tx) => {
+    const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as RunningPhaseDoc | undefined;
+    if (!current || current.status !== 'running' || current.stallRedrivenAt) return false;
+    tx.set(
+      COLLECTIONS.runPhases,
+      decisionId,
+      { stallRedrivenAt: now.toISOString(), stalledProcessors: missing },
+      { merge: true },
+    );
+    // The re-drive goes through the outbox, decided with the claim: a publish that fails now is
+    // re-sent by a later tick (the claim means no second re-drive would ever come).
+    for (const processor of missing) {
+      const request: ProcessorRequest = {
+        runId: run.runId,
+        requestId: makeRequestId({ runId: run.runId, phase, processor }),
+        partition: run.partition,
+        phase,
+        processor,
+        triggerSource: run.triggerSource as ProcessorRequest['triggerSource'],
+        parentEventId: eventId,
+        traceparent: run.traceparent ? childTraceparent(run.traceparent) : newTraceparent(),
+      };
+      addToOutbox(tx, {
+        id: `${redrive}--${processor}`,
+        decisionId: redrive,
+        runId: run.runId,
+        topic: phaseTopic(phase),
+        message: { ...request },
+        attributes: { requestId: request.requestId, redrive: 'stall' },
+        status: 'pending',
+        createdAt: now.toISOString(),
+        sentAt: null,
+      });
+    }
+    const runningForSeconds = Math.round(stall.runningForMs / 1000);
+    tx.set(COLLECTIONS.events, eventId, {
+      eventId,
+      type: 'stalled',
+      at: now.toISOString(),
+      runId: run.runId,
+      requestId: null,
+      partition: run.partition,
+      phase,
+      processor: null,
+      attempt: null,
+      triggerSource: run.triggerSource,
+      traceparent: run.traceparent,
+      parentEventId: `${run.runId}--run_started`,
+      runningForSeconds,
+      expectedDurationSeconds: stall.expectedDurationSeconds,
+      missing,
+      message:
+        `phase ${phase} RUNNING for ${runningForSeconds} s (expected ` +
+        `${stall.expectedDurationSeconds} s); waiting for ${missing.join(', ') || 'nothing: its gate is due'}`,
+    });
+    return true;
+  });
+}
+
+/**
+ * A phase RUNNING longer than its expected duration is stalled: one `stalled` event, one
+ * alert, and the requests of its processors that neither completed nor settled in the
+ * queue are re-published once (a lost message or a lost completion is re-driven).
+ */
+export async function detectStalls(
+  deps: Pick<ReconcilerDeps, 'definition' | 'store' | 'publisher' | 'clock' | 'logger' | 'notifier'>,
+  now: Date,
+): Promise<string[]> {
+  const running = (
+    await deps.store.query(COLLECTIONS.runPhases, {
+      filters: [{ field: 'status', op: '==', value: 'running' }],
+    })
+  ).map((d) => d.data as unknown as RunningPhaseDoc);
+  const stalled: string[] = [];
+  for (const phaseDoc of running) {
+    const spec = deps.definition.phases.find((p) => p.id === phaseDoc.phase);
+    if (!spec || phaseDoc.stallRedrivenAt) continue;
+    const runningForMs = now.getTime() - Date.parse(phaseDoc.startedAt);
+    if (runningForMs <= spec.expectedDurationSeconds * 1000) continue;
+    const run = (await deps.store.get(COLLECTIONS.runs, phaseDoc.runId)) as RunDoc | undefined;
+    if (!run || run.status !== 'RUNNING') continue;
+    const missing = await unfinishedProcessors(deps.store, run, phaseDoc);
+    const stall = {
+      run,
+      phase: phaseDoc.phase,
+      missing,
+      runningForMs,
+      expectedDurationSeconds: spec.expectedDurationSeconds,
+      now,
+    };
+    if (!(await claimStall(deps.store, stall))) continue;
+    const decisionId = phaseDecisionId(run.runId, phaseDoc.phase);
+    const redrive = stallRedriveId(decisionId);
+    stalled.push(decisionId);
+    try {
+      await flushOutbox(deps.store, deps.publisher, redrive, () => deps.clock.now(), redrive);
+    } catch (error) {
+      deps.logger.warn(
+        { decisionId, err: error instanceof Error ? error.message : String(error) },
+        'stall re-drive not sent now: the outbox re-sends it on a later tick',
+      );
+    }
+    await deps.notifier?.({
+      kind: 'stalled',
+      dedupKey: `stalled:${phaseDoc.phase}`,
+      runId: run.runId,
+      phase: phaseDoc.phase,
+      processor: null,
+      message: `run ${run.runId}: phase ${phaseDoc.phase} stalled; re-drove ${missing.join(', ') || 'nothing'}`,
+    });
+  }
+  return stalled;
+}
