@@ -13,6 +13,13 @@ export type {
   ProcessorNameOf,
   ProcessorSpec,
 } from './definition/schema.ts';
+export { output, processor } from './definition/processor-spec.ts';
+export {
+  ACK_DEADLINE_MARGIN_SECONDS,
+  STANDARD_REDELIVERY,
+  standardPhaseSettings,
+  type StandardPhaseSettingsOptions,
+} from './definition/standard-settings.ts';
 export {
   partitionScheme,
   PartitionError,

@@ -1,16 +1,17 @@
-import { loadDefinition, type PipelineDefinitionInput } from '../../shared/index.ts';
+import {
+  loadDefinition,
+  output,
+  processor,
+  standardPhaseSettings,
+  type PipelineDefinitionInput,
+} from '../../shared/index.ts';
 
 /** Every stage is delivered, run and watched for stalls with the same settings. */
-const stageSettings = {
-  subscription: {
-    ackDeadlineSeconds: 90,
-    minBackoffSeconds: 5,
-    maxBackoffSeconds: 60,
-    maxDeliveryAttempts: 5,
-  },
-  function: { timeoutSeconds: 60, memoryMb: 256 },
+const stageSettings = standardPhaseSettings({
+  timeoutSeconds: 60,
+  memoryMb: 256,
   expectedDurationSeconds: 60,
-} as const;
+});
 
 /**
  * An example shaped unlike the reference pipeline: a city's open bicycle-counter data, one ISO
@@ -25,11 +26,7 @@ export const openDataDefinitionInput = {
       id: 'download',
       description: "fetch the week's counter file from the open-data portal and keep it with its sha256",
       processors: [
-        {
-          name: 'fetch-week',
-          description: 'the CSV of the week, as published',
-          outputs: [{ collection: 'counter_files', partitionField: 'week' }],
-        },
+        processor('fetch-week', 'the CSV of the week, as published', [output('counter_files', 'week')]),
       ],
       ...stageSettings,
     },
@@ -37,24 +34,14 @@ export const openDataDefinitionInput = {
       id: 'process',
       description: 'one document per counter and day, every value checked',
       processors: [
-        {
-          name: 'daily-counts',
-          description: 'bicycles counted per counter per day',
-          outputs: [{ collection: 'daily_counts', partitionField: 'week' }],
-        },
+        processor('daily-counts', 'bicycles counted per counter per day', [output('daily_counts', 'week')]),
       ],
       ...stageSettings,
     },
     {
       id: 'publish',
       description: "the week's page: totals per counter and the busiest day",
-      processors: [
-        {
-          name: 'week-page',
-          description: 'one page per week',
-          outputs: [{ collection: 'week_pages', partitionField: 'week' }],
-        },
-      ],
+      processors: [processor('week-page', 'one page per week', [output('week_pages', 'week')])],
       ...stageSettings,
     },
   ],

@@ -1,17 +1,12 @@
-import { loadDefinition } from '../../shared/index.ts';
+import { loadDefinition, output, processor, standardPhaseSettings } from '../../shared/index.ts';
 import type { PipelineDefinitionInput } from '../../shared/index.ts';
 
 /** Every phase of the reference pipeline is delivered, run and watched for stalls with these settings. */
-const phaseSettings = {
-  subscription: {
-    ackDeadlineSeconds: 120,
-    minBackoffSeconds: 5,
-    maxBackoffSeconds: 60,
-    maxDeliveryAttempts: 5,
-  },
-  function: { timeoutSeconds: 90, memoryMb: 512 },
+const phaseSettings = standardPhaseSettings({
+  timeoutSeconds: 90,
+  memoryMb: 512,
   expectedDurationSeconds: 120,
-} as const;
+});
 
 /**
  * The reference pipeline: NBA playoff box scores, one game date per run.
@@ -27,16 +22,12 @@ export const referenceDefinitionInput = {
       id: 'scrape',
       description: 'fetch the date from the source API and keep the raw payloads with a content hash',
       processors: [
-        {
-          name: 'scrape-schedule',
-          description: 'schedule of the date and of the next game date, and the season so far',
-          outputs: [{ collection: 'raw_payloads', partitionField: 'gameDate' }],
-        },
-        {
-          name: 'scrape-boxscores',
-          description: 'team box scores of the date',
-          outputs: [{ collection: 'raw_payloads', partitionField: 'gameDate' }],
-        },
+        processor(
+          'scrape-schedule',
+          'schedule of the date and of the next game date, and the season so far',
+          [output('raw_payloads', 'gameDate')],
+        ),
+        processor('scrape-boxscores', 'team box scores of the date', [output('raw_payloads', 'gameDate')]),
       ],
       ...phaseSettings,
     },
@@ -45,19 +36,11 @@ export const referenceDefinitionInput = {
       description:
         'normalise and validate into games and team_game_stats; deduplicate; reject bad rows with a reason',
       processors: [
-        {
-          name: 'normalize-games',
-          description: 'one document per game',
-          outputs: [{ collection: 'games', partitionField: 'gameDate' }],
-        },
-        {
-          name: 'normalize-team-stats',
-          description: 'one document per team per game, and the rows rejected',
-          outputs: [
-            { collection: 'team_game_stats', partitionField: 'gameDate' },
-            { collection: 'rejected_rows', partitionField: 'gameDate' },
-          ],
-        },
+        processor('normalize-games', 'one document per game', [output('games', 'gameDate')]),
+        processor('normalize-team-stats', 'one document per team per game, and the rows rejected', [
+          output('team_game_stats', 'gameDate'),
+          output('rejected_rows', 'gameDate'),
+        ]),
       ],
       ...phaseSettings,
     },
@@ -65,16 +48,12 @@ export const referenceDefinitionInput = {
       id: 'analytics',
       description: 'possessions, ratings and pace per team-game; series state after the date',
       processors: [
-        {
-          name: 'team-ratings',
-          description: 'possessions, offensive/defensive/net rating, pace',
-          outputs: [{ collection: 'team_game_analytics', partitionField: 'gameDate' }],
-        },
-        {
-          name: 'series-state',
-          description: 'wins per team in each series that played on the date',
-          outputs: [{ collection: 'series_state', partitionField: 'gameDate' }],
-        },
+        processor('team-ratings', 'possessions, offensive/defensive/net rating, pace', [
+          output('team_game_analytics', 'gameDate'),
+        ]),
+        processor('series-state', 'wins per team in each series that played on the date', [
+          output('series_state', 'gameDate'),
+        ]),
       ],
       ...phaseSettings,
     },
@@ -82,16 +61,12 @@ export const referenceDefinitionInput = {
       id: 'precompute',
       description: 'rolling team form at the end of the date and features for the next game date',
       processors: [
-        {
-          name: 'team-form',
-          description: 'last-5 form of every team that played on the date or plays next',
-          outputs: [{ collection: 'team_form', partitionField: 'gameDate' }],
-        },
-        {
-          name: 'game-features',
-          description: 'features of every game of the next game date',
-          outputs: [{ collection: 'game_features', partitionField: 'sourceGameDate' }],
-        },
+        processor('team-form', 'last-5 form of every team that played on the date or plays next', [
+          output('team_form', 'gameDate'),
+        ]),
+        processor('game-features', 'features of every game of the next game date', [
+          output('game_features', 'sourceGameDate'),
+        ]),
       ],
       ...phaseSettings,
     },
@@ -100,16 +75,12 @@ export const referenceDefinitionInput = {
       description:
         'home-win probabilities for the next game date; grading of earlier predictions for this date',
       processors: [
-        {
-          name: 'predict-games',
-          description: 'one prediction per game of the next game date',
-          outputs: [{ collection: 'predictions', partitionField: 'sourceGameDate' }],
-        },
-        {
-          name: 'grade-predictions',
-          description: 'grades the predictions made for this date',
-          outputs: [{ collection: 'predictions', partitionField: 'gameDate' }],
-        },
+        processor('predict-games', 'one prediction per game of the next game date', [
+          output('predictions', 'sourceGameDate'),
+        ]),
+        processor('grade-predictions', 'grades the predictions made for this date', [
+          output('predictions', 'gameDate'),
+        ]),
       ],
       ...phaseSettings,
     },

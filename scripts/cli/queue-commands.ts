@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { PartitionKeySchema } from '../../shared/definition/partition.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
-import { QUEUE_STATUSES, type QueueStatus } from '../../shared/runtime/failure-queue.ts';
+import { QUEUE_STATUSES, type QueueStatus } from '../../shared/recovery/queue-status.ts';
 import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
 import {
   discardEntry,

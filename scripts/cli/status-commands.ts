@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { parseRuns, readRun } from '../../shared/orchestration/run-doc.ts';
 import { describeRun } from '../lib/watch-run.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
@@ -18,7 +18,7 @@ export function registerStatusCommands(program: Command, context: CliContext): v
     .action(async (options: { partition?: string; run?: string; json?: boolean }) => {
       const { store } = await context.connection();
       if (options.run) {
-        const run = (await store.get(COLLECTIONS.runs, options.run)) as RunDoc | undefined;
+        const run = await readRun(store, options.run);
         if (!run) throw new UsageError(`no run "${options.run}"`);
         if (options.json) return context.print(JSON.stringify(run, null, 2));
         context.print(
@@ -40,9 +40,7 @@ export function registerStatusCommands(program: Command, context: CliContext): v
             orderBy: { field: 'createdAt', direction: 'desc' },
             limit: 20,
           });
-      const runs = docs
-        .map((d) => d.data as unknown as RunDoc)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const runs = parseRuns(docs).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       if (options.json) return context.print(JSON.stringify(runs, null, 2));
       if (runs.length === 0)
         return context.print(options.partition ? `no runs for ${options.partition}` : 'no runs yet');

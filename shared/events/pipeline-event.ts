@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_KINDS } from '../errors/classify.ts';
-import { QUEUE_STATUSES } from '../runtime/failure-queue.ts';
+import { QUEUE_STATUSES } from '../recovery/queue-status.ts';
 
 /**
  * `pipeline_events/{eventId}`: the log of everything that happened to a run, one closed vocabulary.

@@ -1,17 +1,19 @@
+import { writeEvent } from '../events/write-event.ts';
 import { newTraceparent } from '../messages/fields.ts';
 import { makeRequestId, TOPICS, type ProcessorRequest, type RunRequest } from '../messages/messages.ts';
 import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import type { RunDoc } from '../orchestration/run-doc.ts';
+import { type RunDoc, readRun } from '../orchestration/run-doc.ts';
 import { currentRunId } from '../orchestration/generation.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
+import { newQueueEntry, readEntry, type NewQueueEntry } from '../recovery/queue-entry.ts';
 import type { CompletenessDeps, CompletenessReport, MissingPair } from './completeness.ts';
 
 /** The partition's current run (generation.ts): re-runs are for it, never for a run it superseded. */
 async function currentRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
   const runId = await currentRunId(store, partition);
-  return runId ? ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) : undefined;
+  return runId ? await readRun(store, runId) : undefined;
 }
 
 /**
@@ -22,51 +24,43 @@ async function openIncompleteEntry(
   store: DocumentStore,
   now: string,
   entryId: string,
-  entry: Record<string, unknown>,
+  entry: Pick<
+    NewQueueEntry,
+    'runId' | 'partition' | 'phase' | 'processor' | 'request' | 'retryTarget' | 'lastError'
+  >,
 ): Promise<boolean> {
   return store.transaction(async (tx) => {
-    const existing = await tx.get(COLLECTIONS.queue, entryId);
-    if (
-      existing &&
-      (OPEN_STATUSES as readonly unknown[]).includes(existing.status) &&
-      existing.status !== 'failed_permanent'
-    )
+    const existing = await readEntry(tx, entryId);
+    if (existing && OPEN_STATUSES.includes(existing.status) && existing.status !== 'failed_permanent')
       return false;
-    const eventId = `${entryId}--incomplete--${now}`;
-    tx.set(COLLECTIONS.events, eventId, {
-      eventId,
+    const eventId = writeEvent(tx, {
+      eventId: `${entryId}--incomplete--${now}`,
       type: 'incomplete',
       at: now,
-      runId: entry.runId ?? null,
+      runId: entry.runId,
       requestId: entryId,
       partition: entry.partition,
       phase: entry.phase,
-      processor: entry.processor ?? null,
+      processor: entry.processor,
       attempt: null,
       triggerSource: null,
       traceparent: null,
       parentEventId: null,
       message: entry.lastError,
     });
-    tx.set(COLLECTIONS.queue, entryId, {
+    const incomplete = {
+      ...entry,
       requestId: entryId,
       status: 'pending',
       errorType: 'transient',
       errorReason: 'incomplete',
       errorName: 'Incomplete',
-      stack: null,
-      needsManualFix: false,
-      originalMessage: null,
       failureEventId: eventId,
-      firstFailedAt: existing?.firstFailedAt ?? now,
-      lastFailedAt: now,
-      occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
+      // A fresh shortfall: the re-runs are counted again from none.
       retryCount: 0,
       nextRetryAt: now,
-      deadlineAt: null,
-      updatedAt: now,
-      ...entry,
-    });
+    } as const;
+    tx.set(COLLECTIONS.queue, entryId, newQueueEntry(incomplete, now, existing));
     return true;
   });
 }
@@ -94,7 +88,7 @@ export async function enqueueMissing(
   const now = deps.clock.now().toISOString();
   const enqueued: string[] = [];
   const deferred: CompletenessReport['deferred'] = [];
-  const put = async (entryId: string, entry: Record<string, unknown>) => {
+  const put = async (entryId: string, entry: Parameters<typeof openIncompleteEntry>[3]) => {
     if (await openIncompleteEntry(deps.store, now, entryId, entry)) enqueued.push(entryId);
   };
   const runPartition = async (partition: string, lastError: string) => {

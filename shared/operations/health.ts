@@ -1,7 +1,7 @@
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
-import type { QueueEntry } from '../recovery/queue-entry.ts';
+import { type QueueEntry, parseEntries } from '../recovery/queue-entry.ts';
 
 export interface HealthSummary {
   since: string;
@@ -52,9 +52,9 @@ export async function healthSummary(
     if (manual.has(e.requestId)) recovered.byHand += 1;
     else recovered.automatically += 1;
   }
-  const open = (
-    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] })
-  ).map((d) => d.data as unknown as QueueEntry);
+  const open = parseEntries(
+    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] }),
+  );
   const oldest = open.sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))[0];
   return {
     since,

@@ -5,7 +5,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, QueryOptions } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import type { OutboxEntry } from '../orchestration/outbox.ts';
+import { parseOutboxEntries } from '../orchestration/outbox.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import type { HeldMessages, PeekHeld } from '../ports/held-messages.ts';
 import { sweepSuperseded } from '../recovery/supersede.ts';
@@ -56,12 +56,11 @@ export function unsentOutboxQuery(cutoffIso: string): QueryOptions {
 async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - OUTBOX_GRACE_MS).toISOString();
   const pending = await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(cutoff));
-  for (const doc of pending) {
-    const entry = doc.data as unknown as OutboxEntry;
+  for (const entry of parseOutboxEntries(pending)) {
     await deps.publisher.publish(entry.topic, entry.message, entry.attributes);
     await deps.store.set(
       COLLECTIONS.outbox,
-      doc.id,
+      entry.id,
       { status: 'sent', sentAt: now.toISOString(), sentBy: 'reconciler' },
       { merge: true },
     );

@@ -2,9 +2,16 @@ import { isDeepStrictEqual } from 'node:util';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { describeShortfalls, type GateCheck } from '../orchestration/gate.ts';
-import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from '../orchestration/run-doc.ts';
+import {
+  phaseDecisionId,
+  updateRun,
+  type RunDoc,
+  type RunPhaseDoc,
+  parseRuns,
+  readRun,
+} from '../orchestration/run-doc.ts';
 import type { PhaseState, ProcessorFailureState } from '../orchestration/run-status.ts';
-import type { QueueEntry } from '../recovery/queue-entry.ts';
+import { parseEntries } from '../recovery/queue-entry.ts';
 
 /** Runs not final are reconciled; so are PARTIAL/FAILED runs this recent (their queue may have recovered). */
 export const RECONCILE_WINDOW_MS = 7 * 86_400_000;
@@ -31,9 +38,9 @@ export async function recomputeRun(
     if (doc?.status === 'gate_failed')
       gateFailures[phaseId] = describeShortfalls((doc.gate?.shortfalls as GateCheck[] | undefined) ?? []);
   }
-  const entries = (
-    await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: run.runId }] })
-  ).map((d) => d.data as unknown as QueueEntry);
+  const entries = parseEntries(
+    await deps.store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: run.runId }] }),
+  );
   const failures: Record<string, ProcessorFailureState> = {};
   for (const e of entries) {
     if (!e.processor || !run.phaseOrder.includes(e.phase)) continue;
@@ -52,18 +59,16 @@ export async function recomputeRun(
 /** Rewrites the status of each recent run whose durable parts say otherwise; returns the runs healed. */
 export async function healRuns(deps: { store: DocumentStore }, now: Date): Promise<string[]> {
   const since = new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
-  const candidates = (
+  const candidates = parseRuns(
     await deps.store.query(COLLECTIONS.runs, {
       filters: [{ field: 'status', op: 'in', value: ['RUNNING', 'PARTIAL', 'FAILED'] }],
-    })
-  )
-    .map((d) => d.data as unknown as RunDoc)
-    .filter((r) => r.status === 'RUNNING' || r.updatedAt >= since);
+    }),
+  ).filter((r) => r.status === 'RUNNING' || r.updatedAt >= since);
   const healed: string[] = [];
   for (const run of candidates) {
     const truth = await recomputeRun(deps, run);
     const changed = await deps.store.transaction(async (tx) => {
-      const current = (await tx.get(COLLECTIONS.runs, run.runId)) as RunDoc | undefined;
+      const current = await readRun(tx, run.runId);
       // The truth was computed from reads outside this transaction: if the run moved on meanwhile
       // (a gate, a failure), it is stale, and writing it would undo what happened. The next tick recomputes.
       if (!current || !isDeepStrictEqual(current, run)) return false;

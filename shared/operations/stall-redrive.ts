@@ -1,12 +1,18 @@
+import { writeEvent } from '../events/write-event.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
 import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { addToOutbox, flushOutbox } from '../orchestration/outbox.ts';
-import { phaseDecisionId, type RunDoc, type RunPhaseDoc } from '../orchestration/run-doc.ts';
+import {
+  parseRunPhases,
+  phaseDecisionId,
+  readRun,
+  readRunPhase,
+  type RunDoc,
+  type RunPhaseDoc,
+} from '../orchestration/run-doc.ts';
 import type { ReconcilerDeps } from './reconciler.ts';
-
-type RunningPhaseDoc = RunPhaseDoc & { stallRedrivenAt?: string };
 
 /** The outbox decision of a phase's stall re-drive: one per phase decision, so it is sent once. */
 const stallRedriveId = (decisionId: string) => `${decisionId}--stall`;
@@ -54,7 +60,7 @@ async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> 
   const eventId = `${decisionId}--stalled`;
   const redrive = stallRedriveId(decisionId);
   return store.transaction(async (tx) => {
-    const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as RunningPhaseDoc | undefined;
+    const current = await readRunPhase(tx, decisionId);
     if (!current || current.status !== 'running' || current.stallRedrivenAt) return false;
     tx.set(
       COLLECTIONS.runPhases,
@@ -88,7 +94,7 @@ async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> 
       });
     }
     const runningForSeconds = Math.round(stall.runningForMs / 1000);
-    tx.set(COLLECTIONS.events, eventId, {
+    writeEvent(tx, {
       eventId,
       type: 'stalled',
       at: now.toISOString(),
@@ -121,18 +127,18 @@ export async function detectStalls(
   deps: Pick<ReconcilerDeps, 'definition' | 'store' | 'publisher' | 'clock' | 'logger' | 'notifier'>,
   now: Date,
 ): Promise<string[]> {
-  const running = (
+  const running = parseRunPhases(
     await deps.store.query(COLLECTIONS.runPhases, {
       filters: [{ field: 'status', op: '==', value: 'running' }],
-    })
-  ).map((d) => d.data as unknown as RunningPhaseDoc);
+    }),
+  );
   const stalled: string[] = [];
   for (const phaseDoc of running) {
     const spec = deps.definition.phases.find((p) => p.id === phaseDoc.phase);
     if (!spec || phaseDoc.stallRedrivenAt) continue;
     const runningForMs = now.getTime() - Date.parse(phaseDoc.startedAt);
     if (runningForMs <= spec.expectedDurationSeconds * 1000) continue;
-    const run = (await deps.store.get(COLLECTIONS.runs, phaseDoc.runId)) as RunDoc | undefined;
+    const run = await readRun(deps.store, phaseDoc.runId);
     if (!run || run.status !== 'RUNNING') continue;
     const missing = await unfinishedProcessors(deps.store, run, phaseDoc);
     const stall = {

@@ -1,7 +1,7 @@
 import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import type { QueueStatus } from '../runtime/failure-queue.ts';
+import type { QueueStatus } from '../recovery/queue-status.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 
 /** The phase passed its gate in this run: every open entry of it is recovered now (and only now). */

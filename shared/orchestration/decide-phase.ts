@@ -7,7 +7,14 @@ import { describeShortfalls, type GateResult } from './gate.ts';
 import { openPhase } from './open-phase.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { queueGateFailures, readGateEntries } from './queue-gate-failures.ts';
-import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+import {
+  phaseDecisionId,
+  updateRun,
+  type RunDoc,
+  type RunPhaseDoc,
+  readRun,
+  readRunPhase,
+} from './run-doc.ts';
 
 export interface PhaseDecision {
   /** The next phase's decision, when this one triggered it. */
@@ -32,8 +39,8 @@ export async function decidePhase(
   const now = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
     const decisionId = phaseDecisionId(completion.runId, completion.phase);
-    const current = (await tx.get(COLLECTIONS.runPhases, decisionId)) as RunPhaseDoc | undefined;
-    const run = (await tx.get(COLLECTIONS.runs, completion.runId)) as RunDoc | undefined;
+    const current = await readRunPhase(tx, decisionId);
+    const run = await readRun(tx, completion.runId);
     // A run superseded since its completion was read decides nothing (the newer run took the lock
     // and marked this one in one transaction).
     if (run?.supersededBy) return { next: null, exhausted: [], superseded: run.supersededBy };
@@ -85,7 +92,7 @@ function recordVerdict(deps: OrchestratorDeps, tx: Transaction, verdict: Verdict
     ? `gate of ${phase} passed${nothing ? `: ${nothingNote}` : ''}`
     : `gate of ${phase} failed`;
   const type = gate.passed ? 'gate_passed' : 'gate_failed';
-  // A gate failing again after a person's re-run is a new event, not the first one overwritten.
+  // A gate passing after it failed is a new event (a re-failure returned above, without one).
   const eventId = `${decisionId}--${type}${current.status === 'gate_failed' ? `-${now}` : ''}`;
   tx.set(COLLECTIONS.runPhases, decisionId, { ...current, status: type, decidedAt: now, gate: { ...gate } });
   const fields = {

@@ -7,7 +7,7 @@ import { COLLECTIONS } from '../runtime/collections.ts';
 import { runRequestEntryId, runRequestKey, type ResolvedRunRequest } from '../messages/run-request-key.ts';
 import { openPhase } from './open-phase.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
-import { newRunDoc, phaseDecisionId, updateRun, type RunDoc } from './run-doc.ts';
+import { newRunDoc, phaseDecisionId, updateRun, type RunDoc, readRun } from './run-doc.ts';
 import { runStartRefusal } from './run-start-refusal.ts';
 
 /** A run request, parsed and resolved: what its run will be. */
@@ -58,16 +58,13 @@ async function decideInTransaction(
   start: RunStart,
 ): Promise<StartOutcome> {
   const { runId, partition } = start;
-  const existing = (await tx.get(COLLECTIONS.runs, runId)) as RunDoc | undefined;
+  const existing = await readRun(tx, runId);
   if (existing)
     return existing.supersededBy
       ? { state: 'superseded', current: existing.supersededBy }
       : { state: 'exists', decisionId: phaseDecisionId(runId, start.startPhase) };
   const lock = await tx.get(COLLECTIONS.runLocks, partition);
-  const holder =
-    typeof lock?.runId === 'string'
-      ? ((await tx.get(COLLECTIONS.runs, lock.runId)) as RunDoc | undefined)
-      : undefined;
+  const holder = typeof lock?.runId === 'string' ? await readRun(tx, lock.runId) : undefined;
   if (holder?.status === 'RUNNING' && !start.request.force)
     return { state: 'conflict', holder: holder.runId };
   const refusal = await runStartRefusal(tx, deps.definition, start, holder);

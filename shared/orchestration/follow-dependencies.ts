@@ -1,12 +1,11 @@
 import { decodeBase64Json } from '../messages/decode.ts';
 import { ProcessorOutcomeSchema } from '../messages/messages.ts';
-import type { QueueEntry } from '../recovery/queue-entry.ts';
-import { COLLECTIONS } from '../runtime/collections.ts';
+import { readEntry } from '../recovery/queue-entry.ts';
 import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { pumpDependencies } from './dependencies/pump-dependencies.ts';
 import { requestDependencies } from './dependencies/request-dependencies.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
-import type { RunDoc } from './run-doc.ts';
+import { readRun } from './run-doc.ts';
 
 /**
  * With `dependencies: 'trigger'`, after an outcome is recorded: a wait for earlier partitions
@@ -18,19 +17,17 @@ export async function followDependencies(deps: OrchestratorDeps, event: PubSubCl
   const outcome = ProcessorOutcomeSchema.safeParse(decodeBase64JsonOrNull(event));
   if (!outcome.success) return;
   if ('outcome' in outcome.data && outcome.data.outcome === 'waiting') {
-    const entry = (await deps.store.get(COLLECTIONS.queue, outcome.data.requestId)) as QueueEntry | undefined;
+    const entry = await readEntry(deps.store, outcome.data.requestId);
     if (entry?.status !== 'waiting' || entry.errorReason !== 'earlier_partitions_missing') return;
     // Runs are started for a run that waits: a request published by hand outside any run (or of a
     // superseded one) waits as with 'wait', and starts nothing that would supersede it.
-    const waitingRun = entry.runId
-      ? ((await deps.store.get(COLLECTIONS.runs, entry.runId)) as RunDoc | undefined)
-      : undefined;
+    const waitingRun = entry.runId ? await readRun(deps.store, entry.runId) : undefined;
     if (!waitingRun || waitingRun.supersededBy) return;
     await requestDependencies(deps, entry);
     await pumpQuietly(deps);
     return;
   }
-  const run = (await deps.store.get(COLLECTIONS.runs, outcome.data.runId)) as RunDoc | undefined;
+  const run = await readRun(deps.store, outcome.data.runId);
   if (run && run.status !== 'RUNNING') await pumpQuietly(deps);
 }
 

@@ -1,20 +1,28 @@
 import type { Publisher } from '../ports/publisher.ts';
-import type { DocumentStore, Transaction } from '../ports/store.ts';
+import { z } from 'zod';
+import type { DocumentStore, StoredDoc, Transaction } from '../ports/store.ts';
+import { parseDocument } from '../store/parse-document.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
-export interface OutboxEntry {
+/** `outbox/{id}`: a message decided in a transaction, re-sent until published. */
+export const OutboxEntrySchema = z.object({
   /** Deterministic: the decision and the message's own identity (a requestId). */
-  id: string;
+  id: z.string().min(1),
   /** The decision it belongs to (`{runId}_{phaseId}`): flushed again whenever that decision is seen. */
-  decisionId: string;
-  runId: string;
-  topic: string;
-  message: Record<string, unknown>;
-  attributes: Record<string, string>;
-  status: 'pending' | 'sent';
-  createdAt: string;
-  sentAt: string | null;
-}
+  decisionId: z.string().min(1),
+  runId: z.string(),
+  topic: z.string().min(1),
+  message: z.record(z.string(), z.unknown()),
+  attributes: z.record(z.string(), z.string()),
+  status: z.enum(['pending', 'sent']),
+  createdAt: z.string(),
+  sentAt: z.string().nullable(),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+
+/** Outbox entries a query returned, each parsed. */
+export const parseOutboxEntries = (docs: readonly StoredDoc[]): OutboxEntry[] =>
+  docs.flatMap((d) => parseDocument(OutboxEntrySchema, COLLECTIONS.outbox, d.id, d.data) ?? []);
 
 export function addToOutbox(tx: Transaction, entry: OutboxEntry): void {
   tx.set(COLLECTIONS.outbox, entry.id, { ...entry });
@@ -42,22 +50,21 @@ export async function flushOutbox(
     ],
   });
   const sent = await Promise.all(
-    pending.map(async (doc) => {
+    parseOutboxEntries(pending).map(async (entry) => {
       if (
-        !(await store.create(COLLECTIONS.outboxSends, doc.id, {
-          entryId: doc.id,
+        !(await store.create(COLLECTIONS.outboxSends, entry.id, {
+          entryId: entry.id,
           sender,
           at: now().toISOString(),
         }))
       ) {
-        const claim = await store.get(COLLECTIONS.outboxSends, doc.id);
+        const claim = await store.get(COLLECTIONS.outboxSends, entry.id);
         if (claim && claim.sender !== sender) return 0;
       }
-      const entry = doc.data as unknown as OutboxEntry;
       await publisher.publish(entry.topic, entry.message, entry.attributes);
       await store.set(
         COLLECTIONS.outbox,
-        doc.id,
+        entry.id,
         { status: 'sent', sentAt: now().toISOString() },
         { merge: true },
       );

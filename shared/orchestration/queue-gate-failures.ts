@@ -1,7 +1,7 @@
 import { childTraceparent } from '../messages/fields.ts';
 import { makeRequestId, type ProcessorCompleted, type ProcessorRequest } from '../messages/messages.ts';
 import type { Transaction } from '../ports/store.ts';
-import { asEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
+import { newQueueEntry, readEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
 import { nextRetryDelayMs } from '../recovery/queue-policy.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { describeShortfalls, type GateResult } from './gate.ts';
@@ -29,7 +29,7 @@ export async function readGateEntries(
   return Promise.all(
     responsible.map(async (processor) => {
       const requestId = makeRequestId({ runId: run.runId, phase, processor });
-      return { processor, requestId, entry: asEntry(await tx.get(COLLECTIONS.queue, requestId)) };
+      return { processor, requestId, entry: await readEntry(tx, requestId) };
     }),
   );
 }
@@ -99,31 +99,24 @@ function createGateEntry(tx: Transaction, failure: GateFailure, short: Shortfall
     parentEventId: gateEventId ?? completion.parentEventId,
     traceparent: childTraceparent(completion.traceparent),
   };
-  const created = {
-    requestId,
-    status: definitionBug ? 'failed_permanent' : 'pending',
-    errorType: definitionBug ? 'permanent' : 'transient',
-    errorReason: definitionBug ? 'gate_no_expectation' : 'gate_failed',
-    errorName: 'GateFailed',
-    lastError: short.lastError,
-    stack: null,
-    needsManualFix: definitionBug,
-    runId: run.runId,
-    partition: run.partition,
-    phase,
-    processor,
-    request,
-    originalMessage: null,
-    failureEventId: gateEventId,
-    firstFailedAt: now,
-    lastFailedAt: now,
-    occurrences: 1,
-    retryCount: 0,
-    waitChecks: 0,
-    nextRetryAt: definitionBug ? null : new Date(Date.parse(now) + GATE_RETRY_DELAY_MS).toISOString(),
-    deadlineAt: null,
-    updatedAt: now,
-  } as const;
+  const created = newQueueEntry(
+    {
+      requestId,
+      status: definitionBug ? 'failed_permanent' : 'pending',
+      errorType: definitionBug ? 'permanent' : 'transient',
+      errorReason: definitionBug ? 'gate_no_expectation' : 'gate_failed',
+      errorName: 'GateFailed',
+      lastError: short.lastError,
+      runId: run.runId,
+      partition: run.partition,
+      phase,
+      processor,
+      request,
+      failureEventId: gateEventId,
+      nextRetryAt: definitionBug ? null : new Date(Date.parse(now) + GATE_RETRY_DELAY_MS).toISOString(),
+    },
+    now,
+  );
   tx.set(COLLECTIONS.queue, requestId, created);
   return definitionBug ? created : null;
 }

@@ -1,7 +1,7 @@
 import type { ProcessorFailed } from '../messages/messages.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
-import { updateRun, type RunDoc } from './run-doc.ts';
+import { readRun, updateRun } from './run-doc.ts';
 
 /**
  * A processor's failure, already recorded in the failed-processor queue by the phase that failed,
@@ -10,7 +10,7 @@ import { updateRun, type RunDoc } from './run-doc.ts';
 export async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFailed): Promise<void> {
   const now = deps.clock.now().toISOString();
   await deps.store.transaction(async (tx) => {
-    const run = (await tx.get(COLLECTIONS.runs, notice.runId)) as RunDoc | undefined;
+    const run = await readRun(tx, notice.runId);
     // A superseded run is history: what its old attempts report changes nothing.
     if (!run || run.supersededBy) return;
     const updated = updateRun(run, now, `${notice.processor} ${notice.outcome}`, (draft) => {

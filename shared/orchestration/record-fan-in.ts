@@ -4,7 +4,7 @@ import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { parkForGate } from './park-for-gate.ts';
-import { phaseDecisionId, updateRun, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+import { phaseDecisionId, updateRun, type RunPhaseDoc, readRun, readRunPhase } from './run-doc.ts';
 
 /** Where a phase stands once a completion of it is recorded. */
 export type FanIn =
@@ -43,8 +43,8 @@ export async function recordFanIn(
       records: completion.records,
       metrics: completion.metrics,
     }),
-    deps.store.get(COLLECTIONS.runPhases, decisionId) as Promise<RunPhaseDoc | undefined>,
-    deps.store.get(COLLECTIONS.runs, completion.runId) as Promise<RunDoc | undefined>,
+    readRunPhase(deps.store, decisionId),
+    readRun(deps.store, completion.runId),
   ]);
   // A newer run holds the partition (its start marked this one in the transaction that took the lock).
   if (run?.supersededBy) return { state: 'superseded', currentRunId: run.supersededBy };
@@ -88,7 +88,7 @@ export async function recordFanIn(
 async function clearRecoveredFailure(deps: OrchestratorDeps, completion: ProcessorCompleted): Promise<void> {
   const { runId, processor } = completion;
   await deps.store.transaction(async (tx) => {
-    const current = (await tx.get(COLLECTIONS.runs, runId)) as RunDoc | undefined;
+    const current = await readRun(tx, runId);
     if (!current?.failures[processor]) return;
     const now = deps.clock.now().toISOString();
     const updated = updateRun(

@@ -1,48 +1,102 @@
 import type { LoadedDefinition } from '../definition/load.ts';
-import type { DocData } from '../ports/store.ts';
+import type { DocData, StoredDoc } from '../ports/store.ts';
+import { z } from 'zod';
+import { COLLECTIONS } from '../runtime/collections.ts';
+import { parseDocument, type DocumentReader } from '../store/parse-document.ts';
 import {
+  PHASE_STATUSES,
+  RUN_STATUSES,
   appendHistory,
   computeRunStatus,
   lastErrorOf,
   type PhaseState,
   type ProcessorFailureState,
-  type RunState,
-  type RunStatus,
-  type StatusChange,
 } from './run-status.ts';
 
-/** `runs/{runId}` as stored. */
-export interface RunDoc extends RunState {
-  runId: string;
+const PhaseStateSchema = z.object({
+  status: z.enum(PHASE_STATUSES),
+  /** Processors this run expects in the phase (all, or the subset a recovery re-runs). */
+  expected: z.array(z.string()),
+  done: z.number().int().nonnegative(),
+});
+
+const ProcessorFailureStateSchema = z.object({
+  phase: z.string(),
+  status: z.enum(['waiting', 'failed_permanent']),
+  errorType: z.string(),
+  message: z.string(),
+  at: z.string(),
+});
+
+/** `runs/{runId}`, as every reader parses it (RunState, run-status.ts, is what its status is computed from). */
+export const RunDocSchema = z.looseObject({
+  runId: z.string().min(1),
   /** The Pub/Sub message id of the RunRequest: how a publisher finds the run it started. */
-  requestMessageId: string;
-  partition: string;
-  triggerSource: string;
-  requestedBy: string | null;
-  traceparent: string;
-  createdAt: string;
-  updatedAt: string;
-  status: RunStatus;
-  statusHistory: StatusChange[];
+  requestMessageId: z.string(),
+  partition: z.string().min(1),
+  triggerSource: z.string(),
+  requestedBy: z.string().nullable(),
+  traceparent: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  status: z.enum(RUN_STATUSES),
+  statusHistory: z.array(z.object({ status: z.enum(RUN_STATUSES), at: z.string(), reason: z.string() })),
   /** First failing processor and reason, at most 200 characters. */
-  lastError: string | null;
+  lastError: z.string().nullable(),
   /** What a person should know about a run that is not an error (a phase with nothing to do for the partition). */
-  notes?: string[];
-}
+  notes: z.array(z.string()).optional(),
+  phaseOrder: z.array(z.string()),
+  phases: z.record(z.string(), PhaseStateSchema),
+  failures: z.record(z.string(), ProcessorFailureStateSchema),
+  /** Gate shortfalls by phase. */
+  gateFailures: z.record(z.string(), z.string()),
+  /** A newer run of the partition took over: this one is history (see generation.ts). */
+  supersededBy: z.string().nullable().optional(),
+});
+export type RunDoc = z.infer<typeof RunDocSchema>;
 
 export const phaseDecisionId = (runId: string, phaseId: string): string => `${runId}_${phaseId}`;
 
-/** `run_phases/{runId}_{phaseId}`. */
-export interface RunPhaseDoc {
-  runId: string;
-  phase: string;
-  partition: string;
-  expected: string[];
-  status: 'running' | 'gate_passed' | 'gate_failed';
-  startedAt: string;
-  decidedAt: string | null;
-  gate: DocData | null;
-}
+/** `run_phases/{runId}_{phaseId}`: what a phase's gate waits for, and its one decision. */
+export const RunPhaseDocSchema = z.looseObject({
+  runId: z.string().min(1),
+  phase: z.string().min(1),
+  partition: z.string().min(1),
+  expected: z.array(z.string()),
+  status: z.enum(['running', 'gate_passed', 'gate_failed']),
+  startedAt: z.string(),
+  decidedAt: z.string().nullable(),
+  /** The gate's result (gate.ts GateResult) once decided. */
+  gate: z.record(z.string(), z.unknown()).nullable(),
+  /** When the reconciler re-drove the phase's unfinished processors (once a phase). */
+  stallRedrivenAt: z.string().optional(),
+});
+export type RunPhaseDoc = z.infer<typeof RunPhaseDocSchema>;
+
+export const parseRun = (id: string, data: DocData | undefined): RunDoc | undefined =>
+  parseDocument(RunDocSchema, COLLECTIONS.runs, id, data);
+
+export const readRun = async (reader: DocumentReader, runId: string): Promise<RunDoc | undefined> =>
+  parseRun(runId, await reader.get(COLLECTIONS.runs, runId));
+
+/** Runs a query returned, each parsed. */
+export const parseRuns = (docs: readonly StoredDoc[]): RunDoc[] =>
+  docs.flatMap((d) => parseRun(d.id, d.data) ?? []);
+
+/** Phase documents a query returned, each parsed. */
+export const parseRunPhases = (docs: readonly StoredDoc[]): RunPhaseDoc[] =>
+  docs.flatMap((d) => parseDocument(RunPhaseDocSchema, COLLECTIONS.runPhases, d.id, d.data) ?? []);
+
+export const readRunPhase = async (
+  reader: DocumentReader,
+  decisionId: string,
+): Promise<RunPhaseDoc | undefined> =>
+  parseDocument(
+    RunPhaseDocSchema,
+    COLLECTIONS.runPhases,
+    decisionId,
+    await reader.get(COLLECTIONS.runPhases, decisionId),
+  );
 
 export function newRunDoc(input: {
   definition: LoadedDefinition;

@@ -1,3 +1,4 @@
+import { writeEvent } from '../events/write-event.ts';
 import type { LoadedDefinition } from '../definition/load.ts';
 import { firstPublishedAt } from '../messages/run-request-key.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -9,6 +10,8 @@ import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { identify, sourceTopicOf } from './dead-letter-identity.ts';
 import type { Notifier } from './notifier.ts';
 import { nextRetryDelayMs } from './queue-policy.ts';
+import { newQueueEntry, readEntry } from './queue-entry.ts';
+import { PipelineEventSchema } from '../events/pipeline-event.ts';
 
 export interface DlqRecorderDeps {
   definition: LoadedDefinition;
@@ -51,26 +54,25 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
           })
         : [];
     const failures = events
-      .map((e) => e.data)
-      .filter((e) => e.type === 'processor_failed')
-      .sort((a, b) => String(a.at).localeCompare(String(b.at)));
+      .map((e) => PipelineEventSchema.safeParse(e.data))
+      .flatMap((parsed) => (parsed.success && parsed.data.type === 'processor_failed' ? [parsed.data] : []))
+      .sort((a, b) => a.at.localeCompare(b.at));
     const last = failures.at(-1);
     const now = deps.clock.now();
     const nowIso = now.toISOString();
     const status = await deps.store.transaction(
       async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
-        const existing = await tx.get(COLLECTIONS.queue, id.entryId);
-        const retryCount = typeof existing?.retryCount === 'number' ? existing.retryCount : 0;
+        const existing = await readEntry(tx, id.entryId);
+        const retryCount = existing?.retryCount ?? 0;
         const exhausted = retryCount >= deps.definition.queue.maxRetries;
         const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
         const lastError =
-          typeof last?.message === 'string'
-            ? last.message
-            : `dead-lettered after ${deliveryCount ?? '?'} deliveries from ` +
-              `${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
+          last?.message ??
+          `dead-lettered after ${deliveryCount ?? '?'} deliveries from ` +
+            `${sourceTopic}${id.kind === 'unknown' ? ' (payload is not a message phasegate knows)' : ''}`;
         const eventId = `${id.entryId}--dead_lettered--${messageId}`;
         const deadLettered = (message: string) =>
-          tx.set(COLLECTIONS.events, eventId, {
+          writeEvent(tx, {
             eventId,
             type: 'dead_lettered',
             at: nowIso,
@@ -93,7 +95,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
           id.kind === 'processor_request' ? await tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined;
         const closed =
           existing?.status === 'succeeded' || existing?.status === 'discarded'
-            ? String(existing.status)
+            ? existing.status
             : run?.status === 'completed'
               ? 'completed'
               : null;
@@ -110,7 +112,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
             {
               deliveryCount,
               lastFailedAt: nowIso,
-              occurrences: (typeof existing.occurrences === 'number' ? existing.occurrences : 0) + 1,
+              occurrences: (existing.occurrences ?? 0) + 1,
               updatedAt: nowIso,
             },
             { merge: true },
@@ -118,15 +120,14 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
           return 'waiting';
         }
         deadLettered(lastError);
-        tx.set(COLLECTIONS.queue, id.entryId, {
+        const entry = {
           requestId: id.entryId,
           status: next,
-          errorType: typeof last?.errorType === 'string' ? last.errorType : 'transient',
-          errorReason: typeof last?.errorReason === 'string' ? last.errorReason : 'dead_lettered',
-          errorName: typeof last?.errorName === 'string' ? last.errorName : 'DeadLettered',
+          errorType: last?.errorType ?? 'transient',
+          errorReason: last?.errorReason ?? 'dead_lettered',
+          errorName: last?.errorName ?? 'DeadLettered',
           lastError: exhausted ? `gave up after ${retryCount} automatic retries: ${lastError}` : lastError,
-          stack: typeof last?.stack === 'string' ? last.stack : null,
-          needsManualFix: next === 'failed_permanent',
+          stack: last?.stack ?? null,
           runId: id.runId,
           partition: id.partition,
           phase: id.phase,
@@ -143,17 +144,12 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
           deliveryCount,
           failureEventId: eventId,
           firstFailedAt: existing?.firstFailedAt ?? failures[0]?.at ?? nowIso,
-          lastFailedAt: nowIso,
-          occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
-          retryCount,
-          waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
           nextRetryAt:
             next === 'pending'
               ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString()
               : null,
-          deadlineAt: null,
-          updatedAt: nowIso,
-        });
+        } as const;
+        tx.set(COLLECTIONS.queue, id.entryId, newQueueEntry(entry, nowIso, existing));
         return next;
       },
     );

@@ -3,12 +3,12 @@ import type { Clock } from '../ports/clock.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore, Filter } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { QUEUE_STATUSES, type QueueStatus } from '../runtime/failure-queue.ts';
+import { QUEUE_STATUSES, type QueueStatus } from './queue-status.ts';
 import { retryMessage } from './retry-claim.ts';
 import { readSupersessions, settleSuperseded } from './supersede.ts';
 import { isOpen } from './queue-policy.ts';
 import type { QueueTransitionType } from '../events/pipeline-event.ts';
-import { asEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
+import { readEntry, recordTransition, type QueueEntry, parseEntries } from './queue-entry.ts';
 
 /** Manual recovery: what the CLI and the dashboard do to queue entries. Every change is a transaction and an event. */
 export interface QueueActionDeps {
@@ -50,8 +50,7 @@ export async function listQueue(store: DocumentStore, filter: QueueFilter = {}):
   if (filter.phase) filters.push({ field: 'phase', op: '==', value: filter.phase });
   if (filter.processor) filters.push({ field: 'processor', op: '==', value: filter.processor });
   const docs = await store.query(COLLECTIONS.queue, { filters });
-  return docs
-    .map((d) => d.data as unknown as QueueEntry)
+  return parseEntries(docs)
     .filter((e) => inRange(e.partition, filter))
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, filter.limit ?? 1000);
@@ -62,7 +61,7 @@ export async function showEntry(
   store: DocumentStore,
   entryId: string,
 ): Promise<{ entry: QueueEntry; events: Record<string, unknown>[] }> {
-  const entry = asEntry(await store.get(COLLECTIONS.queue, entryId));
+  const entry = await readEntry(store, entryId);
   if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
   const events = (
     await store.query(COLLECTIONS.events, { filters: [{ field: 'requestId', op: '==', value: entryId }] })
@@ -83,7 +82,7 @@ async function transition(
 ): Promise<QueueEntry> {
   const at = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
-    const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
+    const entry = await readEntry(tx, entryId);
     if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
     if (!allowed.includes(entry.status))
       throw new QueueActionError(
@@ -112,7 +111,7 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
     ): Promise<
       { superseded: QueueEntry } | { entry: QueueEntry; message: { topic: string; message: unknown } }
     > => {
-      const entry = asEntry(await tx.get(COLLECTIONS.queue, entryId));
+      const entry = await readEntry(tx, entryId);
       if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
       if (!isOpen(entry.status))
         throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);

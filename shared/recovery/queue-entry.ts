@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { ERROR_KINDS } from '../errors/classify.ts';
 import type { QueueTransitionType } from '../events/pipeline-event.ts';
 import { writeEvent } from '../events/write-event.ts';
-import type { Transaction } from '../ports/store.ts';
+import type { StoredDoc, Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { QUEUE_STATUSES, type QueueStatus } from '../runtime/failure-queue.ts';
+import { QUEUE_STATUSES, type QueueStatus } from './queue-status.ts';
+import { type StoredMessage } from '../runtime/failure-queue.ts';
 import { parseDocument, type DocumentReader } from '../store/parse-document.ts';
 
 /** `failed_processor_queue/{entryId}`, as every reader parses it. */
@@ -51,9 +52,9 @@ export type QueueEntry = z.infer<typeof QueueEntrySchema>;
 export const parseEntry = (id: string, data: Record<string, unknown> | undefined): QueueEntry | undefined =>
   parseDocument(QueueEntrySchema, COLLECTIONS.queue, id, data);
 
-/** Parses an entry whose id is not at hand (its requestId names it). */
-export const asEntry = (data: Record<string, unknown> | undefined): QueueEntry | undefined =>
-  parseEntry(typeof data?.requestId === 'string' ? data.requestId : '(unnamed)', data);
+/** Queue entries a query returned, each parsed. */
+export const parseEntries = (docs: readonly StoredDoc[]): QueueEntry[] =>
+  docs.flatMap((d) => parseEntry(d.id, d.data) ?? []);
 
 export const readEntry = async (reader: DocumentReader, id: string): Promise<QueueEntry | undefined> =>
   parseEntry(id, await reader.get(COLLECTIONS.queue, id));
@@ -73,33 +74,37 @@ export interface NewQueueEntry {
   processor: string | null;
   request: Record<string, unknown> | null;
   retryTarget?: { topic: string; message: unknown } | null;
-  originalMessage?: Record<string, unknown> | null;
+  originalMessage?: StoredMessage | null;
   failureEventId: string | null;
   nextRetryAt: string | null;
   deadlineAt?: string | null;
   waitingForPartitions?: readonly string[] | null;
   deliveryCount?: number | null;
+  /** When the failure began, if it began before this entry (the first failed attempt of a dead letter). */
+  firstFailedAt?: string;
+  /** Given to start the count again (a fresh failure of a closed entry); else the existing entry's. */
+  retryCount?: number;
 }
 
 /**
  * The one shape of a queue entry document. A failure recorded again on an existing entry counts
  * an occurrence and keeps its history (first failure, retries, source checks, dependency resume);
- * only a person's `needsManualFix` follows from the status.
+ * `needsManualFix` follows from the status.
  */
 export function newQueueEntry(input: NewQueueEntry, at: string, existing?: QueueEntry) {
   return {
-    ...input,
-    stack: input.stack ?? null,
-    needsManualFix: input.status === 'failed_permanent',
-    originalMessage: input.originalMessage ?? null,
-    deadlineAt: input.deadlineAt ?? null,
-    waitingForPartitions: input.waitingForPartitions?.length ? [...input.waitingForPartitions] : null,
     firstFailedAt: existing?.firstFailedAt ?? at,
-    lastFailedAt: at,
     occurrences: (existing?.occurrences ?? 0) + 1,
     retryCount: existing?.retryCount ?? 0,
     waitChecks: existing?.waitChecks ?? 0,
     dependencyResumeKey: existing?.dependencyResumeKey ?? null,
+    ...input,
+    stack: input.stack ?? null,
+    originalMessage: input.originalMessage ?? null,
+    deadlineAt: input.deadlineAt ?? null,
+    waitingForPartitions: input.waitingForPartitions?.length ? [...input.waitingForPartitions] : null,
+    needsManualFix: input.status === 'failed_permanent',
+    lastFailedAt: at,
     updatedAt: at,
   } satisfies QueueEntry;
 }

@@ -1,5 +1,5 @@
 import type { PipelineDefinition } from '../definition/schema.ts';
-import type { QueueStatus } from '../runtime/failure-queue.ts';
+import type { QueueStatus } from './queue-status.ts';
 
 /** Statuses an auto-retry tick picks up when `nextRetryAt` has passed (`retrying`: its retry was lost). */
 export const DUE_STATUSES: readonly QueueStatus[] = ['pending', 'waiting', 'retrying'];

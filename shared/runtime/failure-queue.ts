@@ -5,17 +5,9 @@ import type { ErrorDescription } from '../errors/describe.ts';
 import type { ProcessorRequest } from '../messages/messages.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
+import { newQueueEntry, readEntry } from '../recovery/queue-entry.ts';
 
-export const QUEUE_STATUSES = [
-  'pending',
-  'waiting',
-  'retrying',
-  'succeeded',
-  'failed_permanent',
-  'discarded',
-  'superseded',
-] as const;
-export type QueueStatus = (typeof QUEUE_STATUSES)[number];
+import type { QueueStatus } from '../recovery/queue-status.ts';
 
 /** The Pub/Sub message as it arrived, so a person or a retry can replay it exactly. */
 export interface OriginalMessage {
@@ -86,24 +78,25 @@ export async function recordFailure(
       if (supersedingRun(await tx.get(COLLECTIONS.runLocks, record.request.partition), record.request.runId))
         return 'superseded';
     }
-    const existing = await tx.get(COLLECTIONS.queue, record.entryId);
+    const existing = await readEntry(tx, record.entryId);
     const at = now.toISOString();
-    const deadlineAt = (existing?.deadlineAt as string | null | undefined) ?? record.deadlineAt;
+    const deadlineAt = existing?.deadlineAt ?? record.deadlineAt;
     // Still not published at the deadline: waiting ends, a person must look.
     const expired = record.status === 'waiting' && deadlineAt !== null && deadlineAt <= at;
     const status = expired ? 'failed_permanent' : record.status;
-    tx.set(COLLECTIONS.queue, record.entryId, {
+    const waitedFor = record.waitingForPartitions?.length
+      ? 'earlier partitions still missing'
+      : 'source still not published';
+    const entry = {
       requestId: record.entryId,
       status,
       errorType: record.classification.kind,
       errorReason: record.classification.reason,
       errorName: record.error.name,
       lastError: expired
-        ? `${record.waitingForPartitions?.length ? 'earlier partitions still missing' : 'source still not published'} ` +
-          `at the deadline ${deadlineAt}: ${record.error.message}`
+        ? `${waitedFor} at the deadline ${deadlineAt}: ${record.error.message}`
         : record.error.message,
       stack: record.error.stack,
-      needsManualFix: status === 'failed_permanent',
       runId: record.request?.runId ?? null,
       partition: record.request?.partition ?? record.partition ?? null,
       phase: record.phase,
@@ -111,18 +104,11 @@ export async function recordFailure(
       request: record.request,
       originalMessage: storedMessage(record.original),
       failureEventId: record.failureEventId,
-      firstFailedAt: existing?.firstFailedAt ?? at,
-      lastFailedAt: at,
-      occurrences: (typeof existing?.occurrences === 'number' ? existing.occurrences : 0) + 1,
-      retryCount: typeof existing?.retryCount === 'number' ? existing.retryCount : 0,
-      waitChecks: typeof existing?.waitChecks === 'number' ? existing.waitChecks : 0,
       nextRetryAt: expired ? null : record.nextRetryAt,
       deadlineAt,
-      waitingForPartitions: record.waitingForPartitions?.length ? [...record.waitingForPartitions] : null,
-      dependencyResumeKey:
-        typeof existing?.dependencyResumeKey === 'string' ? existing.dependencyResumeKey : null,
-      updatedAt: at,
-    });
+      waitingForPartitions: record.waitingForPartitions,
+    };
+    tx.set(COLLECTIONS.queue, record.entryId, newQueueEntry(entry, at, existing));
     return status;
   });
 }

@@ -15,7 +15,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import { ackSuperseded } from './ack-superseded.ts';
 import { attemptLeaseMs, holdLease } from './attempt-lease.ts';
-import { attemptEventId, eventWrite, requestEventFields } from './events.ts';
+import { attemptEventId, eventWrite, requestEventFields } from '../events/attempt-events.ts';
 import { beginAttempt } from './processor-runs.ts';
 import type { Processor } from './processor.ts';
 import type { PubSubCloudEvent } from './pubsub-event.ts';

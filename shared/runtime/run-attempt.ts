@@ -15,7 +15,7 @@ import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import { ackSuperseded } from './ack-superseded.ts';
-import { attemptEventId, eventWrite, requestEventFields } from './events.ts';
+import { attemptEventId, eventWrite, requestEventFields } from '../events/attempt-events.ts';
 import { handleProcessorFailure } from './handle-failure.ts';
 import { completedRunWrite } from './processor-runs.ts';
 import type { Processor } from './processor.ts';

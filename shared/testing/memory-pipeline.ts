@@ -3,7 +3,7 @@ import { createMemoryLogger } from '../lib/logger.ts';
 import type { PipelineFunctions } from '../adapters/functions-entry.ts';
 import { TOPICS, type RunRequest } from '../messages/messages.ts';
 import { createOrchestrator } from '../orchestration/orchestrator.ts';
-import type { RunDoc } from '../orchestration/run-doc.ts';
+import { parseRun, type RunDoc } from '../orchestration/run-doc.ts';
 import { runAutoRetryTick } from '../recovery/auto-retry.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { createPhaseHandler } from '../runtime/phase-handler.ts';
@@ -120,7 +120,8 @@ export function memoryPipeline(
         partition,
       });
       await deliver();
-      return store.docs(COLLECTIONS.runs).find((r) => r.requestMessageId === messageId) as RunDoc | undefined;
+      const run = store.docs(COLLECTIONS.runs).find((r) => r.requestMessageId === messageId);
+      return run ? parseRun(String(run.runId), run) : undefined;
     },
     async autoRetry() {
       await publisher.publish(TOPICS.autoRetryTicks, {});

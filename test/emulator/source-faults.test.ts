@@ -9,7 +9,7 @@ import {
 } from '../support/reference-harness.ts';
 import { eventually } from '../support/emulator-harness.ts';
 import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
-import type { QueueStatus } from '../../shared/runtime/failure-queue.ts';
+import type { QueueStatus } from '../../shared/recovery/queue-status.ts';
 
 let h: ReferenceHarness;
 beforeAll(async () => {

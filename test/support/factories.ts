@@ -63,3 +63,29 @@ export function makeQueueEntry(
     ...fields,
   };
 }
+
+/** A whole `processor_failed` event of one attempt of `request` (the kit parses the events it reads). */
+export function makeFailedEvent(
+  request: ProcessorRequest,
+  fields: Record<string, unknown> & { eventId: string; at: string },
+): Record<string, unknown> {
+  return {
+    type: 'processor_failed',
+    runId: request.runId,
+    requestId: request.requestId,
+    partition: request.partition,
+    phase: request.phase,
+    processor: request.processor,
+    attempt: 1,
+    triggerSource: request.triggerSource,
+    traceparent: request.traceparent,
+    parentEventId: request.parentEventId,
+    durationMs: 10,
+    errorType: 'transient',
+    errorReason: 'test',
+    errorName: 'Error',
+    message: 'a test failure',
+    stack: null,
+    ...fields,
+  };
+}

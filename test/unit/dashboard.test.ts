@@ -16,12 +16,13 @@ function dashboard(
   env: NodeJS.ProcessEnv = { DASHBOARD_AUTH: 'token', DASHBOARD_READ_TOKEN: READ, DASHBOARD_ACT_TOKEN: ACT },
 ) {
   const store = new MemoryStore();
+  const logger = createMemoryLogger();
   const handle = createDashboard({
     definition: testDefinition,
     store,
     publisher: new MemoryPublisher(),
     clock: manualClock(),
-    logger: createMemoryLogger(),
+    logger,
     auth: loadDashboardAuth(env),
   });
   const call = (
@@ -42,7 +43,7 @@ function dashboard(
       },
       body,
     } satisfies DashboardRequest);
-  return { store, call, handle };
+  return { store, call, handle, logger };
 }
 
 describe('dashboard access', () => {
@@ -78,6 +79,21 @@ describe('dashboard access', () => {
     expect(
       (await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'again' })).status,
     ).toBe(409);
+  });
+
+  it('never writes a dashboard token into a log line (a token names no one)', async () => {
+    const d = dashboard();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await d.store.set(
+      COLLECTIONS.queue,
+      request.requestId,
+      makeQueueEntry({ requestId: request.requestId, status: 'failed_permanent', request }),
+    );
+    const done = await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'test entry' });
+    expect(done.status).toBe(200);
+    const logged = JSON.stringify(d.logger.lines);
+    expect(logged).toContain('queue action from the dashboard');
+    expect(logged).not.toContain(ACT);
   });
 
   it('takes ?token= once: sets the cookie and redirects to the same page without it', async () => {

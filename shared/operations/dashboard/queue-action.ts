@@ -42,7 +42,8 @@ export async function handleQueueAction(
           ? await resolveEntry(actionDeps, entryId, signed)
           : await discardEntry(actionDeps, entryId, signed);
     deps.logger.info(
-      { entryId, action: target.action, note, by: caller ?? null },
+      // A token names no one, and is a secret: it never goes into a log line.
+      { entryId, action: target.action, note, by: deps.auth.mode === 'iam' ? (caller ?? null) : 'act token' },
       'queue action from the dashboard',
     );
     return json(200, { entry: result });

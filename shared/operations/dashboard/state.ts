@@ -1,9 +1,9 @@
 import type { LoadedDefinition } from '../../definition/load.ts';
 import type { DocumentStore } from '../../ports/store.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import type { RunDoc } from '../../orchestration/run-doc.ts';
+import { type RunDoc, parseRuns, readRun } from '../../orchestration/run-doc.ts';
 import { actionNeeded, OPEN_STATUSES } from '../../recovery/queue-policy.ts';
-import type { QueueEntry } from '../../recovery/queue-entry.ts';
+import { type QueueEntry, parseEntries } from '../../recovery/queue-entry.ts';
 import { describeHeld, type HeldMessages, type PeekHeld } from '../../ports/held-messages.ts';
 
 export interface RunSummary {
@@ -88,12 +88,11 @@ export async function dashboardState(
         orderBy: { field: 'createdAt', direction: 'desc' },
         limit: options.limit ?? 50,
       });
-  const runs = await Promise.all(runDocs.map((d) => summarise(store, d.data as unknown as RunDoc)));
+  const runs = await Promise.all(parseRuns(runDocs).map((run) => summarise(store, run)));
   runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const queue = (
-    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] })
+  const queue = parseEntries(
+    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] }),
   )
-    .map((d) => d.data as unknown as QueueEntry)
     .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
     .slice(0, 200)
     .map((e) => ({
@@ -122,7 +121,7 @@ export async function runTimeline(
   store: DocumentStore,
   runId: string,
 ): Promise<{ run: RunDoc | null; events: Record<string, unknown>[] }> {
-  const run = ((await store.get(COLLECTIONS.runs, runId)) as RunDoc | undefined) ?? null;
+  const run = (await readRun(store, runId)) ?? null;
   const events = (
     await store.query(COLLECTIONS.events, { filters: [{ field: 'runId', op: '==', value: runId }] })
   )

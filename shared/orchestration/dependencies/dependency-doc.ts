@@ -2,10 +2,12 @@ import type { LoadedDefinition } from '../../definition/load.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { Publisher } from '../../ports/publisher.ts';
-import type { DocumentStore } from '../../ports/store.ts';
+import { z } from 'zod';
+import type { DocData, DocumentStore } from '../../ports/store.ts';
+import { parseDocument } from '../../store/parse-document.ts';
 import type { Notifier } from '../../recovery/notifier.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import type { RunDoc } from '../run-doc.ts';
+import { parseRun, type RunDoc } from '../run-doc.ts';
 
 /**
  * Partition dependencies, with `dependencies: 'trigger'`: a processor that waits for earlier
@@ -18,27 +20,30 @@ import type { RunDoc } from '../run-doc.ts';
  * entry due and retries it as the auto-retry tick would: the waiting run resumes at once, not at its
  * next source check.
  */
-export type DependencyStatus = 'queued' | 'started' | 'done' | 'failed';
+export const DEPENDENCY_STATUSES = ['queued', 'started', 'done', 'failed'] as const;
+export type DependencyStatus = (typeof DEPENDENCY_STATUSES)[number];
 
-export interface DependencyDoc {
-  partition: string;
-  status: DependencyStatus;
+/** `partition_dependencies/{partition}`. */
+export const DependencyDocSchema = z.object({
+  partition: z.string().min(1),
+  status: z.enum(DEPENDENCY_STATUSES),
   /** Queue entries (request ids) that wait for this partition: the newest 50. */
-  waiters: string[];
+  waiters: z.array(z.string()),
   /** How many entries asked for it. */
-  waiterCount?: number;
-  requestedAt: string;
-  startedAt: string | null;
+  waiterCount: z.number().int().optional(),
+  requestedAt: z.string(),
+  startedAt: z.string().nullable(),
   /** How often a run request was published for it (a lost publish is sent again, up to 3 times). */
-  starts: number;
+  starts: z.number().int().nonnegative(),
   /** The message id of the last run request published for it: its run is the one with that request. */
-  messageId: string | null;
+  messageId: z.string().nullable(),
   /** The run that settled it, and how. */
-  runId: string | null;
-  outcome: string | null;
-  reason: string | null;
-  updatedAt: string;
-}
+  runId: z.string().nullable(),
+  outcome: z.string().nullable(),
+  reason: z.string().nullable(),
+  updatedAt: z.string(),
+});
+export type DependencyDoc = z.infer<typeof DependencyDocSchema>;
 
 export interface DependencyDeps {
   definition: LoadedDefinition;
@@ -52,8 +57,8 @@ export interface DependencyDeps {
 /** A started partition with no run after this long had its request lost or refused: sent again. */
 export const DEPENDENCY_START_STALE_MS = 600_000;
 
-export const asDependency = (data: Record<string, unknown> | undefined) =>
-  data as unknown as DependencyDoc | undefined;
+export const parseDependency = (partition: string, data: DocData | undefined): DependencyDoc | undefined =>
+  parseDocument(DependencyDocSchema, COLLECTIONS.dependencies, partition, data);
 
 /** The current run of each partition (run_locks names it), in two batched reads. */
 export async function currentRuns(
@@ -66,6 +71,6 @@ export async function currentRuns(
   const runIds = locks.map((l) => (typeof l?.runId === 'string' ? l.runId : null));
   const named = runIds.filter((id): id is string => id !== null);
   const runs = named.length ? await store.getMany(COLLECTIONS.runs, named) : [];
-  const byId = new Map(named.map((id, i) => [id, runs[i] as RunDoc | undefined]));
+  const byId = new Map(named.map((id, i) => [id, parseRun(id, runs[i])]));
   return new Map(unique.map((p, i) => [p, runIds[i] ? byId.get(runIds[i]) : undefined]));
 }

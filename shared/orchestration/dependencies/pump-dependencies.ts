@@ -1,9 +1,9 @@
 import type { RunRequest } from '../../messages/messages.ts';
 import { TOPICS } from '../../messages/messages.ts';
 import { retryEntries } from '../../recovery/auto-retry.ts';
-import type { QueueEntry } from '../../recovery/queue-entry.ts';
+import { parseEntries } from '../../recovery/queue-entry.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import { type DependencyDeps, type DependencyDoc } from './dependency-doc.ts';
+import { parseDependency, type DependencyDeps, type DependencyDoc } from './dependency-doc.ts';
 import { resumeWaiters } from './resume-waiters.ts';
 import { reviewOpenDependencies } from './review-open-dependencies.ts';
 import { claimStart } from './settle-dependency.ts';
@@ -23,15 +23,15 @@ export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult
     await deps.store.query(COLLECTIONS.dependencies, {
       filters: [{ field: 'status', op: 'in', value: ['started', 'queued', 'failed'] }],
     })
-  ).map((d) => d.data as unknown as DependencyDoc);
-  const waitingEntries = (
+  ).flatMap((d) => parseDependency(d.id, d.data) ?? []);
+  const waitingEntries = parseEntries(
     await deps.store.query(COLLECTIONS.queue, {
       filters: [
         { field: 'status', op: '==', value: 'waiting' },
         { field: 'errorReason', op: '==', value: 'earlier_partitions_missing' },
       ],
-    })
-  ).map((d) => d.data as unknown as QueueEntry);
+    }),
+  );
   const waitingRuns = new Set(waitingEntries.map((e) => e.runId));
   const { active, queued } = await reviewOpenDependencies(deps, open, waitingRuns, result);
   queued.sort((a, b) => deps.definition.scheme.compare(a.partition, b.partition));

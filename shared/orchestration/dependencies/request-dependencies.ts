@@ -1,6 +1,6 @@
 import type { QueueEntry } from '../../recovery/queue-entry.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import { asDependency, currentRuns, type DependencyDeps, type DependencyDoc } from './dependency-doc.ts';
+import { parseDependency, currentRuns, type DependencyDeps, type DependencyDoc } from './dependency-doc.ts';
 
 const MAX_WAITERS = 50;
 
@@ -29,7 +29,7 @@ export async function requestDependencies(
   const runs = await currentRuns(deps.store, partitions);
   return deps.store.transaction(async (tx) => {
     const existing = await Promise.all(
-      partitions.map(async (p) => asDependency(await tx.get(COLLECTIONS.dependencies, p))),
+      partitions.map(async (p) => parseDependency(p, await tx.get(COLLECTIONS.dependencies, p))),
     );
     const added: string[] = [];
     partitions.forEach((partition, i) => {

@@ -1,6 +1,6 @@
-import type { QueueEntry } from '../../recovery/queue-entry.ts';
+import { type QueueEntry, readEntry } from '../../recovery/queue-entry.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import { asDependency, currentRuns, type DependencyDeps } from './dependency-doc.ts';
+import { parseDependency, currentRuns, type DependencyDeps } from './dependency-doc.ts';
 
 /**
  * Entries whose earlier partitions have all succeeded are made due now (the auto-retry tick the
@@ -18,7 +18,9 @@ export async function resumeWaiters(deps: DependencyDeps, entries: QueueEntry[])
   const failedWhy = new Map(
     needed.map((p, i) => [
       p,
-      asDependency(docs[i])?.status === 'failed' ? (asDependency(docs[i])?.reason ?? 'failed') : null,
+      parseDependency(p, docs[i])?.status === 'failed'
+        ? (parseDependency(p, docs[i])?.reason ?? 'failed')
+        : null,
     ]),
   );
   const check = (partition: string) => ({
@@ -37,7 +39,7 @@ export async function resumeWaiters(deps: DependencyDeps, entries: QueueEntry[])
     const ready = states.every((s) => s.ok);
     if (!ready && failed.length === 0) continue;
     const changed = await deps.store.transaction(async (tx) => {
-      const current = (await tx.get(COLLECTIONS.queue, entry.requestId)) as QueueEntry | undefined;
+      const current = await readEntry(tx, entry.requestId);
       if (current?.status !== 'waiting' || current.errorReason !== 'earlier_partitions_missing') return false;
       if (ready) {
         if (current.dependencyResumeKey === resumeKey) return false;

@@ -1,5 +1,5 @@
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import { asDependency, type DependencyDeps, type DependencyDoc } from './dependency-doc.ts';
+import { parseDependency, type DependencyDeps, type DependencyDoc } from './dependency-doc.ts';
 
 /** Moves a dependency on, unless another pump changed it since this one read it. */
 export async function settleDependency(
@@ -10,7 +10,7 @@ export async function settleDependency(
 ): Promise<boolean> {
   const at = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
-    const doc = asDependency(await tx.get(COLLECTIONS.dependencies, partition));
+    const doc = parseDependency(partition, await tx.get(COLLECTIONS.dependencies, partition));
     // Unchanged since this pump read it: another pump that re-started it meanwhile wins.
     if (doc?.status !== seen.status || doc.starts !== seen.starts) return false;
     tx.set(COLLECTIONS.dependencies, partition, { ...doc, ...to, updatedAt: at });
@@ -22,7 +22,7 @@ export async function settleDependency(
 export async function claimStart(deps: DependencyDeps, partition: string): Promise<boolean> {
   const at = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
-    const doc = asDependency(await tx.get(COLLECTIONS.dependencies, partition));
+    const doc = parseDependency(partition, await tx.get(COLLECTIONS.dependencies, partition));
     if (doc?.status !== 'queued') return false;
     tx.set(COLLECTIONS.dependencies, partition, {
       ...doc,
