@@ -24,7 +24,8 @@ export default tseslint.config(
   {
     // Cloud SDKs only in adapters, entry files, infra and scripts: handlers take ports.
     files: ['shared/**/*.ts'],
-    ignores: ['shared/adapters/**'],
+    // The decorators themselves import their injector.
+    ignores: ['shared/adapters/**', 'shared/runtime/fault-decorators.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -33,6 +34,16 @@ export default tseslint.config(
             {
               group: ['@google-cloud/*'],
               message: 'Cloud SDK imports belong in shared/adapters or entry files.',
+            },
+            {
+              // Test seams at the root (STYLE 14): the decorators wrap what a handler is given.
+              regex: '(^|/)fault(s|-decorators)\\.ts$',
+              message:
+                'Faults are applied where dependencies are built (shared/adapters): no handler mentions them.',
+            },
+            {
+              group: ['node:fs', 'node:fs/*', 'fs', 'fs/*'],
+              message: 'File I/O belongs in shared/adapters and scripts.',
             },
           ],
         },
@@ -50,7 +61,8 @@ export default tseslint.config(
             {
               regex: '(^|/)shared/(?!index\\.ts$|testing/index\\.ts$)',
               message:
-                "A pipeline imports the kit from shared/index.ts ('phasegate') or shared/testing/index.ts ('phasegate/testing'), not its internals.",
+                "A pipeline imports the kit from shared/index.ts ('phasegate') or shared/testing/index.ts " +
+                "('phasegate/testing'), not its internals.",
             },
           ],
         },

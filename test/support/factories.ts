@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { makeRequestId, type ProcessorRequest } from '../../shared/messages/messages.ts';
 import { newTraceparent } from '../../shared/messages/fields.ts';
 import type { PubSubCloudEvent } from '../../shared/runtime/pubsub-event.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 
 export function makeProcessorRequest(
   overrides: Partial<ProcessorRequest> & Pick<ProcessorRequest, 'phase' | 'processor'>,
@@ -88,4 +89,26 @@ export function makeFailedEvent(
     stack: null,
     ...fields,
   };
+}
+
+/** A failed_permanent entry of alpha/widgets in `store` (NEEDS MANUAL FIX): what a person acts on. */
+export async function seedFailedEntry(store: {
+  set(collection: string, id: string, data: Record<string, unknown>): Promise<void>;
+}): Promise<ProcessorRequest> {
+  const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+  await store.set(
+    COLLECTIONS.queue,
+    request.requestId,
+    makeQueueEntry({
+      requestId: request.requestId,
+      status: 'failed_permanent',
+      request,
+      retryCount: 0,
+      phase: 'alpha',
+      processor: 'widgets',
+      failureEventId: 'f',
+      firstFailedAt: '2026-01-01T00:00:00Z',
+    }),
+  );
+  return request;
 }

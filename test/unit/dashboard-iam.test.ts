@@ -6,7 +6,7 @@ import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { loadDashboardAuth } from '../../shared/operations/dashboard/auth.ts';
 import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { makeProcessorRequest, makeQueueEntry, manualClock } from '../support/factories.ts';
+import { manualClock, seedFailedEntry } from '../support/factories.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { AUDIENCE, bearer, keys, otherKey, past, stripped, token } from '../support/push-tokens.ts';
 
@@ -117,21 +117,7 @@ describe('dashboard with Google identities behind Cloud Run IAM', () => {
       auth,
       verifyIdToken,
     });
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await store.set(
-      COLLECTIONS.queue,
-      request.requestId,
-      makeQueueEntry({
-        requestId: request.requestId,
-        status: 'failed_permanent',
-        request,
-        retryCount: 0,
-        phase: 'alpha',
-        processor: 'widgets',
-        failureEventId: 'f',
-        firstFailedAt: '2026-01-01T00:00:00Z',
-      }),
-    );
+    const request = await seedFailedEntry(store);
     const jwt = stripped(await token({ aud: DASHBOARD, email: 'oncall@example.com' }));
     const response = await handle({
       method: 'POST',

@@ -7,7 +7,7 @@ import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
 import type { DashboardRequest } from '../../shared/operations/dashboard/http.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { makeProcessorRequest, makeQueueEntry, manualClock } from '../support/factories.ts';
+import { manualClock, seedFailedEntry } from '../support/factories.ts';
 
 const READ = 'read-token-0123456789';
 const ACT = 'act-token-0123456789ab';
@@ -49,21 +49,7 @@ function dashboard(
 describe('dashboard access', () => {
   it('needs a token to read; a read token cannot act; an act token can', async () => {
     const d = dashboard();
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await d.store.set(
-      COLLECTIONS.queue,
-      request.requestId,
-      makeQueueEntry({
-        requestId: request.requestId,
-        status: 'failed_permanent',
-        request,
-        retryCount: 0,
-        phase: 'alpha',
-        processor: 'widgets',
-        failureEventId: 'f',
-        firstFailedAt: '2026-01-01T00:00:00Z',
-      }),
-    );
+    const request = await seedFailedEntry(d.store);
     expect((await d.call('GET', '/api/state')).status).toBe(401);
     expect((await d.call('GET', '/api/state', 'wrong-token-0123456789')).status).toBe(401);
     expect((await d.call('GET', '/api/state', READ)).status).toBe(200);
@@ -83,12 +69,7 @@ describe('dashboard access', () => {
 
   it('never writes a dashboard token into a log line (a token names no one)', async () => {
     const d = dashboard();
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await d.store.set(
-      COLLECTIONS.queue,
-      request.requestId,
-      makeQueueEntry({ requestId: request.requestId, status: 'failed_permanent', request }),
-    );
+    const request = await seedFailedEntry(d.store);
     const done = await d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'test entry' });
     expect(done.status).toBe(200);
     const logged = JSON.stringify(d.logger.lines);
@@ -167,21 +148,7 @@ describe('dashboard access', () => {
 
   it('acts only on a same-origin JSON POST: a cross-site form cannot discard an entry', async () => {
     const d = dashboard();
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    await d.store.set(
-      COLLECTIONS.queue,
-      request.requestId,
-      makeQueueEntry({
-        requestId: request.requestId,
-        status: 'failed_permanent',
-        request,
-        retryCount: 0,
-        phase: 'alpha',
-        processor: 'widgets',
-        failureEventId: 'f',
-        firstFailedAt: '2026-01-01T00:00:00Z',
-      }),
-    );
+    const request = await seedFailedEntry(d.store);
     const discard = (headers: Record<string, string>) =>
       d.call('POST', `/api/queue/${request.requestId}/discard`, ACT, { note: 'from elsewhere' }, headers);
     expect((await discard({ 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
