@@ -1,6 +1,6 @@
 // `phasegate`: the command line (package.json bin; `npx phasegate --help`).
 import { Command, CommanderError } from 'commander';
-import { TOPICS, type RunRequest } from '../shared/messages/messages.ts';
+import type { RunRequest } from '../shared/messages/messages.ts';
 import { connect, type Connection } from './lib/connection.ts';
 import {
   findProject,
@@ -10,7 +10,7 @@ import {
   type PipelineProject,
 } from './lib/pipeline-module.ts';
 import { readStackFile, StackFileError, talksToStack } from './lib/connection.ts';
-import { findRunByMessage, summaryLine, watchRun } from './lib/watch-run.ts';
+import { publishRunAndWait, summaryLine } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { checkPartitionOptions, parsePartition, registerQueueCommands } from './cli/queue-commands.ts';
@@ -132,8 +132,14 @@ program
           .map((p) => p.trim())
           .filter(Boolean);
       if (options.force) request.force = true;
-      const messageId = await c.publisher.publish(TOPICS.runRequests, request);
-      const run = await findRunByMessage(c.store, messageId, 30_000);
+      // Without --wait, only until the run exists (30 s at most).
+      const { messageId, run } = await publishRunAndWait(c, request, {
+        findTimeoutMs: 30_000,
+        timeoutMs: options.wait ? 630_000 : 30_000,
+        until: options.wait ? undefined : () => true,
+        onChange:
+          options.wait && !options.json ? (r, lines) => context.print(summaryLine(r, lines)) : undefined,
+      });
       if (!options.wait) {
         if (options.json)
           return context.print(
@@ -150,10 +156,7 @@ program
         throw new UsageError(
           `no run was created for ${options.partition} within 30 s (a run may already be RUNNING for the partition: add --force)`,
         );
-      const final = await watchRun(c.store, run.runId, {
-        timeoutMs: 600_000,
-        onChange: (r, lines) => !options.json && context.print(summaryLine(r, lines)),
-      });
+      const final = run;
       if (options.json) context.print(JSON.stringify(final));
       else if (final?.lastError) context.print(`lastError: ${final.lastError}`);
       if (final?.status !== 'SUCCESS') process.exitCode = 1;

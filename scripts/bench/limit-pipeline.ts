@@ -10,7 +10,7 @@ import type { Emulators } from '../lib/emulators.ts';
 import { functionBuild } from '../lib/function-build.ts';
 import { startFunctions, type RunningFunction } from '../lib/functions.ts';
 import { repoRoot } from '../lib/local-pipeline.ts';
-import { LIMIT_DONE_COLLECTION, limitTopic } from './limit-functions.ts';
+import { LIMIT_DONE_COLLECTION, LIMIT_ENTRY_POINTS, limitTopic } from './limit-names.ts';
 import { waitFor } from './stats.ts';
 
 export interface LimitPipeline {
@@ -36,9 +36,9 @@ export async function startLimitPipeline(
     memoryMb: 256,
   });
   const functions = [
-    fn('limit-runs', 'limit-runs', limitTopic('run-requests')),
-    fn('limit-completions', 'limit-completions', limitTopic('completions')),
-    ...phases.map((p) => fn(`limit-phase-${p}`, 'limit-phase', limitTopic(`phase-${p}`))),
+    fn(LIMIT_ENTRY_POINTS.runs, LIMIT_ENTRY_POINTS.runs, limitTopic('run-requests')),
+    fn(LIMIT_ENTRY_POINTS.completions, LIMIT_ENTRY_POINTS.completions, limitTopic('completions')),
+    ...phases.map((p) => fn(`limit-phase-${p}`, LIMIT_ENTRY_POINTS.phase, limitTopic(`phase-${p}`))),
   ];
   const topics = functions.flatMap((f) => (f.trigger.kind === 'pubsub' ? f.trigger.topics : []));
   const subscriptions = functions.map((f): SubscriptionPlan => ({

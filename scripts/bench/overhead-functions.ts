@@ -12,18 +12,16 @@ import { systemClock } from '../../shared/ports/clock.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
 import type { Processor } from '../../shared/runtime/processor.ts';
 import { eventFromPush } from '../../shared/runtime/push-envelope.ts';
-
-export const BENCH_COLLECTION = 'bench_docs';
-export const DOCS_PER_MESSAGE = 10;
+import { OVERHEAD } from './overhead-names.ts';
 
 /** The work: ten documents for the date, derived from the request (a redelivery overwrites them). */
 export const benchProcessor: Processor = {
   async run(ctx) {
-    const docs = Array.from({ length: DOCS_PER_MESSAGE }, (_, i) => ({
+    const docs = Array.from({ length: OVERHEAD.docsPerMessage }, (_, i) => ({
       id: `${ctx.request.requestId}-${i}`,
       data: { partition: ctx.request.partition, requestId: ctx.request.requestId, i, value: i * 3.5 },
     }));
-    await ctx.write(BENCH_COLLECTION, docs);
+    await ctx.write(OVERHEAD.collection, docs);
     return { metrics: { docs: docs.length } };
   },
 };
@@ -32,13 +30,13 @@ export const benchDefinition = loadDefinition({
   name: 'bench',
   phases: [
     {
-      id: 'work',
+      id: OVERHEAD.phase,
       description: 'one processor writing ten documents',
       processors: [
         {
-          name: 'bench-write',
+          name: OVERHEAD.processor,
           description: 'ten documents',
-          outputs: [{ collection: BENCH_COLLECTION }],
+          outputs: [{ collection: OVERHEAD.collection }],
         },
       ],
       subscription: {
@@ -59,42 +57,46 @@ export const benchDefinition = loadDefinition({
 });
 
 const benchExpectations: GateExpectations = {
-  table: { work: { [BENCH_COLLECTION]: { partition: DOCS_PER_MESSAGE } } },
+  table: { [OVERHEAD.phase]: { [OVERHEAD.collection]: { partition: OVERHEAD.docsPerMessage } } },
 };
 registerPipelineFunctions({
   definition: benchDefinition,
-  processors: { 'bench-write': benchProcessor },
+  processors: { [OVERHEAD.processor]: benchProcessor },
   expectations: benchExpectations,
 });
 
-let store: DocumentStore | undefined;
-const logger = createLogger({ name: 'bare', level: 'warn' });
-const http = createHttpClient({ timeoutMs: 1000, retries: 0 });
-
 /** The same processor with nothing around it: parse the push, run, write directly, 204. */
-functions.http('bare-work', (req, res) => {
-  const data = eventFromPush(req.body, req.path)?.data?.message?.data;
-  if (!data) {
-    res.status(400).send('not a push');
-    return;
-  }
-  const request = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as ProcessorRequest;
-  const s = (store ??= createFirestoreStore(createFirestore(process.env.GOOGLE_CLOUD_PROJECT ?? '')));
-  benchProcessor
-    .run({
-      request,
-      attempt: 1,
-      store: s,
-      http,
-      logger,
-      clock: systemClock,
-      write: async (collection, docs) => (
-        await s.writeBatch(docs.map((d) => ({ collection, id: d.id, data: d.data }))),
-        docs.length
-      ),
-    })
-    .then(
-      () => res.status(204).send(''),
-      () => res.status(500).send('failed'),
-    );
-});
+function bareHandler(projectId: string): functions.HttpFunction {
+  // Made on the first request, once per instance.
+  let store: DocumentStore | undefined;
+  const logger = createLogger({ name: 'bare', level: 'warn' });
+  const http = createHttpClient({ timeoutMs: 1000, retries: 0 });
+  return (req, res) => {
+    const data = eventFromPush(req.body, req.path)?.data?.message?.data;
+    if (!data) {
+      res.status(400).send('not a push');
+      return;
+    }
+    const request = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as ProcessorRequest;
+    const s = (store ??= createFirestoreStore(createFirestore(projectId)));
+    benchProcessor
+      .run({
+        request,
+        attempt: 1,
+        store: s,
+        http,
+        logger,
+        clock: systemClock,
+        write: async (collection, docs) => (
+          await s.writeBatch(docs.map((d) => ({ collection, id: d.id, data: d.data }))),
+          docs.length
+        ),
+      })
+      .then(
+        () => res.status(204).send(''),
+        () => res.status(500).send('failed'),
+      );
+  };
+}
+
+functions.http(OVERHEAD.functions.bare, bareHandler(process.env.GOOGLE_CLOUD_PROJECT ?? ''));

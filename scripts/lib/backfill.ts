@@ -4,7 +4,7 @@ import { TOPICS, type RunRequest } from '../../shared/messages/messages.ts';
 import type { Publisher } from '../../shared/ports/publisher.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { parseRuns, type RunDoc } from '../../shared/orchestration/run-doc.ts';
 import { findRunByMessage, FINAL_STATUSES, watchRun } from './watch-run.ts';
 
 export interface BackfillState {
@@ -56,7 +56,7 @@ async function successfulRun(store: DocumentStore, partition: string): Promise<R
   const runs = await store.query(COLLECTIONS.runs, {
     filters: [{ field: 'partition', op: '==', value: partition }],
   });
-  return runs.map((r) => r.data as unknown as RunDoc).find((r) => r.status === 'SUCCESS');
+  return parseRuns(runs).find((r) => r.status === 'SUCCESS');
 }
 
 async function runningRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
@@ -66,7 +66,7 @@ async function runningRun(store: DocumentStore, partition: string): Promise<RunD
       { field: 'status', op: '==', value: 'RUNNING' },
     ],
   });
-  return runs[0]?.data as unknown as RunDoc | undefined;
+  return parseRuns(runs)[0];
 }
 
 /**
@@ -107,14 +107,12 @@ export async function backfill(
       throw new Error(`no run was created for ${partition} within 60 s: is the orchestrator running?`);
     let final = await watchRun(store, run.runId, {
       timeoutMs: options.runTimeoutMs ?? 600_000,
-      onChange: () => undefined,
     });
     // Superseded while it was watched (someone forced a run of the date): the date's outcome is the newer run's.
     for (let hops = 0; final?.status === 'SUPERSEDED' && final.supersededBy && hops < 5; hops += 1) {
       run = { ...run, runId: final.supersededBy };
       final = await watchRun(store, run.runId, {
         timeoutMs: options.runTimeoutMs ?? 600_000,
-        onChange: () => undefined,
       });
     }
     const status = final && FINAL_STATUSES.has(final.status) ? final.status : 'TIMED_OUT';

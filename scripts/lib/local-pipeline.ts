@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
-import { TOPICS, type RunRequest } from '../../shared/messages/messages.ts';
+import type { RunRequest } from '../../shared/messages/messages.ts';
 import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
 import type { LocalServices } from '../../shared/pipeline-module.ts';
 import type { LoadedPipeline } from './pipeline-module.ts';
 import { defaultPorts, startEmulators, type Emulators } from './emulators.ts';
 import { startStack, type Stack } from './stack.ts';
-import { findRunByMessage, watchRun } from './watch-run.ts';
+import { publishRunAndWait } from './watch-run.ts';
 import { localJobs, startLocalScheduler } from './local-scheduler.ts';
 import { removeStackFile, writeStackFile } from './connection.ts';
 import { createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts';
@@ -107,10 +107,12 @@ export async function startLocalPipeline(options: {
       store,
       logDir,
       async run(request, onChange, timeoutMs = 300_000) {
-        const messageId = await live.pubsub.topic(TOPICS.runRequests).publishMessage({ json: request });
-        const started = await findRunByMessage(store, messageId);
-        if (!started) return undefined;
-        return watchRun(store, started.runId, { timeoutMs, onChange: onChange ?? (() => undefined) });
+        const publisher = createPubSubPublisher(live.pubsub);
+        const { run } = await publishRunAndWait({ store, publisher }, request, {
+          timeoutMs,
+          onChange: onChange ?? (() => undefined),
+        });
+        return run;
       },
       async stop() {
         scheduler?.stop();

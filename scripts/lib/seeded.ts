@@ -1,10 +1,16 @@
-/** mulberry32: a small seeded PRNG, so a seed replays the same choices. */
-export function seededRandom(seed: number): {
-  next(): number;
-  int(min: number, max: number): number;
-  pick<T>(items: readonly T[]): T;
-  sample<T>(items: readonly T[], n: number): T[];
-} {
+/** Draws from a seed: the same seed replays the same choices (a chaos soak's faults, a synthetic league). */
+export interface SeededRandom {
+  /** A number in [0, 1). */
+  next: () => number;
+  /** A whole number from `min` to `max`, both included. */
+  int: (min: number, max: number) => number;
+  pick: <T>(items: readonly T[]) => T;
+  /** Up to `n` distinct items, in the order drawn. */
+  sample: <T>(items: readonly T[], n: number) => T[];
+}
+
+/** mulberry32: a small seeded PRNG. */
+export function seededRandom(seed: number): SeededRandom {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;

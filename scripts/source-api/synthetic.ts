@@ -1,16 +1,5 @@
+import { seededRandom } from '../lib/seeded.ts';
 import { datasetFromRows, type Dataset, type RawRow } from './dataset.ts';
-
-/** mulberry32: a tiny seeded PRNG, so the same seed gives the same league. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TEAMS = Array.from(
   { length: 30 },
@@ -28,7 +17,8 @@ export function syntheticDataset(options: {
   startDate?: string;
   headers: string[];
 }): Dataset {
-  const random = seededRandom(options.seed);
+  // The same seed gives the same league.
+  const random = seededRandom(options.seed).next;
   const total = options.games ?? 1230;
   const start = new Date(`${options.startDate ?? '2030-10-20'}T00:00:00Z`);
   const seasonStart = start.getUTCFullYear();

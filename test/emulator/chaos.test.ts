@@ -12,7 +12,7 @@ describe('chaos soak (short)', () => {
       const args = [
         '--import',
         'tsx',
-        'scripts/chaos.ts',
+        'scripts/chaos/main.ts',
         '--dates',
         '2',
         '--seed',
