@@ -108,8 +108,10 @@ export async function startLocalPipeline(options: {
       logDir,
       async run(request, onChange, timeoutMs = 300_000) {
         const publisher = createPubSubPublisher(live.pubsub);
+        // Up to 2 minutes for the run to appear (cold functions), then `timeoutMs` for it to finish.
         const { run } = await publishRunAndWait({ store, publisher }, request, {
-          timeoutMs,
+          timeoutMs: timeoutMs + 120_000,
+          findTimeoutMs: 120_000,
           onChange: onChange ?? (() => undefined),
         });
         return run;

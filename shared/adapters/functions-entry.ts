@@ -14,14 +14,14 @@ import { loadDashboardAuth } from '../operations/dashboard/auth.ts';
 import type { CompletenessRules } from '../operations/completeness.ts';
 import { handleReconcileTick } from '../operations/reconcile-tick.ts';
 import type { GateExpectations } from '../orchestration/gate.ts';
-import { createOrchestrator, ORCHESTRATION_STEPS } from '../orchestration/orchestrator.ts';
+import { createOrchestrator } from '../orchestration/orchestrator.ts';
+import { withCrashPoints } from './crash-points.ts';
 import type { PipelineOperations } from '../pipeline-module.ts';
 import { systemClock } from '../ports/clock.ts';
 import { runAutoRetryTick } from '../recovery/auto-retry.ts';
 import { createDlqRecorder } from '../recovery/dlq-recorder.ts';
 import { createNotifier } from '../recovery/notifier.ts';
 import {
-  crashAfter,
   withDuplicatePublishes,
   withFailingWrites,
   withInjectedFaults,
@@ -105,13 +105,7 @@ function composeEndpoints(
     ),
   );
   const orchestrator = lazy(() =>
-    createOrchestrator(
-      { ...deps, expectations: pipeline.expectations },
-      {
-        decideRunStart: crashAfter(ORCHESTRATION_STEPS.decideRunStart, 'after-run-decision', faults),
-        decidePhase: crashAfter(ORCHESTRATION_STEPS.decidePhase, 'after-trigger-decision', faults),
-      },
-    ),
+    createOrchestrator({ ...deps, expectations: pipeline.expectations }, withCrashPoints(faults)),
   );
   const recorder = lazy(() =>
     createDlqRecorder({ ...deps, store: withFailingWrites(ports.store, 'dlq-recorder', faults) }),

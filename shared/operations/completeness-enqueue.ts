@@ -4,16 +4,16 @@ import { makeRequestId, TOPICS, type ProcessorRequest, type RunRequest } from '.
 import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { type RunDoc, readRun } from '../orchestration/run-doc.ts';
+import { type RunDoc, readRunOrPassOver } from '../orchestration/run-doc.ts';
 import { currentRunId } from '../orchestration/generation.ts';
 import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
-import { newQueueEntry, readEntry, type NewQueueEntry } from '../recovery/queue-entry.ts';
+import { newQueueEntry, readEntryForRewrite, type NewQueueEntry } from '../recovery/queue-entry.ts';
 import type { CompletenessDeps, CompletenessReport, MissingPair } from './completeness.ts';
 
 /** The partition's current run (generation.ts): re-runs are for it, never for a run it superseded. */
 async function currentRun(store: DocumentStore, partition: string): Promise<RunDoc | undefined> {
   const runId = await currentRunId(store, partition);
-  return runId ? await readRun(store, runId) : undefined;
+  return runId ? await readRunOrPassOver(store, runId) : undefined;
 }
 
 /**
@@ -30,7 +30,7 @@ async function openIncompleteEntry(
   >,
 ): Promise<boolean> {
   return store.transaction(async (tx) => {
-    const existing = await readEntry(tx, entryId);
+    const { existing, replaced } = await readEntryForRewrite(tx, entryId);
     if (existing && OPEN_STATUSES.includes(existing.status) && existing.status !== 'failed_permanent')
       return false;
     const eventId = writeEvent(tx, {
@@ -56,11 +56,13 @@ async function openIncompleteEntry(
       errorReason: 'incomplete',
       errorName: 'Incomplete',
       failureEventId: eventId,
-      // A fresh shortfall: the re-runs are counted again from none.
+      // A fresh shortfall: the re-runs are counted again from none, its old waits forgotten.
       retryCount: 0,
+      waitChecks: 0,
+      dependencyResumeKey: null,
       nextRetryAt: now,
     } as const;
-    tx.set(COLLECTIONS.queue, entryId, newQueueEntry(incomplete, now, existing));
+    tx.set(COLLECTIONS.queue, entryId, newQueueEntry(incomplete, now, existing, replaced));
     return true;
   });
 }

@@ -1,3 +1,4 @@
+import { describeError } from '../errors/describe.ts';
 import { pumpDependencies } from '../orchestration/dependencies/pump-dependencies.ts';
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -55,8 +56,8 @@ export function unsentOutboxQuery(cutoffIso: string): QueryOptions {
 
 async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - OUTBOX_GRACE_MS).toISOString();
-  const pending = await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(cutoff));
-  for (const entry of parseOutboxEntries(pending)) {
+  const pending = parseOutboxEntries(await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(cutoff)));
+  for (const entry of pending) {
     await deps.publisher.publish(entry.topic, entry.message, entry.attributes);
     await deps.store.set(
       COLLECTIONS.outbox,
@@ -69,21 +70,39 @@ async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
 }
 
 /**
- * One reconcile tick: heal run statuses, re-send the outbox, detect and re-drive stalls, check
- * control-dlq.
+ * One reconcile tick: re-send the outbox, heal run statuses, detect and re-drive stalls, re-send
+ * alerts, check control-dlq, sweep superseded entries and pump partition dependencies. Each step
+ * runs whatever another one met (an outage of one collection stops none of the others); a failed
+ * step still fails the tick, after the others ran, so it is redelivered (the ack contract).
  */
 export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> {
   const now = deps.clock.now();
+  const failed: string[] = [];
+  const step = async <T>(name: string, run: () => Promise<T>, otherwise: T): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      const message = describeError(error).message;
+      failed.push(`${name}: ${message}`);
+      deps.logger.error({ step: name, err: message }, 'reconcile step failed; the other steps still run');
+      return otherwise;
+    }
+  };
   const result = {
-    outboxResent: await resendOutbox(deps, now),
-    healed: await healRuns(deps, now),
-    stalled: await detectStalls(deps, now),
-    alertsResent: (await deps.notifier?.resendPending?.()) ?? 0,
-    controlDlq: await checkControlDlq(deps),
-    superseded: await sweepSuperseded(deps.store, now.toISOString()),
+    outboxResent: await step('outbox', () => resendOutbox(deps, now), 0),
+    healed: await step('heal runs', () => healRuns(deps, now), []),
+    stalled: await step('stalls', () => detectStalls(deps, now), []),
+    alertsResent: await step('alerts', async () => (await deps.notifier?.resendPending?.()) ?? 0, 0),
+    controlDlq: await step('control-dlq', () => checkControlDlq(deps), null),
+    superseded: await step('superseded', () => sweepSuperseded(deps.store, now.toISOString()), []),
     // A lost notice or publish of a dependency is picked up here.
-    dependencies: deps.definition.dependencies.mode === 'trigger' ? await pumpDependencies(deps) : null,
+    dependencies:
+      deps.definition.dependencies.mode === 'trigger'
+        ? await step('dependencies', () => pumpDependencies(deps), null)
+        : null,
   };
   deps.logger.info({ ...result }, 'reconcile tick');
+  if (failed.length > 0)
+    throw new Error(`reconcile tick: ${failed.length} step(s) failed: ${failed.join('; ')}`);
   return result;
 }

@@ -6,9 +6,9 @@ import {
   phaseDecisionId,
   updateRun,
   type RunDoc,
-  type RunPhaseDoc,
+  readRunPhaseOrPassOver,
   parseRuns,
-  readRun,
+  readRunOrPassOver,
 } from '../orchestration/run-doc.ts';
 import type { PhaseState, ProcessorFailureState } from '../orchestration/run-status.ts';
 import { parseEntries } from '../recovery/queue-entry.ts';
@@ -24,8 +24,7 @@ export async function recomputeRun(
   const phases: Record<string, PhaseState> = {};
   const gateFailures: Record<string, string> = {};
   for (const phaseId of run.phaseOrder) {
-    const doc = (await deps.store.get(COLLECTIONS.runPhases, phaseDecisionId(run.runId, phaseId))) as
-      RunPhaseDoc | undefined;
+    const doc = await readRunPhaseOrPassOver(deps.store, phaseDecisionId(run.runId, phaseId));
     const expected = doc?.expected ?? run.phases[phaseId]?.expected ?? [];
     const status = !doc
       ? 'PENDING'
@@ -68,7 +67,7 @@ export async function healRuns(deps: { store: DocumentStore }, now: Date): Promi
   for (const run of candidates) {
     const truth = await recomputeRun(deps, run);
     const changed = await deps.store.transaction(async (tx) => {
-      const current = await readRun(tx, run.runId);
+      const current = await readRunOrPassOver(tx, run.runId);
       // The truth was computed from reads outside this transaction: if the run moved on meanwhile
       // (a gate, a failure), it is stale, and writing it would undo what happened. The next tick recomputes.
       if (!current || !isDeepStrictEqual(current, run)) return false;

@@ -7,7 +7,7 @@ import { addToOutbox, flushOutbox } from '../orchestration/outbox.ts';
 import {
   parseRunPhases,
   phaseDecisionId,
-  readRun,
+  readRunOrPassOver,
   readRunPhase,
   type RunDoc,
   type RunPhaseDoc,
@@ -138,7 +138,7 @@ export async function detectStalls(
     if (!spec || phaseDoc.stallRedrivenAt) continue;
     const runningForMs = now.getTime() - Date.parse(phaseDoc.startedAt);
     if (runningForMs <= spec.expectedDurationSeconds * 1000) continue;
-    const run = await readRun(deps.store, phaseDoc.runId);
+    const run = await readRunOrPassOver(deps.store, phaseDoc.runId);
     if (!run || run.status !== 'RUNNING') continue;
     const missing = await unfinishedProcessors(deps.store, run, phaseDoc);
     const stall = {

@@ -1,11 +1,11 @@
 import { decodeBase64Json } from '../messages/decode.ts';
 import { ProcessorOutcomeSchema } from '../messages/messages.ts';
-import { readEntry } from '../recovery/queue-entry.ts';
+import { readEntryOrPassOver } from '../recovery/queue-entry.ts';
 import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { pumpDependencies } from './dependencies/pump-dependencies.ts';
 import { requestDependencies } from './dependencies/request-dependencies.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
-import { readRun } from './run-doc.ts';
+import { readRunOrPassOver } from './run-doc.ts';
 
 /**
  * With `dependencies: 'trigger'`, after an outcome is recorded: a wait for earlier partitions
@@ -17,17 +17,17 @@ export async function followDependencies(deps: OrchestratorDeps, event: PubSubCl
   const outcome = ProcessorOutcomeSchema.safeParse(decodeBase64JsonOrNull(event));
   if (!outcome.success) return;
   if ('outcome' in outcome.data && outcome.data.outcome === 'waiting') {
-    const entry = await readEntry(deps.store, outcome.data.requestId);
+    const entry = await readEntryOrPassOver(deps.store, outcome.data.requestId);
     if (entry?.status !== 'waiting' || entry.errorReason !== 'earlier_partitions_missing') return;
     // Runs are started for a run that waits: a request published by hand outside any run (or of a
     // superseded one) waits as with 'wait', and starts nothing that would supersede it.
-    const waitingRun = entry.runId ? await readRun(deps.store, entry.runId) : undefined;
+    const waitingRun = entry.runId ? await readRunOrPassOver(deps.store, entry.runId) : undefined;
     if (!waitingRun || waitingRun.supersededBy) return;
     await requestDependencies(deps, entry);
     await pumpQuietly(deps);
     return;
   }
-  const run = await readRun(deps.store, outcome.data.runId);
+  const run = await readRunOrPassOver(deps.store, outcome.data.runId);
   if (run && run.status !== 'RUNNING') await pumpQuietly(deps);
 }
 

@@ -25,7 +25,7 @@ export interface OrchestratorDeps {
 /**
  * The two decisions the orchestrator commits before it sends what they decided: a seam where the
  * composition root may wrap them (a crash point between the commit and the send, say:
- * `crashAfter` in runtime/fault-decorators.ts). Each must stay a function of the same type.
+ * `withCrashPoints` in adapters/crash-points.ts). Each must stay a function of the same type.
  */
 export interface OrchestrationSteps {
   decideRunStart: typeof decideRunStart;

@@ -1,11 +1,11 @@
 import type { Publisher } from '../ports/publisher.ts';
 import { z } from 'zod';
 import type { DocumentStore, StoredDoc, Transaction } from '../ports/store.ts';
-import { parseDocument } from '../store/parse-document.ts';
+import { parseEach } from '../store/parse-document.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
 /** `outbox/{id}`: a message decided in a transaction, re-sent until published. */
-export const OutboxEntrySchema = z.object({
+export const OutboxEntrySchema = z.looseObject({
   /** Deterministic: the decision and the message's own identity (a requestId). */
   id: z.string().min(1),
   /** The decision it belongs to (`{runId}_{phaseId}`): flushed again whenever that decision is seen. */
@@ -22,7 +22,7 @@ export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
 /** Outbox entries a query returned, each parsed. */
 export const parseOutboxEntries = (docs: readonly StoredDoc[]): OutboxEntry[] =>
-  docs.flatMap((d) => parseDocument(OutboxEntrySchema, COLLECTIONS.outbox, d.id, d.data) ?? []);
+  parseEach(OutboxEntrySchema, COLLECTIONS.outbox, docs);
 
 export function addToOutbox(tx: Transaction, entry: OutboxEntry): void {
   tx.set(COLLECTIONS.outbox, entry.id, { ...entry });

@@ -1,4 +1,4 @@
-import { readEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
+import { readEntryOrPassOver, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 
@@ -11,9 +11,9 @@ const parkable = (entry: QueueEntry | undefined): entry is QueueEntry =>
  * it; the gate failing again counts it.
  */
 export async function parkForGate(deps: OrchestratorDeps, requestId: string, by: string): Promise<boolean> {
-  if (!parkable(await readEntry(deps.store, requestId))) return false;
+  if (!parkable(await readEntryOrPassOver(deps.store, requestId))) return false;
   return deps.store.transaction(async (tx) => {
-    const current = await readEntry(tx, requestId);
+    const current = await readEntryOrPassOver(tx, requestId);
     if (!parkable(current)) return false;
     // No gate of a superseded run will decide: its entry is settled by supersession, not parked.
     if (current.runId && (await tx.get(COLLECTIONS.runs, current.runId))?.supersededBy) return false;

@@ -1,7 +1,13 @@
 import { childTraceparent } from '../messages/fields.ts';
 import { makeRequestId, type ProcessorCompleted, type ProcessorRequest } from '../messages/messages.ts';
 import type { Transaction } from '../ports/store.ts';
-import { newQueueEntry, readEntry, recordTransition, type QueueEntry } from '../recovery/queue-entry.ts';
+import {
+  newQueueEntry,
+  readEntryForRewrite,
+  recordTransition,
+  type QueueEntry,
+  type ReplacedEntry,
+} from '../recovery/queue-entry.ts';
 import { nextRetryDelayMs } from '../recovery/queue-policy.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { describeShortfalls, type GateResult } from './gate.ts';
@@ -16,6 +22,8 @@ export interface GateEntry {
   processor: string;
   requestId: string;
   entry: QueueEntry | undefined;
+  /** A corrupt entry the gate's new one replaces (kept inside it). */
+  replaced?: ReplacedEntry;
 }
 
 /** The queue entries of the processors a failed gate found short. Every read before any write (Firestore's rule). */
@@ -29,7 +37,8 @@ export async function readGateEntries(
   return Promise.all(
     responsible.map(async (processor) => {
       const requestId = makeRequestId({ runId: run.runId, phase, processor });
-      return { processor, requestId, entry: await readEntry(tx, requestId) };
+      const { existing, replaced } = await readEntryForRewrite(tx, requestId);
+      return { processor, requestId, entry: existing, replaced };
     }),
   );
 }
@@ -58,7 +67,7 @@ export function queueGateFailures(
   entries: readonly GateEntry[],
 ): QueueEntry[] {
   const exhausted: QueueEntry[] = [];
-  for (const { processor, requestId, entry } of entries) {
+  for (const { processor, requestId, entry, replaced } of entries) {
     const own = failure.gate.shortfalls.filter((s) => s.processors.includes(processor));
     const lastError = describeShortfalls(own);
     // No expectation for an output is a definition bug: a re-run cannot fix it, a person must.
@@ -66,7 +75,7 @@ export function queueGateFailures(
     const short = { processor, requestId, lastError, definitionBug };
     const needsPerson = entry
       ? countAgain(deps, tx, failure, entry, short)
-      : createGateEntry(tx, failure, short);
+      : createGateEntry(tx, failure, short, replaced);
     if (needsPerson) exhausted.push(needsPerson);
   }
   return exhausted;
@@ -85,7 +94,12 @@ const retryAt = (deps: OrchestratorDeps, now: string, retries: number): string =
       (retries === 0 ? GATE_RETRY_DELAY_MS : nextRetryDelayMs(deps.definition.queue, retries)),
   ).toISOString();
 
-function createGateEntry(tx: Transaction, failure: GateFailure, short: Shortfall): QueueEntry | null {
+function createGateEntry(
+  tx: Transaction,
+  failure: GateFailure,
+  short: Shortfall,
+  replaced: ReplacedEntry | undefined,
+): QueueEntry | null {
   const { run, completion, now, gateEventId } = failure;
   const { processor, requestId, definitionBug } = short;
   const phase = completion.phase;
@@ -116,6 +130,8 @@ function createGateEntry(tx: Transaction, failure: GateFailure, short: Shortfall
       nextRetryAt: definitionBug ? null : new Date(Date.parse(now) + GATE_RETRY_DELAY_MS).toISOString(),
     },
     now,
+    undefined,
+    replaced,
   );
   tx.set(COLLECTIONS.queue, requestId, created);
   return definitionBug ? created : null;

@@ -2,7 +2,7 @@ import type { LoadedDefinition } from '../definition/load.ts';
 import type { DocData, StoredDoc } from '../ports/store.ts';
 import { z } from 'zod';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { parseDocument, type DocumentReader } from '../store/parse-document.ts';
+import { parseDocument, parseEach, parseOrPassOver, type DocumentReader } from '../store/parse-document.ts';
 import {
   PHASE_STATUSES,
   RUN_STATUSES,
@@ -13,14 +13,14 @@ import {
   type ProcessorFailureState,
 } from './run-status.ts';
 
-const PhaseStateSchema = z.object({
+const PhaseStateSchema = z.looseObject({
   status: z.enum(PHASE_STATUSES),
   /** Processors this run expects in the phase (all, or the subset a recovery re-runs). */
   expected: z.array(z.string()),
   done: z.number().int().nonnegative(),
 });
 
-const ProcessorFailureStateSchema = z.object({
+const ProcessorFailureStateSchema = z.looseObject({
   phase: z.string(),
   status: z.enum(['waiting', 'failed_permanent']),
   errorType: z.string(),
@@ -40,7 +40,7 @@ export const RunDocSchema = z.looseObject({
   createdAt: z.string(),
   updatedAt: z.string(),
   status: z.enum(RUN_STATUSES),
-  statusHistory: z.array(z.object({ status: z.enum(RUN_STATUSES), at: z.string(), reason: z.string() })),
+  statusHistory: z.array(z.looseObject({ status: z.enum(RUN_STATUSES), at: z.string(), reason: z.string() })),
   /** First failing processor and reason, at most 200 characters. */
   lastError: z.string().nullable(),
   /** What a person should know about a run that is not an error (a phase with nothing to do for the partition). */
@@ -76,6 +76,14 @@ export type RunPhaseDoc = z.infer<typeof RunPhaseDocSchema>;
 export const parseRun = (id: string, data: DocData | undefined): RunDoc | undefined =>
   parseDocument(RunDocSchema, COLLECTIONS.runs, id, data);
 
+/** For automatic steps over many runs (a tick, a pump): a corrupt run is reported and passed over. */
+export const readRunOrPassOver = async (reader: DocumentReader, runId: string): Promise<RunDoc | undefined> =>
+  parseOrPassOver(RunDocSchema, COLLECTIONS.runs, runId, await reader.get(COLLECTIONS.runs, runId));
+
+/** A run a batch read returned (getMany), parsed; a corrupt one is reported and passed over. */
+export const parseRunOrPassOver = (runId: string, data: DocData | undefined): RunDoc | undefined =>
+  parseOrPassOver(RunDocSchema, COLLECTIONS.runs, runId, data);
+
 export const readRun = async (reader: DocumentReader, runId: string): Promise<RunDoc | undefined> =>
   parseRun(runId, await reader.get(COLLECTIONS.runs, runId));
 
@@ -85,7 +93,14 @@ export const parseRuns = (docs: readonly StoredDoc[]): RunDoc[] =>
 
 /** Phase documents a query returned, each parsed. */
 export const parseRunPhases = (docs: readonly StoredDoc[]): RunPhaseDoc[] =>
-  docs.flatMap((d) => parseDocument(RunPhaseDocSchema, COLLECTIONS.runPhases, d.id, d.data) ?? []);
+  parseEach(RunPhaseDocSchema, COLLECTIONS.runPhases, docs);
+
+/** For automatic steps over many runs: a corrupt phase document is reported and passed over. */
+export const readRunPhaseOrPassOver = async (
+  reader: DocumentReader,
+  id: string,
+): Promise<RunPhaseDoc | undefined> =>
+  parseOrPassOver(RunPhaseDocSchema, COLLECTIONS.runPhases, id, await reader.get(COLLECTIONS.runPhases, id));
 
 export const readRunPhase = async (
   reader: DocumentReader,

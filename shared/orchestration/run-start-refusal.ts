@@ -1,7 +1,6 @@
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { Transaction } from '../ports/store.ts';
-import { COLLECTIONS } from '../runtime/collections.ts';
-import { phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+import { phaseDecisionId, readRunPhase, type RunDoc } from './run-doc.ts';
 
 export interface StartScope {
   partition: string;
@@ -63,8 +62,7 @@ async function missingOthers(
   const state = holder.phases[startPhase];
   if (!state || state.status === 'SUCCEEDED') return [];
   if (state.status !== 'GATE_FAILED') return others;
-  const decided = (await tx.get(COLLECTIONS.runPhases, phaseDecisionId(holder.runId, startPhase))) as
-    RunPhaseDoc | undefined;
+  const decided = await readRunPhase(tx, phaseDecisionId(holder.runId, startPhase));
   const short = new Set(
     ((decided?.gate?.shortfalls as { processors?: string[] }[] | undefined) ?? []).flatMap(
       (f) => f.processors ?? [],

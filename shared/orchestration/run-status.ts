@@ -9,21 +9,22 @@ export type PhaseStatus = (typeof PHASE_STATUSES)[number];
 export const MAX_STATUS_HISTORY = 50;
 export const MAX_LAST_ERROR_CHARS = 200;
 
-export interface PhaseState {
+// Type aliases, not interfaces: a run's parsed parts (loose schemas) keep fields a newer writer added.
+export type PhaseState = {
   status: PhaseStatus;
   /** Processors this run expects in the phase (all, or the subset a recovery re-runs). */
   expected: string[];
   done: number;
-}
+};
 
 /** A processor of this run that is settled in the failed-processor queue. */
-export interface ProcessorFailureState {
+export type ProcessorFailureState = {
   phase: string;
   status: 'waiting' | 'failed_permanent';
   errorType: string;
   message: string;
   at: string;
-}
+};
 
 export interface RunState {
   phaseOrder: string[];
@@ -74,11 +75,11 @@ export function lastErrorOf(run: RunState): string | null {
   return null;
 }
 
-export interface StatusChange {
+export type StatusChange = {
   status: RunStatus;
   at: string;
   reason: string;
-}
+};
 
 /** Appends a change when the status changed; keeps the newest 50. */
 export function appendHistory(history: readonly StatusChange[], change: StatusChange): StatusChange[] {

@@ -5,7 +5,7 @@ import type { Publisher } from '../ports/publisher.ts';
 import { chunk, type DocumentStore, type QueryOptions } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { Notifier } from './notifier.ts';
-import { readEntry } from './queue-entry.ts';
+import { readEntryOrPassOver } from './queue-entry.ts';
 import { DUE_STATUSES } from './queue-policy.ts';
 import { claimEntry, type Claim } from './retry-claim.ts';
 import { readSupersessions } from './supersede.ts';
@@ -57,7 +57,7 @@ export async function retryEntries(
 ): Promise<TickResult> {
   for (const ids of chunk(entryIds, CLAIM_CHUNK)) {
     const claims = await deps.store.transaction(async (tx) => {
-      const entries = await Promise.all(ids.map(async (id) => await readEntry(tx, id)));
+      const entries = await Promise.all(ids.map(async (id) => await readEntryOrPassOver(tx, id)));
       const at = { now, queue: deps.definition.queue, supersessions: await readSupersessions(tx, entries) };
       return ids.flatMap((id, i): Claim[] => {
         const claim = claimEntry(tx, id, entries[i], at);

@@ -10,7 +10,7 @@ import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { identify, sourceTopicOf } from './dead-letter-identity.ts';
 import type { Notifier } from './notifier.ts';
 import { nextRetryDelayMs } from './queue-policy.ts';
-import { newQueueEntry, readEntry } from './queue-entry.ts';
+import { newQueueEntry, readEntryForRewrite } from './queue-entry.ts';
 import { PipelineEventSchema } from '../events/pipeline-event.ts';
 
 export interface DlqRecorderDeps {
@@ -62,7 +62,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     const nowIso = now.toISOString();
     const status = await deps.store.transaction(
       async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
-        const existing = await readEntry(tx, id.entryId);
+        const { existing, replaced } = await readEntryForRewrite(tx, id.entryId);
         const retryCount = existing?.retryCount ?? 0;
         const exhausted = retryCount >= deps.definition.queue.maxRetries;
         const next = id.kind === 'unknown' || exhausted ? 'failed_permanent' : 'pending';
@@ -144,12 +144,14 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
           deliveryCount,
           failureEventId: eventId,
           firstFailedAt: existing?.firstFailedAt ?? failures[0]?.at ?? nowIso,
+          // A dead letter is a new failure: a later wait resumes afresh.
+          dependencyResumeKey: null,
           nextRetryAt:
             next === 'pending'
               ? new Date(now.getTime() + nextRetryDelayMs(deps.definition.queue, retryCount)).toISOString()
               : null,
         } as const;
-        tx.set(COLLECTIONS.queue, id.entryId, newQueueEntry(entry, nowIso, existing));
+        tx.set(COLLECTIONS.queue, id.entryId, newQueueEntry(entry, nowIso, existing, replaced));
         return next;
       },
     );

@@ -1,6 +1,6 @@
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { readEntry, recordTransition } from './queue-entry.ts';
+import { readEntryOrPassOver, recordTransition } from './queue-entry.ts';
 import { isOpen } from './queue-policy.ts';
 
 /**
@@ -19,7 +19,9 @@ export async function markQueueSucceeded(
   );
   if (!open) return [];
   return store.transaction(async (tx) => {
-    const entries = await Promise.all(entryIds.map(async (id) => ({ id, entry: await readEntry(tx, id) })));
+    const entries = await Promise.all(
+      entryIds.map(async (id) => ({ id, entry: await readEntryOrPassOver(tx, id) })),
+    );
     const changed: string[] = [];
     for (const { id, entry } of entries) {
       if (!entry || !isOpen(entry.status)) continue;

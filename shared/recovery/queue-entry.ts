@@ -6,7 +6,14 @@ import type { StoredDoc, Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { QUEUE_STATUSES, type QueueStatus } from './queue-status.ts';
 import { type StoredMessage } from '../runtime/failure-queue.ts';
-import { parseDocument, type DocumentReader } from '../store/parse-document.ts';
+import {
+  parseDocument,
+  parseEach,
+  parseOrPassOver,
+  reportCorruptToStderr,
+  tryParseDocument,
+  type DocumentReader,
+} from '../store/parse-document.ts';
 
 /** `failed_processor_queue/{entryId}`, as every reader parses it. */
 export const QueueEntrySchema = z.looseObject({
@@ -52,12 +59,42 @@ export type QueueEntry = z.infer<typeof QueueEntrySchema>;
 export const parseEntry = (id: string, data: Record<string, unknown> | undefined): QueueEntry | undefined =>
   parseDocument(QueueEntrySchema, COLLECTIONS.queue, id, data);
 
-/** Queue entries a query returned, each parsed. */
+/** Queue entries a query returned, each parsed; a corrupt one is reported and passed over. */
 export const parseEntries = (docs: readonly StoredDoc[]): QueueEntry[] =>
-  docs.flatMap((d) => parseEntry(d.id, d.data) ?? []);
+  parseEach(QueueEntrySchema, COLLECTIONS.queue, docs);
 
+/** For a person's action on one entry: a corrupt entry is an error naming its field. */
 export const readEntry = async (reader: DocumentReader, id: string): Promise<QueueEntry | undefined> =>
   parseEntry(id, await reader.get(COLLECTIONS.queue, id));
+
+/** For automatic steps that only act on a sound entry: a corrupt one is reported and left as it is. */
+export const readEntryOrPassOver = async (
+  reader: DocumentReader,
+  id: string,
+): Promise<QueueEntry | undefined> =>
+  parseOrPassOver(QueueEntrySchema, COLLECTIONS.queue, id, await reader.get(COLLECTIONS.queue, id));
+
+/** A corrupt entry a new failure replaced: kept inside the new entry, so nothing of it is lost. */
+export interface ReplacedEntry {
+  error: string;
+  document: Record<string, unknown>;
+}
+
+/**
+ * For a writer that records a failure over whatever entry there is: a corrupt entry is reported
+ * and replaced (a failure must be recorded, or its message is redelivered for ever), its old
+ * content kept in the new entry's `replacedCorruptEntry`.
+ */
+export async function readEntryForRewrite(
+  reader: DocumentReader,
+  id: string,
+): Promise<{ existing: QueueEntry | undefined; replaced?: ReplacedEntry }> {
+  const data = await reader.get(COLLECTIONS.queue, id);
+  const { value, corrupt } = tryParseDocument(QueueEntrySchema, COLLECTIONS.queue, id, data);
+  if (!corrupt || !data) return { existing: value };
+  reportCorruptToStderr(corrupt);
+  return { existing: undefined, replaced: { error: corrupt.message, document: data } };
+}
 
 /** What a new entry says about its failure; the rest is counted (see {@link newQueueEntry}). */
 export interface NewQueueEntry {
@@ -82,6 +119,9 @@ export interface NewQueueEntry {
   deliveryCount?: number | null;
   /** When the failure began, if it began before this entry (the first failed attempt of a dead letter). */
   firstFailedAt?: string;
+  /** Given to forget what the existing entry counted of source checks and dependency resumes. */
+  waitChecks?: number;
+  dependencyResumeKey?: string | null;
   /** Given to start the count again (a fresh failure of a closed entry); else the existing entry's. */
   retryCount?: number;
 }
@@ -91,8 +131,14 @@ export interface NewQueueEntry {
  * an occurrence and keeps its history (first failure, retries, source checks, dependency resume);
  * `needsManualFix` follows from the status.
  */
-export function newQueueEntry(input: NewQueueEntry, at: string, existing?: QueueEntry) {
+export function newQueueEntry(
+  input: NewQueueEntry,
+  at: string,
+  existing?: QueueEntry,
+  replaced?: ReplacedEntry,
+) {
   return {
+    ...(replaced ? { replacedCorruptEntry: replaced } : {}),
     firstFailedAt: existing?.firstFailedAt ?? at,
     occurrences: (existing?.occurrences ?? 0) + 1,
     retryCount: existing?.retryCount ?? 0,

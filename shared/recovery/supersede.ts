@@ -1,9 +1,9 @@
 import { TOPICS, type RunRequest } from '../messages/messages.ts';
 import { runRequestEntryId, runRequestKey } from '../messages/run-request-key.ts';
-import { type RunDoc, readRun } from '../orchestration/run-doc.ts';
+import { type RunDoc, readRunOrPassOver } from '../orchestration/run-doc.ts';
 import { chunk, type DocumentStore, type Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { readEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
+import { readEntryOrPassOver, recordTransition, type QueueEntry } from './queue-entry.ts';
 import { isOpen, OPEN_STATUSES } from './queue-policy.ts';
 
 /** For each superseded run among these entries': the run that superseded it (and its document). */
@@ -22,7 +22,9 @@ export async function readSupersessions(
   ).flatMap(([runId, by]) => (typeof by === 'string' ? [[runId, by] as const] : []));
   const currents = new Map(
     await Promise.all(
-      [...new Set(superseded.map(([, by]) => by))].map(async (id) => [id, await readRun(tx, id)] as const),
+      [...new Set(superseded.map(([, by]) => by))].map(
+        async (id) => [id, await readRunOrPassOver(tx, id)] as const,
+      ),
     ),
   );
   return new Map(superseded.map(([runId, by]) => [runId, { currentRunId: by, current: currents.get(by) }]));
@@ -141,7 +143,7 @@ export async function supersedeEntries(
       continue;
     changed.push(
       ...(await store.transaction(async (tx) => {
-        const entries = await Promise.all(ids.map(async (id) => await readEntry(tx, id)));
+        const entries = await Promise.all(ids.map(async (id) => await readEntryOrPassOver(tx, id)));
         const superseded = await readSupersessions(tx, entries);
         return entries.flatMap((entry) => {
           const by = entry?.runId ? superseded.get(entry.runId) : undefined;

@@ -5,7 +5,7 @@ import type { ErrorDescription } from '../errors/describe.ts';
 import type { ProcessorRequest } from '../messages/messages.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
-import { newQueueEntry, readEntry } from '../recovery/queue-entry.ts';
+import { newQueueEntry, readEntryForRewrite } from '../recovery/queue-entry.ts';
 
 import type { QueueStatus } from '../recovery/queue-status.ts';
 
@@ -78,7 +78,7 @@ export async function recordFailure(
       if (supersedingRun(await tx.get(COLLECTIONS.runLocks, record.request.partition), record.request.runId))
         return 'superseded';
     }
-    const existing = await readEntry(tx, record.entryId);
+    const { existing, replaced } = await readEntryForRewrite(tx, record.entryId);
     const at = now.toISOString();
     const deadlineAt = existing?.deadlineAt ?? record.deadlineAt;
     // Still not published at the deadline: waiting ends, a person must look.
@@ -108,7 +108,7 @@ export async function recordFailure(
       deadlineAt,
       waitingForPartitions: record.waitingForPartitions,
     };
-    tx.set(COLLECTIONS.queue, record.entryId, newQueueEntry(entry, at, existing));
+    tx.set(COLLECTIONS.queue, record.entryId, newQueueEntry(entry, at, existing, replaced));
     return status;
   });
 }

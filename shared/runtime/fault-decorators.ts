@@ -94,18 +94,20 @@ export function withDuplicatePublishes(publisher: Publisher, injector: FaultInje
 }
 
 /**
- * The step, then a crash at `point` while one is configured there: for a step that records a
- * decision, a crash after it and before the decision is sent, which a redelivery must recover.
+ * The step, then a crash at `point` while one is configured there and `when` holds of what the
+ * step returned: for a step that records a decision, a crash after it and before what it decided
+ * is sent, which a redelivery must recover.
  */
 export function crashAfter<A extends unknown[], R>(
   step: (...args: A) => Promise<R>,
   point: CrashPoint,
   injector: FaultInjector | undefined,
+  when: (result: R) => boolean = () => true,
 ): (...args: A) => Promise<R> {
   if (!injector) return step;
   return async (...args) => {
     const result = await step(...args);
-    injector.crashPoint(point);
+    if (when(result)) injector.crashPoint(point);
     return result;
   };
 }

@@ -2,13 +2,13 @@ import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
-import { createOrchestrator, ORCHESTRATION_STEPS } from '../../shared/orchestration/orchestrator.ts';
+import { createOrchestrator } from '../../shared/orchestration/orchestrator.ts';
+import { withCrashPoints } from '../../shared/adapters/crash-points.ts';
 import { runIdFor } from '../../shared/orchestration/start-run.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
 import type { Notifier } from '../../shared/recovery/notifier.ts';
 import type { GateExpectations } from '../../shared/orchestration/gate.ts';
 import { createFaultInjector, type CrashPoint } from '../../shared/runtime/faults.ts';
-import { crashAfter } from '../../shared/runtime/fault-decorators.ts';
 import { createPhaseHandler } from '../../shared/runtime/phase-handler.ts';
 import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
@@ -56,10 +56,7 @@ export function world(
       logger,
       notifier: options.notifier,
     },
-    {
-      decideRunStart: crashAfter(ORCHESTRATION_STEPS.decideRunStart, 'after-run-decision', faults),
-      decidePhase: crashAfter(ORCHESTRATION_STEPS.decidePhase, 'after-trigger-decision', faults),
-    },
+    withCrashPoints(faults),
   );
   const phases = Object.fromEntries(
     definition.phases.map((p) => [

@@ -4,10 +4,10 @@ import type { Logger } from '../../ports/logger.ts';
 import type { Publisher } from '../../ports/publisher.ts';
 import { z } from 'zod';
 import type { DocData, DocumentStore } from '../../ports/store.ts';
-import { parseDocument } from '../../store/parse-document.ts';
+import { parseOrPassOver } from '../../store/parse-document.ts';
 import type { Notifier } from '../../recovery/notifier.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
-import { parseRun, type RunDoc } from '../run-doc.ts';
+import { parseRunOrPassOver, type RunDoc } from '../run-doc.ts';
 
 /**
  * Partition dependencies, with `dependencies: 'trigger'`: a processor that waits for earlier
@@ -24,7 +24,7 @@ export const DEPENDENCY_STATUSES = ['queued', 'started', 'done', 'failed'] as co
 export type DependencyStatus = (typeof DEPENDENCY_STATUSES)[number];
 
 /** `partition_dependencies/{partition}`. */
-export const DependencyDocSchema = z.object({
+export const DependencyDocSchema = z.looseObject({
   partition: z.string().min(1),
   status: z.enum(DEPENDENCY_STATUSES),
   /** Queue entries (request ids) that wait for this partition: the newest 50. */
@@ -58,7 +58,7 @@ export interface DependencyDeps {
 export const DEPENDENCY_START_STALE_MS = 600_000;
 
 export const parseDependency = (partition: string, data: DocData | undefined): DependencyDoc | undefined =>
-  parseDocument(DependencyDocSchema, COLLECTIONS.dependencies, partition, data);
+  parseOrPassOver(DependencyDocSchema, COLLECTIONS.dependencies, partition, data);
 
 /** The current run of each partition (run_locks names it), in two batched reads. */
 export async function currentRuns(
@@ -71,6 +71,6 @@ export async function currentRuns(
   const runIds = locks.map((l) => (typeof l?.runId === 'string' ? l.runId : null));
   const named = runIds.filter((id): id is string => id !== null);
   const runs = named.length ? await store.getMany(COLLECTIONS.runs, named) : [];
-  const byId = new Map(named.map((id, i) => [id, parseRun(id, runs[i])]));
+  const byId = new Map(named.map((id, i) => [id, parseRunOrPassOver(id, runs[i])]));
   return new Map(unique.map((p, i) => [p, runIds[i] ? byId.get(runIds[i]) : undefined]));
 }

@@ -1,4 +1,4 @@
-import { type QueueEntry, readEntry } from '../../recovery/queue-entry.ts';
+import { type QueueEntry, readEntryOrPassOver } from '../../recovery/queue-entry.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
 import { parseDependency, currentRuns, type DependencyDeps } from './dependency-doc.ts';
 
@@ -39,7 +39,7 @@ export async function resumeWaiters(deps: DependencyDeps, entries: QueueEntry[])
     const ready = states.every((s) => s.ok);
     if (!ready && failed.length === 0) continue;
     const changed = await deps.store.transaction(async (tx) => {
-      const current = await readEntry(tx, entry.requestId);
+      const current = await readEntryOrPassOver(tx, entry.requestId);
       if (current?.status !== 'waiting' || current.errorReason !== 'earlier_partitions_missing') return false;
       if (ready) {
         if (current.dependencyResumeKey === resumeKey) return false;
