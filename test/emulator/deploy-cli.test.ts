@@ -116,7 +116,8 @@ describe('phasegate deploy', () => {
       {},
     );
     expect(reserved.stderr).toContain(
-      'PHASEGATE_AUTH is set by deploy or Cloud Run (project, authentication), or is for tests only (fault injection): it cannot be given with --env',
+      'PHASEGATE_AUTH is set by deploy or Cloud Run (project, authentication), or is for tests only ' +
+        '(fault injection): it cannot be given with --env',
     );
     const badProject = await runCli(
       [
@@ -143,7 +144,8 @@ describe('phasegate deploy', () => {
       `#!/usr/bin/env bash
 echo "$*" >> "${log}"
 if [[ "$1 $2" == "projects describe" ]]; then echo 123456789; exit 0; fi
-if [[ -f "${dir}/exists" && " $* " == *" create "* && " $* " != *" identity create "* ]]; then echo "ERROR: Resource already exists in the project" >&2; exit 1; fi
+if [[ -f "${dir}/exists" && " $* " == *" create "* && " $* " != *" identity create "* ]]; then \
+echo "ERROR: Resource already exists in the project" >&2; exit 1; fi
 exit 0
 `,
       { mode: 0o755 },
@@ -166,7 +168,9 @@ exit 0
     const calls = readFileSync(log, 'utf8').trim().split('\n');
     expect(calls[0]).toBe('projects describe demo-project --format=value(projectNumber)');
     expect(calls).toContain(
-      'pubsub topics add-iam-policy-binding phase-raw-dlq --member=serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=demo-project --quiet',
+      'pubsub topics add-iam-policy-binding phase-raw-dlq ' +
+        '--member=serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com ' +
+        '--role=roles/pubsub.publisher --project=demo-project --quiet',
     );
     expect(first.stdout).toMatch(
       /deployed demo-project \(europe-west1\): \d+ steps applied, 0 updated, 0 already there/,

@@ -88,7 +88,10 @@ describe("partition dependencies, with the reference pipeline's dependencies: 't
     ).map((e) => String(e.data.message));
     expect(waits).toContainEqual(
       expect.stringMatching(
-        /^waiting for earlier partitions: 2016-06-02 … 2016-06-16 \(6\): series 004150040 needs game\(s\) 1, 2, 3, 4, 5, 6 processed before game 7 on 2016-06-19/,
+        new RegExp(
+          String.raw`^waiting for earlier partitions: 2016-06-02 … 2016-06-16 \(6\): series 004150040 ` +
+            String.raw`needs game\(s\) 1, 2, 3, 4, 5, 6 processed before game 7 on 2016-06-19`,
+        ),
       ),
     );
     const left = (await h.store.query(COLLECTIONS.queue, {}))

@@ -39,49 +39,54 @@ describe('phase runtime through real push subscriptions into functions-framework
     expect(completions.messages).toHaveLength(1);
   });
 
-  it('answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message goes to the DLQ and into the queue', async () => {
-    const h = await stacks.withFaults('dlq', () => ({
-      PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }),
-    }));
-    const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
-    await h.publishJson(phaseTopic('alpha'), request);
+  it(
+    'answers 5xx on a failed write, is redelivered, and after maxDeliveryAttempts the original message ' +
+      'goes to the DLQ and into the queue',
+    async () => {
+      const h = await stacks.withFaults('dlq', () => ({
+        PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 'always' }] }),
+      }));
+      const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
+      await h.publishJson(phaseTopic('alpha'), request);
 
-    // The dead-letter topic is read by the dlq-recorder: the original message becomes a queue entry.
-    let entry: Record<string, unknown> | undefined;
-    await eventually(
-      async () => (entry = await h.store.get(COLLECTIONS.queue, request.requestId)) !== undefined,
-      {
-        timeoutMs: 60_000,
-        what: 'the dead-lettered request in failed_processor_queue',
-      },
-    );
-    const original = entry!.originalMessage as { data: string; attributes: Record<string, string> };
-    expect(JSON.parse(Buffer.from(original.data, 'base64').toString('utf8'))).toEqual(request);
-    expect(original.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
-    expect(entry).toMatchObject({
-      status: 'pending',
-      deliveryCount: 5,
-      errorType: 'transient',
-      errorReason: 'grpc_UNAVAILABLE',
-      processor: 'gadgets',
-      retryCount: 0,
-    });
-    expect(String(entry!.lastError)).toMatch(/injected write failure/);
-    const run = await h.store.get(COLLECTIONS.processorRuns, request.requestId);
-    expect(run).toMatchObject({ status: 'failed_transient', attempts: 5 });
-    const failures = await h.store.query(COLLECTIONS.events, {
-      filters: [
-        { field: 'requestId', op: '==', value: request.requestId },
-        { field: 'type', op: '==', value: 'processor_failed' },
-      ],
-    });
-    expect(failures).toHaveLength(5);
-    expect(
-      failures.every(
-        (f) => f.data.errorType === 'transient' && String(f.data.message).includes('injected write failure'),
-      ),
-    ).toBe(true);
-  });
+      // The dead-letter topic is read by the dlq-recorder: the original message becomes a queue entry.
+      let entry: Record<string, unknown> | undefined;
+      await eventually(
+        async () => (entry = await h.store.get(COLLECTIONS.queue, request.requestId)) !== undefined,
+        {
+          timeoutMs: 60_000,
+          what: 'the dead-lettered request in failed_processor_queue',
+        },
+      );
+      const original = entry!.originalMessage as { data: string; attributes: Record<string, string> };
+      expect(JSON.parse(Buffer.from(original.data, 'base64').toString('utf8'))).toEqual(request);
+      expect(original.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
+      expect(entry).toMatchObject({
+        status: 'pending',
+        deliveryCount: 5,
+        errorType: 'transient',
+        errorReason: 'grpc_UNAVAILABLE',
+        processor: 'gadgets',
+        retryCount: 0,
+      });
+      expect(String(entry!.lastError)).toMatch(/injected write failure/);
+      const run = await h.store.get(COLLECTIONS.processorRuns, request.requestId);
+      expect(run).toMatchObject({ status: 'failed_transient', attempts: 5 });
+      const failures = await h.store.query(COLLECTIONS.events, {
+        filters: [
+          { field: 'requestId', op: '==', value: request.requestId },
+          { field: 'type', op: '==', value: 'processor_failed' },
+        ],
+      });
+      expect(failures).toHaveLength(5);
+      expect(
+        failures.every(
+          (f) =>
+            f.data.errorType === 'transient' && String(f.data.message).includes('injected write failure'),
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('records an invalid payload as failed_permanent and does not redeliver it', async () => {
     const harness = stacks.shared;

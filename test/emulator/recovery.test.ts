@@ -59,56 +59,60 @@ async function domain(h: Harness, partition: string): Promise<Record<string, unk
 }
 
 describe('recovery on the emulators', () => {
-  it('writes failing for the first deliveries: redelivered, dead-lettered, queued, auto-retried, SUCCESS, same data as a fault-free run', async () => {
-    // All five deliveries of gadgets fail; the sixth (the auto-retry) succeeds.
-    const h = await stacks.withFaults('k-failures', (name): Record<string, string> =>
-      name === 'phase-alpha'
-        ? { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 5 }] }) }
-        : {},
-    );
-    const runId = await startRun(h, '2024-04-21');
-    const requestId = `${runId}--alpha--gadgets`;
-    await eventually(async () => (await h.store.get(COLLECTIONS.queue, requestId))?.status === 'pending', {
-      timeoutMs: 60_000,
-      what: 'the dead-lettered request to be queued',
-    });
-    expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({
-      deliveryCount: 5,
-      errorType: 'transient',
-    });
-    expect(await statusOf(h, runId)).toBe('RUNNING');
-    await tickUntil(
-      h,
-      async () => (await statusOf(h, runId)) === 'SUCCESS',
-      'the run to succeed after the auto-retry',
-    );
-    expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({
-      status: 'succeeded',
-      retryCount: 1,
-    });
-    expect(await h.store.get(COLLECTIONS.processorRuns, requestId)).toMatchObject({
-      status: 'completed',
-      attempts: 6,
-    });
-    const chain = (
-      await h.store.query(COLLECTIONS.events, {
-        filters: [{ field: 'requestId', op: '==', value: requestId }],
-      })
-    ).map((e) => e.data.type);
-    expect(chain.filter((t) => t === 'processor_failed')).toHaveLength(5);
-    expect(chain).toEqual(
-      expect.arrayContaining(['dead_lettered', 'retry_started', 'queue_succeeded', 'processor_completed']),
-    );
+  it(
+    'writes failing for the first deliveries: redelivered, dead-lettered, queued, auto-retried, ' +
+      'SUCCESS, same data as a fault-free run',
+    async () => {
+      // All five deliveries of gadgets fail; the sixth (the auto-retry) succeeds.
+      const h = await stacks.withFaults('k-failures', (name): Record<string, string> =>
+        name === 'phase-alpha'
+          ? { PHASEGATE_FAULTS: JSON.stringify({ writeFailures: [{ processor: 'gadgets', times: 5 }] }) }
+          : {},
+      );
+      const runId = await startRun(h, '2024-04-21');
+      const requestId = `${runId}--alpha--gadgets`;
+      await eventually(async () => (await h.store.get(COLLECTIONS.queue, requestId))?.status === 'pending', {
+        timeoutMs: 60_000,
+        what: 'the dead-lettered request to be queued',
+      });
+      expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({
+        deliveryCount: 5,
+        errorType: 'transient',
+      });
+      expect(await statusOf(h, runId)).toBe('RUNNING');
+      await tickUntil(
+        h,
+        async () => (await statusOf(h, runId)) === 'SUCCESS',
+        'the run to succeed after the auto-retry',
+      );
+      expect(await h.store.get(COLLECTIONS.queue, requestId)).toMatchObject({
+        status: 'succeeded',
+        retryCount: 1,
+      });
+      expect(await h.store.get(COLLECTIONS.processorRuns, requestId)).toMatchObject({
+        status: 'completed',
+        attempts: 6,
+      });
+      const chain = (
+        await h.store.query(COLLECTIONS.events, {
+          filters: [{ field: 'requestId', op: '==', value: requestId }],
+        })
+      ).map((e) => e.data.type);
+      expect(chain.filter((t) => t === 'processor_failed')).toHaveLength(5);
+      expect(chain).toEqual(
+        expect.arrayContaining(['dead_lettered', 'retry_started', 'queue_succeeded', 'processor_completed']),
+      );
 
-    const clean = stacks.shared;
-    const cleanRun = await startRun(clean, '2024-04-21');
-    await eventually(async () => (await statusOf(clean, cleanRun)) === 'SUCCESS', {
-      what: 'the fault-free run',
-    });
-    const faultFree = await domain(clean, '2024-04-21');
-    expect(Object.keys(faultFree).length).toBeGreaterThan(0);
-    expect(await domain(h, '2024-04-21')).toEqual(faultFree);
-  });
+      const clean = stacks.shared;
+      const cleanRun = await startRun(clean, '2024-04-21');
+      await eventually(async () => (await statusOf(clean, cleanRun)) === 'SUCCESS', {
+        what: 'the fault-free run',
+      });
+      const faultFree = await domain(clean, '2024-04-21');
+      expect(Object.keys(faultFree).length).toBeGreaterThan(0);
+      expect(await domain(h, '2024-04-21')).toEqual(faultFree);
+    },
+  );
 
   it('a source that has not published: the entry waits, the date is published, the next tick succeeds', async () => {
     const h = stacks.shared;

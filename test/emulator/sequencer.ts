@@ -1,8 +1,9 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Seconds each file took in a whole `npm test` on a 2-core machine (two files at a time). The longest start first, so the last to finish is a short one: on a fresh clone
- * vitest has no timings of its own and would start the smallest files (the chaos soak) last.
+ * Seconds each file took in a whole `npm test` on a 2-core machine (two files at a time). The longest
+ * start first, so the last to finish is a short one: on a fresh clone vitest has no timings of its own
+ * and would start the smallest files (the chaos soak) last.
  * A file missing here starts after these; a rough figure is enough.
  */
 const MEASURED_SECONDS: Record<string, number> = {

@@ -21,7 +21,11 @@ describe('starting a stack', () => {
     });
     // The others were still coming up when it died: all of them are stopped, none is left.
     await expect(start).rejects.toThrow(
-      /function orchestrator-runs \(log: [^)]+\) exited with code 3 before it answered at http:\/\/127\.0\.0\.1:\d+\/robots\.txt; its last lines:\n\s+exit-at-start: orchestrator-runs exits before serving/,
+      new RegExp(
+        String.raw`function orchestrator-runs \(log: [^)]+\) exited with code 3 before it answered at ` +
+          String.raw`http:\/\/127\.0\.0\.1:\d+\/robots\.txt; its last lines:\n\s+` +
+          String.raw`exit-at-start: orchestrator-runs exits before serving`,
+      ),
     );
     await expect(start).rejects.toThrow(/every process started with them is stopped/);
     // Read from the kernel's process table, not from the stack's own bookkeeping.

@@ -23,7 +23,8 @@ describe('phasegate validate', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('static audit: 1 drift');
     expect(result.stdout).toContain(
-      '[registry] definition phases[raw].processors[1] names "normalise-team-stats", which the processor registry does not have; the registry has "normalize-team-stats"',
+      '[registry] definition phases[raw].processors[1] names "normalise-team-stats", ' +
+        'which the processor registry does not have; the registry has "normalize-team-stats"',
     );
   });
 

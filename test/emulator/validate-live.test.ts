@@ -40,7 +40,9 @@ describe('phasegate validate --live on the emulator', () => {
     const result = await runCli(['validate', '--live'], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      '[subscriptions] phase-raw-debug on topic phase-raw is not in the plan, and has no dead-letter policy (live: none; plan: every subscription dead-letters, as phase-raw-sub does to phase-raw-dlq after 5 attempts)',
+      '[subscriptions] phase-raw-debug on topic phase-raw is not in the plan, ' +
+        'and has no dead-letter policy (live: none; plan: every subscription dead-letters, ' +
+        'as phase-raw-sub does to phase-raw-dlq after 5 attempts)',
     );
     await pubsub.subscription('phase-raw-debug').delete();
   });

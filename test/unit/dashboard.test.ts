@@ -179,52 +179,60 @@ describe('dashboard access', () => {
 });
 
 describe('dashboard: control-dlq', () => {
-  it('shows what control-dlq holds, peeking at most every 30 s however often the page polls; a failed peek says so and is tried again', async () => {
-    const clock = manualClock();
-    let peeks = 0;
-    let failing = false;
-    const held = {
-      subscription: 'control-dlq-sub',
-      count: 2,
-      atLeast: false,
-      oldest: {
-        messageId: '7',
-        publishTime: '2026-02-28T23:00:00.000Z',
-        sourceSubscription: 'projects/p/subscriptions/phase-raw-dlq-sub',
-        bytes: 12,
-      },
-    };
-    const handle = createDashboard({
-      definition: testDefinition,
-      store: new MemoryStore(),
-      publisher: new MemoryPublisher(),
-      clock,
-      logger: createMemoryLogger(),
-      auth: loadDashboardAuth({ DASHBOARD_AUTH: 'off' }),
-      controlDlq: () => {
-        peeks += 1;
-        return failing ? Promise.reject(new Error('7 PERMISSION_DENIED')) : Promise.resolve(held);
-      },
-    });
-    const state = async () =>
-      JSON.parse(
-        (await handle({ method: 'GET', path: '/api/state', query: {}, headers: {}, body: undefined })).body,
-      ) as { controlDlq: { count?: number; message?: string; error?: string } };
-    expect((await state()).controlDlq).toMatchObject({
-      count: 2,
-      message:
-        'control-dlq-sub holds 2 message(s), the oldest published 2026-02-28T23:00:00.000Z from projects/p/subscriptions/phase-raw-dlq-sub: the dead-letter recorder could not record them (README: control-dlq)',
-    });
-    clock.advance(1500);
-    await state();
-    expect(peeks).toBe(1);
-    clock.advance(30_000);
-    failing = true;
-    expect((await state()).controlDlq).toEqual({ error: 'could not peek control-dlq: 7 PERMISSION_DENIED' });
-    failing = false;
-    expect((await state()).controlDlq.count).toBe(2);
-    expect(peeks).toBe(3);
-    const page = await handle({ method: 'GET', path: '/', query: {}, headers: {}, body: undefined });
-    expect(page.body).toContain('data-testid="control-dlq"');
-  });
+  it(
+    'shows what control-dlq holds, peeking at most every 30 s however often the page polls; ' +
+      'a failed peek says so and is tried again',
+    async () => {
+      const clock = manualClock();
+      let peeks = 0;
+      let failing = false;
+      const held = {
+        subscription: 'control-dlq-sub',
+        count: 2,
+        atLeast: false,
+        oldest: {
+          messageId: '7',
+          publishTime: '2026-02-28T23:00:00.000Z',
+          sourceSubscription: 'projects/p/subscriptions/phase-raw-dlq-sub',
+          bytes: 12,
+        },
+      };
+      const handle = createDashboard({
+        definition: testDefinition,
+        store: new MemoryStore(),
+        publisher: new MemoryPublisher(),
+        clock,
+        logger: createMemoryLogger(),
+        auth: loadDashboardAuth({ DASHBOARD_AUTH: 'off' }),
+        controlDlq: () => {
+          peeks += 1;
+          return failing ? Promise.reject(new Error('7 PERMISSION_DENIED')) : Promise.resolve(held);
+        },
+      });
+      const state = async () =>
+        JSON.parse(
+          (await handle({ method: 'GET', path: '/api/state', query: {}, headers: {}, body: undefined })).body,
+        ) as { controlDlq: { count?: number; message?: string; error?: string } };
+      expect((await state()).controlDlq).toMatchObject({
+        count: 2,
+        message:
+          'control-dlq-sub holds 2 message(s), the oldest published 2026-02-28T23:00:00.000Z ' +
+          'from projects/p/subscriptions/phase-raw-dlq-sub: the dead-letter recorder could not record them ' +
+          '(README: control-dlq)',
+      });
+      clock.advance(1500);
+      await state();
+      expect(peeks).toBe(1);
+      clock.advance(30_000);
+      failing = true;
+      expect((await state()).controlDlq).toEqual({
+        error: 'could not peek control-dlq: 7 PERMISSION_DENIED',
+      });
+      failing = false;
+      expect((await state()).controlDlq.count).toBe(2);
+      expect(peeks).toBe(3);
+      const page = await handle({ method: 'GET', path: '/', query: {}, headers: {}, body: undefined });
+      expect(page.body).toContain('data-testid="control-dlq"');
+    },
+  );
 });

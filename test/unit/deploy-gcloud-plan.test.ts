@@ -6,58 +6,74 @@ import { functionUrl, pushEndpointUrl } from '../../infra/deploy/target.ts';
 import { AGENT, find, flag, indexes, plan, PUSH_SA, steps, target } from '../support/demo-deploy.ts';
 
 describe('the gcloud deployment plan', () => {
-  it('creates every topic, and one push subscription per (topic, function) with OIDC, retry, DLQ and an ack deadline above the timeout', () => {
-    for (const topic of plan.topics) expect(find('topics', 'create', topic)).toHaveLength(1);
-    const creates = find('subscriptions', 'create');
-    expect(creates).toHaveLength(plan.subscriptions.length);
-    for (const sub of plan.subscriptions.filter((s) => s.pushTo)) {
-      const [step] = find('subscriptions', 'create', sub.name);
-      const fn = plan.functions.find((f) => f.name === sub.pushTo)!;
-      expect(flag(step!, 'push-endpoint')).toBe(pushEndpointUrl(target, fn.name, sub.topic));
-      expect(flag(step!, 'push-auth-service-account')).toBe(PUSH_SA);
-      expect(flag(step!, 'push-auth-token-audience')).toBe(functionUrl(target, fn.name));
-      expect(Number(flag(step!, 'ack-deadline'))).toBeGreaterThan(fn.timeoutSeconds);
-      expect(flag(step!, 'dead-letter-topic')).toBe(sub.deadLetter!.topic);
-      expect(Number(flag(step!, 'max-delivery-attempts'))).toBeGreaterThanOrEqual(5);
-      expect(flag(step!, 'min-retry-delay')).toMatch(/^\d+s$/);
-      expect(step!.ifExists).toMatchObject({
-        update: expect.arrayContaining([
-          'update',
-          sub.name,
-          `--dead-letter-topic=${sub.deadLetter!.topic}`,
-        ]) as unknown,
-      });
-    }
-    // Every dead-letter topic has a subscription: none is a dead end.
-    for (const dlq of new Set(plan.subscriptions.flatMap((s) => (s.deadLetter ? [s.deadLetter.topic] : []))))
-      expect(find('subscriptions', 'create', `--topic=${dlq}`)).toHaveLength(1);
-  });
+  it(
+    'creates every topic, and one push subscription per (topic, function) with OIDC, retry, DLQ ' +
+      'and an ack deadline above the timeout',
+    () => {
+      for (const topic of plan.topics) expect(find('topics', 'create', topic)).toHaveLength(1);
+      const creates = find('subscriptions', 'create');
+      expect(creates).toHaveLength(plan.subscriptions.length);
+      for (const sub of plan.subscriptions.filter((s) => s.pushTo)) {
+        const [step] = find('subscriptions', 'create', sub.name);
+        const fn = plan.functions.find((f) => f.name === sub.pushTo)!;
+        expect(flag(step!, 'push-endpoint')).toBe(pushEndpointUrl(target, fn.name, sub.topic));
+        expect(flag(step!, 'push-auth-service-account')).toBe(PUSH_SA);
+        expect(flag(step!, 'push-auth-token-audience')).toBe(functionUrl(target, fn.name));
+        expect(Number(flag(step!, 'ack-deadline'))).toBeGreaterThan(fn.timeoutSeconds);
+        expect(flag(step!, 'dead-letter-topic')).toBe(sub.deadLetter!.topic);
+        expect(Number(flag(step!, 'max-delivery-attempts'))).toBeGreaterThanOrEqual(5);
+        expect(flag(step!, 'min-retry-delay')).toMatch(/^\d+s$/);
+        expect(step!.ifExists).toMatchObject({
+          update: expect.arrayContaining([
+            'update',
+            sub.name,
+            `--dead-letter-topic=${sub.deadLetter!.topic}`,
+          ]) as unknown,
+        });
+      }
+      // Every dead-letter topic has a subscription: none is a dead end.
+      for (const dlq of new Set(
+        plan.subscriptions.flatMap((s) => (s.deadLetter ? [s.deadLetter.topic] : [])),
+      ))
+        expect(find('subscriptions', 'create', `--topic=${dlq}`)).toHaveLength(1);
+    },
+  );
 
-  it('grants the Pub/Sub service agent publish on every DLQ and subscribe on every source subscription, the push account invoke on every push target', () => {
-    const dlqs = new Set(plan.subscriptions.flatMap((s) => (s.deadLetter ? [s.deadLetter.topic] : [])));
-    for (const topic of dlqs)
-      expect(
-        find('topics', 'add-iam-policy-binding', topic, `--member=${AGENT}`, '--role=roles/pubsub.publisher'),
-      ).toHaveLength(1);
-    for (const sub of plan.subscriptions.filter((s) => s.deadLetter))
-      expect(
-        find(
-          'subscriptions',
-          'add-iam-policy-binding',
-          sub.name,
-          `--member=${AGENT}`,
-          '--role=roles/pubsub.subscriber',
-        ),
-      ).toHaveLength(1);
-    for (const fn of plan.functions.filter((f) => f.trigger.kind === 'pubsub'))
-      expect(find('add-invoker-policy-binding', fn.name, `--member=serviceAccount:${PUSH_SA}`)).toHaveLength(
-        1,
-      );
-    expect(find('add-invoker-policy-binding', 'dashboard').map((s) => flag(s, 'member'))).toEqual([
-      'group:data@example.com',
-      'user:oncall@example.com',
-    ]);
-  });
+  it(
+    'grants the Pub/Sub service agent publish on every DLQ and subscribe on every source subscription, ' +
+      'the push account invoke on every push target',
+    () => {
+      const dlqs = new Set(plan.subscriptions.flatMap((s) => (s.deadLetter ? [s.deadLetter.topic] : [])));
+      for (const topic of dlqs)
+        expect(
+          find(
+            'topics',
+            'add-iam-policy-binding',
+            topic,
+            `--member=${AGENT}`,
+            '--role=roles/pubsub.publisher',
+          ),
+        ).toHaveLength(1);
+      for (const sub of plan.subscriptions.filter((s) => s.deadLetter))
+        expect(
+          find(
+            'subscriptions',
+            'add-iam-policy-binding',
+            sub.name,
+            `--member=${AGENT}`,
+            '--role=roles/pubsub.subscriber',
+          ),
+        ).toHaveLength(1);
+      for (const fn of plan.functions.filter((f) => f.trigger.kind === 'pubsub'))
+        expect(
+          find('add-invoker-policy-binding', fn.name, `--member=serviceAccount:${PUSH_SA}`),
+        ).toHaveLength(1);
+      expect(find('add-invoker-policy-binding', 'dashboard').map((s) => flag(s, 'member'))).toEqual([
+        'group:data@example.com',
+        'user:oncall@example.com',
+      ]);
+    },
+  );
 
   it("gives the functions' account only Firestore, publish on the topics the code publishes to, and a peek of control-dlq", () => {
     const runtime = 'serviceAccount:phasegate-fn@demo-project.iam.gserviceaccount.com';
@@ -103,7 +119,8 @@ describe('the gcloud deployment plan', () => {
       expect(env).toContain(
         fn.trigger.kind === 'pubsub'
           ? `PHASEGATE_AUTH=iam|PHASEGATE_PUSH_AUDIENCE=${functionUrl(target, fn.name)}|PHASEGATE_PUSH_SERVICE_ACCOUNT=${PUSH_SA}`
-          : `DASHBOARD_AUTH=iam|DASHBOARD_AUDIENCES=${functionUrl(target, 'dashboard')},32555940559.apps.googleusercontent.com|DASHBOARD_ACTORS=oncall@example.com`,
+          : `DASHBOARD_AUTH=iam|DASHBOARD_AUDIENCES=${functionUrl(target, 'dashboard')},` +
+              `32555940559.apps.googleusercontent.com|DASHBOARD_ACTORS=oncall@example.com`,
       );
       // Readers are IAM invokers only: a group address in the function's environment would match nobody.
       expect(env).not.toContain('DASHBOARD_READERS');

@@ -19,7 +19,8 @@ describe('the resource plan of the reference definition', () => {
       'subscription run-requests-sub has no dead-letter policy: after its retries a message would be redelivered forever or dropped',
     );
     expect(messages).toContain(
-      "subscription processor-completions-sub ack deadline 30s is not above orchestrator-completions's timeout 60s: a slow run is redelivered while it runs",
+      "subscription processor-completions-sub ack deadline 30s is not above orchestrator-completions's " +
+        'timeout 60s: a slow run is redelivered while it runs',
     );
     expect(messages).toContain(
       'dead-letter topic phase-raw-dlq has no subscription: what lands there is lost',

@@ -48,46 +48,52 @@ describe('the Terraform plan', () => {
     );
   });
 
-  it('orders a first apply on a fresh project: the Pub/Sub agent exists before its grants, builds wait for their identity, the bucket for its API', () => {
-    const r = tf.resource;
-    expect(r.google_project_service_identity!.pubsub_agent).toMatchObject({
-      provider: 'google-beta',
-      service: 'pubsub.googleapis.com',
-      depends_on: ['google_project_service.pubsub_googleapis_com'],
-    });
-    const agentGrants = [
-      ...Object.values(r.google_pubsub_topic_iam_member!),
-      ...Object.values(r.google_service_account_iam_member!),
-      ...Object.values(r.google_pubsub_subscription_iam_member!),
-    ].filter((g) => String(g.member).includes('gcp-sa-pubsub'));
-    expect(agentGrants.length).toBeGreaterThan(0);
-    for (const grant of agentGrants)
-      expect(grant.depends_on).toContain('google_project_service_identity.pubsub_agent');
-    const buildGrants = Object.keys(r.google_project_iam_member!)
-      .filter((k) => k.startsWith('build_'))
-      .map((k) => `google_project_iam_member.${k}`);
-    expect(buildGrants).toHaveLength(4);
-    for (const fn of Object.values(r.google_cloudfunctions2_function!))
-      expect(fn.depends_on).toEqual(expect.arrayContaining(['google_service_account.build', ...buildGrants]));
-    expect(r.google_storage_bucket!.source!.depends_on).toEqual([
-      'google_project_service.storage_googleapis_com',
-    ]);
-    // A member who reads and acts is one binding, as in the gcloud plan.
-    const both = terraformPlan(
-      referenceDefinition,
-      { ...target, dashboard: { readers: ['user:a@example.com'], actors: ['user:a@example.com'] } },
-      indexes,
-    ) as typeof tf;
-    expect(
-      Object.values(both.resource.google_cloud_run_service_iam_member!)
-        .filter((m) => String(m.service).includes('dashboard'))
-        .map((m) => m.member),
-    ).toEqual(['user:a@example.com']);
-    expect(r.google_project_service!.storage_googleapis_com).toBeDefined();
-    expect(terraformPlan(referenceDefinition, target, indexes)).toHaveProperty([
-      'terraform',
-      'required_providers',
-      'google-beta',
-    ]);
-  });
+  it(
+    'orders a first apply on a fresh project: the Pub/Sub agent exists before its grants, ' +
+      'builds wait for their identity, the bucket for its API',
+    () => {
+      const r = tf.resource;
+      expect(r.google_project_service_identity!.pubsub_agent).toMatchObject({
+        provider: 'google-beta',
+        service: 'pubsub.googleapis.com',
+        depends_on: ['google_project_service.pubsub_googleapis_com'],
+      });
+      const agentGrants = [
+        ...Object.values(r.google_pubsub_topic_iam_member!),
+        ...Object.values(r.google_service_account_iam_member!),
+        ...Object.values(r.google_pubsub_subscription_iam_member!),
+      ].filter((g) => String(g.member).includes('gcp-sa-pubsub'));
+      expect(agentGrants.length).toBeGreaterThan(0);
+      for (const grant of agentGrants)
+        expect(grant.depends_on).toContain('google_project_service_identity.pubsub_agent');
+      const buildGrants = Object.keys(r.google_project_iam_member!)
+        .filter((k) => k.startsWith('build_'))
+        .map((k) => `google_project_iam_member.${k}`);
+      expect(buildGrants).toHaveLength(4);
+      for (const fn of Object.values(r.google_cloudfunctions2_function!))
+        expect(fn.depends_on).toEqual(
+          expect.arrayContaining(['google_service_account.build', ...buildGrants]),
+        );
+      expect(r.google_storage_bucket!.source!.depends_on).toEqual([
+        'google_project_service.storage_googleapis_com',
+      ]);
+      // A member who reads and acts is one binding, as in the gcloud plan.
+      const both = terraformPlan(
+        referenceDefinition,
+        { ...target, dashboard: { readers: ['user:a@example.com'], actors: ['user:a@example.com'] } },
+        indexes,
+      ) as typeof tf;
+      expect(
+        Object.values(both.resource.google_cloud_run_service_iam_member!)
+          .filter((m) => String(m.service).includes('dashboard'))
+          .map((m) => m.member),
+      ).toEqual(['user:a@example.com']);
+      expect(r.google_project_service!.storage_googleapis_com).toBeDefined();
+      expect(terraformPlan(referenceDefinition, target, indexes)).toHaveProperty([
+        'terraform',
+        'required_providers',
+        'google-beta',
+      ]);
+    },
+  );
 });

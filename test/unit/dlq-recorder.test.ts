@@ -35,42 +35,50 @@ describe('dlq-recorder', () => {
     expect(String((entry!.originalMessage as { data: string }).data).length).toBeLessThanOrEqual(64 * 1024);
   });
 
-  it('a late dead letter never reopens: succeeded and discarded stay closed, waiting stays waiting, a completed request gets no entry', async () => {
-    const d = setup();
-    const recorder = createDlqRecorder(d);
-    const succeeded = await seedEntry(d.store, { status: 'succeeded', nextRetryAt: null });
-    const discarded = await seedEntry(d.store, { status: 'discarded', nextRetryAt: null });
-    const waiting = await seedEntry(d.store, {
-      status: 'waiting',
-      errorType: 'not_ready',
-      nextRetryAt: '2026-03-01T12:30:00.000Z',
-      deadlineAt: '2026-03-02T00:00:00.000Z',
-    });
-    for (const entry of [succeeded, discarded, waiting]) await recorder(deadLetter(entry.request));
-    expect(await d.store.get(COLLECTIONS.queue, succeeded.requestId)).toMatchObject({ status: 'succeeded' });
-    expect(await d.store.get(COLLECTIONS.queue, discarded.requestId)).toMatchObject({ status: 'discarded' });
-    expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({
-      status: 'waiting',
-      nextRetryAt: '2026-03-01T12:30:00.000Z',
-      deadlineAt: '2026-03-02T00:00:00.000Z',
-    });
-    // An old delivery of a request a newer delivery completed: history, not work.
-    const done = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
-    await d.store.set(COLLECTIONS.processorRuns, done.requestId, {
-      requestId: done.requestId,
-      status: 'completed',
-      attempts: 2,
-    });
-    await recorder(deadLetter(done));
-    expect(await d.store.get(COLLECTIONS.queue, done.requestId)).toBeUndefined();
-    const late = d.store
-      .docs(COLLECTIONS.events)
-      .filter((e) => e.type === 'dead_lettered')
-      .map((e) => String(e.message));
-    expect(late.filter((m) => m.startsWith('late dead letter, ignored'))).toHaveLength(3);
-    expect(d.alerts).toEqual([]);
-    expect(d.publisher.published).toHaveLength(0);
-  });
+  it(
+    'a late dead letter never reopens: succeeded and discarded stay closed, waiting stays waiting, ' +
+      'a completed request gets no entry',
+    async () => {
+      const d = setup();
+      const recorder = createDlqRecorder(d);
+      const succeeded = await seedEntry(d.store, { status: 'succeeded', nextRetryAt: null });
+      const discarded = await seedEntry(d.store, { status: 'discarded', nextRetryAt: null });
+      const waiting = await seedEntry(d.store, {
+        status: 'waiting',
+        errorType: 'not_ready',
+        nextRetryAt: '2026-03-01T12:30:00.000Z',
+        deadlineAt: '2026-03-02T00:00:00.000Z',
+      });
+      for (const entry of [succeeded, discarded, waiting]) await recorder(deadLetter(entry.request));
+      expect(await d.store.get(COLLECTIONS.queue, succeeded.requestId)).toMatchObject({
+        status: 'succeeded',
+      });
+      expect(await d.store.get(COLLECTIONS.queue, discarded.requestId)).toMatchObject({
+        status: 'discarded',
+      });
+      expect(await d.store.get(COLLECTIONS.queue, waiting.requestId)).toMatchObject({
+        status: 'waiting',
+        nextRetryAt: '2026-03-01T12:30:00.000Z',
+        deadlineAt: '2026-03-02T00:00:00.000Z',
+      });
+      // An old delivery of a request a newer delivery completed: history, not work.
+      const done = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
+      await d.store.set(COLLECTIONS.processorRuns, done.requestId, {
+        requestId: done.requestId,
+        status: 'completed',
+        attempts: 2,
+      });
+      await recorder(deadLetter(done));
+      expect(await d.store.get(COLLECTIONS.queue, done.requestId)).toBeUndefined();
+      const late = d.store
+        .docs(COLLECTIONS.events)
+        .filter((e) => e.type === 'dead_lettered')
+        .map((e) => String(e.message));
+      expect(late.filter((m) => m.startsWith('late dead letter, ignored'))).toHaveLength(3);
+      expect(d.alerts).toEqual([]);
+      expect(d.publisher.published).toHaveLength(0);
+    },
+  );
 
   it('writes the entry keyed by requestId with the original, delivery count, and the last error from the event log', async () => {
     const d = setup();

@@ -72,7 +72,8 @@ describe('the open-data example pipeline', () => {
     expect(run.status).toBe('PARTIAL');
     expect(run.lastError).toMatch(
       new RegExp(
-        `gate of phase process failed: daily_counts \\(week\\) 1 of 28 fail their check \\(${FAULTY_WEEK}_harbour-bridge_\\d{4}-\\d{2}-\\d{2}: count -3 is outside 0 … 100000\\)`,
+        `gate of phase process failed: daily_counts \\(week\\) 1 of 28 fail their check ` +
+          `\\(${FAULTY_WEEK}_harbour-bridge_\\d{4}-\\d{2}-\\d{2}: count -3 is outside 0 … 100000\\)`,
       ),
     );
     expect(await w.store.get(DATA.pages, FAULTY_WEEK)).toBeUndefined();

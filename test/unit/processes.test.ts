@@ -27,7 +27,11 @@ describe('waiting for a process to serve', () => {
     await expect(
       waitForHttp(`http://127.0.0.1:${port}/`, { what: 'crasher', process: proc }),
     ).rejects.toThrow(
-      /^crasher exited with code 7 before it answered at http:\/\/127\.0\.0\.1:\d+\/; its last lines:\n {4}(loading config\n {4}Error: no such table|Error: no such table\n {4}loading config)$/,
+      new RegExp(
+        String.raw`^crasher exited with code 7 before it answered at http:\/\/127\.0\.0\.1:\d+\/; ` +
+          String.raw`its last lines:\n {4}` +
+          String.raw`(loading config\n {4}Error: no such table|Error: no such table\n {4}loading config)$`,
+      ),
     );
   });
 

@@ -68,7 +68,9 @@ describe('the public API', () => {
     expect(
       await lintPipelineFile(
         'functions/pipeline/x.ts',
-        "import { PermanentError } from '../../shared/index.ts';\nimport { MemoryStore } from '../../shared/testing/index.ts';\nexport const e = [PermanentError, MemoryStore];\n",
+        "import { PermanentError } from '../../shared/index.ts';\n" +
+          "import { MemoryStore } from '../../shared/testing/index.ts';\n" +
+          'export const e = [PermanentError, MemoryStore];\n',
       ),
     ).toEqual([]);
   });

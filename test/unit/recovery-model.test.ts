@@ -77,7 +77,15 @@ describe('the recovery layer, model-based', () => {
         reporter: (details) => {
           if (!details.failed) return;
           throw new Error(
-            `${fc.defaultReportMessage(details) ?? 'model property failed'}\n${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}\nReplay: PHASEGATE_MODEL_SEED=${details.seed} PHASEGATE_MODEL_PATH=${details.counterexamplePath ?? ''} npx vitest run test/unit/recovery-model.test.ts`,
+            `${fc.defaultReportMessage(details) ?? 'model property failed'}\n` +
+              `${
+                details.errorInstance instanceof Error
+                  ? details.errorInstance.message
+                  : String(details.errorInstance)
+              }\n` +
+              `Replay: PHASEGATE_MODEL_SEED=${details.seed} ` +
+              `PHASEGATE_MODEL_PATH=${details.counterexamplePath ?? ''} ` +
+              `npx vitest run test/unit/recovery-model.test.ts`,
           );
         },
       },

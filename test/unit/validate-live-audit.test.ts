@@ -54,8 +54,10 @@ describe('live audit', () => {
       'topic phase-raw-dlq does not exist (plan: created by deploy)',
       'phase-scrape-sub: ack deadline 10s (live), plan: 120s',
       'phase-raw-sub: dead-letter policy none (live), plan: phase-raw-dlq after 5 attempts',
-      'debug-tap on topic phase-raw is not in the plan, and has no dead-letter policy (live: none; plan: every subscription dead-letters, as phase-raw-sub does to phase-raw-dlq after 5 attempts)',
-      `job phasegate-run runs "0 9 * * *" ${referenceDefinition.schedules.run.timeZone} (live), plan: "${referenceDefinition.schedules.run.cron}" ${referenceDefinition.schedules.run.timeZone}`,
+      'debug-tap on topic phase-raw is not in the plan, and has no dead-letter policy (live: none; ' +
+        'plan: every subscription dead-letters, as phase-raw-sub does to phase-raw-dlq after 5 attempts)',
+      `job phasegate-run runs "0 9 * * *" ${referenceDefinition.schedules.run.timeZone} (live), ` +
+        `plan: "${referenceDefinition.schedules.run.cron}" ${referenceDefinition.schedules.run.timeZone}`,
     ]);
   });
 
@@ -63,10 +65,13 @@ describe('live audit', () => {
     const live = asLive();
     const messages = auditLive(plan, live, { project: 'p', region: 'europe-west1' }).map((d) => d.message);
     expect(messages).toContain(
-      'run-requests-sub: pushes to http://127.0.0.1:9000/projects/p/topics/run-requests (live), plan: https://europe-west1-p.cloudfunctions.net/orchestrator-runs/projects/p/topics/run-requests',
+      'run-requests-sub: pushes to http://127.0.0.1:9000/projects/p/topics/run-requests (live), ' +
+        'plan: https://europe-west1-p.cloudfunctions.net/orchestrator-runs/projects/p/topics/run-requests',
     );
     expect(messages).toContain(
-      'run-requests-sub: push authentication none (live), plan: OIDC as phasegate-push@p.iam.gserviceaccount.com for https://europe-west1-p.cloudfunctions.net/orchestrator-runs',
+      'run-requests-sub: push authentication none (live), ' +
+        'plan: OIDC as phasegate-push@p.iam.gserviceaccount.com ' +
+        'for https://europe-west1-p.cloudfunctions.net/orchestrator-runs',
     );
   });
 
@@ -115,7 +120,11 @@ describe('live audit', () => {
       .map((d) => d.message);
     expect(messages).toHaveLength(3);
     expect(messages[0]).toMatch(
-      /^phase-raw may be invoked by allUsers \(live\), plan: only its invokers\. .*anyone can forge one\. Remove: gcloud functions remove-invoker-policy-binding phase-raw --member=allUsers/,
+      new RegExp(
+        String.raw`^phase-raw may be invoked by allUsers \(live\), plan: only its invokers\. ` +
+          String.raw`.*anyone can forge one\. ` +
+          String.raw`Remove: gcloud functions remove-invoker-policy-binding phase-raw --member=allUsers`,
+      ),
     );
     expect(messages[1]).toBe(
       `dlq-recorder: ${push} may not invoke it (live), plan: it may (without it every push is refused and dead-lettered)`,

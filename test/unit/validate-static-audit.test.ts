@@ -31,7 +31,9 @@ describe('static audit', () => {
       {
         area: 'registry',
         message:
-          'definition phases[raw].processors[1] names "normalise-team-stats", which the processor registry does not have; the registry has "normalize-team-stats", which no phase names (renamed on one side only?)',
+          'definition phases[raw].processors[1] names "normalise-team-stats", ' +
+          'which the processor registry does not have; the registry has "normalize-team-stats", ' +
+          'which no phase names (renamed on one side only?)',
       },
     ]);
   });
@@ -46,9 +48,14 @@ describe('static audit', () => {
     });
     grown.phases[2]!.processors[1]!.outputs[0]!.partitionField = 'seriesDate';
     expect(auditExpectations(loadDefinition(grown), referenceExpectations).map((d) => d.message)).toEqual([
-      'phases[raw].processors[normalize-games] writes game_officials (gameDate), for which the expectations name no minimum: its gate would fail closed; add raw.game_officials.gameDate (0 if nothing is expected)',
-      'phases[analytics].processors[series-state] writes series_state (seriesDate), for which the expectations name no minimum: its gate would fail closed; add analytics.series_state.seriesDate (0 if nothing is expected)',
-      'the expectations of analytics name series_state (gameDate), which no processor of analytics declares as an output: it checks nothing; the phase writes series_state.seriesDate',
+      'phases[raw].processors[normalize-games] writes game_officials (gameDate), ' +
+        'for which the expectations name no minimum: its gate would fail closed; ' +
+        'add raw.game_officials.gameDate (0 if nothing is expected)',
+      'phases[analytics].processors[series-state] writes series_state (seriesDate), ' +
+        'for which the expectations name no minimum: its gate would fail closed; ' +
+        'add analytics.series_state.seriesDate (0 if nothing is expected)',
+      'the expectations of analytics name series_state (gameDate), which no processor of analytics ' +
+        'declares as an output: it checks nothing; the phase writes series_state.seriesDate',
     ]);
     expect(
       auditExpectations(referenceDefinition, { table: { ...referenceExpectations.table, predcit: {} } }).map(
@@ -98,7 +105,8 @@ describe('static audit', () => {
     expect(messages).toEqual([
       'firestore.indexes.json declares outbox (status asc, createdAt asc) twice',
       'firestore.indexes.json has an index on outbox_v1, a collection neither the kit nor the definition has (renamed?)',
-      'the code queries failed_processor_queue (status asc, nextRetryAt asc), which firestore.indexes.json does not declare: production Firestore refuses that query',
+      'the code queries failed_processor_queue (status asc, nextRetryAt asc), which firestore.indexes.json ' +
+        'does not declare: production Firestore refuses that query',
     ]);
     expect(queueIndex!.collectionGroup).toBe('failed_processor_queue');
   });

@@ -78,7 +78,8 @@ export function createWorld() {
       }
     }
     throw new Error(
-      `the world did not go quiet in 60 rounds of 15 minutes: ${inFlight.length} message(s) in flight, ${(await openEntries()).length} open entries`,
+      `the world did not go quiet in 60 rounds of 15 minutes: ${inFlight.length} message(s) in flight, ` +
+        `${(await openEntries()).length} open entries`,
     );
   }
 
