@@ -14,6 +14,13 @@ import {
 } from '../../shared/recovery/queue-actions.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`"${value}" is not a whole number of entries`);
+  return n;
+}
 import { UsageError } from './usage-error.ts';
 
 /**
@@ -88,6 +95,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .option('--processor <name>', 'a processor name')
     .option('--from <partition>', 'partitions from', parsePartition)
     .option('--to <partition>', 'partitions to', parsePartition)
+    .option('--limit <n>', 'show at most n entries (the table: 1000 unless given; --json: all)', parseLimit)
     .option('--json', 'JSON output for scripts')
     .action(
       async (options: {
@@ -96,11 +104,15 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
         processor?: string;
         from?: string;
         to?: string;
+        limit?: number;
         json?: boolean;
       }) => {
         const { store } = await context.connection();
         const { scheme } = (await context.pipeline()).pipeline.definition;
-        const entries = await listQueue(store, { ...options, compare: (a, b) => scheme.compare(a, b) });
+        const { limit, ...filter } = options;
+        const all = await listQueue(store, { ...filter, compare: (a, b) => scheme.compare(a, b) });
+        const shown = limit ?? (options.json ? all.length : 1000);
+        const entries = all.slice(0, shown);
         if (options.json) return context.print(JSON.stringify(entries, null, 2));
         if (entries.length === 0) return context.print('the queue is empty for these filters');
         context.print(
@@ -118,6 +130,10 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
             ]),
           ),
         );
+        if (all.length > entries.length)
+          context.print(
+            `showing ${entries.length} of ${all.length} entries (--limit ${all.length} shows them all)`,
+          );
       },
     );
 

@@ -50,10 +50,12 @@ export async function listQueue(store: DocumentStore, filter: QueueFilter = {}):
   if (filter.phase) filters.push({ field: 'phase', op: '==', value: filter.phase });
   if (filter.processor) filters.push({ field: 'processor', op: '==', value: filter.processor });
   const docs = await store.query(COLLECTIONS.queue, { filters });
-  return parseEntries(docs)
+  // Every match unless a limit is asked for: a cut the caller does not know of would make a bulk
+  // action (requeue) partial without saying so.
+  const entries = parseEntries(docs)
     .filter((e) => inRange(e.partition, filter))
-    .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
-    .slice(0, filter.limit ?? 1000);
+    .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)));
+  return filter.limit === undefined ? entries : entries.slice(0, filter.limit);
 }
 
 /** An entry and its chain of attempts: every event of its request, oldest first. */

@@ -42,6 +42,16 @@ describe('manual recovery', () => {
     ]);
   });
 
+  it('requeues a whole range however large it is: nothing is cut at a page size without saying so', async () => {
+    const d = setup();
+    for (let i = 0; i < 1_005; i += 1)
+      await seedEntry(d.store, { status: 'failed_permanent', partition: '2024-04-21' });
+    expect(await listQueue(d.store, { status: 'failed_permanent' })).toHaveLength(1_005);
+    expect(await listQueue(d.store, { status: 'failed_permanent', limit: 10 })).toHaveLength(10);
+    expect(await requeueRange(d, '2024-04-21', '2024-04-21', 'outage over')).toHaveLength(1_005);
+    expect(await listQueue(d.store, { status: 'pending' })).toHaveLength(1_005);
+  });
+
   it("lists a range of partitions in the scheme's order, not string order", async () => {
     const d = setup();
     for (const partition of ['r-2', 'r-9', 'r-10', 'r-11'])
