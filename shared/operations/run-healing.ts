@@ -58,11 +58,19 @@ export async function recomputeRun(
 /** Rewrites the status of each recent run whose durable parts say otherwise; returns the runs healed. */
 export async function healRuns(deps: { store: DocumentStore }, now: Date): Promise<string[]> {
   const since = new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
-  const candidates = parseRuns(
-    await deps.store.query(COLLECTIONS.runs, {
-      filters: [{ field: 'status', op: 'in', value: ['RUNNING', 'PARTIAL', 'FAILED'] }],
+  // What a tick reads grows with the window, not with history: every RUNNING run (however old: one
+  // that never ended is exactly what to heal) and the runs that ended within the window, through
+  // the composite index (status, updatedAt) of firestore.indexes.json.
+  const [running, ended] = await Promise.all([
+    deps.store.query(COLLECTIONS.runs, { filters: [{ field: 'status', op: '==', value: 'RUNNING' }] }),
+    deps.store.query(COLLECTIONS.runs, {
+      filters: [
+        { field: 'status', op: 'in', value: ['PARTIAL', 'FAILED'] },
+        { field: 'updatedAt', op: '>=', value: since },
+      ],
     }),
-  ).filter((r) => r.status === 'RUNNING' || r.updatedAt >= since);
+  ]);
+  const candidates = parseRuns([...running, ...ended]);
   const healed: string[] = [];
   for (const run of candidates) {
     const truth = await recomputeRun(deps, run);

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { healRuns, RECONCILE_WINDOW_MS } from '../../shared/operations/run-healing.ts';
+import { newRunDoc } from '../../shared/orchestration/run-doc.ts';
+import type { DocumentStore, QueryOptions } from '../../shared/ports/store.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
+import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
+
+/** The store, counting the run documents its queries return. */
+function counting(store: MemoryStore): { store: DocumentStore; runsRead: () => number } {
+  let read = 0;
+  const wrapped = Object.assign(Object.create(store) as MemoryStore, {
+    query: async (collection: string, options?: QueryOptions) => {
+      const docs = await store.query(collection, options);
+      if (collection === COLLECTIONS.runs) read += docs.length;
+      return docs;
+    },
+  });
+  return { store: wrapped, runsRead: () => read };
+}
+
+async function seedRun(store: MemoryStore, id: string, status: 'RUNNING' | 'FAILED', at: string) {
+  const run = newRunDoc({
+    definition: testDefinition,
+    requestMessageId: id,
+    runId: id,
+    partition: `2020-01-${id.slice(-2)}`,
+    triggerSource: 'manual',
+    requestedBy: null,
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    startPhase: 'alpha',
+    processors: ['widgets', 'gadgets'],
+    now: at,
+  });
+  await store.set(COLLECTIONS.runs, id, { ...run, status, updatedAt: at });
+}
+
+describe('run healing', () => {
+  it('reads the RUNNING runs and those that ended within the window, not every run ever ended', async () => {
+    const memory = new MemoryStore();
+    const now = new Date('2026-06-01T00:00:00.000Z');
+    const old = new Date(now.getTime() - 2 * RECONCILE_WINDOW_MS).toISOString();
+    const recent = new Date(now.getTime() - 60_000).toISOString();
+    for (let i = 10; i < 60; i += 1) await seedRun(memory, `old-run-${i}`, 'FAILED', old);
+    await seedRun(memory, 'recent-run-01', 'FAILED', recent);
+    await seedRun(memory, 'stuck-run-02', 'RUNNING', old);
+    const { store, runsRead } = counting(memory);
+    await healRuns({ store }, now);
+    expect(runsRead()).toBe(2);
+  });
+});
