@@ -13,6 +13,7 @@ import {
   type RunPhaseDoc,
 } from '../orchestration/run-doc.ts';
 import type { ReconcilerDeps } from './reconciler.ts';
+import { RECONCILE_WINDOW_MS } from './run-healing.ts';
 
 /** The outbox decision of a phase's stall re-drive: one per phase decision, so it is sent once. */
 const stallRedriveId = (decisionId: string) => `${decisionId}--stall`;
@@ -127,9 +128,16 @@ export async function detectStalls(
   deps: Pick<ReconcilerDeps, 'definition' | 'store' | 'publisher' | 'clock' | 'logger' | 'notifier'>,
   now: Date,
 ): Promise<string[]> {
+  // Phases started within the window only (index status, startedAt): a stall is seen within a tick of
+  // outliving its expected duration, while the phases of runs that ended PARTIAL stay `running` for
+  // ever and would make every tick read the whole history.
+  const since = new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
   const running = parseRunPhases(
     await deps.store.query(COLLECTIONS.runPhases, {
-      filters: [{ field: 'status', op: '==', value: 'running' }],
+      filters: [
+        { field: 'status', op: '==', value: 'running' },
+        { field: 'startedAt', op: '>=', value: since },
+      ],
     }),
   );
   const stalled: string[] = [];

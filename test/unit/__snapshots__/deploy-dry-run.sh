@@ -165,6 +165,7 @@ gcloud pubsub subscriptions add-iam-policy-binding control-dlq-sub --member=serv
 run_step gcloud firestore indexes composite create --collection-group=failed_processor_queue --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=nextRetryAt,order=ascending --async --project=demo-project --quiet
 run_step gcloud firestore indexes composite create --collection-group=outbox --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=createdAt,order=ascending --async --project=demo-project --quiet
 run_step gcloud firestore indexes composite create --collection-group=runs --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=updatedAt,order=ascending --async --project=demo-project --quiet
+run_step gcloud firestore indexes composite create --collection-group=run_phases --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=startedAt,order=ascending --async --project=demo-project --quiet
 
 # --- scheduler
 run_step gcloud scheduler jobs create pubsub phasegate-run --location=europe-west1 '--schedule=0 10 * * *' --time-zone=America/New_York --topic=projects/demo-project/topics/run-requests '--message-body={"relative":-1,"timeZone":"America/New_York","triggerSource":"scheduled","requestedBy":"cloud-scheduler"}' --project=demo-project --quiet \
