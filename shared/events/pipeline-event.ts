@@ -116,4 +116,3 @@ export const PipelineEventSchema = z.discriminatedUnion('type', [
 export type PipelineEvent = z.infer<typeof PipelineEventSchema>;
 export type EventType = PipelineEvent['type'];
 export type EventOf<T extends EventType> = Extract<PipelineEvent, { type: T }>;
-export const EVENT_TYPES = PipelineEventSchema.options.map((o) => o.shape.type.value) as readonly EventType[];

@@ -56,7 +56,7 @@ export const QueueEntrySchema = z.looseObject({
 export type QueueEntry = z.infer<typeof QueueEntrySchema>;
 
 /** A queue entry read from the store, parsed (a corrupt one is an error naming the field). */
-export const parseEntry = (id: string, data: Record<string, unknown> | undefined): QueueEntry | undefined =>
+const parseEntry = (id: string, data: Record<string, unknown> | undefined): QueueEntry | undefined =>
   parseDocument(QueueEntrySchema, COLLECTIONS.queue, id, data);
 
 /** Queue entries a query returned, each parsed; a corrupt one is reported and passed over. */

@@ -38,6 +38,20 @@ function giveUp(tx: Transaction, id: string, lastError: string, nowIso: string):
   );
 }
 
+/** An automatic retry that ends here: the transition event, then the entry closed for a person. */
+function failForGood(tx: Transaction, id: string, entry: QueueEntry, message: string, nowIso: string): void {
+  const to = 'failed_permanent';
+  recordTransition(tx, {
+    entry,
+    type: 'queue_failed_permanent',
+    at: nowIso,
+    from: entry.status,
+    to,
+    message,
+  });
+  giveUp(tx, id, `${message}: ${entry.lastError}`, nowIso);
+}
+
 /**
  * Claims one entry in the caller's transaction, writing its transition: null when it is not due
  * (gone, settled, or due later); else whether it is re-published, given up on (retries exhausted,
@@ -75,29 +89,13 @@ export function claimEntry(
         ? 'earlier partitions still missing'
         : 'source still not published';
     const message = `${what} at the deadline ${entry.deadlineAt}`;
-    recordTransition(tx, {
-      entry,
-      type: 'queue_failed_permanent',
-      at: nowIso,
-      from: entry.status,
-      to: 'failed_permanent',
-      message,
-    });
-    giveUp(tx, id, `${message}: ${entry.lastError}`, nowIso);
+    failForGood(tx, id, entry, message, nowIso);
     return { expired: entry };
   }
   // Waiting entries follow the source's cadence until their deadline, not maxRetries.
   if (!sourceCheck && entry.retryCount >= queue.maxRetries) {
     const message = `gave up after ${entry.retryCount} automatic retries`;
-    recordTransition(tx, {
-      entry,
-      type: 'queue_failed_permanent',
-      at: nowIso,
-      from: entry.status,
-      to: 'failed_permanent',
-      message,
-    });
-    giveUp(tx, id, `${message}: ${entry.lastError}`, nowIso);
+    failForGood(tx, id, entry, message, nowIso);
     return { exhausted: entry };
   }
   const claimed: QueueEntry = sourceCheck
