@@ -13,7 +13,8 @@ import { readStackFile, StackFileError, talksToStack } from './lib/connection.ts
 import { publishRunAndWait, summaryLine } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
-import { checkPartitionOptions, parsePartition, registerQueueCommands } from './cli/queue-commands.ts';
+import { registerQueueCommands } from './cli/queue-commands.ts';
+import { checkPartitionOptions, parsePartition } from './cli/option-parsers.ts';
 import { registerStatusCommands } from './cli/status-commands.ts';
 import { registerHealthCommand } from './cli/health-command.ts';
 import { registerRangeCommands } from './cli/range-commands.ts';

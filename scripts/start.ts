@@ -8,7 +8,7 @@ import { PartitionError } from '../shared/definition/partition.ts';
 import { EmulatorsMissingError } from './lib/emulators.ts';
 import { FunctionsStartError } from './lib/functions.ts';
 import { startLocalPipeline, type LocalPipeline } from './lib/local-pipeline.ts';
-import { summaryLine } from './lib/watch-run.ts';
+import { FINAL_STATUSES, summaryLine } from './lib/watch-run.ts';
 import {
   findProject,
   loadPipeline,
@@ -16,7 +16,6 @@ import {
   type LoadedPipeline,
 } from './lib/pipeline-module.ts';
 import { localJobs } from './lib/local-scheduler.ts';
-import { LOCAL_OPERATOR } from './lib/stack.ts';
 
 function parseOptions() {
   try {
@@ -24,6 +23,7 @@ function parseOptions() {
       options: {
         pipeline: { type: 'string' },
         'no-demo': { type: 'boolean', default: false },
+        'exit-after-demo': { type: 'boolean', default: false },
         iam: { type: 'boolean', default: false },
         partitions: { type: 'string' },
         project: { type: 'string', default: process.env.GOOGLE_CLOUD_PROJECT ?? 'phasegate-local' },
@@ -40,9 +40,11 @@ function parseOptions() {
 }
 const args = parseOptions();
 if (args.help) {
-  console.log(`npm start [-- --pipeline NAME] [-- --no-demo] [-- --iam] [-- --partitions A,B] [-- --project ID]
+  console.log(`npm start [-- --pipeline NAME] [-- --no-demo] [-- --exit-after-demo] [-- --iam] [-- --partitions A,B] [-- --project ID]
   Starts the emulators, the pipeline's local services and every function, provisions topics and
   subscriptions, then runs the demo partitions through the pipeline. Ctrl-C stops everything.
+  --exit-after-demo  stop everything once the demo's runs are final, instead of staying up: exit 0 when
+                     every demo run ended, 1 when one was not created or did not end in time
   --pipeline    one of package.json's phasegate.pipelines (default: the first; here: reference)
   --partitions  the demo partitions instead of the pipeline's own (comma-separated)
   --iam  production's request path: a local Cloud Run IAM front end before every function, push
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     loaded,
     projectId: args.project,
     iam: args.iam,
+    warmStart: true,
     signal: startup.signal,
     echo: (name, line) => {
       if (/restarting|restart failed/.test(line)) say(`  ! ${name}: ${line}`);
@@ -110,10 +113,11 @@ async function main(): Promise<void> {
   for (const job of localJobs(loaded.pipeline.definition))
     say(`  scheduler: ${job.name.padEnd(13)} every ${job.everySeconds} s -> ${job.topic}`);
   say(
-    `\n  dashboard: ${stack.dashboardUrl}/${stack.frontEnd ? ` (as ${LOCAL_OPERATOR}, like gcloud run services proxy)` : ''}`,
+    `\n  dashboard: ${stack.dashboardUrl}/${stack.dashboardAs ? ` (as ${stack.dashboardAs}, like gcloud run services proxy)` : ''}`,
   );
   say('  command line: npx phasegate --help (talks to this stack while it runs)');
 
+  let unfinished = 0;
   if (!args['no-demo']) {
     for (const partition of demo) {
       if (stopping) return;
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
       );
       if (!run) say(`  no run was created (see ${pipeline.logDir}/orchestrator-runs.log)`);
       else if (run.lastError) say(`  lastError: ${run.lastError}`);
+      if (!run || !FINAL_STATUSES.has(run.status)) unfinished++;
     }
   }
   const refused = stack.frontEnd?.refusals ?? [];
@@ -131,6 +136,12 @@ async function main(): Promise<void> {
     say(
       `\n  ! Cloud Run IAM (local) refused ${refused.length} request(s), the last: ${refused.at(-1)!.function}: ${refused.at(-1)!.reason}`,
     );
+  if (args['exit-after-demo']) {
+    say(`\ndemo done${unfinished ? `: ${unfinished} run(s) did not end` : ''}.`);
+    await shutdown(unfinished ? 1 : 0);
+    return;
+  }
+  // The last line of a start: scripts (the benchmark) wait for it.
   say(
     `\nready. Start a run: publish {"partition":"${loaded.local?.demo[0] ?? loaded.pipeline.definition.scheme.describe}",` +
       `"triggerSource":"manual"} to ${TOPICS.runRequests}; Ctrl-C stops everything.`,

@@ -7,6 +7,8 @@ const DEFAULTS = {
   PHASEGATE_HTTP_TIMEOUT_MS: 10_000,
   /** In-process retries of an idempotent outgoing call; the long tail is Pub/Sub's. */
   PHASEGATE_HTTP_RETRIES: 2,
+  /** The reconciler deletes expired bookkeeping: `auto` where Firestore is the emulator (no TTL there). */
+  PHASEGATE_TTL_SWEEP: 'auto',
 } as const;
 
 export const ConfigSchema = z.object({
@@ -18,6 +20,8 @@ export const ConfigSchema = z.object({
   faults: z.string().optional(),
   /** Alerts are always logged; with this set they are also POSTed here as JSON. */
   alertWebhookUrl: z.url().optional(),
+  /** `on`, `off`, or `auto`: on against the emulator, off in production, where TTL policies delete. */
+  ttlSweep: z.enum(['auto', 'on', 'off']),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -30,6 +34,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpRetries: env.PHASEGATE_HTTP_RETRIES ?? DEFAULTS.PHASEGATE_HTTP_RETRIES,
     faults: env.PHASEGATE_FAULTS,
     alertWebhookUrl: env.ALERT_WEBHOOK_URL || undefined,
+    ttlSweep: env.PHASEGATE_TTL_SWEEP || DEFAULTS.PHASEGATE_TTL_SWEEP,
   });
   if (!result.success) {
     const names: Record<string, string> = {
@@ -38,6 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS',
       httpRetries: 'PHASEGATE_HTTP_RETRIES',
       alertWebhookUrl: 'ALERT_WEBHOOK_URL',
+      ttlSweep: 'PHASEGATE_TTL_SWEEP',
     };
     const problems = result.error.issues.map(
       (i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`,
@@ -45,4 +51,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   return result.data;
+}
+
+/** Whether the reconciler deletes expired bookkeeping itself: where no TTL policy does (the emulator). */
+export function sweepsExpired(
+  config: Pick<Config, 'ttlSweep'>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return config.ttlSweep === 'auto' ? Boolean(env.FIRESTORE_EMULATOR_HOST) : config.ttlSweep === 'on';
 }

@@ -1,6 +1,7 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
 import { CONTROL_DLQ_SUBSCRIPTION } from '../../shared/messages/messages.ts';
+import { EXPIRES_AT, TTL_COLLECTIONS } from '../../shared/store/retention.ts';
 import {
   functionDeploy,
   gcloud,
@@ -131,6 +132,22 @@ export function gcloudPlan(
       'firestore indexes',
       gcloud(target, 'firestore', 'indexes', 'composite', 'create', ...indexFlags(index), '--async'),
       'skip',
+    );
+  // Firestore deletes expired bookkeeping itself; `update` sets the policy, so a second run changes nothing.
+  for (const collection of TTL_COLLECTIONS)
+    add(
+      'firestore ttl',
+      gcloud(
+        target,
+        'firestore',
+        'fields',
+        'ttls',
+        'update',
+        EXPIRES_AT,
+        `--collection-group=${collection}`,
+        '--enable-ttl',
+        '--async',
+      ),
     );
 
   for (const job of plan.schedules) {

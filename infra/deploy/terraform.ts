@@ -1,5 +1,6 @@
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import type { FirestoreIndex } from '../../shared/store/indexes.ts';
+import { EXPIRES_AT, TTL_COLLECTIONS } from '../../shared/store/retention.ts';
 import { resourcesFor, SERVICE_ACCOUNTS, REQUIRED_APIS, type DeployTarget } from './target.ts';
 import { addBuildGrants, addFunctions } from './terraform-functions.ts';
 import { addSubscriptions, addTopics } from './terraform-pubsub.ts';
@@ -70,6 +71,16 @@ export function terraformPlan(
       depends_on: ['google_firestore_database.default'],
     }),
   );
+  // No index_config: the field keeps its inherited single-field indexes (an empty block would drop them).
+  for (const collection of TTL_COLLECTIONS)
+    add('google_firestore_field', `${collection}_ttl`, {
+      project,
+      database: '(default)',
+      collection,
+      field: EXPIRES_AT,
+      ttl_config: {},
+      depends_on: ['google_firestore_database.default'],
+    });
 
   for (const job of plan.schedules) {
     add('google_cloud_scheduler_job', job.name, {

@@ -21,7 +21,7 @@ export interface BenchContext {
 
 export function parseBenchOptions(argv: readonly string[] = process.argv): BenchOptions {
   return new Command('bench')
-    .option('--only <ids>', 'run only these benchmarks (comma-separated: 1-6)', (v) =>
+    .option('--only <ids>', 'run only these benchmarks (comma-separated ids: 1-3, 5-9)', (v) =>
       v.split(',').map(Number),
     )
     .option('--quick', 'small sizes: a smoke run, not figures to record')

@@ -8,7 +8,11 @@ import { loadCsvDataset } from '../source-api/dataset.ts';
 import { autoRetryTick } from './auto-retry-tick.ts';
 import { backfillRealDates, backfillSyntheticSeason } from './backfill-all.ts';
 import { createBenchContext, parseBenchOptions } from './context.ts';
+import { costPerPartition } from './cost-per-partition.ts';
+import { costModelText } from './cost-report.ts';
 import { endToEnd } from './end-to-end.ts';
+import { largeHistory } from './large-history.ts';
+import { npmStartToDemo } from './npm-start.ts';
 import { describeMachine, resultsTable, writeResults, type Result } from './report.ts';
 import { runtimeOverhead } from './runtime-overhead.ts';
 
@@ -39,6 +43,9 @@ async function main(): Promise<void> {
       [3, () => runtimeOverhead(ctx, emulators)],
       [5, () => autoRetryTick(ctx, emulators)],
       [6, () => backfillSyntheticSeason(ctx, emulators, dataset, definition)],
+      [7, () => costPerPartition(ctx, emulators, dataset, definition)],
+      [8, () => largeHistory(ctx, emulators)],
+      [9, () => npmStartToDemo(ctx)],
     ];
     for (const [id, run] of benchmarks) if (wanted(id)) results.push(await run());
   } finally {
@@ -46,6 +53,8 @@ async function main(): Promise<void> {
   }
   ctx.say('');
   ctx.say(resultsTable(results));
+  const costs = costModelText(results);
+  if (costs) ctx.say(`\n${costs}`);
   writeResults(options.out, { quick: ctx.quick, machine, results });
   ctx.say(`\nwrote ${options.out}`);
 }

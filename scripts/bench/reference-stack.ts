@@ -25,12 +25,16 @@ export interface ReferenceStack {
 const POLL_MS = 50;
 const RUN_TIMEOUT_MS = 600_000;
 
-/** The reference pipeline's stack on a source API serving `dataset`, in its own project. */
+/**
+ * The reference pipeline's stack on a source API serving `dataset`, in its own project; `functionEnv`
+ * is added to every function's environment (the cost meter's directory, say).
+ */
 export async function startReferenceStack(
   ctx: BenchContext,
   emulators: Emulators,
   dataset: Dataset,
   label: string,
+  options: { functionEnv?: Record<string, string> } = {},
 ): Promise<ReferenceStack> {
   const source = await startSourceApi({ dataset });
   const projectId = ctx.project(label);
@@ -40,7 +44,7 @@ export async function startReferenceStack(
     projectId,
     emulators,
     logDir: ctx.logDir,
-    functionEnv: () => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn' }),
+    functionEnv: () => ({ SOURCE_API_URL: source.url, LOG_LEVEL: 'warn', ...options.functionEnv }),
   });
   const db = createFirestore(projectId, emulators.env.FIRESTORE_EMULATOR_HOST);
   const store = createFirestoreStore(db, {});

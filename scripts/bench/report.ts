@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname } from 'node:path';
+import type { CostModelBlock } from './cost-report.ts';
 
 /** One benchmark's figures beside its baseline's, measured in the same run on the same emulators. */
 export interface Result {
@@ -13,6 +14,8 @@ export interface Result {
   headline: string;
   target?: string;
   met?: boolean;
+  /** What a partition costs, when the benchmark measured it (cost-report.ts prints it after the table). */
+  cost?: CostModelBlock;
 }
 
 export interface Machine {

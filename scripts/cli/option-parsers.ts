@@ -1,4 +1,8 @@
 import { InvalidArgumentError } from 'commander';
+import { PartitionKeySchema } from '../../shared/definition/partition.ts';
+import { QUEUE_STATUSES, type QueueStatus } from '../../shared/recovery/queue-status.ts';
+import type { CliContext } from './context.ts';
+import { UsageError } from './usage-error.ts';
 
 /** A count of days or of chains at once (`--days`, `--concurrency`): a whole number from 1 to 64. */
 export function parsePositive(value: string): number {
@@ -57,4 +61,43 @@ export function parseActor(value: string, previous: string[] = []): string[] {
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(match[2]!))
     throw new InvalidArgumentError(`"${value}" does not name an email address`);
   return [...previous, value];
+}
+
+/**
+ * A partition key as every scheme writes one (letters, digits, `_`, `-`); whether the pipeline's
+ * scheme takes it is checked before the command runs (`checkPartitionOptions`), once the pipeline is loaded.
+ */
+export function parsePartition(value: string): string {
+  const parsed = PartitionKeySchema.safeParse(value);
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      `"${value}" is not a partition: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
+  return value;
+}
+
+/** The options that name partitions. */
+const PARTITION_OPTIONS = ['partition', 'from', 'to'] as const;
+
+/** Refuses a partition option the pipeline's scheme does not take, naming the scheme. */
+export async function checkPartitionOptions(
+  context: CliContext,
+  options: Record<string, unknown>,
+): Promise<void> {
+  const given = PARTITION_OPTIONS.filter((name) => typeof options[name] === 'string');
+  if (given.length === 0) return;
+  const { scheme } = (await context.pipeline()).pipeline.definition;
+  for (const name of given) {
+    const value = options[name] as string;
+    const problem = scheme.problem(value);
+    if (problem) throw new UsageError(`"${value}" is not a partition (${scheme.describe}): ${problem}`);
+  }
+}
+
+export function parseStatus(value: string): QueueStatus {
+  if (!(QUEUE_STATUSES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      `"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`,
+    );
+  return value as QueueStatus;
 }

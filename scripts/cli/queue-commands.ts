@@ -1,66 +1,23 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { PartitionKeySchema } from '../../shared/definition/partition.ts';
+import type { Command } from 'commander';
 import { systemClock } from '../../shared/ports/clock.ts';
-import { QUEUE_STATUSES, type QueueStatus } from '../../shared/recovery/queue-status.ts';
+import { withExpiry } from '../../shared/store/retention.ts';
 import { actionNeeded } from '../../shared/recovery/queue-policy.ts';
 import {
   discardEntry,
-  listQueue,
+  requeueFilter,
   requeueRange,
   resolveEntry,
   retryNow,
   showEntry,
   type QueueActionDeps,
 } from '../../shared/recovery/queue-actions.ts';
+import { countQueue, pageQueue } from '../../shared/recovery/queue-pages.ts';
 import { table } from '../lib/table.ts';
+import { parsePartition } from './option-parsers.ts';
+import { registerQueueList } from './queue-list-command.ts';
 import type { CliContext } from './context.ts';
 
-function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`"${value}" is not a whole number of entries`);
-  return n;
-}
 import { UsageError } from './usage-error.ts';
-
-/**
- * A partition key as every scheme writes one (letters, digits, `_`, `-`); whether the pipeline's
- * scheme takes it is checked before the command runs (`checkPartitionOptions`), once the pipeline is loaded.
- */
-export function parsePartition(value: string): string {
-  const parsed = PartitionKeySchema.safeParse(value);
-  if (!parsed.success)
-    throw new InvalidArgumentError(
-      `"${value}" is not a partition: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
-    );
-  return value;
-}
-
-/** The options that name partitions. */
-const PARTITION_OPTIONS = ['partition', 'from', 'to'] as const;
-
-/** Refuses a partition option the pipeline's scheme does not take, naming the scheme. */
-export async function checkPartitionOptions(
-  context: CliContext,
-  options: Record<string, unknown>,
-): Promise<void> {
-  const given = PARTITION_OPTIONS.filter((name) => typeof options[name] === 'string');
-  if (given.length === 0) return;
-  const { scheme } = (await context.pipeline()).pipeline.definition;
-  for (const name of given) {
-    const value = options[name] as string;
-    const problem = scheme.problem(value);
-    if (problem) throw new UsageError(`"${value}" is not a partition (${scheme.describe}): ${problem}`);
-  }
-}
-
-function parseStatus(value: string): QueueStatus {
-  if (!(QUEUE_STATUSES as readonly string[]).includes(value))
-    throw new InvalidArgumentError(
-      `"${value}" is not a queue status; use one of ${QUEUE_STATUSES.join(', ')}`,
-    );
-  return value as QueueStatus;
-}
 
 function requireNote(note: string | undefined): string {
   if (!note || !note.trim())
@@ -70,6 +27,10 @@ function requireNote(note: string | undefined): string {
 
 const str = (value: unknown): string =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+
+/** Ids a terminal can show: the first 20, then how many more. */
+const listed = (ids: readonly string[]): string =>
+  ids.length <= 20 ? ids.join(', ') : `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`;
 
 /** `permanent: bad data`, or `pending -> retrying: manual retry: fixed upstream`. */
 function eventDetail(e: Record<string, unknown>): string {
@@ -84,58 +45,12 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
   const deps = async (): Promise<QueueActionDeps> => {
     const c = await context.connection();
     const { definition } = (await context.pipeline()).pipeline;
-    return { definition, store: c.store, publisher: c.publisher, clock: systemClock };
+    // The actions' events expire as the functions' do (the definition's retention).
+    const store = withExpiry(c.store, definition.retention, systemClock);
+    return { definition, store, publisher: c.publisher, clock: systemClock };
   };
 
-  queue
-    .command('list')
-    .description('list queue entries, oldest failure first')
-    .option('--status <status>', `one of ${QUEUE_STATUSES.join(', ')}`, parseStatus)
-    .option('--phase <phase>', 'a phase id (or "orchestrator")')
-    .option('--processor <name>', 'a processor name')
-    .option('--from <partition>', 'partitions from', parsePartition)
-    .option('--to <partition>', 'partitions to', parsePartition)
-    .option('--limit <n>', 'show at most n entries (the table: 1000 unless given; --json: all)', parseLimit)
-    .option('--json', 'JSON output for scripts')
-    .action(
-      async (options: {
-        status?: QueueStatus;
-        phase?: string;
-        processor?: string;
-        from?: string;
-        to?: string;
-        limit?: number;
-        json?: boolean;
-      }) => {
-        const { store } = await context.connection();
-        const { scheme } = (await context.pipeline()).pipeline.definition;
-        const { limit, ...filter } = options;
-        const all = await listQueue(store, { ...filter, compare: (a, b) => scheme.compare(a, b) });
-        const shown = limit ?? (options.json ? all.length : 1000);
-        const entries = all.slice(0, shown);
-        if (options.json) return context.print(JSON.stringify(entries, null, 2));
-        if (entries.length === 0) return context.print('the queue is empty for these filters');
-        context.print(
-          table(
-            ['entry', 'partition', 'phase', 'processor', 'status', 'action', 'retries', 'error'],
-            entries.map((e) => [
-              e.requestId,
-              e.partition,
-              e.phase,
-              e.processor,
-              e.status,
-              actionNeeded(e.status, e.errorReason, e.awaitingGate),
-              e.retryCount,
-              `${e.errorType}: ${e.lastError}`,
-            ]),
-          ),
-        );
-        if (all.length > entries.length)
-          context.print(
-            `showing ${entries.length} of ${all.length} entries (--limit ${all.length} shows them all)`,
-          );
-      },
-    );
+  registerQueueList(queue, context);
 
   queue
     .command('show <entry>')
@@ -198,17 +113,38 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .requiredOption('--from <partition>', 'first partition', parsePartition)
     .requiredOption('--to <partition>', 'last partition', parsePartition)
     .requiredOption('--note <text>', 'why')
+    .option('--dry-run', 'say how many entries the range holds and show a sample; change nothing')
     .option('--json', 'JSON output for scripts')
-    .action(async (options: { from: string; to: string; note: string; json?: boolean }) => {
+    .action(async (options: { from: string; to: string; note: string; dryRun?: boolean; json?: boolean }) => {
       const { scheme } = (await context.pipeline()).pipeline.definition;
       if (scheme.compare(options.from, options.to) > 0)
         throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
-      const requeued = await requeueRange(await deps(), options.from, options.to, requireNote(options.note));
-      if (options.json) return context.print(JSON.stringify({ requeued }, null, 2));
+      const note = requireNote(options.note);
+      const d = await deps();
+      const range = `between ${options.from} and ${options.to}`;
+      // How many, said before anything changes (the range is read page by page, never cut).
+      const matched = await countQueue(d.store, requeueFilter(d, options.from, options.to));
+      if (options.dryRun) {
+        const sample = (await pageQueue(d.store, requeueFilter(d, options.from, options.to), { size: 10 }))
+          .entries;
+        const ids = sample.map((e) => e.requestId);
+        if (options.json) return context.print(JSON.stringify({ matched, sample: ids }, null, 2));
+        return context.print(
+          `dry run: ${matched} failed_permanent entries ${range} would be requeued` +
+            (ids.length > 0 ? `; the first ${ids.length}: ${ids.join(', ')}` : ''),
+        );
+      }
+      if (!options.json) context.print(`${matched} failed_permanent entries ${range}: requeueing`);
+      const requeued = await requeueRange(d, options.from, options.to, note);
+      if (options.json) return context.print(JSON.stringify({ matched, requeued }, null, 2));
+      const skipped = matched - requeued.length;
       context.print(
-        requeued.length === 0
-          ? `no failed_permanent entries between ${options.from} and ${options.to}`
-          : `requeued ${requeued.length}: ${requeued.join(', ')}`,
+        requeued.length === 0 && matched === 0
+          ? `no failed_permanent entries ${range}`
+          : `requeued ${requeued.length}: ${listed(requeued)}` +
+              (skipped > 0
+                ? `\n${skipped} not requeued: no request to re-publish (discard them with a note)`
+                : ''),
       );
     });
 }

@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { createHttpClient } from '../../shared/lib/http-client.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
+import { withExpiry } from '../../shared/store/retention.ts';
 import { checkCompleteness } from '../../shared/operations/completeness.ts';
 import { backfill } from '../lib/backfill.ts';
 import type { CompletenessRules } from '../../shared/operations/completeness.ts';
 import type { LoadedPipeline } from '../lib/pipeline-module.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
-import { parsePartition } from './queue-commands.ts';
+import { parsePartition } from './option-parsers.ts';
 import { parsePositive } from './option-parsers.ts';
 
 /** Every partition from `from` to `to`, by the pipeline's scheme. */
@@ -62,7 +63,13 @@ export function registerRangeCommands(program: Command, context: CliContext): vo
           `pipeline ${loaded.name} declares no completeness rules (\`completeness\` in its entry module)`,
         );
       const report = await checkCompleteness(
-        { definition: loaded.pipeline.definition, rules, store, clock: systemClock },
+        {
+          definition: loaded.pipeline.definition,
+          rules,
+          // What it enqueues writes events, which expire as the functions' do.
+          store: withExpiry(store, loaded.pipeline.definition.retention, systemClock),
+          clock: systemClock,
+        },
         { from: options.from, to: options.to, enqueue: options.enqueue ?? false },
       );
       if (options.json) return context.print(JSON.stringify(report, null, 2));

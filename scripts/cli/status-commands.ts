@@ -5,7 +5,7 @@ import { describeRun } from '../lib/watch-run.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
-import { parsePartition } from './queue-commands.ts';
+import { parsePartition } from './option-parsers.ts';
 
 /** `status` and `events`: the runs, one run in detail, and a run's event timeline. */
 export function registerStatusCommands(program: Command, context: CliContext): void {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readIndexesFile } from '../../shared/adapters/declared-indexes.ts';
+import { readIndexesFileWhole } from '../../shared/adapters/declared-indexes.ts';
 import { registeredEntryPoints } from '../../shared/adapters/functions-entry.ts';
 import type { LoadedDefinition } from '../../shared/definition/load.ts';
 import { planResources } from '../../infra/plan.ts';
@@ -9,6 +9,7 @@ import type { Drift } from '../../infra/validate/drift.ts';
 import { requiredIndexes } from '../../infra/validate/queries.ts';
 import { auditPlan } from '../../infra/validate/plan-audit.ts';
 import { auditReadme } from '../../infra/validate/readme-audit.ts';
+import { auditTtlOverrides } from '../../infra/validate/ttl-audit.ts';
 import {
   auditEntryPoints,
   auditExpectations,
@@ -57,12 +58,10 @@ export async function staticAudit(
     ...auditPlan(plan),
   ];
   try {
+    const file = readIndexesFileWhole(join(loaded.root, 'firestore.indexes.json'));
     drifts.push(
-      ...auditIndexes(
-        definition,
-        readIndexesFile(join(loaded.root, 'firestore.indexes.json')),
-        requiredIndexes(),
-      ),
+      ...auditIndexes(definition, file.indexes, requiredIndexes()),
+      ...auditTtlOverrides(file.fieldOverrides),
     );
   } catch (error) {
     drifts.push({ area: 'indexes', message: error instanceof Error ? error.message : String(error) });

@@ -19,6 +19,7 @@ export const FUNCTION_SOURCES = [
   'test/fixtures/test-pipeline/functions.ts',
   'scripts/bench/limit-functions.ts',
   'scripts/bench/overhead-functions.ts',
+  'scripts/bench/bare-function.ts',
 ] as const;
 
 /**

@@ -1,18 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFirestore, createFirestoreStore } from '../../shared/adapters/firestore-store.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
 import type { RunRequest } from '../../shared/messages/messages.ts';
 import type { RunDoc } from '../../shared/orchestration/run-doc.ts';
 import type { LocalServices } from '../../shared/pipeline-module.ts';
 import type { LoadedPipeline } from './pipeline-module.ts';
-import { defaultPorts, startEmulators, type Emulators } from './emulators.ts';
-import { startStack, type Stack } from './stack.ts';
+import { defaultPorts, launchEmulators, type Emulators } from './emulators.ts';
+import { compiledEntry } from './function-build.ts';
+import type { Stack } from './stack.ts';
 import { publishRunAndWait } from './watch-run.ts';
 import { localJobs, startLocalScheduler } from './local-scheduler.ts';
-import { removeStackFile, writeStackFile } from './connection.ts';
-import { createPubSubPublisher } from '../../shared/adapters/pubsub-publisher.ts';
+import { ORCHESTRATOR_ENTRY_POINTS, phaseEntryPoint } from '../../shared/entry-points.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -48,6 +47,11 @@ export async function startLocalPipeline(options: {
   signal?: AbortSignal;
   /** Production's request path: the local Cloud Run IAM front end (see iam-front-end.ts). */
   iam?: boolean;
+  /**
+   * The functions every run passes through (the orchestrator's two, one per phase) warm as soon as
+   * they serve (stack.ts), as `npm start` has them: its first run then waits for no cold start.
+   */
+  warmStart?: boolean;
 }): Promise<LocalPipeline> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const { loaded } = options;
@@ -55,15 +59,32 @@ export async function startLocalPipeline(options: {
   const root = loaded.root;
   const logDir = join(root, '.phasegate', 'logs');
   const checkAborted = () => options.signal?.throwIfAborted();
+  const runPath = new Set<string>([
+    ...Object.values(ORCHESTRATOR_ENTRY_POINTS),
+    ...definition.phases.map((phase) => phaseEntryPoint(phase.id)),
+  ]);
   checkAborted();
   const firebaseJson = join(root, 'firebase.json');
-  const emulators = await startEmulators({
+  // The JVMs start while the rest does: the functions need only the emulators' addresses.
+  const starting = await launchEmulators({
     logDir,
     preferredPorts: defaultPorts(existsSync(firebaseJson) ? firebaseJson : join(repoRoot, 'firebase.json')),
   });
+  // The functions' build (esbuild, its own process) runs while this process loads the SDKs.
+  const compiled = compiledEntry(loaded.entry, loaded.root);
+  compiled.catch(() => undefined);
   let services: LocalServices | undefined;
   let stack: Stack | undefined;
   try {
+    // The cloud SDKs, most of this process's own start, load while the JVMs start: imported
+    // here, not at the top.
+    const [{ startStack }, { createFirestore, createFirestoreStore }, { createPubSubPublisher }, stackFile] =
+      await Promise.all([
+        import('./stack.ts'),
+        import('../../shared/adapters/firestore-store.ts'),
+        import('../../shared/adapters/pubsub-publisher.ts'),
+        import('./connection.ts'),
+      ]);
     checkAborted();
     services = await loaded.local?.services?.({ logDir });
     const serviceEnv = { ...services?.env };
@@ -72,13 +93,16 @@ export async function startLocalPipeline(options: {
       definition,
       functionsSource: loaded.entry,
       projectRoot: loaded.root,
+      compiled,
       projectId: options.projectId,
-      emulators,
+      emulators: starting,
       logDir,
       functionEnv: () => serviceEnv,
       echo: options.echo,
       iam: options.iam,
+      warm: options.warmStart ? (name) => runPath.has(name) : undefined,
     });
+    const emulators = await starting.ready;
     checkAborted();
     const live = stack;
     process.env.FIRESTORE_EMULATOR_HOST = emulators.firestore.host;
@@ -92,7 +116,7 @@ export async function startLocalPipeline(options: {
             options.echo?.('scheduler', `${job}: publish failed: ${String(error)}`),
           );
     if (options.stackFile !== false)
-      writeStackFile(root, {
+      stackFile.writeStackFile(root, {
         projectId: options.projectId,
         ...emulators.env,
         pipeline: loaded.name,
@@ -118,7 +142,7 @@ export async function startLocalPipeline(options: {
       },
       async stop() {
         scheduler?.stop();
-        if (options.stackFile !== false) removeStackFile(root);
+        if (options.stackFile !== false) stackFile.removeStackFile(root);
         await live.stop().catch(() => undefined);
         await db.terminate().catch(() => undefined);
         await running?.stop().catch(() => undefined);
@@ -129,7 +153,7 @@ export async function startLocalPipeline(options: {
     // Each step is stopped even if an earlier one fails to stop: the emulators above all.
     await stack?.stop().catch(() => undefined);
     await services?.stop().catch(() => undefined);
-    await emulators.stop();
+    await starting.stop();
     throw error;
   }
 }

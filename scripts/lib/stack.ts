@@ -21,8 +21,14 @@ export interface StackOptions {
   functionsSource: string;
   /** The project the entry module belongs to, when it is not this checkout (`phasegate init`'s). */
   projectRoot?: string;
+  /** The compiled entry module when its build is already under way (`compiledEntry`); otherwise the stack builds it. */
+  compiled?: Promise<string>;
   projectId: string;
-  emulators: Pick<Emulators, 'env'>;
+  /**
+   * The emulators' addresses, and with `ready` emulators still coming up: the functions start
+   * meanwhile (they connect on first use), the topics and subscriptions are made once they answer.
+   */
+  emulators: Pick<Emulators, 'env'> & { ready?: Promise<unknown> };
   logDir: string;
   /** Extra environment per function (fault injection, log level...). */
   functionEnv?: (functionName: string) => Record<string, string>;
@@ -33,6 +39,12 @@ export interface StackOptions {
    * emulators have none.
    */
   iam?: boolean;
+  /**
+   * The functions that build their clients and make their first calls as soon as they serve, not
+   * on their first request (PHASEGATE_WARM_START, shared/adapters/warm-start.ts). None by default
+   * (tests, benchmarks); `npm start` warms those its demo would otherwise wait on one after another.
+   */
+  warm?: (functionName: string) => boolean;
 }
 
 export interface Stack {
@@ -46,16 +58,21 @@ export interface Stack {
   frontEnd?: IamFrontEnd;
   /** Where a person opens the dashboard (with `iam`, a local `gcloud run services proxy` as LOCAL_OPERATOR). */
   dashboardUrl: string;
+  /** With `iam`: who the dashboard's address calls it as (LOCAL_OPERATOR). */
+  dashboardAs?: string;
   /** Stops and starts one function on the same port, as a crashed instance is replaced. */
   restartFunction(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
+const reasonOf = (settled: PromiseSettledResult<unknown>): unknown =>
+  settled.status === 'rejected' ? settled.reason : undefined;
+
 /** Starts every function of the definition and provisions its topics and subscriptions on the emulators. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const plan = planResources(options.definition);
   // One build for the whole stack, restarts included: every function runs the same code.
-  const source = await compiledEntry(options.functionsSource, options.projectRoot);
+  const source = await (options.compiled ?? compiledEntry(options.functionsSource, options.projectRoot));
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.emulators.env,
@@ -93,7 +110,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       source,
       // Every function is an HTTP endpoint; Pub/Sub-driven ones take the push envelope.
       signatureType: 'http' as const,
-      env: { ...baseEnv, ...authFor(fn), ...options.functionEnv?.(name) },
+      env: {
+        ...baseEnv,
+        ...authFor(fn),
+        ...(options.warm?.(name) ? { PHASEGATE_WARM_START: 'on' } : {}),
+        ...options.functionEnv?.(name),
+      },
       logDir: options.logDir,
       port,
       echo: options.echo,
@@ -136,14 +158,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
     });
   };
-  let started: RunningFunction[];
-  try {
-    started = await startFunctions(plan.functions.map((f) => specFor(f.name)));
-  } catch (error) {
+  const [functionsUp, emulatorsUp] = await Promise.allSettled([
+    startFunctions(plan.functions.map((f) => specFor(f.name))),
+    options.emulators.ready,
+  ]);
+  if (functionsUp.status === 'rejected' || emulatorsUp.status === 'rejected') {
+    if (functionsUp.status === 'fulfilled') await Promise.all(functionsUp.value.map((f) => f.process.stop()));
     await frontEnd?.close();
-    throw error;
+    // An emulator that did not come up is the cause to name, whatever else failed with it.
+    throw reasonOf(emulatorsUp) ?? reasonOf(functionsUp);
   }
-  for (const f of started) supervise(f);
+  for (const f of functionsUp.value) supervise(f);
   const pubsub = createPubSub(options.projectId, options.emulators.env.PUBSUB_EMULATOR_HOST);
   let dashboardUrl = functions.get(OPERATIONS_ENTRY_POINTS.dashboard)?.url ?? '';
   try {
@@ -167,6 +192,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     restarts,
     frontEnd,
     dashboardUrl,
+    dashboardAs: frontEnd ? LOCAL_OPERATOR : undefined,
     async restartFunction(name) {
       const current = functions.get(name);
       if (!current) throw new Error(`unknown function ${name}`);

@@ -1,6 +1,7 @@
 // Publishing a run request and waiting for the run it starts: the command line, the backfill,
 // the benchmarks and the chaos soak all wait the same way.
 import { TOPICS, type RunRequest } from '../../shared/messages/messages.ts';
+import { completedProcessors } from '../../shared/orchestration/phase-completions.ts';
 import { parseRun, readRun, type RunDoc } from '../../shared/orchestration/run-doc.ts';
 import type { Publisher } from '../../shared/ports/publisher.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
@@ -16,13 +17,7 @@ export async function describeRun(store: DocumentStore, run: RunDoc): Promise<st
   for (const phase of run.phaseOrder) {
     const state = run.phases[phase];
     if (!state) continue;
-    const done =
-      state.status === 'PENDING'
-        ? 0
-        : await store.countWhere(COLLECTIONS.runCompletions, [
-            { field: 'runId', op: '==', value: run.runId },
-            { field: 'phase', op: '==', value: phase },
-          ]);
+    const done = state.status === 'PENDING' ? 0 : (await completedProcessors(store, run.runId, phase)).length;
     lines.push(
       `${phase.padEnd(12)} ${state.status.padEnd(11)} ${Math.min(done, state.expected.length)}/${state.expected.length}`,
     );

@@ -1,7 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FirestoreIndexesFileSchema, type FirestoreIndex } from '../store/indexes.ts';
+import {
+  FirestoreIndexesFileSchema,
+  type FirestoreIndex,
+  type FirestoreIndexesFile,
+} from '../store/indexes.ts';
 
 /**
  * `firestore.indexes.json` at the repository root: the nearest one above this module, which
@@ -19,6 +23,11 @@ export function declaredIndexesPath(): string {
 }
 
 export function readIndexesFile(path: string): FirestoreIndex[] {
+  return readIndexesFileWhole(path).indexes;
+}
+
+/** The whole file: its composite indexes and its field overrides (Firebase's format: TTLs and exemptions). */
+export function readIndexesFileWhole(path: string): FirestoreIndexesFile {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -30,7 +39,7 @@ export function readIndexesFile(path: string): FirestoreIndex[] {
     throw new Error(
       `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
-  return parsed.data.indexes;
+  return parsed.data;
 }
 
 let cached: FirestoreIndex[] | undefined;

@@ -1,8 +1,10 @@
-import { Firestore, type Query } from '@google-cloud/firestore';
+import { FieldPath, Firestore, type Query } from '@google-cloud/firestore';
 import { createIndexGuard } from '../store/indexes.ts';
 import { declaredIndexes } from './declared-indexes.ts';
 import {
   MAX_BATCH_WRITES,
+  checkCreateWith,
+  checkPaging,
   chunk,
   type DocData,
   type DocWrite,
@@ -41,6 +43,8 @@ export function defaultStoreOptions(env: NodeJS.ProcessEnv = process.env): Fires
 
 /** gRPC ALREADY_EXISTS: `create` of a document that is there. */
 const ALREADY_EXISTS = 6;
+/** gRPC NOT_FOUND: `update` of a document that is not there. */
+const NOT_FOUND = 5;
 
 export function createFirestoreStore(
   db: Firestore,
@@ -82,9 +86,14 @@ export function createFirestoreStore(
       return snapshot.data().count;
     },
     async query(collection, options: QueryOptions = {}) {
+      checkPaging(collection, options);
       guard(collection, options);
       let query = applyFilters(db.collection(collection), options.filters ?? []);
-      if (options.orderBy) query = query.orderBy(options.orderBy.field, options.orderBy.direction ?? 'asc');
+      if (options.byId) {
+        query = query.orderBy(FieldPath.documentId());
+        if (options.byId.after !== undefined) query = query.startAfter(options.byId.after);
+      } else if (options.orderBy)
+        query = query.orderBy(options.orderBy.field, options.orderBy.direction ?? 'asc');
       if (options.limit !== undefined) query = query.limit(options.limit);
       const snapshot = await query.get();
       return snapshot.docs.map((d): StoredDoc => ({ id: d.id, data: d.data() }));
@@ -98,6 +107,29 @@ export function createFirestoreStore(
         throw error;
       }
     },
+    async createWith(doc, alongside) {
+      checkCreateWith(alongside);
+      const batch = db.batch().create(db.collection(doc.collection).doc(doc.id), doc.data);
+      for (const w of alongside)
+        batch.set(db.collection(w.collection).doc(w.id), w.data, { merge: w.merge ?? false });
+      try {
+        await batch.commit();
+        return true;
+      } catch (error) {
+        if ((error as { code?: unknown }).code === ALREADY_EXISTS) return false;
+        throw error;
+      }
+    },
+    async update(collection, id, fields) {
+      try {
+        // Firestore reads each key of an update as a field path (`a.b`), and fails it when the document is missing.
+        await db.collection(collection).doc(id).update(fields);
+        return true;
+      } catch (error) {
+        if ((error as { code?: unknown }).code === NOT_FOUND) return false;
+        throw error;
+      }
+    },
     async transaction(fn) {
       return db.runTransaction(async (tx) =>
         fn({
@@ -105,8 +137,16 @@ export function createFirestoreStore(
             const snapshot = await tx.get(db.collection(collection).doc(id));
             return snapshot.exists ? snapshot.data() : undefined;
           },
+          async getAll(refs) {
+            if (refs.length === 0) return [];
+            const snapshots = await tx.getAll(...refs.map((r) => db.collection(r.collection).doc(r.id)));
+            return snapshots.map((s) => (s.exists ? s.data() : undefined));
+          },
           set(collection, id, data, options) {
             tx.set(db.collection(collection).doc(id), data, { merge: options?.merge ?? false });
+          },
+          delete(collection, id) {
+            tx.delete(db.collection(collection).doc(id));
           },
         }),
       );

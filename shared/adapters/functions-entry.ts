@@ -1,5 +1,5 @@
 import * as functions from '@google-cloud/functions-framework';
-import { loadConfig } from '../config.ts';
+import { loadConfig, sweepsExpired } from '../config.ts';
 import type { LoadedDefinition } from '../definition/load.ts';
 import {
   OPERATIONS_ENTRY_POINTS,
@@ -16,6 +16,9 @@ import { handleReconcileTick } from '../operations/reconcile-tick.ts';
 import type { GateExpectations } from '../orchestration/gate.ts';
 import { createOrchestrator } from '../orchestration/orchestrator.ts';
 import { withCrashPoints } from './crash-points.ts';
+import { withExpiry } from '../store/retention.ts';
+import { meteredHttp } from './cost-meter.ts';
+import { costMeterFromEnv } from './cost-meter-file.ts';
 import type { PipelineOperations } from '../pipeline-module.ts';
 import { systemClock } from '../ports/clock.ts';
 import { runAutoRetryTick } from '../recovery/auto-retry.ts';
@@ -34,6 +37,7 @@ import { fileCrashMarkers } from './crash-markers.ts';
 import { dashboardEndpoint } from './dashboard-http.ts';
 import { answer, pushEndpoint, type Endpoint } from './http-endpoint.ts';
 import { lazy } from './lazy.ts';
+import { warmClients, warmsAtStart } from './warm-start.ts';
 import { loadPushAuth } from './push-auth.ts';
 
 type Registry = Readonly<Record<string, Processor>>;
@@ -50,11 +54,15 @@ export interface PipelineFunctions {
   operations?: PipelineOperations;
 }
 
+/** The cost meter, when PHASEGATE_COST_METER asks for one (the bench); otherwise nothing is wrapped. */
+const costMeter = lazy(() => costMeterFromEnv());
+
 /**
  * Real clients, built on first use and once per instance, with PHASEGATE_FAULTS' decorators
- * around them. The Firestore and Pub/Sub SDKs are imported here, not at the top: loading them is
- * most of a cold start (about 0.7 s of CPU), and an instance that never receives a request (a
- * dashboard nobody opens) never pays for it.
+ * around them (and the cost meter's, innermost, so it counts what reaches Firestore and Pub/Sub).
+ * The Firestore and Pub/Sub SDKs are imported here, not at the top: loading them is most of a
+ * cold start (about 0.7 s of CPU), and an instance that never receives a request (a dashboard
+ * nobody opens) never pays for it.
  */
 const instanceClients = lazy(async () => {
   const [
@@ -71,16 +79,29 @@ const instanceClients = lazy(async () => {
     ? createFaultInjector(parseFaultSpec(config.faults), { crashMarkers: fileCrashMarkers() })
     : undefined;
   const pubsub = createPubSub(config.projectId);
-  const store = createFirestoreStore(createFirestore(config.projectId));
+  const meter = costMeter();
+  const firestore = createFirestoreStore(createFirestore(config.projectId));
+  const store = meter ? meter.store(firestore) : firestore;
+  const pubsubPublisher = createPubSubPublisher(pubsub);
   const logger = createLogger({ name: 'phasegate', level: config.logLevel });
+  // Their first calls now (warm-start.ts); one that fails here fails again, and is answered, on a request.
+  if (warmsAtStart(process.env)) {
+    const started = Date.now();
+    warmClients(firestore, pubsub).then(
+      () => logger.info({ durationMs: Date.now() - started }, 'warm start: first calls made'),
+      (error: unknown) => logger.warn({ error: String(error) }, 'warm start: a first call failed'),
+    );
+  }
   return {
     store,
-    publisher: withDuplicatePublishes(createPubSubPublisher(pubsub), faults),
+    publisher: withDuplicatePublishes(meter ? meter.publisher(pubsubPublisher) : pubsubPublisher, faults),
     http: createHttpClient({ timeoutMs: config.httpTimeoutMs, retries: config.httpRetries }),
     logger,
     notifier: createNotifier({ store, logger, clock: systemClock, webhookUrl: config.alertWebhookUrl }),
     /** Read by the reconcile tick (an alert) and the dashboard; the runtime account may pull it (deploy grants it). */
     controlDlq: createHeldPeek(pubsub, CONTROL_DLQ_SUBSCRIPTION),
+    /** Where no TTL policy deletes expired bookkeeping (the emulator), the reconcile tick does. */
+    sweepExpired: sweepsExpired(config),
     faults,
   };
 });
@@ -97,7 +118,9 @@ function composeEndpoints(
 ): ReadonlyMap<string, () => Endpoint> {
   const { faults, ...ports } = clients;
   const { definition } = pipeline;
-  const deps = { ...ports, definition, clock: systemClock };
+  // Every bookkeeping write gets its expiry here (Firestore's TTL policies, or the sweep, delete it then).
+  const store = withExpiry(ports.store, definition.retention, systemClock);
+  const deps = { ...ports, store, definition, clock: systemClock };
   const processors = lazy(() =>
     withInjectedFaults(
       typeof pipeline.processors === 'function' ? pipeline.processors() : pipeline.processors,
@@ -108,7 +131,7 @@ function composeEndpoints(
     createOrchestrator({ ...deps, expectations: pipeline.expectations }, withCrashPoints(faults)),
   );
   const recorder = lazy(() =>
-    createDlqRecorder({ ...deps, store: withFailingWrites(ports.store, 'dlq-recorder', faults) }),
+    createDlqRecorder({ ...deps, store: withFailingWrites(store, 'dlq-recorder', faults) }),
   );
   const completeness = lazy(() => pipeline.completeness?.({ http: ports.http }));
   const handlers: [string, PushHandle][] = [
@@ -181,15 +204,19 @@ export function registerPipelineFunctions(pipeline: PipelineFunctions): void {
     const clients = await instanceClients();
     return { logger: clients.logger, endpoints: composeEndpoints(pipeline, clients) };
   });
+  const meter = costMeter();
   for (const name of [...pushFunctionNames(pipeline.definition), OPERATIONS_ENTRY_POINTS.dashboard]) {
     const internal = name === OPERATIONS_ENTRY_POINTS.dashboard ? { error: 'internal' } : 'internal';
-    functions.http(name, (req, res) =>
+    const handler: functions.HttpFunction = (req, res) =>
       answer(res, name, internal, instance, ({ endpoints }) => {
         const endpoint = endpoints.get(name);
         if (!endpoint) throw new Error(`no endpoint is composed for function ${name}`);
         return endpoint()(req);
-      }),
-    );
+      });
+    functions.http(name, meter ? meteredHttp(meter, name, handler) : handler);
     names.set(name, 'http');
   }
+  // Once functions-framework has bound its port (a later task than this module's load). A build that
+  // fails is not kept (lazy): the first request builds again, and answers with its error.
+  if (warmsAtStart(process.env)) setTimeout(() => void instance().catch(() => undefined), 0);
 }

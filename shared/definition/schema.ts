@@ -117,6 +117,28 @@ const DEFAULT_CONTROL = {
   function: { timeoutSeconds: 60, memoryMb: 256 as const },
 };
 
+/**
+ * Pub/Sub keeps an unacked message up to 7 days, and its dead letter up to 7 more on the dead-letter
+ * subscription: a delivery or a dead letter of it must still find the bookkeeping that makes it harmless.
+ */
+export const MIN_RETENTION_DAYS = 14;
+
+export const RetentionSchema = z
+  .object({
+    /** Bookkeeping documents (events, attempts, claims, sent outbox entries) expire this long after their last write. */
+    days: z
+      .number('a number of days')
+      .int('a whole number of days')
+      .min(
+        MIN_RETENTION_DAYS,
+        `at least ${MIN_RETENTION_DAYS} days: Pub/Sub may deliver a message for 7 days and its dead letter for 7 more, ` +
+          `and each must still find its attempt record`,
+      )
+      .max(36_500, 'at most 36500 days (100 years)')
+      .default(30),
+  })
+  .strict();
+
 export const PipelineDefinitionSchema = z
   .object({
     name: IdentifierSchema,
@@ -176,6 +198,8 @@ export const PipelineDefinitionSchema = z
         maxRetryBackoffSeconds: 21_600,
         retryingStaleSeconds: 1800,
       }),
+    /** How long the kit's bookkeeping documents live (Firestore TTL in production, the reconciler's sweep locally). */
+    retention: RetentionSchema.default({ days: 30 }),
   })
   .strict()
   .superRefine((definition, ctx) => {

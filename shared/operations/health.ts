@@ -1,7 +1,7 @@
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { OPEN_STATUSES } from '../recovery/queue-policy.ts';
 import { type QueueEntry, parseEntries } from '../recovery/queue-entry.ts';
+import { countOpenEntries, oldestOpenEntriesQuery } from './open-entries.ts';
 
 export interface HealthSummary {
   since: string;
@@ -13,7 +13,11 @@ export interface HealthSummary {
   oldestOpenEntry: Pick<QueueEntry, 'requestId' | 'status' | 'firstFailedAt'> | null;
 }
 
-/** The on-call summary of the last `days` days, from durable state only. */
+/**
+ * The on-call summary of the last `days` days, from durable state only. It reads the runs created and
+ * the events written within those days (single-field range queries), and of the queue two counts and
+ * its oldest open entry: never the history before the window, nor the open entries one by one.
+ */
 export async function healthSummary(
   store: DocumentStore,
   options: { now: Date; days: number },
@@ -52,10 +56,12 @@ export async function healthSummary(
     if (manual.has(e.requestId)) recovered.byHand += 1;
     else recovered.automatically += 1;
   }
-  const open = parseEntries(
-    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] }),
-  );
-  const oldest = open.sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))[0];
+  const [openQueueEntries, needsManualFix, oldestDocs] = await Promise.all([
+    countOpenEntries(store),
+    store.countWhere(COLLECTIONS.queue, [{ field: 'status', op: '==', value: 'failed_permanent' }]),
+    store.query(COLLECTIONS.queue, oldestOpenEntriesQuery(1)),
+  ]);
+  const oldest = parseEntries(oldestDocs)[0];
   return {
     since,
     runsByStatus,
@@ -67,8 +73,8 @@ export async function healthSummary(
       }))
       .sort((a, b) => b.failureRate - a.failureRate || a.processor.localeCompare(b.processor)),
     recovered,
-    openQueueEntries: open.length,
-    needsManualFix: open.filter((e) => e.status === 'failed_permanent').length,
+    openQueueEntries,
+    needsManualFix,
     oldestOpenEntry: oldest
       ? { requestId: oldest.requestId, status: oldest.status, firstFailedAt: oldest.firstFailedAt }
       : null,

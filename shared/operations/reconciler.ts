@@ -9,10 +9,12 @@ import { COLLECTIONS } from '../runtime/collections.ts';
 import { parseOutboxEntries } from '../orchestration/outbox.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import type { HeldMessages, PeekHeld } from '../ports/held-messages.ts';
-import { sweepSuperseded } from '../recovery/supersede.ts';
+import { sweepRecentlySuperseded } from '../recovery/supersede.ts';
 import { checkControlDlq } from './control-dlq-check.ts';
-import { healRuns } from './run-healing.ts';
+import { healRuns, RECONCILE_WINDOW_MS } from './run-healing.ts';
 import { detectStalls } from './stall-redrive.ts';
+import { sweepExpired } from './expiry-sweep.ts';
+import type { TtlCollection } from '../store/retention.ts';
 
 export interface ReconcilerDeps {
   definition: LoadedDefinition;
@@ -23,6 +25,11 @@ export interface ReconcilerDeps {
   notifier?: Notifier;
   /** Peeks control-dlq (functions-entry wires the Pub/Sub one); absent, it is not checked. */
   controlDlq?: PeekHeld;
+  /**
+   * Delete expired bookkeeping documents, as Firestore's TTL policies do in production: for a store
+   * that has none (the emulator, PHASEGATE_TTL_SWEEP). Absent or false, production pays nothing for it.
+   */
+  sweepExpired?: boolean;
 }
 
 export interface ReconcileResult {
@@ -35,7 +42,11 @@ export interface ReconcileResult {
   controlDlq: HeldMessages | null;
   /** Open entries of superseded runs, closed or re-targeted (the start of the newer run normally does it). */
   superseded: string[];
+  /** Expired bookkeeping documents deleted, per collection (null: no sweep here, TTL policies delete them). */
+  expired: Partial<Record<TtlCollection, number>> | null;
 }
+
+const windowStart = (now: Date): string => new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
 
 /** An outbox entry pending this long was not sent by its own delivery: the reconciler sends it. */
 export const OUTBOX_GRACE_MS = 30_000;
@@ -71,7 +82,8 @@ async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
 
 /**
  * One reconcile tick: re-send the outbox, heal run statuses, detect and re-drive stalls, re-send
- * alerts, check control-dlq, sweep superseded entries and pump partition dependencies. Each step
+ * alerts, check control-dlq, sweep superseded entries, delete expired bookkeeping where the store has
+ * no TTL of its own, and pump partition dependencies. Each step
  * runs whatever another one met (an outage of one collection stops none of the others); a failed
  * step still fails the tick, after the others ran, so it is redelivered (the ack contract).
  */
@@ -94,7 +106,12 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
     stalled: await step('stalls', () => detectStalls(deps, now), []),
     alertsResent: await step('alerts', async () => (await deps.notifier?.resendPending?.()) ?? 0, 0),
     controlDlq: await step('control-dlq', () => checkControlDlq(deps), null),
-    superseded: await step('superseded', () => sweepSuperseded(deps.store, now.toISOString()), []),
+    superseded: await step(
+      'superseded',
+      () => sweepRecentlySuperseded(deps.store, now.toISOString(), windowStart(now)),
+      [],
+    ),
+    expired: deps.sweepExpired ? await step('expired', () => sweepExpired(deps.store, now), {}) : null,
     // A lost notice or publish of a dependency is picked up here.
     dependencies:
       deps.definition.dependencies.mode === 'trigger'

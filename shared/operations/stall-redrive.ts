@@ -4,6 +4,7 @@ import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/me
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { addToOutbox, flushOutbox } from '../orchestration/outbox.ts';
+import { waitingFor } from '../orchestration/phase-completions.ts';
 import {
   parseRunPhases,
   phaseDecisionId,
@@ -18,28 +19,14 @@ import { RECONCILE_WINDOW_MS } from './run-healing.ts';
 /** The outbox decision of a phase's stall re-drive: one per phase decision, so it is sent once. */
 const stallRedriveId = (decisionId: string) => `${decisionId}--stall`;
 
-/** The processors of a phase that neither completed nor settled in the queue (a failure the run records). */
-async function unfinishedProcessors(
-  store: DocumentStore,
-  run: RunDoc,
-  phaseDoc: RunPhaseDoc,
-): Promise<string[]> {
-  const completed = new Set(
-    (
-      await store.query(COLLECTIONS.runCompletions, {
-        filters: [
-          { field: 'runId', op: '==', value: run.runId },
-          { field: 'phase', op: '==', value: phaseDoc.phase },
-        ],
-      })
-    ).map((d) => d.data.processor),
-  );
+/** The processors of a phase that neither completed (on its document) nor settled in the queue (a failure the run records). */
+function unfinishedProcessors(run: RunDoc, phaseDoc: RunPhaseDoc): string[] {
   const settled = new Set(
     Object.entries(run.failures)
       .filter(([, f]) => f.phase === phaseDoc.phase)
       .map(([p]) => p),
   );
-  return phaseDoc.expected.filter((p) => !completed.has(p) && !settled.has(p));
+  return waitingFor(phaseDoc).filter((p) => !settled.has(p));
 }
 
 interface Stall {
@@ -92,6 +79,7 @@ async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> 
         status: 'pending',
         createdAt: now.toISOString(),
         sentAt: null,
+        sender: redrive,
       });
     }
     const runningForSeconds = Math.round(stall.runningForMs / 1000);
@@ -148,7 +136,7 @@ export async function detectStalls(
     if (runningForMs <= spec.expectedDurationSeconds * 1000) continue;
     const run = await readRunOrPassOver(deps.store, phaseDoc.runId);
     if (!run || run.status !== 'RUNNING') continue;
-    const missing = await unfinishedProcessors(deps.store, run, phaseDoc);
+    const missing = unfinishedProcessors(run, phaseDoc);
     const stall = {
       run,
       phase: phaseDoc.phase,

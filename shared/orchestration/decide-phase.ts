@@ -4,7 +4,7 @@ import type { Transaction } from '../ports/store.ts';
 import type { QueueEntry } from '../recovery/queue-entry.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { describeShortfalls, type GateResult } from './gate.ts';
-import { openPhase } from './open-phase.ts';
+import { openPhase, type OpenedPhase } from './open-phase.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
 import { queueGateFailures, readGateEntries } from './queue-gate-failures.ts';
 import {
@@ -12,13 +12,15 @@ import {
   updateRun,
   type RunDoc,
   type RunPhaseDoc,
-  readRun,
-  readRunPhase,
+  parseRun,
+  parseRunPhase,
 } from './run-doc.ts';
 
 export interface PhaseDecision {
-  /** The next phase's decision, when this one triggered it. */
-  next: string | null;
+  /** The next phase, when this decision opened it: its outbox entries are for the decider to send. */
+  next: OpenedPhase | null;
+  /** The run as this decision left it (undefined when it decided nothing). */
+  run?: RunDoc;
   /** Queue entries that need a person after this gate failure (to alert on). */
   exhausted: QueueEntry[];
   /** The run was superseded since its completion was read: nothing was decided. */
@@ -29,18 +31,25 @@ export interface PhaseDecision {
  * The one trigger decision of a phase, in a transaction on its own run_phases document (contended
  * only by the last completions of that phase, never by every completion): the gate's verdict on
  * the phase and the run, then either the next phase opened (its requests in the outbox, in the
- * same transaction) or the processors that fell short queued for a re-run.
+ * same transaction, naming `sender`, the message deciding, as theirs to send) or the processors that
+ * fell short queued for a re-run.
  */
 export async function decidePhase(
   deps: OrchestratorDeps,
   completion: ProcessorCompleted,
   gate: GateResult,
+  sender: string,
 ): Promise<PhaseDecision> {
   const now = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
     const decisionId = phaseDecisionId(completion.runId, completion.phase);
-    const current = await readRunPhase(tx, decisionId);
-    const run = await readRun(tx, completion.runId);
+    // Both in one read: a transaction's second read otherwise waits for its first.
+    const [phaseData, runData] = await tx.getAll([
+      { collection: COLLECTIONS.runPhases, id: decisionId },
+      { collection: COLLECTIONS.runs, id: completion.runId },
+    ]);
+    const current = parseRunPhase(decisionId, phaseData);
+    const run = parseRun(completion.runId, runData);
     // A run superseded since its completion was read decides nothing (the newer run took the lock
     // and marked this one in one transaction).
     if (run?.supersededBy) return { next: null, exhausted: [], superseded: run.supersededBy };
@@ -49,15 +58,21 @@ export async function decidePhase(
     const failure = { run, completion, gate, now, gateEventId: null };
     // Failed again, after a re-run: the entries of the processors still short are counted again.
     if (current.status === 'gate_failed' && !gate.passed)
-      return { next: null, exhausted: queueGateFailures(deps, tx, failure, shortEntries) };
-    const gateEventId = recordVerdict(deps, tx, { completion, current, run, gate, now });
+      return { next: null, exhausted: queueGateFailures(deps, tx, failure, shortEntries), run };
+    const { eventId: gateEventId, run: decided } = recordVerdict(deps, tx, {
+      completion,
+      current,
+      run,
+      gate,
+      now,
+    });
     if (!gate.passed) {
       const exhausted = queueGateFailures(deps, tx, { ...failure, gateEventId }, shortEntries);
-      return { next: null, exhausted };
+      return { next: null, exhausted, run: decided };
     }
     const next = deps.definition.nextPhase(completion.phase);
-    if (!next) return { next: null, exhausted: [] };
-    const nextDecision = openPhase(tx, {
+    if (!next) return { next: null, exhausted: [], run: decided };
+    const opened = openPhase(tx, {
       runId: run.runId,
       partition: run.partition,
       phase: next.id,
@@ -66,8 +81,9 @@ export async function decidePhase(
       parentEventId: gateEventId,
       traceparent: completion.traceparent,
       now,
+      sender,
     });
-    return { next: nextDecision, exhausted: [] };
+    return { next: opened, exhausted: [], run: decided };
   });
 }
 
@@ -80,8 +96,12 @@ interface Verdict {
   now: string;
 }
 
-/** The gate's verdict on the phase document, as an event, and on the run. Returns the event's id. */
-function recordVerdict(deps: OrchestratorDeps, tx: Transaction, verdict: Verdict): string {
+/** The gate's verdict on the phase document, as an event, and on the run. Returns the event's id and the run. */
+function recordVerdict(
+  deps: OrchestratorDeps,
+  tx: Transaction,
+  verdict: Verdict,
+): { eventId: string; run: RunDoc } {
   const { completion, current, run, gate, now } = verdict;
   const phase = completion.phase;
   const decisionId = phaseDecisionId(run.runId, phase);
@@ -122,5 +142,5 @@ function recordVerdict(deps: OrchestratorDeps, tx: Transaction, verdict: Verdict
     if (next && draft.phases[next.id]) draft.phases[next.id]!.status = 'RUNNING';
   });
   tx.set(COLLECTIONS.runs, run.runId, { ...updated });
-  return eventId;
+  return { eventId, run: updated };
 }

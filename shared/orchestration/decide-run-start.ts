@@ -1,13 +1,12 @@
 import { runEventFields, writeEvent } from '../events/write-event.ts';
 import type { RunRequest } from '../messages/messages.ts';
 import type { Transaction } from '../ports/store.ts';
-import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
 import { sweepSuperseded } from '../recovery/supersede.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { runRequestEntryId, runRequestKey, type ResolvedRunRequest } from '../messages/run-request-key.ts';
-import { openPhase } from './open-phase.ts';
+import type { ResolvedRunRequest } from '../messages/run-request-key.ts';
+import { openPhase, type OpenedPhase } from './open-phase.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
-import { newRunDoc, phaseDecisionId, updateRun, type RunDoc, readRun } from './run-doc.ts';
+import { newRunDoc, parseRun, phaseDecisionId, updateRun, type RunDoc, readRun } from './run-doc.ts';
 import { runStartRefusal } from './run-start-refusal.ts';
 
 /** A run request, parsed and resolved: what its run will be. */
@@ -25,7 +24,7 @@ export interface RunStart {
 }
 
 export type StartOutcome =
-  | { state: 'started'; decisionId: string; superseded: string | undefined }
+  | { state: 'started'; decisionId: string; opened: OpenedPhase; superseded: string | undefined }
   | { state: 'exists'; decisionId: string }
   | { state: 'conflict'; holder: string }
   | { state: 'superseded'; current: string }
@@ -34,21 +33,13 @@ export type StartOutcome =
 /**
  * The one decision of a run request, in a transaction on the partition's lock: start the run (its
  * first phase's requests in the outbox), find it started already (a redelivery), or refuse it. A
- * started run then closes what it settles: the request's own queue entry, and the entries of the
- * run it superseded (a crash before that is caught up by the reconciler's sweep).
+ * started run then closes the entries of the run it superseded (a crash before that is caught up by
+ * the reconciler's sweep); startRun closes the request's own queue entry while it sends.
  */
 export async function decideRunStart(deps: OrchestratorDeps, start: RunStart): Promise<StartOutcome> {
   const outcome = await deps.store.transaction((tx) => decideInTransaction(deps, tx, start));
-  if (outcome.state === 'started') {
-    // A run request the recorder queued (its earlier copy dead-lettered) is recovered now.
-    await markQueueSucceeded(
-      deps.store,
-      [runRequestEntryId(runRequestKey(start.resolved))],
-      start.now,
-      `run ${start.runId} started`,
-    );
-    if (outcome.superseded) await sweepSuperseded(deps.store, start.now, outcome.superseded);
-  }
+  if (outcome.state === 'started' && outcome.superseded)
+    await sweepSuperseded(deps.store, start.now, outcome.superseded);
   return outcome;
 }
 
@@ -58,12 +49,16 @@ async function decideInTransaction(
   start: RunStart,
 ): Promise<StartOutcome> {
   const { runId, partition } = start;
-  const existing = await readRun(tx, runId);
+  // The run and the partition's lock in one read (a transaction's second read waits for its first).
+  const [runData, lock] = await tx.getAll([
+    { collection: COLLECTIONS.runs, id: runId },
+    { collection: COLLECTIONS.runLocks, id: partition },
+  ]);
+  const existing = parseRun(runId, runData);
   if (existing)
     return existing.supersededBy
       ? { state: 'superseded', current: existing.supersededBy }
       : { state: 'exists', decisionId: phaseDecisionId(runId, start.startPhase) };
-  const lock = await tx.get(COLLECTIONS.runLocks, partition);
   const holder = typeof lock?.runId === 'string' ? await readRun(tx, lock.runId) : undefined;
   if (holder?.status === 'RUNNING' && !start.request.force)
     return { state: 'conflict', holder: holder.runId };
@@ -93,7 +88,7 @@ async function decideInTransaction(
     processors: start.processors,
     force: start.request.force ?? false,
   });
-  const decisionId = openPhase(tx, {
+  const opened = openPhase(tx, {
     runId,
     partition,
     phase: start.startPhase,
@@ -102,8 +97,9 @@ async function decideInTransaction(
     parentEventId: eventId,
     traceparent: start.traceparent,
     now: start.now,
+    sender: start.messageId,
   });
-  return { state: 'started', decisionId, superseded };
+  return { state: 'started', decisionId: opened.decisionId, opened, superseded };
 }
 
 /**

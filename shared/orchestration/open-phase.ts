@@ -2,7 +2,7 @@ import { childTraceparent } from '../messages/fields.ts';
 import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
 import type { Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { addToOutbox } from './outbox.ts';
+import { addToOutbox, type OutboxEntry } from './outbox.ts';
 import { phaseDecisionId, type RunPhaseDoc } from './run-doc.ts';
 
 export interface PhaseOpening {
@@ -16,14 +16,22 @@ export interface PhaseOpening {
   /** The trace the requests continue (each gets a child span). */
   traceparent: string;
   now: string;
+  /** The message whose handler decides the opening, and sends its requests (outbox.ts `sender`). */
+  sender: string;
+}
+
+/** What an opening wrote: its decision id and the outbox entries its sender publishes after the commit. */
+export interface OpenedPhase {
+  decisionId: string;
+  entries: OutboxEntry[];
 }
 
 /**
  * Opens a phase of a run inside the transaction that decided it: its `run_phases` document (what
  * its gate will wait for) and one outbox entry per processor request, so the decision and what it
- * sends commit together (flushOutbox publishes them after the commit). Returns the decision id.
+ * sends commit together (sendOutboxEntries publishes them after the commit).
  */
-export function openPhase(tx: Transaction, opening: PhaseOpening): string {
+export function openPhase(tx: Transaction, opening: PhaseOpening): OpenedPhase {
   const { runId, partition, phase, now } = opening;
   const decisionId = phaseDecisionId(runId, phase);
   const phaseDoc: RunPhaseDoc = {
@@ -37,7 +45,7 @@ export function openPhase(tx: Transaction, opening: PhaseOpening): string {
     gate: null,
   };
   tx.set(COLLECTIONS.runPhases, decisionId, { ...phaseDoc });
-  for (const processor of opening.processors) {
+  const entries = opening.processors.map((processor): OutboxEntry => {
     const message: ProcessorRequest = {
       runId,
       requestId: makeRequestId({ runId, phase, processor }),
@@ -48,7 +56,7 @@ export function openPhase(tx: Transaction, opening: PhaseOpening): string {
       parentEventId: opening.parentEventId,
       traceparent: childTraceparent(opening.traceparent),
     };
-    addToOutbox(tx, {
+    return {
       id: `${decisionId}--${processor}`,
       decisionId,
       runId,
@@ -58,7 +66,9 @@ export function openPhase(tx: Transaction, opening: PhaseOpening): string {
       status: 'pending',
       createdAt: now,
       sentAt: null,
-    });
-  }
-  return decisionId;
+      sender: opening.sender,
+    };
+  });
+  for (const entry of entries) addToOutbox(tx, entry);
+  return { decisionId, entries };
 }

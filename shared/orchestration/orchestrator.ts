@@ -39,8 +39,9 @@ export function createOrchestrator(deps: OrchestratorDeps, steps: OrchestrationS
   return {
     onRunRequest: (event: PubSubCloudEvent) => startRun(deps, steps, event),
     onProcessorOutcome: async (event: PubSubCloudEvent) => {
-      await recordOutcome(deps, steps, event);
-      if (deps.definition.dependencies.mode === 'trigger') await followDependencies(deps, event);
+      const recorded = await recordOutcome(deps, steps, event);
+      if (recorded && deps.definition.dependencies.mode === 'trigger')
+        await followDependencies(deps, recorded);
     },
   };
 }

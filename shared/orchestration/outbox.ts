@@ -17,6 +17,12 @@ export const OutboxEntrySchema = z.looseObject({
   status: z.enum(['pending', 'sent']),
   createdAt: z.string(),
   sentAt: z.string().nullable(),
+  /**
+   * The message whose handler decided it, and so sends it (a Pub/Sub message id; a stall re-drive's
+   * own id): a redelivery of that message sends it again, a duplicate delivery of another does not.
+   * Absent on an entry written before senders were recorded: whoever flushes it sends it.
+   */
+  sender: z.string().min(1).optional(),
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
@@ -29,12 +35,11 @@ export function addToOutbox(tx: Transaction, entry: OutboxEntry): void {
 }
 
 /**
- * Publishes the pending entries of a decision and marks them sent. Deliveries flushing the same
- * decision at once (duplicate messages) do not both publish: each entry is sent by the message
- * that creates its send claim (`sender`, a Pub/Sub message id); a redelivery of that message
- * sends it again. A crash anywhere loses nothing: the entry stays pending, the sender's message
- * is redelivered, and the reconciler re-sends what is still pending after its grace period; the
- * receiver absorbs a duplicate by requestId.
+ * Publishes the pending entries of a decision that `sender` decided, and marks them sent. Deliveries
+ * flushing the same decision at once (duplicate messages) do not both publish: only the message the
+ * decision names sends, and a redelivery of it sends again. A crash anywhere loses nothing: the
+ * entry stays pending, the sender's message is redelivered, and the reconciler re-sends what is still
+ * pending after its grace period; the receiver absorbs a duplicate by requestId.
  */
 export async function flushOutbox(
   store: DocumentStore,
@@ -49,18 +54,22 @@ export async function flushOutbox(
       { field: 'status', op: '==', value: 'pending' },
     ],
   });
-  const sent = await Promise.all(
-    parseOutboxEntries(pending).map(async (entry) => {
-      if (
-        !(await store.create(COLLECTIONS.outboxSends, entry.id, {
-          entryId: entry.id,
-          sender,
-          at: now().toISOString(),
-        }))
-      ) {
-        const claim = await store.get(COLLECTIONS.outboxSends, entry.id);
-        if (claim && claim.sender !== sender) return 0;
-      }
+  const mine = parseOutboxEntries(pending).filter((e) => e.sender === undefined || e.sender === sender);
+  return sendOutboxEntries(store, publisher, mine, now);
+}
+
+/**
+ * Publishes entries its caller just decided (the decision's commit wrote them, naming it their
+ * sender: nothing to query) and marks each sent: what the reconciler would otherwise re-send.
+ */
+export async function sendOutboxEntries(
+  store: DocumentStore,
+  publisher: Publisher,
+  entries: readonly OutboxEntry[],
+  now: () => Date,
+): Promise<number> {
+  await Promise.all(
+    entries.map(async (entry) => {
       await publisher.publish(entry.topic, entry.message, entry.attributes);
       await store.set(
         COLLECTIONS.outbox,
@@ -68,8 +77,7 @@ export async function flushOutbox(
         { status: 'sent', sentAt: now().toISOString() },
         { merge: true },
       );
-      return 1;
     }),
   );
-  return sent.reduce<number>((a, b) => a + b, 0);
+  return entries.length;
 }

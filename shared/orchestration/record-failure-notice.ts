@@ -1,18 +1,21 @@
 import type { ProcessorFailed } from '../messages/messages.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import type { OrchestratorDeps } from './orchestrator.ts';
-import { readRun, updateRun } from './run-doc.ts';
+import { readRun, updateRun, type RunDoc } from './run-doc.ts';
 
 /**
  * A processor's failure, already recorded in the failed-processor queue by the phase that failed,
- * shown on its run at once (the run's status and lastError say it).
+ * shown on its run at once (the run's status and lastError say it). Returns the run as it is now.
  */
-export async function recordFailureNotice(deps: OrchestratorDeps, notice: ProcessorFailed): Promise<void> {
+export async function recordFailureNotice(
+  deps: OrchestratorDeps,
+  notice: ProcessorFailed,
+): Promise<RunDoc | undefined> {
   const now = deps.clock.now().toISOString();
-  await deps.store.transaction(async (tx) => {
+  return deps.store.transaction(async (tx) => {
     const run = await readRun(tx, notice.runId);
     // A superseded run is history: what its old attempts report changes nothing.
-    if (!run || run.supersededBy) return;
+    if (!run || run.supersededBy) return run;
     const updated = updateRun(run, now, `${notice.processor} ${notice.outcome}`, (draft) => {
       draft.failures[notice.processor] = {
         phase: notice.phase,
@@ -23,5 +26,6 @@ export async function recordFailureNotice(deps: OrchestratorDeps, notice: Proces
       };
     });
     tx.set(COLLECTIONS.runs, notice.runId, { ...updated });
+    return updated;
   });
 }

@@ -1,5 +1,10 @@
 import { decodeBase64Json, parseMessage } from '../messages/decode.ts';
-import { isFailure, ProcessorOutcomeSchema, type ProcessorCompleted } from '../messages/messages.ts';
+import {
+  isFailure,
+  ProcessorOutcomeSchema,
+  type ProcessorCompleted,
+  type ProcessorOutcome,
+} from '../messages/messages.ts';
 import type { Logger } from '../ports/logger.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { ackSupersededCompletion } from './ack-superseded-completion.ts';
@@ -8,21 +13,28 @@ import { closePhaseEntries } from './close-phase-entries.ts';
 import type { PhaseDecision } from './decide-phase.ts';
 import { describeShortfalls, runGate, type GateResult } from './gate.ts';
 import type { OrchestrationSteps, OrchestratorDeps } from './orchestrator.ts';
-import { flushOutbox } from './outbox.ts';
+import { flushOutbox, sendOutboxEntries } from './outbox.ts';
 import { recordFailureNotice } from './record-failure-notice.ts';
 import { recordFanIn } from './record-fan-in.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
-import { phaseDecisionId, type RunPhaseDoc } from './run-doc.ts';
+import { phaseDecisionId, type RunDoc, type RunPhaseDoc } from './run-doc.ts';
+
+/** An outcome the handler recorded, and the run as it last read or wrote it (followDependencies needs no read of its own). */
+export interface RecordedOutcome {
+  outcome: ProcessorOutcome;
+  run: RunDoc | undefined;
+}
 
 /**
  * `processor-completions`: a failure notice is shown on its run; a completion is recorded (the
  * fan-in) and, when its phase is complete, the phase is gated and the next one triggered, once.
+ * Null when the message was no outcome (rejected: recorded as such).
  */
 export async function recordOutcome(
   deps: OrchestratorDeps,
   steps: OrchestrationSteps,
   event: PubSubCloudEvent,
-): Promise<void> {
+): Promise<RecordedOutcome | null> {
   let outcome;
   try {
     outcome = parseMessage(
@@ -31,33 +43,40 @@ export async function recordOutcome(
       'processor outcome',
     );
   } catch (error) {
-    return rejectOrchestratorMessage(deps, event, error);
+    await rejectOrchestratorMessage(deps, event, error);
+    return null;
   }
   const { runId, requestId, phase, processor } = outcome;
   const logger = deps.logger.child({ runId, requestId, phase, processor });
   if (isFailure(outcome)) {
-    await recordFailureNotice(deps, outcome);
+    const run = await recordFailureNotice(deps, outcome);
     const fields = { outcome: outcome.outcome, errorType: outcome.errorType };
     logger.warn(fields, 'processor failure recorded on the run');
-    return;
+    return { outcome, run };
   }
   const fanIn = await recordFanIn(deps, outcome, logger);
+  const recorded = { outcome, run: fanIn.run };
   switch (fanIn.state) {
     case 'superseded':
-      return ackSupersededCompletion(deps, outcome, fanIn.currentRunId, logger);
+      await ackSupersededCompletion(deps, outcome, fanIn.currentRunId, logger);
+      return recorded;
     case 'unexpected':
     case 'waiting':
-      return;
+      return recorded;
     case 'decided':
       // Already decided: its entries are recovered (a crash may have stopped that), and what was
       // decided must leave (likewise).
-      await closeEntries(deps, outcome, logger);
-      return flushNext(deps, event, outcome);
+      await Promise.all([closeEntries(deps, outcome, logger), flushNext(deps, event, outcome)]);
+      return recorded;
     case 'complete':
-      return gateAndDecide(deps, steps, event, outcome, fanIn.phaseDoc, logger);
+      return {
+        outcome,
+        run: (await gateAndDecide(deps, steps, event, outcome, fanIn.phaseDoc, logger)) ?? fanIn.run,
+      };
   }
 }
 
+/** Gates a complete phase and decides it, once; returns the run as the decision left it. */
 async function gateAndDecide(
   deps: OrchestratorDeps,
   steps: OrchestrationSteps,
@@ -65,41 +84,55 @@ async function gateAndDecide(
   completion: ProcessorCompleted,
   phaseDoc: RunPhaseDoc,
   logger: Logger,
-): Promise<void> {
+): Promise<RunDoc | undefined> {
   const decisionId = phaseDecisionId(completion.runId, completion.phase);
   // A phase whose gate failed is decided again by the retried processor's completion, without a claim.
-  if (phaseDoc.status !== 'gate_failed' && !(await claimDecision(deps, decisionId, completion.requestId))) {
+  // The gate only reads, so it runs while the claim is taken: a delivery that loses the claim (rare:
+  // the last completions arriving together) has read for nothing, and acks whatever its gate met;
+  // the winner saves a round trip.
+  const [claimed, gated] = await Promise.all([
+    phaseDoc.status === 'gate_failed' || claimDecision(deps, decisionId, completion.requestId),
+    runGate({
+      store: deps.store,
+      phase: deps.definition.phase(completion.phase),
+      processors: phaseDoc.expected,
+      runId: completion.runId,
+      partition: completion.partition,
+      expectations: deps.expectations,
+    }).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
+  if (!claimed) {
     logger.info({ phase: completion.phase }, 'phase being decided by another delivery');
-    return;
+    return undefined;
   }
-  const gate = await runGate({
-    store: deps.store,
-    phase: deps.definition.phase(completion.phase),
-    processors: phaseDoc.expected,
-    runId: completion.runId,
-    partition: completion.partition,
-    expectations: deps.expectations,
-  });
-  const decision = await steps.decidePhase(deps, completion, gate);
-  if (decision.superseded) return ackSupersededCompletion(deps, completion, decision.superseded, logger);
-  if (!gate.passed) return alertGateFailure(deps, completion, gate, decision, logger);
-  await closeEntries(deps, completion, logger);
-  if (!decision.next) {
+  if ('error' in gated) throw gated.error;
+  const gate = gated.result;
+  const decision = await steps.decidePhase(deps, completion, gate, messageIdOf(event));
+  if (decision.superseded) {
+    await ackSupersededCompletion(deps, completion, decision.superseded, logger);
+    return undefined;
+  }
+  if (!gate.passed) {
+    await alertGateFailure(deps, completion, gate, decision, logger);
+    return decision.run;
+  }
+  const next = decision.next;
+  const [, sent] = await Promise.all([
+    closeEntries(deps, completion, logger),
+    next ? sendOutboxEntries(deps.store, deps.publisher, next.entries, () => deps.clock.now()) : 0,
+  ]);
+  if (next) logger.info({ nextDecision: next.decisionId, sent }, 'gate passed: next phase triggered');
+  else {
     const last = !deps.definition.nextPhase(completion.phase);
     const message = last
       ? 'last phase passed its gate: run complete'
       : 'phase already decided by another delivery';
     logger.info({ phase: completion.phase }, message);
-    return;
   }
-  const sent = await flushOutbox(
-    deps.store,
-    deps.publisher,
-    decision.next,
-    () => deps.clock.now(),
-    messageIdOf(event),
-  );
-  logger.info({ nextDecision: decision.next, sent }, 'gate passed: next phase triggered');
+  return decision.run;
 }
 
 async function alertGateFailure(

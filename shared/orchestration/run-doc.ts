@@ -70,11 +70,19 @@ export const RunPhaseDocSchema = z.looseObject({
   gate: z.record(z.string(), z.unknown()).nullable(),
   /** When the reconciler re-drove the phase's unfinished processors (once a phase). */
   stallRedrivenAt: z.string().optional(),
+  /**
+   * The fan-in: processor → when its completion was recorded (phase-completions.ts). A map on the
+   * phase's own document, so a completion is counted once however often it is delivered.
+   */
+  completed: z.record(z.string(), z.string()).optional(),
 });
 export type RunPhaseDoc = z.infer<typeof RunPhaseDocSchema>;
 
 export const parseRun = (id: string, data: DocData | undefined): RunDoc | undefined =>
   parseDocument(RunDocSchema, COLLECTIONS.runs, id, data);
+
+export const parseRunPhase = (id: string, data: DocData | undefined): RunPhaseDoc | undefined =>
+  parseDocument(RunPhaseDocSchema, COLLECTIONS.runPhases, id, data);
 
 /** For automatic steps over many runs (a tick, a pump): a corrupt run is reported and passed over. */
 export const readRunOrPassOver = async (reader: DocumentReader, runId: string): Promise<RunDoc | undefined> =>

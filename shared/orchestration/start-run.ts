@@ -3,14 +3,20 @@ import { PermanentError } from '../errors/errors.ts';
 import { parseMessage, decodeBase64Json } from '../messages/decode.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
 import { RunRequestSchema, type RunRequest } from '../messages/messages.ts';
-import { firstPublishedAt, resolveRunRequest } from '../messages/run-request-key.ts';
+import {
+  firstPublishedAt,
+  resolveRunRequest,
+  runRequestEntryId,
+  runRequestKey,
+} from '../messages/run-request-key.ts';
+import { markQueueSucceeded } from '../recovery/mark-succeeded.ts';
 import { appendEvent, runEventFields } from '../events/write-event.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { RunStart, StartOutcome } from './decide-run-start.ts';
 import { recordSuperseded } from './generation.ts';
 import type { OrchestrationSteps, OrchestratorDeps } from './orchestrator.ts';
-import { flushOutbox } from './outbox.ts';
+import { flushOutbox, sendOutboxEntries } from './outbox.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 
 /**
@@ -39,13 +45,20 @@ export async function startRun(
   }
   const outcome = await steps.decideRunStart(deps, start);
   if (outcome.state === 'started' || outcome.state === 'exists') {
-    const sent = await flushOutbox(
-      deps.store,
-      deps.publisher,
-      outcome.decisionId,
-      () => deps.clock.now(),
-      start.messageId,
-    );
+    const now = () => deps.clock.now();
+    const [sent] = await Promise.all([
+      outcome.state === 'started'
+        ? sendOutboxEntries(deps.store, deps.publisher, outcome.opened.entries, now)
+        : flushOutbox(deps.store, deps.publisher, outcome.decisionId, now, start.messageId),
+      // A run request the recorder queued (its earlier copy dead-lettered) is recovered now, or by the
+      // redelivery that finds the run started (a crash may have come first).
+      markQueueSucceeded(
+        deps.store,
+        [runRequestEntryId(runRequestKey(start.resolved))],
+        start.now,
+        `run ${start.runId} started`,
+      ),
+    ]);
     deps.logger.child({ runId: start.runId, partition: start.partition }).info(
       {
         phase: start.startPhase,

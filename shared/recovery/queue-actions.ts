@@ -1,14 +1,17 @@
 import type { LoadedDefinition } from '../definition/load.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Publisher } from '../ports/publisher.ts';
-import type { DocumentStore, Filter } from '../ports/store.ts';
+import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { QUEUE_STATUSES, type QueueStatus } from './queue-status.ts';
 import { retryMessage } from './retry-claim.ts';
 import { readSupersessions, settleSuperseded } from './supersede.ts';
 import { isOpen } from './queue-policy.ts';
 import type { QueueTransitionType } from '../events/pipeline-event.ts';
-import { readEntry, recordTransition, type QueueEntry, parseEntries } from './queue-entry.ts';
+import { readEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
+import { queuePages, type QueueFilter } from './queue-pages.ts';
+
+export type { QueueFilter };
 
 /** Manual recovery: what the CLI and the dashboard do to queue entries. Every change is a transaction and an event. */
 export interface QueueActionDeps {
@@ -22,39 +25,16 @@ export class QueueActionError extends Error {
   override readonly name = 'QueueActionError';
 }
 
-export interface QueueFilter {
-  status?: QueueStatus;
-  phase?: string;
-  processor?: string;
-  from?: string;
-  to?: string;
-  /** The pipeline's order of partitions, for `from`/`to` (string order when absent: right for days, weeks, months). */
-  compare?: (a: string, b: string) => number;
-  limit?: number;
-}
-
-function inRange(partition: string | null | undefined, filter: QueueFilter): boolean {
-  if (!filter.from && !filter.to) return true;
-  // An entry that names no partition is in no range.
-  if (partition === undefined || partition === null) return false;
-  const compare = filter.compare ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0));
-  return (
-    (!filter.from || compare(partition, filter.from) >= 0) &&
-    (!filter.to || compare(partition, filter.to) <= 0)
-  );
-}
-
-export async function listQueue(store: DocumentStore, filter: QueueFilter = {}): Promise<QueueEntry[]> {
-  const filters: Filter[] = [];
-  if (filter.status) filters.push({ field: 'status', op: '==', value: filter.status });
-  if (filter.phase) filters.push({ field: 'phase', op: '==', value: filter.phase });
-  if (filter.processor) filters.push({ field: 'processor', op: '==', value: filter.processor });
-  const docs = await store.query(COLLECTIONS.queue, { filters });
+/** Every match, oldest failure first, read page by page; `limit` keeps the first n. */
+export async function listQueue(
+  store: DocumentStore,
+  filter: QueueFilter & { limit?: number } = {},
+): Promise<QueueEntry[]> {
+  const entries: QueueEntry[] = [];
+  for await (const page of queuePages(store, filter)) entries.push(...page);
   // Every match unless a limit is asked for: a cut the caller does not know of would make a bulk
   // action (requeue) partial without saying so.
-  const entries = parseEntries(docs)
-    .filter((e) => inRange(e.partition, filter))
-    .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)));
+  entries.sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)));
   return filter.limit === undefined ? entries : entries.slice(0, filter.limit);
 }
 
@@ -193,29 +173,35 @@ export const discardEntry = (deps: QueueActionDeps, entryId: string, note: strin
     { nextRetryAt: null },
   );
 
-/** Every failed_permanent entry of a partition range goes back to pending with a fresh retry budget. */
+/** The failed_permanent entries of a partition range: what `requeueRange` acts on (count it first with countQueue). */
+export const requeueFilter = (deps: QueueActionDeps, from: string, to: string): QueueFilter => ({
+  status: 'failed_permanent',
+  from,
+  to,
+  compare: (a, b) => deps.definition.scheme.compare(a, b),
+});
+
+/**
+ * Every failed_permanent entry of a partition range goes back to pending with a fresh retry budget,
+ * a page at a time (each entry leaves the filter as it is requeued; the cursor moves past it).
+ */
 export async function requeueRange(
   deps: QueueActionDeps,
   from: string,
   to: string,
   note: string,
 ): Promise<string[]> {
-  const failed = await listQueue(deps.store, {
-    status: 'failed_permanent',
-    from,
-    to,
-    compare: (a, b) => deps.definition.scheme.compare(a, b),
-  });
   const requeued: string[] = [];
-  for (const entry of failed) {
-    if (!entry.request && !entry.retryTarget) continue;
-    await transition(deps, entry.requestId, ['failed_permanent'], 'pending', 'queue_requeued', note, {
-      retryCount: 0,
-      nextRetryAt: deps.clock.now().toISOString(),
-      deadlineAt: null,
-    });
-    requeued.push(entry.requestId);
-  }
+  for await (const page of queuePages(deps.store, requeueFilter(deps, from, to)))
+    for (const entry of page) {
+      if (!entry.request && !entry.retryTarget) continue;
+      await transition(deps, entry.requestId, ['failed_permanent'], 'pending', 'queue_requeued', note, {
+        retryCount: 0,
+        nextRetryAt: deps.clock.now().toISOString(),
+        deadlineAt: null,
+      });
+      requeued.push(entry.requestId);
+    }
   return requeued;
 }
 

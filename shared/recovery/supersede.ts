@@ -4,7 +4,7 @@ import { type RunDoc, readRunOrPassOver } from '../orchestration/run-doc.ts';
 import { chunk, type DocumentStore, type Transaction } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { readEntryOrPassOver, recordTransition, type QueueEntry } from './queue-entry.ts';
-import { isOpen, OPEN_STATUSES } from './queue-policy.ts';
+import { isOpen } from './queue-policy.ts';
 
 /** For each superseded run among these entries': the run that superseded it (and its document). */
 export type Supersessions = Map<string, { currentRunId: string; current: RunDoc | undefined }>;
@@ -157,14 +157,11 @@ export async function supersedeEntries(
   return changed;
 }
 
-/** The open entries of one run (after it was superseded), or of every run (the reconciler's sweep). */
-export async function sweepSuperseded(store: DocumentStore, at: string, runId?: string): Promise<string[]> {
-  const filters = runId
-    ? [{ field: 'runId', op: '==' as const, value: runId }]
-    : [{ field: 'status', op: 'in' as const, value: OPEN_STATUSES }];
-  const open = (await store.query(COLLECTIONS.queue, { filters })).filter(
-    (d) => isOpen(d.data.status) && typeof d.data.runId === 'string',
-  );
+/** The open entries of one run, after it was superseded (the start of the newer run calls it). */
+export async function sweepSuperseded(store: DocumentStore, at: string, runId: string): Promise<string[]> {
+  const open = (
+    await store.query(COLLECTIONS.queue, { filters: [{ field: 'runId', op: '==', value: runId }] })
+  ).filter((d) => isOpen(d.data.status) && typeof d.data.runId === 'string');
   return open.length
     ? supersedeEntries(
         store,
@@ -172,4 +169,25 @@ export async function sweepSuperseded(store: DocumentStore, at: string, runId?: 
         at,
       )
     : [];
+}
+
+/**
+ * The reconciler's sweep: the open entries of each run superseded since `since` (index runs (status,
+ * updatedAt); a superseded run is written no more), for when the start of the newer run did not get
+ * to it. It reads the window's superseded runs and their entries, not every open entry of every run.
+ */
+export async function sweepRecentlySuperseded(
+  store: DocumentStore,
+  at: string,
+  since: string,
+): Promise<string[]> {
+  const runs = await store.query(COLLECTIONS.runs, {
+    filters: [
+      { field: 'status', op: '==', value: 'SUPERSEDED' },
+      { field: 'updatedAt', op: '>=', value: since },
+    ],
+  });
+  const changed: string[] = [];
+  for (const run of runs) changed.push(...(await sweepSuperseded(store, at, run.id)));
+  return changed;
 }

@@ -5,16 +5,12 @@ export const COLLECTIONS = {
   queue: 'failed_processor_queue',
   /** One document per requestId: attempts, lease, and the completion to re-publish on redelivery. */
   processorRuns: 'processor_runs',
-  /** One document per completion (`{requestId}`): fan-in without a hot document. */
-  runCompletions: 'run_completions',
   /** `{runId}_{phaseId}`: which processors a phase expects, and the one trigger decision. */
   runPhases: 'run_phases',
   /** `{runId}_{phaseId}`: which completion delivery decides the phase, so two never wait on each other's locks. */
   decisionClaims: 'decision_claims',
   /** Messages decided in a transaction and re-sent until published. */
   outbox: 'outbox',
-  /** `{outbox entry id}`: the delivery sending it, so duplicate deliveries do not both publish. */
-  outboxSends: 'outbox_sends',
   /** `{partition}`: the run that holds the partition, so two runs of a partition are not started at once. */
   runLocks: 'run_locks',
   /** `{partition}`: an earlier partition a waiting run needs, and whether it was run (dependencies: 'trigger'). */

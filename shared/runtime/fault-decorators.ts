@@ -44,7 +44,7 @@ function faultyProcessor(name: string, processor: Processor, injector: FaultInje
 }
 
 /**
- * A store whose writes (`transaction`, `set`, `create`, `writeBatch`) fail while the write-failure
+ * A store whose writes (`transaction`, `set`, `create`, `createWith`, `writeBatch`) fail while the write-failure
  * fault of `writer` lasts, one failure a call; reads pass through. For a handler that writes
  * through its store itself (the dead-letter recorder is `dlq-recorder`).
  */
@@ -71,6 +71,14 @@ export function withFailingWrites(
     create: async (collection, id, data) => {
       fail();
       return store.create(collection, id, data);
+    },
+    createWith: async (doc, alongside) => {
+      fail();
+      return store.createWith(doc, alongside);
+    },
+    update: async (collection, id, fields) => {
+      fail();
+      return store.update(collection, id, fields);
     },
     writeBatch: async (writes) => {
       fail();

@@ -1,5 +1,5 @@
 import type { ProcessorCompleted, ProcessorFailed, ProcessorRequest } from '../messages/messages.ts';
-import type { DocWrite, DocumentStore } from '../ports/store.ts';
+import type { DocData, DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 import { supersedingRun } from '../orchestration/generation.ts';
 
@@ -24,11 +24,65 @@ export type BeginResult =
   | { state: 'superseded'; currentRunId: string };
 
 /**
- * Claims one attempt of a request, transactionally. Attempts are counted here because
- * push deliveries carry no delivery-attempt count.
+ * Claims one attempt of a request. Attempts are counted here because push deliveries carry no
+ * delivery-attempt count. `startedEvent` is committed with the attempt it records.
+ *
+ * A first delivery claims attempt 1 in one create-only commit, the run lock read alongside: that
+ * is as exclusive as the transaction below (of two first deliveries one creates the record, the
+ * other finds it), in one round trip instead of three. A record that exists (a redelivery, a
+ * retry, a duplicate) goes through the transaction. The lock read here only spares a superseded
+ * run the work: the commit of the attempt's writes re-reads it (writer.ts), and a newer run that
+ * took the partition after this read is caught there.
  */
-/** `startedEvent` is written in the same transaction as the attempt it records (one round trip fewer). */
 export async function beginAttempt(
+  store: DocumentStore,
+  request: ProcessorRequest,
+  now: Date,
+  leaseMs: number,
+  startedEvent?: (attempt: number) => DocWrite,
+): Promise<BeginResult> {
+  const event = startedEvent?.(1);
+  const [created, lock] = await Promise.all([
+    store.createWith(
+      {
+        collection: COLLECTIONS.processorRuns,
+        id: request.requestId,
+        data: attemptRecord(request, 1, now, leaseMs),
+      },
+      event ? [event] : [],
+    ),
+    store.get(COLLECTIONS.runLocks, request.partition),
+  ]);
+  if (!created) return beginInTransaction(store, request, now, leaseMs, startedEvent);
+  // Superseded after the claim: acked as superseded; the record keeps its lease until it expires.
+  const currentRunId = supersedingRun(lock, request.runId);
+  return currentRunId ? { state: 'superseded', currentRunId } : { state: 'started', attempt: 1 };
+}
+
+function attemptRecord(
+  request: ProcessorRequest,
+  attempt: number,
+  now: Date,
+  leaseMs: number,
+  firstAttemptAt: unknown = now.toISOString(),
+): DocData {
+  return {
+    requestId: request.requestId,
+    runId: request.runId,
+    partition: request.partition,
+    phase: request.phase,
+    processor: request.processor,
+    status: 'running' satisfies ProcessorRunStatus,
+    attempts: attempt,
+    firstAttemptAt,
+    lastAttemptAt: now.toISOString(),
+    leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
+    lastTriggerSource: request.triggerSource,
+  };
+}
+
+/** The claim of an attempt of a request that has a record: it decides on what that record says. */
+async function beginInTransaction(
   store: DocumentStore,
   request: ProcessorRequest,
   now: Date,
@@ -62,19 +116,11 @@ export async function beginAttempt(
       };
     }
     const attempt = (typeof existing?.attempts === 'number' ? existing.attempts : 0) + 1;
-    tx.set(COLLECTIONS.processorRuns, request.requestId, {
-      requestId: request.requestId,
-      runId: request.runId,
-      partition: request.partition,
-      phase: request.phase,
-      processor: request.processor,
-      status: 'running' satisfies ProcessorRunStatus,
-      attempts: attempt,
-      firstAttemptAt: existing?.firstAttemptAt ?? now.toISOString(),
-      lastAttemptAt: now.toISOString(),
-      leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
-      lastTriggerSource: request.triggerSource,
-    });
+    tx.set(
+      COLLECTIONS.processorRuns,
+      request.requestId,
+      attemptRecord(request, attempt, now, leaseMs, existing?.firstAttemptAt ?? now.toISOString()),
+    );
     const event = startedEvent?.(attempt);
     if (event) tx.set(event.collection, event.id, event.data);
     return { state: 'started', attempt };

@@ -5,7 +5,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocData, DocumentStore } from '../ports/store.ts';
 
-/** Reads only: every write goes through `ctx.write`, so it is stamped, batched and verified. */
+/** Reads only: every write goes through `ctx.write`, so it is stamped and commits with the attempt's completion. */
 export type ReadStore = Pick<DocumentStore, 'get' | 'getMany' | 'countWhere' | 'query'>;
 
 export interface DomainDoc {
@@ -19,7 +19,11 @@ export interface ProcessorContext {
   /** 1 on the first delivery, counted by the runtime across redeliveries. */
   attempt: number;
   store: ReadStore;
-  /** Batched, idempotent write; stamps `runId` and `updatedAt`. `merge` keeps fields it does not set. */
+  /**
+   * Idempotent write; stamps `runId` and `updatedAt`. `merge` keeps fields it does not set. Staged: it
+   * commits with the attempt's completion record (a run of more than 500 documents commits them 500 at
+   * a time), so `store` does not read it back during the run.
+   */
   write(collection: string, docs: readonly DomainDoc[], options?: { merge?: boolean }): Promise<number>;
   http: HttpClient;
   logger: Logger;

@@ -21,7 +21,6 @@ import { completedRunWrite } from './processor-runs.ts';
 import type { Processor } from './processor.ts';
 import type { PubSubCloudEvent } from './pubsub-event.ts';
 import { originalOf } from './reject-message.ts';
-import { verifyWrites } from './verify-writes.ts';
 import { createWriter } from './writer.ts';
 
 export interface AttemptDeps {
@@ -48,12 +47,18 @@ export interface ClaimedAttempt {
 }
 
 /**
- * One claimed attempt: runs the processor, verifies its writes, records and publishes its
- * completion; or hands its failure to {@link handleProcessorFailure}, which throws or records.
+ * One claimed attempt: runs the processor, commits its writes with its completion record, then
+ * publishes the completion; or hands its failure to {@link handleProcessorFailure}, which throws or
+ * records.
  */
 export async function runAttempt(deps: AttemptDeps, claimed: ClaimedAttempt): Promise<void> {
   const { request, attempt, started, logger } = claimed;
-  const writer = createWriter(deps.store, { runId: request.runId, partition: request.partition }, deps.clock);
+  const writer = createWriter(
+    deps.store,
+    { runId: request.runId, partition: request.partition },
+    claimed.spec,
+    deps.clock,
+  );
   let completion: ProcessorCompleted;
   try {
     const result = await claimed.processor.run({
@@ -65,7 +70,6 @@ export async function runAttempt(deps: AttemptDeps, claimed: ClaimedAttempt): Pr
       logger,
       clock: deps.clock,
     });
-    const records = await verifyWrites(deps.store, claimed.spec, request.runId, writer.written);
     const finished = deps.clock.now();
     completion = {
       runId: request.runId,
@@ -78,9 +82,15 @@ export async function runAttempt(deps: AttemptDeps, claimed: ClaimedAttempt): Pr
       traceparent: childTraceparent(request.traceparent),
       completedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
-      records,
+      records: writer.records(),
       metrics: result.metrics ?? {},
     };
+    // The data and the completion record in one commit, then the publish. The commit proves the
+    // data is there, so nothing is read back: Firestore acknowledges a commit only once all of it is
+    // durable, and a failed one leaves none of it (the gate still counts the data before the next
+    // phase). A failed commit publishes nothing and is a failure like any other write's; a failed
+    // publish answers 500 and the redelivery finds the request completed and re-publishes it.
+    await writer.commit([completedRunWrite(completion), completedEvent(request, attempt, completion)]);
   } catch (error) {
     // A newer run took the partition while this one ran: nothing of this attempt was or will be written.
     if (error instanceof SupersededError) return ackSuperseded(deps, request, error.currentRunId, 'write');
@@ -101,23 +111,6 @@ export async function runAttempt(deps: AttemptDeps, claimed: ClaimedAttempt): Pr
     });
   }
 
-  // Recorded first, then published. Published alongside, a crash of the record after the publish
-  // left an accepted completion whose request still looked unfinished: its redelivery re-ran the
-  // processor and a failure of that re-run failed a run whose gate had passed (the model test
-  // found it). Now a failed record publishes nothing and the redelivery re-runs; a failed publish
-  // answers 500 and the redelivery finds the request completed and re-publishes it.
-  await deps.store.writeBatch([
-    completedRunWrite(completion),
-    eventWrite({
-      eventId: completion.parentEventId,
-      type: 'processor_completed',
-      at: completion.completedAt,
-      ...requestEventFields(request, attempt),
-      durationMs: completion.durationMs,
-      records: completion.records,
-      metrics: completion.metrics,
-    }),
-  ]);
   await deps.publisher.publish(PROCESSOR_COMPLETED_TOPIC, completion, {
     requestId: request.requestId,
     publishId: randomUUID(),
@@ -132,3 +125,14 @@ export async function runAttempt(deps: AttemptDeps, claimed: ClaimedAttempt): Pr
     'processor completed',
   );
 }
+
+const completedEvent = (request: ProcessorRequest, attempt: number, completion: ProcessorCompleted) =>
+  eventWrite({
+    eventId: completion.parentEventId,
+    type: 'processor_completed',
+    at: completion.completedAt,
+    ...requestEventFields(request, attempt),
+    durationMs: completion.durationMs,
+    records: completion.records,
+    metrics: completion.metrics,
+  });

@@ -1,42 +1,88 @@
+import { PermanentError } from '../errors/errors.ts';
+import type { ProcessorSpec } from '../definition/schema.ts';
 import { supersedingRun, SupersededError } from '../orchestration/generation.ts';
 import type { Clock } from '../ports/clock.ts';
-import { chunk, MAX_BATCH_WRITES, type DocumentStore } from '../ports/store.ts';
+import { MAX_BATCH_WRITES, type DocWrite, type DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
 import type { DomainDoc } from './processor.ts';
 
+export interface AttemptWriter {
+  /** `ctx.write`: stamps the documents and stages them for {@link AttemptWriter.commit}. */
+  write: (collection: string, docs: readonly DomainDoc[], options?: { merge?: boolean }) => Promise<number>;
+  /** How many documents of each declared output the attempt wrote (the completion's `records`). */
+  records(): Record<string, number>;
+  /**
+   * Commits what is staged with `alongside` (the attempt's completion record and its event) in one
+   * transaction: the record never commits without the data, and a failed commit leaves neither.
+   */
+  commit(alongside: readonly DocWrite[]): Promise<void>;
+}
+
 /**
- * Stamps, writes and remembers what a processor wrote, so the runtime can verify it. Each batch is a
- * transaction that reads the partition's run lock: a run superseded before the commit writes nothing
- * (SupersededError), so an old run never restamps the documents of a newer one. Firestore keeps
- * this exact: the newer run's start writes the lock, and a transaction that read it is retried.
+ * The writes of one attempt. `ctx.write` stages; the staged documents commit in transactions that
+ * read the partition's run lock, so a run superseded before the commit writes nothing
+ * (SupersededError) and an old run never restamps a newer one's documents (the newer run's start
+ * writes the lock, and a transaction that read it is retried). What a processor writes commits at
+ * the end, with its completion record; only a transaction's worth (500), or a document written a
+ * second time, commits earlier, in order; `store` reads during the run may not see it. A collection
+ * the definition does not list among the processor's outputs is refused before anything of it is
+ * staged: config and code disagree, and a person must decide (permanent).
  */
-export function createWriter(store: DocumentStore, run: { runId: string; partition: string }, clock: Clock) {
-  const written = new Map<string, Set<string>>();
+export function createWriter(
+  store: DocumentStore,
+  run: { runId: string; partition: string },
+  spec: { name: ProcessorSpec['name']; outputs: readonly { collection: string }[] },
+  clock: Clock,
+): AttemptWriter {
+  const declared = spec.outputs.map((o) => o.collection);
+  const written = new Map<string, Set<string>>(declared.map((c) => [c, new Set<string>()]));
+  let staged: DocWrite[] = [];
+  const stagedKeys = new Set<string>();
+
+  const commitLocked = (writes: readonly DocWrite[]) =>
+    store.transaction(async (tx) => {
+      const current = supersedingRun(await tx.get(COLLECTIONS.runLocks, run.partition), run.runId);
+      if (current) throw new SupersededError(run.runId, current);
+      for (const w of writes) tx.set(w.collection, w.id, w.data, { merge: w.merge ?? false });
+    });
+  const flush = async () => {
+    const writes = staged;
+    staged = [];
+    stagedKeys.clear();
+    if (writes.length > 0) await commitLocked(writes);
+  };
+
   return {
-    written: written as ReadonlyMap<string, ReadonlySet<string>>,
-    write: async (
-      collection: string,
-      docs: readonly DomainDoc[],
-      options: { merge?: boolean } = {},
-    ): Promise<number> => {
-      const updatedAt = clock.now().toISOString();
-      for (const part of chunk(docs, MAX_BATCH_WRITES)) {
-        await store.transaction(async (tx) => {
-          const current = supersedingRun(await tx.get(COLLECTIONS.runLocks, run.partition), run.runId);
-          if (current) throw new SupersededError(run.runId, current);
-          for (const d of part)
-            tx.set(
-              collection,
-              d.id,
-              { ...d.data, runId: run.runId, updatedAt },
-              { merge: options.merge ?? false },
-            );
-        });
+    async write(collection, docs, options = {}) {
+      const ids = written.get(collection);
+      if (!ids) {
+        throw new PermanentError(
+          `processor "${spec.name}" wrote "${collection}", which the definition does not list among its ` +
+            `outputs (${declared.join(', ') || 'none'})`,
+        );
       }
-      const ids = written.get(collection) ?? new Set<string>();
-      for (const d of docs) ids.add(d.id);
-      written.set(collection, ids);
+      const updatedAt = clock.now().toISOString();
+      for (const d of docs) {
+        const key = `${collection}/${d.id}`;
+        if (stagedKeys.has(key) || staged.length >= MAX_BATCH_WRITES) await flush();
+        staged.push({
+          collection,
+          id: d.id,
+          data: { ...d.data, runId: run.runId, updatedAt },
+          merge: options.merge ?? false,
+        });
+        stagedKeys.add(key);
+        ids.add(d.id);
+      }
       return docs.length;
+    },
+    records: () => Object.fromEntries([...written].map(([collection, ids]) => [collection, ids.size])),
+    async commit(alongside) {
+      if (staged.length + alongside.length > MAX_BATCH_WRITES) await flush();
+      const writes = [...staged, ...alongside];
+      staged = [];
+      stagedKeys.clear();
+      await commitLocked(writes);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { PubSubCloudEvent } from '../runtime/pubsub-event.ts';
 import { manualClock } from './manual-clock.ts';
 import { MemoryPublisher } from './memory-publisher.ts';
 import { MemoryStore } from './memory-store.ts';
+import { withExpiry } from '../store/retention.ts';
 
 /** A pipeline wired as its functions are, over the in-memory store and publisher: every message delivered in order. */
 export interface MemoryPipeline {
@@ -45,10 +46,12 @@ export function memoryPipeline(
   const logger = createMemoryLogger();
   const http = options.http ?? createHttpClient({ retries: 0 });
   const processors = typeof pipeline.processors === 'function' ? pipeline.processors() : pipeline.processors;
+  // The handlers write as deployed ones do: bookkeeping with its expiry (the test reads `store` itself).
+  const stamped = withExpiry(store, definition.retention, clock);
   const orchestrator = createOrchestrator({
     definition,
     expectations: pipeline.expectations,
-    store,
+    store: stamped,
     publisher,
     clock,
     logger,
@@ -56,7 +59,16 @@ export function memoryPipeline(
   const phases = new Map(
     definition.phases.map((p) => [
       `phase-${p.id}`,
-      createPhaseHandler({ definition, phaseId: p.id, processors, store, publisher, clock, logger, http }),
+      createPhaseHandler({
+        definition,
+        phaseId: p.id,
+        processors,
+        store: stamped,
+        publisher,
+        clock,
+        logger,
+        http,
+      }),
     ]),
   );
   let cursor = 0;
@@ -82,7 +94,7 @@ export function memoryPipeline(
     if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
     else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
     else if (m.topic === TOPICS.autoRetryTicks)
-      await runAutoRetryTick({ definition, store, publisher, clock, logger });
+      await runAutoRetryTick({ definition, store: stamped, publisher, clock, logger });
     else if (phase) await phase(event);
   }
   async function deliver(): Promise<void> {

@@ -1,23 +1,44 @@
 import { createIndexGuard, type FirestoreIndex } from '../store/indexes.ts';
 import { declaredIndexes } from '../adapters/declared-indexes.ts';
-import type { DocData, DocumentStore, Filter, QueryOptions, StoredDoc } from '../ports/store.ts';
+import {
+  checkCreateWith,
+  checkPaging,
+  type DocData,
+  type DocRef,
+  type DocWrite,
+  type DocumentStore,
+  type Filter,
+  type QueryOptions,
+  type StoredDoc,
+} from '../ports/store.ts';
+
+/**
+ * Firestore compares a timestamp (a Date here) by its instant, and a range filter matches values of
+ * the filter's own type only: a null, a string or a missing field is never `<=` a timestamp.
+ */
+function comparable(value: unknown, wanted: unknown): [string | number, string | number] | null {
+  if (value instanceof Date || wanted instanceof Date)
+    return value instanceof Date && wanted instanceof Date ? [value.getTime(), wanted.getTime()] : null;
+  if (value === undefined || value === null) return null;
+  return [value as string | number, wanted as string | number];
+}
 
 function matches(data: DocData, filter: Filter): boolean {
   const value = data[filter.field];
-  const wanted = filter.value as string | number;
+  const pair = comparable(value, filter.value);
   switch (filter.op) {
     case '==':
-      return value === filter.value;
+      return pair && value instanceof Date ? pair[0] === pair[1] : value === filter.value;
     case 'in':
       return Array.isArray(filter.value) && (filter.value as unknown[]).includes(value);
     case '<':
-      return value !== undefined && (value as string | number) < wanted;
+      return pair !== null && pair[0] < pair[1];
     case '<=':
-      return value !== undefined && (value as string | number) <= wanted;
+      return pair !== null && pair[0] <= pair[1];
     case '>':
-      return value !== undefined && (value as string | number) > wanted;
+      return pair !== null && pair[0] > pair[1];
     case '>=':
-      return value !== undefined && (value as string | number) >= wanted;
+      return pair !== null && pair[0] >= pair[1];
   }
 }
 
@@ -74,13 +95,16 @@ export class MemoryStore implements DocumentStore {
     return table;
   }
 
-  /** All or nothing, as a Firestore commit: every write is checked before any is applied. */
-  private commit(writes: readonly (readonly [string, string, DocData, boolean])[]): void {
+  /** All or nothing, as a Firestore commit: every write is checked before any is applied (`null` deletes). */
+  private commit(writes: readonly (readonly [string, string, DocData | null, boolean])[]): void {
     for (const [c, id, d, merge] of writes) {
       const existing = this.collections.get(c)?.get(id);
-      checkFirestoreLimits(c, id, merge && existing ? { ...existing, ...d } : d);
+      if (d) checkFirestoreLimits(c, id, merge && existing ? { ...existing, ...d } : d);
     }
-    for (const [c, id, d, merge] of writes) this.write(c, id, d, merge);
+    for (const [c, id, d, merge] of writes) {
+      if (d) this.write(c, id, d, merge);
+      else this.collections.get(c)?.delete(id);
+    }
   }
 
   private write(collection: string, id: string, data: DocData, merge: boolean): void {
@@ -113,6 +137,35 @@ export class MemoryStore implements DocumentStore {
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await
+  async createWith(doc: DocWrite, alongside: readonly DocWrite[]): Promise<boolean> {
+    checkCreateWith(alongside);
+    if (this.table(doc.collection).has(doc.id)) return false;
+    this.commit([doc, ...alongside].map((w) => [w.collection, w.id, w.data, w.merge ?? false] as const));
+    return true;
+  }
+
+  /** As Firestore's update: each key a field path (a map on the way is created, or replaces a non-map). */
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async update(collection: string, id: string, fields: DocData): Promise<boolean> {
+    const existing = this.collections.get(collection)?.get(id);
+    if (!existing) return false;
+    const next = structuredClone(existing);
+    for (const [path, value] of Object.entries(fields)) {
+      const keys = path.split('.');
+      let map: DocData = next;
+      for (const key of keys.slice(0, -1)) {
+        const inner = map[key];
+        const child = inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as DocData) : {};
+        map[key] = child;
+        map = child;
+      }
+      map[keys.at(-1)!] = value;
+    }
+    this.write(collection, id, next, false);
+    return true;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await
   async writeBatch(
     writes: readonly { collection: string; id: string; data: DocData; merge?: boolean }[],
   ): Promise<void> {
@@ -130,7 +183,10 @@ export class MemoryStore implements DocumentStore {
       .filter(([, data]) => (options.filters ?? []).every((f) => matches(data, f)))
       .map(([id, data]): StoredDoc => ({ id, data: structuredClone(data) }));
     const order = options.orderBy;
-    if (order) {
+    if (options.byId) {
+      const after = options.byId.after;
+      docs = docs.filter((d) => after === undefined || d.id > after).sort((a, b) => (a.id < b.id ? -1 : 1));
+    } else if (order) {
       const sign = order.direction === 'desc' ? -1 : 1;
       docs = docs.sort((a, b) => {
         const x = a.data[order.field] as string | number;
@@ -143,6 +199,7 @@ export class MemoryStore implements DocumentStore {
 
   private refusal(collection: string, options: QueryOptions): Error | null {
     try {
+      checkPaging(collection, options);
       this.guard(collection, options);
       return null;
     } catch (error) {
@@ -154,21 +211,28 @@ export class MemoryStore implements DocumentStore {
   transaction<T>(
     fn: (tx: {
       get: MemoryStore['get'];
+      getAll: (refs: readonly DocRef[]) => Promise<(DocData | undefined)[]>;
       set: (c: string, id: string, d: DocData, o?: { merge?: boolean }) => void;
+      delete: (c: string, id: string) => void;
     }) => Promise<T>,
   ): Promise<T> {
     const run = this.queue.then(async () => {
-      const pending: [string, string, DocData, boolean][] = [];
+      const pending: [string, string, DocData | null, boolean][] = [];
+      // As Firestore: "Firestore transactions require all reads to be executed before all writes."
+      const read = (c: string, id: string) =>
+        pending.length > 0
+          ? Promise.reject(
+              new Error('Firestore transactions require all reads to be executed before all writes.'),
+            )
+          : this.get(c, id);
       const result = await fn({
-        // As Firestore: "Firestore transactions require all reads to be executed before all writes."
-        get: (c, id) =>
-          pending.length > 0
-            ? Promise.reject(
-                new Error('Firestore transactions require all reads to be executed before all writes.'),
-              )
-            : this.get(c, id),
+        get: read,
+        getAll: (refs) => Promise.all(refs.map((r) => read(r.collection, r.id))),
         set: (c, id, d, o) => {
           pending.push([c, id, d, o?.merge ?? false]);
+        },
+        delete: (c, id) => {
+          pending.push([c, id, null, false]);
         },
       });
       this.commit(pending);

@@ -118,6 +118,32 @@ describe('phasegate queue (manual recovery on the command line)', () => {
     });
   });
 
+  it('pages a list with a cursor, and says how many a requeue holds before acting (or only that, on a dry run)', async () => {
+    for (const day of ['01', '02', '03']) await seed(`2024-07-${day}`, 'failed_permanent', 'sprockets');
+    const id = (day: string) => `cli-2024-07-${day}--alpha--sprockets`;
+    const first = await runCli(['queue', 'list', '--processor', 'sprockets', '--limit', '2'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(id('02'));
+    expect(first.stdout).not.toContain(id('03'));
+    expect(first.stdout).toContain(`showing 2 entries of 3; the next page: --after ${id('02')}`);
+    const next = await runCli(['queue', 'list', '--processor', 'sprockets', '--after', id('02')], env);
+    expect(next.stdout).toContain(id('03'));
+    expect(next.stdout).not.toContain(id('02'));
+    expect(next.stdout).toContain('showing 1 entries of 3; the last page');
+    const range = ['--from', '2024-07-01', '--to', '2024-07-02', '--note', 'provider fixed'];
+    const dry = await runCli(['queue', 'requeue', ...range, '--dry-run'], env);
+    expect(dry.stdout).toContain(
+      `dry run: 2 failed_permanent entries between 2024-07-01 and 2024-07-02 would be requeued; the first 2: ${id('01')}, ${id('02')}`,
+    );
+    expect(await h.store.get(COLLECTIONS.queue, id('01'))).toMatchObject({ status: 'failed_permanent' });
+    const done = await runCli(['queue', 'requeue', ...range], env);
+    expect(done.stdout.split('\n').slice(0, 2)).toEqual([
+      '2 failed_permanent entries between 2024-07-01 and 2024-07-02: requeueing',
+      `requeued 2: ${id('01')}, ${id('02')}`,
+    ]);
+    expect(await h.store.get(COLLECTIONS.queue, id('03'))).toMatchObject({ status: 'failed_permanent' });
+  });
+
   it('answers bad arguments with a clear error and exit code 2', async () => {
     const badDate = await runCli(
       ['queue', 'requeue', '--from', '2024-13-01', '--to', '2024-05-31', '--note', 'x'],

@@ -78,6 +78,7 @@ async function waitForOutput(started: Started, text: string): Promise<void> {
 }
 
 const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
 
 describe('npm start', () => {
   it('brings the whole stack up from compiled functions, runs the demo to SUCCESS, and leaves no process behind on Ctrl-C', async () => {
@@ -99,6 +100,19 @@ describe('npm start', () => {
       expect(c).toMatch(/--source=\S+\/\.phasegate\/build\/[0-9a-f]{16}\/functions\/index\.js/);
       expect(c).not.toContain('tsx');
     }
+    // The functions every run passes through start warm; the others build their clients on their first request.
+    const warm = pids
+      .filter((pid) => environOf(pid).includes('PHASEGATE_WARM_START=on'))
+      .map((pid) => /--target=(\S+)/.exec(commandLine(pid))?.[1]);
+    expect(warm.sort()).toEqual([
+      'orchestrator-completions',
+      'orchestrator-runs',
+      'phase-analytics',
+      'phase-precompute',
+      'phase-predict',
+      'phase-raw',
+      'phase-scrape',
+    ]);
 
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);
@@ -121,51 +135,60 @@ describe('npm start', () => {
     // The functions run in the mode deploy sets, not with auth off.
     const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(11);
-    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const functions = pids.filter((pid) => commandLine(pid).includes('functions-framework'));
     expect(functions).toHaveLength(11);
     for (const pid of functions)
-      expect(environ(pid).some((v) => v === 'PHASEGATE_AUTH=iam' || v === 'DASHBOARD_AUTH=iam')).toBe(true);
+      expect(environOf(pid).some((v) => v === 'PHASEGATE_AUTH=iam' || v === 'DASHBOARD_AUTH=iam')).toBe(true);
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);
     expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
   }, 300_000);
 
-  it('--pipeline open-data runs the second pipeline: a week to SUCCESS, the bad week stopped by its value gate', async () => {
-    const started = npmStart({ ...inject('emulatorEnv') }, [
-      '--pipeline',
-      'open-data',
-      '--partitions',
-      '2024-W16,2024-W13',
-    ]);
-    await waitForOutput(started, 'ready.');
-    const output = started.output();
-    expect(output).toContain('starting the local stack of pipeline open-data');
-    expect(output).toMatch(/open-data portal\s+http:\/\/127\.0\.0\.1:\d+\/weeks/);
-    expect(output).toMatch(/phase-download .* phase-process .* phase-publish/s);
-    expect(output).toMatch(
-      /demo: run for 2024-W16\n(.*\n)*? {2}SUCCESS {2}download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/,
-    );
-    expect(output).toMatch(
-      /demo: run for 2024-W13\n(.*\n)*? {2}PARTIAL {2}download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/,
-    );
-    expect(output).toMatch(
-      new RegExp(
-        String.raw`lastError: gate of phase process failed: daily_counts \(week\) 1 of 28 fail their check ` +
-          String.raw`\(2024-W13_harbour-bridge_2024-03-27: count -3 is outside`,
-      ),
-    );
-    const functions = [...output.matchAll(/\(pid (\d+)\)/g)]
-      .map((m) => commandLine(Number(m[1])))
-      .filter((c) => c.includes('functions-framework'));
-    // Two orchestrator functions, three phases, dlq-recorder, auto-retry, reconciler, dashboard.
-    expect(functions).toHaveLength(9);
-    for (const c of functions)
-      expect(c).toMatch(/--source=\S+\/\.phasegate\/build\/[0-9a-f]{16}\/examples\/open-data\/index\.js/);
-    started.child.kill('SIGINT');
-    expect(await started.exited).toBe(0);
-    expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
-  }, 300_000);
+  it(
+    '--pipeline open-data runs the second pipeline: a week to SUCCESS, the bad week stopped by its value gate; ' +
+      'with --exit-after-demo it then stops by itself',
+    async () => {
+      const started = npmStart({ ...inject('emulatorEnv') }, [
+        '--pipeline',
+        'open-data',
+        '--partitions',
+        '2024-W16,2024-W13',
+        '--exit-after-demo',
+      ]);
+      // While it runs (with --exit-after-demo it stops on its own once the demo ends).
+      await waitForOutput(started, 'demo: run for');
+      const functions = [...started.output().matchAll(/\(pid (\d+)\)/g)]
+        .map((m) => commandLine(Number(m[1])))
+        .filter((c) => c.includes('functions-framework'));
+      // Two orchestrator functions, three phases, dlq-recorder, auto-retry, reconciler, dashboard.
+      expect(functions).toHaveLength(9);
+      for (const c of functions)
+        expect(c).toMatch(/--source=\S+\/\.phasegate\/build\/[0-9a-f]{16}\/examples\/open-data\/index\.js/);
+      // Both runs ended (a PARTIAL is an end): it stops by itself, without a Ctrl-C, and exits 0.
+      expect(await started.exited).toBe(0);
+      const output = started.output();
+      expect(output).toContain('starting the local stack of pipeline open-data');
+      expect(output).toMatch(/open-data portal\s+http:\/\/127\.0\.0\.1:\d+\/weeks/);
+      expect(output).toMatch(/phase-download .* phase-process .* phase-publish/s);
+      expect(output).toMatch(
+        /demo: run for 2024-W16\n(.*\n)*? {2}SUCCESS {2}download ✓ 1\/1 · process ✓ 1\/1 · publish ✓ 1\/1/,
+      );
+      expect(output).toMatch(
+        /demo: run for 2024-W13\n(.*\n)*? {2}PARTIAL {2}download ✓ 1\/1 · process ✗ 1\/1 · publish · 0\/1/,
+      );
+      expect(output).toMatch(
+        new RegExp(
+          String.raw`lastError: gate of phase process failed: daily_counts \(week\) 1 of 28 fail their check ` +
+            String.raw`\(2024-W13_harbour-bridge_2024-03-27: count -3 is outside`,
+        ),
+      );
+      expect(output.indexOf('demo done.')).toBeGreaterThan(output.indexOf('demo: run for 2024-W13'));
+      expect(output.indexOf('stopped; nothing left running.')).toBeGreaterThan(output.indexOf('demo done.'));
+      expect(output).not.toMatch(/^ready\. /m);
+      expect(processesWithEnv('PHASEGATE_TEST_MARK', started.mark)).toEqual([]);
+    },
+    300_000,
+  );
 
   it('a pipeline the project does not name: npm start says which it names, starts nothing, and exits 1', async () => {
     const started = npmStart({ ...inject('emulatorEnv') }, ['--pipeline', 'nope']);

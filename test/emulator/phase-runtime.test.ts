@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
@@ -113,6 +114,22 @@ describe('phase runtime through real push subscriptions into functions-framework
       messageId,
       data: Buffer.from('{"partition": "2024-04-21", "oops"').toString('base64'),
     });
+  });
+
+  it('claims a first attempt create-only on the real Firestore: of two claims at once one lands, with what goes with it', async () => {
+    const { store } = stacks.shared;
+    const id = `claim-${randomUUID()}`;
+    const claim = (n: number) =>
+      store.createWith({ collection: COLLECTIONS.processorRuns, id, data: { n } }, [
+        { collection: COLLECTIONS.events, id: `${id}-${n}`, data: { n } },
+      ]);
+    const claimed = await Promise.all([claim(1), claim(2)]);
+    expect([...claimed].sort()).toEqual([false, true]);
+    const winner = claimed[0] ? 1 : 2;
+    expect(await store.get(COLLECTIONS.processorRuns, id)).toEqual({ n: winner });
+    expect(await store.getMany(COLLECTIONS.events, [`${id}-1`, `${id}-2`])).toEqual(
+      winner === 1 ? [{ n: 1 }, undefined] : [undefined, { n: 2 }],
+    );
   });
 
   it('acks a duplicate delivery of a completed request without redoing the work', async () => {

@@ -5,6 +5,10 @@ import { newRunDoc, phaseDecisionId, type RunDoc } from '../../shared/orchestrat
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
+import { createMemoryLogger } from '../../shared/lib/logger.ts';
+import { reconcile } from '../../shared/operations/reconciler.ts';
+import { EXPIRES_AT, expiryMillis, TTL_COLLECTIONS } from '../../shared/store/retention.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 
 /** One stack for both tests: each owns its run and date, and every tick reconciles both. */
 const stacks = fileStacks({ label: 'reconciler', definition: testDefinition });
@@ -108,5 +112,73 @@ describe('reconciler on the emulators', () => {
         ],
       }),
     ).toHaveLength(1);
+  });
+  it('a tick deletes the expired bookkeeping a real run wrote (the emulator has no TTL) and keeps the rest', async () => {
+    const harness = stacks.shared;
+    const messageId = await harness.publishJson(TOPICS.runRequests, {
+      partition: '2024-04-25',
+      triggerSource: 'manual',
+    });
+    const runId = (await findRunByMessage(harness.store, messageId))!.runId;
+    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
+      what: 'the run to succeed',
+    });
+    const ofRun = async (collection: string) =>
+      (await harness.store.query(collection, { filters: [{ field: 'runId', op: '==', value: runId }] }))
+        .length;
+    const attemptId = `${runId}--alpha--widgets`;
+    // The function's JS Date is a Firestore timestamp on the emulator (timestampValue), a TTL policy's type.
+    const rest = await fetch(
+      `http://${process.env.FIRESTORE_EMULATOR_HOST}/v1/projects/${harness.stack.projectId}` +
+        `/databases/(default)/documents/${COLLECTIONS.processorRuns}/${attemptId}`,
+    );
+    const stored = (await rest.json()) as { fields: Record<string, Record<string, string>> };
+    expect(Object.keys(stored.fields[EXPIRES_AT]!)).toEqual(['timestampValue']);
+    const expiresAt = expiryMillis(
+      (await harness.store.get(COLLECTIONS.processorRuns, attemptId))?.[EXPIRES_AT],
+    );
+    expect(expiresAt).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    const before = {
+      events: await ofRun(COLLECTIONS.events),
+      processorRuns: await ofRun(COLLECTIONS.processorRuns),
+      outbox: await ofRun(COLLECTIONS.outbox),
+    };
+    expect(Math.min(...Object.values(before))).toBeGreaterThan(0);
+    // Claims and send claims name their decision and outbox entry, not the run: the ones it made.
+    const made = async (collection: string, ids: string[]) => {
+      const docs = await harness.store.getMany(collection, ids);
+      return ids.filter((_, i) => docs[i] !== undefined);
+    };
+    const claims = await made(
+      COLLECTIONS.decisionClaims,
+      testDefinition.phases.map((p) => phaseDecisionId(runId, p.id)),
+    );
+    const kept = {
+      runs: await harness.store.get(COLLECTIONS.runs, runId),
+      phases: await ofRun(COLLECTIONS.runPhases),
+      widgets: await harness.store.countWhere('widgets', [{ field: 'runId', op: '==', value: runId }]),
+    };
+    // A tick a day past the run's retention: its bookkeeping has expired; one document has not yet.
+    const now = new Date(expiresAt! + 86_400_000);
+    await harness.store.set(COLLECTIONS.events, 'ttl-not-yet', { [EXPIRES_AT]: new Date(now.getTime() + 1) });
+    const tick = await reconcile({
+      definition: testDefinition,
+      store: harness.store,
+      publisher: new MemoryPublisher(),
+      clock: { now: () => now },
+      logger: createMemoryLogger(),
+      sweepExpired: true,
+    });
+    expect(tick.expired?.[COLLECTIONS.events]).toBeGreaterThanOrEqual(before.events);
+    expect(tick.expired?.[COLLECTIONS.processorRuns]).toBeGreaterThanOrEqual(before.processorRuns);
+    for (const collection of TTL_COLLECTIONS) expect(await ofRun(collection), collection).toBe(0);
+    expect(await made(COLLECTIONS.decisionClaims, claims)).toEqual([]);
+    expect(await harness.store.get(COLLECTIONS.events, 'ttl-not-yet')).toBeDefined();
+    expect({
+      runs: await harness.store.get(COLLECTIONS.runs, runId),
+      phases: await ofRun(COLLECTIONS.runPhases),
+      widgets: await harness.store.countWhere('widgets', [{ field: 'runId', op: '==', value: runId }]),
+    }).toEqual(kept);
+    expect(kept.runs).toMatchObject({ status: 'SUCCESS' });
   });
 });

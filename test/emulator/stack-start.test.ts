@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { startStack } from '../../scripts/lib/stack.ts';
 import { functionBuild } from '../../scripts/lib/function-build.ts';
 import { spawnFunction } from '../../scripts/lib/functions.ts';
 import { processesWithEnv } from '../../scripts/lib/process-table.ts';
-import { testFunctionsSource, uniqueProjectId } from '../support/emulator-harness.ts';
+import { eventually, testFunctionsSource, uniqueProjectId } from '../support/emulator-harness.ts';
 import { exitAtStart } from '../support/exit-at-start.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 
@@ -30,6 +31,59 @@ describe('starting a stack', () => {
     await expect(start).rejects.toThrow(/every process started with them is stopped/);
     // Read from the kernel's process table, not from the stack's own bookkeeping.
     expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);
+  });
+
+  it('an emulator that does not come up while the functions start: every function is stopped and the emulator named', async () => {
+    const projectId = uniqueProjectId('emulator-fails');
+    const failed = new Error(
+      'the pubsub emulator (log: pubsub-emulator.log) exited with code 1 before it answered',
+    );
+    // As launchEmulators hands it over: a rejection that is handled once the stack awaits it.
+    const ready = Promise.reject(failed);
+    ready.catch(() => undefined);
+    const start = startStack({
+      definition: testDefinition,
+      functionsSource: testFunctionsSource,
+      projectId,
+      emulators: { env: inject('emulatorEnv'), ready },
+      logDir: join(inject('logDir'), projectId),
+    });
+    await expect(start).rejects.toBe(failed);
+    expect(processesWithEnv('GOOGLE_CLOUD_PROJECT', projectId)).toEqual([]);
+  });
+
+  it('a function started warm builds its clients and makes their first calls before any request', async () => {
+    const projectId = uniqueProjectId('warm-start');
+    const env = {
+      ...process.env,
+      ...inject('emulatorEnv'),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PHASEGATE_AUTH: 'off',
+      PHASEGATE_WARM_START: 'on',
+    };
+    const source = (await functionBuild()).compiled(testFunctionsSource);
+    const logDir = join(inject('logDir'), projectId);
+    const starting = await spawnFunction({
+      name: 'phase-alpha',
+      target: 'phase-alpha',
+      source,
+      signatureType: 'http',
+      env,
+      logDir,
+    });
+    try {
+      await starting.ready;
+      await eventually(
+        () => readFileSync(starting.process.logFile, 'utf8').includes('warm start: first calls made'),
+        {
+          timeoutMs: 120_000,
+          what: 'the warm start line in the log of phase-alpha',
+        },
+      );
+      expect(readFileSync(starting.process.logFile, 'utf8')).not.toContain('a first call failed');
+    } finally {
+      await starting.process.stop();
+    }
   });
 
   it('a function without its auth mode refuses to start where Cloud Run would run it (K_SERVICE set), naming the variable', async () => {

@@ -1,3 +1,5 @@
+import type { DocData } from '../../shared/ports/store.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
@@ -43,3 +45,35 @@ export function setup(
 
 /** How many times the work of a processor ran: each run leaves one marker in `executions`. */
 export const executions = (store: MemoryStore) => store.docs('executions').length;
+
+const isCompletionRecord = (collection: string, data: DocData) =>
+  collection === COLLECTIONS.processorRuns && data.status === 'completed';
+
+/**
+ * The commit that carries a completion record fails once, whichever way it is made (the process
+ * dies before it lands, Firestore refuses it): what was committed before it stays, nothing of it does.
+ */
+export function failCompletionCommitOnce(store: MemoryStore): { failed: () => boolean } {
+  let failed = false;
+  const refuse = () => {
+    failed = true;
+    return new Error('UNAVAILABLE: the commit of the completion record did not land');
+  };
+  const transaction = store.transaction.bind(store);
+  store.transaction = (fn) =>
+    transaction(async (tx) => {
+      let carries = false;
+      const result = await fn({
+        ...tx,
+        set: (c, id, d, o) => ((carries ||= isCompletionRecord(c, d)), tx.set(c, id, d, o)),
+      });
+      if (carries && !failed) throw refuse();
+      return result;
+    });
+  const writeBatch = store.writeBatch.bind(store);
+  store.writeBatch = (writes) =>
+    !failed && writes.some((w) => isCompletionRecord(w.collection, w.data))
+      ? Promise.reject(refuse())
+      : writeBatch(writes);
+  return { failed: () => failed };
+}

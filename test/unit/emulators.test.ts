@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmulatorsMissingError, locateEmulators, parseJavaVersion } from '../../scripts/lib/emulators.ts';
+import { gcloudSdkRoot } from '../../scripts/lib/emulator-locations.ts';
 import { isPortFree, preferredOrFreePort } from '../../scripts/lib/ports.ts';
 import { createServer } from 'node:net';
 
@@ -48,6 +49,29 @@ describe('emulator manager', () => {
     const found = locateEmulators(process.env);
     expect(found.pubsubJar).toMatch(/cloud-pubsub-emulator-.*\.jar$/);
     expect(found.firestoreJar).toMatch(/cloud-firestore-emulator\.jar$/);
+  });
+
+  it('finds the SDK of the gcloud on PATH where it is installed, without running gcloud (a Python start)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gcloud-on-path-'));
+    const ran = join(dir, 'gcloud-ran');
+    // A gcloud that says where it ran from, and leaves a mark when it runs.
+    const script = (root: string) => `#!/bin/sh\n: > ${ran}\necho ${root}\n`;
+    mkdirSync(join(dir, 'sdk', 'bin'), { recursive: true });
+    mkdirSync(join(dir, 'sdk', 'lib'));
+    writeFileSync(join(dir, 'sdk', 'lib', 'gcloud.py'), '');
+    writeFileSync(join(dir, 'sdk', 'bin', 'gcloud'), script('/elsewhere'), { mode: 0o755 });
+    mkdirSync(join(dir, 'bin'));
+    symlinkSync(join(dir, 'sdk', 'bin', 'gcloud'), join(dir, 'bin', 'gcloud'));
+    expect(gcloudSdkRoot({ PATH: `${join(dir, 'empty')}:${join(dir, 'bin')}` })).toBe(
+      realpathSync(join(dir, 'sdk')),
+    );
+    expect(existsSync(ran)).toBe(false);
+    // A gcloud outside an SDK (a snap's wrapper) is asked where its SDK is.
+    mkdirSync(join(dir, 'wrapper'));
+    writeFileSync(join(dir, 'wrapper', 'gcloud'), script('/snap/google-cloud-cli/current'), { mode: 0o755 });
+    expect(gcloudSdkRoot({ PATH: join(dir, 'wrapper') })).toBe('/snap/google-cloud-cli/current');
+    expect(existsSync(ran)).toBe(true);
+    expect(gcloudSdkRoot({ PATH: join(dir, 'empty') })).toBeUndefined();
   });
 
   it('takes the preferred port when free and another when it is taken', async () => {

@@ -67,7 +67,8 @@ describe('deciding a phase when its last completions arrive together', () => {
 });
 
 describe('outbox', () => {
-  async function outboxWith(store: MemoryStore) {
+  /** An entry decided by message `sender` (null: written before entries named their sender). */
+  async function outboxWith(store: MemoryStore, sender: string | null = 'm1') {
     await store.transaction((tx) => {
       addToOutbox(tx, {
         id: 'd1--p',
@@ -79,6 +80,7 @@ describe('outbox', () => {
         status: 'pending',
         createdAt: '2026-01-01T00:00:00.000Z',
         sentAt: null,
+        ...(sender ? { sender } : {}),
       });
       return Promise.resolve();
     });
@@ -106,5 +108,14 @@ describe('outbox', () => {
     expect(await flushOutbox(store, publisher, 'd1', now, 'm2')).toBe(0);
     expect(await flushOutbox(store, publisher, 'd1', now, 'm1')).toBe(1);
     expect(publisher.on('phase-beta')).toHaveLength(1);
+  });
+
+  it('an entry written before entries named their sender is sent by whichever message flushes it', async () => {
+    const store = new MemoryStore();
+    const publisher = new MemoryPublisher();
+    await outboxWith(store, null);
+    expect(await flushOutbox(store, publisher, 'd1', now, 'm2')).toBe(1);
+    expect(publisher.on('phase-beta')).toHaveLength(1);
+    expect(await store.get(COLLECTIONS.outbox, 'd1--p')).toMatchObject({ status: 'sent' });
   });
 });

@@ -72,10 +72,17 @@ describe('orchestrator', () => {
     // Run the phase; the last completion's handling crashes after deciding.
     await expect(w.pump()).rejects.toThrow(Crash);
     expect(requestsOn(w, 'beta')).toHaveLength(0);
-    expect(w.store.docs(COLLECTIONS.outbox).filter((o) => o.status === 'pending')).toHaveLength(1);
-    // Pub/Sub redelivers the unacked completion: the pending trigger is sent.
-    const last = completions().at(-1)!;
-    await w.orchestrator.onProcessorOutcome(pubsubEvent(last.message, { messageId: last.messageId }));
+    const pending = w.store.docs(COLLECTIONS.outbox).filter((o) => o.status === 'pending');
+    expect(pending).toHaveLength(1);
+    // The decision named the message that decided it as the trigger's sender: a duplicate of the
+    // other completion sends nothing, and Pub/Sub's redelivery of the unacked one sends it.
+    const crashed = completions().find((c) => c.messageId === pending[0]!.sender)!;
+    const other = completions().find((c) => c !== crashed)!;
+    await w.orchestrator.onProcessorOutcome(
+      pubsubEvent(other.message, { messageId: `${other.messageId}-dup` }),
+    );
+    expect(requestsOn(w, 'beta')).toHaveLength(0);
+    await w.orchestrator.onProcessorOutcome(pubsubEvent(crashed.message, { messageId: crashed.messageId }));
     expect(requestsOn(w, 'beta')).toHaveLength(1);
   });
 

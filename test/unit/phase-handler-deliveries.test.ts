@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
-import type { Processor } from '../../shared/runtime/processor.ts';
 import { ProcessorCompletedSchema, TOPICS } from '../../shared/messages/messages.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { makeProcessorRequest, pubsubEvent } from '../support/factories.ts';
-import { executions, setup } from '../support/phase-handler-setup.ts';
+import { executions, failCompletionCommitOnce, setup } from '../support/phase-handler-setup.ts';
 
 describe('phase handler', () => {
   it('runs the processor, verifies its writes, records events and publishes the completion', async () => {
@@ -66,25 +65,22 @@ describe('phase handler', () => {
     expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
   });
 
-  it('treats a write that did not land as transient: completion is never published without the data', async () => {
-    const lying: Processor = {
-      async run(ctx) {
-        await ctx.write('widgets', [{ id: 'w1', data: { partition: ctx.request.partition } }]);
-        await ctx.write('executions', []);
-        return {};
-      },
-    };
-    const { store, publisher, handler } = setup({ processors: { widgets: lying } });
-    const original = store.transaction.bind(store);
-    // The commit "succeeds" but only the bookkeeping lands: the domain write is lost.
-    store.transaction = (fn) =>
-      original((tx) =>
-        fn({ get: tx.get, set: (c, id, d, o) => (c === 'widgets' ? undefined : tx.set(c, id, d, o)) }),
-      );
-    await expect(
-      handler(pubsubEvent(makeProcessorRequest({ phase: 'alpha', processor: 'widgets' }))),
-    ).rejects.toThrow(/write not verified: widgets has 0 of the 1/);
-    expect(publisher.published).toHaveLength(0);
+  it('commits the data with its completion record: a commit that fails leaves neither and publishes nothing', async () => {
+    const { store, publisher, handler } = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    const commit = failCompletionCommitOnce(store);
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/did not land/);
+    expect(commit.failed()).toBe(true);
+    // No data without its record, so no crash between the two can leave one without the other.
+    expect(store.docs('widgets')).toEqual([]);
+    expect(executions(store)).toBe(0);
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'failed_transient',
+    });
+    expect(publisher.on(TOPICS.processorCompletions)).toEqual([]);
+    await handler(pubsubEvent(request));
+    expect(store.docs('widgets')).toHaveLength(3);
+    expect(publisher.on(TOPICS.processorCompletions)).toHaveLength(1);
   });
 
   it('redelivers, rather than runs twice, while another delivery holds the lease; runs after the lease expires', async () => {
@@ -117,19 +113,11 @@ describe('phase handler', () => {
   it('publishes no completion whose record failed: a re-run that fails cannot contradict one already counted', async () => {
     const { store, publisher, clock, handler } = setup();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
-    const original = store.writeBatch.bind(store);
-    // The batch that records the completion fails once (the process dies, Firestore refuses it).
-    let failed = false;
-    store.writeBatch = (writes) => {
-      if (!failed && writes.some((w) => w.collection === COLLECTIONS.processorRuns)) {
-        failed = true;
-        return Promise.reject(new Error('UNAVAILABLE: the completion record did not commit'));
-      }
-      return original(writes);
-    };
-    await expect(handler(pubsubEvent(request))).rejects.toThrow(/did not commit/);
+    // The commit that records the completion fails once (the process dies, Firestore refuses it).
+    failCompletionCommitOnce(store);
+    await expect(handler(pubsubEvent(request))).rejects.toThrow(/did not land/);
     expect(publisher.on(TOPICS.processorCompletions)).toEqual([]);
-    // The attempt still holds its lease (as a crashed process would): the redelivery runs after it.
+    // A process that died there would still hold the lease: the redelivery runs after it.
     clock.advance(testDefinition.phases[0]!.function.timeoutSeconds * 1000 + 1);
     await handler(pubsubEvent(request));
     expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({

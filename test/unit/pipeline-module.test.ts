@@ -12,7 +12,7 @@ import {
   talksToStack,
   writeStackFile,
 } from '../../scripts/lib/connection.ts';
-import { checkPartitionOptions } from '../../scripts/cli/queue-commands.ts';
+import { checkPartitionOptions } from '../../scripts/cli/option-parsers.ts';
 import type { CliContext } from '../../scripts/cli/context.ts';
 import { memoryPipeline } from '../../shared/testing/index.ts';
 import { COLLECTIONS, TransientError, type PipelineFunctions } from '../../shared/index.ts';

@@ -9,7 +9,8 @@ import { identifyCaller, rightRefusal, type VerifyIdToken } from './caller.ts';
 import { badPath, decodedSegment, json, type DashboardRequest, type DashboardResponse } from './http.ts';
 import { DASHBOARD_PAGE } from './page.ts';
 import { handleQueueAction } from './queue-action.ts';
-import { dashboardState, runTimeline } from './state.ts';
+import { controlDlqState, dashboardState, runTimeline } from './state.ts';
+import { dashboardVersion } from './state-version.ts';
 import { tokenLanding } from './token-cookie.ts';
 
 export interface DashboardDeps {
@@ -65,14 +66,22 @@ export function createDashboard(deps: DashboardDeps) {
       };
     }
     if (req.method === 'GET' && req.path === '/api/state') {
-      return json(
-        200,
-        await dashboardState(deps.store, deps.definition, {
-          partition: req.query.partition || undefined,
-          now: deps.clock.now(),
-          controlDlq: controlDlq,
-        }),
-      );
+      // The version is read first: a change while the state is read makes the next poll read it again.
+      const version = await dashboardVersion(deps.store);
+      const now = deps.clock.now();
+      if (req.query.since && req.query.since === version)
+        return json(200, {
+          unchanged: true,
+          version,
+          generatedAt: now.toISOString(),
+          controlDlq: await controlDlqState(controlDlq),
+        });
+      const state = await dashboardState(deps.store, deps.definition, {
+        partition: req.query.partition || undefined,
+        now,
+        controlDlq,
+      });
+      return json(200, { ...state, version });
     }
     const run = /^\/api\/runs\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && run) {

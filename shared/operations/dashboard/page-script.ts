@@ -1,11 +1,20 @@
+import { FULL_STATE_EVERY_MS } from './state-version.ts';
+
 /**
- * The dashboard page's script, plain browser JavaScript: it polls /api/state every 1.5 s and
- * re-renders the runs, the queue and the selected run's timeline in place. `__CAN_ACT__` is
- * replaced by `true` or `false` when the page is served: whether to offer the queue actions.
+ * The dashboard page's script, plain browser JavaScript: it polls /api/state every 1.5 s while the tab
+ * is visible and re-renders the runs, the queue and the selected run's timeline in place. While a run
+ * it shows is RUNNING it reads the whole state each time (live progress); otherwise it sends the version
+ * of what it shows, the server answers `unchanged` after three reads, and only a change (or
+ * FULL_STATE_EVERY_MS without one, or a click) reads and renders it all again. `__CAN_ACT__` is replaced
+ * by `true` or `false` when the page is served: whether to offer the queue actions.
  */
 export const DASHBOARD_SCRIPT = `
 const canAct = __CAN_ACT__;
+const FULL_STATE_EVERY_MS = ${FULL_STATE_EVERY_MS};
 let selected = null;
+let version = null;
+let fullAt = 0;
+let live = true;
 const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]);
 
@@ -40,7 +49,7 @@ const ACTIONS =
   '<button data-do="resolve">resolve</button>' +
   '<button data-do="discard">discard</button>';
 
-function renderQueue(queue) {
+function renderQueue(queue, open) {
   const rows = queue.map((e) =>
     '<tr data-entry="' + esc(e.requestId) + '">' +
     '<td class="muted">' + esc(e.requestId) + '</td>' +
@@ -54,6 +63,8 @@ function renderQueue(queue) {
     '<td>' + (canAct ? ACTIONS : '') + '</td></tr>');
   document.querySelector('#queue tbody').innerHTML =
     rows.join('') || '<tr><td colspan="8" class="muted">the queue is empty</td></tr>';
+  document.getElementById('queue-count').textContent =
+    open > queue.length ? 'showing the oldest ' + queue.length + ' of ' + open + ' open' : '';
 }
 
 const TIMELINE_HEAD =
@@ -90,15 +101,25 @@ function heldNotice(held) {
   return held.count > 0 ? 'control-dlq: ' + held.message : '';
 }
 
-async function refresh() {
+// force: a click or a new filter reads the whole state now; a poll first asks whether anything changed.
+async function refresh(force) {
+  if (document.hidden && !force) return;
   try {
+    const params = new URLSearchParams();
     const partition = document.getElementById('partition').value.trim();
-    const query = partition ? '?partition=' + encodeURIComponent(partition) : '';
-    const state = await getJson('/api/state' + query);
+    if (partition) params.set('partition', partition);
+    if (!force && !live && version && Date.now() - fullAt < FULL_STATE_EVERY_MS) params.set('since', version);
+    const query = params.toString();
+    const state = await getJson('/api/state' + (query ? '?' + query : ''));
     document.getElementById('controldlq').textContent = heldNotice(state.controlDlq);
-    renderRuns(state.runs);
-    renderQueue(state.queue);
-    await renderTimeline();
+    if (!state.unchanged) {
+      version = state.version;
+      fullAt = Date.now();
+      live = state.runs.some((r) => r.status === 'RUNNING');
+      renderRuns(state.runs);
+      renderQueue(state.queue, state.queueOpen);
+      await renderTimeline();
+    }
     document.getElementById('updated').textContent = new Date(state.generatedAt).toLocaleTimeString();
   } catch (e) {
     document.getElementById('updated').textContent = 'error: ' + e.message;
@@ -109,7 +130,7 @@ document.getElementById('runs').addEventListener('click', (ev) => {
   const row = ev.target.closest('tr[data-run]');
   if (row) {
     selected = row.dataset.run;
-    refresh();
+    refresh(true);
   }
 });
 
@@ -131,10 +152,11 @@ document.getElementById('queue').addEventListener('click', async (ev) => {
   } catch (e) {
     alert(e.message);
   }
-  refresh();
+  refresh(true);
 });
 
-document.getElementById('partition').addEventListener('change', refresh);
-refresh();
-setInterval(refresh, 1500);
+document.getElementById('partition').addEventListener('change', () => refresh(true));
+document.addEventListener('visibilitychange', () => refresh(false));
+refresh(true);
+setInterval(() => refresh(false), 1500);
 `;

@@ -27,6 +27,7 @@ updated <span id="updated">…</span> ·
 </table>
 <div id="timeline"></div>
 <h2>Failed-processor queue</h2>
+<div id="queue-count" class="muted"></div>
 <table id="queue">
 <thead><tr>
 <th>entry</th><th>partition</th><th>phase / processor</th><th>status</th>

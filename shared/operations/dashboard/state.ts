@@ -1,10 +1,16 @@
 import type { LoadedDefinition } from '../../definition/load.ts';
 import type { DocumentStore } from '../../ports/store.ts';
 import { COLLECTIONS } from '../../runtime/collections.ts';
+import { completedProcessors } from '../../orchestration/phase-completions.ts';
 import { type RunDoc, parseRuns, readRun } from '../../orchestration/run-doc.ts';
-import { actionNeeded, OPEN_STATUSES } from '../../recovery/queue-policy.ts';
+import { actionNeeded } from '../../recovery/queue-policy.ts';
 import { type QueueEntry, parseEntries } from '../../recovery/queue-entry.ts';
 import { describeHeld, type HeldMessages, type PeekHeld } from '../../ports/held-messages.ts';
+import { countOpenEntries, oldestOpenEntriesQuery } from '../open-entries.ts';
+
+/** The runs the page lists, newest first, and the open queue entries it shows, oldest first. */
+export const DASHBOARD_RUNS = 50;
+export const DASHBOARD_QUEUE_ENTRIES = 200;
 
 export interface RunSummary {
   runId: string;
@@ -22,6 +28,8 @@ export interface DashboardState {
   runs: RunSummary[];
   /** What control-dlq holds; null when not checked here, `error` when the peek failed. */
   controlDlq: (HeldMessages & { message: string }) | { error: string } | null;
+  /** How many queue entries are open: `queue` shows the oldest DASHBOARD_QUEUE_ENTRIES of them. */
+  queueOpen: number;
   queue: (Pick<
     QueueEntry,
     | 'requestId'
@@ -37,7 +45,7 @@ export interface DashboardState {
   > & { action: string })[];
 }
 
-/** Phase progress: stored at each decision; counted from completions while a phase runs. */
+/** Phase progress: stored at each decision; read from the phase's completions while it runs. */
 async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary> {
   const phases = await Promise.all(
     run.phaseOrder.map(async (id) => {
@@ -45,10 +53,7 @@ async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary>
       const expected = state?.expected.length ?? 0;
       const done =
         state?.status === 'RUNNING' || state?.status === 'GATE_FAILED'
-          ? await store.countWhere(COLLECTIONS.runCompletions, [
-              { field: 'runId', op: '==', value: run.runId },
-              { field: 'phase', op: '==', value: id },
-            ])
+          ? (await completedProcessors(store, run.runId, id)).length
           : (state?.done ?? 0);
       return { id, status: state?.status ?? 'PENDING', done: Math.min(done, expected), expected };
     }),
@@ -65,7 +70,7 @@ async function summarise(store: DocumentStore, run: RunDoc): Promise<RunSummary>
   };
 }
 
-async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardState['controlDlq']> {
+export async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardState['controlDlq']> {
   if (!peek) return null;
   try {
     const held = await peek();
@@ -75,44 +80,46 @@ async function controlDlqState(peek: PeekHeld | undefined): Promise<DashboardSta
   }
 }
 
+/**
+ * What the page shows, read through bounded, indexed queries whatever the history holds: the newest
+ * runs (of one partition: index partition, createdAt desc), their running phases' completion counts,
+ * the oldest open queue entries (index status, firstFailedAt) and how many are open.
+ */
 export async function dashboardState(
   store: DocumentStore,
   _definition: LoadedDefinition,
   options: { partition?: string; limit?: number; now: Date; controlDlq?: PeekHeld },
 ): Promise<DashboardState> {
-  const runDocs = options.partition
-    ? await store.query(COLLECTIONS.runs, {
-        filters: [{ field: 'partition', op: '==', value: options.partition }],
-      })
-    : await store.query(COLLECTIONS.runs, {
-        orderBy: { field: 'createdAt', direction: 'desc' },
-        limit: options.limit ?? 50,
-      });
+  const [runDocs, entryDocs, queueOpen] = await Promise.all([
+    store.query(COLLECTIONS.runs, {
+      filters: options.partition ? [{ field: 'partition', op: '==', value: options.partition }] : [],
+      orderBy: { field: 'createdAt', direction: 'desc' },
+      limit: options.limit ?? DASHBOARD_RUNS,
+    }),
+    store.query(COLLECTIONS.queue, oldestOpenEntriesQuery(DASHBOARD_QUEUE_ENTRIES)),
+    countOpenEntries(store),
+  ]);
   const runs = await Promise.all(parseRuns(runDocs).map((run) => summarise(store, run)));
   runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const queue = parseEntries(
-    await store.query(COLLECTIONS.queue, { filters: [{ field: 'status', op: 'in', value: OPEN_STATUSES }] }),
-  )
-    .sort((a, b) => String(a.firstFailedAt).localeCompare(String(b.firstFailedAt)))
-    .slice(0, 200)
-    .map((e) => ({
-      requestId: e.requestId,
-      status: e.status,
-      errorType: e.errorType,
-      lastError: e.lastError,
-      runId: e.runId,
-      partition: e.partition,
-      phase: e.phase,
-      processor: e.processor,
-      retryCount: e.retryCount,
-      nextRetryAt: e.nextRetryAt,
-      action: actionNeeded(e.status, e.errorReason, e.awaitingGate),
-    }));
+  const queue = parseEntries(entryDocs).map((e) => ({
+    requestId: e.requestId,
+    status: e.status,
+    errorType: e.errorType,
+    lastError: e.lastError,
+    runId: e.runId,
+    partition: e.partition,
+    phase: e.phase,
+    processor: e.processor,
+    retryCount: e.retryCount,
+    nextRetryAt: e.nextRetryAt,
+    action: actionNeeded(e.status, e.errorReason, e.awaitingGate),
+  }));
   return {
     generatedAt: options.now.toISOString(),
     runs,
     controlDlq: await controlDlqState(options.controlDlq),
     queue,
+    queueOpen,
   };
 }
 

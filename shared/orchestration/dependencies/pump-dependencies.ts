@@ -18,20 +18,21 @@ export interface PumpResult {
 /** One pass: settle what finished, start what has a slot, resume what has everything it waited for. */
 export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult> {
   const result: PumpResult = { started: [], done: [], failed: [], resumed: [] };
-  // Read in one query (a failed one is done once its partition succeeds after all: a retry, a person).
-  const open = (
-    await deps.store.query(COLLECTIONS.dependencies, {
+  // Read in one query (a failed one is done once its partition succeeds after all: a retry, a person),
+  // beside the waiting entries: the two are independent.
+  const [openDocs, waitingDocs] = await Promise.all([
+    deps.store.query(COLLECTIONS.dependencies, {
       filters: [{ field: 'status', op: 'in', value: ['started', 'queued', 'failed'] }],
-    })
-  ).flatMap((d) => parseDependency(d.id, d.data) ?? []);
-  const waitingEntries = parseEntries(
-    await deps.store.query(COLLECTIONS.queue, {
+    }),
+    deps.store.query(COLLECTIONS.queue, {
       filters: [
         { field: 'status', op: '==', value: 'waiting' },
         { field: 'errorReason', op: '==', value: 'earlier_partitions_missing' },
       ],
     }),
-  );
+  ]);
+  const open = openDocs.flatMap((d) => parseDependency(d.id, d.data) ?? []);
+  const waitingEntries = parseEntries(waitingDocs);
   const waitingRuns = new Set(waitingEntries.map((e) => e.runId));
   const { active, queued } = await reviewOpenDependencies(deps, open, waitingRuns, result);
   queued.sort((a, b) => deps.definition.scheme.compare(a.partition, b.partition));

@@ -1,6 +1,6 @@
 import type { ApiHandler } from './api-state.ts';
 
-/** The database and its composite indexes. */
+/** The database, its composite indexes and its TTL policies. */
 export const firestore: ApiHandler = ({ create, nextOperation }, { method, resource, query, body }) => {
   if (method === 'POST' && /^projects\/[^/]+\/databases$/.test(resource)) {
     const name = `${resource}/${query.get('databaseId') ?? '(default)'}`;
@@ -21,6 +21,18 @@ export const firestore: ApiHandler = ({ create, nextOperation }, { method, resou
       }),
       'index already exists',
     );
+  }
+  // A TTL policy: `fields ttls update` PATCHes the field's ttlConfig; with --async gcloud takes the
+  // operation and does not wait (enabling one takes minutes on a real project).
+  if (method === 'PATCH' && /\/collectionGroups\/[^/]+\/fields\/[^/]+$/.test(resource)) {
+    return {
+      code: 200,
+      body: {
+        name: `${resource.split('/collectionGroups')[0]}/operations/ttl-${nextOperation()}`,
+        done: false,
+        metadata: { field: resource, ttlConfigDelta: { changeType: 'ADD' } },
+      },
+    };
   }
   return undefined;
 };

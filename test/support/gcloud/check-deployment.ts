@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { functionUrl } from '../../../infra/deploy/target.ts';
+import { EXPIRES_AT, TTL_COLLECTIONS } from '../../../shared/store/retention.ts';
 import type { CommandResult } from '../../../scripts/lib/deploy-runner.ts';
 import { NUMBER, plan, PROJECT, PUSH_SA, target } from './deploy-target.ts';
 import type { GoogleApis, RecordedRequest } from './google-apis.ts';
@@ -112,6 +113,18 @@ export function checkDeployment({ apis, commands }: Deployed, world: 'empty' | '
     const planned = plan.schedules.find((j) => body.name.endsWith(`/${j.name}`))!;
     expect(body.pubsubTarget.topicName).toBe(`projects/${PROJECT}/topics/${planned.topic}`);
     expect(JSON.parse(Buffer.from(body.pubsubTarget.data, 'base64').toString('utf8'))).toEqual(planned.body);
+  }
+
+  // A TTL policy on expiresAt for each bookkeeping collection: what gcloud sends Firestore.
+  const ttls = apis.requests.filter((r) => r.api === 'firestore' && r.method === 'PATCH' && r.status === 200);
+  expect(ttls.map((r) => r.path).sort()).toEqual(
+    TTL_COLLECTIONS.map(
+      (c) => `/v1/projects/${PROJECT}/databases/(default)/collectionGroups/${c}/fields/${EXPIRES_AT}`,
+    ).sort(),
+  );
+  for (const ttl of ttls) {
+    expect(ttl.query.get('updateMask')).toBe('ttlConfig');
+    expect(ttl.body).toMatchObject({ ttlConfig: {} });
   }
 
   // Each function deployed private with the auth deploy sets; its invokers added on Cloud Run.

@@ -40,6 +40,8 @@ export function crashingStore(memory: MemoryStore) {
     query: (c, o) => memory.query(c, o),
     set: async (c, id, d, o) => (maybeCrash(), memory.set(c, id, d, o)),
     create: async (c, id, d) => (maybeCrash(), memory.create(c, id, d)),
+    createWith: async (doc, alongside) => (maybeCrash(), memory.createWith(doc, alongside)),
+    update: async (c, id, f) => (maybeCrash(), memory.update(c, id, f)),
     writeBatch: async (w) => (maybeCrash(), memory.writeBatch(w)),
     transaction: async (fn) => (maybeCrash(), memory.transaction(fn)),
   };

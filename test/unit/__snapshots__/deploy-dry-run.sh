@@ -166,6 +166,14 @@ run_step gcloud firestore indexes composite create --collection-group=failed_pro
 run_step gcloud firestore indexes composite create --collection-group=outbox --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=createdAt,order=ascending --async --project=demo-project --quiet
 run_step gcloud firestore indexes composite create --collection-group=runs --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=updatedAt,order=ascending --async --project=demo-project --quiet
 run_step gcloud firestore indexes composite create --collection-group=run_phases --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=startedAt,order=ascending --async --project=demo-project --quiet
+run_step gcloud firestore indexes composite create --collection-group=failed_processor_queue --query-scope=COLLECTION --field-config=field-path=status,order=ascending --field-config=field-path=firstFailedAt,order=ascending --async --project=demo-project --quiet
+run_step gcloud firestore indexes composite create --collection-group=runs --query-scope=COLLECTION --field-config=field-path=partition,order=ascending --field-config=field-path=createdAt,order=descending --async --project=demo-project --quiet
+
+# --- firestore ttl
+gcloud firestore fields ttls update expiresAt --collection-group=pipeline_events --enable-ttl --async --project=demo-project --quiet
+gcloud firestore fields ttls update expiresAt --collection-group=processor_runs --enable-ttl --async --project=demo-project --quiet
+gcloud firestore fields ttls update expiresAt --collection-group=decision_claims --enable-ttl --async --project=demo-project --quiet
+gcloud firestore fields ttls update expiresAt --collection-group=outbox --enable-ttl --async --project=demo-project --quiet
 
 # --- scheduler
 run_step gcloud scheduler jobs create pubsub phasegate-run --location=europe-west1 '--schedule=0 10 * * *' --time-zone=America/New_York --topic=projects/demo-project/topics/run-requests '--message-body={"relative":-1,"timeZone":"America/New_York","triggerSource":"scheduled","requestedBy":"cloud-scheduler"}' --project=demo-project --quiet \
