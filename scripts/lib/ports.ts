@@ -1,4 +1,5 @@
-import { connect, createServer } from 'node:net';
+import { acceptsConnections } from '../../shared/adapters/warm-start.ts';
+import { createServer } from 'node:net';
 import { describeExit, type ManagedProcess, type ProcessExit } from './processes.ts';
 
 /** True when nothing listens on host:port (we can bind it). */
@@ -37,19 +38,7 @@ export async function preferredOrFreePort(
  * microseconds; a failed fetch costs milliseconds of CPU, which thirteen processes polled ten
  * times a second while a busy machine starts them made a good part of `npm start`'s own CPU.
  */
-function accepts(url: URL): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: url.hostname, port: Number(url.port || 80) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
+const accepts = (url: URL): Promise<boolean> => acceptsConnections(url.hostname, Number(url.port || 80));
 
 /** How long a process that is alive may take to answer: generous, because a busy machine is slow, not broken. */
 export const START_LIMIT_MS = 5 * 60_000;

@@ -13,7 +13,8 @@ export const warmsAtStart = (env: NodeJS.ProcessEnv): boolean => env.PHASEGATE_W
 
 const POLL_MS = 100;
 
-function accepts(host: string, port: number): Promise<boolean> {
+/** Whether something accepts TCP connections at `host:port` now (a refused connect costs microseconds). */
+export function acceptsConnections(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     socket.once('connect', () => {
@@ -43,7 +44,7 @@ export async function emulatorsAccepting(env: NodeJS.ProcessEnv, limitMs = 300_0
     hosts.map(async (hostPort) => {
       const { hostname, port } = new URL(`http://${hostPort}`);
       const host = hostname.replace(/^\[(.*)\]$/, '$1');
-      while (!(await accepts(host, Number(port || 80))) && Date.now() < deadline)
+      while (!(await acceptsConnections(host, Number(port || 80))) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, POLL_MS));
     }),
   );
