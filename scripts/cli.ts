@@ -13,6 +13,7 @@ import { readStackFile, StackFileError, talksToStack } from './lib/connection.ts
 import { publishRunAndWait, summaryLine } from './lib/watch-run.ts';
 import type { CliContext } from './cli/context.ts';
 import { UsageError } from './cli/usage-error.ts';
+import { registerControlCommands } from './cli/control-commands.ts';
 import { registerQueueCommands } from './cli/queue-commands.ts';
 import { checkPartitionOptions, parsePartition } from './cli/option-parsers.ts';
 import { registerStatusCommands } from './cli/status-commands.ts';
@@ -195,6 +196,7 @@ program
   });
 
 registerQueueCommands(program, context);
+registerControlCommands(program, context);
 registerStatusCommands(program, context);
 registerHealthCommand(program, context);
 registerRangeCommands(program, context);

@@ -1,4 +1,4 @@
-import { unsentOutboxQuery } from '../../shared/operations/reconciler.ts';
+import { unsentOutboxQuery } from '../../shared/orchestration/outbox.ts';
 import { dueEntriesQuery } from '../../shared/recovery/auto-retry.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { compositeIndexFor, type FirestoreIndex } from '../../shared/store/indexes.ts';

@@ -11,6 +11,9 @@ import { startReferenceStack } from './reference-stack.ts';
 import type { Result } from './report.ts';
 import { percentile, ratio, timed } from './stats.ts';
 
+/** One date's p50 at most this many times the limit pipeline's (issue 17). */
+const ONE_DATE_TARGET = 1.3;
+
 /**
  * Where a date's time goes, from its event log: dispatch (previous gate or run start to the
  * phase's first processor start), processing (first start to last completion), and fan-in
@@ -82,12 +85,16 @@ export async function endToEnd(
   const base = await latencies(season, (d) => limit.runDate(d)).finally(() => limit.stop());
   const figures = { ...latencyFigures(ours), ...where };
   const baseFigures = latencyFigures(base);
+  const r = ratio(figures.p50Ms, baseFigures.p50Ms);
   return {
     id: 1,
     name: 'one game date, request to SUCCESS',
     figures,
     baseline: { name: 'limit pipeline (no-op functions, same topology)', figures: baseFigures },
-    ratio: ratio(figures.p50Ms, baseFigures.p50Ms),
+    ratio: r,
     headline: 'p50 latency',
+    // Issue 17's target.
+    target: `at most ${ONE_DATE_TARGET}x`,
+    met: r <= ONE_DATE_TARGET,
   };
 }

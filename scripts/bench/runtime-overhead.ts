@@ -19,6 +19,9 @@ import { OVERHEAD } from './overhead-names.ts';
 import type { Result } from './report.ts';
 import { percentile, ratio, timed, waitFor } from './stats.ts';
 
+/** A burst through the runtime at most this many times slower than through a bare handler (issue 17). */
+const THROUGHPUT_TARGET = 2;
+
 function processorRequest(partition: string): ProcessorRequest {
   const runId = `bench-${randomUUID().slice(0, 12)}`;
   return {
@@ -159,15 +162,16 @@ export async function runtimeOverhead(ctx: BenchContext, emulators: Emulators): 
     return {
       id: 3,
       name: 'runtime overhead: one processor (10 documents) behind the phase runtime',
-      figures: { ...figures, throughputRatio },
+      figures: { ...figures, latencyRatio },
       baseline: {
         name: 'the same processor in a bare functions-framework handler, same push path',
         figures: baseFigures,
       },
-      ratio: latencyRatio,
-      headline: 'p50 latency (throughput ratio in figures)',
-      target: 'at most 1.2x',
-      met: latencyRatio <= 1.2 && throughputRatio <= 1.2,
+      ratio: throughputRatio,
+      headline: 'throughput of a burst, bare / runtime (p50 latency ratio in figures)',
+      // Issue 17's target.
+      target: `at most ${THROUGHPUT_TARGET}x`,
+      met: throughputRatio <= THROUGHPUT_TARGET,
     };
   } finally {
     await overhead.stop();

@@ -86,7 +86,7 @@ export const processors: ProcessorRegistry<typeof definitionInput> = {
         id: \`\${partition}_\${sensor}\`,
         data: { partition, sensor, value: readingOf(partition, sensor) },
       }));
-      // Stamped with the run, written in batches and read back before the completion is published.
+      // Stamped with the run and committed with the completion record, before the completion is published.
       await ctx.write('readings', docs);
       return { metrics: { readings: docs.length } };
     },

@@ -85,14 +85,22 @@ export class FunctionsStartError extends Error {
 
 /**
  * Starts several functions at once, all or nothing: every process is tracked from the moment it
- * is spawned, and the first that fails to come up stops them all, those still starting included.
+ * is spawned, and the first that fails to come up stops them all, those still starting included;
+ * so does `stopWhenRejected` rejecting while they start (what they need failed), after which it
+ * returns the functions that came up before (the caller, which knows why, stops them).
  */
-export async function startFunctions(specs: readonly FunctionProcessSpec[]): Promise<RunningFunction[]> {
+export async function startFunctions(
+  specs: readonly FunctionProcessSpec[],
+  options: { stopWhenRejected?: Promise<unknown> } = {},
+): Promise<RunningFunction[]> {
   const spawns = await Promise.allSettled(specs.map((spec) => spawnFunction(spec)));
   const spawned = spawns.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failures = spawns.flatMap((r) => (r.status === 'rejected' ? [message(r.reason)] : []));
   let stopping: Promise<unknown> | undefined;
   const stopAll = () => (stopping ??= Promise.all(spawned.map((f) => f.process.stop())));
+  // What the functions need failed (an emulator) while they start: stop them now rather than wait for all.
+  let settled = false;
+  options.stopWhenRejected?.catch(() => void (settled || stopAll()));
   if (failures.length > 0) await stopAll();
   const running = await Promise.all(
     spawned.map((f) =>
@@ -104,6 +112,7 @@ export async function startFunctions(specs: readonly FunctionProcessSpec[]): Pro
       }),
     ),
   );
+  settled = true;
   if (failures.length > 0) throw new FunctionsStartError(failures);
   return running.filter((f): f is RunningFunction => f !== undefined);
 }

@@ -68,7 +68,10 @@ function prune(dir: string, current: string): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (!entry.isFile() || path === current) continue;
-    const age = now - statSync(path).mtimeMs;
+    // Another start may rename or prune the same file meanwhile: gone is fine.
+    const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+    if (mtimeMs === undefined) continue;
+    const age = now - mtimeMs;
     const unfinished = entry.name.startsWith('.');
     if ((unfinished && age > ABANDONED_MS) || (!unfinished && age > UNUSED_MS)) rmSync(path, { force: true });
   }

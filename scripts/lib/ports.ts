@@ -38,7 +38,11 @@ export async function preferredOrFreePort(
  * microseconds; a failed fetch costs milliseconds of CPU, which thirteen processes polled ten
  * times a second while a busy machine starts them made a good part of `npm start`'s own CPU.
  */
-const accepts = (url: URL): Promise<boolean> => acceptsConnections(url.hostname, Number(url.port || 80));
+const accepts = (url: URL): Promise<boolean> =>
+  acceptsConnections(
+    url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+  );
 
 /** How long a process that is alive may take to answer: generous, because a busy machine is slow, not broken. */
 export const START_LIMIT_MS = 5 * 60_000;

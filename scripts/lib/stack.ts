@@ -159,7 +159,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
   };
   const [functionsUp, emulatorsUp] = await Promise.allSettled([
-    startFunctions(plan.functions.map((f) => specFor(f.name))),
+    startFunctions(
+      plan.functions.map((f) => specFor(f.name)),
+      { stopWhenRejected: options.emulators.ready },
+    ),
     options.emulators.ready,
   ]);
   if (functionsUp.status === 'rejected' || emulatorsUp.status === 'rejected') {

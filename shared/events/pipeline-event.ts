@@ -66,6 +66,7 @@ export const QUEUE_TRANSITION_TYPES = [
   'queue_requeued',
   'queue_retargeted',
   'queue_superseded',
+  'queue_cancelled',
   'retry_started',
   'retry_completed',
   'gate_failed_again',
@@ -87,6 +88,16 @@ export const PipelineEventSchema = z.discriminatedUnion('type', [
   event('run_rejected', { message: z.string() }),
   event('run_superseded', { currentRunId: z.string(), message: z.string() }),
   event('superseded', { currentRunId: z.string(), message: z.string() }),
+  // An operator's pause and resume (operations/pause.ts), and what a pause holds.
+  event('pipeline_paused', { by: z.string(), note: z.string(), message: z.string() }),
+  event('pipeline_resumed', {
+    by: z.string(),
+    note: z.string(),
+    released: z.object({ runRequests: z.number(), triggers: z.number() }),
+    message: z.string(),
+  }),
+  event('run_request_held', { heldId: z.string(), message: z.string() }),
+  event('run_cancelled', { by: z.string(), note: z.string(), message: z.string() }),
   // Gates and what the reconciler finds.
   event('gate_passed', {
     checks: z.array(GateCheckSchema),

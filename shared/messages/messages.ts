@@ -79,7 +79,7 @@ export const ProcessorRequestSchema = z
   .strict();
 export type ProcessorRequest = z.infer<typeof ProcessorRequestSchema>;
 
-/** Published to `processor-completions` after the processor's writes were verified. */
+/** Published to `processor-completions` after the processor's writes committed with its completion record. */
 export const ProcessorCompletedSchema = z
   .object({
     runId: RunIdSchema,
@@ -93,7 +93,7 @@ export const ProcessorCompletedSchema = z
     traceparent: TraceparentSchema,
     completedAt: z.iso.datetime(),
     durationMs: z.number().int().nonnegative(),
-    /** Documents written per collection, as verified by read-back. */
+    /** Documents written per collection (distinct ids), as committed. */
     records: z.record(z.string(), z.number().int().nonnegative()),
     /** Processor-specific counters (rows read, rejected, duplicates...). */
     metrics: z.record(z.string(), z.number()),

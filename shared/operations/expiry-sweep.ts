@@ -34,7 +34,7 @@ export async function sweepExpired(
     const due = await store.query(collection, expiredQuery(now, limit));
     if (due.length === 0) continue;
     const deleted = await store.transaction(async (tx) => {
-      const current = await Promise.all(due.map((d) => tx.get(collection, d.id)));
+      const current = await tx.getAll(due.map((d) => ({ collection, id: d.id })));
       const still = due.filter((_, i) => expired(current[i]));
       for (const d of still) tx.delete(collection, d.id);
       return still.length;

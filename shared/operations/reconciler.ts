@@ -4,9 +4,11 @@ import type { LoadedDefinition } from '../definition/load.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
-import type { DocumentStore, QueryOptions } from '../ports/store.ts';
+import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
-import { parseOutboxEntries } from '../orchestration/outbox.ts';
+import { parseOutboxEntries, unsentOutboxQuery } from '../orchestration/outbox.ts';
+import { isPaused } from '../orchestration/pause-state.ts';
+import { releaseHeldRunRequests } from './pause.ts';
 import type { Notifier } from '../recovery/notifier.ts';
 import type { HeldMessages, PeekHeld } from '../ports/held-messages.ts';
 import { sweepRecentlySuperseded } from '../recovery/supersede.ts';
@@ -42,6 +44,8 @@ export interface ReconcileResult {
   controlDlq: HeldMessages | null;
   /** Open entries of superseded runs, closed or re-targeted (the start of the newer run normally does it). */
   superseded: string[];
+  /** Run requests a pause held, released after a resume that did not finish releasing them. */
+  released: number;
   /** Expired bookkeeping documents deleted, per collection (null: no sweep here, TTL policies delete them). */
   expired: Partial<Record<TtlCollection, number>> | null;
 }
@@ -51,21 +55,9 @@ const windowStart = (now: Date): string => new Date(now.getTime() - RECONCILE_WI
 /** An outbox entry pending this long was not sent by its own delivery: the reconciler sends it. */
 export const OUTBOX_GRACE_MS = 30_000;
 
-/**
- * Outbox entries still pending at the cutoff. Needs the composite index (status, createdAt):
- * `validate` checks it is declared.
- */
-export function unsentOutboxQuery(cutoffIso: string): QueryOptions {
-  return {
-    filters: [
-      { field: 'status', op: '==', value: 'pending' },
-      { field: 'createdAt', op: '<=', value: cutoffIso },
-    ],
-    limit: 500,
-  };
-}
-
 async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
+  // Paused: pending triggers are held (operations/pause.ts); the resume releases them.
+  if (await isPaused(deps.store)) return 0;
   const cutoff = new Date(now.getTime() - OUTBOX_GRACE_MS).toISOString();
   const pending = parseOutboxEntries(await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(cutoff)));
   for (const entry of pending) {
@@ -111,6 +103,8 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
       () => sweepRecentlySuperseded(deps.store, now.toISOString(), windowStart(now)),
       [],
     ),
+    // A resume that died half-way is finished here (the triggers by the outbox step above).
+    released: await step('held', () => releaseHeldRunRequests(deps), 0),
     expired: deps.sweepExpired ? await step('expired', () => sweepExpired(deps.store, now), {}) : null,
     // A lost notice or publish of a dependency is picked up here.
     dependencies:

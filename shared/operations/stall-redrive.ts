@@ -1,6 +1,11 @@
 import { writeEvent } from '../events/write-event.ts';
 import { childTraceparent, newTraceparent } from '../messages/fields.ts';
-import { makeRequestId, phaseTopic, type ProcessorRequest } from '../messages/messages.ts';
+import {
+  makeRequestId,
+  phaseTopic,
+  type ProcessorCompleted,
+  type ProcessorRequest,
+} from '../messages/messages.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { addToOutbox, flushOutbox } from '../orchestration/outbox.ts';
@@ -15,6 +20,7 @@ import {
 } from '../orchestration/run-doc.ts';
 import type { ReconcilerDeps } from './reconciler.ts';
 import { RECONCILE_WINDOW_MS } from './run-healing.ts';
+import { completionToRedeliver, redeliveryEntry } from './stalled-decision.ts';
 
 /** The outbox decision of a phase's stall re-drive: one per phase decision, so it is sent once. */
 const stallRedriveId = (decisionId: string) => `${decisionId}--stall`;
@@ -29,6 +35,13 @@ function unfinishedProcessors(run: RunDoc, phaseDoc: RunPhaseDoc): string[] {
   return waitingFor(phaseDoc).filter((p) => !settled.has(p));
 }
 
+/** What a stall that misses no processor waits for: its decision (re-driven when a completion is stored) or its failures' retries. */
+function undecidedNote(undecided: boolean, redelivered: ProcessorCompleted | undefined): string {
+  if (!undecided) return 'the retries of its failed processors (see the queue)';
+  if (!redelivered) return 'its gate decision, and no stored completion to re-deliver: a person must look';
+  return `its gate decision: re-delivered the completion of ${redelivered.processor}`;
+}
+
 interface Stall {
   run: RunDoc;
   phase: string;
@@ -40,16 +53,20 @@ interface Stall {
 
 /**
  * Claims the stall of a phase, once: marks its decision, puts the re-drive of each missing processor
- * in the outbox and records the `stalled` event, in one transaction. False when already claimed.
+ * in the outbox (or, when every completion is recorded and nobody decided, the re-delivery of one
+ * stored completion: stalled-decision.ts) and records the `stalled` event, in one transaction.
+ * Says what the phase waits for; undefined when the stall was already claimed.
  */
-async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> {
+async function claimStall(store: DocumentStore, stall: Stall): Promise<string | undefined> {
   const { run, phase, missing, now } = stall;
   const decisionId = phaseDecisionId(run.runId, phase);
   const eventId = `${decisionId}--stalled`;
   const redrive = stallRedriveId(decisionId);
   return store.transaction(async (tx) => {
     const current = await readRunPhase(tx, decisionId);
-    if (!current || current.status !== 'running' || current.stallRedrivenAt) return false;
+    if (!current || current.status !== 'running' || current.stallRedrivenAt) return undefined;
+    const undecided = missing.length === 0 && waitingFor(current).length === 0;
+    const redelivered = undecided ? await completionToRedeliver(tx, run, current) : undefined;
     tx.set(
       COLLECTIONS.runPhases,
       decisionId,
@@ -82,7 +99,9 @@ async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> 
         sender: redrive,
       });
     }
+    if (redelivered) addToOutbox(tx, redeliveryEntry(redrive, redelivered, now));
     const runningForSeconds = Math.round(stall.runningForMs / 1000);
+    const waitingOn = missing.length > 0 ? missing.join(', ') : undecidedNote(undecided, redelivered);
     writeEvent(tx, {
       eventId,
       type: 'stalled',
@@ -101,16 +120,17 @@ async function claimStall(store: DocumentStore, stall: Stall): Promise<boolean> 
       missing,
       message:
         `phase ${phase} RUNNING for ${runningForSeconds} s (expected ` +
-        `${stall.expectedDurationSeconds} s); waiting for ${missing.join(', ') || 'nothing: its gate is due'}`,
+        `${stall.expectedDurationSeconds} s); waiting for ${waitingOn}`,
     });
-    return true;
+    return waitingOn;
   });
 }
 
 /**
  * A phase RUNNING longer than its expected duration is stalled: one `stalled` event, one
  * alert, and the requests of its processors that neither completed nor settled in the
- * queue are re-published once (a lost message or a lost completion is re-driven).
+ * queue are re-published once (a lost message or a lost completion is re-driven); a phase that
+ * lacks only its decision gets one stored completion re-delivered.
  */
 export async function detectStalls(
   deps: Pick<ReconcilerDeps, 'definition' | 'store' | 'publisher' | 'clock' | 'logger' | 'notifier'>,
@@ -145,7 +165,8 @@ export async function detectStalls(
       expectedDurationSeconds: spec.expectedDurationSeconds,
       now,
     };
-    if (!(await claimStall(deps.store, stall))) continue;
+    const waitingOn = await claimStall(deps.store, stall);
+    if (waitingOn === undefined) continue;
     const decisionId = phaseDecisionId(run.runId, phaseDoc.phase);
     const redrive = stallRedriveId(decisionId);
     stalled.push(decisionId);
@@ -163,7 +184,7 @@ export async function detectStalls(
       runId: run.runId,
       phase: phaseDoc.phase,
       processor: null,
-      message: `run ${run.runId}: phase ${phaseDoc.phase} stalled; re-drove ${missing.join(', ') || 'nothing'}`,
+      message: `run ${run.runId}: phase ${phaseDoc.phase} stalled; waiting for ${waitingOn}`,
     });
   }
   return stalled;

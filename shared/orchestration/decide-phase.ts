@@ -54,6 +54,8 @@ export async function decidePhase(
     // and marked this one in one transaction).
     if (run?.supersededBy) return { next: null, exhausted: [], superseded: run.supersededBy };
     if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
+    // Cancelled by an operator: its completions stay recorded, nothing more is decided or triggered.
+    if (run.cancelled) return { next: null, exhausted: [], run };
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
     const failure = { run, completion, gate, now, gateEventId: null };
     // Failed again, after a re-run: the entries of the processors still short are counted again.

@@ -9,6 +9,13 @@ import { COLLECTIONS } from '../runtime/collections.ts';
  * old run can never restamp a partition's documents or pass a gate over a newer run's outputs.
  */
 
+/**
+ * Whether an operator cancelled `runId`, the partition's current run: the cancel marks the lock
+ * (operations/cancel-run.ts), so the claim of an attempt, which reads the lock anyway, starts nothing.
+ */
+export const isCancelledRun = (lock: DocData | undefined, runId: string): boolean =>
+  lock?.cancelledRunId === runId;
+
 /** The run that superseded `runId` for its partition, or null when `runId` is current (or the partition has no run). */
 export function supersedingRun(lock: DocData | undefined, runId: string): string | null {
   const current = typeof lock?.runId === 'string' ? lock.runId : null;

@@ -52,6 +52,8 @@ export const RunDocSchema = z.looseObject({
   gateFailures: z.record(z.string(), z.string()),
   /** A newer run of the partition took over: this one is history (see generation.ts). */
   supersededBy: z.string().nullable().optional(),
+  /** An operator cancelled it: when, who, why (operations/cancel-run.ts). */
+  cancelled: z.object({ at: z.string(), by: z.string(), note: z.string() }).nullable().optional(),
 });
 export type RunDoc = z.infer<typeof RunDocSchema>;
 

@@ -1,6 +1,14 @@
 import { truncate } from '../errors/describe.ts';
 
-export const RUN_STATUSES = ['NOT_STARTED', 'RUNNING', 'SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED'] as const;
+export const RUN_STATUSES = [
+  'NOT_STARTED',
+  'RUNNING',
+  'SUCCESS',
+  'PARTIAL',
+  'FAILED',
+  'SUPERSEDED',
+  'CANCELLED',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const PHASE_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'GATE_FAILED'] as const;
@@ -34,6 +42,8 @@ export interface RunState {
   gateFailures: Record<string, string>;
   /** A newer run of the partition took over: this one is history (see generation.ts). */
   supersededBy?: string | null;
+  /** An operator cancelled it (operations/cancel-run.ts): no further phase is triggered. */
+  cancelled?: { at: string; by: string; note: string } | null;
 }
 
 /**
@@ -41,9 +51,12 @@ export interface RunState {
  * PARTIAL: the root landed, a later processor failed for good or a later gate failed.
  * SUCCESS: the last phase passed its gate. A processor waiting for its source is not a
  * failure: the run stays RUNNING until the deadline turns it failed_permanent. SUPERSEDED: a newer
- * run of the partition took over, whatever this one had reached.
+ * run of the partition took over, whatever this one had reached. CANCELLED: an operator stopped it
+ * (what its running processors recorded stays).
  */
 export function computeRunStatus(run: RunState): RunStatus {
+  // A cancelled run stays CANCELLED when a later run of its partition takes the lock.
+  if (run.cancelled) return 'CANCELLED';
   if (run.supersededBy) return 'SUPERSEDED';
   const root = run.phaseOrder[0];
   const last = run.phaseOrder.at(-1);

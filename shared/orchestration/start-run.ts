@@ -16,6 +16,7 @@ import type { LoadedDefinition } from '../definition/load.ts';
 import type { RunStart, StartOutcome } from './decide-run-start.ts';
 import { recordSuperseded } from './generation.ts';
 import type { OrchestrationSteps, OrchestratorDeps } from './orchestrator.ts';
+import { holdIfPaused } from './held-run-requests.ts';
 import { flushOutbox, sendOutboxEntries } from './outbox.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 
@@ -42,6 +43,12 @@ export async function startRun(
     start = parseRunStart(deps, event);
   } catch (error) {
     return rejectOrchestratorMessage(deps, event, error);
+  }
+  if (await holdIfPaused(deps.store, start, event.data?.message?.attributes ?? {})) {
+    deps.logger
+      .child({ partition: start.partition })
+      .info({ messageId: start.messageId }, 'run request held: the pipeline is paused (resume releases it)');
+    return;
   }
   const outcome = await steps.decideRunStart(deps, start);
   if (outcome.state === 'started' || outcome.state === 'exists') {

@@ -9,6 +9,7 @@ import { readEntryOrPassOver } from './queue-entry.ts';
 import { DUE_STATUSES } from './queue-policy.ts';
 import { claimEntry, type Claim } from './retry-claim.ts';
 import { readSupersessions } from './supersede.ts';
+import { isPaused } from '../orchestration/pause-state.ts';
 
 export interface AutoRetryDeps {
   definition: LoadedDefinition;
@@ -108,6 +109,11 @@ export async function runAutoRetryTick(
   options: { maxEntries?: number } = {},
 ): Promise<TickResult> {
   const result: TickResult = { retried: 0, exhausted: 0, expired: 0, superseded: 0 };
+  // Paused by an operator: a retry would start work; the entries wait for the first tick after the resume.
+  if (await isPaused(deps.store)) {
+    deps.logger.info({ paused: true }, 'auto-retry tick: the pipeline is paused, nothing retried');
+    return result;
+  }
   const limit = options.maxEntries ?? 5000;
   let seen = 0;
   while (seen < limit) {

@@ -7,6 +7,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { storedMessage } from '../runtime/failure-queue.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
+import { supersedingRun } from '../orchestration/generation.ts';
 import { identify, sourceTopicOf } from './dead-letter-identity.ts';
 import type { Notifier } from './notifier.ts';
 import { nextRetryDelayMs } from './queue-policy.ts';
@@ -61,7 +62,7 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
     const now = deps.clock.now();
     const nowIso = now.toISOString();
     const status = await deps.store.transaction(
-      async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late'> => {
+      async (tx): Promise<'pending' | 'failed_permanent' | 'waiting' | 'late' | 'superseded'> => {
         const { existing, replaced } = await readEntryForRewrite(tx, id.entryId);
         const retryCount = existing?.retryCount ?? 0;
         const exhausted = retryCount >= deps.definition.queue.maxRetries;
@@ -91,8 +92,10 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
           });
         // A late dead letter (an old delivery of what has since completed, or was closed by a person)
         // is history: an event, never a reopened entry or a re-run.
-        const run =
-          id.kind === 'processor_request' ? await tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined;
+        const [run, lock] = await Promise.all([
+          id.kind === 'processor_request' ? tx.get(COLLECTIONS.processorRuns, id.entryId) : undefined,
+          id.partition ? tx.get(COLLECTIONS.runLocks, id.partition) : undefined,
+        ]);
         const closed =
           existing?.status === 'succeeded' || existing?.status === 'discarded'
             ? existing.status
@@ -102,6 +105,15 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         if (closed) {
           deadLettered(`late dead letter, ignored: ${id.entryId} is already ${closed} (${lastError})`);
           return 'late';
+        }
+        // Of a run a newer one replaced (the dead letter may come days later, past the reconciler's
+        // sweep of superseded runs): history too, never an entry that would re-run the old run.
+        const newer = id.runId ? supersedingRun(lock, id.runId) : null;
+        if (newer && !existing) {
+          deadLettered(
+            `dead letter of superseded run ${id.runId} (run ${newer} is current), ignored: ${lastError}`,
+          );
+          return 'superseded';
         }
         // Waiting for its source stays waiting: the source's cadence and deadline still decide.
         if (existing?.status === 'waiting') {
@@ -171,6 +183,11 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         processor: id.processor,
         message: `${id.entryId} dead-lettered from ${sourceTopic} and will not be retried automatically`,
       });
+    } else if (status === 'superseded') {
+      logger.info(
+        { deliveryCount, sourceTopic },
+        'dead letter of a superseded run: recorded as an event only',
+      );
     } else if (status === 'late') {
       logger.info(
         { deliveryCount, sourceTopic },

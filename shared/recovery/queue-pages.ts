@@ -18,7 +18,10 @@ export interface QueueFilter {
 export const QUEUE_PAGE_SIZE = 500;
 
 export interface QueuePage {
-  /** In entry-id order (an entry id starts with its run's partition), at most the page size. */
+  /**
+   * In entry-id order (most ids start with their run's partition; `completion-…` and `run-request-…`
+   * do not), at most the page size.
+   */
   entries: QueueEntry[];
   /** The cursor of the next page (`after`): absent when this page is the last. */
   next?: string;
@@ -48,8 +51,9 @@ function inRange(partition: string | null | undefined, filter: QueueFilter): boo
 
 /**
  * One page of matching entries after the cursor `after`: reads pages of `size` in document-id
- * order until `size` entries match or the queue ends, so what one call reads is bounded by the
- * matches of the store's filters, never the whole queue at once.
+ * order until `size` entries match or the queue ends. What one call reads is bounded by the matches
+ * of the store's filters (status, phase, processor), never held at once; a partition range alone is
+ * checked in code, so it reads every entry, page by page (README: "What a tick, a poll and health read").
  */
 export async function pageQueue(
   store: DocumentStore,

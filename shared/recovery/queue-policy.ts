@@ -38,5 +38,7 @@ export function actionNeeded(status: QueueStatus, errorReason?: string, awaiting
       return 'Discarded';
     case 'superseded':
       return 'Superseded by a newer run';
+    case 'cancelled':
+      return 'Run cancelled';
   }
 }

@@ -7,5 +7,6 @@ export const QUEUE_STATUSES = [
   'failed_permanent',
   'discarded',
   'superseded',
+  'cancelled',
 ] as const;
 export type QueueStatus = (typeof QUEUE_STATUSES)[number];

@@ -17,6 +17,10 @@ export const COLLECTIONS = {
   dependencies: 'partition_dependencies',
   /** `{dedupKey}`: when an alert was last sent, so one outage is one alert. */
   alerts: 'alerts',
+  /** `pipeline`: whether an operator paused the pipeline, since when, by whom and why. */
+  control: 'pipeline_control',
+  /** `run-request-{messageId}`: a run request that arrived while paused, released in order on resume. */
+  held: 'held_run_requests',
 } as const;
 
 /** Fields every domain document gets from the runtime's write helper. */

@@ -1,4 +1,4 @@
-import { supersedingRun } from '../orchestration/generation.ts';
+import { isCancelledRun, supersedingRun } from '../orchestration/generation.ts';
 import { createHash } from 'node:crypto';
 import type { Classification } from '../errors/classify.ts';
 import type { ErrorDescription } from '../errors/describe.ts';
@@ -74,8 +74,10 @@ export async function recordFailure(
       const run = await tx.get(COLLECTIONS.processorRuns, record.request.requestId);
       if (run && ((typeof run.attempts === 'number' && run.attempts > attempt) || run.status === 'completed'))
         return 'superseded';
-      // A newer run took the partition while this attempt ran: its failure is not the partition's.
-      if (supersedingRun(await tx.get(COLLECTIONS.runLocks, record.request.partition), record.request.runId))
+      // A newer run took the partition while this attempt ran, or an operator cancelled the run: its
+      // failure is not the partition's, and nothing should retry it.
+      const lock = await tx.get(COLLECTIONS.runLocks, record.request.partition);
+      if (supersedingRun(lock, record.request.runId) || isCancelledRun(lock, record.request.runId))
         return 'superseded';
     }
     const { existing, replaced } = await readEntryForRewrite(tx, record.entryId);

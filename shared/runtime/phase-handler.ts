@@ -16,6 +16,7 @@ import type { Notifier } from '../recovery/notifier.ts';
 import { ackSuperseded } from './ack-superseded.ts';
 import { attemptLeaseMs, holdLease } from './attempt-lease.ts';
 import { attemptEventId, eventWrite, requestEventFields } from '../events/attempt-events.ts';
+import { claimWaitingForLease, leaseWait } from './lease-wait.ts';
 import { beginAttempt } from './processor-runs.ts';
 import type { Processor } from './processor.ts';
 import type { PubSubCloudEvent } from './pubsub-event.ts';
@@ -35,6 +36,8 @@ export interface PhaseHandlerDeps {
   notifier?: Notifier;
   /** How long an attempt's claim lasts without renewal (see attempt-lease.ts). */
   leaseMs?: number;
+  /** How long a delivery waits for another delivery's lease before answering 5xx (lease-wait.ts). */
+  leaseWaitMs?: number;
 }
 
 export type PhaseHandler = (event: PubSubCloudEvent) => Promise<void>;
@@ -50,6 +53,7 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
     throw new Error(`phase "${phase.id}": no implementation registered for ${missing.join(', ')}`);
   const timeoutMs = phase.function.timeoutSeconds * 1000;
   const leaseMs = attemptLeaseMs(deps.leaseMs, timeoutMs);
+  const wait = leaseWait(leaseMs, timeoutMs, deps.leaseWaitMs);
   const reject = (error: unknown, event: PubSubCloudEvent, request: ProcessorRequest | null) =>
     rejectPhaseMessage(deps, { error, event, phase: phase.id, request });
 
@@ -92,15 +96,17 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       partition: request.partition,
     });
 
-    const started = deps.clock.now();
-    const startedEvent = (attempt: number) =>
-      eventWrite({
-        eventId: attemptEventId(request.requestId, attempt, 'processor_started'),
-        type: 'processor_started',
-        at: started.toISOString(),
-        ...requestEventFields(request, attempt),
-      });
-    const begun = await beginAttempt(deps.store, request, started, leaseMs, startedEvent);
+    const arrived = deps.clock.now();
+    const claim = (at: Date) =>
+      beginAttempt(deps.store, request, at, leaseMs, (attempt) =>
+        eventWrite({
+          eventId: attemptEventId(request.requestId, attempt, 'processor_started'),
+          type: 'processor_started',
+          at: at.toISOString(),
+          ...requestEventFields(request, attempt),
+        }),
+      );
+    const { begun, at: started } = await claimWaitingForLease(claim, deps.clock, wait);
     switch (begun.state) {
       case 'completed':
         // The work is done; the completion may not have left. Re-publishing is idempotent downstream.
@@ -129,13 +135,17 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
       case 'superseded':
         await ackSuperseded(deps, request, begun.currentRunId, 'request');
         return;
+      case 'cancelled':
+        logger.info({}, 'request of a cancelled run: acked, nothing run');
+        return;
       case 'started':
         break;
     }
     const attempt = begun.attempt;
     logger.info({ attempt, triggerSource: request.triggerSource }, 'processor started');
 
-    const stopRenewing = holdLease(deps, { request, attempt, started, leaseMs, timeoutMs, logger });
+    // The function's timeout runs from the request's arrival, a wait for a lease included.
+    const stopRenewing = holdLease(deps, { request, attempt, started: arrived, leaseMs, timeoutMs, logger });
     try {
       await runAttempt(deps, { event, request, spec, processor, attempt, started, logger });
     } finally {

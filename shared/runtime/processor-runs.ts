@@ -1,7 +1,7 @@
 import type { ProcessorCompleted, ProcessorFailed, ProcessorRequest } from '../messages/messages.ts';
 import type { DocData, DocWrite, DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from './collections.ts';
-import { supersedingRun } from '../orchestration/generation.ts';
+import { isCancelledRun, supersedingRun } from '../orchestration/generation.ts';
 
 export const PROCESSOR_RUN_STATUSES = [
   'running',
@@ -21,7 +21,9 @@ export type BeginResult =
   /** Settled in the failed-processor queue; only a retry (triggerSource=retry) runs it again. */
   | { state: 'settled'; status: 'waiting' | 'failed_permanent'; notice: ProcessorFailed | null }
   /** A newer run of the partition took over: acked with an event, nothing run or written. */
-  | { state: 'superseded'; currentRunId: string };
+  | { state: 'superseded'; currentRunId: string }
+  /** An operator cancelled the run: acked, nothing run or written. */
+  | { state: 'cancelled' };
 
 /**
  * Claims one attempt of a request. Attempts are counted here because push deliveries carry no
@@ -54,9 +56,28 @@ export async function beginAttempt(
     store.get(COLLECTIONS.runLocks, request.partition),
   ]);
   if (!created) return beginInTransaction(store, request, now, leaseMs, startedEvent);
-  // Superseded after the claim: acked as superseded; the record keeps its lease until it expires.
   const currentRunId = supersedingRun(lock, request.runId);
-  return currentRunId ? { state: 'superseded', currentRunId } : { state: 'started', attempt: 1 };
+  const cancelled = isCancelledRun(lock, request.runId);
+  if (!currentRunId && !cancelled) return { state: 'started', attempt: 1 };
+  // Superseded or cancelled before it ran: the claim is taken back, so no record says it is running
+  // (the transaction below writes nothing in these cases either).
+  await withdrawFirstClaim(store, request.requestId, now, event);
+  return currentRunId ? { state: 'superseded', currentRunId } : { state: 'cancelled' };
+}
+
+/** Deletes a first attempt's record and its started event, unless another delivery took the request over since. */
+async function withdrawFirstClaim(
+  store: DocumentStore,
+  requestId: string,
+  claimedAt: Date,
+  event: DocWrite | undefined,
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    const record = await tx.get(COLLECTIONS.processorRuns, requestId);
+    if (record?.attempts !== 1 || record.lastAttemptAt !== claimedAt.toISOString()) return;
+    tx.delete(COLLECTIONS.processorRuns, requestId);
+    if (event) tx.delete(event.collection, event.id);
+  });
 }
 
 function attemptRecord(
@@ -96,6 +117,7 @@ async function beginInTransaction(
     ]);
     const currentRunId = supersedingRun(lock, request.runId);
     if (currentRunId) return { state: 'superseded', currentRunId };
+    if (isCancelledRun(lock, request.runId)) return { state: 'cancelled' };
     const status = existing?.status as ProcessorRunStatus | undefined;
     // A retry re-runs even a completed request: the gate found its data short.
     if (status === 'completed' && existing?.completion && request.triggerSource !== 'retry') {

@@ -3,6 +3,7 @@ import type { ProcessorSpec } from '../definition/schema.ts';
 import { supersedingRun, SupersededError } from '../orchestration/generation.ts';
 import type { Clock } from '../ports/clock.ts';
 import { MAX_BATCH_WRITES, type DocWrite, type DocumentStore } from '../ports/store.ts';
+import { mergeMaps } from '../store/merge-maps.ts';
 import { COLLECTIONS } from './collections.ts';
 import type { DomainDoc } from './processor.ts';
 
@@ -23,8 +24,9 @@ export interface AttemptWriter {
  * read the partition's run lock, so a run superseded before the commit writes nothing
  * (SupersededError) and an old run never restamps a newer one's documents (the newer run's start
  * writes the lock, and a transaction that read it is retried). What a processor writes commits at
- * the end, with its completion record; only a transaction's worth (500), or a document written a
- * second time, commits earlier, in order; `store` reads during the run may not see it. A collection
+ * the end, with its completion record; only a transaction's worth (500) commits earlier; a document
+ * written a second time is folded into its staged write as Firestore would apply the two (a merge
+ * merges maps, a set replaces); `store` reads during the run do not see it. A collection
  * the definition does not list among the processor's outputs is refused before anything of it is
  * staged: config and code disagree, and a person must decide (permanent).
  */
@@ -37,7 +39,8 @@ export function createWriter(
   const declared = spec.outputs.map((o) => o.collection);
   const written = new Map<string, Set<string>>(declared.map((c) => [c, new Set<string>()]));
   let staged: DocWrite[] = [];
-  const stagedKeys = new Set<string>();
+  /** Each staged document's position in `staged`. */
+  const stagedKeys = new Map<string, number>();
 
   const commitLocked = (writes: readonly DocWrite[]) =>
     store.transaction(async (tx) => {
@@ -64,14 +67,14 @@ export function createWriter(
       const updatedAt = clock.now().toISOString();
       for (const d of docs) {
         const key = `${collection}/${d.id}`;
-        if (stagedKeys.has(key) || staged.length >= MAX_BATCH_WRITES) await flush();
-        staged.push({
-          collection,
-          id: d.id,
-          data: { ...d.data, runId: run.runId, updatedAt },
-          merge: options.merge ?? false,
-        });
-        stagedKeys.add(key);
+        const write = { collection, id: d.id, data: { ...d.data, runId: run.runId, updatedAt } };
+        const at = stagedKeys.get(key);
+        if (at !== undefined) staged[at] = foldWrites(staged[at]!, write, options.merge ?? false);
+        else {
+          if (staged.length >= MAX_BATCH_WRITES) await flush();
+          stagedKeys.set(key, staged.length);
+          staged.push({ ...write, merge: options.merge ?? false });
+        }
         ids.add(d.id);
       }
       return docs.length;
@@ -85,4 +88,13 @@ export function createWriter(
       await commitLocked(writes);
     },
   };
+}
+
+/**
+ * One write with the effect of `first` then `then`: a set replaces the document; a merge merges its
+ * maps into what is there, field by field, nested maps too (other values, arrays included, replace).
+ */
+function foldWrites(first: DocWrite, then: DocWrite, merge: boolean): DocWrite {
+  if (!merge) return { ...then, merge: false };
+  return { ...first, data: mergeMaps(first.data, then.data) };
 }

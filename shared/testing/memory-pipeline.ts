@@ -68,6 +68,9 @@ export function memoryPipeline(
         clock,
         logger,
         http,
+        // Deliveries here are one at a time on a hand-moved clock: a held lease is a crashed
+        // attempt's, which only `clock.advance` lapses; waiting for it in real time would only stall.
+        leaseWaitMs: 0,
       }),
     ]),
   );

@@ -1,4 +1,5 @@
 import { createIndexGuard, type FirestoreIndex } from '../store/indexes.ts';
+import { mergeMaps } from '../store/merge-maps.ts';
 import { declaredIndexes } from '../adapters/declared-indexes.ts';
 import {
   checkCreateWith,
@@ -99,7 +100,7 @@ export class MemoryStore implements DocumentStore {
   private commit(writes: readonly (readonly [string, string, DocData | null, boolean])[]): void {
     for (const [c, id, d, merge] of writes) {
       const existing = this.collections.get(c)?.get(id);
-      if (d) checkFirestoreLimits(c, id, merge && existing ? { ...existing, ...d } : d);
+      if (d) checkFirestoreLimits(c, id, merge && existing ? mergeMaps(existing, d) : d);
     }
     for (const [c, id, d, merge] of writes) {
       if (d) this.write(c, id, d, merge);
@@ -110,7 +111,7 @@ export class MemoryStore implements DocumentStore {
   private write(collection: string, id: string, data: DocData, merge: boolean): void {
     const table = this.table(collection);
     const existing = table.get(id);
-    const next = merge && existing ? { ...existing, ...data } : data;
+    const next = merge && existing ? mergeMaps(existing, data) : data;
     checkFirestoreLimits(collection, id, next);
     table.set(id, structuredClone(next));
   }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../support/emulator-harness.ts';
 
@@ -26,8 +28,14 @@ describe('chaos soak (short)', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      // Also as it comes, to a file: a soak that times out shows where it was.
+      const progress = join(inject('logDir'), 'chaos-soak.out');
+      const take = (c: Buffer) => {
+        out += c.toString();
+        appendFileSync(progress, c);
+      };
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
       child.once('exit', (code) => resolve({ code, out }));
     });
     expect(result.out).toContain('documents compared with the reference');

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
-import { newRunDoc, phaseDecisionId, type RunDoc } from '../../shared/orchestration/run-doc.ts';
+import { phaseDecisionId, type RunDoc } from '../../shared/orchestration/run-doc.ts';
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
+import { seedStalledRun } from '../support/stalled-run.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { reconcile } from '../../shared/operations/reconciler.ts';
 import { EXPIRES_AT, expiryMillis, TTL_COLLECTIONS } from '../../shared/store/retention.ts';
@@ -49,30 +50,7 @@ describe('reconciler on the emulators', () => {
   it('detects a stalled phase, alerts, and re-drives its missing processors once', async () => {
     const harness = stacks.shared;
     // A run whose phase-alpha requests were lost: the phase has been RUNNING for ten minutes (expected: 60 s).
-    const startedAt = new Date(Date.now() - 600_000).toISOString();
-    const run = newRunDoc({
-      definition: testDefinition,
-      requestMessageId: 'lost',
-      runId: 'stalled-run',
-      partition: '2024-04-23',
-      triggerSource: 'manual',
-      requestedBy: null,
-      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      startPhase: 'alpha',
-      processors: ['widgets', 'gadgets'],
-      now: startedAt,
-    });
-    await harness.store.set(COLLECTIONS.runs, run.runId, { ...run });
-    await harness.store.set(COLLECTIONS.runPhases, phaseDecisionId(run.runId, 'alpha'), {
-      runId: run.runId,
-      phase: 'alpha',
-      partition: run.partition,
-      expected: ['widgets', 'gadgets'],
-      status: 'running',
-      startedAt,
-      decidedAt: null,
-      gate: null,
-    });
+    const run = await seedStalledRun(harness.store, { runId: 'stalled-run', partition: '2024-04-23' });
     await reconcileTick(harness);
     await eventually(
       async () => (await harness.store.get(COLLECTIONS.runs, run.runId))?.status === 'SUCCESS',
@@ -112,6 +90,72 @@ describe('reconciler on the emulators', () => {
         ],
       }),
     ).toHaveLength(1);
+  });
+  it('decides a stalled phase whose every completion is recorded but whose decision died with its claim', async () => {
+    const harness = stacks.shared;
+    const messageId = await harness.publishJson(TOPICS.runRequests, {
+      partition: '2024-04-27',
+      triggerSource: 'manual',
+    });
+    const runId = (await findRunByMessage(harness.store, messageId))!.runId;
+    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
+      what: 'the run to succeed',
+    });
+    // Back to the moment summary's completion was recorded and its delivery claimed the decision of
+    // beta, ten minutes ago, then died: no other completion of beta is coming.
+    const decisionId = phaseDecisionId(runId, 'beta');
+    const tenMinutesAgo = new Date(Date.now() - 600_000).toISOString();
+    const run = (await harness.store.get(COLLECTIONS.runs, runId)) as unknown as RunDoc;
+    await harness.store.set(COLLECTIONS.runs, runId, {
+      ...run,
+      status: 'RUNNING',
+      statusHistory: run.statusHistory.slice(0, 1),
+      phases: { ...run.phases, beta: { ...run.phases.beta!, status: 'RUNNING', done: 0 } },
+    });
+    const phase = await harness.store.get(COLLECTIONS.runPhases, decisionId);
+    expect(phase).toMatchObject({
+      status: 'gate_passed',
+      completed: { summary: expect.any(String) as string },
+    });
+    await harness.store.set(COLLECTIONS.runPhases, decisionId, {
+      ...phase,
+      status: 'running',
+      startedAt: tenMinutesAgo,
+      decidedAt: null,
+      gate: null,
+    });
+    await harness.store.set(COLLECTIONS.decisionClaims, decisionId, {
+      decisionId,
+      owner: `${runId}--beta--summary`,
+      at: tenMinutesAgo,
+    });
+    await reconcileTick(harness);
+    await eventually(
+      async () => (await harness.store.get(COLLECTIONS.runPhases, decisionId))?.status === 'gate_passed',
+      { timeoutMs: 60_000, what: 'the stall re-drive to have beta decided' },
+    );
+    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
+      what: 'the run to end SUCCESS again',
+    });
+    const stalled = await harness.store.query(COLLECTIONS.events, {
+      filters: [
+        { field: 'runId', op: '==', value: runId },
+        { field: 'type', op: '==', value: 'stalled' },
+      ],
+    });
+    expect(stalled.map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        phase: 'beta',
+        missing: [],
+        message: expect.stringContaining('re-delivered the completion of summary') as string,
+      }),
+    ]);
+    // Decided by the gate on the real data, not healed by the reconciler.
+    const { statusHistory } = (await harness.store.get(COLLECTIONS.runs, runId)) as unknown as RunDoc;
+    expect(statusHistory.at(-1)?.reason).not.toMatch(/reconciler/);
+    // The processor itself ran once: only its stored completion was re-delivered.
+    const attempt = await harness.store.get(COLLECTIONS.processorRuns, `${runId}--beta--summary`);
+    expect(attempt).toMatchObject({ attempts: 1 });
   });
   it('a tick deletes the expired bookkeeping a real run wrote (the emulator has no TTL) and keeps the rest', async () => {
     const harness = stacks.shared;

@@ -70,6 +70,8 @@ export function world(
         clock,
         logger,
         http: createHttpClient({ retries: 0 }),
+        // Deliveries one at a time on a manual clock: a held lease lapses only by the clock.
+        leaseWaitMs: 0,
       }),
     ]),
   );

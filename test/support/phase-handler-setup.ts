@@ -19,6 +19,7 @@ export function setup(
     failWrites?: number | 'always';
     phaseId?: string;
     leaseMs?: number;
+    leaseWaitMs?: number;
   } = {},
 ) {
   const store = new MemoryStore();
@@ -39,6 +40,8 @@ export function setup(
     logger,
     http: createHttpClient({ retries: 0 }),
     leaseMs: options.leaseMs,
+    // A manual clock: no real-time wait for a held lease unless a test asks for one.
+    leaseWaitMs: options.leaseWaitMs ?? 0,
   });
   return { store, publisher, clock, logger, handler };
 }

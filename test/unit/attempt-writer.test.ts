@@ -49,15 +49,37 @@ describe('the writes of one attempt', () => {
     expect(commits).toEqual([499, 2]);
   });
 
-  it('a document written twice commits in order: the second write lands over the first', async () => {
+  it('a document written twice is one write in the one commit, with the effect of both in order', async () => {
     const { store, commits } = storeWithCommits();
     const writer = createWriter(store, run, spec, manualClock());
     await writer.write('widgets', [{ id: 'w1', data: { a: 1, b: 1 } }, ...widgets(2, 2)]);
     await writer.write('widgets', [{ id: 'w1', data: { b: 2 } }], { merge: true });
     await writer.commit([record]);
-    expect(commits).toEqual([3, 2]);
+    expect(commits).toEqual([4]);
     expect(await store.get('widgets', 'w1')).toMatchObject({ a: 1, b: 2 });
     expect(writer.records()).toEqual({ widgets: 3, executions: 0 });
+  });
+
+  it('folds repeated writes as Firestore applies them: merges merge nested maps, a set replaces', async () => {
+    const { store, commits } = storeWithCommits();
+    await store.set('widgets', 'w1', { kept: true, m: { old: 1 } });
+    await store.set('widgets', 'w2', { gone: true });
+    const writer = createWriter(store, run, spec, manualClock());
+    await writer.write('widgets', [{ id: 'w1', data: { m: { x: 1 }, list: [1, 2] } }], { merge: true });
+    await writer.write('widgets', [{ id: 'w1', data: { m: { y: 2 }, list: [3] } }], { merge: true });
+    await writer.write('widgets', [{ id: 'w2', data: { m: { x: 1 } } }], { merge: true });
+    await writer.write('widgets', [{ id: 'w2', data: { only: 'this' } }]);
+    await writer.commit([record]);
+    expect(commits).toEqual([3]);
+    expect(await store.get('widgets', 'w1')).toMatchObject({
+      kept: true,
+      m: { old: 1, x: 1, y: 2 },
+      list: [3],
+    });
+    const w2 = await store.get('widgets', 'w2');
+    expect(w2).toMatchObject({ only: 'this' });
+    expect(w2).not.toHaveProperty('gone');
+    expect(w2).not.toHaveProperty('m');
   });
 
   it('writes nothing, record included, for a run superseded before the commit', async () => {

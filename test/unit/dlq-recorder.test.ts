@@ -80,6 +80,24 @@ describe('dlq-recorder', () => {
     },
   );
 
+  it('a dead letter of a run a newer one replaced opens no entry (it may come after the sweep of superseded runs)', async () => {
+    const d = setup();
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });
+    await d.store.set(COLLECTIONS.runLocks, request.partition, { runId: 'the-newer-run' });
+    await createDlqRecorder(d)(deadLetter(request));
+    expect(d.store.docs(COLLECTIONS.queue)).toEqual([]);
+    const [event] = d.store.docs(COLLECTIONS.events).filter((e) => e.type === 'dead_lettered');
+    expect(String(event!.message)).toMatch(
+      new RegExp(
+        `^dead letter of superseded run ${request.runId} \\(run the-newer-run is current\\), ignored`,
+      ),
+    );
+    // Its own run's dead letter still opens one.
+    await d.store.set(COLLECTIONS.runLocks, request.partition, { runId: request.runId });
+    await createDlqRecorder(d)(deadLetter(request));
+    expect(await d.store.get(COLLECTIONS.queue, request.requestId)).toMatchObject({ status: 'pending' });
+  });
+
   it('writes the entry keyed by requestId with the original, delivery count, and the last error from the event log', async () => {
     const d = setup();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'gadgets' });

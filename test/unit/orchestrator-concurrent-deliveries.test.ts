@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
-import { addToOutbox, flushOutbox } from '../../shared/orchestration/outbox.ts';
+import { addToOutbox, flushOutbox, ORPHANED_AFTER_MS } from '../../shared/orchestration/outbox.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { phaseTopic, TOPICS } from '../../shared/messages/messages.ts';
 import { pubsubEvent } from '../support/factories.ts';
@@ -108,6 +108,17 @@ describe('outbox', () => {
     expect(await flushOutbox(store, publisher, 'd1', now, 'm2')).toBe(0);
     expect(await flushOutbox(store, publisher, 'd1', now, 'm1')).toBe(1);
     expect(publisher.on('phase-beta')).toHaveLength(1);
+  });
+
+  it('an entry its sender left pending past ORPHANED_AFTER_MS is sent by the next message that flushes it (a retry)', async () => {
+    const store = new MemoryStore();
+    const publisher = new MemoryPublisher();
+    await outboxWith(store);
+    const at = (ms: number) => () => new Date(Date.parse('2026-01-01T00:00:00.000Z') + ms);
+    expect(await flushOutbox(store, publisher, 'd1', at(ORPHANED_AFTER_MS - 1), 'retry-of-m1')).toBe(0);
+    expect(await flushOutbox(store, publisher, 'd1', at(ORPHANED_AFTER_MS), 'retry-of-m1')).toBe(1);
+    expect(publisher.on('phase-beta')).toHaveLength(1);
+    expect(await store.get(COLLECTIONS.outbox, 'd1--p')).toMatchObject({ status: 'sent' });
   });
 
   it('an entry written before entries named their sender is sent by whichever message flushes it', async () => {

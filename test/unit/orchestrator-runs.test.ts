@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
+import { ORPHANED_AFTER_MS } from '../../shared/orchestration/outbox.ts';
 import { pubsubEvent } from '../support/factories.ts';
 import { Crash, requestsOn, rid, world } from '../support/orchestrator-world.ts';
 
@@ -83,6 +84,22 @@ describe('orchestrator', () => {
     );
     expect(requestsOn(w, 'beta')).toHaveLength(0);
     await w.orchestrator.onProcessorOutcome(pubsubEvent(crashed.message, { messageId: crashed.messageId }));
+    expect(requestsOn(w, 'beta')).toHaveLength(1);
+  });
+
+  it('a completion re-published as a new message (a queue retry) after its decider died sends the trigger left pending', async () => {
+    const w = world({ crashAt: 'after-trigger-decision' });
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
+    );
+    await expect(w.pump()).rejects.toThrow(Crash);
+    const [pending] = w.store.docs(COLLECTIONS.outbox).filter((o) => o.status === 'pending');
+    const crashed = w.publisher.published.find((c) => c.messageId === pending!.sender)!;
+    // Its delivery was dead-lettered; the queue re-publishes the completion under a new message id.
+    w.clock.advance(ORPHANED_AFTER_MS);
+    await w.orchestrator.onProcessorOutcome(
+      pubsubEvent({ ...(crashed.message as object), triggerSource: 'retry' }, { messageId: 'retried' }),
+    );
     expect(requestsOn(w, 'beta')).toHaveLength(1);
   });
 

@@ -84,6 +84,7 @@ describe('phase handler', () => {
   });
 
   it('redelivers, rather than runs twice, while another delivery holds the lease; runs after the lease expires', async () => {
+    // No wait for the lease (the set-up's default): the answer is at once.
     const { store, clock, handler } = setup();
     const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
     await store.set(COLLECTIONS.processorRuns, request.requestId, {
@@ -98,6 +99,28 @@ describe('phase handler', () => {
       status: 'completed',
       attempts: 2,
     });
+  });
+
+  it('waits for a lease that lapses (its holder was killed) and takes the request over, instead of answering 5xx', async () => {
+    const { store, clock, handler } = setup({ leaseMs: 300, leaseWaitMs: 5_000 });
+    const request = makeProcessorRequest({ phase: 'alpha', processor: 'widgets' });
+    await store.set(COLLECTIONS.processorRuns, request.requestId, {
+      status: 'running',
+      attempts: 1,
+      leaseExpiresAt: new Date(clock.now().getTime() + 300).toISOString(),
+    });
+    // The holder renews nothing; time passes while this delivery waits.
+    const ticking = setInterval(() => clock.advance(100), 50);
+    try {
+      await handler(pubsubEvent(request));
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(await store.get(COLLECTIONS.processorRuns, request.requestId)).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+    });
+    expect(executions(store)).toBe(1);
   });
 
   it('does not lose the completion when its publish fails: the redelivery re-publishes it', async () => {

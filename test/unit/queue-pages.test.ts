@@ -1,27 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { DocumentStore, Filter, QueryOptions } from '../../shared/ports/store.ts';
 import { countQueue, pageQueue, queuePages } from '../../shared/recovery/queue-pages.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { makeQueueEntry } from '../support/factories.ts';
-
-/** The store, recording each query's page size and the documents it returned, and each count. */
-function recording(store: MemoryStore) {
-  const reads: number[] = [];
-  const counts: Filter[][] = [];
-  const wrapped = Object.assign(Object.create(store) as MemoryStore, {
-    query: async (name: string, options?: QueryOptions) => {
-      const docs = await store.query(name, options);
-      reads.push(docs.length);
-      return docs;
-    },
-    countWhere: (name: string, filters: readonly Filter[]) => {
-      counts.push([...filters]);
-      return store.countWhere(name, filters);
-    },
-  });
-  return { store: wrapped as DocumentStore, reads, counts };
-}
+import { recordingQueries } from '../support/recording-store.ts';
 
 /** `n` entries, ids in partition order: `e-0000` ... of 2024-04-01, 2024-04-02, ... cycling over `days`. */
 async function seed(store: MemoryStore, n: number, status = 'failed_permanent', days = 1) {
@@ -36,7 +18,7 @@ describe('queue pages: a large match is read a page at a time, with a cursor', (
   it('hands out every entry exactly once, in id order, each query at most a page', async () => {
     const memory = new MemoryStore();
     await seed(memory, 1_205);
-    const { store, reads } = recording(memory);
+    const { store, queries } = recordingQueries(memory);
     const first = await pageQueue(store, { status: 'failed_permanent' }, { size: 500 });
     expect(first.entries).toHaveLength(500);
     expect(first.next).toBe('e-0499');
@@ -48,7 +30,7 @@ describe('queue pages: a large match is read a page at a time, with a cursor', (
     expect(ids).toHaveLength(1_205);
     expect(new Set(ids).size).toBe(1_205);
     expect(ids).toEqual([...ids].sort());
-    expect(Math.max(...reads)).toBeLessThanOrEqual(500);
+    expect(Math.max(...queries.map((q) => q.returned))).toBeLessThanOrEqual(500);
   });
 
   it('fills a page from the partition range, and the cursor is the last entry handed out', async () => {
@@ -71,14 +53,14 @@ describe('queue pages: a large match is read a page at a time, with a cursor', (
     const memory = new MemoryStore();
     await seed(memory, 30, 'failed_permanent', 3);
     await memory.set(COLLECTIONS.queue, 'z-open', makeQueueEntry({ requestId: 'z-open', status: 'pending' }));
-    const { store, reads, counts } = recording(memory);
+    const { store, queries, counts } = recordingQueries(memory);
     expect(await countQueue(store, { status: 'failed_permanent' })).toBe(30);
-    expect(reads).toEqual([]);
+    expect(queries).toEqual([]);
     expect(counts).toEqual([[{ field: 'status', op: '==', value: 'failed_permanent' }]]);
     expect(
       await countQueue(store, { status: 'failed_permanent', from: '2024-04-02', to: '2024-04-03' }),
     ).toBe(20);
-    expect(reads.length).toBeGreaterThan(0);
+    expect(queries.length).toBeGreaterThan(0);
   });
 
   it('refuses what Firestore would: id order with a range filter or another order', async () => {

@@ -5,23 +5,10 @@ import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
 import { manualClock } from '../support/factories.ts';
 import { newRunDoc } from '../../shared/orchestration/run-doc.ts';
-import type { DocumentStore, QueryOptions } from '../../shared/ports/store.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-
-/** The store, counting the documents of `collection` its queries return. */
-function counting(store: MemoryStore, collection: string): { store: DocumentStore; read: () => number } {
-  let read = 0;
-  const wrapped = Object.assign(Object.create(store) as MemoryStore, {
-    query: async (name: string, options?: QueryOptions) => {
-      const docs = await store.query(name, options);
-      if (name === collection) read += docs.length;
-      return docs;
-    },
-  });
-  return { store: wrapped, read: () => read };
-}
+import { recordingQueries } from '../support/recording-store.ts';
 
 async function seedRun(store: MemoryStore, id: string, status: 'RUNNING' | 'FAILED', at: string) {
   const run = newRunDoc({
@@ -48,9 +35,9 @@ describe('a reconcile tick reads the window, not the history', () => {
     for (let i = 10; i < 60; i += 1) await seedRun(memory, `old-run-${i}`, 'FAILED', old);
     await seedRun(memory, 'recent-run-01', 'FAILED', recent);
     await seedRun(memory, 'stuck-run-02', 'RUNNING', old);
-    const { store, read } = counting(memory, COLLECTIONS.runs);
+    const { store, read } = recordingQueries(memory);
     await healRuns({ store }, now);
-    expect(read()).toBe(2);
+    expect(read(COLLECTIONS.runs)).toBe(2);
   });
 
   it('looks for stalls among the phases started within the window, not every phase left running', async () => {
@@ -72,7 +59,7 @@ describe('a reconcile tick reads the window, not the history', () => {
     for (let i = 0; i < 50; i += 1)
       await memory.set(COLLECTIONS.runPhases, `old-${i}_alpha`, phase(`old-${i}`, old));
     await memory.set(COLLECTIONS.runPhases, 'recent_alpha', phase('recent', recent));
-    const { store, read } = counting(memory, COLLECTIONS.runPhases);
+    const { store, read } = recordingQueries(memory);
     const deps = {
       definition: testDefinition,
       store,
@@ -81,6 +68,6 @@ describe('a reconcile tick reads the window, not the history', () => {
       logger: createMemoryLogger(),
     };
     await detectStalls(deps, now);
-    expect(read()).toBe(1);
+    expect(read(COLLECTIONS.runPhases)).toBe(1);
   });
 });

@@ -95,6 +95,12 @@ async function renderTimeline() {
     '<h2>Timeline of ' + esc(selected) + '</h2>' + TIMELINE_HEAD + rows.join('') + '</tbody></table>';
 }
 
+function pauseNotice(control) {
+  if (!control || !control.paused) return '';
+  return 'PAUSED since ' + new Date(control.since).toLocaleString() + ' by ' + control.by + ': ' + control.note +
+    ' · held: ' + control.held.runRequests + ' run request(s), ' + control.held.triggers + ' phase trigger(s)';
+}
+
 function heldNotice(held) {
   if (!held) return '';
   if (held.error) return held.error;
@@ -118,6 +124,7 @@ async function refresh(force) {
       live = state.runs.some((r) => r.status === 'RUNNING');
       renderRuns(state.runs);
       renderQueue(state.queue, state.queueOpen);
+      document.getElementById('paused').textContent = pauseNotice(state.control);
       await renderTimeline();
     }
     document.getElementById('updated').textContent = new Date(state.generatedAt).toLocaleTimeString();

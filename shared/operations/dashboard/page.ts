@@ -16,6 +16,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
 updated <span id="updated">…</span> ·
 <label>partition <input id="partition" placeholder="all partitions" size="12"></label>
 </div>
+<div id="paused" class="held" data-testid="paused"></div>
 <div id="controldlq" class="held" data-testid="control-dlq"></div>
 <h2>Runs</h2>
 <table id="runs">

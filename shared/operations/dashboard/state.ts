@@ -7,6 +7,8 @@ import { actionNeeded } from '../../recovery/queue-policy.ts';
 import { type QueueEntry, parseEntries } from '../../recovery/queue-entry.ts';
 import { describeHeld, type HeldMessages, type PeekHeld } from '../../ports/held-messages.ts';
 import { countOpenEntries, oldestOpenEntriesQuery } from '../open-entries.ts';
+import { readPause, type PauseState } from '../../orchestration/pause-state.ts';
+import { heldCounts, type Released } from '../pause.ts';
 
 /** The runs the page lists, newest first, and the open queue entries it shows, oldest first. */
 export const DASHBOARD_RUNS = 50;
@@ -30,6 +32,8 @@ export interface DashboardState {
   controlDlq: (HeldMessages & { message: string }) | { error: string } | null;
   /** How many queue entries are open: `queue` shows the oldest DASHBOARD_QUEUE_ENTRIES of them. */
   queueOpen: number;
+  /** An operator's pause, and what it holds now (operations/pause.ts); `paused` false otherwise. */
+  control: PauseState & { held: Released };
   queue: (Pick<
     QueueEntry,
     | 'requestId'
@@ -90,7 +94,7 @@ export async function dashboardState(
   _definition: LoadedDefinition,
   options: { partition?: string; limit?: number; now: Date; controlDlq?: PeekHeld },
 ): Promise<DashboardState> {
-  const [runDocs, entryDocs, queueOpen] = await Promise.all([
+  const [runDocs, entryDocs, queueOpen, pause, held] = await Promise.all([
     store.query(COLLECTIONS.runs, {
       filters: options.partition ? [{ field: 'partition', op: '==', value: options.partition }] : [],
       orderBy: { field: 'createdAt', direction: 'desc' },
@@ -98,6 +102,8 @@ export async function dashboardState(
     }),
     store.query(COLLECTIONS.queue, oldestOpenEntriesQuery(DASHBOARD_QUEUE_ENTRIES)),
     countOpenEntries(store),
+    readPause(store),
+    heldCounts(store),
   ]);
   const runs = await Promise.all(parseRuns(runDocs).map((run) => summarise(store, run)));
   runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -120,6 +126,7 @@ export async function dashboardState(
     controlDlq: await controlDlqState(options.controlDlq),
     queue,
     queueOpen,
+    control: { ...pause, held },
   };
 }
 

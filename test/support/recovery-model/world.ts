@@ -33,7 +33,14 @@ export function createWorld() {
   const phases = Object.fromEntries(
     testDefinition.phases.map((p) => [
       p.id,
-      createPhaseHandler({ ...common, phaseId: p.id, processors, http: createHttpClient({ retries: 0 }) }),
+      // One delivery at a time on a hand-moved clock: a held lease lapses only by the clock (no real-time wait).
+      createPhaseHandler({
+        ...common,
+        phaseId: p.id,
+        processors,
+        http: createHttpClient({ retries: 0 }),
+        leaseWaitMs: 0,
+      }),
     ]),
   );
   const recorder = createDlqRecorder({ definition: testDefinition, store, clock, logger: quiet });
