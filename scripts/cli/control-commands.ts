@@ -74,8 +74,16 @@ export function registerControlCommands(program: Command, context: CliContext): 
         if (error instanceof CancelError) throw new UsageError(error.message);
         throw error;
       }
-      if (!outcome.cancelled)
-        return context.print(`${options.run} is ${outcome.status} already: nothing to cancel`);
+      if (!outcome.cancelled) {
+        const leftovers = outcome.closedEntries.length + outcome.withdrawnTriggers;
+        return context.print(
+          `${options.run} is ${outcome.status} already: ` +
+            (leftovers === 0
+              ? 'nothing to cancel'
+              : `closed ${outcome.closedEntries.length} queue entries and withdrew ${outcome.withdrawnTriggers} ` +
+                'triggers an earlier cancel left'),
+        );
+      }
       context.print(
         `${options.run} CANCELLED: no further phase will be triggered (processors running now finish and ` +
           `are recorded); ${outcome.closedEntries.length} queue entr${outcome.closedEntries.length === 1 ? 'y' : 'ies'} ` +

@@ -7,7 +7,7 @@ import type { Publisher } from '../../shared/ports/publisher.ts';
 import type { DocumentStore } from '../../shared/ports/store.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 
-export const FINAL_STATUSES = new Set(['SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED']);
+export const FINAL_STATUSES = new Set(['SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED', 'CANCELLED']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

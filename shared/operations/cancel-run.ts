@@ -2,7 +2,8 @@ import { runEventFields, writeEvent } from '../events/write-event.ts';
 import { readRun, updateRun } from '../orchestration/run-doc.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DocumentStore } from '../ports/store.ts';
-import { parseEntries, readEntry, recordTransition } from '../recovery/queue-entry.ts';
+import { closeCancelledEntry } from '../recovery/cancel-entry.ts';
+import { parseEntries } from '../recovery/queue-entry.ts';
 import { isOpen } from '../recovery/queue-policy.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
@@ -55,7 +56,9 @@ export async function cancelRun(
     });
     return { cancelled: true, status: updated.status };
   });
-  if (!outcome.cancelled) return { ...outcome, closedEntries: [], withdrawnTriggers: 0 };
+  // A cancel that died after its transaction is finished by running it again.
+  if (!outcome.cancelled && outcome.status !== 'CANCELLED')
+    return { ...outcome, closedEntries: [], withdrawnTriggers: 0 };
   const closedEntries = await closeEntries(deps.store, runId, at, actor.note);
   const withdrawnTriggers = await withdrawTriggers(deps.store, runId, at);
   return { ...outcome, closedEntries, withdrawnTriggers };
@@ -71,36 +74,8 @@ async function closeEntries(
     filters: [{ field: 'runId', op: '==', value: runId }],
   });
   const closed: string[] = [];
-  for (const { requestId } of parseEntries(docs).filter((e) => isOpen(e.status))) {
-    const changed = await store.transaction(async (tx) => {
-      const entry = await readEntry(tx, requestId);
-      if (!entry || !isOpen(entry.status)) return false;
-      const message = `run cancelled: ${note}`;
-      recordTransition(tx, {
-        entry,
-        type: 'queue_cancelled',
-        at,
-        from: entry.status,
-        to: 'cancelled',
-        message,
-      });
-      tx.set(
-        COLLECTIONS.queue,
-        requestId,
-        {
-          status: 'cancelled',
-          needsManualFix: false,
-          awaitingGate: false,
-          nextRetryAt: null,
-          note: message,
-          updatedAt: at,
-        },
-        { merge: true },
-      );
-      return true;
-    });
-    if (changed) closed.push(requestId);
-  }
+  for (const { requestId } of parseEntries(docs).filter((e) => isOpen(e.status)))
+    if (await closeCancelledEntry(store, requestId, at, note)) closed.push(requestId);
   return closed;
 }
 

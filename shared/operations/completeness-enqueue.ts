@@ -72,6 +72,8 @@ function deferralReason(run: RunDoc, pair: MissingPair): string | null {
   // A re-run now would run before its phase starts, "complete" short and stand in for the real
   // trigger: the run's own gate decides these documents.
   if (run.status === 'RUNNING') return `run ${run.runId} is still RUNNING (its gate decides)`;
+  if (run.status === 'CANCELLED')
+    return `run ${run.runId} was cancelled (trigger the partition to run it again)`;
   // No gate of this run would ever check a re-run of a phase it never reached.
   if ((run.phases[pair.phase]?.status ?? 'PENDING') === 'PENDING')
     return `run ${run.runId} never reached phase ${pair.phase} (an earlier phase failed: fix that first)`;

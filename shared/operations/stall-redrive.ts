@@ -21,6 +21,7 @@ import {
 import type { ReconcilerDeps } from './reconciler.ts';
 import { RECONCILE_WINDOW_MS } from './run-healing.ts';
 import { completionToRedeliver, redeliveryEntry } from './stalled-decision.ts';
+import { isPaused } from '../orchestration/pause-state.ts';
 
 /** The outbox decision of a phase's stall re-drive: one per phase decision, so it is sent once. */
 const stallRedriveId = (decisionId: string) => `${decisionId}--stall`;
@@ -139,6 +140,8 @@ export async function detectStalls(
   // Phases started within the window only (index status, startedAt): a stall is seen within a tick of
   // outliving its expected duration, while the phases of runs that ended PARTIAL stay `running` for
   // ever and would make every tick read the whole history.
+  // Paused by an operator: phases wait for their held triggers, which is not a stall.
+  if (await isPaused(deps.store)) return [];
   const since = new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
   const running = parseRunPhases(
     await deps.store.query(COLLECTIONS.runPhases, {

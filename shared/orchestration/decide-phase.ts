@@ -25,6 +25,8 @@ export interface PhaseDecision {
   exhausted: QueueEntry[];
   /** The run was superseded since its completion was read: nothing was decided. */
   superseded?: string;
+  /** An operator cancelled the run: nothing was decided. */
+  cancelled?: true;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function decidePhase(
     if (run?.supersededBy) return { next: null, exhausted: [], superseded: run.supersededBy };
     if (!current || !run || current.status === 'gate_passed') return { next: null, exhausted: [] };
     // Cancelled by an operator: its completions stay recorded, nothing more is decided or triggered.
-    if (run.cancelled) return { next: null, exhausted: [], run };
+    if (run.cancelled) return { next: null, exhausted: [], run, cancelled: true };
     const shortEntries = gate.passed ? [] : await readGateEntries(tx, run, completion.phase, gate);
     const failure = { run, completion, gate, now, gateEventId: null };
     // Failed again, after a re-run: the entries of the processors still short are counted again.

@@ -13,6 +13,10 @@ export const HeldSchema = z.looseObject({
   partition: z.string().nullable(),
 });
 
+/** Attributes of a released run request: the message id and publish time of the request as it was held. */
+export const HELD_MESSAGE_ID = 'phasegateHeldMessageId';
+export const HELD_PUBLISH_TIME = 'phasegateHeldPublishTime';
+
 /** The fields of an event about the pipeline as a whole (an operator's pause, what it holds): no run, no request. */
 export const operatorEventFields = (eventId: string, at: string, partition: string | null = null) => ({
   eventId,
@@ -59,10 +63,18 @@ export async function holdRunRequest(
 export async function holdIfPaused(
   store: DocumentStore,
   start: RunStart,
-  attributes: Record<string, string>,
+  message: { attributes?: Record<string, string>; publishTime?: string } | undefined,
 ): Promise<boolean> {
   if (!(await isPaused(store))) return false;
   if (await store.get(COLLECTIONS.runs, start.runId)) return false;
+  // The released copy is a new message: it carries the identity of the one held, so its run id is the
+  // same (a release published twice, or a re-hold, starts one run), and tools waiting for the run of
+  // the message they published (`trigger --wait`, a backfill) find it.
+  const attributes = {
+    ...message?.attributes,
+    [HELD_MESSAGE_ID]: start.messageId,
+    ...(message?.publishTime ? { [HELD_PUBLISH_TIME]: message.publishTime } : {}),
+  };
   const { relative: _relative, timeZone: _timeZone, ...request } = start.request;
   await holdRunRequest(
     store,

@@ -115,6 +115,10 @@ async function gateAndDecide(
     await ackSupersededCompletion(deps, completion, decision.superseded, logger);
     return undefined;
   }
+  if (decision.cancelled) {
+    logger.info({ phase: completion.phase }, 'completion of a cancelled run: recorded, nothing decided');
+    return decision.run;
+  }
   if (!gate.passed) {
     await alertGateFailure(deps, completion, gate, decision, logger);
     return decision.run;

@@ -16,7 +16,7 @@ import type { LoadedDefinition } from '../definition/load.ts';
 import type { RunStart, StartOutcome } from './decide-run-start.ts';
 import { recordSuperseded } from './generation.ts';
 import type { OrchestrationSteps, OrchestratorDeps } from './orchestrator.ts';
-import { holdIfPaused } from './held-run-requests.ts';
+import { HELD_MESSAGE_ID, HELD_PUBLISH_TIME, holdIfPaused } from './held-run-requests.ts';
 import { flushOutbox, sendOutboxEntries } from './outbox.ts';
 import { rejectOrchestratorMessage } from './reject.ts';
 
@@ -44,7 +44,7 @@ export async function startRun(
   } catch (error) {
     return rejectOrchestratorMessage(deps, event, error);
   }
-  if (await holdIfPaused(deps.store, start, event.data?.message?.attributes ?? {})) {
+  if (await holdIfPaused(deps.store, start, event.data?.message)) {
     deps.logger
       .child({ partition: start.partition })
       .info({ messageId: start.messageId }, 'run request held: the pipeline is paused (resume releases it)');
@@ -155,14 +155,17 @@ function parseRunStart(deps: OrchestratorDeps, event: PubSubCloudEvent): RunStar
     request,
     firstPublishedAt(message?.publishTime, message?.attributes ?? {}, deps.clock.now()),
   );
-  const messageId = messageIdOf(event);
+  // A run request a pause held and released keeps the identity of the message held (held-run-requests.ts).
+  const held = message?.attributes ?? {};
+  const messageId = held[HELD_MESSAGE_ID] ?? messageIdOf(event);
+  const publishTime = held[HELD_MESSAGE_ID] ? held[HELD_PUBLISH_TIME] : message?.publishTime;
   return {
     request,
     resolved,
     partition: resolved.partition,
     startPhase,
     processors,
-    runId: runIdFor(resolved.partition, messageId, message?.publishTime),
+    runId: runIdFor(resolved.partition, messageId, publishTime),
     messageId,
     traceparent: request.traceparent ? childTraceparent(request.traceparent) : newTraceparent(),
     now: deps.clock.now().toISOString(),

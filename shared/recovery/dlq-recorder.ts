@@ -7,7 +7,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { storedMessage } from '../runtime/failure-queue.ts';
 import { messageIdOf, type PubSubCloudEvent } from '../runtime/pubsub-event.ts';
-import { supersedingRun } from '../orchestration/generation.ts';
+import { isCancelledRun, supersedingRun } from '../orchestration/generation.ts';
 import { identify, sourceTopicOf } from './dead-letter-identity.ts';
 import type { Notifier } from './notifier.ts';
 import { nextRetryDelayMs } from './queue-policy.ts';
@@ -109,6 +109,10 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         // Of a run a newer one replaced (the dead letter may come days later, past the reconciler's
         // sweep of superseded runs): history too, never an entry that would re-run the old run.
         const newer = id.runId ? supersedingRun(lock, id.runId) : null;
+        if (id.runId && !existing && isCancelledRun(lock, id.runId)) {
+          deadLettered(`dead letter of cancelled run ${id.runId}, ignored: ${lastError}`);
+          return 'superseded';
+        }
         if (newer && !existing) {
           deadLettered(
             `dead letter of superseded run ${id.runId} (run ${newer} is current), ignored: ${lastError}`,

@@ -10,6 +10,7 @@ import { isOpen } from './queue-policy.ts';
 import type { QueueTransitionType } from '../events/pipeline-event.ts';
 import { readEntry, recordTransition, type QueueEntry } from './queue-entry.ts';
 import { queuePages, type QueueFilter } from './queue-pages.ts';
+import { isPaused } from '../orchestration/pause-state.ts';
 
 export type { QueueFilter };
 
@@ -86,6 +87,8 @@ async function transition(
  * an entry of a superseded run is closed as `superseded` instead (returned with that status and its note).
  */
 export async function retryNow(deps: QueueActionDeps, entryId: string, note: string): Promise<QueueEntry> {
+  if (await isPaused(deps.store))
+    throw new QueueActionError('the pipeline is paused: nothing is retried until `phasegate resume`');
   const at = deps.clock.now();
   const claimed = await deps.store.transaction(
     async (

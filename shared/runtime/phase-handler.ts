@@ -13,6 +13,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { Publisher } from '../ports/publisher.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import type { Notifier } from '../recovery/notifier.ts';
+import { closeCancelledEntry } from '../recovery/cancel-entry.ts';
 import { ackSuperseded } from './ack-superseded.ts';
 import { attemptLeaseMs, holdLease } from './attempt-lease.ts';
 import { attemptEventId, eventWrite, requestEventFields } from '../events/attempt-events.ts';
@@ -136,6 +137,13 @@ export function createPhaseHandler(deps: PhaseHandlerDeps): PhaseHandler {
         await ackSuperseded(deps, request, begun.currentRunId, 'request');
         return;
       case 'cancelled':
+        // A retry of its entry, or a request sent before the cancel: its entry (if any) closes too.
+        await closeCancelledEntry(
+          deps.store,
+          request.requestId,
+          started.toISOString(),
+          'the request arrived after',
+        );
         logger.info({}, 'request of a cancelled run: acked, nothing run');
         return;
       case 'started':

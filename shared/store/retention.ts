@@ -43,7 +43,11 @@ export const isTtlCollection = (collection: string): collection is TtlCollection
 function expiryOfWrite(collection: string, data: DocData): 'start' | 'clear' | 'none' {
   if (!isTtlCollection(collection)) return 'none';
   if (collection !== COLLECTIONS.outbox) return 'start';
-  return data.status === 'sent' ? 'start' : data.status === 'pending' ? 'clear' : 'none';
+  return data.status === 'sent' || data.status === 'withdrawn'
+    ? 'start'
+    : data.status === 'pending'
+      ? 'clear'
+      : 'none';
 }
 
 export interface Retention {

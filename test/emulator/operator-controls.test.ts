@@ -7,7 +7,6 @@ import { systemClock } from '../../shared/ports/clock.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { runCli } from '../support/cli.ts';
-import { seedStalledRun } from '../support/stalled-run.ts';
 import { eventually, fileStacks, type Harness } from '../support/emulator-harness.ts';
 
 /** One stack; each test pauses and resumes it (a resume in `finally`: no test leaves it paused). */
@@ -67,63 +66,74 @@ describe('operator controls on the emulators: pause, resume, cancel', () => {
     });
   });
 
-  it('holds the triggers a decision made while paused (here a stall re-drive), and sends them on resume', async () => {
-    const h = stacks.shared;
-    const run = await seedStalledRun(h.store, { runId: 'paused-run', partition: '2024-05-02' });
-    await pausePipeline(deps(h), operator);
-    try {
-      await h.publishJson(TOPICS.reconcileTicks, {});
-      await eventually(
-        async () => (await eventsOfType(h, 'stalled')).some((e) => e.data.runId === run.runId),
-        {
-          what: 'the stall re-drive to be decided',
-        },
-      );
-      await settle();
-      expect(await heldCounts(h.store)).toEqual({ runRequests: 0, triggers: 2 });
-      const attempts = await h.store.query(COLLECTIONS.processorRuns, {
-        filters: [{ field: 'runId', op: '==', value: run.runId }],
-      });
-      expect(attempts).toEqual([]);
-    } finally {
-      const { released } = await resumePipeline(deps(h), operator);
-      expect(released).toEqual({ runRequests: 0, triggers: 2 });
-    }
-    await eventually(async () => (await h.store.get(COLLECTIONS.runs, run.runId))?.status === 'SUCCESS', {
-      what: 'the run to succeed once its triggers were sent',
-    });
-  });
-
-  it('a run cancelled while a processor runs triggers no further phase; what the processor wrote is recorded', async () => {
-    // widgets takes 4 s: the cancel lands while it runs.
+  it('while a slow processor runs: a pause holds the trigger its phase decides until resume; a cancel triggers nothing', async () => {
+    // widgets' first two runs take 15 s more (its timeout is 20 s): a pause and a cancel (a CLI
+    // process) land while it runs, even on a busy machine (with 4 s the CLI was sometimes too late).
     const h = await stacks.withFaults('cancel', (name): Record<string, string> =>
       name === 'phase-alpha'
         ? {
             PHASEGATE_FAULTS: JSON.stringify({
-              slowHandlers: [{ processor: 'widgets', delayMs: 4000, times: 1 }],
+              slowHandlers: [{ processor: 'widgets', delayMs: 15_000, times: 2 }],
             }),
           }
         : {},
     );
     const env = { ...inject('emulatorEnv'), GOOGLE_CLOUD_PROJECT: h.stack.projectId, USER: 'ops' };
-    await h.publishJson(TOPICS.runRequests, { partition: '2024-05-03', triggerSource: 'manual' });
-    let runId = '';
+    /** Publishes a run request for `partition` and waits until its widgets runs: its run id. */
+    const startSlowRun = async (partition: string): Promise<string> => {
+      await h.publishJson(TOPICS.runRequests, { partition, triggerSource: 'manual' });
+      let id = '';
+      await eventually(
+        async () => {
+          const [attempt] = await h.store.query(COLLECTIONS.processorRuns, {
+            filters: [
+              { field: 'processor', op: '==', value: 'widgets' },
+              { field: 'partition', op: '==', value: partition },
+            ],
+          });
+          id = typeof attempt?.data.runId === 'string' ? attempt.data.runId : '';
+          return attempt?.data.status === 'running';
+        },
+        { what: `widgets of ${partition} to be running` },
+      );
+      return id;
+    };
+
+    // Paused while alpha runs: alpha decides (its gate passes), beta's trigger is held.
+    const pausedRun = await startSlowRun('2024-05-02');
+    await pausePipeline(deps(h), operator);
     await eventually(
-      async () => {
-        const [attempt] = await h.store.query(COLLECTIONS.processorRuns, {
-          filters: [{ field: 'processor', op: '==', value: 'widgets' }],
-        });
-        runId = typeof attempt?.data.runId === 'string' ? attempt.data.runId : '';
-        return attempt?.data.status === 'running';
-      },
-      { what: 'widgets to be running' },
+      async () =>
+        (await h.store.get(COLLECTIONS.runPhases, phaseDecisionId(pausedRun, 'alpha')))?.status ===
+        'gate_passed',
+      { timeoutMs: 60_000, what: 'alpha to pass its gate while paused' },
     );
+    await settle();
+    expect(await heldCounts(h.store)).toEqual({ runRequests: 0, triggers: 1 });
+    const betaWhilePaused = await h.store.query(COLLECTIONS.processorRuns, {
+      filters: [
+        { field: 'runId', op: '==', value: pausedRun },
+        { field: 'phase', op: '==', value: 'beta' },
+      ],
+    });
+    expect(betaWhilePaused).toEqual([]);
+    expect((await resumePipeline(deps(h), operator)).released).toEqual({ runRequests: 0, triggers: 1 });
+    await eventually(async () => (await h.store.get(COLLECTIONS.runs, pausedRun))?.status === 'SUCCESS', {
+      what: 'the paused run to succeed once its trigger was sent',
+    });
+
+    // Cancelled while alpha runs: nothing after alpha starts.
+    const runId = await startSlowRun('2024-05-03');
     const cancelled = await runCli(['cancel', '--run', runId, '--note', 'wrong season loaded'], env);
     expect(cancelled.stdout).toContain(`${runId} CANCELLED: no further phase will be triggered`);
+    // Still running when the cancel committed, or this test proves nothing.
+    expect(await h.store.get(COLLECTIONS.processorRuns, `${runId}--alpha--widgets`)).toMatchObject({
+      status: 'running',
+    });
     await eventually(
       async () =>
         (await h.store.get(COLLECTIONS.processorRuns, `${runId}--alpha--widgets`))?.status === 'completed',
-      { what: 'the running widgets to finish and be recorded' },
+      { timeoutMs: 60_000, what: 'the running widgets to finish and be recorded' },
     );
     await eventually(
       async () => {
@@ -139,7 +149,10 @@ describe('operator controls on the emulators: pause, resume, cancel', () => {
     });
     expect(await h.store.get(COLLECTIONS.runPhases, phaseDecisionId(runId, 'beta'))).toBeUndefined();
     const beta = await h.store.query(COLLECTIONS.processorRuns, {
-      filters: [{ field: 'phase', op: '==', value: 'beta' }],
+      filters: [
+        { field: 'runId', op: '==', value: runId },
+        { field: 'phase', op: '==', value: 'beta' },
+      ],
     });
     expect(beta).toEqual([]);
     expect(await h.store.countWhere('widgets', [{ field: 'runId', op: '==', value: runId }])).toBeGreaterThan(

@@ -17,7 +17,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'init.test.ts': 53,
   'orchestration.test.ts': 53,
   'deploy-cli.test.ts': 52,
-  'operator-controls.test.ts': 35,
+  'operator-controls.test.ts': 60,
   'phase-runtime.test.ts': 34,
   'source-faults.test.ts': 26,
   'dashboard-browser.test.ts': 23,

@@ -22,7 +22,7 @@ export function makeProcessorRequest(
 /** A push delivery as functions-framework hands it to a cloudEvent handler. */
 export function pubsubEvent(
   payload: unknown,
-  options: { raw?: string; messageId?: string } = {},
+  options: { raw?: string; messageId?: string; attributes?: Record<string, string> } = {},
 ): PubSubCloudEvent {
   const data = options.raw ?? Buffer.from(JSON.stringify(payload)).toString('base64');
   const messageId = options.messageId ?? randomUUID();
@@ -30,7 +30,10 @@ export function pubsubEvent(
     id: messageId,
     type: 'google.cloud.pubsub.topic.v1.messagePublished',
     source: '//pubsub.googleapis.com/projects/p/topics/t',
-    data: { message: { data, messageId, attributes: {} }, subscription: 'projects/p/subscriptions/s' },
+    data: {
+      message: { data, messageId, attributes: options.attributes ?? {} },
+      subscription: 'projects/p/subscriptions/s',
+    },
   };
 }
 

@@ -85,7 +85,7 @@ export function world(
         .flatMap((m) => Array.from({ length: copies }, () => m))
         .sort(() => Math.random() - 0.5);
       for (const m of deliveries) {
-        const event = pubsubEvent(m.message, { messageId: m.messageId });
+        const event = pubsubEvent(m.message, { messageId: m.messageId, attributes: m.attributes });
         if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
         else if (m.topic.startsWith('phase-')) await phases[m.topic.slice('phase-'.length)]!(event);
       }
@@ -96,7 +96,7 @@ export function world(
     for (let guard = 0; guard < 500 && cursor < publisher.published.length; guard += 1) {
       const m = publisher.published[cursor]!;
       cursor += 1;
-      const event = pubsubEvent(m.message, { messageId: m.messageId });
+      const event = pubsubEvent(m.message, { messageId: m.messageId, attributes: m.attributes });
       if (m.topic === TOPICS.runRequests) await orchestrator.onRunRequest(event);
       else if (m.topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
       else if (m.topic === TOPICS.autoRetryTicks)

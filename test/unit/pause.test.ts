@@ -4,6 +4,9 @@ import { heldCounts, pausePipeline, resumePipeline } from '../../shared/operatio
 import { reconcile } from '../../shared/operations/reconciler.ts';
 import { holdRunRequest } from '../../shared/orchestration/held-run-requests.ts';
 import { runAutoRetryTick } from '../../shared/recovery/auto-retry.ts';
+import { retryNow } from '../../shared/recovery/queue-actions.ts';
+import { pumpDependencies } from '../../shared/orchestration/dependencies/pump-dependencies.ts';
+import { detectStalls } from '../../shared/operations/stall-redrive.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
 import { pubsubEvent } from '../support/factories.ts';
@@ -13,11 +16,14 @@ import { seedEntry, setup } from '../support/recovery-setup.ts';
 const operator = { by: 'cli:ops', note: 'maintenance' };
 
 describe('a pause', () => {
-  it('retries nothing from the queue until the resume', async () => {
+  it('retries nothing from the queue until the resume: no tick, no dependency pump, no `queue retry`', async () => {
     const d = setup();
     const due = await seedEntry(d.store);
     await pausePipeline(d, operator);
     expect(await runAutoRetryTick(d)).toEqual({ retried: 0, exhausted: 0, expired: 0, superseded: 0 });
+    expect(await pumpDependencies(d)).toEqual({ started: [], done: [], failed: [], resumed: [] });
+    await expect(retryNow(d, due.requestId, 'now')).rejects.toThrow(/the pipeline is paused/);
+    expect(await detectStalls(d, d.clock.now())).toEqual([]);
     expect(await d.store.get(COLLECTIONS.queue, due.requestId)).toMatchObject({ status: 'pending' });
     await resumePipeline(d, operator);
     expect((await runAutoRetryTick(d)).retried).toBe(1);
@@ -47,8 +53,13 @@ describe('a pause', () => {
     const runRequests = w.publisher.on(TOPICS.runRequests) as { partition: string }[];
     expect(runRequests.map((r) => r.partition)).toEqual(['2024-04-22']);
     expect(w.publisher.on(phaseTopic('beta'))).toHaveLength(1);
+    // Published twice (a resume and a tick at once): one run, the one of the message held.
+    const [released2] = w.publisher.published.filter((p) => p.topic === TOPICS.runRequests);
+    await w.publisher.publish(TOPICS.runRequests, released2!.message, released2!.attributes);
     await w.pumpAll();
     expect(await w.store.get(COLLECTIONS.runs, rid('2024-04-21', 'm1'))).toMatchObject({ status: 'SUCCESS' });
+    const runsOf22 = w.store.docs(COLLECTIONS.runs).filter((r) => r.partition === '2024-04-22');
+    expect(runsOf22.map((r) => [r.requestMessageId, r.status])).toEqual([['m2', 'SUCCESS']]);
     expect(await heldCounts(w.store)).toEqual({ runRequests: 0, triggers: 0 });
   });
 

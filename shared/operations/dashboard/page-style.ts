@@ -16,6 +16,7 @@ tr.selected { background: #eaf1ff }
 .RUNNING { background: #1565c0 }
 .NOT_STARTED { background: #78909c }
 .SUPERSEDED { background: #9e9e9e }
+.CANCELLED { background: #6d4c41 }
 .phase { display: inline-block; margin-right: .5rem; white-space: nowrap }
 .phase.SUCCEEDED { color: #2e7d32 }
 .phase.GATE_FAILED { color: #c62828; font-weight: 600 }

@@ -7,6 +7,7 @@ import { parseDependency, type DependencyDeps, type DependencyDoc } from './depe
 import { resumeWaiters } from './resume-waiters.ts';
 import { reviewOpenDependencies } from './review-open-dependencies.ts';
 import { claimStart } from './settle-dependency.ts';
+import { isPaused } from '../pause-state.ts';
 
 export interface PumpResult {
   started: string[];
@@ -18,6 +19,8 @@ export interface PumpResult {
 /** One pass: settle what finished, start what has a slot, resume what has everything it waited for. */
 export async function pumpDependencies(deps: DependencyDeps): Promise<PumpResult> {
   const result: PumpResult = { started: [], done: [], failed: [], resumed: [] };
+  // Paused by an operator: it would start runs and retries; a held request must not age into a failure.
+  if (await isPaused(deps.store)) return result;
   // Read in one query (a failed one is done once its partition succeeds after all: a retry, a person),
   // beside the waiting entries: the two are independent.
   const [openDocs, waitingDocs] = await Promise.all([

@@ -9,7 +9,7 @@ import type { PumpResult } from './pump-dependencies.ts';
 import { settleDependency } from './settle-dependency.ts';
 
 const MAX_STARTS = 3;
-const TERMINAL = new Set(['SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED']);
+const TERMINAL = new Set(['SUCCESS', 'PARTIAL', 'FAILED', 'SUPERSEDED', 'CANCELLED']);
 
 /**
  * Follows each open dependency by its partition's current run: done when it succeeded, failed when
