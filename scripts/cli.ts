@@ -1,6 +1,6 @@
 // `phasegate`: the command line (package.json bin; `npx phasegate --help`).
 import { Command, CommanderError } from 'commander';
-import type { RunRequest } from '../shared/messages/messages.ts';
+import { TOPICS, type RunRequest } from '../shared/messages/messages.ts';
 import { connect, type Connection } from './lib/connection.ts';
 import {
   findProject,
@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { ScaffoldError, writeScaffold } from './init/scaffold.ts';
 import { SCAFFOLD_SCHEMES, type ScaffoldScheme } from './init/schemes.ts';
+import { readPause } from '../shared/orchestration/pause-state.ts';
 
 function parseScheme(value: string): ScaffoldScheme {
   if (!(SCAFFOLD_SCHEMES as readonly string[]).includes(value))
@@ -134,6 +135,16 @@ program
           .map((p) => p.trim())
           .filter(Boolean);
       if (options.force) request.force = true;
+      // Paused: the orchestrator holds the request; nothing would start to wait for.
+      const pause = await readPause(c.store);
+      if (pause.paused) {
+        const messageId = await c.publisher.publish(TOPICS.runRequests, request);
+        if (options.json) return context.print(JSON.stringify({ messageId, runId: null, status: 'HELD' }));
+        return context.print(
+          `run request ${messageId} published and held: the pipeline is paused (since ${pause.since ?? '?'} ` +
+            `by ${pause.by ?? '?'}: ${pause.note ?? ''}); \`phasegate resume --note …\` releases it`,
+        );
+      }
       // Without --wait, only until the run exists (30 s at most).
       const { messageId, run } = await publishRunAndWait(c, request, {
         findTimeoutMs: 30_000,

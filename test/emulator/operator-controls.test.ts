@@ -38,7 +38,11 @@ describe('operator controls on the emulators: pause, resume, cancel', () => {
     expect(paused.stdout).toContain('paused: new run requests and phase triggers are held');
     expect(await pausePipeline(deps(h), operator)).toBe(false);
     try {
-      await h.publishJson(TOPICS.runRequests, { partition: '2024-05-01', triggerSource: 'manual' });
+      // `trigger` says the request is held rather than waiting for a run that cannot start yet.
+      const trigger = await runCli(['trigger', '--partition', '2024-05-01'], env);
+      expect(trigger.stdout).toMatch(
+        /^run request \S+ published and held: the pipeline is paused \(since .* by cli:ops/,
+      );
       await eventually(async () => (await heldCounts(h.store)).runRequests === 1, {
         what: 'the run request to be held',
       });
