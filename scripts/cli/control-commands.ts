@@ -6,15 +6,13 @@ import { CancelError, cancelRun } from '../../shared/operations/cancel-run.ts';
 import { heldCounts, pausePipeline, resumePipeline } from '../../shared/operations/pause.ts';
 import { readPause } from '../../shared/orchestration/pause-state.ts';
 import type { CliContext } from './context.ts';
+import { requireNote } from './option-parsers.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Who acted, as the events record it: the operating-system user at the CLI. */
 const cliActor = (): string => `cli:${process.env.USER ?? userInfo().username}`;
 
-function requireNote(note: string | undefined): string {
-  if (!note?.trim()) throw new UsageError('a --note saying why is required: it is kept in the event log');
-  return note.trim();
-}
+const requireLogNote = (note: string | undefined): string => requireNote(note, 'in the event log');
 
 /** `pause`, `resume`, `paused` and `cancel`: an operator stops new work durably, lets it go again, or stops one run. */
 export function registerControlCommands(program: Command, context: CliContext): void {
@@ -34,7 +32,7 @@ export function registerControlCommands(program: Command, context: CliContext): 
     .requiredOption('--note <text>', 'why; kept in the event log')
     .action(async (options: { note: string }) => {
       const d = await deps();
-      const paused = await pausePipeline(d, { by: cliActor(), note: requireNote(options.note) });
+      const paused = await pausePipeline(d, { by: cliActor(), note: requireLogNote(options.note) });
       const state = await readPause(d.store);
       context.print(
         paused
@@ -52,7 +50,7 @@ export function registerControlCommands(program: Command, context: CliContext): 
       const d = await deps();
       const { wasPaused, released } = await resumePipeline(d, {
         by: cliActor(),
-        note: requireNote(options.note),
+        note: requireLogNote(options.note),
       });
       context.print(
         `${wasPaused ? 'resumed' : 'was not paused'}: released ${released.runRequests} run request(s) ` +
@@ -69,7 +67,7 @@ export function registerControlCommands(program: Command, context: CliContext): 
       const d = await deps();
       let outcome;
       try {
-        outcome = await cancelRun(d, options.run, { by: cliActor(), note: requireNote(options.note) });
+        outcome = await cancelRun(d, options.run, { by: cliActor(), note: requireLogNote(options.note) });
       } catch (error) {
         if (error instanceof CancelError) throw new UsageError(error.message);
         throw error;

@@ -101,3 +101,9 @@ export function parseStatus(value: string): QueueStatus {
     );
   return value as QueueStatus;
 }
+
+/** A `--note` that says why (blank is refused): it is kept `keptWhere`. */
+export function requireNote(note: string | undefined, keptWhere: string): string {
+  if (!note?.trim()) throw new UsageError(`a --note saying why is required: it is kept ${keptWhere}`);
+  return note.trim();
+}

@@ -13,17 +13,14 @@ import {
 } from '../../shared/recovery/queue-actions.ts';
 import { countQueue, pageQueue } from '../../shared/recovery/queue-pages.ts';
 import { table } from '../lib/table.ts';
-import { parsePartition } from './option-parsers.ts';
+import { parsePartition, requireNote } from './option-parsers.ts';
 import { registerQueueList } from './queue-list-command.ts';
 import type { CliContext } from './context.ts';
 
 import { UsageError } from './usage-error.ts';
 
-function requireNote(note: string | undefined): string {
-  if (!note || !note.trim())
-    throw new UsageError('a --note saying why is required: it is kept on the entry and in its event chain');
-  return note.trim();
-}
+const requireEntryNote = (note: string | undefined): string =>
+  requireNote(note, 'on the entry and in its event chain');
 
 const str = (value: unknown): string =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
@@ -81,7 +78,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .description('retry now: re-publish the original request (for a person who fixed the cause)')
     .requiredOption('--note <text>', 'why; kept on the entry')
     .action(async (entryId: string, options: { note: string }) => {
-      const entry = await retryNow(await deps(), entryId, requireNote(options.note));
+      const entry = await retryNow(await deps(), entryId, requireEntryNote(options.note));
       context.print(
         entry.status === 'superseded'
           ? `${entryId}: not retried, closed as superseded: ${entry.note ?? ''}`
@@ -94,7 +91,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .description('close an entry as succeeded: the cause was fixed another way')
     .requiredOption('--note <text>', 'how it was resolved')
     .action(async (entryId: string, options: { note: string }) => {
-      await resolveEntry(await deps(), entryId, requireNote(options.note));
+      await resolveEntry(await deps(), entryId, requireEntryNote(options.note));
       context.print(`${entryId}: resolved`);
     });
 
@@ -103,7 +100,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
     .description('close an entry as discarded: nothing to recover')
     .requiredOption('--note <text>', 'why it is discarded')
     .action(async (entryId: string, options: { note: string }) => {
-      await discardEntry(await deps(), entryId, requireNote(options.note));
+      await discardEntry(await deps(), entryId, requireEntryNote(options.note));
       context.print(`${entryId}: discarded`);
     });
 
@@ -119,7 +116,7 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       const { scheme } = (await context.pipeline()).pipeline.definition;
       if (scheme.compare(options.from, options.to) > 0)
         throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
-      const note = requireNote(options.note);
+      const note = requireEntryNote(options.note);
       const d = await deps();
       const range = `between ${options.from} and ${options.to}`;
       // How many, said before anything changes (the range is read page by page, never cut).

@@ -16,25 +16,33 @@ const stacks = fileStacks({ label: 'reconciler', definition: testDefinition });
 
 const reconcileTick = (harness: Harness) => harness.publishJson(TOPICS.reconcileTicks, {});
 
+/** A run of `partition` requested and ended SUCCESS: its id. */
+async function succeededRun(harness: Harness, partition: string): Promise<string> {
+  const messageId = await harness.publishJson(TOPICS.runRequests, { partition, triggerSource: 'manual' });
+  const runId = (await findRunByMessage(harness.store, messageId))!.runId;
+  await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
+    what: 'the run to succeed',
+  });
+  return runId;
+}
+
+/** The run's last status write lost: it says RUNNING, its last phase (beta) running with nothing done. */
+async function betaBackToRunning(harness: Harness, runId: string): Promise<void> {
+  const run = (await harness.store.get(COLLECTIONS.runs, runId)) as unknown as RunDoc;
+  await harness.store.set(COLLECTIONS.runs, runId, {
+    ...run,
+    status: 'RUNNING',
+    statusHistory: run.statusHistory.slice(0, 1),
+    phases: { ...run.phases, beta: { ...run.phases.beta!, status: 'RUNNING', done: 0 } },
+  });
+}
+
 describe('reconciler on the emulators', () => {
   it('heals a lost status write from durable state', async () => {
     const harness = stacks.shared;
-    const messageId = await harness.publishJson(TOPICS.runRequests, {
-      partition: '2024-04-21',
-      triggerSource: 'manual',
-    });
-    const runId = (await findRunByMessage(harness.store, messageId))!.runId;
-    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
-      what: 'the run to succeed',
-    });
+    const runId = await succeededRun(harness, '2024-04-21');
     // The last status write is lost: the run still says its last phase is running.
-    const run = (await harness.store.get(COLLECTIONS.runs, runId)) as unknown as RunDoc;
-    await harness.store.set(COLLECTIONS.runs, runId, {
-      ...run,
-      status: 'RUNNING',
-      statusHistory: run.statusHistory.slice(0, 1),
-      phases: { ...run.phases, beta: { ...run.phases.beta!, status: 'RUNNING', done: 0 } },
-    });
+    await betaBackToRunning(harness, runId);
     await reconcileTick(harness);
     await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
       what: 'the reconciler to heal the run',
@@ -93,25 +101,12 @@ describe('reconciler on the emulators', () => {
   });
   it('decides a stalled phase whose every completion is recorded but whose decision died with its claim', async () => {
     const harness = stacks.shared;
-    const messageId = await harness.publishJson(TOPICS.runRequests, {
-      partition: '2024-04-27',
-      triggerSource: 'manual',
-    });
-    const runId = (await findRunByMessage(harness.store, messageId))!.runId;
-    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
-      what: 'the run to succeed',
-    });
+    const runId = await succeededRun(harness, '2024-04-27');
     // Back to the moment summary's completion was recorded and its delivery claimed the decision of
     // beta, ten minutes ago, then died: no other completion of beta is coming.
     const decisionId = phaseDecisionId(runId, 'beta');
     const tenMinutesAgo = new Date(Date.now() - 600_000).toISOString();
-    const run = (await harness.store.get(COLLECTIONS.runs, runId)) as unknown as RunDoc;
-    await harness.store.set(COLLECTIONS.runs, runId, {
-      ...run,
-      status: 'RUNNING',
-      statusHistory: run.statusHistory.slice(0, 1),
-      phases: { ...run.phases, beta: { ...run.phases.beta!, status: 'RUNNING', done: 0 } },
-    });
+    await betaBackToRunning(harness, runId);
     const phase = await harness.store.get(COLLECTIONS.runPhases, decisionId);
     expect(phase).toMatchObject({
       status: 'gate_passed',
@@ -159,14 +154,7 @@ describe('reconciler on the emulators', () => {
   });
   it('a tick deletes the expired bookkeeping a real run wrote (the emulator has no TTL) and keeps the rest', async () => {
     const harness = stacks.shared;
-    const messageId = await harness.publishJson(TOPICS.runRequests, {
-      partition: '2024-04-25',
-      triggerSource: 'manual',
-    });
-    const runId = (await findRunByMessage(harness.store, messageId))!.runId;
-    await eventually(async () => (await harness.store.get(COLLECTIONS.runs, runId))?.status === 'SUCCESS', {
-      what: 'the run to succeed',
-    });
+    const runId = await succeededRun(harness, '2024-04-25');
     const ofRun = async (collection: string) =>
       (await harness.store.query(collection, { filters: [{ field: 'runId', op: '==', value: runId }] }))
         .length;

@@ -104,7 +104,19 @@ export function world(
       else if (m.topic.startsWith('phase-')) await phases[m.topic.slice('phase-'.length)]!(event);
     }
   }
-  return { store, publisher, clock, logger, orchestrator, phases, pump, pumpAll };
+  const delivered = new Set<unknown>();
+  /** Delivers, in order, what `topic` received that `deliver` has not delivered yet (a test drives one topic at a time; not mixed with `pump`). */
+  async function deliver(topic: string): Promise<void> {
+    for (const m of publisher.published.filter((p) => p.topic === topic && !delivered.has(p))) {
+      delivered.add(m);
+      const event = pubsubEvent(m.message, { messageId: m.messageId, attributes: m.attributes });
+      if (topic === TOPICS.processorCompletions) await orchestrator.onProcessorOutcome(event);
+      else await phases[topic.slice('phase-'.length)]!(event);
+    }
+  }
+  /** A message `deliver` never delivers: lost on the way. */
+  const lose = (message: unknown) => void delivered.add(message);
+  return { store, publisher, clock, logger, orchestrator, phases, pump, pumpAll, deliver, lose };
 }
 
 /** The processor requests published to `phase` so far. */

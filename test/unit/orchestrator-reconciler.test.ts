@@ -31,15 +31,7 @@ describe('the reconciler racing the orchestrator', () => {
     await w.orchestrator.onRunRequest(
       pubsubEvent({ partition: '2024-04-21', triggerSource: 'manual' }, { messageId: 'm1' }),
     );
-    const deliver = async (topic: string) => {
-      for (const m of w.publisher.published.filter((p) => p.topic === topic && !delivered.has(p))) {
-        delivered.add(m);
-        const event = pubsubEvent(m.message, { messageId: m.messageId });
-        if (topic === TOPICS.processorCompletions) await w.orchestrator.onProcessorOutcome(event);
-        else await w.phases[topic.slice('phase-'.length)]!(event);
-      }
-    };
-    const delivered = new Set<(typeof w.publisher.published)[number]>();
+    const { deliver } = w;
     await deliver(phaseTopic('alpha'));
     await deliver(TOPICS.processorCompletions);
     await deliver(phaseTopic('beta'));
