@@ -69,7 +69,9 @@ export async function resumePipeline(
     tx.set(COLLECTIONS.control, CONTROL_ID, { ...NOT_PAUSED, updatedAt: at });
     return true;
   });
-  const released = await releaseHeld(deps);
+  // Only what was decided before the flag was cleared was held: a trigger decided after it (the
+  // first phase of a run request released just now, say) is its own sender's to send.
+  const released = await releaseHeld(deps, at);
   if (wasPaused)
     await appendEvent(deps.store, {
       ...controlEvent(at, 'pipeline_resumed'),
@@ -84,18 +86,17 @@ export async function resumePipeline(
 /** Pages released at a time: a release goes on until nothing is held. */
 const RELEASE_PAGE = 200;
 
-/** Releases the held run requests, then every pending trigger, unless paused again. */
-export async function releaseHeld(deps: {
-  store: DocumentStore;
-  publisher: Publisher;
-  clock: Clock;
-}): Promise<Released> {
+/** Releases the held run requests, then every trigger still pending that was decided by `heldBefore`, unless paused again. */
+export async function releaseHeld(
+  deps: { store: DocumentStore; publisher: Publisher; clock: Clock },
+  heldBefore: string,
+): Promise<Released> {
   const runRequests = await releaseHeldRunRequests(deps);
   let triggers = 0;
   for (;;) {
     if (await isPaused(deps.store)) break;
     const pending = parseOutboxEntries(
-      await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(deps.clock.now().toISOString())),
+      await deps.store.query(COLLECTIONS.outbox, unsentOutboxQuery(heldBefore)),
     ).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     triggers += await sendOutboxEntries(deps.store, deps.publisher, pending, () => deps.clock.now(), {
       evenIfPaused: true,

@@ -63,6 +63,39 @@ describe('a pause', () => {
     expect(await heldCounts(w.store)).toEqual({ runRequests: 0, triggers: 0 });
   });
 
+  it('a resume releases only what was held: a trigger decided after it is left to its own sender', async () => {
+    const w = world();
+    await pausePipeline(w, operator);
+    await w.orchestrator.onRunRequest(
+      pubsubEvent({ partition: '2024-04-24', triggerSource: 'manual' }, { messageId: 'm3' }),
+    );
+    // As on the emulators: the released request's run starts at once and decides its first
+    // phase's triggers while the resume is still releasing; its sender has not sent them yet.
+    const publish = w.publisher.publish.bind(w.publisher);
+    w.publisher.publish = async (topic, message, attributes) => {
+      const id = await publish(topic, message, attributes);
+      if (topic !== TOPICS.runRequests) return id;
+      w.clock.advance(1000);
+      await w.store.set(COLLECTIONS.outbox, 'fresh', {
+        id: 'fresh',
+        decisionId: 'run-x_alpha',
+        runId: 'run-x',
+        topic: phaseTopic('alpha'),
+        message: {},
+        attributes: {},
+        status: 'pending',
+        createdAt: w.clock.now().toISOString(),
+        sentAt: null,
+        sender: 'its-own-message',
+      });
+      return id;
+    };
+    const { released } = await resumePipeline(w, operator);
+    expect(released).toEqual({ runRequests: 1, triggers: 0 });
+    expect(await w.store.get(COLLECTIONS.outbox, 'fresh')).toMatchObject({ status: 'pending' });
+    expect(w.publisher.on(phaseTopic('alpha'))).toEqual([]);
+  });
+
   it('a resume that died before releasing: the next reconcile tick releases the held run requests', async () => {
     const w = world();
     await holdRunRequest(
