@@ -1,11 +1,29 @@
 import type { Command } from 'commander';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { healthSummary } from '../../shared/operations/health.ts';
+import type { DailyHealth } from '../../shared/operations/health-daily.ts';
 import { describeHeld } from '../../shared/ports/held-messages.ts';
 import { peekControlDlq } from '../lib/control-dlq.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { parsePositive } from './option-parsers.ts';
+
+const orDash = (v: number | null) => (v === null ? '-' : String(v));
+
+/** One line per day: what the dashboard's health charts draw (`-`: no reconcile tick sampled it). */
+function dailyTable(daily: DailyHealth[]): string {
+  return table(
+    ['day', 'failures', 'dead letters', 'queue depth (max)', 'oldest open h (max)', 'control-dlq (max)'],
+    daily.map((d) => [
+      d.day,
+      Object.values(d.failures).reduce((a, b) => a + b, 0),
+      d.deadLetters,
+      orDash(d.queueDepthMax),
+      d.oldestOpenAgeSecondsMax === null ? '-' : (d.oldestOpenAgeSecondsMax / 3600).toFixed(1),
+      orDash(d.controlDlqMax),
+    ]),
+  );
+}
 
 /** `health`: the daily summary an operator reads first, and what control-dlq holds. */
 export function registerHealthCommand(program: Command, context: CliContext): void {
@@ -47,6 +65,7 @@ export function registerHealthCommand(program: Command, context: CliContext): vo
       context.print(
         `oldest open queue entry: ${oldest ? `${oldest.requestId} (${oldest.status}, since ${oldest.firstFailedAt})` : 'none'}`,
       );
+      if (summary.daily.length > 1) context.print(dailyTable(summary.daily));
       if (summary.processors.length > 0)
         context.print(
           table(

@@ -2,6 +2,7 @@ import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { type QueueEntry, parseEntries } from '../recovery/queue-entry.ts';
 import { countOpenEntries, oldestOpenEntriesQuery } from './open-entries.ts';
+import { dailyHealth, type DailyHealth } from './health-daily.ts';
 
 export interface HealthSummary {
   since: string;
@@ -11,6 +12,8 @@ export interface HealthSummary {
   openQueueEntries: number;
   needsManualFix: number;
   oldestOpenEntry: Pick<QueueEntry, 'requestId' | 'status' | 'firstFailedAt'> | null;
+  /** Each day of the window, oldest first (UTC days): what the dashboard's health charts draw. */
+  daily: DailyHealth[];
 }
 
 /**
@@ -56,10 +59,11 @@ export async function healthSummary(
     if (manual.has(e.requestId)) recovered.byHand += 1;
     else recovered.automatically += 1;
   }
-  const [openQueueEntries, needsManualFix, oldestDocs] = await Promise.all([
+  const [openQueueEntries, needsManualFix, oldestDocs, daily] = await Promise.all([
     countOpenEntries(store),
     store.countWhere(COLLECTIONS.queue, [{ field: 'status', op: '==', value: 'failed_permanent' }]),
     store.query(COLLECTIONS.queue, oldestOpenEntriesQuery(1)),
+    dailyHealth(store, { since: new Date(since), now: options.now, events }),
   ]);
   const oldest = parseEntries(oldestDocs)[0];
   return {
@@ -78,5 +82,6 @@ export async function healthSummary(
     oldestOpenEntry: oldest
       ? { requestId: oldest.requestId, status: oldest.status, firstFailedAt: oldest.firstFailedAt }
       : null,
+    daily,
   };
 }

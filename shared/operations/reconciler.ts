@@ -17,6 +17,8 @@ import { healRuns, RECONCILE_WINDOW_MS } from './run-healing.ts';
 import { detectStalls } from './stall-redrive.ts';
 import { sweepExpired } from './expiry-sweep.ts';
 import type { TtlCollection } from '../store/retention.ts';
+import { recordHealthSample } from './health-daily.ts';
+import { countOpenEntries, oldestOpenEntriesQuery } from './open-entries.ts';
 
 export interface ReconcilerDeps {
   definition: LoadedDefinition;
@@ -48,6 +50,8 @@ export interface ReconcileResult {
   released: number;
   /** Expired bookkeeping documents deleted, per collection (null: no sweep here, TTL policies delete them). */
   expired: Partial<Record<TtlCollection, number>> | null;
+  /** Whether this tick raised a gauge of the day's health (health-daily.ts). */
+  healthSampled: boolean;
 }
 
 const windowStart = (now: Date): string => new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
@@ -70,6 +74,24 @@ async function resendOutbox(deps: ReconcilerDeps, now: Date): Promise<number> {
     );
   }
   return pending.length;
+}
+
+/** The day's gauges, sampled each tick: queue depth, the oldest open entry, control-dlq (when peeked). */
+async function sampleHealth(
+  deps: ReconcilerDeps,
+  now: Date,
+  controlDlq: HeldMessages | null,
+): Promise<boolean> {
+  const [queueOpen, oldest] = await Promise.all([
+    countOpenEntries(deps.store),
+    deps.store.query(COLLECTIONS.queue, oldestOpenEntriesQuery(1)),
+  ]);
+  const oldestOpenAt = oldest[0]?.data.firstFailedAt;
+  return recordHealthSample(deps.store, now, {
+    queueOpen,
+    oldestOpenAt: typeof oldestOpenAt === 'string' ? oldestOpenAt : null,
+    controlDlq: controlDlq?.count ?? null,
+  });
 }
 
 /**
@@ -106,12 +128,14 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
     // A resume that died half-way is finished here (the triggers by the outbox step above).
     released: await step('held', () => releaseHeldRunRequests(deps), 0),
     expired: deps.sweepExpired ? await step('expired', () => sweepExpired(deps.store, now), {}) : null,
+    healthSampled: false,
     // A lost notice or publish of a dependency is picked up here.
     dependencies:
       deps.definition.dependencies.mode === 'trigger'
         ? await step('dependencies', () => pumpDependencies(deps), null)
         : null,
   };
+  result.healthSampled = await step('health sample', () => sampleHealth(deps, now, result.controlDlq), false);
   deps.logger.info({ ...result }, 'reconcile tick');
   if (failed.length > 0)
     throw new Error(`reconcile tick: ${failed.length} step(s) failed: ${failed.join('; ')}`);

@@ -21,6 +21,8 @@ export const COLLECTIONS = {
   control: 'pipeline_control',
   /** `run-request-{messageId}`: a run request that arrived while paused, released in order on resume. */
   held: 'held_run_requests',
+  /** `{YYYY-MM-DD}`: the day's highest queue depth, oldest open entry age and control-dlq depth (health-daily.ts). */
+  healthDaily: 'health_daily',
 } as const;
 
 /** Fields every domain document gets from the runtime's write helper. */

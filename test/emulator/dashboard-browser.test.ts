@@ -1,15 +1,11 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../../scripts/lib/chromium.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
-import {
-  processorRequest,
-  startReferenceHarness,
-  type ReferenceHarness,
-} from '../support/reference-harness.ts';
-
-const CHROMIUM = process.env.PHASEGATE_CHROMIUM ?? '/usr/bin/chromium';
+import { startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
 
 let h: ReferenceHarness;
 let browser: Browser;
@@ -19,31 +15,42 @@ beforeAll(async () => {
       `Chromium not found at ${CHROMIUM}: apt-get install chromium (npm test's pretest does it as root)`,
     );
   h = await startReferenceHarness('dashboard');
-  // Flags from this machine's notes: no background networking (the network is closed), no sandbox as root.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 });
 afterAll(async () => {
   await browser?.close();
   await h?.stop();
 });
 
+/** The one browser global the test calls in the page (the test is compiled without the DOM types). */
+interface BrowserWindow {
+  getComputedStyle(element: unknown): { fill: string };
+}
+
+/** A state's colour, as page-style.ts draws it (the test sees what a person sees). */
+const FILL = {
+  succeeded: 'rgb(46, 125, 50)',
+  failed: 'rgb(198, 40, 40)',
+} as const;
+
 describe('dashboard in Chromium', () => {
-  it('shows a run progressing to SUCCESS live, and a queue entry changing when retry is clicked', async () => {
+  it('shows a run reaching SUCCESS live in the runs, the grid, its waterfall and the charts; a fault, its recovery', async () => {
     const url = `${h.stack.functions.get('dashboard')!.url}/`;
     const page = await browser.newPage();
     await page.goto(url);
     await page.getByText('no runs yet').waitFor();
+    const cell = (partition: string, phase: string) =>
+      page.locator(`#grid rect[data-partition="${partition}"][data-phase="${phase}"]`);
+    /** The state of a processor's latest bar in the open run's waterfall. */
+    const lastBarOf = (processor: string) =>
+      page
+        .locator(`svg[data-testid="waterfall"] rect.bar[data-processor="${processor}"]`)
+        .last()
+        .getAttribute('data-state');
+    const fill = (partition: string, phase: string) =>
+      cell(partition, phase).evaluate(
+        (e) => (globalThis as unknown as BrowserWindow).getComputedStyle(e).fill,
+      );
 
     await h.publishJson(TOPICS.runRequests, { partition: '2019-04-13', triggerSource: 'manual' });
     const status = page.getByTestId('run-status').first();
@@ -52,42 +59,72 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => status.textContent(), { timeout: 60_000 }).toBe('SUCCESS');
     await expect.poll(() => page.locator('.phase.SUCCEEDED').count()).toBe(5);
     expect(await page.locator('tr.run').first().locator('[data-phase="raw"]').textContent()).toBe('raw 2/2');
-    await page.locator('tr.run').first().click();
+    await expect
+      .poll(() => page.locator('#grid rect[data-partition="2019-04-13"][data-state="succeeded"]').count())
+      .toBe(5);
+    expect(await fill('2019-04-13', 'predict')).toBe(FILL.succeeded);
+
+    // A click on a cell opens the run: its waterfall, a bar per attempt and a marker per gate.
+    await cell('2019-04-13', 'scrape').click();
     await page.getByText('Timeline of').waitFor();
     expect(await page.locator('#timeline').textContent()).toContain('gate_passed');
-    await page.screenshot({ path: `${h.stack.projectId}-run.png`.replace(/^/, '/tmp/'), fullPage: true });
+    const bars = page.locator('svg[data-testid="waterfall"] rect.bar');
+    await expect
+      .poll(() => page.locator('svg[data-testid="waterfall"] rect.bar.succeeded').count())
+      .toBeGreaterThanOrEqual(9);
+    const widths = await Promise.all((await bars.all()).map((b) => b.getAttribute('width')));
+    expect(widths.every((w) => Number(w) >= 2)).toBe(true);
+    expect(await page.locator('svg[data-testid="waterfall"] line[data-kind="gate_passed"]').count()).toBe(5);
+    expect(await page.getByTestId('slowest').textContent()).toMatch(
+      /^slowest step: \w+ \/ [\w-]+ attempt 1, \d+\.\d s$/,
+    );
+    await expect.poll(() => page.locator('svg[data-chart="phase-raw"] rect').count()).toBeGreaterThan(0);
+    expect(await page.locator('svg[data-chart="failures"] rect').count()).toBe(0);
+    await page.screenshot({ path: join(inject('logDir'), 'dashboard-run.png'), fullPage: true });
 
-    // A processor that failed for good (its source payload was malformed), shown as NEEDS MANUAL FIX.
-    const failed = processorRequest('manual-fix-run', 'scrape', 'scrape-boxscores', '2019-04-14');
-    await h.store.set(COLLECTIONS.queue, failed.requestId, {
-      requestId: failed.requestId,
-      status: 'failed_permanent',
-      errorType: 'permanent',
-      errorReason: 'validation',
-      lastError: 'malformed payload',
-      needsManualFix: true,
-      runId: failed.runId,
-      partition: failed.partition,
-      phase: 'scrape',
-      processor: 'scrape-boxscores',
-      request: failed,
-      failureEventId: 'x',
-      firstFailedAt: new Date().toISOString(),
-      retryCount: 0,
-      nextRetryAt: null,
-      deadlineAt: null,
-    });
-    const row = page.locator(`tr[data-entry="${failed.requestId}"]`);
+    // A fault: the source answers malformed box scores for 2019-04-14, a failure for good.
+    h.source.faults.add({ endpoint: 'boxscores', kind: 'malformed', dates: ['2019-04-14'] });
+    await h.publishJson(TOPICS.runRequests, { partition: '2019-04-14', triggerSource: 'manual' });
+    await expect
+      .poll(() => cell('2019-04-14', 'scrape').getAttribute('data-state'), { timeout: 60_000 })
+      .toBe('failed');
+    expect(await fill('2019-04-14', 'scrape')).toBe(FILL.failed);
+    expect(await cell('2019-04-14', 'predict').getAttribute('data-state')).toBe('not_run');
+    const entry = (
+      await h.store.query(COLLECTIONS.queue, {
+        filters: [{ field: 'partition', op: '==', value: '2019-04-14' }],
+      })
+    )[0]!;
+    const row = page.locator(`tr[data-entry="${entry.id}"]`);
     await expect
       .poll(() => row.getByTestId('entry-action').textContent(), { timeout: 10_000 })
       .toBe('NEEDS MANUAL FIX');
+    await cell('2019-04-14', 'scrape').click();
+    await expect.poll(() => lastBarOf('scrape-boxscores')).toBe('failed');
+    await expect
+      .poll(() =>
+        page
+          .locator('svg[data-chart="failures"] rect[data-series="scrape-boxscores"]')
+          .last()
+          .getAttribute('data-value'),
+      )
+      .toBe('1');
+    await page.screenshot({ path: join(inject('logDir'), 'dashboard-fault.png'), fullPage: true });
+
+    // Recovered: the source is fixed, an operator retries from the page; the run goes on to SUCCESS.
+    h.source.faults.clear();
     await row.locator('input.note').fill('source fixed the feed');
     await row.getByRole('button', { name: 'retry' }).click();
-    // The retry runs the processor for real; the entry leaves NEEDS MANUAL FIX and ends succeeded.
     await expect
-      .poll(async () => (await h.store.get(COLLECTIONS.queue, failed.requestId))?.status, { timeout: 30_000 })
+      .poll(async () => (await h.store.get(COLLECTIONS.queue, entry.id))?.status, { timeout: 30_000 })
       .toBe('succeeded');
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
-    await page.screenshot({ path: '/tmp/phasegate-dashboard-after-retry.png', fullPage: true });
+    await expect
+      .poll(() => page.locator('#grid rect[data-partition="2019-04-14"][data-state="succeeded"]').count(), {
+        timeout: 60_000,
+      })
+      .toBe(5);
+    await expect.poll(() => lastBarOf('scrape-boxscores')).toBe('succeeded');
+    await page.screenshot({ path: join(inject('logDir'), 'dashboard-recovered.png'), fullPage: true });
   });
 });

@@ -53,6 +53,17 @@ describe('reconciler on the emulators', () => {
       status: 'SUCCESS',
       reason: 'reconciler: recomputed from durable state',
     });
+    // The tick also sampled the day's gauges, control-dlq peeked through Pub/Sub (health charts).
+    const today = new Date().toISOString().slice(0, 10);
+    await eventually(async () => (await harness.store.get(COLLECTIONS.healthDaily, today)) !== undefined, {
+      what: "the tick's health sample",
+    });
+    expect(await harness.store.get(COLLECTIONS.healthDaily, today)).toMatchObject({
+      day: today,
+      queueDepthMax: expect.any(Number) as number,
+      oldestOpenAgeSecondsMax: expect.any(Number) as number,
+      controlDlqMax: 0,
+    });
   });
 
   it('detects a stalled phase, alerts, and re-drives its missing processors once', async () => {

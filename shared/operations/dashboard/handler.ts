@@ -9,7 +9,8 @@ import { identifyCaller, rightRefusal, type VerifyIdToken } from './caller.ts';
 import { badPath, decodedSegment, json, type DashboardRequest, type DashboardResponse } from './http.ts';
 import { DASHBOARD_PAGE } from './page.ts';
 import { handleQueueAction } from './queue-action.ts';
-import { controlDlqState, dashboardState, runTimeline } from './state.ts';
+import { controlDlqState, dashboardState } from './state.ts';
+import { gridView, healthView, runView } from './views.ts';
 import { dashboardVersion } from './state-version.ts';
 import { tokenLanding } from './token-cookie.ts';
 
@@ -83,10 +84,13 @@ export function createDashboard(deps: DashboardDeps) {
       });
       return json(200, { ...state, version });
     }
+    const views = { definition: deps.definition, store: deps.store, now: deps.clock.now(), controlDlq };
+    if (req.method === 'GET' && req.path === '/api/grid') return gridView(views, req);
+    if (req.method === 'GET' && req.path === '/api/health') return healthView(views, req);
     const run = /^\/api\/runs\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && run) {
       const runId = decodedSegment(run[1]!);
-      return runId === undefined ? badPath(req) : json(200, await runTimeline(deps.store, runId));
+      return runId === undefined ? badPath(req) : runView(views, runId);
     }
     const action = /^\/api\/queue\/([^/]+)\/(retry|resolve|discard)$/.exec(req.path);
     if (req.method === 'POST' && action)

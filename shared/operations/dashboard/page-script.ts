@@ -77,7 +77,7 @@ async function renderTimeline() {
     el.innerHTML = '';
     return;
   }
-  const { events } = await getJson('/api/runs/' + encodeURIComponent(selected));
+  const { events, waterfall } = await getJson('/api/runs/' + encodeURIComponent(selected));
   const byRequest = {};
   for (const e of events) (byRequest[e.requestId || e.phase] ||= []).push(e);
   const chain = (e) =>
@@ -91,8 +91,34 @@ async function renderTimeline() {
     '<td>' + esc(e.processor) + '</td>' +
     '<td>' + esc(e.attempt) + chain(e) + '</td>' +
     '<td class="err">' + esc([e.errorType, e.message].filter(Boolean).join(': ')) + '</td></tr>');
-  el.innerHTML =
-    '<h2>Timeline of ' + esc(selected) + '</h2>' + TIMELINE_HEAD + rows.join('') + '</tbody></table>';
+  el.innerHTML = '<h2>Run ' + esc(selected) + '</h2><div id="waterfall"></div>' +
+    '<h3>Timeline of ' + esc(selected) + '</h3>' + TIMELINE_HEAD + rows.join('') + '</tbody></table>';
+  renderWaterfall(waterfall);
+}
+
+/** The grid of the range typed in (both ends), else of the newest runs' partitions. */
+async function refreshGrid() {
+  const from = document.getElementById('grid-from').value.trim();
+  const to = document.getElementById('grid-to').value.trim();
+  const query = from && to ? '?' + new URLSearchParams({ from, to }) : '';
+  try {
+    renderGrid(await getJson('/api/grid' + query), selected);
+  } catch (e) {
+    document.getElementById('grid').textContent = 'grid: ' + e.message;
+  }
+}
+
+const HEALTH_EVERY_MS = 15000;
+let healthAt = 0;
+/** The charts read a week of events: at most every HEALTH_EVERY_MS, or on a click. */
+async function refreshHealth(force) {
+  if (!force && Date.now() - healthAt < HEALTH_EVERY_MS) return;
+  healthAt = Date.now();
+  try {
+    renderHealth(await getJson('/api/health'));
+  } catch (e) {
+    document.getElementById('health').textContent = 'health: ' + e.message;
+  }
 }
 
 function pauseNotice(control) {
@@ -125,8 +151,9 @@ async function refresh(force) {
       renderRuns(state.runs);
       renderQueue(state.queue, state.queueOpen);
       document.getElementById('paused').textContent = pauseNotice(state.control);
-      await renderTimeline();
+      await Promise.all([renderTimeline(), refreshGrid()]);
     }
+    await refreshHealth(force);
     document.getElementById('updated').textContent = new Date(state.generatedAt).toLocaleTimeString();
   } catch (e) {
     document.getElementById('updated').textContent = 'error: ' + e.message;
@@ -162,7 +189,16 @@ document.getElementById('queue').addEventListener('click', async (ev) => {
   refresh(true);
 });
 
+document.getElementById('grid').addEventListener('click', (ev) => {
+  const cell = ev.target.closest('rect[data-run]');
+  if (cell && cell.dataset.run) {
+    selected = cell.dataset.run;
+    refresh(true);
+  }
+});
+
 document.getElementById('partition').addEventListener('change', () => refresh(true));
+for (const id of ['grid-from', 'grid-to']) document.getElementById(id).addEventListener('change', refreshGrid);
 document.addEventListener('visibilitychange', () => refresh(false));
 refresh(true);
 setInterval(() => refresh(false), 1500);

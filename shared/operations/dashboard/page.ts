@@ -1,4 +1,6 @@
+import { HEALTH_SCRIPT } from './page-health-script.ts';
 import { DASHBOARD_SCRIPT } from './page-script.ts';
+import { VIEWS_SCRIPT } from './page-views-script.ts';
 import { DASHBOARD_STYLE } from './page-style.ts';
 
 /** The dashboard page: plain HTML and a small script that polls /api/state and re-renders in place. */
@@ -18,6 +20,16 @@ updated <span id="updated">…</span> ·
 </div>
 <div id="paused" class="held" data-testid="paused"></div>
 <div id="controldlq" class="held" data-testid="control-dlq"></div>
+<h2>Partitions</h2>
+<div class="muted">
+<label>from <input id="grid-from" placeholder="first partition" size="12"></label>
+<label>to <input id="grid-to" placeholder="last partition" size="12"></label>
+(empty: the partitions of the newest runs) ·
+<span class="key succeeded">succeeded</span><span class="key running">running</span>
+<span class="key waiting">waiting</span><span class="key gate_failed">gate failed</span>
+<span class="key failed">failed</span><span class="key not_run">not run</span>
+</div>
+<div id="grid"></div>
 <h2>Runs</h2>
 <table id="runs">
 <thead><tr>
@@ -27,6 +39,8 @@ updated <span id="updated">…</span> ·
 <tbody></tbody>
 </table>
 <div id="timeline"></div>
+<h2>Health, per day (UTC)</h2>
+<div id="health" class="charts"></div>
 <h2>Failed-processor queue</h2>
 <div id="queue-count" class="muted"></div>
 <table id="queue">
@@ -36,6 +50,6 @@ updated <span id="updated">…</span> ·
 </tr></thead>
 <tbody></tbody>
 </table>
-<script>${DASHBOARD_SCRIPT}</script>
+<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${DASHBOARD_SCRIPT}</script>
 </body>
 </html>`;
