@@ -85,8 +85,13 @@ describe('npx phasegate init', () => {
       .map((f) => readFileSync(join(staged, 'dist', f), 'utf8'))
       .join('\n');
     const imported = new Set(
-      [...bundle.matchAll(/(?:from|import\()\s*"([^"./][^"]*)"/g)]
-        .map((m) => m[1]!)
+      // Statement-position imports only: the dashboard's HTML strings hold text like `grid-from" placeholder="`.
+      [
+        ...bundle.matchAll(
+          /^\s*(?:import|export)\b[^;]*?\bfrom\s*"([^"./][^"]*)"|\bimport\(\s*"([^"./][^"]*)"\s*\)/gm,
+        ),
+      ]
+        .map((m) => (m[1] ?? m[2])!)
         .filter((p) => !p.startsWith('node:'))
         .map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!)),
     );
