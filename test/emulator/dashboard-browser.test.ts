@@ -5,6 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../../scripts/lib/chromium.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
+import { CONTROL_ID } from '../../shared/orchestration/pause-state.ts';
 import { startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
 
 let h: ReferenceHarness;
@@ -126,5 +127,38 @@ describe('dashboard in Chromium', () => {
       .toBe(5);
     await expect.poll(() => lastBarOf('scrape-boxscores')).toBe('succeeded');
     await page.screenshot({ path: join(inject('logDir'), 'dashboard-recovered.png'), fullPage: true });
+  });
+
+  it('pauses the pipeline from the page: a run request is held and shown; the resume releases it to SUCCESS', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${h.stack.functions.get('dashboard')!.url}/`);
+    const controls = page.getByTestId('controls');
+    // No note, no pause: the page says so (an alert, dismissed) and nothing is written.
+    const alerted = new Promise<string>((said) =>
+      page.once('dialog', (dialog) => {
+        said(dialog.message());
+        void dialog.dismiss();
+      }),
+    );
+    await controls.getByRole('button', { name: 'pause the pipeline' }).click();
+    expect(await alerted).toBe('Write a note saying why.');
+    expect((await h.store.get(COLLECTIONS.control, CONTROL_ID))?.paused ?? false).toBe(false);
+    await page.getByTestId('control-note').fill('nightly load paused for a schema change');
+    await controls.getByRole('button', { name: 'pause the pipeline' }).click();
+    await expect
+      .poll(() => page.getByTestId('paused').textContent(), { timeout: 10_000 })
+      .toMatch(/^PAUSED since .+ by dashboard.*: nightly load paused for a schema change/);
+    await h.publishJson(TOPICS.runRequests, { partition: '2019-04-15', triggerSource: 'manual' });
+    await expect
+      .poll(() => page.getByTestId('paused').textContent(), { timeout: 30_000 })
+      .toContain('held: 1 run request(s)');
+    await page.getByTestId('control-note').fill('schema change done');
+    await controls.getByRole('button', { name: 'resume the pipeline' }).click();
+    await expect.poll(() => page.getByTestId('paused').textContent(), { timeout: 10_000 }).toBe('');
+    await expect
+      .poll(() => page.locator('#grid rect[data-partition="2019-04-15"][data-state="succeeded"]').count(), {
+        timeout: 60_000,
+      })
+      .toBe(5);
   });
 });

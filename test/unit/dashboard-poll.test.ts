@@ -4,6 +4,7 @@ import { countReads } from '../../scripts/bench/history-reads.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { loadDashboardAuth } from '../../shared/operations/dashboard/auth.ts';
 import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
+import { CONTROLS_SCRIPT } from '../../shared/operations/dashboard/page-controls-script.ts';
 import { DASHBOARD_SCRIPT } from '../../shared/operations/dashboard/page-script.ts';
 import { newRunDoc } from '../../shared/orchestration/run-doc.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
@@ -195,7 +196,8 @@ function runPage(first: unknown) {
     setInterval: (fn: () => void) => void (tick = fn),
     alert: () => undefined,
   };
-  runInNewContext(DASHBOARD_SCRIPT.replace('__CAN_ACT__', 'false'), context);
+  // As the page loads them: one <script>, the controls after the page script.
+  runInNewContext((DASHBOARD_SCRIPT + CONTROLS_SCRIPT).replace('__CAN_ACT__', 'false'), context);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
   return {
     /** The state reads it made (the timeline's reads left out). */

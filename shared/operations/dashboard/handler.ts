@@ -8,6 +8,7 @@ import { rightsOf, type DashboardAuth } from './auth.ts';
 import { identifyCaller, rightRefusal, type VerifyIdToken } from './caller.ts';
 import { badPath, decodedSegment, json, type DashboardRequest, type DashboardResponse } from './http.ts';
 import { DASHBOARD_PAGE } from './page.ts';
+import { handleControlAction } from './control-action.ts';
 import { handleQueueAction } from './queue-action.ts';
 import { controlDlqState, dashboardState } from './state.ts';
 import { gridView, healthView, runView } from './views.ts';
@@ -91,6 +92,15 @@ export function createDashboard(deps: DashboardDeps) {
     if (req.method === 'GET' && run) {
       const runId = decodedSegment(run[1]!);
       return runId === undefined ? badPath(req) : runView(views, runId);
+    }
+    const control = /^\/api\/control\/(pause|resume)$/.exec(req.path);
+    if (req.method === 'POST' && control)
+      return handleControlAction(deps, req, identified.caller, { kind: control[1] as 'pause' | 'resume' });
+    const cancel = /^\/api\/runs\/([^/]+)\/cancel$/.exec(req.path);
+    if (req.method === 'POST' && cancel) {
+      const runId = decodedSegment(cancel[1]!);
+      if (runId === undefined) return badPath(req);
+      return handleControlAction(deps, req, identified.caller, { kind: 'cancel', runId });
     }
     const action = /^\/api\/queue\/([^/]+)\/(retry|resolve|discard)$/.exec(req.path);
     if (req.method === 'POST' && action)

@@ -151,6 +151,7 @@ async function refresh(force) {
       renderRuns(state.runs);
       renderQueue(state.queue, state.queueOpen);
       document.getElementById('paused').textContent = pauseNotice(state.control);
+      renderControls(state.control, state.runs.find((r) => r.runId === selected));
       await Promise.all([renderTimeline(), refreshGrid()]);
     }
     await refreshHealth(force);

@@ -1,4 +1,5 @@
 import { HEALTH_SCRIPT } from './page-health-script.ts';
+import { CONTROLS_SCRIPT } from './page-controls-script.ts';
 import { DASHBOARD_SCRIPT } from './page-script.ts';
 import { VIEWS_SCRIPT } from './page-views-script.ts';
 import { DASHBOARD_STYLE } from './page-style.ts';
@@ -19,6 +20,7 @@ updated <span id="updated">…</span> ·
 <label>partition <input id="partition" placeholder="all partitions" size="12"></label>
 </div>
 <div id="paused" class="held" data-testid="paused"></div>
+<div id="controls" data-testid="controls"></div>
 <div id="controldlq" class="held" data-testid="control-dlq"></div>
 <h2>Partitions</h2>
 <div class="muted">
@@ -50,6 +52,6 @@ updated <span id="updated">…</span> ·
 </tr></thead>
 <tbody></tbody>
 </table>
-<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${DASHBOARD_SCRIPT}</script>
+<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${DASHBOARD_SCRIPT}${CONTROLS_SCRIPT}</script>
 </body>
 </html>`;

@@ -4,7 +4,7 @@ import type { DashboardDeps } from './handler.ts';
 import { badPath, decodedSegment, json, type DashboardRequest, type DashboardResponse } from './http.ts';
 
 /** The note of an action's body (`{ "note": "..." }`), trimmed; empty when there is none. */
-function noteOf(body: unknown): string {
+export function noteOf(body: unknown): string {
   return typeof body === 'object' && body !== null && typeof (body as { note?: unknown }).note === 'string'
     ? (body as { note: string }).note.trim()
     : '';
