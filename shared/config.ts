@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WEBHOOK_FORMATS } from './recovery/slack-payload.ts';
 
 /** Defaults in one place; units in names. */
 const DEFAULTS = {
@@ -20,6 +21,8 @@ export const ConfigSchema = z.object({
   faults: z.string().optional(),
   /** Alerts are always logged; with this set they are also POSTed here as JSON. */
   alertWebhookUrl: z.url().optional(),
+  /** `json` (the alert itself) or `slack` (a Slack incoming-webhook message, text and blocks). */
+  alertWebhookFormat: z.enum(WEBHOOK_FORMATS),
   /** `on`, `off`, or `auto`: on against the emulator, off in production, where TTL policies delete. */
   ttlSweep: z.enum(['auto', 'on', 'off']),
 });
@@ -34,6 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpRetries: env.PHASEGATE_HTTP_RETRIES ?? DEFAULTS.PHASEGATE_HTTP_RETRIES,
     faults: env.PHASEGATE_FAULTS,
     alertWebhookUrl: env.ALERT_WEBHOOK_URL || undefined,
+    alertWebhookFormat: env.ALERT_WEBHOOK_FORMAT || 'json',
     ttlSweep: env.PHASEGATE_TTL_SWEEP || DEFAULTS.PHASEGATE_TTL_SWEEP,
   });
   if (!result.success) {
@@ -43,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpTimeoutMs: 'PHASEGATE_HTTP_TIMEOUT_MS',
       httpRetries: 'PHASEGATE_HTTP_RETRIES',
       alertWebhookUrl: 'ALERT_WEBHOOK_URL',
+      alertWebhookFormat: 'ALERT_WEBHOOK_FORMAT',
       ttlSweep: 'PHASEGATE_TTL_SWEEP',
     };
     const problems = result.error.issues.map(

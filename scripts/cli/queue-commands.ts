@@ -15,7 +15,10 @@ import { countQueue, pageQueue } from '../../shared/recovery/queue-pages.ts';
 import { table } from '../lib/table.ts';
 import { parsePartition, requireNote } from './option-parsers.ts';
 import { registerQueueList } from './queue-list-command.ts';
+import { refuseFiltersWithEntry, runBulk, withFilterOptions } from './queue-bulk-command.ts';
+import { BULK_ACTIONS, type BulkAction } from '../../shared/recovery/queue-bulk.ts';
 import type { CliContext } from './context.ts';
+import type { QueueEntry } from '../../shared/recovery/queue-entry.ts';
 
 import { UsageError } from './usage-error.ts';
 
@@ -73,35 +76,37 @@ export function registerQueueCommands(program: Command, context: CliContext): vo
       );
     });
 
-  queue
-    .command('retry <entry>')
-    .description('retry now: re-publish the original request (for a person who fixed the cause)')
-    .requiredOption('--note <text>', 'why; kept on the entry')
-    .action(async (entryId: string, options: { note: string }) => {
-      const entry = await retryNow(await deps(), entryId, requireEntryNote(options.note));
-      context.print(
-        entry.status === 'superseded'
-          ? `${entryId}: not retried, closed as superseded: ${entry.note ?? ''}`
-          : `${entryId}: retrying (retry ${entry.retryCount}); the request was re-published`,
-      );
-    });
-
-  queue
-    .command('resolve <entry>')
-    .description('close an entry as succeeded: the cause was fixed another way')
-    .requiredOption('--note <text>', 'how it was resolved')
-    .action(async (entryId: string, options: { note: string }) => {
-      await resolveEntry(await deps(), entryId, requireEntryNote(options.note));
-      context.print(`${entryId}: resolved`);
-    });
-
-  queue
-    .command('discard <entry>')
-    .description('close an entry as discarded: nothing to recover')
-    .requiredOption('--note <text>', 'why it is discarded')
-    .action(async (entryId: string, options: { note: string }) => {
-      await discardEntry(await deps(), entryId, requireEntryNote(options.note));
-      context.print(`${entryId}: discarded`);
+  const single = { retry: retryNow, resolve: resolveEntry, discard: discardEntry };
+  const said = (action: BulkAction, entry: QueueEntry): string =>
+    action !== 'retry'
+      ? `${entry.requestId}: ${entry.status === 'succeeded' ? 'resolved' : 'discarded'}`
+      : entry.status === 'superseded'
+        ? `${entry.requestId}: not retried, closed as superseded: ${entry.note ?? ''}`
+        : `${entry.requestId}: retrying (retry ${entry.retryCount}); the request was re-published`;
+  const descriptions: Record<BulkAction, [string, string]> = {
+    retry: [
+      'retry now: re-publish the original request (for a person who fixed the cause)',
+      'why; kept on the entry',
+    ],
+    resolve: ['close as succeeded: the cause was fixed another way', 'how it was resolved'],
+    discard: ['close as discarded: nothing to recover', 'why it is discarded'],
+  };
+  for (const action of BULK_ACTIONS)
+    withFilterOptions(
+      queue
+        .command(`${action} [entry]`)
+        .description(
+          `${descriptions[action][0]}; without an entry, every entry the filters match (try --dry-run)`,
+        )
+        .requiredOption('--note <text>', descriptions[action][1]),
+    ).action(async (entryId: string | undefined, options: Parameters<typeof runBulk>[3]) => {
+      const note = requireEntryNote(options.note);
+      if (entryId === undefined) return runBulk(context, await deps(), action, options, note);
+      refuseFiltersWithEntry(entryId, options);
+      if (options.dryRun)
+        throw new UsageError('--dry-run is for filters: `queue show <entry>` shows one entry');
+      const entry = await single[action](await deps(), entryId, note);
+      context.print(options.json ? JSON.stringify(entry, null, 2) : said(action, entry));
     });
 
   queue

@@ -97,7 +97,14 @@ const instanceClients = lazy(async () => {
     publisher: withDuplicatePublishes(meter ? meter.publisher(pubsubPublisher) : pubsubPublisher, faults),
     http: createHttpClient({ timeoutMs: config.httpTimeoutMs, retries: config.httpRetries }),
     logger,
-    notifier: createNotifier({ store, logger, clock: systemClock, webhookUrl: config.alertWebhookUrl }),
+    notifier: createNotifier({
+      store,
+      logger,
+      clock: systemClock,
+      webhookUrl: config.alertWebhookUrl,
+      webhookFormat: config.alertWebhookFormat,
+      source: config.projectId,
+    }),
     /** Read by the reconcile tick (an alert) and the dashboard; the runtime account may pull it (deploy grants it). */
     controlDlq: createHeldPeek(pubsub, CONTROL_DLQ_SUBSCRIPTION),
     /** Where no TTL policy deletes expired bookkeeping (the emulator), the reconcile tick does. */

@@ -25,6 +25,7 @@ export async function checkControlDlq(
     kind: 'control_dlq' as const,
     dedupKey: 'control_dlq',
     runId: null,
+    partition: null,
     phase: null,
     processor: null,
     message: describeHeld(held),

@@ -185,6 +185,7 @@ export async function detectStalls(
       kind: 'stalled',
       dedupKey: `stalled:${phaseDoc.phase}`,
       runId: run.runId,
+      partition: run.partition,
       phase: phaseDoc.phase,
       processor: null,
       message: `run ${run.runId}: phase ${phaseDoc.phase} stalled; waiting for ${waitingOn}`,

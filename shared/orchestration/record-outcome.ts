@@ -152,6 +152,7 @@ async function alertGateFailure(
     kind: 'gate_failed',
     dedupKey: `gate_failed:${completion.phase}:${gate.shortfalls.map((s) => s.collection).join(',')}`,
     runId: completion.runId,
+    partition: completion.partition,
     phase: completion.phase,
     processor: null,
     message: `run ${completion.runId}: ${shortfalls}`,
@@ -161,8 +162,10 @@ async function alertGateFailure(
       kind: 'failed_permanent',
       dedupKey: `failed_permanent:${entry.phase}:${entry.processor ?? '-'}:gate_failed`,
       runId: entry.runId,
+      partition: entry.partition,
       phase: entry.phase,
       processor: entry.processor,
+      requestId: entry.requestId,
       message: `${entry.requestId}: ${entry.lastError}`,
     });
   }

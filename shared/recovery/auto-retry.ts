@@ -87,8 +87,10 @@ export async function retryEntries(
           kind: 'failed_permanent',
           dedupKey: `failed_permanent:${entry.phase}:${entry.processor ?? '-'}:${entry.errorReason}`,
           runId: entry.runId,
+          partition: entry.partition,
           phase: entry.phase,
           processor: entry.processor,
+          requestId: entry.requestId,
           message:
             `${entry.requestId}: ${'exhausted' in claim ? 'automatic retries exhausted' : 'source deadline passed'}: ` +
             entry.lastError,

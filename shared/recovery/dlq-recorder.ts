@@ -183,8 +183,10 @@ export function createDlqRecorder(deps: DlqRecorderDeps) {
         kind: 'failed_permanent',
         dedupKey: `failed_permanent:${id.phase}:${id.processor ?? '-'}:dead_lettered`,
         runId: id.runId,
+        partition: id.partition,
         phase: id.phase,
         processor: id.processor,
+        requestId: id.entryId,
         message: `${id.entryId} dead-lettered from ${sourceTopic} and will not be retried automatically`,
       });
     } else if (status === 'superseded') {

@@ -3,6 +3,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
+import { slackPayload, type WebhookFormat } from './slack-payload.ts';
 
 export const ALERT_KINDS = ['failed_permanent', 'gate_failed', 'stalled', 'control_dlq'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -12,8 +13,12 @@ export interface Alert {
   /** What makes two alerts "the same outage" (e.g. kind, phase and error reason, not the request). */
   dedupKey: string;
   runId: string | null;
+  /** The partition the alert is about (of the run, or the earlier partition a run waits for). */
+  partition: string | null;
   phase: string | null;
   processor: string | null;
+  /** The queue entry to retry, where there is one (a permanent failure). */
+  requestId?: string | null;
   message: string;
 }
 
@@ -35,6 +40,10 @@ export function createNotifier(deps: {
   logger: Logger;
   clock: Clock;
   webhookUrl?: string;
+  /** `json` (the alert as it is, the default) or `slack` (an incoming-webhook message: text and blocks). */
+  webhookFormat?: WebhookFormat;
+  /** Who sends, named in a Slack title: the project id. */
+  source?: string;
   windowMs?: number;
   fetch?: typeof fetch;
 }): Notifier {
@@ -73,6 +82,7 @@ export function createNotifier(deps: {
         alert: alert.kind,
         dedupKey: alert.dedupKey,
         runId: alert.runId,
+        partition: alert.partition,
         phase: alert.phase,
         processor: alert.processor,
       },
@@ -93,7 +103,11 @@ export function createNotifier(deps: {
       const response = await doFetch(deps.webhookUrl!, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(payload),
+        body: JSON.stringify(
+          deps.webhookFormat === 'slack'
+            ? slackPayload(payload, deps.source ?? 'pipeline', payload.at)
+            : payload,
+        ),
         signal: AbortSignal.timeout(5000),
       });
       if (!response.ok) failure = `webhook answered ${response.status}`;

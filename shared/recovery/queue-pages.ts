@@ -6,8 +6,14 @@ import type { QueueStatus } from './queue-status.ts';
 /** Which entries: each field narrows; `from`/`to` is a range of partitions in the pipeline's order. */
 export interface QueueFilter {
   status?: QueueStatus;
+  /** Any of these statuses (an `in` filter, at most 30); with `status`, both apply. */
+  statuses?: readonly QueueStatus[];
   phase?: string;
   processor?: string;
+  /** The kind of the last error (`transient`, `not_ready`, `permanent`, `bug`). */
+  errorType?: string;
+  /** Its reason (`http_503`, `validation`, `dead_lettered`, …). */
+  errorReason?: string;
   from?: string;
   to?: string;
   /** The pipeline's order of partitions, for `from`/`to` (string order when absent: right for days, weeks, months). */
@@ -33,6 +39,9 @@ function storeFilters(filter: QueueFilter): Filter[] {
   if (filter.status) filters.push({ field: 'status', op: '==', value: filter.status });
   if (filter.phase) filters.push({ field: 'phase', op: '==', value: filter.phase });
   if (filter.processor) filters.push({ field: 'processor', op: '==', value: filter.processor });
+  if (filter.errorType) filters.push({ field: 'errorType', op: '==', value: filter.errorType });
+  if (filter.errorReason) filters.push({ field: 'errorReason', op: '==', value: filter.errorReason });
+  if (filter.statuses) filters.push({ field: 'status', op: 'in', value: [...filter.statuses] });
   return filters;
 }
 

@@ -173,8 +173,10 @@ export async function handleProcessorFailure(error: unknown, ctx: FailureContext
           kind: 'failed_permanent',
           dedupKey: `failed_permanent:${ctx.request.phase}:${ctx.request.processor}:${classification.reason}`,
           runId: ctx.request.runId,
+          partition: ctx.request.partition,
           phase: ctx.request.phase,
           processor: ctx.request.processor,
+          requestId: ctx.request.requestId,
           message: `${ctx.request.requestId}: ${described.message}`,
         });
       }

@@ -144,6 +144,63 @@ describe('phasegate queue (manual recovery on the command line)', () => {
     expect(await h.store.get(COLLECTIONS.queue, id('03'))).toMatchObject({ status: 'failed_permanent' });
   });
 
+  it('retries, resolves or discards by filter: a dry run says the count and a sample; the action each match', async () => {
+    for (const day of ['01', '02', '03']) await seed(`2024-08-${day}`, 'failed_permanent', 'cogs');
+    await seed('2024-08-02', 'pending', 'cogs');
+    const id = (day: string) => `cli-2024-08-${day}--alpha--cogs`;
+    const filters = [
+      '--processor',
+      'cogs',
+      '--error-type',
+      'permanent',
+      '--from',
+      '2024-08-01',
+      '--to',
+      '2024-08-02',
+    ];
+    const dry = await runCli(['queue', 'retry', ...filters, '--note', 'fixed', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    // Two days of cogs: 01 failed_permanent, 02 pending (its second seed has the same id, and replaced the first).
+    expect(dry.stdout).toContain(
+      'dry run: 2 pending|waiting|failed_permanent entries match --processor cogs --error-type permanent ' +
+        '--from 2024-08-01 --to 2024-08-02; queue retry would act on each; the first 2:',
+    );
+    expect(dry.stdout).toContain(id('01'));
+    expect(await h.store.get(COLLECTIONS.queue, id('01'))).toMatchObject({ status: 'failed_permanent' });
+    const observed = await h.observe(phaseTopic('alpha'));
+    const done = await runCli(['queue', 'retry', ...filters, '--note', 'fixed', '--json'], env);
+    expect(done.code, done.stderr).toBe(0);
+    expect((JSON.parse(done.stdout) as { done: string[] }).done.sort()).toEqual([id('01'), id('02')]);
+    await observed.waitFor(2);
+    expect(await h.store.get(COLLECTIONS.queue, id('03'))).toMatchObject({ status: 'failed_permanent' });
+    // (The phase runs the retried requests again: 01 and 02 are the functions' now, whatever they decide.)
+    const discard = await runCli(
+      ['queue', 'discard', '--processor', 'cogs', '--from', '2024-08-03', '--note', 'test data'],
+      env,
+    );
+    expect(discard.stdout).toContain(`discarded 1: ${id('03')}`);
+    expect(await h.store.get(COLLECTIONS.queue, id('03'))).toMatchObject({
+      status: 'discarded',
+      note: 'test data',
+    });
+  });
+
+  it('refuses a bulk action without a filter, with both an entry and filters, or on a closed status', async () => {
+    const none = await runCli(['queue', 'resolve', '--note', 'x'], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('queue resolve needs an entry id or at least one filter');
+    const both = await runCli(['queue', 'retry', 'some-entry', '--phase', 'alpha', '--note', 'x'], env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give an entry id (some-entry) or filters (--phase alpha), not both');
+    const closed = await runCli(['queue', 'retry', '--status', 'succeeded', '--note', 'x'], env);
+    expect(closed.code).toBe(2);
+    expect(closed.stderr).toContain('succeeded entries are closed');
+    const badType = await runCli(['queue', 'discard', '--error-type', 'oops', '--note', 'x'], env);
+    expect(badType.stderr).toContain(
+      '"oops" is not an error type: one of transient, not_ready, permanent, bug',
+    );
+  });
+
   it('answers bad arguments with a clear error and exit code 2', async () => {
     const badDate = await runCli(
       ['queue', 'requeue', '--from', '2024-13-01', '--to', '2024-05-31', '--note', 'x'],

@@ -73,6 +73,7 @@ async function alertFailed(deps: DependencyDeps, partition: string): Promise<voi
     kind: 'failed_permanent',
     dedupKey: `dependency_failed:${partition}`,
     runId: null,
+    partition,
     phase: 'dependencies',
     processor: null,
     message:
