@@ -1,4 +1,4 @@
-import type { DocumentStore } from '../ports/store.ts';
+import type { DocumentStore, Filter } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 
 /**
@@ -83,12 +83,18 @@ export function daysBetween(since: Date, now: Date): string[] {
  */
 export async function dailyHealth(
   store: DocumentStore,
-  window: { since: Date; now: Date; events: readonly Record<string, unknown>[] },
+  window: {
+    since: Date;
+    now: Date;
+    events: readonly Record<string, unknown>[];
+    /** The phase decisions' window (startedAt); from `since` when absent. */
+    phaseFilters?: Filter[];
+  },
 ): Promise<DailyHealth[]> {
   const days = daysBetween(window.since, window.now);
   const [phaseDocs, gauges] = await Promise.all([
     store.query(COLLECTIONS.runPhases, {
-      filters: [{ field: 'startedAt', op: '>=', value: window.since.toISOString() }],
+      filters: window.phaseFilters ?? [{ field: 'startedAt', op: '>=', value: window.since.toISOString() }],
     }),
     store.getMany(COLLECTIONS.healthDaily, days),
   ]);

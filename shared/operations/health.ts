@@ -1,4 +1,4 @@
-import type { DocumentStore } from '../ports/store.ts';
+import type { DocumentStore, Filter } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { type QueueEntry, parseEntries } from '../recovery/queue-entry.ts';
 import { countOpenEntries, oldestOpenEntriesQuery } from './open-entries.ts';
@@ -23,17 +23,18 @@ export interface HealthSummary {
  */
 export async function healthSummary(
   store: DocumentStore,
-  options: { now: Date; days: number },
+  options: { now: Date; days: number; until?: Date },
 ): Promise<HealthSummary> {
   const since = new Date(options.now.getTime() - options.days * 86_400_000).toISOString();
-  const runs = await store.query(COLLECTIONS.runs, {
-    filters: [{ field: 'createdAt', op: '>=', value: since }],
-  });
+  // `until` bounds the window on the other side (one field: no composite index): a past day's summary is that day's.
+  const window = (field: string): Filter[] => [
+    { field, op: '>=', value: since },
+    ...(options.until ? [{ field, op: '<' as const, value: options.until.toISOString() }] : []),
+  ];
+  const runs = await store.query(COLLECTIONS.runs, { filters: window('createdAt') });
   const runsByStatus: Record<string, number> = {};
   for (const r of runs) runsByStatus[String(r.data.status)] = (runsByStatus[String(r.data.status)] ?? 0) + 1;
-  const events = (
-    await store.query(COLLECTIONS.events, { filters: [{ field: 'at', op: '>=', value: since }] })
-  ).map((e) => e.data);
+  const events = (await store.query(COLLECTIONS.events, { filters: window('at') })).map((e) => e.data);
   const perProcessor = new Map<string, { attempts: number; failures: number }>();
   for (const e of events) {
     if (typeof e.processor !== 'string' || (e.type !== 'processor_started' && e.type !== 'processor_failed'))
@@ -63,7 +64,12 @@ export async function healthSummary(
     countOpenEntries(store),
     store.countWhere(COLLECTIONS.queue, [{ field: 'status', op: '==', value: 'failed_permanent' }]),
     store.query(COLLECTIONS.queue, oldestOpenEntriesQuery(1)),
-    dailyHealth(store, { since: new Date(since), now: options.now, events }),
+    dailyHealth(store, {
+      since: new Date(since),
+      now: options.now,
+      events,
+      phaseFilters: window('startedAt'),
+    }),
   ]);
   const oldest = parseEntries(oldestDocs)[0];
   return {

@@ -18,6 +18,7 @@ import { detectStalls } from './stall-redrive.ts';
 import { sweepExpired } from './expiry-sweep.ts';
 import type { TtlCollection } from '../store/retention.ts';
 import { recordHealthSample } from './health-daily.ts';
+import { sendDailySummary } from './daily-summary.ts';
 import { countOpenEntries, oldestOpenEntriesQuery } from './open-entries.ts';
 
 export interface ReconcilerDeps {
@@ -52,6 +53,8 @@ export interface ReconcileResult {
   expired: Partial<Record<TtlCollection, number>> | null;
   /** Whether this tick raised a gauge of the day's health (health-daily.ts). */
   healthSampled: boolean;
+  /** The day whose summary this tick sent (daily-summary.ts), or null. */
+  dailySummary: string | null;
 }
 
 const windowStart = (now: Date): string => new Date(now.getTime() - RECONCILE_WINDOW_MS).toISOString();
@@ -129,6 +132,7 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
     released: await step('held', () => releaseHeldRunRequests(deps), 0),
     expired: deps.sweepExpired ? await step('expired', () => sweepExpired(deps.store, now), {}) : null,
     healthSampled: false,
+    dailySummary: null as string | null,
     // A lost notice or publish of a dependency is picked up here.
     dependencies:
       deps.definition.dependencies.mode === 'trigger'
@@ -136,6 +140,8 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileResult> 
         : null,
   };
   result.healthSampled = await step('health sample', () => sampleHealth(deps, now, result.controlDlq), false);
+  // Yesterday's summary on the first tick of a UTC day (after its last sample, above).
+  result.dailySummary = await step('daily summary', () => sendDailySummary(deps), null);
   deps.logger.info({ ...result }, 'reconcile tick');
   if (failed.length > 0)
     throw new Error(`reconcile tick: ${failed.length} step(s) failed: ${failed.join('; ')}`);

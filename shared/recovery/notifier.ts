@@ -5,7 +5,13 @@ import type { DocumentStore } from '../ports/store.ts';
 import { COLLECTIONS } from '../runtime/collections.ts';
 import { slackPayload, type WebhookFormat } from './slack-payload.ts';
 
-export const ALERT_KINDS = ['failed_permanent', 'gate_failed', 'stalled', 'control_dlq'] as const;
+export const ALERT_KINDS = [
+  'failed_permanent',
+  'gate_failed',
+  'stalled',
+  'control_dlq',
+  'daily_summary',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Alert {
@@ -20,6 +26,8 @@ export interface Alert {
   /** The queue entry to retry, where there is one (a permanent failure). */
   requestId?: string | null;
   message: string;
+  /** Figures behind the message (the daily summary's), sent as they are in the JSON format. */
+  details?: Record<string, unknown>;
 }
 
 /** A failed webhook POST is tried again no sooner than this. */
@@ -77,7 +85,12 @@ export function createNotifier(deps: {
       );
       return;
     }
-    deps.logger.error(
+    // The daily summary is news, not an outage: an info line, not an ALERT.
+    const log =
+      alert.kind === 'daily_summary'
+        ? deps.logger.info.bind(deps.logger)
+        : deps.logger.error.bind(deps.logger);
+    log(
       {
         alert: alert.kind,
         dedupKey: alert.dedupKey,
@@ -86,7 +99,9 @@ export function createNotifier(deps: {
         phase: alert.phase,
         processor: alert.processor,
       },
-      `ALERT ${alert.kind}: ${alert.message}`,
+      alert.kind === 'daily_summary'
+        ? `DAILY HEALTH ${alert.message}`
+        : `ALERT ${alert.kind}: ${alert.message}`,
     );
     if (!deps.webhookUrl) return;
     await post(id, { ...alert, at: now.toISOString() });

@@ -31,6 +31,9 @@ export function fixCommand(alert: Alert): string {
         : `phasegate status${alert.runId ? ` --run ${quote(alert.runId)}` : ''}`;
     case 'control_dlq':
       return 'gcloud pubsub subscriptions pull control-dlq-sub --limit=10';
+    case 'daily_summary':
+      // Not a fix: where the figures come from, with the day before and today beside them.
+      return 'phasegate health --days 2';
   }
 }
 
@@ -45,14 +48,55 @@ const TITLES: Record<Alert['kind'], string> = {
   gate_failed: 'gate failed',
   stalled: 'stalled',
   control_dlq: 'held on control-dlq',
+  daily_summary: 'daily health',
 };
 
 /** An error inside a code block: a "```" inside it would end the block early. */
 const codeBlock = (text: string, max: number): string =>
   '```' + cut(mrkdwnEscape(text.replace(/```/g, "'''")), max - 6) + '```';
 
+const field = (name: string, value: string) => ({
+  type: 'mrkdwn',
+  text: cut(`*${name}*\n${mrkdwnEscape(value)}`, FIELD_MAX),
+});
+
+/** The daily summary as figures side by side (its details), the paragraph as the notification text. */
+function summaryPayload(alert: Alert, pipeline: string) {
+  const d = alert.details ?? {};
+  const shown = (value: unknown): string =>
+    typeof value === 'number' || typeof value === 'string'
+      ? String(value)
+      : value && typeof value === 'object'
+        ? Object.entries(value)
+            .map(([k, v]) => `${k} ${typeof v === 'number' ? v : JSON.stringify(v)}`)
+            .join(', ') || 'none'
+        : '-';
+  const title = `phasegate ${pipeline}: daily health ${shown(d.day)}`;
+  return {
+    text: cut(`${title}: ${alert.message}`, SECTION_MAX),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } },
+      {
+        type: 'section',
+        fields: [
+          field('Runs', shown(d.runsByStatus)),
+          field('Failed attempts', shown(d.failures)),
+          field('Dead letters', shown(d.deadLetters)),
+          field('Queue depth max', shown(d.queueDepthMax)),
+          field('Open entries now', shown(d.openQueueEntries)),
+          field('NEEDS MANUAL FIX now', shown(d.needsManualFix)),
+          field('control-dlq max', shown(d.controlDlqMax)),
+        ],
+      },
+      { type: 'section', text: { type: 'mrkdwn', text: cut(mrkdwnEscape(alert.message), SECTION_MAX) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: '`' + fixCommand(alert) + '`' }] },
+    ],
+  };
+}
+
 /** A Slack incoming-webhook message: `text` for notifications and old clients, `blocks` for the channel. */
 export function slackPayload(alert: Alert, pipeline: string, at: string) {
+  if (alert.kind === 'daily_summary') return summaryPayload(alert, pipeline);
   const title = `phasegate ${pipeline}: ${TITLES[alert.kind]}${alert.phase ? ` in ${alert.phase}` : ''}`;
   const fields = [
     ['Run', alert.runId],
@@ -61,7 +105,7 @@ export function slackPayload(alert: Alert, pipeline: string, at: string) {
     ['Processor', alert.processor],
   ]
     .filter((pair): pair is [string, string] => typeof pair[1] === 'string' && pair[1] !== '')
-    .map(([name, value]) => ({ type: 'mrkdwn', text: cut(`*${name}*\n${mrkdwnEscape(value)}`, FIELD_MAX) }));
+    .map(([name, value]) => field(name, value));
   const command = fixCommand(alert);
   return {
     text: cut(`${title}: ${alert.message}`, SECTION_MAX),
