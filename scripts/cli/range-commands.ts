@@ -10,6 +10,7 @@ import type { CompletenessRules } from '../../shared/operations/completeness.ts'
 import type { LoadedPipeline } from '../lib/pipeline-module.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './usage-error.ts';
+import { backfillFigures, formatEta } from '../../shared/operations/backfill-progress.ts';
 import { parsePartition } from './option-parsers.ts';
 import { parsePositive } from './option-parsers.ts';
 
@@ -123,25 +124,30 @@ export function registerRangeCommands(program: Command, context: CliContext): vo
         ? undefined
         : new SingleBar(
             {
-              format: 'backfill [{bar}] {value}/{total} partitions | {ok} ok {bad} failed | {last}',
+              format:
+                'backfill [{bar}] {value}/{total} partitions | {ok} ok {bad} failed | ETA {eta} | {last}',
               hideCursor: true,
             },
             { barCompleteChar: '#', barIncompleteChar: '.', format: '' },
           );
-      let ok = 0;
-      let bad = 0;
-      bar?.start(dates.length, 0, { ok, bad, last: '' });
+      // The figures the dashboard shows of the same backfill (backfills/{from}_{to}): one reading of them.
+      bar?.start(dates.length, 0, { ok: 0, bad: 0, eta: '?', last: '' });
       const result = await backfill(c.store, c.publisher, {
         dates,
         concurrency: options.concurrency,
         dependencyKey: (partition) => loaded.pipeline.operations?.backfillChain?.(partition) ?? partition,
         compare: (a, b) => scheme.compare(a, b),
         stateFile,
+        range: { from: options.from, to: options.to },
         stopped: () => stopping,
-        onProgress: (e) => {
-          if (e.status === 'SUCCESS') ok += 1;
-          else bad += 1;
-          bar?.increment(1, { ok, bad, last: `${e.partition} ${e.skipped ? 'already done' : e.status}` });
+        onProgress: (_event, progress) => {
+          const figures = backfillFigures(progress, systemClock.now());
+          bar?.update(figures.done, {
+            ok: progress.succeeded + progress.skipped,
+            bad: figures.failed,
+            eta: formatEta(figures.etaSeconds),
+            last: progress.last ?? '',
+          });
         },
       });
       bar?.stop();

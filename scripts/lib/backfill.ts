@@ -6,6 +6,8 @@ import type { DocumentStore } from '../../shared/ports/store.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { parseRuns, type RunDoc } from '../../shared/orchestration/run-doc.ts';
 import { findRunByMessage, FINAL_STATUSES, watchRun } from './watch-run.ts';
+import { backfillId, type BackfillProgress } from '../../shared/operations/backfill-progress.ts';
+import { systemClock, type Clock } from '../../shared/ports/clock.ts';
 
 export interface BackfillState {
   from: string;
@@ -23,12 +25,19 @@ export interface BackfillOptions {
   compare?: (a: string, b: string) => number;
   stateFile: string;
   runTimeoutMs?: number;
-  onProgress?: (event: {
-    partition: string;
-    status: string;
-    runId: string | null;
-    skipped?: boolean;
-  }) => void;
+  /** The range as asked (the dates' own first and last when absent): names the progress document. */
+  range?: { from: string; to: string };
+  clock?: Clock;
+  /** Each partition that ended, and the progress as written to `backfills/{from}_{to}` with it. */
+  onProgress?: (
+    event: {
+      partition: string;
+      status: string;
+      runId: string | null;
+      skipped?: boolean;
+    },
+    progress: BackfillProgress,
+  ) => void;
   /** Checked between dates: true stops launching new dates (Ctrl-C); runs in flight finish. */
   stopped?: () => boolean;
 }
@@ -85,16 +94,55 @@ export async function backfill(
   for (const d of sorted)
     chains.set(options.dependencyKey(d), [...(chains.get(options.dependencyKey(d)) ?? []), d]);
   const result: BackfillResult = { succeeded: [], failed: [], blocked: [], skipped: [], interrupted: false };
+  const clock = options.clock ?? systemClock;
+  const from = options.range?.from ?? state.from;
+  const to = options.range?.to ?? state.to;
+  const startedAt = clock.now().toISOString();
+  const progress: BackfillProgress = {
+    backfillId: backfillId(from, to),
+    from,
+    to,
+    total: sorted.length,
+    succeeded: 0,
+    skipped: 0,
+    failed: 0,
+    blocked: 0,
+    status: 'running',
+    startedAt,
+    updatedAt: startedAt,
+    last: null,
+    failures: [],
+  };
+  // One write at a time, each of the whole progress as it stands: chains end in parallel, and a
+  // write that overtook a later one would show an older count.
+  let writing = Promise.resolve();
+  const record = (last: string | null, status: BackfillProgress['status'] = 'running'): Promise<void> => {
+    Object.assign(progress, {
+      succeeded: result.succeeded.length,
+      skipped: result.skipped.length,
+      failed: result.failed.length,
+      blocked: result.blocked.length,
+      status,
+      updatedAt: clock.now().toISOString(),
+      last: last ?? progress.last,
+      failures: result.failed
+        .slice(0, 20)
+        .map((f) => ({ partition: f.partition, status: f.status, runId: f.runId })),
+    });
+    const snapshot = structuredClone(progress);
+    writing = writing.then(() => store.set(COLLECTIONS.backfills, snapshot.backfillId, snapshot));
+    return writing;
+  };
+  await record(null);
 
   async function runOne(partition: string): Promise<string> {
     if (state.done[partition]?.status === 'SUCCESS' || (await successfulRun(store, partition))) {
       result.skipped.push(partition);
-      options.onProgress?.({
-        partition,
-        status: 'SUCCESS',
-        runId: state.done[partition]?.runId ?? null,
-        skipped: true,
-      });
+      await record(`${partition} already done`);
+      options.onProgress?.(
+        { partition, status: 'SUCCESS', runId: state.done[partition]?.runId ?? null, skipped: true },
+        progress,
+      );
       return 'SUCCESS';
     }
     let run = await runningRun(store, partition);
@@ -120,7 +168,8 @@ export async function backfill(
     saveState(options.stateFile, state);
     if (status === 'SUCCESS') result.succeeded.push(partition);
     else result.failed.push({ partition, status, runId: run.runId, lastError: final?.lastError ?? null });
-    options.onProgress?.({ partition, status, runId: run.runId });
+    await record(`${partition} ${status}`);
+    options.onProgress?.({ partition, status, runId: run.runId }, progress);
     return status;
   }
 
@@ -133,6 +182,7 @@ export async function backfill(
       const status = await runOne(partition);
       if (status !== 'SUCCESS') {
         result.blocked.push(...dates.slice(i + 1));
+        await record(null);
         return;
       }
     }
@@ -145,6 +195,13 @@ export async function backfill(
       for (let chain = pending.shift(); chain; chain = pending.shift()) await runChain(chain);
     },
   );
-  await Promise.all(workers);
+  try {
+    await Promise.all(workers);
+  } catch (error) {
+    // The page must not show a backfill running that has stopped.
+    await record(null, 'interrupted').catch(() => undefined);
+    throw error;
+  }
+  await record(null, result.interrupted ? 'interrupted' : 'finished');
   return result;
 }

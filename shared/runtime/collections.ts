@@ -23,6 +23,8 @@ export const COLLECTIONS = {
   held: 'held_run_requests',
   /** `{YYYY-MM-DD}`: the day's highest queue depth, oldest open entry age and control-dlq depth (health-daily.ts). */
   healthDaily: 'health_daily',
+  /** `{from}_{to}`: a `phasegate backfill` of that range, as far as it got (operations/backfill-progress.ts). */
+  backfills: 'backfills',
 } as const;
 
 /** Fields every domain document gets from the runtime's write helper. */

@@ -19,7 +19,7 @@ const DAY_MS = 86_400_000;
  *   redelivery or dead letter of its message (7 + 7 days), which finds it and redoes nothing;
  * - `decision_claims`: stamped when made (a claim stops others for 60 s);
  * - `outbox`: only once `sent`: a pending entry never expires, whatever its age.
- * Not here: runs, run_phases, run_locks, partition_dependencies and the queue (the contract, the
+ * Not here: runs, backfills (one per range asked), run_phases, run_locks, partition_dependencies and the queue (the contract, the
  * partition's current run, open duties; a phase counts its completions on its own document until
  * it decides, which may be any time later: a source that waits, a person's retry); alerts (one per
  * dedup key, and a webhook still to send).

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DOMAIN } from '../../functions/pipeline/collections.ts';
+import { referenceDefinition } from '../../functions/pipeline/definition.ts';
+import { dashboardState } from '../../shared/operations/dashboard/state.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { CONTROL_DLQ_TOPIC, TOPICS } from '../../shared/messages/messages.ts';
 import { repoRoot, eventually } from '../support/emulator-harness.ts';
@@ -121,12 +123,32 @@ describe('phasegate operations commands', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(1);
     expect(out).toContain('interrupted: run again to resume');
+    // The progress the dashboard shows is the command's: interrupted, and how far it got.
+    const progressId = '2023-04-15_2023-04-18';
+    const stopped = await h.store.get(COLLECTIONS.backfills, progressId);
+    expect(stopped).toMatchObject({ status: 'interrupted', total: 4, from: '2023-04-15', to: '2023-04-18' });
+    expect(Number(stopped!.succeeded)).toBeGreaterThanOrEqual(1);
     const resumed = await runCli(args, env);
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/(\d) succeeded, (\d) already done, 0 failed, 0 blocked/);
     const [, succeeded, skipped] = /(\d) succeeded, (\d) already done/.exec(resumed.stdout)!;
     expect(Number(succeeded) + Number(skipped)).toBe(4);
     expect(Number(skipped)).toBeGreaterThanOrEqual(1);
+    expect(await h.store.get(COLLECTIONS.backfills, progressId)).toMatchObject({
+      status: 'finished',
+      total: 4,
+      succeeded: Number(succeeded),
+      skipped: Number(skipped),
+      failed: 0,
+    });
+    const state = await dashboardState(h.store, referenceDefinition, { now: new Date() });
+    expect(state.backfills.find((b) => b.backfillId === progressId)).toMatchObject({
+      done: 4,
+      total: 4,
+      percent: 100,
+      etaSeconds: 0,
+      quiet: false,
+    });
     for (const date of ['2023-04-15', '2023-04-16', '2023-04-17', '2023-04-18']) {
       expect(
         await h.store.query(COLLECTIONS.runs, {

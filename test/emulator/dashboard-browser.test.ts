@@ -7,6 +7,7 @@ import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { TOPICS } from '../../shared/messages/messages.ts';
 import { CONTROL_ID } from '../../shared/orchestration/pause-state.ts';
 import { startReferenceHarness, type ReferenceHarness } from '../support/reference-harness.ts';
+import { runCli } from '../support/cli.ts';
 
 let h: ReferenceHarness;
 let browser: Browser;
@@ -160,5 +161,32 @@ describe('dashboard in Chromium', () => {
         timeout: 60_000,
       })
       .toBe(5);
+  });
+
+  it('shows a backfill the command runs: its bar, done of total and ETA while it runs, finished at the end', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${h.stack.functions.get('dashboard')!.url}/`);
+    const env = {
+      ...inject('emulatorEnv'),
+      GOOGLE_CLOUD_PROJECT: h.stack.projectId,
+      SOURCE_API_URL: h.source.url,
+      METADATA_SERVER_DETECTION: 'none',
+    };
+    const done = runCli(
+      ['backfill', '--from', '2019-04-20', '--to', '2019-04-21', '--concurrency', '1'],
+      env,
+    );
+    const panel = page.locator('[data-backfill="2019-04-20_2019-04-21"]');
+    // While it runs: the figures of its progress bar (the command's own, from backfills/{from}_{to}).
+    await expect
+      .poll(() => panel.getByTestId('backfill-line').textContent(), { timeout: 60_000 })
+      .toMatch(/^[01]\/2 partitions · 0 failed · ETA /);
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    await expect
+      .poll(() => panel.getByTestId('backfill-line').textContent(), { timeout: 30_000 })
+      .toMatch(/^2\/2 partitions · 0 failed · finished · last: 2019-04-21 SUCCESS$/);
+    expect(await panel.locator('.progress .done').getAttribute('style')).toBe('width:100%');
+    expect(await panel.locator('.status').textContent()).toBe('finished');
   });
 });

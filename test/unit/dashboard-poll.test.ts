@@ -4,6 +4,7 @@ import { countReads } from '../../scripts/bench/history-reads.ts';
 import { createMemoryLogger } from '../../shared/lib/logger.ts';
 import { loadDashboardAuth } from '../../shared/operations/dashboard/auth.ts';
 import { createDashboard } from '../../shared/operations/dashboard/handler.ts';
+import { BACKFILL_SCRIPT } from '../../shared/operations/dashboard/page-backfill-script.ts';
 import { CONTROLS_SCRIPT } from '../../shared/operations/dashboard/page-controls-script.ts';
 import { DASHBOARD_SCRIPT } from '../../shared/operations/dashboard/page-script.ts';
 import { newRunDoc } from '../../shared/orchestration/run-doc.ts';
@@ -57,7 +58,7 @@ async function seedRun(store: MemoryStore, runId: string, partition: string, at:
 }
 
 describe('dashboard polls', () => {
-  it('answer "unchanged" from three reads while the version holds, and read it all again on any change', async () => {
+  it('answer "unchanged" from four reads while the version holds, and read it all again on any change', async () => {
     const d = dashboard();
     await seedRun(d.memory, 'run-1', '2026-02-27', '2026-02-28T10:00:00.000Z');
     const first = await d.state();
@@ -69,7 +70,7 @@ describe('dashboard polls', () => {
       generatedAt: expect.any(String) as string,
       controlDlq: null,
     });
-    expect(d.reads() - before).toBe(3);
+    expect(d.reads() - before).toBe(4);
     const changes: [string, () => Promise<unknown>][] = [
       [
         'an event',
@@ -78,6 +79,11 @@ describe('dashboard polls', () => {
       ['a run update', () => seedRun(d.memory, 'run-1', '2026-02-27', '2026-02-28T10:02:00.000Z')],
       // Written by hand: no event, no updatedAt.
       ['an open entry', () => d.memory.set(COLLECTIONS.queue, 'q1', makeQueueEntry({ requestId: 'q1' }))],
+      // A backfill skipping partitions already done writes no run and no event.
+      [
+        'a backfill update',
+        () => d.memory.set(COLLECTIONS.backfills, 'b1', { updatedAt: '2026-02-28T10:03:00.000Z' }),
+      ],
     ];
     let version = first.version;
     for (const [what, change] of changes) {
@@ -131,6 +137,7 @@ describe('dashboard polls', () => {
       controlDlq: null,
       runs: runs(status),
       queue: [],
+      backfills: [],
     });
     const page = runPage(full('SUCCESS'));
     await page.settle();
@@ -197,7 +204,10 @@ function runPage(first: unknown) {
     alert: () => undefined,
   };
   // As the page loads them: one <script>, the controls after the page script.
-  runInNewContext((DASHBOARD_SCRIPT + CONTROLS_SCRIPT).replace('__CAN_ACT__', 'false'), context);
+  runInNewContext(
+    (BACKFILL_SCRIPT + DASHBOARD_SCRIPT + CONTROLS_SCRIPT).replace('__CAN_ACT__', 'false'),
+    context,
+  );
   const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
   return {
     /** The state reads it made (the timeline's reads left out). */

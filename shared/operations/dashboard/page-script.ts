@@ -150,6 +150,7 @@ async function refresh(force) {
       live = state.runs.some((r) => r.status === 'RUNNING');
       renderRuns(state.runs);
       renderQueue(state.queue, state.queueOpen);
+      renderBackfills(state.backfills);
       document.getElementById('paused').textContent = pauseNotice(state.control);
       renderControls(state.control, state.runs.find((r) => r.runId === selected));
       await Promise.all([renderTimeline(), refreshGrid()]);

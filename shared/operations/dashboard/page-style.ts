@@ -17,6 +17,9 @@ tr.selected { background: #eaf1ff }
 .status.NOT_STARTED { background: #78909c }
 .status.SUPERSEDED { background: #9e9e9e }
 .status.CANCELLED { background: #6d4c41 }
+.status.running { background: #1565c0 }
+.status.finished { background: #2e7d32 }
+.status.interrupted, .status.quiet { background: #ef6c00 }
 .phase { display: inline-block; margin-right: .5rem; white-space: nowrap }
 .phase.SUCCEEDED { color: #2e7d32 }
 .phase.GATE_FAILED { color: #c62828; font-weight: 600 }
@@ -67,4 +70,9 @@ figure.chart { margin: 0; background: #fff; padding: .4rem; border: 1px solid #e
 figure.chart figcaption { font-size: 12px; margin-bottom: .2rem }
 .legend span { font-size: 11px; margin-right: .5rem }
 .legend i { display: inline-block; width: .7rem; height: .7rem; margin-right: .2rem }
+.backfill { margin: .3rem 0 .6rem }
+.progress { height: .7rem; max-width: 40rem; background: #cfd8dc; border-radius: .2rem; overflow: hidden }
+.progress .done { height: 100%; background: #2e7d32 }
+.backfill.running .progress .done { background: #1565c0 }
+.backfill.quiet .progress .done, .backfill.interrupted .progress .done { background: #ef6c00 }
 `;

@@ -1,3 +1,4 @@
+import { BACKFILL_SCRIPT } from './page-backfill-script.ts';
 import { HEALTH_SCRIPT } from './page-health-script.ts';
 import { CONTROLS_SCRIPT } from './page-controls-script.ts';
 import { DASHBOARD_SCRIPT } from './page-script.ts';
@@ -22,6 +23,8 @@ updated <span id="updated">…</span> ·
 <div id="paused" class="held" data-testid="paused"></div>
 <div id="controls" data-testid="controls"></div>
 <div id="controldlq" class="held" data-testid="control-dlq"></div>
+<h2 id="backfills-title" hidden>Backfills</h2>
+<div id="backfills" data-testid="backfills"></div>
 <h2>Partitions</h2>
 <div class="muted">
 <label>from <input id="grid-from" placeholder="first partition" size="12"></label>
@@ -52,6 +55,6 @@ updated <span id="updated">…</span> ·
 </tr></thead>
 <tbody></tbody>
 </table>
-<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${DASHBOARD_SCRIPT}${CONTROLS_SCRIPT}</script>
+<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${BACKFILL_SCRIPT}${DASHBOARD_SCRIPT}${CONTROLS_SCRIPT}</script>
 </body>
 </html>`;

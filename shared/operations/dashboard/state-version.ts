@@ -16,9 +16,10 @@ async function newest(store: DocumentStore, collection: string, field: string): 
 }
 
 /**
- * A cheap fingerprint of what the dashboard shows, three document reads whatever the store holds: the
- * newest event (every attempt, decision and queue transition writes one), the newest run update and how
- * many queue entries are open (an entry written by hand, without an event, changes it). A phase's progress
+ * A cheap fingerprint of what the dashboard shows, four document reads whatever the store holds: the
+ * newest event (every attempt, decision and queue transition writes one), the newest run update, how
+ * many queue entries are open (an entry written by hand, without an event, changes it) and the newest
+ * backfill update (a backfill skipping partitions already done writes no run). A phase's progress
  * is not in it: while a run it shows is RUNNING, the page reads the whole state on every poll.
  */
 export async function dashboardVersion(store: DocumentStore): Promise<string> {
@@ -26,6 +27,7 @@ export async function dashboardVersion(store: DocumentStore): Promise<string> {
     newest(store, COLLECTIONS.events, 'at'),
     newest(store, COLLECTIONS.runs, 'updatedAt'),
     countOpenEntries(store).then(String),
+    newest(store, COLLECTIONS.backfills, 'updatedAt'),
   ]);
   return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 16);
 }

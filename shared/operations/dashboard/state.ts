@@ -9,6 +9,13 @@ import { describeHeld, type HeldMessages, type PeekHeld } from '../../ports/held
 import { countOpenEntries, oldestOpenEntriesQuery } from '../open-entries.ts';
 import { readPause, type PauseState } from '../../orchestration/pause-state.ts';
 import { heldCounts, type Released } from '../pause.ts';
+import {
+  backfillFigures,
+  formatEta,
+  recentBackfills,
+  type BackfillFigures,
+  type BackfillProgress,
+} from '../backfill-progress.ts';
 
 /** The runs the page lists, newest first, and the open queue entries it shows, oldest first. */
 export const DASHBOARD_RUNS = 50;
@@ -34,6 +41,8 @@ export interface DashboardState {
   queueOpen: number;
   /** An operator's pause, and what it holds now (operations/pause.ts); `paused` false otherwise. */
   control: PauseState & { held: Released };
+  /** The newest backfills, as their commands last wrote them, with the figures their progress bars show. */
+  backfills: (BackfillProgress & BackfillFigures & { eta: string })[];
   queue: (Pick<
     QueueEntry,
     | 'requestId'
@@ -94,7 +103,7 @@ export async function dashboardState(
   _definition: LoadedDefinition,
   options: { partition?: string; limit?: number; now: Date; controlDlq?: PeekHeld },
 ): Promise<DashboardState> {
-  const [runDocs, entryDocs, queueOpen, pause, held] = await Promise.all([
+  const [runDocs, entryDocs, queueOpen, pause, held, backfills] = await Promise.all([
     store.query(COLLECTIONS.runs, {
       filters: options.partition ? [{ field: 'partition', op: '==', value: options.partition }] : [],
       orderBy: { field: 'createdAt', direction: 'desc' },
@@ -104,6 +113,7 @@ export async function dashboardState(
     countOpenEntries(store),
     readPause(store),
     heldCounts(store),
+    recentBackfills(store),
   ]);
   const runs = await Promise.all(parseRuns(runDocs).map((run) => summarise(store, run)));
   runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -127,6 +137,10 @@ export async function dashboardState(
     queue,
     queueOpen,
     control: { ...pause, held },
+    backfills: backfills.map((b) => {
+      const figures = backfillFigures(b, options.now);
+      return { ...b, ...figures, eta: formatEta(figures.etaSeconds) };
+    }),
   };
 }
 
