@@ -1,18 +1,58 @@
 import { acceptsConnections } from '../../shared/adapters/warm-start.ts';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describeExit, type ManagedProcess, type ProcessExit } from './processes.ts';
 
-/** True when nothing listens on host:port (we can bind it). */
-export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** True when nothing listens on host:port (we can bind it); `null`: on every interface, as functions-framework listens. */
+export function isPortFree(port: number, host: string | null = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
+    const listening = () => server.close(() => resolve(true));
+    if (host === null) server.listen(port, listening);
+    else server.listen(port, host, listening);
   });
 }
 
-/** A port the OS says is free right now. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * Where the OS takes the local ports of outgoing connections (Linux: ip_local_port_range); the
+ * usual range when it cannot be read.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // Not Linux: the range most systems use.
+  }
+  return [32768, 60999];
+}
+
+/** Ports below this are for services people run by hand (8080, 8085, 9099…): not ours to take. */
+const LOWEST = 10_000;
+
+/**
+ * A port that is free now and outside the ephemeral range. A port the OS hands out for `listen(0)`
+ * is in that range, so once its first process dies (a crash, a chaos kill) any outgoing connection
+ * of any process may take it as its local port, and the restart on it fails with EADDRINUSE (seen:
+ * a chaos soak whose killed function never came back). Random, so two stacks rarely try the same one.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low] = ephemeralRange();
+  const high = Math.min(low, 65_536) - 1;
+  if (high - LOWEST > 1000)
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const candidate = LOWEST + Math.floor(Math.random() * (high - LOWEST + 1));
+      if ((await isPortFree(candidate, host)) && (await isPortFree(candidate, null))) return candidate;
+    }
+  return osFreePort(host);
+}
+
+/** A port the OS says is free right now (in its ephemeral range). */
+function osFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

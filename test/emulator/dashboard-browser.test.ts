@@ -189,4 +189,57 @@ describe('dashboard in Chromium', () => {
     expect(await panel.locator('.progress .done').getAttribute('style')).toBe('width:100%');
     expect(await panel.locator('.status').textContent()).toBe('finished');
   });
+
+  it('discards queue entries in bulk from the page: a preview counts them, a confirmed action closes each', async () => {
+    for (const day of ['2018-01-01', '2018-01-02', '2018-02-01'])
+      await h.store.set(COLLECTIONS.queue, `bulk-${day}`, {
+        requestId: `bulk-${day}`,
+        status: 'failed_permanent',
+        errorType: 'permanent',
+        errorReason: 'validation',
+        lastError: `test message of ${day}`,
+        needsManualFix: true,
+        runId: `bulk-run-${day}`,
+        partition: day,
+        phase: 'raw',
+        processor: 'normalize-games',
+        request: null,
+        failureEventId: `bulk-${day}--failed`,
+        firstFailedAt: `${day}T10:00:00.000Z`,
+        retryCount: 0,
+        nextRetryAt: null,
+        deadlineAt: null,
+      });
+    const page = await browser.newPage();
+    await page.goto(`${h.stack.functions.get('dashboard')!.url}/`);
+    const bulk = page.getByTestId('bulk');
+    await bulk.locator('#bulk-status').selectOption('failed_permanent');
+    await bulk.locator('#bulk-from').fill('2018-01-01');
+    await bulk.locator('#bulk-to').fill('2018-01-31');
+    await bulk.getByRole('button', { name: 'preview a retry' }).click();
+    await expect
+      .poll(() => page.getByTestId('bulk-result').textContent(), { timeout: 10_000 })
+      .toMatch(
+        /^2 entries match for retry; the first 2: bulk-2018-01-01 \(failed_permanent\), bulk-2018-01-02/,
+      );
+    await bulk.locator('#bulk-note').fill('test messages, nothing to recover');
+    const asked = new Promise<string>((said) =>
+      page.once('dialog', (dialog) => {
+        said(dialog.message());
+        void dialog.accept();
+      }),
+    );
+    await bulk.getByRole('button', { name: 'discard all' }).click();
+    expect(await asked).toBe('discard 2 entries?');
+    await expect
+      .poll(() => page.getByTestId('bulk-result').textContent(), { timeout: 10_000 })
+      .toBe('discard: 2 done');
+    expect(await h.store.get(COLLECTIONS.queue, 'bulk-2018-01-01')).toMatchObject({
+      status: 'discarded',
+      note: 'test messages, nothing to recover',
+    });
+    expect(await h.store.get(COLLECTIONS.queue, 'bulk-2018-02-01')).toMatchObject({
+      status: 'failed_permanent',
+    });
+  });
 });

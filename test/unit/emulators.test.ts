@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmulatorsMissingError, locateEmulators, parseJavaVersion } from '../../scripts/lib/emulators.ts';
 import { gcloudSdkRoot } from '../../scripts/lib/emulator-locations.ts';
-import { isPortFree, preferredOrFreePort } from '../../scripts/lib/ports.ts';
+import { freePort, isPortFree, preferredOrFreePort } from '../../scripts/lib/ports.ts';
 import { createServer } from 'node:net';
 
 describe('emulator manager', () => {
@@ -82,5 +83,18 @@ describe('emulator manager', () => {
     const chosen = await preferredOrFreePort(taken);
     expect(chosen).not.toBe(taken);
     server.close();
+  });
+
+  it("picks ports outside the OS's ephemeral range, where no outgoing connection takes a dead process's port", async () => {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(low!);
+      expect(await isPortFree(port, null)).toBe(true);
+    }
   });
 });

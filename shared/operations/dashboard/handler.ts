@@ -10,6 +10,7 @@ import { badPath, decodedSegment, json, type DashboardRequest, type DashboardRes
 import { DASHBOARD_PAGE } from './page.ts';
 import { handleControlAction } from './control-action.ts';
 import { handleQueueAction } from './queue-action.ts';
+import { handleBulkAction } from './queue-bulk-action.ts';
 import { controlDlqState, dashboardState } from './state.ts';
 import { gridView, healthView, runView } from './views.ts';
 import { dashboardVersion } from './state-version.ts';
@@ -102,6 +103,8 @@ export function createDashboard(deps: DashboardDeps) {
       if (runId === undefined) return badPath(req);
       return handleControlAction(deps, req, identified.caller, { kind: 'cancel', runId });
     }
+    if (req.method === 'POST' && req.path === '/api/queue/bulk')
+      return handleBulkAction(deps, req, identified.caller);
     const action = /^\/api\/queue\/([^/]+)\/(retry|resolve|discard)$/.exec(req.path);
     if (req.method === 'POST' && action)
       return handleQueueAction(deps, req, identified.caller, {

@@ -1,4 +1,5 @@
 import { BACKFILL_SCRIPT } from './page-backfill-script.ts';
+import { BULK_SCRIPT } from './page-bulk-script.ts';
 import { HEALTH_SCRIPT } from './page-health-script.ts';
 import { CONTROLS_SCRIPT } from './page-controls-script.ts';
 import { DASHBOARD_SCRIPT } from './page-script.ts';
@@ -48,6 +49,23 @@ updated <span id="updated">…</span> ·
 <div id="health" class="charts"></div>
 <h2>Failed-processor queue</h2>
 <div id="queue-count" class="muted"></div>
+<div id="bulk" class="muted" data-testid="bulk" hidden>
+all entries with
+<select id="bulk-status"><option value="">any open status</option><option>pending</option><option>waiting</option>
+<option>retrying</option><option>failed_permanent</option></select>
+<input id="bulk-phase" placeholder="phase" size="10">
+<input id="bulk-processor" placeholder="processor" size="14">
+<select id="bulk-errorType"><option value="">any error type</option><option>transient</option><option>not_ready</option>
+<option>permanent</option><option>bug</option></select>
+<input id="bulk-errorReason" placeholder="error reason" size="12">
+<input id="bulk-from" placeholder="from partition" size="11">
+<input id="bulk-to" placeholder="to partition" size="11">
+<input class="note" id="bulk-note" placeholder="note (why)">
+<button data-bulk="retry" data-dry="true">preview a retry</button>
+<button data-bulk="retry">retry all</button><button data-bulk="resolve">resolve all</button>
+<button data-bulk="discard">discard all</button>
+<div id="bulk-result" data-testid="bulk-result"></div>
+</div>
 <table id="queue">
 <thead><tr>
 <th>entry</th><th>partition</th><th>phase / processor</th><th>status</th>
@@ -55,6 +73,6 @@ updated <span id="updated">…</span> ·
 </tr></thead>
 <tbody></tbody>
 </table>
-<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${BACKFILL_SCRIPT}${DASHBOARD_SCRIPT}${CONTROLS_SCRIPT}</script>
+<script>${VIEWS_SCRIPT}${HEALTH_SCRIPT}${BACKFILL_SCRIPT}${DASHBOARD_SCRIPT}${CONTROLS_SCRIPT}${BULK_SCRIPT}</script>
 </body>
 </html>`;

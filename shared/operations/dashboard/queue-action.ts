@@ -10,12 +10,26 @@ export function noteOf(body: unknown): string {
     : '';
 }
 
+type ActionDeps = Pick<DashboardDeps, 'definition' | 'store' | 'publisher' | 'clock' | 'logger' | 'auth'>;
+
+/** Who acted goes with the note into the entry and its event (a token names no one). */
+export const signedNote = (deps: ActionDeps, caller: string | undefined, note: string): string =>
+  deps.auth.mode === 'iam' && caller ? `${note} (by ${caller})` : note;
+
+/** What the queue actions need of the dashboard's dependencies. */
+export const queueActionDeps = (deps: ActionDeps) => ({
+  definition: deps.definition,
+  store: deps.store,
+  publisher: deps.publisher,
+  clock: deps.clock,
+});
+
 /**
  * `POST /api/queue/<entry>/<retry|resolve|discard>`: a queue action from the page itself, with a
  * note saying why. An entry no longer in a state the action applies to is a 409.
  */
 export async function handleQueueAction(
-  deps: Pick<DashboardDeps, 'definition' | 'store' | 'publisher' | 'clock' | 'logger' | 'auth'>,
+  deps: ActionDeps,
   req: DashboardRequest,
   caller: string | undefined,
   target: { entrySegment: string; action: string },
@@ -26,14 +40,8 @@ export async function handleQueueAction(
   if (entryId === undefined) return badPath(req);
   const note = noteOf(req.body);
   if (!note) return json(400, { error: 'bad_request', message: 'a note saying why is required' });
-  // Who acted goes with the note into the entry and its event (a token names no one).
-  const signed = deps.auth.mode === 'iam' && caller ? `${note} (by ${caller})` : note;
-  const actionDeps = {
-    definition: deps.definition,
-    store: deps.store,
-    publisher: deps.publisher,
-    clock: deps.clock,
-  };
+  const signed = signedNote(deps, caller, note);
+  const actionDeps = queueActionDeps(deps);
   try {
     const result =
       target.action === 'retry'
