@@ -22,6 +22,8 @@ import { registerRangeCommands } from './cli/range-commands.ts';
 import { registerValidateCommand } from './cli/validate-command.ts';
 import { registerDeployCommand } from './cli/deploy-command.ts';
 import { QueueActionError } from '../shared/recovery/queue-actions.ts';
+import { BulkInterruptedError } from '../shared/recovery/queue-bulk.ts';
+import { describeInterrupted } from './cli/queue-bulk-command.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
@@ -220,6 +222,9 @@ try {
   if (error instanceof CommanderError) {
     // Commander has printed its own message (unknown command, bad option value...).
     process.exitCode = error.exitCode;
+  } else if (error instanceof BulkInterruptedError) {
+    process.stderr.write(describeInterrupted(error));
+    process.exitCode = 1;
   } else if (
     error instanceof UsageError ||
     error instanceof QueueActionError ||

@@ -1,7 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ERROR_KINDS } from '../../shared/errors/classify.ts';
 import type { QueueActionDeps } from '../../shared/recovery/queue-actions.ts';
-import { applyBulk, bulkFilter, previewBulk, type BulkAction } from '../../shared/recovery/queue-bulk.ts';
+import {
+  applyBulk,
+  bulkFilter,
+  previewBulk,
+  type BulkAction,
+  type BulkInterruptedError,
+} from '../../shared/recovery/queue-bulk.ts';
 import type { QueueEntry } from '../../shared/recovery/queue-entry.ts';
 import type { QueueFilter } from '../../shared/recovery/queue-pages.ts';
 import { QUEUE_STATUSES, type QueueStatus } from '../../shared/recovery/queue-status.ts';
@@ -136,4 +142,16 @@ export async function runBulk(
 export function refuseFiltersWithEntry(entryId: string, options: BulkOptions): void {
   const given = describeFilters(options);
   if (given) throw new UsageError(`give an entry id (${entryId}) or filters (${given}), not both`);
+}
+
+/** A bulk action stopped part way: the error, and what was done before it (those no longer match). */
+export function describeInterrupted(error: BulkInterruptedError): string {
+  const { done, skipped } = error.result;
+  return (
+    `phasegate: ${error.message}\ndone: ${done.join(', ') || 'none'}` +
+    (skipped.length > 0
+      ? `\nskipped: ${skipped.map((s) => `${s.requestId} (${s.reason})`).join('; ')}`
+      : '') +
+    '\n'
+  );
 }

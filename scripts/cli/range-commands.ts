@@ -139,6 +139,11 @@ export function registerRangeCommands(program: Command, context: CliContext): vo
         compare: (a, b) => scheme.compare(a, b),
         stateFile,
         range: { from: options.from, to: options.to },
+        onProgressError: (error) =>
+          process.stderr.write(
+            `\nthe dashboard's progress of this backfill was not written ` +
+              `(${error instanceof Error ? error.message : String(error)}); it goes on\n`,
+          ),
         stopped: () => stopping,
         onProgress: (_event, progress) => {
           const figures = backfillFigures(progress, systemClock.now());

@@ -38,6 +38,8 @@ export interface BackfillOptions {
     },
     progress: BackfillProgress,
   ) => void;
+  /** A progress document that could not be written (the backfill goes on; the next write catches up). */
+  onProgressError?: (error: unknown) => void;
   /** Checked between dates: true stops launching new dates (Ctrl-C); runs in flight finish. */
   stopped?: () => boolean;
 }
@@ -114,9 +116,14 @@ export async function backfill(
     failures: [],
   };
   // One write at a time, each of the whole progress as it stands: chains end in parallel, and a
-  // write that overtook a later one would show an older count.
+  // write that overtook a later one would show an older count. A failed write is only a stale
+  // picture: it is said (onProgressError) and never stops the backfill; the next write catches up.
   let writing = Promise.resolve();
+  let ended = false;
   const record = (last: string | null, status: BackfillProgress['status'] = 'running'): Promise<void> => {
+    // Once ended (interrupted by an error, finished), a chain still in flight does not say "running" again.
+    if (ended) return writing;
+    if (status !== 'running') ended = true;
     Object.assign(progress, {
       succeeded: result.succeeded.length,
       skipped: result.skipped.length,
@@ -130,7 +137,9 @@ export async function backfill(
         .map((f) => ({ partition: f.partition, status: f.status, runId: f.runId })),
     });
     const snapshot = structuredClone(progress);
-    writing = writing.then(() => store.set(COLLECTIONS.backfills, snapshot.backfillId, snapshot));
+    writing = writing
+      .then(() => store.set(COLLECTIONS.backfills, snapshot.backfillId, snapshot))
+      .catch((error: unknown) => options.onProgressError?.(error));
     return writing;
   };
   await record(null);
@@ -199,7 +208,7 @@ export async function backfill(
     await Promise.all(workers);
   } catch (error) {
     // The page must not show a backfill running that has stopped.
-    await record(null, 'interrupted').catch(() => undefined);
+    await record(null, 'interrupted');
     throw error;
   }
   await record(null, result.interrupted ? 'interrupted' : 'finished');

@@ -40,13 +40,24 @@ const LOWEST = 10_000;
  * of any process may take it as its local port, and the restart on it fails with EADDRINUSE (seen:
  * a chaos soak whose killed function never came back). Random, so two stacks rarely try the same one.
  */
+/** Ports this process handed out: functions spawned at once each get one of their own. */
+const handedOut = new Set<number>();
+
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const [low] = ephemeralRange();
   const high = Math.min(low, 65_536) - 1;
   if (high - LOWEST > 1000)
     for (let attempt = 0; attempt < 50; attempt += 1) {
       const candidate = LOWEST + Math.floor(Math.random() * (high - LOWEST + 1));
-      if ((await isPortFree(candidate, host)) && (await isPortFree(candidate, null))) return candidate;
+      if (handedOut.has(candidate)) continue;
+      if (
+        (await isPortFree(candidate, host)) &&
+        (await isPortFree(candidate, null)) &&
+        !handedOut.has(candidate)
+      ) {
+        handedOut.add(candidate);
+        return candidate;
+      }
     }
   return osFreePort(host);
 }

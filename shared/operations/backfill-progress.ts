@@ -30,8 +30,11 @@ export type BackfillProgress = z.infer<typeof BackfillProgressSchema>;
 
 export const backfillId = (from: string, to: string): string => `${from}_${to}`;
 
-/** A running backfill with no update for this long: its command may have died (run it again to resume). */
-export const BACKFILL_QUIET_MS = 10 * 60_000;
+/**
+ * A running backfill with no update for this long: its command may have died (run it again to
+ * resume). Longer than one partition may take without a write (60 s to find its run, 600 s to watch it).
+ */
+export const BACKFILL_QUIET_MS = 15 * 60_000;
 
 export interface BackfillFigures {
   /** Partitions ended: succeeded, already done, or failed. */

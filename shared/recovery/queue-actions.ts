@@ -62,11 +62,13 @@ async function transition(
   type: QueueTransitionType,
   note: string,
   extra: Record<string, unknown> = {},
+  onlyIf?: readonly QueueStatus[],
 ): Promise<QueueEntry> {
   const at = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
     const entry = await readEntry(tx, entryId);
     if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
+    refuseChanged(entry, onlyIf);
     if (!allowed.includes(entry.status))
       throw new QueueActionError(
         `entry "${entryId}" is ${entry.status}; ${type.replace('queue_', '')} applies to ${allowed.join(', ')}`,
@@ -82,11 +84,24 @@ async function transition(
   });
 }
 
+/** A bulk action read the entry in one of `onlyIf`; one that has moved on since (a tick took it) is not acted on. */
+function refuseChanged(entry: QueueEntry, onlyIf: readonly QueueStatus[] | undefined): void {
+  if (onlyIf && !onlyIf.includes(entry.status))
+    throw new QueueActionError(
+      `entry "${entry.requestId}" is ${entry.status} now: it changed since it was read`,
+    );
+}
+
 /**
  * Retries now, whatever the schedule: for a person who fixed the cause. Re-publishes the original request;
  * an entry of a superseded run is closed as `superseded` instead (returned with that status and its note).
  */
-export async function retryNow(deps: QueueActionDeps, entryId: string, note: string): Promise<QueueEntry> {
+export async function retryNow(
+  deps: QueueActionDeps,
+  entryId: string,
+  note: string,
+  onlyIf?: readonly QueueStatus[],
+): Promise<QueueEntry> {
   if (await isPaused(deps.store))
     throw new QueueActionError('the pipeline is paused: nothing is retried until `phasegate resume`');
   const at = deps.clock.now();
@@ -100,6 +115,7 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
       if (!entry) throw new QueueActionError(`no queue entry "${entryId}"`);
       if (!isOpen(entry.status))
         throw new QueueActionError(`entry "${entryId}" is ${entry.status}: nothing to retry`);
+      refuseChanged(entry, onlyIf);
       const by = entry.runId ? (await readSupersessions(tx, [entry])).get(entry.runId) : undefined;
       if (by)
         return {
@@ -153,7 +169,12 @@ export async function retryNow(deps: QueueActionDeps, entryId: string, note: str
 }
 
 /** The cause was fixed another way: the entry is closed as succeeded, with the note saying how. */
-export const resolveEntry = (deps: QueueActionDeps, entryId: string, note: string) =>
+export const resolveEntry = (
+  deps: QueueActionDeps,
+  entryId: string,
+  note: string,
+  onlyIf?: readonly QueueStatus[],
+) =>
   transition(
     deps,
     entryId,
@@ -162,10 +183,16 @@ export const resolveEntry = (deps: QueueActionDeps, entryId: string, note: strin
     'queue_resolved',
     note,
     { nextRetryAt: null, resolvedAt: deps.clock.now().toISOString() },
+    onlyIf,
   );
 
 /** Nothing to do about it (e.g. a test message): closed as discarded, with the reason. */
-export const discardEntry = (deps: QueueActionDeps, entryId: string, note: string) =>
+export const discardEntry = (
+  deps: QueueActionDeps,
+  entryId: string,
+  note: string,
+  onlyIf?: readonly QueueStatus[],
+) =>
   transition(
     deps,
     entryId,
@@ -174,6 +201,7 @@ export const discardEntry = (deps: QueueActionDeps, entryId: string, note: strin
     'queue_discarded',
     note,
     { nextRetryAt: null },
+    onlyIf,
   );
 
 /** The failed_permanent entries of a partition range: what `requeueRange` acts on (count it first with countQueue). */

@@ -95,10 +95,12 @@ export async function applyBulk(
     throw new QueueActionError('the pipeline is paused: nothing is retried until `phasegate resume`');
   const result: BulkResult = { done: [], superseded: [], skipped: [] };
   const act = { retry: retryNow, resolve: resolveEntry, discard: discardEntry }[action];
+  const onlyIf = filter.status ? [filter.status] : filter.statuses;
   for await (const page of queuePages(deps.store, filter))
     for (const entry of page) {
       try {
-        const after = await act(deps, entry.requestId, note);
+        // Acted on only if it is still as the filter read it (auto-retry may have claimed it since).
+        const after = await act(deps, entry.requestId, note, onlyIf);
         (after.status === 'superseded' ? result.superseded : result.done).push(entry.requestId);
       } catch (error) {
         if (!(error instanceof QueueActionError)) throw new BulkInterruptedError(action, result, error);

@@ -9,31 +9,45 @@ const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
 const FIELD_MAX = 2000;
 
-const quote = (value: string): string => `"${value.replace(/(["\\$`])/g, '\\$1')}"`;
+/** A shell word: single quotes, nothing inside them expanded (`$`, backticks, `!`). */
+export const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /**
- * The one command an operator runs once the cause is fixed, by what the alert is about: a permanent
- * failure is retried by its entry, a failed gate by its phase's open entries of the partition, a
- * stall restarts its phase, control-dlq is pulled to look at (README: "Recovery").
+ * The one command an operator runs once the cause is fixed, by what the alert is about, against the
+ * project that sent it: a permanent failure is retried by its entry (and, on a second line, every
+ * entry of the same outage, as a dry run first), a failed gate or an earlier partition that failed by
+ * the open entries of the partition, a stall restarts its phase, control-dlq is pulled to look at.
  */
-export function fixCommand(alert: Alert): string {
-  const note = '--note "<what you fixed>"';
+export function fixCommands(alert: Alert, project?: string): string[] {
+  const cli = project ? `phasegate --project ${shellQuote(project)}` : 'phasegate';
+  const note = `--note ${shellQuote('<what you fixed>')}`;
   const range = alert.partition ? ` --from ${alert.partition} --to ${alert.partition}` : '';
+  const phase = alert.phase ? ` --phase ${shellQuote(alert.phase)}` : '';
   switch (alert.kind) {
     case 'failed_permanent':
-      if (alert.requestId) return `phasegate queue retry ${quote(alert.requestId)} ${note}`;
-      return `phasegate queue retry --status failed_permanent${range} ${note} --dry-run`;
+      if (alert.requestId && alert.processor)
+        return [
+          `${cli} queue retry ${shellQuote(alert.requestId)} ${note}`,
+          `${cli} queue retry --status failed_permanent${phase} --processor ${shellQuote(alert.processor)} ${note} --dry-run`,
+        ];
+      if (alert.requestId) return [`${cli} queue retry ${shellQuote(alert.requestId)} ${note}`];
+      // An earlier partition that did not succeed: its open entries, whatever they wait for.
+      return [`${cli} queue retry${range} ${note} --dry-run`];
     case 'gate_failed':
-      return `phasegate queue retry${alert.phase ? ` --phase ${quote(alert.phase)}` : ''}${range} ${note} --dry-run`;
+      return [`${cli} queue retry${phase}${range} ${note} --dry-run`];
     case 'stalled':
-      return alert.partition && alert.phase
-        ? `phasegate trigger --partition ${alert.partition} --start-phase ${quote(alert.phase)} --force`
-        : `phasegate status${alert.runId ? ` --run ${quote(alert.runId)}` : ''}`;
+      return [
+        alert.partition && alert.phase
+          ? `${cli} trigger --partition ${alert.partition} --start-phase ${shellQuote(alert.phase)} --force`
+          : `${cli} status${alert.runId ? ` --run ${shellQuote(alert.runId)}` : ''}`,
+      ];
     case 'control_dlq':
-      return 'gcloud pubsub subscriptions pull control-dlq-sub --limit=10';
+      return [
+        `gcloud pubsub subscriptions pull control-dlq-sub --limit=10${project ? ` --project=${shellQuote(project)}` : ''}`,
+      ];
     case 'daily_summary':
       // Not a fix: where the figures come from, with the day before and today beside them.
-      return 'phasegate health --days 2';
+      return [`${cli} health --days 2`];
   }
 }
 
@@ -61,7 +75,7 @@ const field = (name: string, value: string) => ({
 });
 
 /** The daily summary as figures side by side (its details), the paragraph as the notification text. */
-function summaryPayload(alert: Alert, pipeline: string) {
+function summaryPayload(alert: Alert, project: string) {
   const d = alert.details ?? {};
   const shown = (value: unknown): string =>
     typeof value === 'number' || typeof value === 'string'
@@ -71,9 +85,9 @@ function summaryPayload(alert: Alert, pipeline: string) {
             .map(([k, v]) => `${k} ${typeof v === 'number' ? v : JSON.stringify(v)}`)
             .join(', ') || 'none'
         : '-';
-  const title = `phasegate ${pipeline}: daily health ${shown(d.day)}`;
+  const title = `phasegate ${project}: daily health ${shown(d.day)}`;
   return {
-    text: cut(`${title}: ${alert.message}`, SECTION_MAX),
+    text: cut(mrkdwnEscape(`${title}: ${alert.message}`), SECTION_MAX),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } },
       {
@@ -89,15 +103,23 @@ function summaryPayload(alert: Alert, pipeline: string) {
         ],
       },
       { type: 'section', text: { type: 'mrkdwn', text: cut(mrkdwnEscape(alert.message), SECTION_MAX) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: '`' + fixCommand(alert) + '`' }] },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: cut('`' + mrkdwnEscape(fixCommands(alert, project)[0]!) + '`', SECTION_MAX),
+          },
+        ],
+      },
     ],
   };
 }
 
 /** A Slack incoming-webhook message: `text` for notifications and old clients, `blocks` for the channel. */
-export function slackPayload(alert: Alert, pipeline: string, at: string) {
-  if (alert.kind === 'daily_summary') return summaryPayload(alert, pipeline);
-  const title = `phasegate ${pipeline}: ${TITLES[alert.kind]}${alert.phase ? ` in ${alert.phase}` : ''}`;
+export function slackPayload(alert: Alert, project: string, at: string) {
+  if (alert.kind === 'daily_summary') return summaryPayload(alert, project);
+  const title = `phasegate ${project}: ${TITLES[alert.kind]}${alert.phase ? ` in ${alert.phase}` : ''}`;
   const fields = [
     ['Run', alert.runId],
     ['Partition', alert.partition],
@@ -106,9 +128,9 @@ export function slackPayload(alert: Alert, pipeline: string, at: string) {
   ]
     .filter((pair): pair is [string, string] => typeof pair[1] === 'string' && pair[1] !== '')
     .map(([name, value]) => field(name, value));
-  const command = fixCommand(alert);
+  const command = fixCommands(alert, project).join('\n');
   return {
-    text: cut(`${title}: ${alert.message}`, SECTION_MAX),
+    text: cut(mrkdwnEscape(`${title}: ${alert.message}`), SECTION_MAX),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_MAX) } },
       ...(fields.length > 0 ? [{ type: 'section', fields }] : []),
@@ -119,7 +141,12 @@ export function slackPayload(alert: Alert, pipeline: string, at: string) {
       { type: 'section', text: { type: 'mrkdwn', text: '*Fix*\n' + codeBlock(command, SECTION_MAX - 6) } },
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `${alert.kind} · ${at} · dedup ${mrkdwnEscape(alert.dedupKey)}` }],
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: cut(`${alert.kind} · ${at} · dedup ${mrkdwnEscape(alert.dedupKey)}`, SECTION_MAX),
+          },
+        ],
       },
     ],
   };

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -5,8 +6,7 @@ import { TOPICS } from '../../shared/messages/messages.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { runCli } from '../support/cli.ts';
-import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { eventually, repoRoot, startHarness, type Harness } from '../support/emulator-harness.ts';
 
 interface SlackMessage {
   text: string;
@@ -52,9 +52,24 @@ const section = (m: SlackMessage, title: string): string =>
 /** What Slack shows of mrkdwn: its three escapes undone. */
 const shown = (text: string): string =>
   text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-/** A command line's words, as a shell splits them (double quotes with backslash escapes). */
-const words = (line: string): string[] =>
-  [...line.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)].map((m) => (m[1] ?? m[2]!).replace(/\\(.)/g, '$1'));
+/** Runs a command line as an operator pastes it into a shell, `phasegate` being this checkout's CLI. */
+function inShell(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'bash',
+      ['-c', line.replace(/^phasegate /, `${process.execPath} bin/phasegate.js `)],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+}
 
 describe('alerts in Slack format, from the deployed functions to a webhook', () => {
   it('a permanent failure reaches the channel naming the run, the partition and the error; its fix command fixes it', async () => {
@@ -76,12 +91,10 @@ describe('alerts in Slack format, from the deployed functions to a webhook', () 
     expect(section(alert, 'Error')).toContain(`the source refuses ${partition}`);
     // The operator fixes the cause, then runs the command the message names, note filled in.
     await h.store.transaction((tx) => Promise.resolve(tx.delete('refused_partitions', partition)));
-    const fix = shown(section(alert, 'Fix').replace(/^\*Fix\*\n```|```$/g, ''));
-    expect(fix).toMatch(/^phasegate queue retry "/);
-    const [program, ...args] = words(fix.replace('<what you fixed>', 'the source publishes it again'));
-    expect(program).toBe('phasegate');
-    const result = await runCli(args, env);
-    expect(result.code, result.stderr).toBe(0);
+    const [fix] = shown(section(alert, 'Fix').replace(/^\*Fix\*\n```|```$/g, '')).split('\n');
+    expect(fix).toMatch(new RegExp(`^phasegate --project '${h.stack.projectId}' queue retry '`));
+    const result = await inShell(fix!.replace('<what you fixed>', 'the source publishes it again'), env);
+    expect(result.code, result.out).toBe(0);
     await eventually(async () => (await h.store.get(COLLECTIONS.runs, run!.runId))?.status === 'SUCCESS', {
       timeoutMs: 60_000,
       what: 'the run to succeed after the retry the alert named',

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { backfill } from '../../scripts/lib/backfill.ts';
+import { COLLECTIONS } from '../../shared/runtime/collections.ts';
+import { MemoryPublisher } from '../../shared/testing/memory-publisher.ts';
+import { MemoryStore } from '../../shared/testing/memory-store.ts';
 import {
   backfillFigures,
   BACKFILL_QUIET_MS,
@@ -72,5 +76,51 @@ describe('backfill progress figures (the CLI bar and the dashboard read them ali
     expect(formatEta(null)).toBe('?');
     expect(formatEta(12)).toBe('12 s');
     expect(formatEta(3900)).toBe('1 h 05 min');
+  });
+
+  it('a progress write that fails never stops the backfill; the next one catches up, and the end is written', async () => {
+    const store = new MemoryStore();
+    const dates = ['2024-04-01', '2024-04-02', '2024-04-03'];
+    const at = '2024-04-05T00:00:00.000Z';
+    for (const d of dates)
+      await store.set(COLLECTIONS.runs, `run-${d}`, {
+        runId: `run-${d}`,
+        requestMessageId: `m-${d}`,
+        partition: d,
+        triggerSource: 'manual',
+        requestedBy: null,
+        traceparent: '00-0-0-01',
+        createdAt: at,
+        updatedAt: at,
+        status: 'SUCCESS',
+        statusHistory: [],
+        lastError: null,
+        phaseOrder: [],
+        phases: {},
+        failures: {},
+        gateFailures: {},
+      });
+    const set = store.set.bind(store);
+    let failing = 2;
+    store.set = (collection, id, data, options) =>
+      collection === COLLECTIONS.backfills && failing-- > 0
+        ? Promise.reject(new Error('14 UNAVAILABLE'))
+        : set(collection, id, data, options);
+    const errors: unknown[] = [];
+    const result = await backfill(store, new MemoryPublisher(), {
+      dates,
+      concurrency: 1,
+      dependencyKey: () => 'one chain',
+      stateFile: `/tmp/phasegate-test-backfill-${process.pid}-${Date.now()}.json`,
+      onProgressError: (error) => errors.push(error),
+    });
+    expect(result.skipped).toEqual(dates);
+    expect(errors).toHaveLength(2);
+    expect(await store.get(COLLECTIONS.backfills, '2024-04-01_2024-04-03')).toMatchObject({
+      status: 'finished',
+      total: 3,
+      skipped: 3,
+      last: '2024-04-03 already done',
+    });
   });
 });

@@ -114,7 +114,9 @@ describe('the daily health summary', () => {
     expect(fields).toContain('*Runs*\nSUCCESS 1, PARTIAL 1');
     expect(fields).toContain('*Failed attempts*\ngames 2');
     expect(fields).toContain('*Queue depth max*\n4');
-    expect(JSON.stringify(body.blocks.at(-1))).toContain('phasegate health --days 2');
+    expect(JSON.stringify(body.blocks.at(-1))).toContain(
+      "phasegate --project 'demo-project' health --days 2",
+    );
     expect(body.text).toContain('2026-03-01: runs SUCCESS 1');
   });
 

@@ -46,7 +46,11 @@ describe('dashboard: bulk queue actions', () => {
     );
     expect((await post({ action: 'discard', filter, note: 'test data' }, READ)).status).toBe(403);
     expect((await post({ action: 'discard', filter })).status).toBe(400);
-    const done = await post({ action: 'discard', filter, note: 'test data' });
+    // Confirmed 3 when 2 match (another entry closed meanwhile): refused, nothing changed.
+    const stale = await post({ action: 'discard', filter, note: 'test data', expected: 3 });
+    expect(stale.status).toBe(409);
+    expect(String(stale.body.message)).toBe('2 entries match now, not the 3 you confirmed: preview again');
+    const done = await post({ action: 'discard', filter, note: 'test data', expected: 2 });
     expect(done.status).toBe(200);
     expect((done.body.done as string[]).sort()).toEqual([a.requestId, b.requestId].sort());
     expect(await d.store.get(COLLECTIONS.queue, a.requestId)).toMatchObject({
@@ -74,7 +78,7 @@ describe('dashboard: bulk queue actions', () => {
     for (let i = 0; i <= DASHBOARD_BULK_MAX; i += 1) await seedEntry(d.store, { status: 'pending' });
     const many = await post({ action: 'resolve', filter: { phase: 'alpha' }, note: 'fixed' });
     expect(many.status).toBe(413);
-    expect(String(many.body.message)).toContain('run phasegate queue resolve --phase "alpha" --note "<why>"');
+    expect(String(many.body.message)).toContain("run phasegate queue resolve --phase 'alpha' --note '<why>'");
     expect(
       await d.store.countWhere(COLLECTIONS.queue, [{ field: 'status', op: '==', value: 'succeeded' }]),
     ).toBe(0);

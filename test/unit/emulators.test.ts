@@ -91,6 +91,8 @@ describe('emulator manager', () => {
       .split(/\s+/)
       .map(Number);
     const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    // Asked for at once (functions spawned together), each is its own.
+    expect(new Set(ports).size).toBe(20);
     for (const port of ports) {
       expect(port).toBeGreaterThanOrEqual(10_000);
       expect(port).toBeLessThan(low!);

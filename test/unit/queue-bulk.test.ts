@@ -10,6 +10,7 @@ import {
 } from '../../shared/recovery/queue-bulk.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { seedEntry, setup } from '../support/recovery-setup.ts';
+import { describeInterrupted } from '../../scripts/cli/queue-bulk-command.ts';
 
 type D = ReturnType<typeof setup>;
 const statusOf = async (d: D, id: string) => (await d.store.get(COLLECTIONS.queue, id))?.status;
@@ -141,9 +142,38 @@ describe('bulk queue actions by filter', () => {
     expect((error as Error).message).toMatch(
       /retry stopped after 1 entries .*14 UNAVAILABLE; the same command again takes the rest/,
     );
+    // The command line says what was done before it stopped.
+    expect(describeInterrupted(error as BulkInterruptedError)).toMatch(
+      new RegExp(
+        `^phasegate: retry stopped after 1 entries .*\\ndone: ${(error as BulkInterruptedError).result.done[0]}\\n$`,
+      ),
+    );
     const rest = await applyBulk(d, 'retry', filter, 'go');
     expect(rest.done).toHaveLength(2);
     expect(d.publisher.on(phaseTopic('alpha'))).toHaveLength(3);
+  });
+
+  it('skips an entry that a tick claimed after the page was read: no second publish of its retry', async () => {
+    const d = setup();
+    const a = await seedEntry(d.store, { status: 'pending' });
+    const b = await seedEntry(d.store, { status: 'pending' });
+    const query = d.store.query.bind(d.store);
+    // The page is read; then auto-retry claims b (retrying, published) before the bulk action reaches it.
+    d.store.query = async (...args) => {
+      const docs = await query(...args);
+      if (args[0] === COLLECTIONS.queue)
+        await d.store.set(COLLECTIONS.queue, b.requestId, { status: 'retrying' }, { merge: true });
+      return docs;
+    };
+    const result = await applyBulk(d, 'retry', bulkFilter('retry', {}), 'go');
+    expect(result.done).toEqual([a.requestId]);
+    expect(result.skipped).toEqual([
+      {
+        requestId: b.requestId,
+        reason: `entry "${b.requestId}" is retrying now: it changed since it was read`,
+      },
+    ]);
+    expect(d.publisher.on(phaseTopic('alpha'))).toHaveLength(1);
   });
 
   it('retries nothing while the pipeline is paused', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
 import { createNotifier, type Alert } from '../../shared/recovery/notifier.ts';
-import { fixCommand, mrkdwnEscape, slackPayload } from '../../shared/recovery/slack-payload.ts';
+import { fixCommands, mrkdwnEscape, slackPayload } from '../../shared/recovery/slack-payload.ts';
 import { setup } from '../support/recovery-setup.ts';
 
 const alert: Alert = {
@@ -54,11 +54,13 @@ describe('the Slack webhook format', () => {
     const all = texts(body.blocks).join('\n');
     for (const shown of ['*Run*\nrun-2024-05-01-abc', '*Partition*\n2024-05-01', '*Processor*\ngames'])
       expect(all).toContain(shown);
+    // Against the project that sent it; the entry, then every entry of the same outage (a dry run first).
     expect(all).toContain(
-      'phasegate queue retry "2024-05-01_run-abc_scrape_games" --note "<what you fixed>"'
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;'),
+      "phasegate --project 'demo-project' queue retry '2024-05-01_run-abc_scrape_games' --note '&lt;what you fixed&gt;'\n" +
+        "phasegate --project 'demo-project' queue retry --status failed_permanent --phase 'scrape' --processor 'games' " +
+        "--note '&lt;what you fixed&gt;' --dry-run",
     );
+    expect(body.text).not.toContain('<!channel>');
     // An error message cannot mention the channel or turn into a link.
     expect(all).not.toContain('<!channel>');
     expect(all).toContain('&lt;!channel&gt; &amp; &lt;https://evil|click&gt;');
@@ -78,20 +80,22 @@ describe('the Slack webhook format', () => {
     expect(error.match(/```/g)).toHaveLength(2);
   });
 
-  it('names one fixing command for each kind of alert', () => {
-    expect(fixCommand({ ...alert, requestId: null, runId: null, phase: 'dependencies' })).toBe(
-      'phasegate queue retry --status failed_permanent --from 2024-05-01 --to 2024-05-01 --note "<what you fixed>" --dry-run',
-    );
-    expect(fixCommand({ ...alert, kind: 'gate_failed', requestId: null, processor: null })).toBe(
-      'phasegate queue retry --phase "scrape" --from 2024-05-01 --to 2024-05-01 --note "<what you fixed>" --dry-run',
-    );
-    expect(fixCommand({ ...alert, kind: 'stalled' })).toBe(
-      'phasegate trigger --partition 2024-05-01 --start-phase "scrape" --force',
-    );
-    expect(fixCommand({ ...alert, kind: 'control_dlq', runId: null, partition: null, phase: null })).toBe(
-      'gcloud pubsub subscriptions pull control-dlq-sub --limit=10',
-    );
-    expect(fixCommand({ ...alert, requestId: 'a"b$c' })).toContain('retry "a\\"b\\$c"');
+  it('names one fixing command for each kind of alert, quoted for a shell', () => {
+    const note = "--note '<what you fixed>'";
+    expect(
+      fixCommands({ ...alert, requestId: null, runId: null, processor: null, phase: 'dependencies' }),
+    ).toEqual([`phasegate queue retry --from 2024-05-01 --to 2024-05-01 ${note} --dry-run`]);
+    expect(fixCommands({ ...alert, kind: 'gate_failed', requestId: null, processor: null }, 'prod')).toEqual([
+      `phasegate --project 'prod' queue retry --phase 'scrape' --from 2024-05-01 --to 2024-05-01 ${note} --dry-run`,
+    ]);
+    expect(fixCommands({ ...alert, kind: 'stalled' })).toEqual([
+      "phasegate trigger --partition 2024-05-01 --start-phase 'scrape' --force",
+    ]);
+    expect(
+      fixCommands({ ...alert, kind: 'control_dlq', runId: null, partition: null, phase: null }, 'prod'),
+    ).toEqual(["gcloud pubsub subscriptions pull control-dlq-sub --limit=10 --project='prod'"]);
+    // Nothing in a quoted word is expanded by a shell: $, backticks, !, and a quote closes and reopens.
+    expect(fixCommands({ ...alert, requestId: "a'b$c`d!e" })[0]).toContain(`retry 'a'\\''b$c\`d!e'`);
     expect(mrkdwnEscape('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
   });
 

@@ -33,7 +33,7 @@ async function bulk(action, dryRun) {
       return;
     }
     if (!confirm(action + ' ' + preview.matched + ' entries?')) return;
-    const done = await post({ action, dryRun: false, filter: bulkFilter(), note });
+    const done = await post({ action, dryRun: false, filter: bulkFilter(), note, expected: preview.matched });
     out.innerHTML = esc(action) + ': ' + done.done.length + ' done' +
       (done.superseded.length ? ', ' + done.superseded.length + ' closed as superseded' : '') +
       (done.skipped.length ? ', ' + done.skipped.length + ' skipped: ' +

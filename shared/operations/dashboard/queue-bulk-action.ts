@@ -13,12 +13,13 @@ import { crossSiteRefusal } from './cross-site.ts';
 import type { DashboardDeps } from './handler.ts';
 import { json, type DashboardRequest, type DashboardResponse } from './http.ts';
 import { noteOf, queueActionDeps, signedNote } from './queue-action.ts';
+import { shellQuote } from '../../recovery/slack-payload.ts';
 
 /**
  * More than this in one request is the command line's job: each entry is a transaction, and a
  * request has a timeout. The answer names the command that does the same.
  */
-export const DASHBOARD_BULK_MAX = 500;
+export const DASHBOARD_BULK_MAX = 100;
 
 const optional = z
   .string()
@@ -28,6 +29,8 @@ const optional = z
 const BulkBodySchema = z.object({
   action: z.enum(BULK_ACTIONS),
   dryRun: z.boolean().default(false),
+  /** The count the person confirmed (the preview's): a different count now is refused, not acted on. */
+  expected: z.number().int().min(0).optional(),
   filter: z
     .object({
       status: z.enum(QUEUE_STATUSES).or(z.literal('')).optional(),
@@ -45,8 +48,8 @@ const BulkBodySchema = z.object({
 function cliCommand(action: string, filter: Record<string, string | undefined>): string {
   const flags = Object.entries(filter)
     .filter(([, v]) => v)
-    .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${JSON.stringify(v)}`);
-  return `phasegate queue ${action} ${flags.join(' ')} --note "<why>"`;
+    .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${shellQuote(v!)}`);
+  return `phasegate queue ${action} ${flags.join(' ')} --note '<why>'`;
 }
 
 /**
@@ -95,6 +98,12 @@ export async function handleBulkAction(
     const filter = bulkFilter(action, { ...given, compare: (a, b) => scheme.compare(a, b) });
     const { matched, sample } = await previewBulk(actionDeps, filter);
     if (dryRun) return json(200, { action, matched, sample });
+    const { expected } = parsed.data;
+    if (expected !== undefined && expected !== matched)
+      return json(409, {
+        error: 'conflict',
+        message: `${matched} entries match now, not the ${expected} you confirmed: preview again`,
+      });
     if (matched > DASHBOARD_BULK_MAX)
       return json(413, {
         error: 'too_many',
