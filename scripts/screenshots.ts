@@ -1,13 +1,14 @@
 // `npm run screenshots`: README's dashboard pictures, made from a real local pipeline. Starts the
 // reference pipeline on the emulators (as `npm start` does, under its own project id), runs one date
 // that succeeds and one whose box scores the source answers malformed (a failure for good), samples
-// the health gauges with a reconcile tick, and photographs the dashboard in Debian's Chromium into
-// docs/screenshots/. Stops everything it started, also on failure.
-import { mkdirSync } from 'node:fs';
+// the health gauges with a reconcile tick, backfills two more dates, and photographs the dashboard in
+// Debian's Chromium into docs/screenshots/. Stops everything it started, also on failure.
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { TOPICS } from '../shared/messages/messages.ts';
 import { CHROMIUM, CHROMIUM_FLAGS, ensureChromium } from './lib/chromium.ts';
+import { backfill } from './lib/backfill.ts';
 import { startLocalPipeline, repoRoot, type LocalPipeline } from './lib/local-pipeline.ts';
 import { findProject, loadPipeline } from './lib/pipeline-module.ts';
 
@@ -26,11 +27,13 @@ async function photograph(pipeline: LocalPipeline): Promise<void> {
     await failed.click();
     await page.locator('svg[data-testid="waterfall"] rect.bar.failed').first().waitFor();
     await page.locator('svg[data-chart="queue-depth"] rect').first().waitFor({ timeout: 30_000 });
+    await page.locator('#backfills .backfill.finished').waitFor({ timeout: 30_000 });
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
     await page.locator('#grid').screenshot({ path: join(OUT, 'partition-grid.png') });
     await page.locator('#waterfall').screenshot({ path: join(OUT, 'run-waterfall.png') });
     await page.locator('#health').screenshot({ path: join(OUT, 'health-charts.png') });
+    await page.locator('#backfills').screenshot({ path: join(OUT, 'backfills.png') });
   } finally {
     await browser.close();
   }
@@ -61,7 +64,22 @@ async function main(): Promise<void> {
     say(`2019-04-14 (malformed box scores): ${bad?.status ?? 'no run'}`);
     // One reconcile tick, as the scheduler sends it: it samples the day's queue depth and control-dlq.
     const { createPubSubPublisher } = await import('../shared/adapters/pubsub-publisher.ts');
-    await createPubSubPublisher(pipeline.stack.pubsub).publish(TOPICS.reconcileTicks, {});
+    const publisher = createPubSubPublisher(pipeline.stack.pubsub);
+    await publisher.publish(TOPICS.reconcileTicks, {});
+    // A backfill of two more dates, as `phasegate backfill` runs it: the Backfills panel shows it.
+    // (Its resume file is this run's: the emulators start empty each time.)
+    const stateFile = join(repoRoot, '.phasegate', 'screenshots-backfill.json');
+    rmSync(stateFile, { force: true });
+    const backfilled = await backfill(pipeline.store, publisher, {
+      dates: ['2018-04-14', '2018-04-15'],
+      concurrency: 1,
+      dependencyKey: () => 'one season',
+      stateFile,
+    });
+    say(
+      `backfill of 2018-04-14..15 (another season: this one's later dates wait for the failed 2019-04-14): ` +
+        `${backfilled.succeeded.length} succeeded, ${backfilled.failed.length} failed`,
+    );
     await photograph(pipeline);
     say(`screenshots in ${OUT}`);
   } finally {
