@@ -116,8 +116,13 @@ describe('alerts in Slack format, from the deployed functions to a webhook', () 
     });
     const summary = received.find((m) => header(m).endsWith(`daily health ${yesterday}`))!;
     expect(summary.blocks[1]!.fields!.map((f) => f.text)).toContain('*Runs*\nSUCCESS 1');
+    // The delivery is recorded once the webhook has answered (after the POST we saw arrive).
+    await eventually(
+      async () =>
+        (await h.store.get(COLLECTIONS.alerts, `daily_summary:${yesterday}`))?.webhookPending === false,
+      { timeoutMs: 30_000, what: 'the summary recorded as delivered' },
+    );
     expect(await h.store.get(COLLECTIONS.alerts, `daily_summary:${yesterday}`)).toMatchObject({
-      webhookPending: false,
       occurrences: 1,
     });
   });
