@@ -114,7 +114,9 @@ export async function runBulk(
   if (options.dryRun) {
     if (options.json) return context.print(JSON.stringify({ action, matched, sample }, null, 2));
     context.print(
-      `dry run: ${what}; queue ${action} would act on each${matched > 0 ? `; the first ${sample.length}:` : ''}`,
+      matched === 0
+        ? `dry run: ${what}; nothing would change`
+        : `dry run: ${what}; queue ${action} would act on each; the first ${sample.length}:`,
     );
     if (sample.length > 0)
       context.print(

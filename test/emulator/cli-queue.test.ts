@@ -186,6 +186,10 @@ describe('phasegate queue (manual recovery on the command line)', () => {
   });
 
   it('refuses a bulk action without a filter, with both an entry and filters, or on a closed status', async () => {
+    const empty = await runCli(['queue', 'retry', '--processor', 'no-such', '--note', 'x', '--dry-run'], env);
+    expect(empty.stdout.trim()).toBe(
+      'dry run: 0 pending|waiting|failed_permanent entries match --processor no-such; nothing would change',
+    );
     const none = await runCli(['queue', 'resolve', '--note', 'x'], env);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('queue resolve needs an entry id or at least one filter');
