@@ -10,26 +10,20 @@ import {
 } from '../../shared/recovery/queue-bulk.ts';
 import type { QueueEntry } from '../../shared/recovery/queue-entry.ts';
 import type { QueueFilter } from '../../shared/recovery/queue-pages.ts';
-import { QUEUE_STATUSES, type QueueStatus } from '../../shared/recovery/queue-status.ts';
+import { QUEUE_STATUSES } from '../../shared/recovery/queue-status.ts';
 import { table } from '../lib/table.ts';
 import type { CliContext } from './context.ts';
 import { parsePartition, parseStatus } from './option-parsers.ts';
 import { UsageError } from './usage-error.ts';
 
-interface BulkOptions {
-  status?: QueueStatus;
-  phase?: string;
-  processor?: string;
-  errorType?: string;
-  errorReason?: string;
-  from?: string;
-  to?: string;
+const FILTERS = ['status', 'phase', 'processor', 'errorType', 'errorReason', 'from', 'to'] as const;
+
+/** The queue filter's options as typed, and the action's own. */
+type BulkOptions = Pick<QueueFilter, (typeof FILTERS)[number]> & {
   note: string;
   dryRun?: boolean;
   json?: boolean;
-}
-
-const FILTERS = ['status', 'phase', 'processor', 'errorType', 'errorReason', 'from', 'to'] as const;
+};
 const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 function parseErrorType(value: string): string {
@@ -75,7 +69,7 @@ const sampleRow = (e: QueueEntry) => [
 ];
 
 /** Ids a terminal can show: the first 20, then how many more. */
-const listed = (ids: readonly string[]): string =>
+export const listed = (ids: readonly string[]): string =>
   ids.length <= 20 ? ids.join(', ') : `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`;
 
 const PAST: Record<BulkAction, string> = { retry: 'retried', resolve: 'resolved', discard: 'discarded' };

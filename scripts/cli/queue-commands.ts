@@ -15,7 +15,7 @@ import { countQueue, pageQueue } from '../../shared/recovery/queue-pages.ts';
 import { table } from '../lib/table.ts';
 import { parsePartition, requireNote } from './option-parsers.ts';
 import { registerQueueList } from './queue-list-command.ts';
-import { refuseFiltersWithEntry, runBulk, withFilterOptions } from './queue-bulk-command.ts';
+import { listed, refuseFiltersWithEntry, runBulk, withFilterOptions } from './queue-bulk-command.ts';
 import { BULK_ACTIONS, type BulkAction } from '../../shared/recovery/queue-bulk.ts';
 import type { CliContext } from './context.ts';
 import type { QueueEntry } from '../../shared/recovery/queue-entry.ts';
@@ -27,10 +27,6 @@ const requireEntryNote = (note: string | undefined): string =>
 
 const str = (value: unknown): string =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
-
-/** Ids a terminal can show: the first 20, then how many more. */
-const listed = (ids: readonly string[]): string =>
-  ids.length <= 20 ? ids.join(', ') : `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`;
 
 /** `permanent: bad data`, or `pending -> retrying: manual retry: fixed upstream`. */
 function eventDetail(e: Record<string, unknown>): string {

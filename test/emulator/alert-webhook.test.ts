@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -6,7 +5,8 @@ import { TOPICS } from '../../shared/messages/messages.ts';
 import { COLLECTIONS } from '../../shared/runtime/collections.ts';
 import { findRunByMessage } from '../../scripts/lib/watch-run.ts';
 import { testDefinition } from '../fixtures/test-pipeline/definition.ts';
-import { eventually, repoRoot, startHarness, type Harness } from '../support/emulator-harness.ts';
+import { runCliLine } from '../support/cli.ts';
+import { eventually, startHarness, type Harness } from '../support/emulator-harness.ts';
 
 interface SlackMessage {
   text: string;
@@ -52,25 +52,6 @@ const section = (m: SlackMessage, title: string): string =>
 /** What Slack shows of mrkdwn: its three escapes undone. */
 const shown = (text: string): string =>
   text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-/** Runs a command line as an operator pastes it into a shell, `phasegate` being this checkout's CLI. */
-function inShell(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      'bash',
-      ['-c', line.replace(/^phasegate /, `${process.execPath} bin/phasegate.js `)],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => resolve({ code, out }));
-  });
-}
-
 describe('alerts in Slack format, from the deployed functions to a webhook', () => {
   it('a permanent failure reaches the channel naming the run, the partition and the error; its fix command fixes it', async () => {
     const partition = '1993-06-01';
@@ -93,8 +74,8 @@ describe('alerts in Slack format, from the deployed functions to a webhook', () 
     await h.store.transaction((tx) => Promise.resolve(tx.delete('refused_partitions', partition)));
     const [fix] = shown(section(alert, 'Fix').replace(/^\*Fix\*\n```|```$/g, '')).split('\n');
     expect(fix).toMatch(new RegExp(`^phasegate --project '${h.stack.projectId}' queue retry '`));
-    const result = await inShell(fix!.replace('<what you fixed>', 'the source publishes it again'), env);
-    expect(result.code, result.out).toBe(0);
+    const result = await runCliLine(fix!.replace('<what you fixed>', 'the source publishes it again'), env);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
     await eventually(async () => (await h.store.get(COLLECTIONS.runs, run!.runId))?.status === 'SUCCESS', {
       timeoutMs: 60_000,
       what: 'the run to succeed after the retry the alert named',

@@ -7,10 +7,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `phasegate` as a user would (bin/phasegate.js), against the given project. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+function collect(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/phasegate.js', ...args], {
+    const child = spawn(command, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,3 +21,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Runs `phasegate` as a user would (bin/phasegate.js), against the given project. */
+export const runCli = (args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> =>
+  collect(process.execPath, ['bin/phasegate.js', ...args], env);
+
+/** Runs a command line as an operator pastes it into bash, `phasegate` being this checkout's CLI. */
+export const runCliLine = (line: string, env: NodeJS.ProcessEnv): Promise<CliResult> =>
+  collect('bash', ['-c', line.replace(/^phasegate /, `${process.execPath} bin/phasegate.js `)], env);
